@@ -1,0 +1,32 @@
+/// An agent a bundle declares: the prompt template it is given, where each
+/// template variable's value comes from, and the shape its output must have.
+public struct AgentSpec: Sendable, Equatable {
+    public let name: String
+    /// Bundle-relative path of the template file.
+    public let templatePath: String
+    public let template: PromptTemplate
+    /// Template variable name -> where its value comes from. The loader
+    /// guarantees these keys are exactly the template's placeholders.
+    public let variables: [String: VariableSource]
+    public let outputSchema: OutputSchema
+    /// Whether the output carries a `findings` array the kernel records (the
+    /// loader has checked the schema requires one).
+    public let producesFindings: Bool
+    /// Free-text capability hint ("fast", "balanced", "premium", ...) the host
+    /// maps to a concrete model; the kernel does not interpret it.
+    public let tier: String?
+
+    public init(
+        name: String, templatePath: String, template: PromptTemplate,
+        variables: [String: VariableSource], outputSchema: OutputSchema,
+        producesFindings: Bool, tier: String?
+    ) {
+        self.name = name
+        self.templatePath = templatePath
+        self.template = template
+        self.variables = variables
+        self.outputSchema = outputSchema
+        self.producesFindings = producesFindings
+        self.tier = tier
+    }
+}

@@ -1,0 +1,178 @@
+// Agents: template, variables, output schema, findings contract.
+extension ManifestValidator {
+    static let severities: Set<String> = ["blocking", "warn", "info"]
+
+    func readAgents(_ top: [String: JSONValue]) {
+        guard let entries = objectField(top, "agents", at: "", required: false) else { return }
+        declaredAgentNames = Set(entries.keys)
+        for name in entries.keys.sorted(by: BundleNames.utf8Less) {
+            readAgent(name, entries[name]!)
+        }
+    }
+
+    private func readAgent(_ name: String, _ value: JSONValue) {
+        let at = PathText.member("agents", name)
+        let before = problems.count
+        if !BundleNames.isName(name) {
+            problem(at, "invalid agent name \"\(name)\": \(BundleNames.nameRule)")
+        }
+        guard let fields = value.objectValue else {
+            problem(at, "expected an agent object, found \(value.typeName)")
+            return
+        }
+        rejectUnknownFields(fields, at: at, allowed: ["template", "variables", "output", "findings", "tier"])
+
+        // Template.
+        var template: PromptTemplate?
+        let reference = fileReference(fields, "template", at: at, required: true)
+        if let reference {
+            do {
+                template = try PromptTemplate(source: reference.contents)
+            } catch {
+                let position = TextPosition(line: error.line ?? 1, column: error.column ?? 1)
+                problem(position.description, error.message, file: reference.path)
+            }
+        }
+
+        // Variables.
+        var variables: [String: VariableSource] = [:]
+        var variablesReadable = false
+        if let entries = objectField(fields, "variables", at: at, required: false) {
+            variablesReadable = true
+            let variablesAt = PathText.member(at, "variables")
+            for variable in entries.keys.sorted(by: BundleNames.utf8Less) {
+                let variableAt = PathText.member(variablesAt, variable)
+                if !BundleNames.isPlaceholderName(variable) {
+                    problem(variableAt, "invalid variable name \"\(variable)\": names must match [A-Za-z_][A-Za-z0-9_]* and be at most 64 characters")
+                    continue
+                }
+                guard let text = entries[variable]!.stringValue else {
+                    problem(variableAt, "expected a variable source (a string), found \(entries[variable]!.typeName)")
+                    continue
+                }
+                guard let source = VariableSource(parsing: text) else {
+                    let forms = ["input", "task", "feedback", "findings", "iteration", "validation_error", "output:STEP", "output:STEP.FIELD"]
+                    problem(variableAt, "unknown variable source \"\(text)\"; expected one of \(forms.joined(separator: ", "))" + BundleNames.hint(for: text, among: forms.prefix(6)))
+                    continue
+                }
+                if case .output(let step, let field) = source {
+                    outputReferences.append((variableAt, step, field))
+                }
+                variables[variable] = source
+            }
+        } else if fields["variables"] == nil {
+            variablesReadable = true
+        }
+
+        // Template placeholders and declared variables must match exactly:
+        // an undeclared one could never be rendered, an unused one is almost
+        // always a typo on one side or the other.
+        if let template, let reference, variablesReadable {
+            let declared = (fields["variables"]?.objectValue ?? [:]).filter { BundleNames.isPlaceholderName($0.key) }
+            var reported = Set<String>()
+            for placeholder in template.placeholders where declared[placeholder.name] == nil {
+                if reported.insert(placeholder.name).inserted {
+                    let position = TextPosition(line: placeholder.line, column: placeholder.column)
+                    problem(position.description, "template variable \"\(placeholder.name)\" is not declared in \(PathText.member(at, "variables"))" + BundleNames.hint(for: placeholder.name, among: declared.keys), file: reference.path)
+                }
+            }
+            for variable in declared.keys.sorted(by: BundleNames.utf8Less) where !template.variableNames.contains(variable) {
+                problem(PathText.member(PathText.member(at, "variables"), variable), "variable \"\(variable)\" is declared but \(reference.path) never uses it" + BundleNames.hint(for: variable, among: template.variableNames))
+            }
+        }
+
+        // Output schema.
+        var schema: OutputSchema?
+        if let raw = fields["output"] {
+            let outputAt = PathText.member(at, "output")
+            do {
+                schema = try OutputSchema(raw)
+            } catch {
+                for item in error.problems {
+                    // Schema paths are rooted at "$"; graft them onto the manifest path.
+                    problem(outputAt + item.path.dropFirst(), item.message)
+                }
+            }
+        } else {
+            missing(at, "output")
+        }
+
+        let findings = boolField(fields, "findings", at: at)
+        if let findings, let schema {
+            agentProducesFindings[name] = findings
+            if findings { checkFindingsContract(schema, at: PathText.member(at, "output")) }
+        } else if fields["findings"] == nil {
+            agentProducesFindings[name] = false
+        }
+
+        var tier: String?
+        if let text = stringField(fields, "tier", at: at, required: false) {
+            if text.isEmpty || text.count > 64 || text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                problem(PathText.member(at, "tier"), "the tier must be 1 to 64 characters without control characters")
+            } else {
+                tier = text
+            }
+        }
+
+        if problems.count == before, let template, let reference, let schema {
+            agents[name] = AgentSpec(
+                name: name, templatePath: reference.path, template: template, variables: variables,
+                outputSchema: schema, producesFindings: findings ?? false, tier: tier
+            )
+        }
+    }
+
+    /// `"findings": true` is a promise the kernel relies on when it records
+    /// findings from the output, so the schema must guarantee the shape:
+    /// an object requiring `findings`, an array of objects each requiring
+    /// `severity` (an enum drawn from blocking, warn, info) and `summary` (a string).
+    private func checkFindingsContract(_ root: OutputSchema, at path: String) {
+        let rule = "an agent with \"findings\": true"
+        if root.type != .object {
+            problem(PathText.member(path, "type"), "\(rule) must have an object output (\"type\": \"object\")")
+        }
+        if !root.required.contains("findings") {
+            problem(PathText.member(path, "required"), "\(rule) must list \"findings\" in required")
+        }
+        guard let list = root.properties["findings"] else {
+            problem(PathText.member(path, "properties"), "\(rule) must declare a \"findings\" property")
+            return
+        }
+        let listAt = PathText.member(PathText.member(path, "properties"), "findings")
+        if list.type != .array {
+            problem(PathText.member(listAt, "type"), "findings must be an array (\"type\": \"array\")")
+        }
+        guard let item = list.items else {
+            problem(listAt, "findings must declare \"items\" (each finding is an object)")
+            return
+        }
+        let itemAt = PathText.member(listAt, "items")
+        if item.type != .object {
+            problem(PathText.member(itemAt, "type"), "each finding must be an object (\"type\": \"object\")")
+        }
+        for field in ["severity", "summary"] where !item.required.contains(field) {
+            problem(PathText.member(itemAt, "required"), "each finding must require \"\(field)\"")
+        }
+        let propertiesAt = PathText.member(itemAt, "properties")
+        if let severity = item.properties["severity"] {
+            let severityAt = PathText.member(propertiesAt, "severity")
+            let values = severity.enumValues ?? []
+            let strings = values.compactMap(\.stringValue)
+            if values.isEmpty || strings.count != values.count || !strings.allSatisfy(Self.severities.contains) {
+                problem(PathText.member(severityAt, "enum"), "severity must be an enum drawn from blocking, warn, info")
+            }
+            if let type = severity.type, type != .string {
+                problem(PathText.member(severityAt, "type"), "severity must be a string")
+            }
+        } else {
+            problem(propertiesAt, "each finding must declare \"severity\"")
+        }
+        if let summary = item.properties["summary"] {
+            if summary.type != .string {
+                problem(PathText.member(PathText.member(propertiesAt, "summary"), "type"), "summary must be a string (\"type\": \"string\")")
+            }
+        } else {
+            problem(propertiesAt, "each finding must declare \"summary\"")
+        }
+    }
+}

@@ -1,0 +1,207 @@
+/// The kernel: a replay-deterministic state machine over one project's database.
+///
+/// Each public input (`submit`, `deliver`, `answerGate`, `cancel`) is one tick: one
+/// `BEGIN IMMEDIATE` transaction that journals the input, takes one time token from the
+/// injected clock, applies the transition, records the effects it asks for, runs every
+/// commit-time rule, and commits. A rule that finds violating rows rolls the tick back; the
+/// violation is then journaled in a tick of its own and surfaces as `invariantViolation`.
+///
+/// The engine reads no clock, random source or UUID: time comes from `clock`, ids are
+/// derived from what is already in the database, so replaying the journal with the
+/// recorded time tokens reproduces every row.
+public final class Engine {
+    public let store: Store
+    public let limits: KernelLimits
+    let bundles: [String: LoomBundle]
+    let clock: () -> Int64
+    let rules: RuleBook
+
+    /// - Parameters:
+    ///   - clock: the time source; called exactly once per tick, in milliseconds.
+    ///   - extraRules: operator rules added to the kernel's and the bundles' (replay uses it).
+    public init(store: Store, bundles: [LoomBundle], limits: KernelLimits = KernelLimits(), extraRules: [SQLRule] = [], clock: @escaping () -> Int64) throws(LoomError) {
+        self.store = store
+        self.limits = limits
+        self.clock = clock
+        var byName: [String: LoomBundle] = [:]
+        for bundle in bundles { byName[bundle.name] = bundle }
+        self.bundles = byName
+        self.rules = try RuleBook(bundles: bundles, extraRules: extraRules, store: store)
+    }
+
+    // MARK: Inputs
+
+    /// Submits a task. With an idempotency key already used, returns that task and changes nothing.
+    public func submit(bundle: String, flow: String? = nil, input: String, policy: TaskPolicy = TaskPolicy(), idempotencyKey: String? = nil, by caller: Caller) throws(LoomError) -> SubmitReceipt {
+        guard input.utf8.count <= limits.inputMaxBytes else {
+            throw LoomError(.tooLarge, "task input is \(input.utf8.count) bytes; the limit is \(limits.inputMaxBytes)", context: "submitting a task")
+        }
+        if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.utf8.count > limits.idempotencyKeyMaxBytes {
+            throw LoomError(.invalidInput, "an idempotency key must be 1 to \(limits.idempotencyKeyMaxBytes) bytes", context: "submitting a task")
+        }
+        guard let loaded = bundles[bundle] else {
+            throw LoomError(.notFound, "no bundle named '\(bundle)' is loaded; loaded: \(bundles.keys.sorted().joined(separator: ", "))", context: "submitting a task")
+        }
+        let flowName = flow ?? loaded.defaultFlow
+        guard loaded.flow(named: flowName) != nil else {
+            throw LoomError(.notFound, "bundle '\(bundle)' has no flow '\(flowName)'", context: "submitting a task")
+        }
+        var payload: [String: JSONValue] = [
+            "bundle": .string(bundle), "digest": .string(loaded.digest), "flow": .string(flowName),
+            "input": .string(input), "policy": policy.json,
+        ]
+        if let idempotencyKey { payload["idempotencyKey"] = .string(idempotencyKey) }
+        let outcome = try perform(JournalInput(kind: .submitted, taskID: "", payload: .object(payload), caller: caller))
+        return SubmitReceipt(taskID: outcome.taskID, created: outcome.duplicate == nil, newEffects: outcome.newEffects)
+    }
+
+    /// Delivers an effect's result. Exactly-once application: a second delivery of the same
+    /// key answers `duplicate` with the recorded result.
+    public func deliver(key: String, result: JSONValue, by caller: Caller = .system) throws(LoomError) -> Delivery {
+        let size = result.canonicalText.utf8.count
+        guard size <= limits.resultMaxBytes else {
+            throw LoomError(.tooLarge, "result is \(size) bytes; the limit is \(limits.resultMaxBytes)", context: "delivering \(key)")
+        }
+        let outcome = try perform(JournalInput(kind: .effectResult, taskID: "", payload: .object(["key": .string(key), "result": result]), caller: caller))
+        if let recorded = outcome.duplicate { return recorded.isNull ? .discarded : .duplicate(recorded: recorded) }
+        return .applied(newEffects: outcome.newEffects)
+    }
+
+    /// Answers the gate a task waits at. `gate` must be the waiting gate's event id.
+    @discardableResult
+    public func answerGate(task: String, gate: String, answer: GateAnswer, message: String = "", by caller: Caller) throws(LoomError) -> [Effect] {
+        guard message.utf8.count <= limits.messageMaxBytes else {
+            throw LoomError(.tooLarge, "message is \(message.utf8.count) bytes; the limit is \(limits.messageMaxBytes)", context: "answering \(gate)")
+        }
+        let payload: JSONValue = .object(["gate": .string(gate), "answer": .string(answer.rawValue), "message": .string(message)])
+        return try perform(JournalInput(kind: .gateAnswered, taskID: task, payload: payload, caller: caller)).newEffects
+    }
+
+    /// Cancels a task that has not finished. Its pending effects are cancelled with it.
+    @discardableResult
+    public func cancel(task: String, reason: String, by caller: Caller) throws(LoomError) -> [Effect] {
+        guard reason.utf8.count <= limits.messageMaxBytes else {
+            throw LoomError(.tooLarge, "reason is \(reason.utf8.count) bytes; the limit is \(limits.messageMaxBytes)", context: "cancelling \(task)")
+        }
+        return try perform(JournalInput(kind: .cancelled, taskID: task, payload: .object(["reason": .string(reason)]), caller: caller)).newEffects
+    }
+
+    // MARK: Reading
+
+    /// Effects with an intent and no result: what a restarted host must issue again, in
+    /// the order they were asked for. Cost is proportional to what is in flight.
+    public func pendingEffects(limit: Int = 10_000) throws(LoomError) -> [Effect] {
+        try store.read { tx throws(LoomError) in
+            let statement = try tx.statement("SELECT key, task_id, step, unit, iteration, attempt, kind, request FROM effects WHERE status = 'pending' ORDER BY intent_tick, key LIMIT ?")
+            defer { statement.reset() }
+            statement.bind(1, limit)
+            var effects: [Effect] = []
+            while try statement.step() { effects.append(try Transaction.decodeEffect(statement)) }
+            return effects
+        }
+    }
+
+    public func task(_ id: String) throws(LoomError) -> TaskRecord? {
+        try store.read { tx throws(LoomError) in try tx.task(id) }
+    }
+
+    public func waitingGate(task: String) throws(LoomError) -> GateRecord? {
+        try store.read { tx throws(LoomError) in try tx.waitingGate(task: task) }
+    }
+
+    // MARK: The tick
+
+    struct Outcome {
+        var taskID: String
+        var newEffects: [Effect] = []
+        /// Set when the input was a duplicate: the recorded result (`.null` for discarded).
+        var duplicate: JSONValue?
+    }
+
+    /// Runs one input as one tick; on a rule violation or a refusal, journals that in a
+    /// tick of its own and rethrows.
+    func perform(_ input: JournalInput) throws(LoomError) -> Outcome {
+        var timeToken: Int64?
+        let tokenOnce: () -> Int64 = { [clock] in
+            if let timeToken { return timeToken }
+            let value = clock()
+            timeToken = value
+            return value
+        }
+        do {
+            return try store.write { tx throws(LoomError) in
+                let context = try TickContext(tx: tx, clock: tokenOnce)
+                let outcome = try apply(input, in: context)
+                if outcome.duplicate != nil { return outcome }
+                try checkRules(in: context)
+                try context.finish()
+                return outcome
+            }
+        } catch {
+            if error.code == .invariantViolation {
+                try recordRejection(of: input, kind: .violation, error: error, clock: tokenOnce)
+            } else if input.kind == .gateAnswered || input.kind == .cancelled,
+                      [.staleGate, .forbidden, .invalidInput, .notFound].contains(error.code) {
+                // Refused answers are audited: who tried to answer what, and why it failed.
+                try recordRejection(of: input, kind: .refused, error: error, clock: tokenOnce)
+            }
+            throw error
+        }
+    }
+
+    /// Journals a rejected input in its own tick (the rejected tick's time token is reused,
+    /// so the audit trail says when it was tried).
+    private func recordRejection(of input: JournalInput, kind: JournalKind, error: LoomError, clock: @escaping () -> Int64) throws(LoomError) {
+        var payload: [String: JSONValue] = [
+            "input": .object(["kind": .string(input.kind.rawValue), "payload": input.payload]),
+            "code": .string(error.code.rawValue), "message": .string(error.message),
+        ]
+        if kind == .violation { payload["violations"] = .array(error.violations.map(\.json)) }
+        let rejected = JournalInput(kind: kind, taskID: input.taskID, payload: .object(payload), caller: input.caller)
+        _ = try store.write { tx throws(LoomError) in
+            let context = try TickContext(tx: tx, clock: clock)
+            _ = try apply(rejected, in: context)
+            try context.finish()
+        }
+    }
+
+    /// Dispatches one journaled input. Replay calls this too, with the recorded time.
+    func apply(_ input: JournalInput, in context: TickContext) throws(LoomError) -> Outcome {
+        switch input.kind {
+        case .submitted: return try applySubmission(input, in: context)
+        case .effectResult, .timerFired: return try applyDelivery(input, in: context)
+        case .gateAnswered: return try applyAnswer(input, in: context)
+        case .cancelled: return try applyCancel(input, in: context)
+        case .violation, .refused: return try applyRejectionRecord(input, in: context)
+        }
+    }
+
+    func checkRules(in context: TickContext) throws(LoomError) {
+        var violations: [RuleViolation] = []
+        for taskID in context.touchedTasks {
+            let bundleName = context.taskCache[taskID]?.bundle
+            violations += try rules.check(tx: context.tx, task: taskID, tick: context.tick, bundle: bundleName, rowsMax: limits.violationRowsMax)
+        }
+        if !violations.isEmpty {
+            throw LoomError(.invariantViolation, "commit-time rule \(violations.map(\.rule).joined(separator: ", ")) refused the change: \(violations[0].message)",
+                            context: "tick \(context.tick) for \(context.primaryTask)", violations: violations)
+        }
+    }
+
+    private func applyRejectionRecord(_ input: JournalInput, in context: TickContext) throws(LoomError) -> Outcome {
+        try context.journal(kind: input.kind, taskID: input.taskID, caller: input.caller, payload: input.payload, maxBytes: limits.journalEntryMaxBytes(store))
+        if input.kind == .violation {
+            for violation in input.payload["violations"]?.arrayValue ?? [] {
+                try context.tx.statement("INSERT OR IGNORE INTO violations(tick, task_id, rule, message, rows, actor) VALUES (?, ?, ?, ?, ?, ?)")
+                    .bind(1, context.tick).bind(2, input.taskID).bind(3, violation["rule"]?.stringValue ?? "")
+                    .bind(4, violation["message"]?.stringValue ?? "").bind(5, (violation["rows"] ?? .array([])).canonicalText)
+                    .bind(6, input.caller.json.canonicalText).run()
+            }
+        }
+        return Outcome(taskID: input.taskID)
+    }
+}
+
+extension KernelLimits {
+    func journalEntryMaxBytes(_ store: Store) -> Int { store.options.journalEntryMaxBytes }
+}

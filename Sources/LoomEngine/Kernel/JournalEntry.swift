@@ -1,0 +1,59 @@
+/// What kind of input a journal entry records. `violation` and `refused` record inputs the
+/// kernel rejected, so the audit trail shows attempts as well as effects.
+public enum JournalKind: String, Sendable, CaseIterable {
+    case submitted
+    case effectResult = "effect_result"
+    case gateAnswered = "gate_answered"
+    case timerFired = "timer_fired"
+    case cancelled
+    case violation
+    case refused
+}
+
+/// One input to the machine, as journaled.
+public struct JournalInput: Sendable, Equatable {
+    public let kind: JournalKind
+    public let taskID: String
+    public let payload: JSONValue
+    public let caller: Caller
+
+    public init(kind: JournalKind, taskID: String, payload: JSONValue, caller: Caller) {
+        self.kind = kind
+        self.taskID = taskID
+        self.payload = payload
+        self.caller = caller
+    }
+}
+
+/// A stored journal entry with its place in the hash chain.
+public struct JournalEntry: Sendable, Equatable {
+    public let seq: Int64
+    public let tick: Int64
+    public let timeMs: Int64
+    public let taskID: String
+    public let kind: JournalKind
+    public let actor: JSONValue
+    public let payload: JSONValue
+    public let previousHash: [UInt8]
+    public let hash: [UInt8]
+
+    /// The chain link: SHA-256 over the previous entry's hash followed by the canonical JSON
+    /// of this entry's content (docs/journal.md). Any edit, insertion or deletion of a row
+    /// breaks every hash after it.
+    public static func chainHash(previous: [UInt8], seq: Int64, tick: Int64, timeMs: Int64, taskID: String, kind: String, actor: JSONValue, payload: JSONValue) -> [UInt8] {
+        let content: JSONValue = .object([
+            "seq": .int(seq), "tick": .int(tick), "time": .int(timeMs), "task": .string(taskID),
+            "kind": .string(kind), "actor": actor, "payload": payload,
+        ])
+        var hasher = SHA256()
+        hasher.update(previous)
+        hasher.update(content.canonicalBytes())
+        return hasher.finalize()
+    }
+
+    public static let genesisHash = [UInt8](repeating: 0, count: 32)
+
+    public var input: JournalInput {
+        JournalInput(kind: kind, taskID: taskID, payload: payload, caller: Caller(json: actor) ?? .system)
+    }
+}

@@ -1,0 +1,250 @@
+/// Row access for tasks, effects, gates, findings and step outputs.
+///
+/// Kept beside the transaction so that the transition code reads as decisions, not SQL.
+extension Transaction {
+    static let taskColumns = "id, seq, bundle, bundle_digest, flow, input, policy, idempotency_key, status, step_index, step, iteration, spawn_count, spawn_cap, feedback, last_blockers, stalled, submitted_by, outcome, created_tick, updated_tick"
+
+    func task(_ id: String) throws(LoomError) -> TaskRecord? {
+        let statement = try statement("SELECT \(Self.taskColumns) FROM tasks WHERE id = ?")
+        defer { statement.reset() }
+        statement.bind(1, id)
+        guard try statement.step() else { return nil }
+        return try Self.decodeTask(statement)
+    }
+
+    func taskID(idempotencyKey: String) throws(LoomError) -> String? {
+        let statement = try statement("SELECT id FROM tasks WHERE idempotency_key = ?")
+        defer { statement.reset() }
+        statement.bind(1, idempotencyKey)
+        return try statement.step() ? statement.text(0) : nil
+    }
+
+    static func decodeTask(_ statement: SQLiteStatement) throws(LoomError) -> TaskRecord {
+        let policy = try TaskPolicy(json: parseStored(statement.text(6), "tasks.policy"))
+        let lastBlockers = try parseStored(statement.text(15), "tasks.last_blockers").arrayValue?.compactMap(\.stringValue) ?? []
+        guard let status = statement.text(8).flatMap(TaskStatus.init(rawValue:)) else {
+            throw LoomError(.corrupt, "task has an unknown status", context: "reading tasks")
+        }
+        return TaskRecord(
+            id: statement.text(0) ?? "", seq: statement.int64(1), bundle: statement.text(2) ?? "",
+            bundleDigest: statement.text(3) ?? "", flow: statement.text(4) ?? "", input: statement.text(5) ?? "",
+            policy: policy, idempotencyKey: statement.text(7), status: status, stepIndex: statement.int(9),
+            step: statement.text(10) ?? "", iteration: statement.int(11), spawnCount: statement.int(12),
+            spawnCap: statement.int(13), feedback: statement.text(14) ?? "", lastBlockers: lastBlockers,
+            stalled: statement.int(16) != 0, submittedBy: try parseStored(statement.text(17), "tasks.submitted_by"),
+            outcome: statement.text(18) ?? "", createdTick: statement.int64(19), updatedTick: statement.int64(20))
+    }
+
+    func upsert(_ task: TaskRecord) throws(LoomError) {
+        let statement = try statement("""
+            INSERT INTO tasks(\(Self.taskColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET status = excluded.status, step_index = excluded.step_index, step = excluded.step,
+              iteration = excluded.iteration, spawn_count = excluded.spawn_count, feedback = excluded.feedback,
+              last_blockers = excluded.last_blockers, stalled = excluded.stalled, outcome = excluded.outcome,
+              updated_tick = excluded.updated_tick
+            """)
+        statement.bind(1, task.id).bind(2, task.seq).bind(3, task.bundle).bind(4, task.bundleDigest).bind(5, task.flow)
+            .bind(6, task.input).bind(7, task.policy.json.canonicalText).bind(8, task.idempotencyKey).bind(9, task.status.rawValue)
+            .bind(10, task.stepIndex).bind(11, task.step).bind(12, task.iteration).bind(13, task.spawnCount).bind(14, task.spawnCap)
+            .bind(15, task.feedback).bind(16, JSONValue.array(task.lastBlockers.map { .string($0) }).canonicalText)
+            .bind(17, task.stalled ? 1 : 0).bind(18, task.submittedBy.canonicalText).bind(19, task.outcome)
+            .bind(20, task.createdTick).bind(21, task.updatedTick)
+        try statement.run()
+    }
+
+    func nextTaskSeq() throws(LoomError) -> Int64 {
+        (try connection.scalarInt("SELECT max(seq) FROM tasks") ?? 0) + 1
+    }
+
+    func activeTaskExists() throws(LoomError) -> Bool {
+        try connection.scalarInt("SELECT 1 FROM tasks WHERE status IN ('running', 'parked') LIMIT 1") != nil
+    }
+
+    func nextQueuedTaskID() throws(LoomError) -> String? {
+        try connection.scalarText("SELECT id FROM tasks WHERE status = 'queued' ORDER BY seq LIMIT 1")
+    }
+
+    // MARK: Effects
+
+    func insertEffect(_ effect: Effect, tick: Int64) throws(LoomError) {
+        try statement("INSERT INTO effects(key, task_id, step, unit, iteration, attempt, kind, request, status, intent_tick) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)")
+            .bind(1, effect.key).bind(2, effect.taskID).bind(3, effect.step).bind(4, effect.unit).bind(5, effect.iteration)
+            .bind(6, effect.attempt).bind(7, effect.kind.rawValue).bind(8, effect.request.canonicalText).bind(9, tick)
+            .run()
+    }
+
+    struct LedgerRow {
+        var effect: Effect
+        var status: String
+        var result: JSONValue?
+    }
+
+    func ledgerRow(key: String) throws(LoomError) -> LedgerRow? {
+        let statement = try statement("SELECT key, task_id, step, unit, iteration, attempt, kind, request, status, result FROM effects WHERE key = ?")
+        defer { statement.reset() }
+        statement.bind(1, key)
+        guard try statement.step() else { return nil }
+        let effect = try Self.decodeEffect(statement)
+        let result = try statement.text(9).map { text throws(LoomError) in try parseStored(text, "effects.result") }
+        return LedgerRow(effect: effect, status: statement.text(8) ?? "", result: result)
+    }
+
+    static func decodeEffect(_ statement: SQLiteStatement) throws(LoomError) -> Effect {
+        guard let kind = statement.text(6).flatMap(Effect.Kind.init(rawValue:)) else {
+            throw LoomError(.corrupt, "effect has an unknown kind", context: "reading effects")
+        }
+        return Effect(key: statement.text(0) ?? "", taskID: statement.text(1) ?? "", step: statement.text(2) ?? "",
+                      unit: statement.text(3) ?? "", iteration: statement.int(4), attempt: statement.int(5), kind: kind,
+                      request: try parseStored(statement.text(7), "effects.request"))
+    }
+
+    func completeEffect(key: String, result: JSONValue, tick: Int64) throws(LoomError) {
+        try statement("UPDATE effects SET status = 'done', result = ?, result_tick = ? WHERE key = ? AND status = 'pending'")
+            .bind(1, result.canonicalText).bind(2, tick).bind(3, key).run()
+    }
+
+    func pendingEffectCount(task: String, step: String, iteration: Int) throws(LoomError) -> Int {
+        let statement = try statement("SELECT count(*) FROM effects WHERE task_id = ? AND step = ? AND iteration = ? AND status = 'pending'")
+        defer { statement.reset() }
+        statement.bind(1, task).bind(2, step).bind(3, iteration)
+        _ = try statement.step()
+        return statement.int(0)
+    }
+
+    func cancelPendingEffects(task: String, tick: Int64) throws(LoomError) {
+        try statement("UPDATE effects SET status = 'cancelled', result_tick = ? WHERE task_id = ? AND status = 'pending'")
+            .bind(1, tick).bind(2, task).run()
+    }
+
+    // MARK: Step outputs and findings
+
+    func insertOutput(task: String, step: String, unit: String, iteration: Int, attempt: Int, kind: Effect.Kind, valid: Bool, output: JSONValue, author: String, tick: Int64) throws(LoomError) {
+        try statement("INSERT INTO step_outputs(task_id, step, unit, iteration, attempt, kind, valid, output, author, tick) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(1, task).bind(2, step).bind(3, unit).bind(4, iteration).bind(5, attempt).bind(6, kind.rawValue)
+            .bind(7, valid ? 1 : 0).bind(8, output.canonicalText).bind(9, author).bind(10, tick)
+            .run()
+    }
+
+    /// The latest valid output of each unit of `step`, in unit order.
+    func latestOutputs(task: String, step: String) throws(LoomError) -> [(unit: String, output: JSONValue)] {
+        let statement = try statement("""
+            SELECT unit, output FROM step_outputs o WHERE task_id = ? AND step = ? AND valid = 1
+              AND tick = (SELECT max(tick) FROM step_outputs p WHERE p.task_id = o.task_id AND p.step = o.step AND p.unit = o.unit AND p.valid = 1)
+            ORDER BY unit
+            """)
+        defer { statement.reset() }
+        statement.bind(1, task).bind(2, step)
+        var rows: [(String, JSONValue)] = []
+        while try statement.step() {
+            rows.append((statement.text(0) ?? "", try parseStored(statement.text(1), "step_outputs.output")))
+        }
+        return rows
+    }
+
+    func authors(task: String) throws(LoomError) -> [String] {
+        let statement = try statement("SELECT DISTINCT author FROM step_outputs WHERE task_id = ? ORDER BY author")
+        defer { statement.reset() }
+        statement.bind(1, task)
+        var authors: [String] = []
+        while try statement.step() { authors.append(statement.text(0) ?? "") }
+        return authors
+    }
+
+    func findingCount(task: String) throws(LoomError) -> Int {
+        let statement = try statement("SELECT count(*) FROM findings WHERE task_id = ?")
+        defer { statement.reset() }
+        statement.bind(1, task)
+        _ = try statement.step()
+        return statement.int(0)
+    }
+
+    func insertFinding(id: String, task: String, step: String, agent: String, iteration: Int, severity: String, origin: String, summary: String, fingerprint: String, details: JSONValue, tick: Int64) throws(LoomError) {
+        try statement("INSERT INTO findings(id, task_id, step, agent, iteration, severity, status, origin, summary, fingerprint, details, created_tick, updated_tick) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)")
+            .bind(1, id).bind(2, task).bind(3, step).bind(4, agent).bind(5, iteration).bind(6, severity).bind(7, origin)
+            .bind(8, summary).bind(9, fingerprint).bind(10, details.canonicalText).bind(11, tick).bind(12, tick)
+            .run()
+    }
+
+    /// Marks an agent's open findings from earlier rounds of a step as fixed: its new output
+    /// replaces them. Harness findings stay open until a person accepts them.
+    func supersedeFindings(task: String, step: String, agent: String, tick: Int64) throws(LoomError) {
+        try statement("UPDATE findings SET status = 'fixed', updated_tick = ? WHERE task_id = ? AND step = ? AND agent = ? AND status = 'open' AND origin = 'agent'")
+            .bind(1, tick).bind(2, task).bind(3, step).bind(4, agent).run()
+    }
+
+    func acceptOpenBlockers(task: String, tick: Int64) throws(LoomError) {
+        try statement("UPDATE findings SET status = 'accepted_by_human', updated_tick = ? WHERE task_id = ? AND status = 'open' AND severity = 'blocking'")
+            .bind(1, tick).bind(2, task).run()
+    }
+
+    /// Fingerprints of open blocking findings, optionally only those a step raised.
+    func openBlockers(task: String, step: String? = nil) throws(LoomError) -> [(agent: String, fingerprint: String)] {
+        let statement = try statement("SELECT agent, fingerprint FROM findings WHERE task_id = ?1 AND status = 'open' AND severity = 'blocking' AND (?2 IS NULL OR step = ?2) ORDER BY fingerprint, agent")
+        defer { statement.reset() }
+        statement.bind(1, task).bind(2, step)
+        var rows: [(String, String)] = []
+        while try statement.step() { rows.append((statement.text(0) ?? "", statement.text(1) ?? "")) }
+        return rows
+    }
+
+    func openFindingsJSON(task: String) throws(LoomError) -> JSONValue {
+        .array(try rows("SELECT id, agent, severity, origin, summary, details FROM findings WHERE task_id = :task AND status = 'open' ORDER BY id", bindings: [":task": task])
+            .map { row in
+                guard case .object(var object) = row else { return row }
+                if let text = object["details"]?.stringValue, let details = try? JSONValue.parse(text) { object["details"] = details }
+                return .object(object)
+            })
+    }
+
+    // MARK: Gates
+
+    func gateCount(task: String) throws(LoomError) -> Int {
+        let statement = try statement("SELECT count(*) FROM gates WHERE task_id = ?")
+        defer { statement.reset() }
+        statement.bind(1, task)
+        _ = try statement.step()
+        return statement.int(0)
+    }
+
+    func insertGate(_ gate: GateRecord, authors: [String], tick: Int64) throws(LoomError) {
+        try statement("INSERT INTO gates(event_id, task_id, step, role, policy, requires_human, reasons, authors, status, decided_by, message, opened_tick, decided_tick) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(1, gate.eventID).bind(2, gate.taskID).bind(3, gate.step).bind(4, gate.role).bind(5, gate.policy.rawValue)
+            .bind(6, gate.requiresHuman ? 1 : 0).bind(7, JSONValue.array(gate.reasons.map { .string($0) }).canonicalText)
+            .bind(8, JSONValue.array(authors.map { .string($0) }).canonicalText).bind(9, gate.status.rawValue)
+            .bind(10, gate.decidedBy?.json.canonicalText).bind(11, gate.message).bind(12, tick)
+            .bind(13, gate.status == .waiting ? nil : tick)
+            .run()
+    }
+
+    func waitingGate(task: String) throws(LoomError) -> GateRecord? {
+        let statement = try statement("SELECT event_id, step, role, policy, requires_human, reasons, opened_tick FROM gates WHERE task_id = ? AND status = 'waiting'")
+        defer { statement.reset() }
+        statement.bind(1, task)
+        guard try statement.step() else { return nil }
+        return GateRecord(
+            eventID: statement.text(0) ?? "", taskID: task, step: statement.text(1) ?? "", role: statement.text(2) ?? "",
+            policy: statement.text(3).flatMap(GatePolicy.init(rawValue:)) ?? .human, requiresHuman: statement.int(4) != 0,
+            reasons: try parseStored(statement.text(5), "gates.reasons").arrayValue?.compactMap(\.stringValue) ?? [],
+            status: .waiting, decidedBy: nil, message: "", openedTick: statement.int64(6))
+    }
+
+    func decideGate(eventID: String, status: GateRecord.Status, by principal: Principal, message: String, tick: Int64) throws(LoomError) {
+        try statement("UPDATE gates SET status = ?, decided_by = ?, message = ?, decided_tick = ? WHERE event_id = ? AND status = 'waiting'")
+            .bind(1, status.rawValue).bind(2, principal.json.canonicalText).bind(3, message).bind(4, tick).bind(5, eventID)
+            .run()
+    }
+
+    func cancelWaitingGates(task: String, tick: Int64) throws(LoomError) {
+        try statement("UPDATE gates SET status = 'cancelled', decided_by = ?, decided_tick = ? WHERE task_id = ? AND status = 'waiting'")
+            .bind(1, Principal.system.json.canonicalText).bind(2, tick).bind(3, task).run()
+    }
+}
+
+/// Parses JSON the kernel itself stored; a failure means the file was damaged.
+func parseStored(_ text: String?, _ column: String) throws(LoomError) -> JSONValue {
+    do {
+        return try JSONValue.parse(text ?? "null")
+    } catch {
+        throw LoomError(.corrupt, "stored JSON in \(column) does not parse: \(error.message)", context: "reading \(column)")
+    }
+}

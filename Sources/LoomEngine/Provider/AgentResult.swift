@@ -1,0 +1,84 @@
+/// How a spawn failed, in the terms the scheduler acts on.
+public enum ProviderErrorClass: String, Sendable, CaseIterable {
+    /// Worth retrying with backoff (timeouts, 5xx, a dropped connection).
+    case transient
+    /// Wait, then retry without using up an attempt; or fall back to the next model.
+    case rateLimited = "rate_limited"
+    /// Retrying cannot help (bad credentials, unknown model, a refused request).
+    case permanent
+    /// The provider answered, but not in the shape the agent's schema requires.
+    case invalidOutput = "invalid_output"
+}
+
+/// The outcome of one agent spawn, with its accounting. Delivered to the kernel as JSON.
+public struct AgentResult: Sendable, Equatable {
+    public var output: String?
+    public var errorClass: ProviderErrorClass?
+    public var errorMessage: String?
+    public var tokensIn: Int = 0
+    public var tokensOut: Int = 0
+    public var tokensCached: Int = 0
+    /// In micro-dollars, so that sums are exact and the journal holds no floating point.
+    public var costMicroUSD: Int = 0
+    public var durationMs: Int = 0
+    public var provider: String = ""
+    public var model: String = ""
+
+    public init(output: String, tokensIn: Int = 0, tokensOut: Int = 0, tokensCached: Int = 0, costMicroUSD: Int = 0, durationMs: Int = 0, provider: String = "", model: String = "") {
+        self.output = output
+        self.tokensIn = tokensIn
+        self.tokensOut = tokensOut
+        self.tokensCached = tokensCached
+        self.costMicroUSD = costMicroUSD
+        self.durationMs = durationMs
+        self.provider = provider
+        self.model = model
+    }
+
+    public init(error: ProviderErrorClass, message: String, provider: String = "", model: String = "") {
+        self.errorClass = error
+        self.errorMessage = message
+        self.provider = provider
+        self.model = model
+    }
+
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "status": .string(errorClass == nil ? "ok" : "error"),
+            "usage": .object(["in": .int(Int64(tokensIn)), "out": .int(Int64(tokensOut)), "cached": .int(Int64(tokensCached))]),
+            "costMicroUSD": .int(Int64(costMicroUSD)),
+            "durationMs": .int(Int64(durationMs)),
+            "provider": .string(provider),
+            "model": .string(model),
+        ]
+        if let output { object["output"] = .string(output) }
+        if let errorClass { object["errorClass"] = .string(errorClass.rawValue) }
+        if let errorMessage { object["error"] = .string(errorMessage) }
+        return .object(object)
+    }
+
+    public init?(json: JSONValue) {
+        guard let status = json["status"]?.stringValue else { return nil }
+        if status == "ok" {
+            guard let output = json["output"]?.stringValue else { return nil }
+            self.init(output: output)
+        } else {
+            guard let errorClass = json["errorClass"]?.stringValue.flatMap(ProviderErrorClass.init(rawValue:)) else { return nil }
+            self.init(error: errorClass, message: json["error"]?.stringValue ?? "")
+        }
+        tokensIn = Int(json["usage"]?["in"]?.intValue ?? 0)
+        tokensOut = Int(json["usage"]?["out"]?.intValue ?? 0)
+        tokensCached = Int(json["usage"]?["cached"]?.intValue ?? 0)
+        costMicroUSD = Int(json["costMicroUSD"]?.intValue ?? 0)
+        durationMs = Int(json["durationMs"]?.intValue ?? 0)
+        provider = json["provider"]?.stringValue ?? ""
+        model = json["model"]?.stringValue ?? ""
+    }
+}
+
+/// The seam every LLM backend adapter implements. Adapters live outside the kernel.
+public protocol AgentProvider: Sendable {
+    /// Runs one spawn. Failures are results with an `errorClass`, not thrown errors, so that
+    /// the scheduler can decide on retry or fallback from data.
+    func spawn(_ request: AgentRequest) async -> AgentResult
+}

@@ -1,0 +1,148 @@
+/// Re-runs a project's journal into a fresh database with the recorded time tokens and the
+/// recorded effect results, executing no effect, and compares what it built with the record.
+///
+/// With the same rules the rows must come out identical; otherwise the report names the
+/// first tick that diverges. With added rules (an operator's new SQL rule), it reports the
+/// first tick at which a new rule would have rolled the recorded run back: "would this rule
+/// have caught last week's incident?"
+public struct Replayer {
+    public let source: Store
+    public let bundles: [LoomBundle]
+    public let extraRules: [SQLRule]
+    /// Entries read from the source per batch; bounds memory whatever the history size.
+    public var batchSize = 2_000
+
+    public init(source: Store, bundles: [LoomBundle], extraRules: [SQLRule] = []) {
+        self.source = source
+        self.bundles = bundles
+        self.extraRules = extraRules
+    }
+
+    /// Replays every tick (or those up to `task`'s last tick, then compares only its rows)
+    /// into `targetPath` (an empty database; by default in memory).
+    public func run(task: String? = nil, into targetPath: String = ":memory:") throws(LoomError) -> ReplayReport {
+        var options = StoreOptions()
+        options.durability = .normal
+        let target = try Store(path: targetPath, options: options)
+        let clock = ReplayClock()
+        let engine = try Engine(store: target, bundles: bundles, extraRules: extraRules, clock: { clock.timeMs })
+        var lastTick = Int64.max
+        if let task {
+            guard let value = try source.read({ tx throws(LoomError) in try tx.maxTick(task: task) }) else {
+                throw LoomError(.notFound, "the journal has no task '\(task)'", context: "replaying")
+            }
+            lastTick = value
+        }
+        var ticks: Int64 = 0
+        var afterSeq: Int64 = 0
+        while true {
+            let batch = try source.read { tx throws(LoomError) in try tx.journalEntries(after: afterSeq, upToTick: lastTick, limit: batchSize) }
+            if batch.isEmpty { break }
+            for entry in batch {
+                clock.timeMs = entry.timeMs
+                do {
+                    try engine.replay(entry.input)
+                } catch {
+                    if error.code == .invariantViolation {
+                        return .ruleWouldFire(RuleCatch(tick: entry.tick, violations: error.violations, input: entry))
+                    }
+                    return .failed(tick: entry.tick, error: error)
+                }
+                ticks += 1
+            }
+            afterSeq = batch[batch.count - 1].seq
+        }
+        if let difference = try TableDump.firstDifference(source, target, task: task, upToTick: lastTick) {
+            return .diverged(difference)
+        }
+        return .identical(ticks: ticks)
+    }
+}
+
+/// The replay's time source: set to each recorded tick's token before that tick runs.
+final class ReplayClock {
+    var timeMs: Int64 = 0
+}
+
+/// What a replay found.
+public enum ReplayReport: Sendable, Equatable, CustomStringConvertible {
+    /// Every row reproduced exactly.
+    case identical(ticks: Int64)
+    /// The rows differ; the earliest tick that wrote a differing row.
+    case diverged(RowDifference)
+    /// An added rule would have rolled back this tick of the recorded run.
+    case ruleWouldFire(RuleCatch)
+    /// A recorded input could not be applied at all (a bundle changed, a damaged journal).
+    case failed(tick: Int64, error: LoomError)
+
+    public var description: String {
+        switch self {
+        case .identical(let ticks): return "identical: \(ticks) tick(s) replayed, every row reproduced"
+        case .diverged(let difference): return "diverged at \(difference)"
+        case .ruleWouldFire(let caught): return caught.description
+        case .failed(let tick, let error): return "replay failed at tick \(tick): \(error)"
+        }
+    }
+
+    public static func == (lhs: ReplayReport, rhs: ReplayReport) -> Bool { lhs.description == rhs.description }
+}
+
+/// The first tick a new rule would have refused, with its inputs.
+public struct RuleCatch: Sendable, Equatable, CustomStringConvertible {
+    public let tick: Int64
+    public let violations: [RuleViolation]
+    public let input: JournalEntry
+
+    public var description: String {
+        let rules = violations.map { "\($0.rule) (\($0.message)): \(JSONValue.array($0.rows).canonicalText)" }.joined(separator: "; ")
+        return "rule would have rolled back tick \(tick) (\(input.kind.rawValue) for \(input.taskID) by \(input.actor["principal"]?["id"]?.stringValue ?? "?")): \(rules)"
+    }
+}
+
+extension Transaction {
+    func maxTick(task: String) throws(LoomError) -> Int64? {
+        let statement = try statement("SELECT max(tick) FROM journal WHERE task_id = ?")
+        defer { statement.reset() }
+        statement.bind(1, task)
+        guard try statement.step(), !statement.isNull(0) else { return nil }
+        return statement.int64(0)
+    }
+
+    func journalEntries(after seq: Int64, upToTick lastTick: Int64, limit: Int) throws(LoomError) -> [JournalEntry] {
+        let statement = try statement("""
+            SELECT j.seq, j.tick, k.time_ms, j.task_id, j.kind, j.actor, j.payload, j.prev_hash, j.hash
+            FROM journal j JOIN ticks k ON k.tick = j.tick WHERE j.seq > ? AND j.tick <= ? ORDER BY j.seq LIMIT ?
+            """)
+        defer { statement.reset() }
+        statement.bind(1, seq).bind(2, lastTick).bind(3, limit)
+        var entries: [JournalEntry] = []
+        while try statement.step() {
+            guard let kind = statement.text(4).flatMap(JournalKind.init(rawValue:)) else {
+                throw LoomError(.corrupt, "journal entry \(statement.int64(0)) has an unknown kind", context: "reading the journal")
+            }
+            entries.append(JournalEntry(
+                seq: statement.int64(0), tick: statement.int64(1), timeMs: statement.int64(2),
+                taskID: statement.text(3) ?? "", kind: kind,
+                actor: try parseStored(statement.text(5), "journal.actor"),
+                payload: try parseStored(statement.text(6), "journal.payload"),
+                previousHash: statement.blob(7), hash: statement.blob(8)))
+        }
+        return entries
+    }
+}
+
+extension Engine {
+    /// Applies one recorded input as one tick, without journaling rejections (a recorded
+    /// rejection is itself an entry and is re-applied as a record).
+    func replay(_ input: JournalInput) throws(LoomError) {
+        _ = try store.write { tx throws(LoomError) in
+            let context = try TickContext(tx: tx, clock: clock)
+            let outcome = try apply(input, in: context)
+            guard outcome.duplicate == nil else {
+                throw LoomError(.conflict, "recorded input was a duplicate on replay", context: "replaying \(input.kind.rawValue) for \(input.taskID)")
+            }
+            try checkRules(in: context)
+            try context.finish()
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/// Every row of the kernel's tables in a stable order, for comparing two databases.
+public enum TableDump {
+    /// The tables that make up a project's state, each with the order that makes a dump stable.
+    public static let tables: [(name: String, order: String)] = [
+        ("tasks", "seq"), ("effects", "key"), ("gates", "event_id"), ("findings", "id"),
+        ("step_outputs", "task_id, step, unit, iteration, attempt"), ("journal", "seq"), ("ticks", "tick"),
+        ("violations", "tick, rule"),
+    ]
+
+    /// Columns that say which tick last wrote a row; the earliest of them in a differing row
+    /// is where a divergence shows.
+    static let tickColumns = ["updated_tick", "result_tick", "decided_tick", "tick", "intent_tick", "opened_tick", "created_tick"]
+
+    /// A table's rows; with `task`, only that task's rows.
+    public static func rows(of table: String, order: String, in store: Store, task: String? = nil) throws(LoomError) -> [JSONValue] {
+        try store.read { tx throws(LoomError) in
+            let column = table == "tasks" ? "id" : "task_id"
+            let filter = task == nil ? "" : " WHERE \(column) = :task"
+            return try tx.rows("SELECT * FROM \(table)\(filter) ORDER BY \(order)", bindings: task.map { [":task": $0] } ?? [:], limit: Int.max)
+        }
+    }
+
+    /// The first difference between two stores' tables, or nil when they are identical.
+    public static func firstDifference(_ expected: Store, _ actual: Store, task: String? = nil, upToTick: Int64 = .max) throws(LoomError) -> RowDifference? {
+        var best: RowDifference?
+        for (table, order) in tables {
+            // Rows the record wrote after the last replayed tick are not expected of the replay.
+            let left = try rows(of: table, order: order, in: expected, task: task).filter { (lastWriteTick($0) ?? 0) <= upToTick }
+            let right = try rows(of: table, order: order, in: actual, task: task)
+            for index in 0..<max(left.count, right.count) {
+                let expectedRow = index < left.count ? left[index] : nil
+                let actualRow = index < right.count ? right[index] : nil
+                if expectedRow == actualRow { continue }
+                let tick = [expectedRow, actualRow].compactMap { $0 }.compactMap(lastWriteTick).min() ?? 0
+                let difference = RowDifference(table: table, tick: tick, expected: expectedRow, actual: actualRow)
+                if best == nil || tick < best!.tick { best = difference }
+                break
+            }
+        }
+        return best
+    }
+
+    static func lastWriteTick(_ row: JSONValue) -> Int64? {
+        tickColumns.compactMap { row[$0]?.intValue }.max()
+    }
+}
+
+/// Where two databases first differ.
+public struct RowDifference: Sendable, Equatable, CustomStringConvertible {
+    public let table: String
+    /// The tick that last wrote the differing row: where replay and the record part ways.
+    public let tick: Int64
+    public let expected: JSONValue?
+    public let actual: JSONValue?
+
+    public var description: String {
+        "table \(table), tick \(tick): recorded \(expected?.canonicalText ?? "(no row)"), replayed \(actual?.canonicalText ?? "(no row)")"
+    }
+}

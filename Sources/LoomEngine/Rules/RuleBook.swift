@@ -1,0 +1,83 @@
+import CSQLite
+
+/// Every commit-time rule in force: the kernel's, each loaded bundle's, and any an operator
+/// added (replay with `--rules`). Rules are prepared once, against the real schema, so a
+/// rule that does not compile or that would write is refused when the engine starts, not
+/// in the middle of a tick.
+final class RuleBook {
+    private let kernel: [SQLRule]
+    private let byBundle: [String: [SQLRule]]
+    private let extra: [SQLRule]
+    private let floors: [String: [String: SQLRule]]
+
+    init(bundles: [LoomBundle], extraRules: [SQLRule], store: Store) throws(LoomError) {
+        kernel = KernelRules.all
+        var byBundle: [String: [SQLRule]] = [:]
+        var floors: [String: [String: SQLRule]] = [:]
+        for bundle in bundles {
+            byBundle[bundle.name] = bundle.rules
+            var named: [String: SQLRule] = [:]
+            for rule in bundle.safetyFloor { named[rule.name] = rule }
+            floors[bundle.name] = named
+        }
+        self.byBundle = byBundle
+        self.extra = extraRules
+        self.floors = floors
+        let everyRule = kernel + bundles.flatMap { $0.rules + $0.safetyFloor } + extraRules
+        for rule in everyRule {
+            let statement: SQLiteStatement
+            do {
+                statement = try store.connection.prepareUncached(rule.sql)
+            } catch {
+                throw LoomError(.bundle, "rule \(rule.name) (\(rule.file)) does not compile: \(error.message)", context: "loading rules")
+            }
+            guard sqlite3_stmt_readonly(statement.handle) != 0 else {
+                throw LoomError(.bundle, "rule \(rule.name) (\(rule.file)) would write; rules may only read", context: "loading rules")
+            }
+            for index in Int32(1)...max(1, statement.parameterCount) where index <= statement.parameterCount {
+                let name = statement.parameterName(index) ?? "?"
+                guard name == ":task" || name == ":tick" else {
+                    throw LoomError(.bundle, "rule \(rule.name) (\(rule.file)) uses parameter \(name); only :task and :tick are bound", context: "loading rules")
+                }
+            }
+        }
+    }
+
+    /// Runs every rule that applies to `task` and returns those that found rows.
+    func check(tx: Transaction, task: String, tick: Int64, bundle: String?, rowsMax: Int) throws(LoomError) -> [RuleViolation] {
+        var violations: [RuleViolation] = []
+        for rule in kernel + (bundle.flatMap { byBundle[$0] } ?? []) + extra {
+            let rows = try run(rule, tx: tx, task: task, tick: tick, rowsMax: rowsMax)
+            if !rows.isEmpty { violations.append(RuleViolation(rule: rule.name, message: rule.message, rows: rows)) }
+        }
+        return violations
+    }
+
+    /// The rows a safety-floor rule returns (nil if the bundle has no such rule).
+    func safetyFloorRows(tx: Transaction, bundle: String, rule name: String, task: String, tick: Int64) throws(LoomError) -> [JSONValue]? {
+        guard let rule = floors[bundle]?[name] else { return nil }
+        return try run(rule, tx: tx, task: task, tick: tick, rowsMax: 50)
+    }
+
+    private func run(_ rule: SQLRule, tx: Transaction, task: String, tick: Int64, rowsMax: Int) throws(LoomError) -> [JSONValue] {
+        let statement: SQLiteStatement
+        do {
+            statement = try tx.statement(rule.sql)
+        } catch {
+            throw LoomError(error.code, "rule \(rule.name): \(error.message)", context: "checking rules at tick \(tick)")
+        }
+        defer { statement.reset() }
+        statement.bindIfPresent(":task", task)
+        statement.bindIfPresent(":tick", tick)
+        var rows: [JSONValue] = []
+        do {
+            while try statement.step() {
+                rows.append(statement.rowObject())
+                if rows.count >= rowsMax { break }
+            }
+        } catch {
+            throw LoomError(error.code, "rule \(rule.name) failed: \(error.message)", context: "checking rules at tick \(tick)")
+        }
+        return rows
+    }
+}

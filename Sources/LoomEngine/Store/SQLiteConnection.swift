@@ -1,0 +1,87 @@
+import CSQLite
+
+/// One SQLite connection with a statement cache.
+///
+/// Not thread-safe by design: a connection belongs to one store, which belongs to one
+/// serial owner (the engine's caller). Statements are cached by their SQL text because
+/// every tick runs the same dozen statements; preparing them once is most of the speed.
+final class SQLiteConnection {
+    let handle: OpaquePointer
+    let path: String
+    private var cache: [String: SQLiteStatement] = [:]
+
+    /// Opens `path`. `create` decides whether a missing file may be created.
+    init(path: String, create: Bool, readOnly: Bool = false) throws(LoomError) {
+        var flags: Int32 = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE
+        if readOnly {
+            flags |= SQLITE_OPEN_READONLY
+        } else {
+            flags |= SQLITE_OPEN_READWRITE
+            if create { flags |= SQLITE_OPEN_CREATE }
+        }
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw LoomError(sqliteCode: rc, message: message, context: "opening \(path)")
+        }
+        sqlite3_extended_result_codes(db, 1)
+        self.handle = db
+        self.path = path
+    }
+
+    deinit {
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that return no rows the caller needs.
+    func execute(_ sql: String, context: @autoclosure () -> String = "") throws(LoomError) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if rc != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(errorMessage)
+            let what = context()
+            throw LoomError(sqliteCode: rc, message: message, context: what.isEmpty ? String(sql.prefix(80)) : what)
+        }
+    }
+
+    /// A cached prepared statement, reset and with its bindings cleared.
+    func statement(_ sql: String) throws(LoomError) -> SQLiteStatement {
+        if let cached = cache[sql] {
+            cached.reset()
+            return cached
+        }
+        let statement = try SQLiteStatement(connection: self, sql: sql)
+        cache[sql] = statement
+        return statement
+    }
+
+    /// A statement that is not cached (for one-off SQL such as operator-supplied rules).
+    func prepareUncached(_ sql: String) throws(LoomError) -> SQLiteStatement {
+        try SQLiteStatement(connection: self, sql: sql)
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    func errorMessage() -> String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// Reads a single integer pragma or scalar query.
+    func scalarInt(_ sql: String) throws(LoomError) -> Int64? {
+        let statement = try self.statement(sql)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return statement.isNull(0) ? nil : statement.int64(0)
+    }
+
+    func scalarText(_ sql: String) throws(LoomError) -> String? {
+        let statement = try self.statement(sql)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return statement.text(0)
+    }
+}

@@ -1,0 +1,140 @@
+import CSQLite
+
+/// `SQLITE_TRANSIENT` is a macro casting -1 to a destructor pointer; Swift does not import it.
+private let transientDestructor = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+/// A prepared statement. Binding indexes are 1-based, column indexes 0-based, as in SQLite.
+final class SQLiteStatement {
+    let handle: OpaquePointer
+    unowned let connection: SQLiteConnection
+    let sql: String
+
+    init(connection: SQLiteConnection, sql: String) throws(LoomError) {
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else {
+            throw LoomError(sqliteCode: rc, message: connection.errorMessage(), context: "preparing \(sql.prefix(120))")
+        }
+        self.handle = statement
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    @discardableResult
+    func bind(_ index: Int32, _ value: Int64?) -> SQLiteStatement {
+        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+        return self
+    }
+
+    @discardableResult
+    func bind(_ index: Int32, _ value: Int) -> SQLiteStatement {
+        sqlite3_bind_int64(handle, index, Int64(value))
+        return self
+    }
+
+    @discardableResult
+    func bind(_ index: Int32, _ value: String?) -> SQLiteStatement {
+        if let value {
+            sqlite3_bind_text(handle, index, value, -1, transientDestructor)
+        } else {
+            sqlite3_bind_null(handle, index)
+        }
+        return self
+    }
+
+    @discardableResult
+    func bind(_ index: Int32, blob: [UInt8]) -> SQLiteStatement {
+        blob.withUnsafeBytes { raw in
+            _ = sqlite3_bind_blob(handle, index, raw.baseAddress, Int32(raw.count), transientDestructor)
+        }
+        return self
+    }
+
+    /// Binds a named parameter (`:task`) if the statement has it; returns whether it did.
+    @discardableResult
+    func bindIfPresent(_ name: String, _ value: String) -> Bool {
+        let index = sqlite3_bind_parameter_index(handle, name)
+        guard index > 0 else { return false }
+        bind(index, value)
+        return true
+    }
+
+    @discardableResult
+    func bindIfPresent(_ name: String, _ value: Int64) -> Bool {
+        let index = sqlite3_bind_parameter_index(handle, name)
+        guard index > 0 else { return false }
+        bind(index, value)
+        return true
+    }
+
+    var parameterCount: Int32 { sqlite3_bind_parameter_count(handle) }
+
+    func parameterName(_ index: Int32) -> String? {
+        sqlite3_bind_parameter_name(handle, index).map { String(cString: $0) }
+    }
+
+    /// Steps once: true when a row is available, false when done.
+    func step() throws(LoomError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let message = connection.errorMessage()
+            sqlite3_reset(handle)
+            throw LoomError(sqliteCode: rc, message: message, context: "running \(sql.prefix(120))")
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    func run() throws(LoomError) {
+        defer { sqlite3_reset(handle) }
+        while try step() {}
+    }
+
+    var columnCount: Int32 { sqlite3_column_count(handle) }
+    func columnName(_ index: Int32) -> String { String(cString: sqlite3_column_name(handle, index)) }
+    func isNull(_ index: Int32) -> Bool { sqlite3_column_type(handle, index) == SQLITE_NULL }
+    func columnType(_ index: Int32) -> Int32 { sqlite3_column_type(handle, index) }
+    func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(handle, index) }
+    func int(_ index: Int32) -> Int { Int(sqlite3_column_int64(handle, index)) }
+    func double(_ index: Int32) -> Double { sqlite3_column_double(handle, index) }
+
+    func text(_ index: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(handle, index) else { return nil }
+        return String(cString: pointer)
+    }
+
+    func blob(_ index: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(handle, index))
+        guard count > 0, let pointer = sqlite3_column_blob(handle, index) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// The column as a JSON value for row comparison and violation reports (blobs as hex).
+    func jsonValue(_ index: Int32) -> JSONValue {
+        switch sqlite3_column_type(handle, index) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .int(int64(index))
+        case SQLITE_FLOAT: return .double(double(index))
+        case SQLITE_BLOB: return .string(blob(index).hexString)
+        default: return .string(text(index) ?? "")
+        }
+    }
+
+    /// The current row as an object keyed by column name.
+    func rowObject() -> JSONValue {
+        var object: [String: JSONValue] = [:]
+        for index in 0..<columnCount {
+            object[columnName(index)] = jsonValue(index)
+        }
+        return .object(object)
+    }
+}

@@ -1,0 +1,199 @@
+import CSQLite
+
+/// How hard a commit waits for the disk.
+public enum Durability: String, Sendable, CaseIterable {
+    /// `synchronous=FULL`: a commit is on disk when it returns (one fsync of the WAL per tick).
+    case full
+    /// `synchronous=NORMAL`: a power cut may lose the last commits, never corrupt the file.
+    case normal
+}
+
+/// Options for opening a project database. Every limit has a name and a default.
+public struct StoreOptions: Sendable {
+    public var durability: Durability = .full
+    /// How long a write waits for another writer before failing with `busy`.
+    public var busyTimeoutMs: Int = 5_000
+    /// The largest journal entry (canonical JSON of actor and payload) accepted.
+    public var journalEntryMaxBytes: Int = 1 << 20
+    /// Open without writing anything (for `verify`): no migration, no WAL switch.
+    public var readOnly: Bool = false
+
+    public init() {}
+}
+
+/// Points at which a test may stop the store as if the process died there.
+public enum FaultPoint: Sendable, Equatable {
+    /// Inside the transaction, after all writes and rules, before `COMMIT`.
+    case beforeCommit
+    /// After `COMMIT` returned, before the caller learns of it.
+    case afterCommit
+}
+
+/// One project's SQLite file: opening it safely, migrating it, and closure-scoped writes.
+///
+/// `write { }` is the only way to change the file: `BEGIN IMMEDIATE` (so the write lock is
+/// taken up front and contention shows as `busy`, never as a deadlock mid-transaction),
+/// the body, then `COMMIT`; any throw rolls back.
+public final class Store {
+    let connection: SQLiteConnection
+    public let path: String
+    public let options: StoreOptions
+    /// Called at each `FaultPoint`; throwing from it aborts like a crash would. Tests only.
+    public var faultHook: ((FaultPoint) throws -> Void)?
+
+    /// Opens (and creates or migrates) a loom database.
+    ///
+    /// A file that is not a loom database is refused before anything is written to it:
+    /// the checks below only read, and the first write (`journal_mode=WAL`) comes after.
+    public init(path: String, options: StoreOptions = StoreOptions()) throws(LoomError) {
+        self.path = path
+        self.options = options
+        let connection = try SQLiteConnection(path: path, create: !options.readOnly, readOnly: options.readOnly)
+        self.connection = connection
+        sqlite3_busy_timeout(connection.handle, Int32(clamping: options.busyTimeoutMs))
+
+        let applicationID: Int64
+        let version: Int64
+        let objectCount: Int64
+        do {
+            applicationID = try connection.scalarInt("PRAGMA application_id") ?? 0
+            version = try connection.scalarInt("PRAGMA user_version") ?? 0
+            objectCount = try connection.scalarInt("SELECT count(*) FROM sqlite_schema") ?? 0
+        } catch {
+            throw LoomError(error.code == .sqlite ? .notADatabase : error.code,
+                            "\(path) is not a loom database: \(error.message)", context: "opening \(path)")
+        }
+        let isEmpty = applicationID == 0 && version == 0 && objectCount == 0
+        if !isEmpty && applicationID != Migrations.applicationID {
+            throw LoomError(.foreignDatabase, "\(path) is an SQLite database that loom did not create (application_id \(applicationID)); it was left untouched", context: "opening \(path)")
+        }
+        if version > Migrations.latestVersion {
+            throw LoomError(.newerSchema, "\(path) has schema version \(version) but this loom knows up to \(Migrations.latestVersion); upgrade loom to open it", context: "opening \(path)")
+        }
+        if options.readOnly {
+            if isEmpty { throw LoomError(.notFound, "\(path) holds no loom database", context: "opening \(path) read-only") }
+            try checkMigrationNames(upTo: version)
+            return
+        }
+        try connection.execute("PRAGMA journal_mode=WAL", context: "enabling WAL on \(path)")
+        try connection.execute("PRAGMA synchronous=\(options.durability == .full ? "FULL" : "NORMAL")")
+        try connection.execute("PRAGMA foreign_keys=ON")
+        try migrate(from: version)
+    }
+
+    private func checkMigrationNames(upTo version: Int64) throws(LoomError) {
+        guard version > 0 else { return }
+        let statement = try connection.statement("SELECT version, name FROM schema_migrations ORDER BY version")
+        defer { statement.reset() }
+        var seen: Int64 = 0
+        while try statement.step() {
+            let number = statement.int64(0)
+            let name = statement.text(1) ?? ""
+            guard number >= 1, number <= Int64(Migrations.all.count), Migrations.all[Int(number - 1)].name == name else {
+                throw LoomError(.schemaMismatch, "\(path) records migration \(number) as '\(name)', which this loom does not know", context: "opening \(path)")
+            }
+            seen += 1
+        }
+        guard seen == version else {
+            throw LoomError(.schemaMismatch, "\(path) has user_version \(version) but records \(seen) migrations", context: "opening \(path)")
+        }
+    }
+
+    private func migrate(from version: Int64) throws(LoomError) {
+        try checkMigrationNames(upTo: version)
+        guard version < Migrations.latestVersion else { return }
+        try write { tx throws(LoomError) in
+            for index in Int(version)..<Migrations.all.count {
+                let migration = Migrations.all[index]
+                try tx.connection.execute(migration.sql, context: "applying migration \(migration.name)")
+                try tx.connection.statement("INSERT INTO schema_migrations(version, name) VALUES (?, ?)")
+                    .bind(1, index + 1).bind(2, migration.name).run()
+            }
+            try tx.connection.execute("PRAGMA application_id=\(Migrations.applicationID)")
+            try tx.connection.execute("PRAGMA user_version=\(Migrations.latestVersion)")
+        }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction. A throw rolls everything back.
+    public func write<T>(_ body: (Transaction) throws(LoomError) -> T) throws(LoomError) -> T {
+        guard !options.readOnly else { throw LoomError(.readOnly, "the store was opened read-only", context: "writing \(path)") }
+        precondition(!connection.isInTransaction, "Store.write is not reentrant")
+        try connection.execute("BEGIN IMMEDIATE", context: "starting a write transaction")
+        let transaction = Transaction(connection: connection)
+        do {
+            let value = try body(transaction)
+            try fault(.beforeCommit)
+            try connection.execute("COMMIT", context: "committing")
+            try fault(.afterCommit)
+            return value
+        } catch {
+            if connection.isInTransaction { try? connection.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Runs `body` against a consistent snapshot (a deferred read transaction).
+    public func read<T>(_ body: (Transaction) throws(LoomError) -> T) throws(LoomError) -> T {
+        let nested = connection.isInTransaction
+        if !nested { try connection.execute("BEGIN DEFERRED") }
+        defer { if !nested { try? connection.execute("COMMIT") } }
+        return try body(Transaction(connection: connection))
+    }
+
+    private func fault(_ point: FaultPoint) throws(LoomError) {
+        guard let faultHook else { return }
+        do { try faultHook(point) } catch let error as LoomError { throw error } catch {
+            throw LoomError(.internal, "simulated crash at \(point)", context: "fault injection")
+        }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" or the problems SQLite found.
+    public func integrityCheck() throws(LoomError) -> String {
+        let statement = try connection.prepareUncached("PRAGMA integrity_check")
+        var lines: [String] = []
+        while try statement.step() { lines.append(statement.text(0) ?? "") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Caps the file at `pages` pages (tests use it to simulate a full disk).
+    public func setMaxPageCount(_ pages: Int) throws(LoomError) {
+        try connection.execute("PRAGMA max_page_count=\(pages)")
+    }
+
+    public var schemaVersion: Int64 { (try? connection.scalarInt("PRAGMA user_version")) ?? 0 }
+}
+
+/// The handle a write or read closure receives. It exists so that SQL runs only inside a
+/// transaction the store opened.
+public struct Transaction {
+    let connection: SQLiteConnection
+
+    func statement(_ sql: String) throws(LoomError) -> SQLiteStatement {
+        try connection.statement(sql)
+    }
+
+    /// Every row of `sql` as JSON objects (for reports, comparisons and rules).
+    public func rows(_ sql: String, bindings: [String: String] = [:], limit: Int = 10_000) throws(LoomError) -> [JSONValue] {
+        let statement = try connection.statement(sql)
+        defer { statement.reset() }
+        for (name, value) in bindings { statement.bindIfPresent(name, value) }
+        var result: [JSONValue] = []
+        while try statement.step() {
+            result.append(statement.rowObject())
+            if result.count >= limit { break }
+        }
+        return result
+    }
+}
+
+extension Store {
+    /// The time token of the latest committed tick, if any.
+    public func lastTimeToken() throws(LoomError) -> Int64? {
+        try read { tx throws(LoomError) in try tx.connection.scalarInt("SELECT time_ms FROM ticks ORDER BY tick DESC LIMIT 1") }
+    }
+
+    /// Runs a read-only query and returns its rows as JSON objects (reports, tests, tools).
+    public func query(_ sql: String, bindings: [String: String] = [:], limit: Int = 10_000) throws(LoomError) -> [JSONValue] {
+        try read { tx throws(LoomError) in try tx.rows(sql, bindings: bindings, limit: limit) }
+    }
+}
