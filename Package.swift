@@ -20,16 +20,18 @@ let package = Package(
         ),
         // The domain-blind kernel: store, journal, ticks, ledger, invariants, gates, bundles, replay.
         .target(name: "LoomEngine", dependencies: ["CSQLite"]),
+        // Named gate-policy presets: tables of kernel overrides that name bundle roles.
+        .target(name: "LoomPolicy", dependencies: ["LoomEngine"]),
         // Length-prefixed JSON over a Unix socket (grows with the daemon issue).
         .target(name: "LoomIPC"),
         // Deterministic doubles for tests, the simulator and the benchmark.
-        .target(name: "LoomTestKit", dependencies: ["LoomEngine"]),
+        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy"]),
         .executableTarget(name: "loomd", dependencies: ["LoomEngine", "LoomIPC"]),
         .executableTarget(name: "loomctl", dependencies: ["LoomEngine", "LoomIPC"]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomTestKit", "CSQLite"]),
         .testTarget(
             name: "LoomEngineTests",
-            dependencies: ["LoomEngine", "LoomTestKit", "CSQLite"],
+            dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"],
             resources: [.copy("Fixtures")]
         ),
     ]

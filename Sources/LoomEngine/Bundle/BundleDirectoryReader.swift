@@ -26,15 +26,13 @@ struct BundleDirectoryReader {
 
     mutating func read() -> [String: String] {
         let resolved = URL(fileURLWithPath: directory, isDirectory: true).resolvingSymlinksInPath().path
-        var isDirectory = false
         guard let attributes = try? fileManager.attributesOfItem(atPath: resolved),
               let type = attributes[.type] as? FileAttributeType
         else {
             problems.append(BundleProblem(file: directory, location: "", message: "the bundle directory does not exist or cannot be read"))
             return [:]
         }
-        isDirectory = type == .typeDirectory
-        guard isDirectory else {
+        guard type == .typeDirectory else {
             problems.append(BundleProblem(file: directory, location: "", message: "the bundle path is not a directory"))
             return [:]
         }

@@ -68,6 +68,7 @@ public enum BundleLoader {
         var reader = BundleDirectoryReader(directory: directory)
         let files = reader.read()
         if !reader.problems.isEmpty {
+            if files.isEmpty { throw BundleLoadError(problems: reader.problems) }
             // Still validate what could be read, so one attempt shows everything.
             do {
                 _ = try load(files: files)

@@ -113,7 +113,7 @@ extension Engine {
             }
             let prompt: String
             do {
-                prompt = try spec.template.render(try variables(for: spec, task: task, validationError: validationError, in: context))
+                prompt = try spec.template.render(try variables(for: spec, task: task, validationError: validationError, in: context), maxBytes: limits.promptMaxBytes)
             } catch let error as LoomError {
                 throw error
             } catch {

@@ -2,6 +2,8 @@
 public struct KernelLimits: Sendable {
     /// A task's input text (the request a person submitted).
     public var inputMaxBytes = 256 * 1024
+    /// A rendered prompt (templates plus the variables put into them).
+    public var promptMaxBytes = 1 << 20
     /// A gate answer's message.
     public var messageMaxBytes = 16 * 1024
     /// An idempotency key.

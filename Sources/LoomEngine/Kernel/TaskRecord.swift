@@ -22,7 +22,7 @@ public struct TaskRecord: Sendable, Equatable {
     public var spawnCount: Int
     public var spawnCap: Int
     public var feedback: String
-    /// Fingerprints of the blocking findings the last review round left open (stall breaker).
+    /// Fingerprints of the blocking findings the last round of the looping step left open (stall breaker).
     public var lastBlockers: [String]
     public var stalled: Bool
     public var submittedBy: JSONValue

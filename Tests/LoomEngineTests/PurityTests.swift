@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+/// Fails the build when the kernel grows a dependency, a domain, or a clock.
+@Suite struct PurityTests {
+    static let kernelDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Sources/LoomEngine")
+
+    static func sources() throws -> [(name: String, text: String)] {
+        let enumerator = FileManager.default.enumerator(at: kernelDirectory, includingPropertiesForKeys: nil)!
+        var files: [(String, String)] = []
+        for case let url as URL in enumerator where url.pathExtension == "swift" {
+            files.append((url.lastPathComponent, try String(contentsOf: url, encoding: .utf8)))
+        }
+        return files
+    }
+
+    @Test func theKernelHasSources() throws {
+        #expect(try Self.sources().count > 20)
+    }
+
+    @Test func theKernelImportsOnlySQLiteAndFoundation() throws {
+        let allowed: Set<String> = ["CSQLite", "Foundation", "FoundationEssentials"]
+        for (name, text) in try Self.sources() {
+            for line in text.split(separator: "\n") where line.hasPrefix("import ") || line.contains(" import ") && line.hasPrefix("@") {
+                let module = line.split(separator: " ").last.map(String.init) ?? ""
+                #expect(allowed.contains(module), "\(name) imports \(module)")
+            }
+        }
+    }
+
+    @Test func theKernelNamesNoVendorTransportOrDomain() throws {
+        let words = ["claude", "anthropic", "openai", "openrouter", "ollama", "telegram", "docker", "git", "worktree", "review", "aider", "opencode"]
+        let pattern = try NSRegularExpression(pattern: "\\b(\(words.joined(separator: "|")))\\b", options: [.caseInsensitive])
+        for (name, text) in try Self.sources() {
+            let range = NSRange(text.startIndex..., in: text)
+            if let match = pattern.firstMatch(in: text, range: range), let found = Range(match.range, in: text) {
+                Issue.record("\(name) names '\(text[found])'")
+            }
+        }
+    }
+
+    @Test func theKernelReadsNoAmbientClockRandomnessOrUUID() throws {
+        let forbidden = ["Date()", "Date.now", "UUID()", ".random(", "random()", "arc4random", "ContinuousClock", "SuspendingClock",
+                         "DispatchTime.now", "gettimeofday", "clock_gettime", "time(nil)", "ProcessInfo", "CFAbsoluteTime"]
+        for (name, text) in try Self.sources() {
+            for word in forbidden where text.contains(word) {
+                Issue.record("\(name) uses \(word)")
+            }
+        }
+    }
+}
