@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy"]),
         .executableTarget(name: "loomd", dependencies: ["LoomEngine", "LoomIPC"]),
         .executableTarget(name: "loomctl", dependencies: ["LoomEngine", "LoomIPC"]),
-        .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomTestKit", "CSQLite"]),
+        .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(
             name: "LoomEngineTests",
             dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"],
