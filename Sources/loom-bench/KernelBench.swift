@@ -17,11 +17,17 @@ struct KernelBench {
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: base) } }
 
         var figures: [String: Double] = [:]
+        if let part = ProcessInfo.processInfo.environment["LOOM_BENCH_PROFILE"] {
+            // For a profiler: only the kernel's own ticks (NORMAL durability), or only replay.
+            print(try kernelTicks(bundle: bundle, path: "\(base)/profile.db", durability: .normal))
+            if part == "replay" { print(try replay(bundle: bundle, path: "\(base)/profile.db")) }
+            return
+        }
         for durability in [Durability.full, .normal] {
             let name = durability.rawValue
             let kernelPath = "\(base)/kernel-\(name).db"
             let kernelRate = try kernelTicks(bundle: bundle, path: kernelPath, durability: durability)
-            let rawRate = try rawTransactions(path: "\(base)/raw-\(name).db", durability: durability)
+            let rawRate = try rawTransactions(kernelPath: kernelPath, path: "\(base)/raw-\(name).db", durability: durability)
             figures["\(name)_ticks_per_s"] = kernelRate
             figures["\(name)_raw_tx_per_s"] = rawRate
             figures["\(name)_ratio"] = kernelRate / rawRate
@@ -74,71 +80,55 @@ struct KernelBench {
         return Double(committed) / seconds(since: started)
     }
 
-    /// The baseline: one transaction per tick writing the rows a typical tick writes (a
-    /// journal entry, a tick, a task update, an effect result, the next effect's intent,
-    /// a step output) with prepared statements and no kernel logic.
-    private func rawTransactions(path: String, durability: Durability) throws -> Double {
+    /// The baseline: for every tick the kernel committed, one transaction that writes the
+    /// rows that tick wrote (read back from the kernel's database by their tick columns),
+    /// with prepared statements and no kernel logic: same tables, indexes, constraints,
+    /// rows and commits, so the difference is the kernel's own work.
+    private func rawTransactions(kernelPath: String, path: String, durability: Durability) throws -> Double {
         var options = StoreOptions()
         options.durability = durability
         _ = try Store(path: path, options: options)  // the same schema, constraints and triggers
+        let source = try Store(path: kernelPath)
+        let plan = try RawPlan(source: source)
         var db: OpaquePointer?
         guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw BenchError("cannot open \(path)") }
         defer { sqlite3_close(db) }
-        try exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
-        try exec(db, """
-            INSERT INTO tasks VALUES ('t1', 1, 'publishing', 'digest', 'standard', 'bench', '{"roles":{}}', NULL, 'running', 0, 'draft', 0, 0, 40, '', '[]', 0, '{}', '', 1, 1)
-            """)
-        let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
-        func prepare(_ sql: String) throws -> OpaquePointer {
-            var statement: OpaquePointer?
-            guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, let statement else { throw BenchError(String(cString: sqlite3_errmsg(db))) }
-            return statement
+        try exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL"); PRAGMA temp_store=MEMORY")
+        var statements: [String: OpaquePointer] = [:]
+        defer { for statement in statements.values { sqlite3_finalize(statement) } }
+        func statement(_ sql: String) throws -> OpaquePointer {
+            if let cached = statements[sql] { return cached }
+            var prepared: OpaquePointer?
+            guard sqlite3_prepare_v2(db, sql, -1, &prepared, nil) == SQLITE_OK, let prepared else { throw BenchError(String(cString: sqlite3_errmsg(db))) }
+            statements[sql] = prepared
+            return prepared
         }
-        let journal = try prepare("INSERT INTO journal(seq, tick, task_id, kind, actor, payload, prev_hash, hash) VALUES (?, ?, 't1', 'effect_result', ?, ?, ?, ?)")
-        let tick = try prepare("INSERT INTO ticks(tick, time_ms, task_id, first_seq, last_seq, chain_head) VALUES (?, ?, 't1', ?, ?, ?)")
-        let task = try prepare("UPDATE tasks SET step_index = ?, updated_tick = ? WHERE id = 't1'")
-        let intent = try prepare("INSERT INTO effects(key, task_id, step, unit, iteration, attempt, kind, request, status, intent_tick) VALUES (?, 't1', 'draft', 'writer', 0, 1, 'spawn', ?, 'pending', ?)")
-        let result = try prepare("UPDATE effects SET status = 'done', result = ?, result_tick = ? WHERE key = ?")
-        let output = try prepare("INSERT INTO step_outputs(task_id, step, unit, iteration, attempt, kind, valid, output, author, tick) VALUES ('t1', 'draft', 'writer', ?, 1, 'spawn', 1, ?, 'agent:writer', ?)")
-        let actor = #"{"gid":1000,"pid":4242,"principal":{"id":"uid:1000","kind":"human"},"uid":1000}"#
-        let payload = #"{"key":"t1:draft:writer:0:1","result":{"costMicroUSD":1234,"durationMs":812,"model":"balanced","output":"{\"text\":\"Words 512 about the brief.\",\"title\":\"Draft 0 for t1\"}","provider":"scripted","status":"ok","usage":{"cached":12,"in":812,"out":233}}}"#
-        let request = #"{"attempt":1,"iteration":0,"limits":{"idleTimeoutMs":300000,"outputMaxBytes":1048576,"timeoutMs":1800000},"prompt":"\#(String(repeating: "You are writing a short article for a general audience. ", count: 12))","role":"writer","step":"draft","task":"t1","tier":"balanced"}"#
-        let hash = [UInt8](repeating: 7, count: 32)
-        try exec(db, "INSERT INTO effects(key, task_id, step, unit, iteration, attempt, kind, request, status, intent_tick) VALUES ('k0', 't1', 'draft', 'writer', 0, 1, 'spawn', '{}', 'pending', 0)")
-
-        func step(_ statement: OpaquePointer) throws {
-            guard sqlite3_step(statement) == SQLITE_DONE else { throw BenchError(String(cString: sqlite3_errmsg(db))) }
-            sqlite3_reset(statement)
+        let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+        let begin = try statement("BEGIN IMMEDIATE")
+        let commit = try statement("COMMIT")
+        func run(_ prepared: OpaquePointer) throws {
+            guard sqlite3_step(prepared) == SQLITE_DONE else { throw BenchError(String(cString: sqlite3_errmsg(db))) }
+            sqlite3_reset(prepared)
         }
         let started = ContinuousClock.now
-        for index in 1...ticks {
-            let n = Int64(index)
-            try exec(db, "BEGIN IMMEDIATE")
-            sqlite3_bind_int64(journal, 1, n); sqlite3_bind_int64(journal, 2, n)
-            sqlite3_bind_text(journal, 3, actor, -1, transient); sqlite3_bind_text(journal, 4, payload, -1, transient)
-            hash.withUnsafeBytes { raw in
-                _ = sqlite3_bind_blob(journal, 5, raw.baseAddress, 32, transient)
-                _ = sqlite3_bind_blob(journal, 6, raw.baseAddress, 32, transient)
+        for tick in plan.ticks {
+            try run(begin)
+            for write in tick {
+                let prepared = try statement(write.sql)
+                for (index, value) in write.values.enumerated() {
+                    let position = Int32(index + 1)
+                    switch value {
+                    case .null: sqlite3_bind_null(prepared, position)
+                    case .integer(let number): sqlite3_bind_int64(prepared, position, number)
+                    case .text(let text): sqlite3_bind_text(prepared, position, text, -1, transient)
+                    case .blob(let bytes): bytes.withUnsafeBytes { raw in _ = sqlite3_bind_blob(prepared, position, raw.baseAddress, Int32(raw.count), transient) }
+                    }
+                }
+                try run(prepared)
             }
-            try step(journal)
-            sqlite3_bind_text(result, 1, payload, -1, transient); sqlite3_bind_int64(result, 2, n)
-            sqlite3_bind_text(result, 3, "k\(index - 1)", -1, transient)
-            try step(result)
-            sqlite3_bind_int64(output, 1, n); sqlite3_bind_text(output, 2, payload, -1, transient); sqlite3_bind_int64(output, 3, n)
-            try step(output)
-            sqlite3_bind_text(intent, 1, "k\(index)", -1, transient); sqlite3_bind_text(intent, 2, request, -1, transient)
-            sqlite3_bind_int64(intent, 3, n)
-            try step(intent)
-            sqlite3_bind_int64(task, 1, n % 5); sqlite3_bind_int64(task, 2, n)
-            try step(task)
-            sqlite3_bind_int64(tick, 1, n); sqlite3_bind_int64(tick, 2, 1_700_000_000_000 + n); sqlite3_bind_int64(tick, 3, n); sqlite3_bind_int64(tick, 4, n)
-            hash.withUnsafeBytes { raw in _ = sqlite3_bind_blob(tick, 5, raw.baseAddress, 32, transient) }
-            try step(tick)
-            try exec(db, "COMMIT")
+            try run(commit)
         }
-        let elapsed = seconds(since: started)
-        for statement in [journal, tick, task, intent, result, output] { sqlite3_finalize(statement) }
-        return Double(ticks) / elapsed
+        return Double(plan.ticks.count) / seconds(since: started)
     }
 
     private func replay(bundle: LoomBundle, path: String) throws -> Double {

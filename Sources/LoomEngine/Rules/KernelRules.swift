@@ -2,7 +2,8 @@
 ///
 /// Each query returns the rows that violate it; any row rolls the tick back. They are scoped
 /// with `:task` (every task the tick touched) and `:tick` so that each is an index lookup,
-/// and their cost does not grow with history.
+/// and their cost does not grow with history. A tick journals exactly one entry, so "this
+/// tick's entry" is the journal's last row (a rowid lookup, no index on `tick` needed).
 enum KernelRules {
     static let file = "<kernel>"
 
@@ -19,8 +20,8 @@ enum KernelRules {
         SQLRule(name: "human_answer_names_its_gate", sql: """
             SELECT g.event_id FROM gates g
             WHERE g.task_id = :task AND g.decided_tick = :tick AND json_extract(g.decided_by, '$.kind') = 'human'
-              AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.tick = :tick AND j.kind = 'gate_answered'
-                              AND json_extract(j.payload, '$.gate') = g.event_id)
+              AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.seq = (SELECT max(seq) FROM journal) AND j.tick = :tick
+                              AND j.kind = 'gate_answered' AND json_extract(j.payload, '$.gate') = g.event_id)
             """, message: "a human answer names the gate event id it answers", file: file),
         SQLRule(name: "no_self_approval", sql: """
             SELECT g.event_id, json_extract(g.decided_by, '$.id') AS principal FROM gates g, json_each(g.authors) a
@@ -41,7 +42,7 @@ enum KernelRules {
             """, message: "at most one task per project is in flight", file: file),
         SQLRule(name: "journal_chain_linked", sql: """
             SELECT j.seq FROM journal j LEFT JOIN journal p ON p.seq = j.seq - 1
-            WHERE j.tick = :tick AND j.prev_hash IS NOT (CASE WHEN j.seq = 1 THEN zeroblob(32) ELSE p.hash END)
+            WHERE j.seq = (SELECT max(seq) FROM journal) AND (j.tick <> :tick OR j.prev_hash IS NOT (CASE WHEN j.seq = 1 THEN zeroblob(32) ELSE p.hash END))
             """, message: "every journal entry links to the hash of the entry before it", file: file),
     ]
 }

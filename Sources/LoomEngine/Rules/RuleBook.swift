@@ -43,8 +43,27 @@ final class RuleBook {
         }
     }
 
+    /// One statement per bundle that asks every rule at once whether it has a row: the
+    /// common case (nothing violated) costs one statement instead of one per rule.
+    private var anyViolationSQL: [String: String] = [:]
+
+    private func anyViolation(bundle: String?) -> String {
+        let key = bundle ?? ""
+        if let sql = anyViolationSQL[key] { return sql }
+        let rules = kernel + (bundle.flatMap { byBundle[$0] } ?? []) + extra
+        let sql = "SELECT " + rules.map { "EXISTS (\n\($0.sql)\n)" }.joined(separator: " OR ")
+        anyViolationSQL[key] = sql
+        return sql
+    }
+
     /// Runs every rule that applies to `task` and returns those that found rows.
     func check(tx: Transaction, task: String, tick: Int64, bundle: String?, rowsMax: Int) throws(LoomError) -> [RuleViolation] {
+        let probe = try tx.statement(anyViolation(bundle: bundle))
+        probe.bindIfPresent(":task", task)
+        probe.bindIfPresent(":tick", tick)
+        let found = try probe.step() && probe.int64(0) != 0
+        probe.reset()
+        guard found else { return [] }
         var violations: [RuleViolation] = []
         for rule in kernel + (bundle.flatMap { byBundle[$0] } ?? []) + extra {
             let rows = try run(rule, tx: tx, task: task, tick: tick, rowsMax: rowsMax)

@@ -77,7 +77,7 @@ enum Migrations {
         created_tick INTEGER NOT NULL,
         updated_tick INTEGER NOT NULL
     ) STRICT;
-    CREATE INDEX tasks_active ON tasks(status, seq) WHERE status IN ('queued', 'running', 'parked');
+    CREATE INDEX tasks_by_status ON tasks(status, seq);
 
     -- The idempotency ledger: an effect's intent is committed with the state change that
     -- asked for it, its result with the state change that consumed it.
@@ -132,6 +132,7 @@ enum Migrations {
         created_tick INTEGER NOT NULL,
         updated_tick INTEGER NOT NULL
     ) STRICT;
+    CREATE INDEX findings_by_task ON findings(task_id, step, agent);
     CREATE INDEX findings_open ON findings(task_id, severity) WHERE status = 'open';
 
     -- What each step produced; later prompts read it, bundle rules query it.

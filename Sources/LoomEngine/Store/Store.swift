@@ -78,6 +78,10 @@ public final class Store {
         try connection.execute("PRAGMA journal_mode=WAL", context: "enabling WAL on \(path)")
         try connection.execute("PRAGMA synchronous=\(options.durability == .full ? "FULL" : "NORMAL")")
         try connection.execute("PRAGMA foreign_keys=ON")
+        // Statement journals (for statements that may abort halfway) stay in memory rather
+        // than in temporary files: they never need to survive a crash, and a file costs a
+        // write per statement.
+        try connection.execute("PRAGMA temp_store=MEMORY")
         try migrate(from: version)
     }
 
@@ -118,16 +122,16 @@ public final class Store {
     public func write<T>(_ body: (Transaction) throws(LoomError) -> T) throws(LoomError) -> T {
         guard !options.readOnly else { throw LoomError(.readOnly, "the store was opened read-only", context: "writing \(path)") }
         precondition(!connection.isInTransaction, "Store.write is not reentrant")
-        try connection.execute("BEGIN IMMEDIATE", context: "starting a write transaction")
+        try connection.statement("BEGIN IMMEDIATE").run()
         let transaction = Transaction(connection: connection)
         do {
             let value = try body(transaction)
             try fault(.beforeCommit)
-            try connection.execute("COMMIT", context: "committing")
+            try connection.statement("COMMIT").run()
             try fault(.afterCommit)
             return value
         } catch {
-            if connection.isInTransaction { try? connection.execute("ROLLBACK") }
+            if connection.isInTransaction { try? connection.statement("ROLLBACK").run() }
             throw error
         }
     }
@@ -135,8 +139,8 @@ public final class Store {
     /// Runs `body` against a consistent snapshot (a deferred read transaction).
     public func read<T>(_ body: (Transaction) throws(LoomError) -> T) throws(LoomError) -> T {
         let nested = connection.isInTransaction
-        if !nested { try connection.execute("BEGIN DEFERRED") }
-        defer { if !nested { try? connection.execute("COMMIT") } }
+        if !nested { try connection.statement("BEGIN DEFERRED").run() }
+        defer { if !nested { try? connection.statement("COMMIT").run() } }
         return try body(Transaction(connection: connection))
     }
 
