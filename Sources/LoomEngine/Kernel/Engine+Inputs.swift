@@ -132,14 +132,22 @@ extension Engine {
     func loadTask(_ id: String, in context: TickContext) throws(LoomError) -> TaskRecord? {
         if let cached = context.taskCache[id] { return cached }
         let task = try context.tx.task(id)
-        if let task { context.taskCache[id] = task }
+        if let task {
+            context.taskCache[id] = task
+            context.stored.insert(id)
+        }
         return task
     }
 
     func save(_ task: TaskRecord, in context: TickContext) throws(LoomError) {
         var task = task
         task.updatedTick = context.tick
-        try context.tx.upsert(task)
+        if context.stored.contains(task.id) {
+            try context.tx.update(task)
+        } else {
+            try context.tx.insert(task)
+            context.stored.insert(task.id)
+        }
         context.taskCache[task.id] = task
         context.touch(task.id)
     }

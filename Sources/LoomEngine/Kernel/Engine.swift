@@ -15,6 +15,11 @@ public final class Engine {
     let bundles: [String: LoomBundle]
     let clock: () -> Int64
     let rules: RuleBook
+    /// The journal position after this engine's last committed tick, so a tick need not
+    /// read it back. Dropped on any failure and re-read; the engine is the project's only
+    /// writer (the host holds the project lock), and a stale cursor could not commit anyway:
+    /// its tick number would collide and its chain link would break a kernel rule.
+    private var cursor: TickContext.Cursor?
 
     /// - Parameters:
     ///   - clock: the time source; called exactly once per tick, in milliseconds.
@@ -58,10 +63,7 @@ public final class Engine {
     /// Delivers an effect's result. Exactly-once application: a second delivery of the same
     /// key answers `duplicate` with the recorded result.
     public func deliver(key: String, result: JSONValue, by caller: Caller = .system) throws(LoomError) -> Delivery {
-        let size = result.canonicalText.utf8.count
-        guard size <= limits.resultMaxBytes else {
-            throw LoomError(.tooLarge, "result is \(size) bytes; the limit is \(limits.resultMaxBytes)", context: "delivering \(key)")
-        }
+        // The result's size is checked where it is encoded, as part of its journal entry.
         let outcome = try perform(JournalInput(kind: .effectResult, taskID: "", payload: .object(["key": .string(key), "result": result]), caller: caller))
         if let recorded = outcome.duplicate { return recorded.isNull ? .discarded : .duplicate(recorded: recorded) }
         return .applied(newEffects: outcome.newEffects)
@@ -128,16 +130,24 @@ public final class Engine {
             timeToken = value
             return value
         }
+        var committed: TickContext.Cursor?
         do {
-            return try store.write { tx throws(LoomError) in
-                let context = try TickContext(tx: tx, clock: tokenOnce)
+            let outcome = try store.write { tx throws(LoomError) in
+                let context = try TickContext(tx: tx, clock: tokenOnce, cursor: cursor)
                 let outcome = try apply(input, in: context)
-                if outcome.duplicate != nil { return outcome }
+                if outcome.duplicate != nil {
+                    committed = cursor
+                    return outcome
+                }
                 try checkRules(in: context)
                 try context.finish()
+                committed = context.cursorAfter
                 return outcome
             }
+            cursor = committed
+            return outcome
         } catch {
+            cursor = nil
             if error.code == .invariantViolation {
                 try recordRejection(of: input, kind: .violation, error: error, clock: tokenOnce)
             } else if input.kind == .gateAnswered || input.kind == .cancelled,

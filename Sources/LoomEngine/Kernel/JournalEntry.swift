@@ -41,13 +41,25 @@ public struct JournalEntry: Sendable, Equatable {
     /// of this entry's content (docs/journal.md). Any edit, insertion or deletion of a row
     /// breaks every hash after it.
     public static func chainHash(previous: [UInt8], seq: Int64, tick: Int64, timeMs: Int64, taskID: String, kind: String, actor: JSONValue, payload: JSONValue) -> [UInt8] {
-        let content: JSONValue = .object([
-            "seq": .int(seq), "tick": .int(tick), "time": .int(timeMs), "task": .string(taskID),
-            "kind": .string(kind), "actor": actor, "payload": payload,
-        ])
+        chainHash(previous: previous, seq: seq, tick: tick, timeMs: timeMs, taskID: taskID, kind: kind,
+                  actorBytes: actor.canonicalBytes(), payloadBytes: payload.canonicalBytes())
+    }
+
+    /// The same hash from already-encoded actor and payload, so the kernel encodes each once.
+    /// The bytes are exactly the canonical encoding of the object with keys actor, kind,
+    /// payload, seq, task, tick, time (the canonical key order).
+    static func chainHash(previous: [UInt8], seq: Int64, tick: Int64, timeMs: Int64, taskID: String, kind: String, actorBytes: [UInt8], payloadBytes: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(previous)
-        hasher.update(content.canonicalBytes())
+        hasher.update(Array(#"{"actor":"#.utf8))
+        hasher.update(actorBytes)
+        hasher.update(Array(#","kind":"#.utf8))
+        hasher.update(JSONValue.string(kind).canonicalBytes())
+        hasher.update(Array(#","payload":"#.utf8))
+        hasher.update(payloadBytes)
+        hasher.update(Array(#","seq":\#(seq),"task":"#.utf8))
+        hasher.update(JSONValue.string(taskID).canonicalBytes())
+        hasher.update(Array(#","tick":\#(tick),"time":\#(timeMs)}"#.utf8))
         return hasher.finalize()
     }
 

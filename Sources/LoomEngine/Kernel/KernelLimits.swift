@@ -8,7 +8,8 @@ public struct KernelLimits: Sendable {
     public var messageMaxBytes = 16 * 1024
     /// An idempotency key.
     public var idempotencyKeyMaxBytes = 200
-    /// An effect result (an agent's output with its accounting).
+    /// An agent's output text, as parsed for its schema. (A whole result is bounded by the
+    /// store's journal-entry limit, since it is journaled.)
     public var resultMaxBytes = 1 << 20
     /// Findings taken from one agent output; more is invalid output.
     public var findingsPerOutputMax = 200

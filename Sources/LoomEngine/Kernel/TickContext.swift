@@ -24,23 +24,38 @@ final class TickContext {
     private(set) var touchedTasks: [String] = []
     var newEffects: [Effect] = []
     var taskCache: [String: TaskRecord] = [:]
+    /// Tasks whose row exists in the database (loaded, or inserted earlier in this tick).
+    var stored: Set<String> = []
 
-    init(tx: Transaction, clock: @escaping () -> Int64) throws(LoomError) {
+    /// Where the journal stands: the last committed tick, its last entry, the chain head.
+    struct Cursor: Equatable {
+        var tick: Int64
+        var seq: Int64
+        var chainHead: [UInt8]
+    }
+
+    /// - Parameter cursor: the position after the last tick this engine committed, if it
+    ///   knows it; otherwise it is read from the `ticks` table.
+    init(tx: Transaction, clock: @escaping () -> Int64, cursor: Cursor? = nil) throws(LoomError) {
         self.tx = tx
-        let statement = try tx.statement("SELECT tick, last_seq, chain_head FROM ticks ORDER BY tick DESC LIMIT 1")
-        defer { statement.reset() }
-        if try statement.step() {
-            tick = statement.int64(0) + 1
-            nextSeq = statement.int64(1) + 1
-            chainHead = statement.blob(2)
-        } else {
-            tick = 1
-            nextSeq = 1
-            chainHead = JournalEntry.genesisHash
-        }
+        var start: Cursor
+        if let cursor { start = cursor } else { start = try Self.readCursor(tx) }
+        tick = start.tick + 1
+        nextSeq = start.seq + 1
+        chainHead = start.chainHead
         firstSeq = nextSeq
         self.clock = clock
     }
+
+    static func readCursor(_ tx: Transaction) throws(LoomError) -> Cursor {
+        let statement = try tx.statement("SELECT tick, last_seq, chain_head FROM ticks ORDER BY tick DESC LIMIT 1")
+        defer { statement.reset() }
+        guard try statement.step() else { return Cursor(tick: 0, seq: 0, chainHead: JournalEntry.genesisHash) }
+        return Cursor(tick: statement.int64(0), seq: statement.int64(1), chainHead: statement.blob(2))
+    }
+
+    /// The position after this tick, once it has committed.
+    var cursorAfter: Cursor { Cursor(tick: tick, seq: nextSeq - 1, chainHead: chainHead) }
 
     func touch(_ taskID: String) {
         if !touchedTasks.contains(taskID) { touchedTasks.append(taskID) }
@@ -48,17 +63,16 @@ final class TickContext {
 
     /// Appends one entry to the hash-chained journal.
     func journal(kind: JournalKind, taskID: String, caller: Caller, payload: JSONValue, maxBytes: Int) throws(LoomError) {
-        let actor = caller.json
-        let actorText = actor.canonicalText
-        let payloadText = payload.canonicalText
-        guard actorText.utf8.count + payloadText.utf8.count <= maxBytes else {
-            throw LoomError(.tooLarge, "journal entry is \(actorText.utf8.count + payloadText.utf8.count) bytes; the limit is \(maxBytes)", context: "journaling \(kind.rawValue) for \(taskID)")
+        let actorBytes = caller.json.canonicalBytes()
+        let payloadBytes = payload.canonicalBytes()
+        guard actorBytes.count + payloadBytes.count <= maxBytes else {
+            throw LoomError(.tooLarge, "journal entry is \(actorBytes.count + payloadBytes.count) bytes; the limit is \(maxBytes)", context: "journaling \(kind.rawValue) for \(taskID)")
         }
         let hash = JournalEntry.chainHash(previous: chainHead, seq: nextSeq, tick: tick, timeMs: timeMs, taskID: taskID,
-                                          kind: kind.rawValue, actor: actor, payload: payload)
+                                          kind: kind.rawValue, actorBytes: actorBytes, payloadBytes: payloadBytes)
         try tx.statement("INSERT INTO journal(seq, tick, task_id, kind, actor, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, nextSeq).bind(2, tick).bind(3, taskID).bind(4, kind.rawValue)
-            .bind(5, actorText).bind(6, payloadText).bind(7, blob: chainHead).bind(8, blob: hash)
+            .bind(5, utf8: actorBytes).bind(6, utf8: payloadBytes).bind(7, blob: chainHead).bind(8, blob: hash)
             .run()
         if primaryTask.isEmpty { primaryTask = taskID }
         chainHead = hash

@@ -35,20 +35,26 @@ extension Transaction {
             outcome: statement.text(18) ?? "", createdTick: statement.int64(19), updatedTick: statement.int64(20))
     }
 
-    func upsert(_ task: TaskRecord) throws(LoomError) {
-        let statement = try statement("""
-            INSERT INTO tasks(\(Self.taskColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET status = excluded.status, step_index = excluded.step_index, step = excluded.step,
-              iteration = excluded.iteration, spawn_count = excluded.spawn_count, feedback = excluded.feedback,
-              last_blockers = excluded.last_blockers, stalled = excluded.stalled, outcome = excluded.outcome,
-              updated_tick = excluded.updated_tick
-            """)
+    func insert(_ task: TaskRecord) throws(LoomError) {
+        let statement = try statement("INSERT INTO tasks(\(Self.taskColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         statement.bind(1, task.id).bind(2, task.seq).bind(3, task.bundle).bind(4, task.bundleDigest).bind(5, task.flow)
             .bind(6, task.input).bind(7, task.policy.json.canonicalText).bind(8, task.idempotencyKey).bind(9, task.status.rawValue)
             .bind(10, task.stepIndex).bind(11, task.step).bind(12, task.iteration).bind(13, task.spawnCount).bind(14, task.spawnCap)
             .bind(15, task.feedback).bind(16, JSONValue.array(task.lastBlockers.map { .string($0) }).canonicalText)
             .bind(17, task.stalled ? 1 : 0).bind(18, task.submittedBy.canonicalText).bind(19, task.outcome)
             .bind(20, task.createdTick).bind(21, task.updatedTick)
+        try statement.run()
+    }
+
+    /// Writes the columns a transition may change; the rest are fixed at submission.
+    func update(_ task: TaskRecord) throws(LoomError) {
+        let statement = try statement("""
+            UPDATE tasks SET status = ?, step_index = ?, step = ?, iteration = ?, spawn_count = ?, feedback = ?,
+              last_blockers = ?, stalled = ?, outcome = ?, updated_tick = ? WHERE id = ?
+            """)
+        statement.bind(1, task.status.rawValue).bind(2, task.stepIndex).bind(3, task.step).bind(4, task.iteration)
+            .bind(5, task.spawnCount).bind(6, task.feedback).bind(7, JSONValue.array(task.lastBlockers.map { .string($0) }).canonicalText)
+            .bind(8, task.stalled ? 1 : 0).bind(9, task.outcome).bind(10, task.updatedTick).bind(11, task.id)
         try statement.run()
     }
 

@@ -49,6 +49,15 @@ final class SQLiteStatement {
         return self
     }
 
+    /// Binds UTF-8 bytes as TEXT without building a String first.
+    @discardableResult
+    func bind(_ index: Int32, utf8 bytes: [UInt8]) -> SQLiteStatement {
+        bytes.withUnsafeBytes { raw in
+            _ = sqlite3_bind_text(handle, index, raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count), transientDestructor)
+        }
+        return self
+    }
+
     @discardableResult
     func bind(_ index: Int32, blob: [UInt8]) -> SQLiteStatement {
         blob.withUnsafeBytes { raw in
