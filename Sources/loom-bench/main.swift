@@ -4,7 +4,7 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
-usage: loom-bench kernel [--ticks N] [--bundle DIR] [--dir DIR]
+usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
   kernel   durable kernel ticks/s vs. raw SQLite transactions writing the same rows,
            for synchronous=FULL and NORMAL, plus replay ticks/s
 """
@@ -24,7 +24,8 @@ case "kernel":
     let ticks = Int(option("--ticks") ?? "5000") ?? 5000
     let bundle = option("--bundle") ?? "Tests/LoomEngineTests/Fixtures/bundles/publishing"
     do {
-        try KernelBench(ticks: ticks, bundlePath: bundle, directory: option("--dir")).run()
+        let rounds = max(1, Int(option("--rounds") ?? "3") ?? 3)
+        try KernelBench(ticks: ticks, rounds: rounds, bundlePath: bundle, directory: option("--dir")).run()
     } catch {
         FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
         exit(1)

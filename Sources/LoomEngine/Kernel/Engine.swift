@@ -20,6 +20,10 @@ public final class Engine {
     /// writer (the host holds the project lock), and a stale cursor could not commit anyway:
     /// its tick number would collide and its chain link would break a kernel rule.
     private var cursor: TickContext.Cursor?
+    /// Rows of unfinished tasks as this engine last committed them (the same reasoning as
+    /// `cursor`), so a tick does not read and decode its task again.
+    private var knownTasks: [String: TaskRecord] = [:]
+    private static let knownTasksMax = 256
 
     /// - Parameters:
     ///   - clock: the time source; called exactly once per tick, in milliseconds.
@@ -131,9 +135,10 @@ public final class Engine {
             return value
         }
         var committed: TickContext.Cursor?
+        var tasks = knownTasks
         do {
             let outcome = try store.write { tx throws(LoomError) in
-                let context = try TickContext(tx: tx, clock: tokenOnce, cursor: cursor)
+                let context = try TickContext(tx: tx, clock: tokenOnce, cursor: cursor, knownTasks: knownTasks)
                 let outcome = try apply(input, in: context)
                 if outcome.duplicate != nil {
                     committed = cursor
@@ -142,12 +147,16 @@ public final class Engine {
                 try checkRules(in: context)
                 try context.finish()
                 committed = context.cursorAfter
+                tasks = context.taskCache
                 return outcome
             }
             cursor = committed
+            knownTasks = tasks.filter { !$0.value.status.isFinished }
+            if knownTasks.count > Self.knownTasksMax { knownTasks = [:] }
             return outcome
         } catch {
             cursor = nil
+            knownTasks = [:]
             if error.code == .invariantViolation {
                 try recordRejection(of: input, kind: .violation, error: error, clock: tokenOnce)
             } else if input.kind == .gateAnswered || input.kind == .cancelled,

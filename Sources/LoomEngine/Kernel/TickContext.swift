@@ -34,10 +34,14 @@ final class TickContext {
         var chainHead: [UInt8]
     }
 
-    /// - Parameter cursor: the position after the last tick this engine committed, if it
-    ///   knows it; otherwise it is read from the `ticks` table.
-    init(tx: Transaction, clock: @escaping () -> Int64, cursor: Cursor? = nil) throws(LoomError) {
+    /// - Parameters:
+    ///   - cursor: the position after the last tick this engine committed, if it knows it;
+    ///     otherwise it is read from the `ticks` table.
+    ///   - knownTasks: task rows as this engine last committed them.
+    init(tx: Transaction, clock: @escaping () -> Int64, cursor: Cursor? = nil, knownTasks: [String: TaskRecord] = [:]) throws(LoomError) {
         self.tx = tx
+        taskCache = knownTasks
+        stored = Set(knownTasks.keys)
         var start: Cursor
         if let cursor { start = cursor } else { start = try Self.readCursor(tx) }
         tick = start.tick + 1

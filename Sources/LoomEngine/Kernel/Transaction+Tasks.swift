@@ -85,14 +85,21 @@ extension Transaction {
         var result: JSONValue?
     }
 
+    /// A ledger row without its request (a delivery does not need the prompt back); the
+    /// recorded result is parsed only for a duplicate delivery, which answers with it.
     func ledgerRow(key: String) throws(LoomError) -> LedgerRow? {
-        let statement = try statement("SELECT key, task_id, step, unit, iteration, attempt, kind, request, status, result FROM effects WHERE key = ?")
+        let statement = try statement("SELECT task_id, step, unit, iteration, attempt, kind, status, result FROM effects WHERE key = ?")
         defer { statement.reset() }
         statement.bind(1, key)
         guard try statement.step() else { return nil }
-        let effect = try Self.decodeEffect(statement)
-        let result = try statement.text(9).map { text throws(LoomError) in try parseStored(text, "effects.result") }
-        return LedgerRow(effect: effect, status: statement.text(8) ?? "", result: result)
+        guard let kind = statement.text(5).flatMap(Effect.Kind.init(rawValue:)) else {
+            throw LoomError(.corrupt, "effect \(key) has an unknown kind", context: "reading effects")
+        }
+        let status = statement.text(6) ?? ""
+        let effect = Effect(key: key, taskID: statement.text(0) ?? "", step: statement.text(1) ?? "", unit: statement.text(2) ?? "",
+                            iteration: statement.int(3), attempt: statement.int(4), kind: kind, request: .null)
+        let result = status == "done" ? try parseStored(statement.text(7), "effects.result") : nil
+        return LedgerRow(effect: effect, status: status, result: result)
     }
 
     static func decodeEffect(_ statement: SQLiteStatement) throws(LoomError) -> Effect {

@@ -33,8 +33,8 @@ enum KernelRules {
             WHERE t.id = :task AND t.status IN ('done', 'abandoned', 'cancelled', 'failed') AND e.status = 'pending'
             """, message: "a finished task has no pending effects", file: file),
         SQLRule(name: "spawns_within_cap", sql: """
-            SELECT t.id, t.spawn_cap, (SELECT count(*) FROM effects e WHERE e.task_id = t.id AND e.kind = 'spawn') AS spawns
-            FROM tasks t WHERE t.id = :task AND spawns > t.spawn_cap
+            SELECT t.id, t.spawn_cap, count(*) AS spawns FROM tasks t JOIN effects e ON e.task_id = t.id AND e.kind = 'spawn'
+            WHERE t.id = :task GROUP BY t.id HAVING count(*) > t.spawn_cap
             """, message: "a task's spawns never exceed its cap", file: file),
         SQLRule(name: "one_task_in_flight", sql: """
             SELECT id, status FROM tasks WHERE status IN ('running', 'parked')

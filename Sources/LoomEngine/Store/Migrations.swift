@@ -98,6 +98,7 @@ enum Migrations {
     ) STRICT;
     CREATE INDEX effects_pending ON effects(task_id) WHERE status = 'pending';
     CREATE INDEX effects_by_step ON effects(task_id, step, iteration);
+    CREATE INDEX effects_by_kind ON effects(task_id, kind);
 
     CREATE TABLE gates(
         event_id TEXT PRIMARY KEY,
