@@ -31,8 +31,7 @@ let package = Package(
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(
             name: "LoomEngineTests",
-            dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]
         ),
     ]
 )

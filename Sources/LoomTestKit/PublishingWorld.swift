@@ -5,7 +5,7 @@ import LoomEngine
 /// schemas (and now and then with garbage), and a person at the legal gate.
 public enum PublishingWorld {
     /// Where the bundle lives in the repository, relative to its root.
-    public static let bundlePath = "Tests/LoomEngineTests/Fixtures/bundles/publishing"
+    public static let bundlePath = "bundles/publishing"
 
     public struct Odds: Sendable {
         /// An agent answers with something that is not JSON on its first attempt.

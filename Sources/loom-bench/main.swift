@@ -22,7 +22,7 @@ func option(_ name: String) -> String? {
 switch command {
 case "kernel":
     let ticks = Int(option("--ticks") ?? "5000") ?? 5000
-    let bundle = option("--bundle") ?? "Tests/LoomEngineTests/Fixtures/bundles/publishing"
+    let bundle = option("--bundle") ?? "bundles/publishing"
     do {
         let rounds = max(1, Int(option("--rounds") ?? "3") ?? 3)
         try KernelBench(ticks: ticks, rounds: rounds, bundlePath: bundle, directory: option("--dir")).run()

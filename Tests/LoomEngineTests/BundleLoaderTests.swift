@@ -8,7 +8,7 @@ struct BundleLoaderTests {
     // MARK: helpers
 
     static var publishingURL: URL {
-        Bundle.module.resourceURL!.appendingPathComponent("Fixtures/bundles/publishing")
+        Fixtures.repositoryRoot.appendingPathComponent("bundles/publishing")
     }
 
     static let findingsSchema = """

@@ -18,10 +18,12 @@ final class TemporaryDirectory {
 }
 
 enum Fixtures {
-    static var root: URL { Bundle.module.resourceURL!.appendingPathComponent("Fixtures") }
+    /// The repository checkout the tests were built from.
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// The sample non-code bundle (draft → edit → legal gate → render → publish).
     static func publishing() throws -> LoomBundle {
-        try BundleLoader.load(directory: root.appendingPathComponent("bundles/publishing").path)
+        try BundleLoader.load(directory: repositoryRoot.appendingPathComponent(PublishingWorld.bundlePath).path)
     }
 
     static let person = Caller(principal: .human(uid: 1000), uid: 1000, gid: 1000, pid: 4242, executable: "/usr/bin/loomctl")
