@@ -1,5 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomDaemon
 import LoomEngine
-import LoomIPC
 
-// The supervisor daemon arrives with its own issue; until then it says what it is.
-print("loomd (protocol \(ProtocolVersion.current)): the daemon is not built yet; the kernel is LoomEngine")
+// loomd: the supervisor daemon. Flags override the environment, which overrides defaults.
+let help = """
+usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]... [--provider-script FILE] [--foreground]
+
+  --state-dir DIR        where loomd keeps its project registry
+                         (default: $STATE_DIRECTORY, else ~/.local/state/loom)
+  --socket PATH          the control socket (default: $RUNTIME_DIRECTORY/loomd.sock,
+                         else $XDG_RUNTIME_DIR/loom/loomd.sock); ignored under socket activation
+  --config FILE          JSON settings: bundles, providerScript, effectsMax, submitters,
+                         approvers, maxFrameBytes, retry and grace periods (SIGHUP reloads it)
+  --bundles DIR          a directory of bundles, or one bundle (repeatable; also $LOOM_BUNDLES)
+  --provider-script FILE answer agent spawns from a script (tests and the demo)
+  --foreground           stay attached (the default; systemd runs it this way)
+  --version, --help
+
+Each project's state is <project>/.loom/state.db; a project is registered on its first
+submission. Stop with SIGTERM or SIGINT; SIGHUP reloads --config.
+"""
+
+func fail(_ message: String, status: Int32 = 2) -> Never {
+    let bytes = Array("loomd: \(message)\n".utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    exit(status)
+}
+
+/// Reads flags over the environment's defaults, then runs the daemon; never returns.
+func runLoomd() -> Never {
+
+var environment: [String: String] = [:]
+var pointer = environ
+while let entry = pointer.pointee {
+    let text = String(cString: entry)
+    if let equals = text.firstIndex(of: "=") { environment[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
+    pointer += 1
+}
+var configuration = DaemonConfiguration.fromEnvironment(environment)
+var arguments = Array(CommandLine.arguments.dropFirst())
+func value(_ flag: String) -> String {
+    guard !arguments.isEmpty else { fail("\(flag) needs a value\n\n\(help)") }
+    return arguments.removeFirst()
+}
+
+var bundleFlags: [String] = []
+while !arguments.isEmpty {
+    let flag = arguments.removeFirst()
+    switch flag {
+    case "--state-dir": configuration.stateDirectory = value(flag)
+    case "--socket": configuration.socketPath = value(flag)
+    case "--config": configuration.configPath = value(flag)
+    case "--bundles": bundleFlags.append(value(flag))
+    case "--provider-script": configuration.providerScript = value(flag)
+    case "--foreground": configuration.foreground = true
+    case "--version": print("loomd \(Daemon.version)"); exit(0)
+    case "-h", "--help": print(help); exit(0)
+    default: fail("unknown option '\(flag)'\n\n\(help)")
+    }
+}
+if let path = configuration.configPath {
+    guard let file = fopen(path, "r") else { fail("cannot read --config \(path): \(String(cString: strerror(errno)))", status: 1) }
+    var text = ""
+    var buffer = [CChar](repeating: 0, count: 4_096)
+    while fgets(&buffer, Int32(buffer.count), file) != nil { text += String(cString: buffer) }
+    fclose(file)
+    do { try configuration.apply(configText: text, file: path) } catch { fail("\(error)", status: 1) }
+}
+if !bundleFlags.isEmpty { configuration.bundleDirectories = bundleFlags }
+
+do {
+    let daemon = try Daemon(configuration: configuration)
+    exit(daemon.run())
+} catch {
+    fail("\(error)", status: 1)
+}
+}
+
+runLoomd()

@@ -224,3 +224,12 @@ public final class Engine {
 extension KernelLimits {
     func journalEntryMaxBytes(_ store: Store) -> Int { store.options.journalEntryMaxBytes }
 }
+
+extension Engine {
+    /// Journals an input the host refused before it reached a transition (a caller outside
+    /// an allowlist, say), so the audit trail shows the attempt. Changes no state.
+    public func refuse(task: String, payload: JSONValue, reason: String, by caller: Caller) throws(LoomError) {
+        let record: JSONValue = .object(["input": .object(["kind": "gate_answered", "payload": payload]), "code": "forbidden", "message": .string(reason)])
+        _ = try perform(JournalInput(kind: .refused, taskID: task, payload: record, caller: caller))
+    }
+}

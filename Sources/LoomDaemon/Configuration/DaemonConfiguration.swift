@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomEngine
+import LoomIPC
+
+/// Everything loomd is told at start: from flags, the environment and an optional config
+/// file (JSON). Every limit has a name and a default.
+public struct DaemonConfiguration: Sendable {
+    public var stateDirectory: String
+    public var socketPath: String
+    public var configPath: String?
+    public var foreground = true
+    /// Directories holding bundles (each subdirectory with a bundle.json is one bundle).
+    public var bundleDirectories: [String] = []
+    /// A scripted-provider script (tests and the demo); without one, spawns fail clearly.
+    public var providerScript: String?
+    /// Fleet-wide concurrent effects (spawns and commands).
+    public var effectsMax = 4
+    /// Who may submit and who may answer gates (uids); the daemon's own uid and root by default.
+    public var submitters: Set<UInt32>
+    public var approvers: Set<UInt32>
+    public var maxFrameBytes = 1 << 20
+    /// Transient failures: attempts, and the backoff base and cap.
+    public var retryAttemptsMax = 5
+    public var retryBaseMs = 1_000
+    public var retryCapMs = 60_000
+    /// A rate limit waits this long and does not use up an attempt.
+    public var rateLimitWaitMs = 60_000
+    /// In-flight effects get this long to finish on SIGTERM before loomd exits anyway.
+    public var shutdownGraceMs = 10_000
+    /// LOOMD_CRASH_AT: a named point at which loomd SIGKILLs itself (crash tests only).
+    public var crashPoint: CrashPoint?
+
+    public init(stateDirectory: String, socketPath: String) {
+        self.stateDirectory = stateDirectory
+        self.socketPath = socketPath
+        let me = getuid()
+        submitters = [me, 0]
+        approvers = [me, 0]
+    }
+
+    /// Defaults from the environment, as systemd and a person's shell provide it.
+    public static func fromEnvironment(_ environment: [String: String]) -> DaemonConfiguration {
+        let home = environment["HOME"] ?? "/tmp"
+        let state = environment["STATE_DIRECTORY"].map { String($0.split(separator: ":").first ?? "") } ?? "\(home)/.local/state/loom"
+        var configuration = DaemonConfiguration(stateDirectory: state, socketPath: DefaultSocketPath.resolve(environment))
+        if let bundles = environment["LOOM_BUNDLES"] { configuration.bundleDirectories = bundles.split(separator: ":").map(String.init) }
+        configuration.crashPoint = environment["LOOMD_CRASH_AT"].flatMap(CrashPoint.init(rawValue:))
+        return configuration
+    }
+
+    /// Applies a JSON config file over these settings. Unknown keys are errors (a typo must not pass).
+    public mutating func apply(configText: String, file: String) throws(LoomError) {
+        let json: JSONValue
+        do { json = try JSONValue.parse(configText) } catch {
+            throw LoomError(.invalidJSON, "\(file) is not JSON: \(error.message) at byte \(error.offset)", context: "reading the configuration")
+        }
+        guard let object = json.objectValue else { throw LoomError(.invalidInput, "\(file) must hold a JSON object", context: "reading the configuration") }
+        let known: Set<String> = ["bundles", "providerScript", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "shutdownGraceMs"]
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw LoomError(.invalidInput, "\(file): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))", context: "reading the configuration")
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws(LoomError) -> Int? {
+            guard let value = object[key] else { return nil }
+            guard let number = value.intValue, range.contains(Int(number)) else {
+                throw LoomError(.invalidInput, "\(file): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)", context: "reading the configuration")
+            }
+            return Int(number)
+        }
+        func uids(_ key: String) throws(LoomError) -> Set<UInt32>? {
+            guard let value = object[key] else { return nil }
+            guard let list = value.arrayValue?.compactMap({ $0.intValue.flatMap { UInt32(exactly: $0) } }), list.count == value.arrayValue?.count else {
+                throw LoomError(.invalidInput, "\(file): \(key) must be a list of uids", context: "reading the configuration")
+            }
+            return Set(list)
+        }
+        if let bundles = object["bundles"]?.arrayValue { bundleDirectories = bundles.compactMap(\.stringValue) }
+        if let script = object["providerScript"]?.stringValue { providerScript = script }
+        if let value = try int("effectsMax", 1...64) { effectsMax = value }
+        if let value = try int("maxFrameBytes", 4_096...(64 << 20)) { maxFrameBytes = value }
+        if let value = try int("retryAttemptsMax", 1...20) { retryAttemptsMax = value }
+        if let value = try int("retryBaseMs", 1...600_000) { retryBaseMs = value }
+        if let value = try int("retryCapMs", 1...3_600_000) { retryCapMs = value }
+        if let value = try int("rateLimitWaitMs", 0...86_400_000) { rateLimitWaitMs = value }
+        if let value = try int("shutdownGraceMs", 0...600_000) { shutdownGraceMs = value }
+        if let value = try uids("submitters") { submitters = value }
+        if let value = try uids("approvers") { approvers = value }
+    }
+}
+
+/// Named points at which loomd kills itself with SIGKILL when `LOOMD_CRASH_AT` names one:
+/// the crash tests restart it and check that nothing acknowledged was lost.
+public enum CrashPoint: String, Sendable, CaseIterable {
+    case afterIntent = "after-intent"
+    case afterExecute = "after-execute"
+    case afterDelivery = "after-delivery"
+    case parked
+    case recovery
+
+    func hit(_ point: CrashPoint, once marker: String) {
+        guard point == self else { return }
+        // A marker file makes each point fire once per state directory, so the restarted
+        // daemon gets past it.
+        if access(marker, F_OK) == 0 { return }
+        let fd = open(marker, O_CREAT | O_WRONLY, 0o600)
+        if fd >= 0 { fsync(fd); close(fd) }
+        kill(getpid(), SIGKILL)
+    }
+}

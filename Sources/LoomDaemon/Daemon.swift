@@ -1,0 +1,280 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import LoomEngine
+import LoomIPC
+import LoomProviders
+
+/// loomd's one lifecycle owner: it starts the parts in order (registry, projects and their
+/// recovery, the socket, READY) and stops them in reverse (STOPPING, the socket, effects
+/// get a grace period, projects close).
+///
+/// Parked tasks cost nothing: there is no polling and no timer; an answer arriving on the
+/// socket runs on the project's queue and wakes the task. The only periodic work is the
+/// watchdog ping, and only when systemd asked for one.
+public final class Daemon: @unchecked Sendable {
+    public static let version = "0.1.0"
+
+    public private(set) var configuration: DaemonConfiguration
+    let notifier = SystemdNotifier()
+    let metrics = DaemonMetrics()
+    let registry: ProjectRegistry
+    var bundles: [LoomBundle] = []
+    var runner: EffectRunner
+    var server: IPCServer?
+    var policy: PeerPolicy
+    private let projectsLock = Mutex()
+    private var projects: [String: Project] = [:]
+    /// The scheduler's own queue: lifecycle, signals, the watchdog heartbeat.
+    let control = DispatchQueue(label: "loom.control")
+    private var signalSources: [DispatchSourceSignal] = []
+    private var watchdogTimer: DispatchSourceTimer?
+    private var lastTimeMs: Int64 = 0
+    private let clockLock = Lock()
+
+    public init(configuration: DaemonConfiguration) throws(LoomError) {
+        self.configuration = configuration
+        guard makeDirectories(configuration.stateDirectory) else {
+            throw LoomError(.io, "cannot create the state directory \(configuration.stateDirectory): \(String(cString: strerror(errno)))", context: "starting loomd")
+        }
+        registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
+        policy = PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers)
+        runner = EffectRunner(configuration: configuration, provider: try Self.loadProvider(configuration), metrics: metrics)
+        bundles = try Self.loadBundles(configuration.bundleDirectories)
+    }
+
+    static func loadProvider(_ configuration: DaemonConfiguration) throws(LoomError) -> ScriptedProvider? {
+        guard let path = configuration.providerScript else { return nil }
+        guard let text = readFile(path) else { throw LoomError(.notFound, "cannot read the provider script \(path)", context: "starting loomd") }
+        return try ScriptedProvider(scriptText: text)
+    }
+
+    /// Every subdirectory of each bundle directory that holds a bundle.json.
+    static func loadBundles(_ directories: [String]) throws(LoomError) -> [LoomBundle] {
+        var bundles: [LoomBundle] = []
+        for directory in directories {
+            let candidates = access("\(directory)/bundle.json", F_OK) == 0 ? [directory] : listDirectory(directory).map { "\(directory)/\($0)" }
+            for candidate in candidates where access("\(candidate)/bundle.json", F_OK) == 0 {
+                do {
+                    bundles.append(try BundleLoader.load(directory: candidate))
+                } catch {
+                    throw LoomError(.bundle, "bundle \(candidate) does not load:\n\(error.problems.map { "  \($0)" }.joined(separator: "\n"))", context: "loading bundles")
+                }
+            }
+        }
+        return bundles
+    }
+
+    /// The wall clock for time tokens, never going backwards within this process.
+    func now() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        let value = Int64(spec.tv_sec) * 1_000 + Int64(spec.tv_nsec) / 1_000_000
+        return clockLock.withLock {
+            lastTimeMs = max(lastTimeMs + 0, value)
+            return lastTimeMs
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Starts everything and runs until a signal stops it. Returns the exit status.
+    public func run() -> Int32 {
+        ignoreSIGPIPE()
+        let recoveryStarted = ChildProcess.monotonicMilliseconds()
+        notifier.extendTimeout(usec: 90_000_000)
+        notifier.status("recovering \(registry.all.count) project(s)")
+        for root in registry.all {
+            do {
+                _ = try openProject(root, recover: true)
+            } catch {
+                log("project \(root) is not served: \(error)")
+            }
+        }
+        metrics.recoverySeconds = Double(ChildProcess.monotonicMilliseconds() - recoveryStarted) / 1_000
+        if !registry.all.isEmpty {
+            configuration.crashPoint?.hit(.recovery, once: "\(configuration.stateDirectory)/crash-recovery.done")
+        }
+        do {
+            let fd = try listeningSocket()
+            let server = IPCServer(socketFD: fd, serverVersion: "loomd \(Self.version)", limits: serverLimits()) { [weak self] reply in
+                self?.handle(reply)
+            }
+            server.start()
+            self.server = server
+        } catch {
+            log("cannot listen on \(configuration.socketPath): \(error)")
+            return 1
+        }
+        installSignals()
+        startWatchdog()
+        notifier.ready(status: statusLine())
+        log("loomd \(Self.version) ready on \(configuration.socketPath) (\(registry.all.count) project(s), recovery \(Int(metrics.recoverySeconds * 1_000)) ms)")
+        dispatchMain()
+    }
+
+    private func serverLimits() -> IPCServer.Limits {
+        var limits = IPCServer.Limits()
+        limits.maxFrameBytes = configuration.maxFrameBytes
+        return limits
+    }
+
+    private func listeningSocket() throws(IPCError) -> Int32 {
+        if let fd = SystemdNotifier.listenFDs().first { return fd }
+        let parent = String(configuration.socketPath[..<(configuration.socketPath.lastIndex(of: "/") ?? configuration.socketPath.endIndex)])
+        if !parent.isEmpty { _ = makeDirectories(parent) }
+        return try IPCServer.bind(path: configuration.socketPath)
+    }
+
+    private func installSignals() {
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: control)
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                if signalNumber == SIGHUP { self.reload() } else { self.stop() }
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    /// The watchdog ping comes from the control queue's own heartbeat, so a wedged
+    /// scheduler stops pinging and systemd restarts it.
+    private func startWatchdog() {
+        guard let interval = SystemdNotifier.watchdogPingIntervalUsec() else { return }
+        let timer = DispatchSource.makeTimerSource(queue: control)
+        timer.schedule(deadline: .now(), repeating: .microseconds(Int(interval)))
+        timer.setEventHandler { [weak self] in self?.notifier.watchdog() }
+        timer.resume()
+        watchdogTimer = timer
+    }
+
+    func stop() {
+        notifier.stopping()
+        log("stopping: no new effects; in-flight effects get \(configuration.shutdownGraceMs) ms")
+        server?.stop()
+        runner.drain(graceMs: configuration.shutdownGraceMs)
+        // Effects still running are abandoned here and re-issued by recovery on the next start.
+        projectsLock.withLock { projects.removeAll() }
+        exit(0)
+    }
+
+    func reload() {
+        notifier.reloading()
+        log("reloading the configuration")
+        if let path = configuration.configPath, let text = readFile(path) {
+            var updated = configuration
+            do {
+                try updated.apply(configText: text, file: path)
+                let newBundles = try Self.loadBundles(updated.bundleDirectories)
+                configuration = updated
+                policy = PeerPolicy(submitters: updated.submitters, approvers: updated.approvers)
+                bundles = newBundles
+                log("reloaded: \(newBundles.count) bundle(s); projects pick them up when next opened")
+            } catch {
+                log("reload refused, keeping the running configuration: \(error)")
+            }
+        }
+        notifier.ready(status: statusLine())
+    }
+
+    // MARK: Projects
+
+    func project(_ root: String) -> Project? {
+        projectsLock.withLock { projects[root] }
+    }
+
+    var allProjects: [Project] { projectsLock.withLock { projects.values.sorted { $0.root < $1.root } } }
+
+    /// Opens (locks) a project and, at start-up, re-issues its unfinished effects.
+    @discardableResult
+    func openProject(_ root: String, recover: Bool) throws(LoomError) -> Project {
+        if let existing = project(root) { return existing }
+        let opened = try Project(root: root, bundles: bundles, clock: { [unowned self] in self.now() })
+        projectsLock.withLock { projects[root] = opened }
+        if recover {
+            let pending = try opened.engine.pendingEffects()
+            metrics.recoveredEffects += pending.count
+            schedule(pending, in: opened)
+        }
+        return opened
+    }
+
+    /// Hands effects to the runner; their results come back on the project's queue.
+    func schedule(_ effects: [Effect], in project: Project) {
+        guard !effects.isEmpty else { return }
+        configuration.crashPoint?.hit(.afterIntent, once: "\(configuration.stateDirectory)/crash-after-intent.done")
+        runner.run(effects, directory: project.root) { [weak self, weak project] effect, result in
+            guard let self, let project else { return }
+            self.configuration.crashPoint?.hit(.afterExecute, once: "\(self.configuration.stateDirectory)/crash-after-execute.done")
+            project.queue.async {
+                self.deliver(effect, result, in: project)
+            }
+        }
+    }
+
+    /// On the project's queue.
+    private func deliver(_ effect: Effect, _ result: JSONValue, in project: Project) {
+        let started = ChildProcess.monotonicMilliseconds()
+        do {
+            let outcome = try project.engine.deliver(key: effect.key, result: result)
+            metrics.tickSeconds.observe(Double(ChildProcess.monotonicMilliseconds() - started) / 1_000)
+            configuration.crashPoint?.hit(.afterDelivery, once: "\(configuration.stateDirectory)/crash-after-delivery.done")
+            if case .applied(let more) = outcome { schedule(more, in: project) }
+            afterTick(project, task: effect.taskID)
+        } catch {
+            if error.code == .invariantViolation { error.violations.forEach { metrics.violations.increment($0.rule) } }
+            log("delivering \(effect.key) failed: \(error)")
+        }
+    }
+
+    /// After any tick of a project: watchers, completion time, the parked crash point.
+    func afterTick(_ project: Project, task: String) {
+        project.publish()
+        if let record = try? project.engine.task(task) {
+            if record.status.isFinished { metrics.lastCompletionSeconds = Double(now()) / 1_000 }
+            if record.status == .parked {
+                configuration.crashPoint?.hit(.parked, once: "\(configuration.stateDirectory)/crash-parked.done")
+            }
+        }
+        notifier.status(statusLine())
+    }
+
+    /// One line for systemd's STATUS=.
+    func statusLine() -> String {
+        var running = 0, parked = 0, queued = 0
+        for project in allProjects {
+            let counts = (try? project.engine.store.query("SELECT status, count(*) AS n FROM tasks WHERE status IN ('running', 'parked', 'queued') GROUP BY status")) ?? []
+            for row in counts {
+                let count = Int(row["n"]?.intValue ?? 0)
+                switch row["status"]?.stringValue {
+                case "running": running += count
+                case "parked": parked += count
+                default: queued += count
+                }
+            }
+        }
+        return "\(allProjects.count) project(s), \(running) running, \(parked) parked, \(queued) queued"
+    }
+
+    /// One line to stderr (the journal, under systemd).
+    func log(_ line: String) {
+        let bytes = Array("loomd: \(line)\n".utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }
+
+func listDirectory(_ path: String) -> [String] {
+    guard let directory = opendir(path) else { return [] }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted()
+}

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomEngine
+import LoomIPC
+
+/// Who a socket peer is, and what it may do.
+///
+/// Every request's actor is the peer's uid, gid, pid and executable (SO_PEERCRED and
+/// /proc). A peer whose process ancestry includes a process loomd started for an effect
+/// is an agent, whatever its uid: it is journaled as such, and the kernel's rules refuse
+/// its gate answers.
+struct PeerPolicy: Sendable {
+    let submitters: Set<UInt32>
+    let approvers: Set<UInt32>
+    /// How far up the process tree to look; deeper trees count as agents (refuse on doubt).
+    static let ancestryDepthMax = 64
+
+    func caller(for peer: PeerCredentials, spawned: Set<Int32>) -> Caller {
+        let principal: Principal
+        if let ancestor = agentAncestor(of: peer.pid, spawned: spawned) {
+            principal = Principal(kind: .agent, id: "agent-process:\(ancestor)")
+        } else {
+            principal = .human(uid: peer.uid)
+        }
+        return Caller(principal: principal, uid: peer.uid, gid: peer.gid, pid: peer.pid, executable: peer.executable)
+    }
+
+    /// The pid of the loomd-spawned ancestor of `pid`, if any.
+    func agentAncestor(of pid: Int32, spawned: Set<Int32>) -> Int32? {
+        guard !spawned.isEmpty else { return nil }
+        var current = pid
+        for _ in 0..<Self.ancestryDepthMax {
+            if spawned.contains(current) { return current }
+            guard current > 1, let parent = Self.parentPid(of: current) else { return nil }
+            current = parent
+        }
+        return current
+    }
+
+    /// The parent pid from /proc/<pid>/stat (the field after the parenthesised command).
+    static func parentPid(of pid: Int32) -> Int32? {
+        guard let stat = readFile("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 1 else { return nil }
+        return Int32(fields[1])
+    }
+
+    func maySubmit(_ peer: PeerCredentials) -> Bool { submitters.contains(peer.uid) }
+    func mayAnswer(_ peer: PeerCredentials) -> Bool { approvers.contains(peer.uid) }
+}

@@ -1,0 +1,41 @@
+import LoomEngine
+import LoomProviders
+
+/// What loomd counts for `loomctl metrics`. Labels never carry a task id: their values
+/// come from small closed sets (states, outcomes, reasons, rule names, project roots).
+final class DaemonMetrics: @unchecked Sendable {
+    let tickSeconds = Histogram.secondsDefault()
+    let scheduleToStart = Histogram.secondsDefault()
+    let gateWait = Histogram(bounds: [1, 10, 60, 300, 900, 3_600, 14_400, 86_400, 604_800])
+    let retries = LabeledCounter()
+    let spawns = LabeledCounter()
+    let tokens = LabeledCounter()
+    let violations = LabeledCounter()
+    private let lock = Lock()
+    private var costMicroUSD = 0
+    var recoverySeconds = 0.0
+    var recoveredEffects = 0
+    var lastCompletionSeconds = 0.0
+
+    func recordSpawn(_ result: AgentResult) {
+        spawns.increment(result.errorClass?.rawValue ?? "ok")
+        tokens.increment("in", by: Double(result.tokensIn))
+        tokens.increment("out", by: Double(result.tokensOut))
+        tokens.increment("cached", by: Double(result.tokensCached))
+        lock.withLock { costMicroUSD += result.costMicroUSD }
+    }
+
+    var costUSD: Double { lock.withLock { Double(costMicroUSD) / 1_000_000 } }
+}
+
+/// A counter family keyed by one label value.
+final class LabeledCounter: @unchecked Sendable {
+    private let lock = Lock()
+    private var values: [String: Double] = [:]
+
+    func increment(_ label: String, by amount: Double = 1) {
+        lock.withLock { values[label, default: 0] += amount }
+    }
+
+    var snapshot: [(String, Double)] { lock.withLock { values.sorted { $0.key < $1.key } } }
+}

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import LoomEngine
+import LoomProviders
+
+/// Executes the effects the kernel asks for, on the bounded pool, and hands each result
+/// back to its project's queue for delivery.
+///
+/// Transient failures are retried with backoff (base × 2ⁿ, capped, with jitter derived
+/// from the effect key so a replayed schedule is the same); a rate limit waits separately
+/// and does not use up an attempt. An effect key already running is not started twice.
+final class EffectRunner: @unchecked Sendable {
+    let configuration: DaemonConfiguration
+    let pool: EffectPool
+    let provider: ScriptedProvider?
+    let metrics: DaemonMetrics
+    private let lock = Lock()
+    private var inFlight: Set<String> = []
+    /// Pids of the processes loomd started for effects; an answer from one of their
+    /// descendants is refused.
+    private var children: Set<Int32> = []
+    private let timers = DispatchQueue(label: "loom.retries")
+
+    init(configuration: DaemonConfiguration, provider: ScriptedProvider?, metrics: DaemonMetrics) {
+        self.configuration = configuration
+        self.pool = EffectPool(limit: configuration.effectsMax)
+        self.provider = provider
+        self.metrics = metrics
+        pool.onStart = { waitedMs in metrics.scheduleToStart.observe(Double(waitedMs) / 1_000) }
+    }
+
+    var spawnedPids: Set<Int32> { lock.withLock { children } }
+
+    /// Starts `effects` (once each) with `directory` as the working directory of commands;
+    /// `deliver` runs with each result.
+    func run(_ effects: [Effect], directory: String, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
+        for effect in effects {
+            let fresh = lock.withLock { inFlight.insert(effect.key).inserted }
+            guard fresh else { continue }
+            attempt(effect, number: 1, directory: directory, deliver: deliver)
+        }
+    }
+
+    private func attempt(_ effect: Effect, number: Int, directory: String, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
+        pool.submit { [self] done in
+            let result = execute(effect, directory: directory)
+            done()
+            if let errorClass = result["errorClass"]?.stringValue, let decision = retryDecision(effect, errorClass: errorClass, attempt: number) {
+                metrics.retries.increment(errorClass)
+                timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs)) { [self] in
+                    attempt(effect, number: decision.nextAttempt, directory: directory, deliver: deliver)
+                }
+                return
+            }
+            lock.withLock { _ = inFlight.remove(effect.key) }
+            deliver(effect, result)
+        }
+    }
+
+    /// nil: deliver the failure. Otherwise when and as which attempt to try again.
+    func retryDecision(_ effect: Effect, errorClass: String, attempt: Int) -> (delayMs: Int, nextAttempt: Int)? {
+        switch errorClass {
+        case ProviderErrorClass.transient.rawValue:
+            guard attempt < configuration.retryAttemptsMax else { return nil }
+            let backoff = min(configuration.retryCapMs, configuration.retryBaseMs << min(attempt - 1, 20))
+            let jitter = Int(SHA256.hash("\(effect.key)#\(attempt)")[0]) * backoff / 1_024
+            return (backoff + jitter, attempt + 1)
+        case ProviderErrorClass.rateLimited.rawValue:
+            return (configuration.rateLimitWaitMs, attempt)
+        default:
+            return nil
+        }
+    }
+
+    private func execute(_ effect: Effect, directory: String) -> JSONValue {
+        switch effect.kind {
+        case .spawn:
+            guard let request = AgentRequest(json: effect.request) else {
+                return AgentResult(error: .permanent, message: "the spawn request could not be read").json
+            }
+            guard let provider else {
+                return AgentResult(error: .permanent, message: "no provider is configured for agent \(request.role); start loomd with --provider-script FILE").json
+            }
+            let result = provider.answer(request)
+            metrics.recordSpawn(result)
+            return result.json
+        case .command:
+            return runCommand(effect.request, directory: directory).json
+        case .timer, .notify:
+            return .object([:])
+        }
+    }
+
+    private func runCommand(_ request: JSONValue, directory: String) -> CommandResult {
+        guard let argv = request["argv"]?.arrayValue?.compactMap(\.stringValue), !argv.isEmpty else {
+            let handler = request["handler"]?.stringValue ?? "?"
+            return CommandResult(status: .failed, exitCode: nil, output: "no step handler named '\(handler)' is registered in this loomd")
+        }
+        let timeoutMs = Int(request["timeoutMs"]?.intValue ?? 600_000)
+        let limit = Int(request["outputLimitBytes"]?.intValue ?? 65_536)
+        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"]
+        if let home = getenv("HOME") { environment["HOME"] = String(cString: home) }
+        let outcome = ChildProcess.run(argv: argv, directory: directory, environment: environment, timeoutMs: timeoutMs,
+                                       outputLimitBytes: limit, onStart: { [self] pid in lock.withLock { _ = children.insert(pid) } })
+        let output = String(decoding: outcome.output, as: UTF8.self)
+        if let spawnError = outcome.spawnError { return CommandResult(status: .failed, exitCode: nil, output: spawnError) }
+        let status: CommandResult.Status = outcome.timedOut ? .timeout : (outcome.exitCode == 0 ? .ok : .failed)
+        return CommandResult(status: status, exitCode: outcome.exitCode.map(Int.init), output: output, truncated: outcome.truncated, durationMs: outcome.durationMs)
+    }
+
+    /// Stops starting work and waits up to the grace period for what runs.
+    func drain(graceMs: Int) {
+        _ = pool.stopAccepting()
+        let deadline = ChildProcess.monotonicMilliseconds() + graceMs
+        while pool.runningCount > 0 && ChildProcess.monotonicMilliseconds() < deadline { sleepMs(20) }
+    }
+}

@@ -1,0 +1,235 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomEngine
+import LoomIPC
+import LoomPolicy
+import LoomProviders
+
+/// The control plane's methods (listed with their params, results and errors in
+/// docs/ipc-protocol.md). Each request that touches a project runs on that project's
+/// queue; the reply is sent from there.
+extension Daemon {
+    static let methods: Set<String> = [
+        "submit", "status", "log", "answer", "cancel", "replay", "metrics", "watch",
+        "projects.list", "projects.add", "projects.remove",
+    ]
+
+    func handle(_ reply: IPCReply) {
+        let request = reply.request
+        guard Self.methods.contains(request.method) else {
+            return reply.error(IPCError(.unknownMethod, "unknown method '\(request.method)'; known: \(Self.methods.sorted().joined(separator: ", "))"))
+        }
+        do {
+            switch request.method {
+            case "submit": try submit(reply)
+            case "status": try status(reply)
+            case "log": try withTask(reply) { project, task in
+                let after = Int64(reply.request.params["after"]?.intValue ?? 0)
+                reply.result(.object(["entries": .array(try project.journalEntries(task: task, afterSeq: after, limit: 10_000))]))
+            }
+            case "answer": try answer(reply)
+            case "cancel": try cancel(reply)
+            case "replay": try replay(reply)
+            case "metrics": reply.result(.object(["text": .string(metricsText())]))
+            case "watch": try watch(reply)
+            case "projects.list": reply.result(.object(["projects": .array(registry.all.map { root in
+                .object(["path": .string(root), "open": .bool(project(root) != nil)])
+            })]))
+            case "projects.add":
+                let root = try projectRoot(reply.request.params, required: true)
+                guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not add projects") }
+                try openProject(root, recover: true)
+                reply.result(.object(["path": .string(root), "added": .bool(try registry.add(root))]))
+            case "projects.remove":
+                let root = try projectRoot(reply.request.params, required: true)
+                guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not remove projects") }
+                reply.result(.object(["path": .string(root), "removed": .bool(try registry.remove(root))]))
+            default: reply.error(IPCError(.unknownMethod, "unknown method '\(request.method)'"))
+            }
+        } catch let error as IPCError {
+            reply.error(error)
+        } catch let error as LoomError {
+            reply.error(Self.ipcError(error))
+        } catch {
+            reply.error(IPCError(.internal, "\(error)"))
+        }
+    }
+
+    /// The kernel's typed errors, as the wire's.
+    static func ipcError(_ error: LoomError) -> IPCError {
+        let code: IPCErrorCode
+        switch error.code {
+        case .notFound: code = .notFound
+        case .staleGate, .conflict: code = .conflict
+        case .forbidden, .invariantViolation: code = .forbidden
+        case .busy: code = .busy
+        case .invalidInput, .invalidJSON, .tooLarge, .bundle: code = .invalidParams
+        case .full, .io, .readOnly, .corrupt, .notADatabase, .foreignDatabase, .newerSchema, .schemaMismatch: code = .unavailable
+        case .sqlite, .internal: code = .internal
+        }
+        var message = error.message
+        if error.code == .invariantViolation { message = "refused by rule \(error.violations.map(\.rule).joined(separator: ", ")): \(error.violations.first?.message ?? error.message)" }
+        return IPCError(code, message)
+    }
+
+    /// `project` param: an absolute path; the registry's only project when omitted.
+    func projectRoot(_ params: JSONValue, required: Bool = false) throws -> String {
+        if let path = params["project"]?.stringValue {
+            guard path.hasPrefix("/"), path.utf8.count <= 4_096 else { throw IPCError(.invalidParams, "project must be an absolute path") }
+            var trimmed = path
+            while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+            return trimmed
+        }
+        if !required, registry.all.count == 1 { return registry.all[0] }
+        throw IPCError(.invalidParams, "name the project (params.project, or loomctl -C DIR)")
+    }
+
+    /// Runs `body` on the project's queue for the task named in params.
+    private func withTask(_ reply: IPCReply, _ body: @escaping @Sendable (Project, String) throws -> Void) throws {
+        let root = try projectRoot(reply.request.params)
+        guard let task = reply.request.params["task"]?.stringValue, !task.isEmpty, task.utf8.count <= 64 else {
+            throw IPCError(.invalidParams, "name the task (params.task)")
+        }
+        guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
+        let project = try openProject(root, recover: false)
+        project.queue.async { [self] in
+            do {
+                guard try project.engine.task(task) != nil else { throw IPCError(.notFound, "no task \(task) in \(root)") }
+                try body(project, task)
+            } catch let error as IPCError {
+                reply.error(error)
+            } catch let error as LoomError {
+                reply.error(Self.ipcError(error))
+            } catch {
+                reply.error(IPCError(.internal, "\(error)"))
+            }
+        }
+    }
+
+    private func submit(_ reply: IPCReply) throws {
+        let params = reply.request.params
+        guard policy.maySubmit(reply.peer) else {
+            throw IPCError(.forbidden, "uid \(reply.peer.uid) may not submit tasks (allowed: \(policy.submitters.sorted().map(String.init).joined(separator: ", ")))")
+        }
+        let root = try projectRoot(params, required: true)
+        guard let input = params["input"]?.stringValue, !input.isEmpty else { throw IPCError(.invalidParams, "params.input: the task to do, as text") }
+        var directoryStat = stat()
+        guard stat(root, &directoryStat) == 0, directoryStat.st_mode & S_IFMT == S_IFDIR else {
+            throw IPCError(.notFound, "\(root) is not a directory")
+        }
+        let bundle = params["bundle"]?.stringValue ?? bundles.first?.name
+        guard let bundle else { throw IPCError(.unavailable, "no bundle is loaded; start loomd with --bundles DIR") }
+        let taskPolicy: TaskPolicy
+        if let name = params["policy"]?.stringValue {
+            guard let preset = PolicyPreset(rawValue: name) else {
+                throw IPCError(.invalidParams, "unknown policy '\(name)'; known: \(PolicyPreset.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            taskPolicy = preset.policy
+        } else {
+            taskPolicy = TaskPolicy()
+        }
+        let project = try openProject(root, recover: true)
+        _ = try registry.add(root)
+        let caller = policy.caller(for: reply.peer, spawned: runner.spawnedPids)
+        project.queue.async { [self] in
+            do {
+                let started = ChildProcess.monotonicMilliseconds()
+                let receipt = try project.engine.submit(bundle: bundle, flow: params["flow"]?.stringValue, input: input, policy: taskPolicy,
+                                                        idempotencyKey: params["idempotencyKey"]?.stringValue, by: caller)
+                metrics.tickSeconds.observe(Double(ChildProcess.monotonicMilliseconds() - started) / 1_000)
+                // Acknowledged only now: the submission is committed.
+                reply.result(.object(["task": .string(receipt.taskID), "created": .bool(receipt.created), "project": .string(root)]))
+                schedule(receipt.newEffects, in: project)
+                afterTick(project, task: receipt.taskID)
+            } catch {
+                reply.error(Self.ipcError(error as? LoomError ?? LoomError(.internal, "\(error)")))
+            }
+        }
+    }
+
+    private func answer(_ reply: IPCReply) throws {
+        let params = reply.request.params
+        guard let answer = params["answer"]?.stringValue.flatMap(GateAnswer.init(rawValue:)) else {
+            throw IPCError(.invalidParams, "params.answer must be approve, request_changes or abandon")
+        }
+        let caller = policy.caller(for: reply.peer, spawned: runner.spawnedPids)
+        let allowed = policy.mayAnswer(reply.peer)
+        try withTask(reply) { [self] project, task in
+            let message = params["message"]?.stringValue ?? ""
+            guard let gate = try params["gate"]?.stringValue ?? project.engine.waitingGate(task: task)?.eventID else {
+                throw IPCError(.conflict, "task \(task) is not waiting at a gate")
+            }
+            let openedMs = try project.engine.store.query("SELECT k.time_ms AS t FROM gates g JOIN ticks k ON k.tick = g.opened_tick WHERE g.event_id = :gate", bindings: [":gate": gate]).first?["t"]?.intValue
+            guard allowed else {
+                try project.engine.refuse(task: task, payload: params, reason: "uid \(reply.peer.uid) is not on the approvers list", by: caller)
+                project.publish()
+                throw IPCError(.forbidden, "uid \(reply.peer.uid) may not answer gates (allowed: \(policy.approvers.sorted().map(String.init).joined(separator: ", ")))")
+            }
+            do {
+                let effects = try project.engine.answerGate(task: task, gate: gate, answer: answer, message: message, by: caller)
+                if let openedMs { metrics.gateWait.observe(Double(now() - openedMs) / 1_000) }
+                reply.result(.object(["task": .string(task), "gate": .string(gate), "answer": .string(answer.rawValue)]))
+                schedule(effects, in: project)
+                afterTick(project, task: task)
+            } catch let error as LoomError {
+                if error.code == .invariantViolation { error.violations.forEach { metrics.violations.increment($0.rule) } }
+                project.publish()
+                throw error
+            }
+        }
+    }
+
+    private func cancel(_ reply: IPCReply) throws {
+        let caller = policy.caller(for: reply.peer, spawned: runner.spawnedPids)
+        guard policy.maySubmit(reply.peer) || policy.mayAnswer(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not cancel tasks") }
+        try withTask(reply) { [self] project, task in
+            try project.engine.cancel(task: task, reason: reply.request.params["reason"]?.stringValue ?? "", by: caller)
+            reply.result(.object(["task": .string(task), "status": "cancelled"]))
+            afterTick(project, task: task)
+        }
+    }
+
+    private func replay(_ reply: IPCReply) throws {
+        let params = reply.request.params
+        var rules: [SQLRule] = []
+        for (index, rule) in (params["rules"]?.arrayValue ?? []).enumerated() {
+            guard let sql = rule["sql"]?.stringValue else { throw IPCError(.invalidParams, "params.rules[\(index)] needs sql") }
+            rules.append(SQLRule(name: rule["name"]?.stringValue ?? "rule\(index + 1)", sql: sql, message: rule["message"]?.stringValue ?? "operator rule", file: rule["file"]?.stringValue ?? "params"))
+        }
+        let bundles = self.bundles
+        let extraRules = rules
+        try withTask(reply) { project, task in
+            let report = try Replayer(source: project.engine.store, bundles: bundles, extraRules: extraRules).run(task: task)
+            var result: [String: JSONValue] = ["task": .string(task), "report": .string(report.description)]
+            switch report {
+            case .identical(let ticks): result["outcome"] = "identical"; result["ticks"] = .int(ticks)
+            case .diverged(let difference): result["outcome"] = "diverged"; result["tick"] = .int(difference.tick); result["table"] = .string(difference.table)
+            case .ruleWouldFire(let caught):
+                result["outcome"] = "rule_would_fire"; result["tick"] = .int(caught.tick)
+                result["violations"] = .array(caught.violations.map(\.json))
+                result["input"] = .object(["kind": .string(caught.input.kind.rawValue), "task": .string(caught.input.taskID), "payload": caught.input.payload, "actor": caught.input.actor])
+            case .failed(let tick, let error): result["outcome"] = "failed"; result["tick"] = .int(tick); result["error"] = .string(error.description)
+            }
+            reply.result(.object(result))
+        }
+    }
+
+    private func watch(_ reply: IPCReply) throws {
+        let root = try projectRoot(reply.request.params)
+        let task = reply.request.params["task"]?.stringValue
+        let project = try openProject(root, recover: false)
+        project.queue.async {
+            // Entries after `after` first (so `log --follow` loses nothing between its read and the stream).
+            if let after = reply.request.params["after"]?.intValue,
+               let backlog = try? project.journalEntries(task: task, afterSeq: after, limit: 10_000) {
+                for entry in backlog { _ = reply.event(entry) }
+            }
+            let id = project.addWatcher(task: task) { event in reply.event(event) }
+            reply.onClose = { [weak project] in
+                guard let project else { return }
+                project.queue.async { project.removeWatcher(id) }
+            }
+        }
+    }
+}

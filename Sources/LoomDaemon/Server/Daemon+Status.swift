@@ -1,0 +1,111 @@
+import LoomEngine
+import LoomIPC
+
+/// `status` (fleet, project or task) and `metrics` (Prometheus text format 0.0.4).
+extension Daemon {
+    func status(_ reply: IPCReply) throws {
+        let params = reply.request.params
+        if params["task"] != nil || params["project"] != nil {
+            let root = try projectRoot(params)
+            guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
+            let project = try openProject(root, recover: false)
+            project.queue.async {
+                do {
+                    if let task = params["task"]?.stringValue {
+                        guard let summary = try Self.taskSummary(project, task) else { throw IPCError(.notFound, "no task \(task) in \(root)") }
+                        reply.result(summary)
+                    } else {
+                        reply.result(try Self.projectSummary(project, tasksMax: 50))
+                    }
+                } catch let error as IPCError { reply.error(error) } catch let error as LoomError { reply.error(Self.ipcError(error)) } catch {
+                    reply.error(IPCError(.internal, "\(error)"))
+                }
+            }
+            return
+        }
+        var summaries: [JSONValue] = []
+        for root in registry.all {
+            guard let project = try? openProject(root, recover: false) else {
+                summaries.append(.object(["path": .string(root), "error": "not open"]))
+                continue
+            }
+            summaries.append(project.queue.sync { (try? Self.projectSummary(project, tasksMax: 10)) ?? .object(["path": .string(root)]) })
+        }
+        reply.result(.object(["server": .string("loomd \(Self.version)"), "projects": .array(summaries),
+                              "effects": .object(["running": .int(Int64(runner.pool.runningCount)), "waiting": .int(Int64(runner.pool.waitingCount)), "limit": .int(Int64(runner.pool.limit))])]))
+    }
+
+    static func projectSummary(_ project: Project, tasksMax: Int) throws(LoomError) -> JSONValue {
+        let store = project.engine.store
+        var counts: [String: JSONValue] = [:]
+        for row in try store.query("SELECT status, count(*) AS n FROM tasks GROUP BY status") {
+            if let status = row["status"]?.stringValue { counts[status] = row["n"] }
+        }
+        let active = try store.query("SELECT id FROM tasks WHERE status IN ('running', 'parked', 'queued') ORDER BY seq LIMIT \(tasksMax)")
+        var tasks: [JSONValue] = []
+        for row in active {
+            if let id = row["id"]?.stringValue, let summary = try taskSummary(project, id) { tasks.append(summary) }
+        }
+        return .object(["path": .string(project.root), "tasks": .object(counts), "active": .array(tasks)])
+    }
+
+    static func taskSummary(_ project: Project, _ id: String) throws(LoomError) -> JSONValue? {
+        guard let task = try project.engine.task(id) else { return nil }
+        let store = project.engine.store
+        let usage = try store.query("""
+            SELECT count(*) AS spawns, coalesce(sum(json_extract(result, '$.usage.in')), 0) AS tokens_in,
+                   coalesce(sum(json_extract(result, '$.usage.out')), 0) AS tokens_out,
+                   coalesce(sum(json_extract(result, '$.usage.cached')), 0) AS tokens_cached,
+                   coalesce(sum(json_extract(result, '$.costMicroUSD')), 0) AS cost
+            FROM effects WHERE task_id = :task AND kind = 'spawn'
+            """, bindings: [":task": id]).first ?? .object([:])
+        var summary: [String: JSONValue] = [
+            "project": .string(project.root), "task": .string(task.id), "status": .string(task.status.rawValue),
+            "bundle": .string(task.bundle), "flow": .string(task.flow), "step": .string(task.step),
+            "iteration": .int(Int64(task.iteration)), "input": .string(String(task.input.prefix(200))),
+            "outcome": .string(task.outcome), "spawns": usage["spawns"] ?? 0, "spawnCap": .int(Int64(task.spawnCap)),
+            "tokens": .object(["in": usage["tokens_in"] ?? 0, "out": usage["tokens_out"] ?? 0, "cached": usage["tokens_cached"] ?? 0]),
+            "costUSD": .double(Double(usage["cost"]?.intValue ?? 0) / 1_000_000),
+            "policy": task.policy.json,
+        ]
+        if let gate = try project.engine.waitingGate(task: id) {
+            let since = try store.query("SELECT time_ms FROM ticks WHERE tick = \(gate.openedTick)").first?["time_ms"] ?? .null
+            summary["gate"] = .object(["event": .string(gate.eventID), "role": .string(gate.role), "policy": .string(gate.policy.rawValue),
+                                       "sinceMs": since, "reasons": .array(gate.reasons.map { .string($0) })])
+        }
+        return .object(summary)
+    }
+
+    func metricsText() -> String {
+        var text = PrometheusText()
+        text.gauge("loom_build_info", help: "loomd build; the value is always 1.", [(labels: [("version", Self.version)], value: 1)])
+        var states: [String: Double] = [:]
+        var queueDepth: [(labels: [(String, String)], value: Double)] = []
+        for project in allProjects {
+            let rows = project.queue.sync { (try? project.engine.store.query("SELECT status, count(*) AS n FROM tasks GROUP BY status")) ?? [] }
+            var queued = 0.0
+            for row in rows {
+                let count = Double(row["n"]?.intValue ?? 0)
+                if let status = row["status"]?.stringValue {
+                    states[status, default: 0] += count
+                    if status == "queued" { queued = count }
+                }
+            }
+            queueDepth.append((labels: [("project", project.root)], value: queued))
+        }
+        text.gauge("loom_tasks", help: "Tasks by state, all projects.", TaskStatus.allCases.map { (labels: [("state", $0.rawValue)], value: states[$0.rawValue] ?? 0) })
+        text.gauge("loom_queue_depth", help: "Tasks queued behind the one in flight, per project.", queueDepth)
+        text.histogram("loom_tick_duration_seconds", help: "Time to commit one kernel tick.", metrics.tickSeconds)
+        text.histogram("loom_schedule_to_start_seconds", help: "Time from an effect's intent to its start on the pool.", metrics.scheduleToStart)
+        text.histogram("loom_gate_wait_seconds", help: "Time a gate waited for its answer.", metrics.gateWait)
+        text.counter("loom_spawns_total", help: "Agent spawns by outcome.", metrics.spawns.snapshot.map { (labels: [("outcome", $0.0)], value: $0.1) })
+        text.counter("loom_tokens_total", help: "Tokens used by agent spawns.", metrics.tokens.snapshot.map { (labels: [("kind", $0.0)], value: $0.1) })
+        text.counter("loom_cost_usd_total", help: "Cost of agent spawns in US dollars.", [(labels: [], value: metrics.costUSD)])
+        text.counter("loom_effect_retries_total", help: "Effect retries by reason.", metrics.retries.snapshot.map { (labels: [("reason", $0.0)], value: $0.1) })
+        text.counter("loom_invariant_violations_total", help: "Ticks refused by a commit-time rule, by rule.", metrics.violations.snapshot.map { (labels: [("rule", $0.0)], value: $0.1) })
+        text.gauge("loom_recovery_duration_seconds", help: "Start-up recovery time, before READY.", [(labels: [], value: metrics.recoverySeconds)])
+        text.counter("loom_recovered_effects_total", help: "Effects re-issued by start-up recovery.", [(labels: [], value: Double(metrics.recoveredEffects))])
+        text.gauge("loom_last_completion_timestamp_seconds", help: "When a task last finished (Unix time).", [(labels: [], value: metrics.lastCompletionSeconds)])
+        return text.text
+    }
+}

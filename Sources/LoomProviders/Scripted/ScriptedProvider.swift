@@ -1,0 +1,59 @@
+import LoomEngine
+
+/// Deterministic agent answers from a script, for tests and the demo.
+///
+/// A script is JSON: `{"agents": {"<role>": [<answer>, …]}, "default": <answer>}`. The
+/// answer for a spawn is the role's entry at the request's iteration (the last entry once
+/// iterations run past the list). An answer is `{"output": <JSON value or text>,
+/// "tokensIn": n, "tokensOut": n, "costMicroUSD": n, "delayMs": n}` or, to exercise
+/// failure paths, `{"error": "transient|rate_limited|permanent", "message": "…",
+/// "times": n}` (fails the first n calls for that effect, then falls through to `then`).
+public final class ScriptedProvider: AgentProvider, @unchecked Sendable {
+    public let script: JSONValue
+    private let lock = Lock()
+    private var calls: [String: Int] = [:]
+
+    public init(script: JSONValue) {
+        self.script = script
+    }
+
+    public convenience init(scriptText: String) throws(LoomError) {
+        do {
+            self.init(script: try JSONValue.parse(scriptText))
+        } catch {
+            throw LoomError(.invalidJSON, "the provider script is not JSON: \(error.message)", context: "loading the scripted provider")
+        }
+    }
+
+    public func spawn(_ request: AgentRequest) async -> AgentResult {
+        answer(request)
+    }
+
+    /// The answer without suspending (the daemon calls it from its effect pool).
+    public func answer(_ request: AgentRequest) -> AgentResult {
+        let key = "\(request.taskID):\(request.step):\(request.role):\(request.iteration):\(request.attempt)"
+        let call = lock.withLock { () -> Int in
+            calls[key, default: 0] += 1
+            return calls[key]!
+        }
+        let entries = script["agents"]?[request.role]?.arrayValue ?? []
+        var answer = entries.isEmpty ? (script["default"] ?? .null) : entries[min(request.iteration, entries.count - 1)]
+        while let errorName = answer["error"]?.stringValue {
+            let times = Int(answer["times"]?.intValue ?? Int64.max)
+            if call <= times {
+                return AgentResult(error: ProviderErrorClass(rawValue: errorName) ?? .permanent, message: answer["message"]?.stringValue ?? "scripted failure",
+                                   provider: "scripted", model: "script")
+            }
+            answer = answer["then"] ?? .null
+        }
+        guard let output = answer["output"] else {
+            return AgentResult(error: .permanent, message: "the script has no answer for role \(request.role)", provider: "scripted", model: "script")
+        }
+        if let delay = answer["delayMs"]?.intValue, delay > 0 { sleepMs(Int(delay)) }
+        let text = output.stringValue ?? output.canonicalText
+        return AgentResult(output: text, tokensIn: Int(answer["tokensIn"]?.intValue ?? Int64(request.prompt.utf8.count / 4)),
+                           tokensOut: Int(answer["tokensOut"]?.intValue ?? Int64(text.utf8.count / 4)),
+                           tokensCached: Int(answer["tokensCached"]?.intValue ?? 0), costMicroUSD: Int(answer["costMicroUSD"]?.intValue ?? 0),
+                           durationMs: Int(answer["delayMs"]?.intValue ?? 0), provider: "scripted", model: request.modelTier ?? "script")
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import LoomEngine
+import LoomIPC
+
+/// Options every daemon command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "The loomd socket (default: $LOOM_SOCKET, /run/loom/loomd.sock, $XDG_RUNTIME_DIR/loom/loomd.sock).")
+    var socket: String?
+
+    @Flag(name: .long, help: "Print the result as JSON, for scripts.")
+    var json = false
+
+    var socketPath: String { socket ?? DefaultSocketPath.resolve(ProcessInfo.processInfo.environment, forClient: true) }
+
+    /// Connects, or exits 5 saying how to start the daemon.
+    func connect() throws -> IPCClient {
+        do {
+            return try IPCClient(socketPath: socketPath, clientName: "loomctl 0.1.0")
+        } catch {
+            throw CLIError(error, hint: error.code == .unavailable ? "start it with: loomd --state-dir ~/.local/state/loom --socket \(socketPath) &   (or: systemctl start loomd)" : nil)
+        }
+    }
+
+    /// Calls a method and prints the result (JSON or `human`).
+    func call(_ method: String, _ params: JSONValue, human: (JSONValue) -> String) throws {
+        let client = try connect()
+        defer { client.close() }
+        let result: JSONValue
+        do { result = try client.call(method, params) } catch { throw CLIError(error) }
+        print(json ? result.canonicalText : human(result))
+    }
+}
+
+/// Options naming a project.
+struct ProjectOption: ParsableArguments {
+    @Option(name: .customShort("C"), help: "The project directory (default: the current directory).")
+    var directory: String?
+
+    /// The project's absolute path, symlinks resolved.
+    var root: String { Self.resolve(directory) }
+
+    static func resolve(_ directory: String?) -> String {
+        let path = directory ?? FileManager.default.currentDirectoryPath
+        return URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+}
+
+/// An error with the exit status it maps to.
+struct CLIError: Error, CustomStringConvertible {
+    let message: String
+    let status: Int32
+
+    init(_ message: String, status: Int32) {
+        self.message = message
+        self.status = status
+    }
+
+    /// From a wire error (other errors are reported as they are, exit 1).
+    init(_ anyError: any Error, hint: String? = nil) {
+        guard let error = anyError as? IPCError else {
+            self.init("\(anyError)", status: 1)
+            return
+        }
+        let status: Int32
+        switch error.code {
+        case .notFound: status = 3
+        case .forbidden: status = 4
+        case .unavailable: status = 5
+        case .invalidParams, .unknownMethod: status = 2
+        default: status = 1
+        }
+        self.init("\(error.code.rawValue): \(error.message)" + (hint.map { "\n\($0)" } ?? ""), status: status)
+    }
+
+    var description: String { message }
+}
+
+/// Runs a command body, turning CLIError into its message and exit status.
+func runReporting(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as CLIError {
+        FileHandle.standardError.write(Data("loomctl: \(error.message)\n".utf8))
+        throw ExitCode(error.status)
+    } catch let error as LoomError {
+        FileHandle.standardError.write(Data("loomctl: \(error)\n".utf8))
+        throw ExitCode(error.code == .notFound ? 3 : 1)
+    }
+}
+
+/// Formats a time token (ms since the epoch) for people, in UTC.
+func formatTime(_ milliseconds: Int64?) -> String {
+    guard let milliseconds else { return "-" }
+    let date = Date(timeIntervalSince1970: Double(milliseconds) / 1_000)
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime]
+    return formatter.string(from: date)
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import LoomEngine
+import LoomIPC
+
+/// `loomctl log TASK [--follow]`: the audit trail.
+struct Log: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a task's audit trail: every input, who gave it, when; --follow streams new entries.")
+
+    @Argument(help: "The task id.") var task: String
+    @OptionGroup var project: ProjectOption
+    @Flag(name: .shortAndLong, help: "Keep streaming new entries until the task ends.") var follow = false
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try runReporting {
+            let client = try global.connect()
+            defer { client.close() }
+            if follow {
+                try LoomctlFollow.run(client: client, project: project.root, task: task, json: global.json)
+                return
+            }
+            let result: JSONValue
+            do { result = try client.call("log", .object(["project": .string(project.root), "task": .string(task)])) } catch { throw CLIError(error) }
+            if global.json {
+                print(result.canonicalText)
+            } else {
+                for entry in result["entries"]?.arrayValue ?? [] { print(LogLine.format(entry)) }
+            }
+        }
+    }
+}
+
+enum LoomctlFollow {
+    static func run(client: IPCClient, project: String, task: String, json: Bool) throws {
+        try follow(client: client, project: project, task: task, json: json, untilQuiet: false)
+    }
+}
+
+/// One journal entry as a line for people.
+enum LogLine {
+    static func format(_ entry: JSONValue) -> String {
+        let who = entry["actor"]?["principal"]?["id"]?.stringValue ?? "?"
+        let pid = entry["actor"]?["pid"]?.intValue.map { " pid \($0)" } ?? ""
+        let payload = entry["payload"] ?? .null
+        let detail: String
+        switch entry["kind"]?.stringValue ?? "" {
+        case "submitted": detail = "submitted \"\(payload["input"]?.stringValue?.prefix(80) ?? "")\" (bundle \(payload["bundle"]?.stringValue ?? ""), flow \(payload["flow"]?.stringValue ?? ""))"
+        case "effect_result":
+            let result = payload["result"] ?? .null
+            let key = payload["key"]?.stringValue ?? ""
+            if let status = result["status"]?.stringValue, result["usage"] != nil {
+                detail = "result \(key): \(status)\(result["errorClass"]?.stringValue.map { " (\($0))" } ?? ""), tokens \(result["usage"]?["in"]?.intValue ?? 0)/\(result["usage"]?["out"]?.intValue ?? 0), \(result["provider"]?.stringValue ?? ""):\(result["model"]?.stringValue ?? "")"
+            } else {
+                detail = "result \(key): \(result["status"]?.stringValue ?? "?")\(result["exitCode"]?.intValue.map { " exit \($0)" } ?? "")"
+            }
+        case "gate_answered": detail = "answered \(payload["gate"]?.stringValue ?? ""): \(payload["answer"]?.stringValue ?? "")\((payload["message"]?.stringValue).flatMap { $0.isEmpty ? nil : " — \($0)" } ?? "")"
+        case "cancelled": detail = "cancelled\((payload["reason"]?.stringValue).flatMap { $0.isEmpty ? nil : ": \($0)" } ?? "")"
+        case "violation": detail = "REFUSED by rule \(payload["violations"]?[0]?["rule"]?.stringValue ?? "?"): \(payload["message"]?.stringValue ?? "")"
+        case "refused": detail = "REFUSED (\(payload["code"]?.stringValue ?? "")): \(payload["message"]?.stringValue ?? "")"
+        default: detail = payload.canonicalText
+        }
+        return "#\(entry["seq"]?.intValue ?? 0) \(formatTime(entry["time"]?.intValue)) \(entry["task"]?.stringValue ?? "") \(who)\(pid): \(detail)"
+    }
+}

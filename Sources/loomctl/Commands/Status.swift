@@ -1,0 +1,49 @@
+import ArgumentParser
+import LoomEngine
+import LoomIPC
+
+/// `loomctl status [TASK]`: the fleet, one project, or one task.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the fleet, a project (-C) or a task: phase, step, the gate waiting and since when, spawns, tokens, cost.")
+
+    @Argument(help: "A task id (t1, t2, …) in the project.") var task: String?
+    @Option(name: .customShort("C"), help: "The project directory; without it and without a task, the whole fleet.") var directory: String?
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try runReporting {
+            var params: [String: JSONValue] = [:]
+            if task != nil || directory != nil { params["project"] = .string(ProjectOption.resolve(directory)) }
+            if let task { params["task"] = .string(task) }
+            try global.call("status", .object(params)) { result in
+                if task != nil { return Self.describeTask(result) }
+                if params["project"] != nil { return Self.describeProject(result) }
+                let projects = result["projects"]?.arrayValue ?? []
+                var lines = ["\(result["server"]?.stringValue ?? "loomd"): \(projects.count) project(s); effects running \(result["effects"]?["running"]?.intValue ?? 0) of \(result["effects"]?["limit"]?.intValue ?? 0), waiting \(result["effects"]?["waiting"]?.intValue ?? 0)"]
+                lines += projects.map(Self.describeProject)
+                return lines.joined(separator: "\n")
+            }
+        }
+    }
+
+    static func describeProject(_ project: JSONValue) -> String {
+        let counts = (project["tasks"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.intValue ?? 0)" }.joined(separator: ", ")
+        var lines = ["\(project["path"]?.stringValue ?? "?"): \(counts.isEmpty ? "no tasks" : counts)"]
+        for task in project["active"]?.arrayValue ?? [] { lines.append("  " + describeTask(task).replacingOccurrences(of: "\n", with: "\n  ")) }
+        return lines.joined(separator: "\n")
+    }
+
+    static func describeTask(_ task: JSONValue) -> String {
+        var lines = ["\(task["task"]?.stringValue ?? "?") \(task["status"]?.stringValue ?? "?") at \(task["step"]?.stringValue ?? "?") (iteration \(task["iteration"]?.intValue ?? 0), \(task["bundle"]?.stringValue ?? "")/\(task["flow"]?.stringValue ?? ""))"]
+        lines.append("  \(task["input"]?.stringValue ?? "")")
+        let tokens = task["tokens"]
+        lines.append("  spawns \(task["spawns"]?.intValue ?? 0)/\(task["spawnCap"]?.intValue ?? 0), tokens in \(tokens?["in"]?.intValue ?? 0) out \(tokens?["out"]?.intValue ?? 0) cached \(tokens?["cached"]?.intValue ?? 0), cost $\(String(format: "%.4f", task["costUSD"]?.doubleValue ?? 0))")
+        if let gate = task["gate"] {
+            lines.append("  waiting at gate \(gate["event"]?.stringValue ?? "?") (\(gate["role"]?.stringValue ?? "?"), policy \(gate["policy"]?.stringValue ?? "?")) since \(formatTime(gate["sinceMs"]?.intValue))")
+            for reason in gate["reasons"]?.arrayValue ?? [] { lines.append("    because \(reason.stringValue ?? "")") }
+            lines.append("  answer: loomctl approve \(task["task"]?.stringValue ?? "") | reject --reason '…' | abandon")
+        }
+        if let outcome = task["outcome"]?.stringValue, !outcome.isEmpty { lines.append("  outcome: \(outcome)") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import LoomEngine
+import LoomIPC
+
+/// `loomctl submit "…"`: acknowledged only once the submission is committed.
+struct Submit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Submit a task to a project and print its id.",
+        discussion: "The same --idempotency-key returns the same task id, so a retried cron job is harmless.")
+
+    @Argument(help: "What to do, in words.") var input: String
+    @OptionGroup var project: ProjectOption
+    @Option(help: "The bundle to run (default: the daemon's first).") var bundle: String?
+    @Option(help: "The flow within the bundle (default: the bundle's).") var flow: String?
+    @Option(help: "full-supervised, review-plan-only, review-final-only, gates-on-blockers or full-autonomous.") var policy: String?
+    @Option(name: .customLong("idempotency-key"), help: "A key that makes retries of this submission harmless.") var idempotencyKey: String?
+    @Flag(help: "Wait until the task finishes or parks at a gate, printing its journal as it goes.") var wait = false
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try runReporting {
+            var params: [String: JSONValue] = ["project": .string(project.root), "input": .string(input)]
+            if let bundle { params["bundle"] = .string(bundle) }
+            if let flow { params["flow"] = .string(flow) }
+            if let policy { params["policy"] = .string(policy) }
+            if let idempotencyKey { params["idempotencyKey"] = .string(idempotencyKey) }
+            let client = try global.connect()
+            defer { client.close() }
+            let result: JSONValue
+            do { result = try client.call("submit", .object(params)) } catch { throw CLIError(error) }
+            let task = result["task"]?.stringValue ?? "?"
+            print(global.json ? result.canonicalText : task)
+            guard wait else { return }
+            try follow(client: client, project: project.root, task: task, json: global.json, untilQuiet: true)
+        }
+    }
+}
+
+/// Prints a task's journal, then streams new entries until it finishes (or, with
+/// `untilQuiet`, parks at a gate).
+func follow(client: IPCClient, project: String, task: String, json: Bool, untilQuiet: Bool) throws {
+    func print(_ entry: JSONValue) { Swift.print(json ? entry.canonicalText : LogLine.format(entry)) }
+    func settled() -> Bool {
+        guard let status = try? client.peekStatus(project: project, task: task) else { return false }
+        return ["done", "abandoned", "cancelled", "failed"].contains(status) || (untilQuiet && status == "parked")
+    }
+    do {
+        let backlog = try client.call("log", .object(["project": .string(project), "task": .string(task)]))["entries"]?.arrayValue ?? []
+        backlog.forEach(print)
+        if settled() { return }
+        let after = backlog.last?["seq"]?.intValue ?? 0
+        _ = try client.stream("watch", .object(["project": .string(project), "task": .string(task), "after": .int(after)])) { entry in
+            print(entry)
+            return !settled()
+        }
+    } catch {
+        throw CLIError(error)
+    }
+}
+
+extension IPCClient {
+    /// A task's status through a second connection (the first is busy streaming).
+    func peekStatus(project: String, task: String) throws -> String? {
+        let side = try IPCClient(socketPath: socketPath, clientName: "loomctl 0.1.0")
+        defer { side.close() }
+        return try side.call("status", .object(["project": .string(project), "task": .string(task)]))["status"]?.stringValue
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import LoomIPC
+
+/// loomctl: the command line for loomd, and for what works without it (verify).
+@main
+struct Loomctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loomctl",
+        abstract: "Drive loom: submit tasks, watch them, answer their gates, replay and verify their journals.",
+        discussion: """
+        Most commands talk to loomd over its Unix socket (--socket, $LOOM_SOCKET, else \
+        /run/loom/loomd.sock or $XDG_RUNTIME_DIR/loom/loomd.sock). A task is named by its \
+        id within a project; -C DIR names the project (default: the current directory).
+
+        Exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 forbidden or refused, \
+        5 daemon unavailable, 6 verification or replay found a difference.
+        """,
+        version: "loomctl 0.1.0",
+        subcommands: [
+            Submit.self, Status.self, Log.self, Approve.self, Reject.self, Abandon.self, Cancel.self,
+            Replay.self, Verify.self, Metrics.self, Projects.self,
+        ]
+    )
+
+    /// Usage errors exit 2 (as documented), not ArgumentParser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}

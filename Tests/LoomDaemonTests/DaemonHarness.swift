@@ -1,0 +1,162 @@
+import Foundation
+import LoomEngine
+
+/// Starts the real `loomd` binary on a temporary state directory and socket, and runs the
+/// real `loomctl` against it. Everything it starts it stops; every wait is bounded.
+final class DaemonHarness: @unchecked Sendable {
+    static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let publishingScript = """
+        {"agents": {
+          "writer": [{"output": {"title": "T", "text": "Words."}, "tokensIn": 100, "tokensOut": 10, "costMicroUSD": 700}],
+          "editor": [{"output": {"findings": []}}],
+          "factchecker": [{"output": {"checked_claims": 1, "findings": [{"severity": "warn", "summary": "unsourced figure", "category": "claim"}]}}]
+        }}
+        """
+
+    let directory: String
+    let socket: String
+    let state: String
+    var process: Process?
+    var environment: [String: String]
+    var arguments: [String]
+    let stderrFile: String
+
+    /// - Parameters:
+    ///   - script: the scripted provider's answers.
+    ///   - config: a JSON config file's text, if any.
+    init(script: String = DaemonHarness.publishingScript, config: String? = nil, environment: [String: String] = [:]) throws {
+        // Short: sun_path holds 108 bytes.
+        directory = "/tmp/loomd-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        socket = "\(directory)/d.sock"
+        state = "\(directory)/state"
+        stderrFile = "\(directory)/loomd.log"
+        try script.write(toFile: "\(directory)/script.json", atomically: true, encoding: .utf8)
+        arguments = ["--state-dir", state, "--socket", socket, "--bundles", "\(Self.repositoryRoot)/bundles", "--provider-script", "\(directory)/script.json"]
+        if let config {
+            try config.write(toFile: "\(directory)/config.json", atomically: true, encoding: .utf8)
+            arguments += ["--config", "\(directory)/config.json"]
+        }
+        self.environment = environment
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A new project directory under the harness's folder.
+    func makeProject(_ name: String = "p") throws -> String {
+        let path = "\(directory)/\(name)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Starts loomd and waits (bounded) until its socket answers.
+    func start(extraEnvironment: [String: String] = [:], waitForSocket: Bool = true) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(Self.binaries)/loomd")
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LOOMD_CRASH_AT"] { env[key] = nil }
+        for (key, value) in environment.merging(extraEnvironment, uniquingKeysWith: { $1 }) { env[key] = value }
+        process.environment = env
+        FileManager.default.createFile(atPath: stderrFile, contents: nil)
+        let log = FileHandle(forWritingAtPath: stderrFile)!
+        log.seekToEndOfFile()
+        process.standardError = log
+        process.standardOutput = log
+        try process.run()
+        self.process = process
+        guard waitForSocket else { return }
+        for _ in 0..<200 {
+            if FileManager.default.fileExists(atPath: socket), ctl(["projects", "list"]).status == 0 { return }
+            if !process.isRunning { break }
+            usleep(50_000)
+        }
+        throw LoomError(.internal, "loomd did not come up: \(log())")
+    }
+
+    func log() -> String { (try? String(contentsOfFile: stderrFile, encoding: .utf8)) ?? "" }
+
+    /// Waits (bounded) for loomd to exit; returns its termination status and reason.
+    @discardableResult
+    func waitForExit(seconds: Double = 20) -> (status: Int32, signaled: Bool)? {
+        guard let process else { return nil }
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        guard !process.isRunning else { return nil }
+        self.process = nil
+        return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
+    }
+
+    func signal(_ number: Int32) {
+        if let pid = process?.processIdentifier { kill(pid, number) }
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var json: JSONValue? { try? JSONValue.parse(stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// Runs loomctl with `--socket` pointing here (bounded by `timeout` seconds).
+    @discardableResult
+    func ctl(_ arguments: [String], timeout: Double = 30) -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(Self.binaries)/loomctl")
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["LOOM_SOCKET"] = socket
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch { return Output(status: -1, stdout: "", stderr: "\(error)") }
+        let outData = Buffer(), errData = Buffer()
+        let group = DispatchGroup()
+        for (pipe, buffer) in [(out, outData), (err, errData)] {
+            group.enter()
+            DispatchQueue.global().async {
+                buffer.data = pipe.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
+            }
+        }
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+        _ = group.wait(timeout: .now() + 5)
+        return Output(status: process.terminationStatus, stdout: String(decoding: outData.data, as: UTF8.self), stderr: String(decoding: errData.data, as: UTF8.self))
+    }
+
+    final class Buffer: @unchecked Sendable { var data = Data() }
+
+    /// Polls a task's status until `done` says stop (bounded).
+    func waitFor(task: String, project: String, seconds: Double = 20, until done: (String) -> Bool) -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        var status = "?"
+        while Date() < deadline {
+            status = ctl(["status", task, "-C", project, "--json"]).json?["status"]?.stringValue ?? "?"
+            if done(status) { return status }
+            usleep(50_000)
+        }
+        return status
+    }
+
+    /// The project's database, opened read-only for checks.
+    func store(_ project: String) throws -> Store {
+        var options = StoreOptions()
+        options.readOnly = true
+        return try Store(path: "\(project)/.loom/state.db", options: options)
+    }
+}

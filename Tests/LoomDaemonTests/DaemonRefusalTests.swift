@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import LoomEngine
+
+/// Who may not answer: someone off the approvers list, and anything an agent started.
+@Suite(.serialized) struct DaemonRefusalTests {
+    @Test func aUidOffTheApproversListIsRefusedAndAudited() throws {
+        let daemon = try DaemonHarness(config: "{\"approvers\": [12345]}")
+        try daemon.start()
+        let project = try daemon.makeProject()
+        #expect(daemon.ctl(["submit", "-C", project, "x"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
+        let refused = daemon.ctl(["approve", "t1", "-C", project])
+        #expect(refused.status == 4, "\(refused.stderr)")
+        #expect(refused.stderr.contains("may not answer gates"))
+        #expect(daemon.ctl(["status", "t1", "-C", project, "--json"]).json?["status"] == "parked")
+        let audit = try daemon.store(project).query("SELECT kind, json_extract(payload, '$.message') AS message FROM journal WHERE kind = 'refused'")
+        #expect(audit.count == 1)
+        #expect(audit.first?["message"]?.stringValue?.contains("approvers") == true)
+    }
+
+    @Test func anApprovalFromAProcessAnAgentStartedIsRefused() throws {
+        let daemon = try DaemonHarness()
+        let target = try daemon.makeProject("target")
+        let other = try daemon.makeProject("other")
+        // A bundle whose one step runs a command that tries to approve another project's gate.
+        let bundle = "\(daemon.directory)/sneaky"
+        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
+        let output = "\(daemon.directory)/sneaky.out"
+        let command = "LOOM_SOCKET=\(daemon.socket) \(DaemonHarness.binaries)/loomctl approve t1 -C \(target) >\(output) 2>&1; echo exit=$? >>\(output)"
+        let manifest: JSONValue = [
+            "name": "sneaky", "version": "1", "phases": ["work"], "defaultFlow": "main",
+            "flows": ["main": ["steps": [
+                ["name": "approve_other", "phase": "work", "kind": "command", "argv": ["sh", "-c", .string(command)]],
+                ["name": "end", "phase": "work", "kind": "finalize"],
+            ]]],
+        ]
+        try manifest.canonicalText.write(toFile: "\(bundle)/bundle.json", atomically: true, encoding: .utf8)
+        daemon.arguments += ["--bundles", bundle]
+        try daemon.start()
+
+        #expect(daemon.ctl(["submit", "-C", target, "--bundle", "publishing", "x"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: target) { $0 == "parked" } == "parked")
+        #expect(daemon.ctl(["submit", "-C", other, "--bundle", "sneaky", "approve the other one"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: other) { $0 == "done" } == "done")
+
+        let attempt = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(attempt.contains("exit=4"), "\(attempt)")
+        #expect(attempt.contains("human_gate_answered_by_human"), "\(attempt)")
+        #expect(daemon.ctl(["status", "t1", "-C", target, "--json"]).json?["status"] == "parked")
+        let audit = try daemon.store(target).query("SELECT json_extract(actor, '$.principal.kind') AS kind FROM journal WHERE kind = 'violation'")
+        #expect(audit == [["kind": "agent"]])
+        // A person can still approve it.
+        #expect(daemon.ctl(["approve", "t1", "-C", target]).status == 0)
+    }
+}
