@@ -19,6 +19,8 @@ import LoomEngine
 final class IPCConnection: @unchecked Sendable {
     /// Bytes read per readable event.
     static let readChunkBytes = 64 << 10
+    /// Chunks read per turn on the queue before yielding it.
+    static let maxReadsPerEvent = 16
     /// After a fatal protocol error the error frame gets this long to reach the client.
     static let closeLingerMs = 2_000
 
@@ -140,31 +142,41 @@ final class IPCConnection: @unchecked Sendable {
 
     // MARK: - Read side (on `queue`)
 
+    /// Reads until the socket would block. libdispatch on Linux reports readiness
+    /// edge-style (data that arrives together with EOF yields one event), so stopping
+    /// early could leave EOF or a request unseen forever. After `maxReadsPerEvent`
+    /// chunks the rest is left for a re-queued turn, so one fast client cannot keep
+    /// the queue to itself.
     private func readable() {
         guard !readStopped, !isClosed else { return }
-        let (n, readErrno) = withUnsafeTemporaryAllocation(byteCount: Self.readChunkBytes, alignment: 1) { buffer -> (Int, Int32) in
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n > 0 { decoder.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
-            return (n, n < 0 ? errno : 0)
-        }
-        if n == 0 { return endOfInput() }
-        if n < 0 {
-            if readErrno == EAGAIN || readErrno == EWOULDBLOCK || readErrno == EINTR { return }
-            return close()
-        }
         var completed = 0
-        while !readStopped {
-            let body: [UInt8]?
-            do {
-                body = try decoder.next()
-            } catch {
-                return fatal(error)
+        var drained = false
+        for _ in 0..<Self.maxReadsPerEvent {
+            let (n, readErrno) = withUnsafeTemporaryAllocation(byteCount: Self.readChunkBytes, alignment: 1) { buffer -> (Int, Int32) in
+                let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+                if n > 0 { decoder.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
+                return (n, n < 0 ? errno : 0)
             }
-            guard let body else { break }
-            completed += 1
-            handleFrame(body)
+            if n == 0 { return endOfInput() }
+            if n < 0 {
+                if readErrno == EINTR { continue }
+                if readErrno == EAGAIN || readErrno == EWOULDBLOCK { drained = true; break }
+                return close()
+            }
+            while !readStopped {
+                let body: [UInt8]?
+                do {
+                    body = try decoder.next()
+                } catch {
+                    return fatal(error)
+                }
+                guard let body else { break }
+                completed += 1
+                handleFrame(body)
+            }
+            if readStopped || isClosed { return }
         }
-        guard !readStopped else { return }
+        if !drained { queue.async { self.readable() } }
         // Slowloris guard: a frame must be complete within frameDeadlineMs of its first
         // byte. Re-armed only when a new frame starts, not on every trickled byte.
         if decoder.bufferedBytes == 0 {

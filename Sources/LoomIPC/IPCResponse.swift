@@ -9,12 +9,6 @@ enum IPCResponse: Sendable, Equatable {
     case error(id: Int64, IPCError)
     case event(id: Int64, JSONValue)
 
-    var id: Int64 {
-        switch self {
-        case .result(let id, _), .error(let id, _), .event(let id, _): return id
-        }
-    }
-
     var json: JSONValue {
         let v = JSONValue.int(Int64(IPCProtocol.version))
         switch self {

@@ -90,26 +90,30 @@ public final class IPCServer: @unchecked Sendable {
     /// Stops accepting, closes every connection (their `onClose` hooks run) and the
     /// listening socket. Idempotent.
     public func stop() {
-        let (source, open, wasIdle) = lock.withLock { () -> (DispatchSourceRead?, [IPCConnection], Bool) in
-            guard phase != .stopped else { return (nil, [], false) }
+        let (open, wasIdle) = lock.withLock { () -> ([IPCConnection], Bool) in
+            guard phase != .stopped else { return ([], false) }
             let wasIdle = phase == .idle
             phase = .stopped
-            let source = acceptSource
-            acceptSource = nil
-            if let source {
+            if let source = acceptSource {
+                // A suspended source never runs its cancel handler (which closes the fd).
                 if acceptSuspended { source.resume(); acceptSuspended = false }
                 source.cancel()
             }
-            return (source, Array(connections.values), wasIdle)
+            acceptSource = nil
+            return (Array(connections.values), wasIdle)
         }
-        _ = source
+        // Never started: no source owns the descriptor, so close it here.
         if wasIdle { Glibc.close(listenFD) }
         for connection in open { connection.close() }
     }
 
     // MARK: - Accepting (on acceptQueue)
 
+    /// Accepts until the socket would block: libdispatch reports readiness edge-style
+    /// on Linux, so connections left in the backlog would get no further event. After
+    /// `acceptBatch` the rest is re-queued, to let other work on the queue through.
     private func acceptReady() {
+        guard lock.withLock({ phase == .running && !acceptSuspended }) else { return }
         for _ in 0..<Self.acceptBatch {
             let fd = Glibc.accept(listenFD, nil, nil)
             if fd >= 0 {
@@ -125,6 +129,7 @@ public final class IPCServer: @unchecked Sendable {
                 return   // EAGAIN: drained (or an error the next event will retry)
             }
         }
+        acceptQueue.async { self.acceptReady() }
     }
 
     private func pauseAccepting() {
@@ -139,6 +144,8 @@ public final class IPCServer: @unchecked Sendable {
                 source.resume()
                 self.acceptSuspended = false
             }
+            // Connections that queued up meanwhile raise no new edge: look now.
+            self.acceptReady()
         }
     }
 

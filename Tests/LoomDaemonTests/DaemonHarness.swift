@@ -9,8 +9,8 @@ final class DaemonHarness: @unchecked Sendable {
     static let publishingScript = """
         {"agents": {
           "writer": [{"output": {"title": "T", "text": "Words."}, "tokensIn": 100, "tokensOut": 10, "costMicroUSD": 700}],
-          "editor": [{"output": {"findings": []}}],
-          "factchecker": [{"output": {"checked_claims": 1, "findings": [{"severity": "warn", "summary": "unsourced figure", "category": "claim"}]}}]
+          "editor": [{"output": {"findings": []}, "tokensIn": 20, "tokensOut": 5}],
+          "factchecker": [{"output": {"checked_claims": 1, "findings": [{"severity": "warn", "summary": "unsourced figure", "category": "claim"}]}, "tokensIn": 30, "tokensOut": 5}]
         }}
         """
 
@@ -63,10 +63,10 @@ final class DaemonHarness: @unchecked Sendable {
         for (key, value) in environment.merging(extraEnvironment, uniquingKeysWith: { $1 }) { env[key] = value }
         process.environment = env
         FileManager.default.createFile(atPath: stderrFile, contents: nil)
-        let log = FileHandle(forWritingAtPath: stderrFile)!
-        log.seekToEndOfFile()
-        process.standardError = log
-        process.standardOutput = log
+        let logHandle = FileHandle(forWritingAtPath: stderrFile)!
+        logHandle.seekToEndOfFile()
+        process.standardError = logHandle
+        process.standardOutput = logHandle
         try process.run()
         self.process = process
         guard waitForSocket else { return }

@@ -22,7 +22,8 @@ import LoomEngine
         #expect(status.stdout.contains("safety floor claims_unchecked"))
         let statusJSON = daemon.ctl(["status", "t1", "-C", project, "--json"]).json
         #expect(statusJSON?["gate"]?["event"] == "t1.g1")
-        #expect(statusJSON?["tokens"]?["in"]?.intValue == 100)
+        #expect(statusJSON?["tokens"]?["in"]?.intValue == 150)
+        #expect(statusJSON?["spawns"]?.intValue == 3)
         #expect(daemon.ctl(["status", "-C", project]).stdout.contains("t2 queued"))
         #expect(daemon.ctl(["status"]).stdout.contains(project))
 

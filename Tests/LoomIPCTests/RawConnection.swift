@@ -47,6 +47,7 @@ final class RawConnection {
     @discardableResult
     func send(_ value: JSONValue) -> Bool { send(FrameCodec.encode(value)) }
 
+    @discardableResult
     func request(_ id: Int64, _ method: String, _ params: JSONValue = [:]) -> Bool {
         send(IPCRequest(id: id, method: method, params: params).json)
     }

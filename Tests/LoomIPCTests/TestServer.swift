@@ -7,10 +7,13 @@ import LoomIPC
 
 /// An IPCServer on a socket in a fresh temp dir, with a handler that:
 /// - `echo`: returns its params;
-/// - `count` {n}: streams n events {"i": k}, then returns {"count": n};
+/// - `count` {n, pad?}: streams n events {"i": k} (plus a `pad` string of that length),
+///   then returns {"count": n};
 /// - `boom`: fails with conflict "boom";
 /// - `slow` {ms}: answers {"slow": true} after ms milliseconds, from another queue;
 /// - `forever`: streams a tick every 10 ms until `event` returns false (bounded);
+/// - `flood` {bytes}: streams events of that size as fast as it can (bounded);
+/// - `drop`: forgets the reply without answering;
 /// - `big` {bytes}: returns a string of that many bytes;
 /// - `whoami`: returns the peer credentials;
 /// - anything else: unknown_method.
@@ -49,7 +52,8 @@ final class TestServer: @unchecked Sendable {
             reply.result(params)
         case "count":
             let n = params["n"]?.intValue ?? 3
-            for i in 0..<n { reply.event(["i": .int(i)]) }
+            let pad = params["pad"]?.intValue.map { JSONValue.string(String(repeating: "p", count: Int($0))) }
+            for i in 0..<n { reply.event(pad.map { ["i": .int(i), "pad": $0] } ?? ["i": .int(i)]) }
             reply.result(["count": .int(n)])
         case "boom":
             reply.error(IPCError(.conflict, "boom"))
@@ -65,6 +69,16 @@ final class TestServer: @unchecked Sendable {
                 }
                 reply.result("gave up")
             }
+        case "flood":
+            // Streams events of `bytes` bytes as fast as possible, to a reader that may not read.
+            reply.onClose = { closed.add() }
+            let chunk = JSONValue.string(String(repeating: "f", count: Int(params["bytes"]?.intValue ?? 65536)))
+            DispatchQueue.global().async {
+                for _ in 0..<maxTicks where !reply.event(chunk) { stopped.add(); return }
+                reply.result("gave up")
+            }
+        case "drop":
+            break   // never answers and keeps no reference: the server must answer for us
         case "big":
             reply.result(.string(String(repeating: "x", count: Int(params["bytes"]?.intValue ?? 0))))
         case "whoami":
