@@ -31,6 +31,7 @@ public final class Daemon: @unchecked Sendable {
     private var signalSources: [DispatchSourceSignal] = []
     private var watchdogTimer: DispatchSourceTimer?
     private var lastTimeMs: Int64 = 0
+    private var lastStatusLine = ""
     private let clockLock = Lock()
 
     public init(configuration: DaemonConfiguration) throws(LoomError) {
@@ -82,6 +83,10 @@ public final class Daemon: @unchecked Sendable {
     /// Starts everything and runs until a signal stops it. Returns the exit status.
     public func run() -> Int32 {
         ignoreSIGPIPE()
+        raiseOpenFileLimit()
+        // Dispatch runs work on many threads; one malloc arena per thread would keep what
+        // each ever held. Two arenas keep a mostly idle daemon small.
+        Memory.limitArenas(2)
         let recoveryStarted = ChildProcess.monotonicMilliseconds()
         notifier.extendTimeout(usec: 90_000_000)
         notifier.status("recovering \(registry.all.count) project(s)")
@@ -127,9 +132,22 @@ public final class Daemon: @unchecked Sendable {
         return try IPCServer.bind(path: configuration.socketPath)
     }
 
+    /// The signals loomd handles on its control queue.
+    static let controlSignals = [SIGTERM, SIGINT, SIGHUP]
+
+    /// Blocks the control signals in the calling thread and every thread started after it.
+    /// Call first thing in main: libdispatch reads signals through a signalfd, which only
+    /// sees a signal that every thread blocks; one thread that does not would take it, and
+    /// a SIGTERM would be lost.
+    public static func blockControlSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signalNumber in controlSignals { sigaddset(&set, signalNumber) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
     private func installSignals() {
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
-            signal(signalNumber, SIG_IGN)
+        for signalNumber in Self.controlSignals {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: control)
             source.setEventHandler { [weak self] in
                 guard let self else { return }
@@ -164,10 +182,10 @@ public final class Daemon: @unchecked Sendable {
     func reload() {
         notifier.reloading()
         log("reloading the configuration")
-        if let path = configuration.configPath, let text = readFile(path) {
+        if let path = configuration.configPath {
             var updated = configuration
             do {
-                try updated.apply(configText: text, file: path)
+                try updated.apply(configFile: path)
                 let newBundles = try Self.loadBundles(updated.bundleDirectories)
                 configuration = updated
                 policy = PeerPolicy(submitters: updated.submitters, approvers: updated.approvers)
@@ -230,33 +248,37 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// After any tick of a project: watchers, completion time, the parked crash point.
+    /// After any tick of a project: watchers, counts, completion time, the parked crash point.
     func afterTick(_ project: Project, task: String) {
         project.publish()
-        if let record = try? project.engine.task(task) {
+        project.refreshCounts()
+        defer { project.hibernateIfIdle() }
+        if let record = try? (try project.engine).task(task) {
             if record.status.isFinished { metrics.lastCompletionSeconds = Double(now()) / 1_000 }
             if record.status == .parked {
                 configuration.crashPoint?.hit(.parked, once: "\(configuration.stateDirectory)/crash-parked.done")
             }
         }
-        notifier.status(statusLine())
+        sendStatusIfChanged()
     }
 
-    /// One line for systemd's STATUS=.
-    func statusLine() -> String {
-        var running = 0, parked = 0, queued = 0
-        for project in allProjects {
-            let counts = (try? project.engine.store.query("SELECT status, count(*) AS n FROM tasks WHERE status IN ('running', 'parked', 'queued') GROUP BY status")) ?? []
-            for row in counts {
-                let count = Int(row["n"]?.intValue ?? 0)
-                switch row["status"]?.stringValue {
-                case "running": running += count
-                case "parked": parked += count
-                default: queued += count
-                }
-            }
+    /// STATUS= only when the line changes: sd_notify is a syscall to a socket that may be
+    /// slow to drain, so it stays off the per-tick path otherwise.
+    func sendStatusIfChanged() {
+        let line = statusLine()
+        let changed = clockLock.withLock { () -> Bool in
+            guard line != lastStatusLine else { return false }
+            lastStatusLine = line
+            return true
         }
-        return "\(allProjects.count) project(s), \(running) running, \(parked) parked, \(queued) queued"
+        if changed { notifier.status(line) }
+    }
+
+    /// One line for systemd's STATUS=, from each project's in-memory counts.
+    func statusLine() -> String {
+        let projects = allProjects
+        let totals = projects.map(\.activeCounts).reduce(into: (0, 0, 0)) { $0 = ($0.0 + $1.running, $0.1 + $1.parked, $0.2 + $1.queued) }
+        return "\(projects.count) project(s), \(totals.0) running, \(totals.1) parked, \(totals.2) queued"
     }
 
     /// One line to stderr (the journal, under systemd).
@@ -267,6 +289,14 @@ public final class Daemon: @unchecked Sendable {
 }
 
 func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }
+
+/// Every supervised project keeps its lock file open; lift the soft limit to the hard one.
+func raiseOpenFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+}
 
 func listDirectory(_ path: String) -> [String] {
     guard let directory = opendir(path) else { return [] }

@@ -5,8 +5,15 @@ import Foundation
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
 usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
-  kernel   durable kernel ticks/s vs. raw SQLite transactions writing the same rows,
-           for synchronous=FULL and NORMAL, plus replay ticks/s
+       loom-bench ipc [--calls N]
+       loom-bench recovery [--history N] [--in-flight N] [--parked N]
+  kernel    durable kernel ticks/s vs. raw SQLite transactions writing the same rows,
+            for synchronous=FULL and NORMAL, plus replay ticks/s
+  ipc       status round trips to a real loomd (in-process client and loomctl processes)
+            beside a socketpair echo, and submissions/s
+  recovery  loomd's READY time with a long history vs. an empty database; wake-ups/s
+            and RSS with many parked tasks
+Run from the repository root after `swift build -c release` (it starts .build/release/loomd).
 """
 
 guard let command = arguments.first else {
@@ -26,6 +33,21 @@ case "kernel":
     do {
         let rounds = max(1, Int(option("--rounds") ?? "3") ?? 3)
         try KernelBench(ticks: ticks, rounds: rounds, bundlePath: bundle, directory: option("--dir")).run()
+    } catch {
+        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        exit(1)
+    }
+case "ipc", "recovery":
+    let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+    let bench = DaemonBench(binaries: binaries, repositoryRoot: FileManager.default.currentDirectoryPath)
+    do {
+        if command == "ipc" {
+            try bench.ipc(calls: Int(option("--calls") ?? "5000") ?? 5000)
+        } else {
+            try bench.recovery(history: Int(option("--history") ?? "100000") ?? 100_000,
+                               inFlight: Int(option("--in-flight") ?? "10") ?? 10,
+                               parked: Int(option("--parked") ?? "1000") ?? 1000)
+        }
     } catch {
         FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
         exit(1)

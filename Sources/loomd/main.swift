@@ -31,6 +31,7 @@ func fail(_ message: String, status: Int32 = 2) -> Never {
 
 /// Reads flags over the environment's defaults, then runs the daemon; never returns.
 func runLoomd() -> Never {
+Daemon.blockControlSignals()
 
 var environment: [String: String] = [:]
 var pointer = environ
@@ -62,12 +63,7 @@ while !arguments.isEmpty {
     }
 }
 if let path = configuration.configPath {
-    guard let file = fopen(path, "r") else { fail("cannot read --config \(path): \(String(cString: strerror(errno)))", status: 1) }
-    var text = ""
-    var buffer = [CChar](repeating: 0, count: 4_096)
-    while fgets(&buffer, Int32(buffer.count), file) != nil { text += String(cString: buffer) }
-    fclose(file)
-    do { try configuration.apply(configText: text, file: path) } catch { fail("\(error)", status: 1) }
+    do { try configuration.apply(configFile: path) } catch { fail("\(error)", status: 1) }
 }
 if !bundleFlags.isEmpty { configuration.bundleDirectories = bundleFlags }
 

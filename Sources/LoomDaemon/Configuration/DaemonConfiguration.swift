@@ -50,6 +50,14 @@ public struct DaemonConfiguration: Sendable {
         return configuration
     }
 
+    /// Reads and applies a JSON config file.
+    public mutating func apply(configFile path: String) throws(LoomError) {
+        guard let text = readFile(path) else {
+            throw LoomError(.notFound, "cannot read the configuration \(path): \(String(cString: strerror(errno)))", context: "reading the configuration")
+        }
+        try apply(configText: text, file: path)
+    }
+
     /// Applies a JSON config file over these settings. Unknown keys are errors (a typo must not pass).
     public mutating func apply(configText: String, file: String) throws(LoomError) {
         let json: JSONValue

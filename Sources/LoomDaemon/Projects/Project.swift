@@ -10,11 +10,60 @@ public final class Project: @unchecked Sendable {
     public let root: String
     public let queue: DispatchQueue
     let lock: ProjectLock
-    let engine: Engine
+    private let bundles: [LoomBundle]
+    private let clock: () -> Int64
+    /// Open only while the project has work: a project whose tasks are parked or finished
+    /// keeps just its lock, and its connection (page cache, statements, file handles) is
+    /// closed until an answer, a delivery or a read needs it again. Touched only on `queue`.
+    private var openEngine: Engine?
+
+    /// The project's engine, opened on first use (on `queue`).
+    var engine: Engine {
+        get throws(LoomError) {
+            if let openEngine { return openEngine }
+            let store = try Store(path: "\(root)/.loom/state.db")
+            let opened = try Engine(store: store, bundles: bundles, clock: clock)
+            openEngine = opened
+            return opened
+        }
+    }
+
+    /// Closes the connection when nothing runs (on `queue`); the next use reopens it.
+    func hibernateIfIdle() {
+        guard openEngine != nil, watchers.isEmpty, activeCounts.running == 0 else { return }
+        openEngine = nil
+        // Hand the connection's memory back to the system, not just to malloc's free lists.
+        Memory.trim()
+    }
     /// Watch streams for this project; touched only on `queue`.
     private var watchers: [Int: Watcher] = [:]
     private var nextWatcherID = 0
     private var publishedSeq: Int64 = 0
+    private let countsLock = Mutex()
+    private var counts = ActiveCounts()
+
+    /// Tasks in flight or waiting, for STATUS= and the fleet view.
+    struct ActiveCounts: Equatable, Sendable {
+        var running = 0, parked = 0, queued = 0
+    }
+
+    /// The latest counts (any thread).
+    var activeCounts: ActiveCounts { countsLock.withLock { counts } }
+
+    /// Re-reads the counts (on `queue`): an index range over three statuses, not a scan.
+    func refreshCounts() {
+        var fresh = ActiveCounts()
+        let rows = (try? (try engine).store.query("SELECT status, count(*) AS n FROM tasks WHERE status IN ('running', 'parked', 'queued') GROUP BY status")) ?? []
+        for row in rows {
+            let count = Int(row["n"]?.intValue ?? 0)
+            switch row["status"]?.stringValue {
+            case "running": fresh.running = count
+            case "parked": fresh.parked = count
+            default: fresh.queued = count
+            }
+        }
+        countsLock.withLock { counts = fresh }
+    }
 
     struct Watcher {
         let task: String?
@@ -28,9 +77,10 @@ public final class Project: @unchecked Sendable {
             throw LoomError(.io, "cannot create \(root)/.loom: \(String(cString: strerror(errno)))", context: "opening project \(root)")
         }
         lock = try ProjectLock(projectRoot: root)
-        let store = try Store(path: "\(root)/.loom/state.db")
-        engine = try Engine(store: store, bundles: bundles, clock: clock)
-        publishedSeq = try store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue ?? 0
+        self.bundles = bundles
+        self.clock = clock
+        publishedSeq = try engine.store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue ?? 0
+        refreshCounts()
     }
 
     /// Adds a watcher (on `queue`); returns its id.
@@ -45,7 +95,7 @@ public final class Project: @unchecked Sendable {
     /// Sends journal entries committed since the last call to the watchers (on `queue`).
     func publish() {
         guard !watchers.isEmpty else {
-            publishedSeq = (try? engine.store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue) ?? publishedSeq
+            publishedSeq = (try? (try engine).store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue) ?? publishedSeq
             return
         }
         guard let entries = try? journalEntries(task: nil, afterSeq: publishedSeq, limit: 1_000), !entries.isEmpty else { return }
@@ -65,7 +115,7 @@ public final class Project: @unchecked Sendable {
     /// Journal entries as the audit trail shows them.
     func journalEntries(task: String?, afterSeq: Int64, limit: Int) throws(LoomError) -> [JSONValue] {
         let filter = task == nil ? "" : "AND j.task_id = :task"
-        let rows = try engine.store.query("""
+        let rows = try (try engine).store.query("""
             SELECT j.seq, j.tick, k.time_ms AS time, j.task_id AS task, j.kind, j.actor, j.payload, lower(hex(j.hash)) AS hash
             FROM journal j JOIN ticks k ON k.tick = j.tick WHERE j.seq > \(afterSeq) \(filter) ORDER BY j.seq LIMIT \(limit)
             """, bindings: task.map { [":task": $0] } ?? [:], limit: limit)

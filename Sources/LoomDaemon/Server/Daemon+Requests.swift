@@ -93,7 +93,7 @@ extension Daemon {
         }
         guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
         let project = try openProject(root, recover: false)
-        project.queue.async { [self] in
+        project.queue.async {
             do {
                 guard try project.engine.task(task) != nil else { throw IPCError(.notFound, "no task \(task) in \(root)") }
                 try body(project, task)
@@ -157,7 +157,7 @@ extension Daemon {
         let allowed = policy.mayAnswer(reply.peer)
         try withTask(reply) { [self] project, task in
             let message = params["message"]?.stringValue ?? ""
-            guard let gate = try params["gate"]?.stringValue ?? project.engine.waitingGate(task: task)?.eventID else {
+            guard let gate = try params["gate"]?.stringValue ?? (try project.engine).waitingGate(task: task)?.eventID else {
                 throw IPCError(.conflict, "task \(task) is not waiting at a gate")
             }
             let openedMs = try project.engine.store.query("SELECT k.time_ms AS t FROM gates g JOIN ticks k ON k.tick = g.opened_tick WHERE g.event_id = :gate", bindings: [":gate": gate]).first?["t"]?.intValue
@@ -200,7 +200,7 @@ extension Daemon {
         let bundles = self.bundles
         let extraRules = rules
         try withTask(reply) { project, task in
-            let report = try Replayer(source: project.engine.store, bundles: bundles, extraRules: extraRules).run(task: task)
+            let report = try Replayer(source: (try project.engine).store, bundles: bundles, extraRules: extraRules).run(task: task)
             var result: [String: JSONValue] = ["task": .string(task), "report": .string(report.description)]
             switch report {
             case .identical(let ticks): result["outcome"] = "identical"; result["ticks"] = .int(ticks)

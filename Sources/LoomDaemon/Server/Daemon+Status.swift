@@ -29,14 +29,17 @@ extension Daemon {
                 summaries.append(.object(["path": .string(root), "error": "not open"]))
                 continue
             }
-            summaries.append(project.queue.sync { (try? Self.projectSummary(project, tasksMax: 10)) ?? .object(["path": .string(root)]) })
+            summaries.append(project.queue.sync {
+                defer { project.hibernateIfIdle() }
+                return (try? Self.projectSummary(project, tasksMax: 10)) ?? .object(["path": .string(root)])
+            })
         }
         reply.result(.object(["server": .string("loomd \(Self.version)"), "projects": .array(summaries),
                               "effects": .object(["running": .int(Int64(runner.pool.runningCount)), "waiting": .int(Int64(runner.pool.waitingCount)), "limit": .int(Int64(runner.pool.limit))])]))
     }
 
     static func projectSummary(_ project: Project, tasksMax: Int) throws(LoomError) -> JSONValue {
-        let store = project.engine.store
+        let store = try project.engine.store
         var counts: [String: JSONValue] = [:]
         for row in try store.query("SELECT status, count(*) AS n FROM tasks GROUP BY status") {
             if let status = row["status"]?.stringValue { counts[status] = row["n"] }
@@ -51,7 +54,7 @@ extension Daemon {
 
     static func taskSummary(_ project: Project, _ id: String) throws(LoomError) -> JSONValue? {
         guard let task = try project.engine.task(id) else { return nil }
-        let store = project.engine.store
+        let store = try project.engine.store
         let usage = try store.query("""
             SELECT count(*) AS spawns, coalesce(sum(json_extract(result, '$.usage.in')), 0) AS tokens_in,
                    coalesce(sum(json_extract(result, '$.usage.out')), 0) AS tokens_out,
@@ -82,7 +85,10 @@ extension Daemon {
         var states: [String: Double] = [:]
         var queueDepth: [(labels: [(String, String)], value: Double)] = []
         for project in allProjects {
-            let rows = project.queue.sync { (try? project.engine.store.query("SELECT status, count(*) AS n FROM tasks GROUP BY status")) ?? [] }
+            let rows = project.queue.sync {
+                defer { project.hibernateIfIdle() }
+                return (try? (try project.engine).store.query("SELECT status, count(*) AS n FROM tasks GROUP BY status")) ?? []
+            }
             var queued = 0.0
             for row in rows {
                 let count = Double(row["n"]?.intValue ?? 0)
