@@ -88,6 +88,8 @@ public final class Daemon: @unchecked Sendable {
         // each ever held. Two arenas keep a mostly idle daemon small.
         Memory.limitArenas(2)
         let recoveryStarted = ChildProcess.monotonicMilliseconds()
+        let leftovers = runner.childRecords.endLeftovers()
+        if leftovers > 0 { log("ended \(leftovers) process(es) left running by a previous loomd") }
         notifier.extendTimeout(usec: 90_000_000)
         notifier.status("recovering \(registry.all.count) project(s)")
         for root in registry.all {
@@ -115,7 +117,7 @@ public final class Daemon: @unchecked Sendable {
         installSignals()
         startWatchdog()
         notifier.ready(status: statusLine())
-        log("loomd \(Self.version) ready on \(configuration.socketPath) (\(registry.all.count) project(s), recovery \(Int(metrics.recoverySeconds * 1_000)) ms)")
+        log("loomd \(Self.version) ready on \(listeningOn) (\(registry.all.count) project(s), recovery \(Int(metrics.recoverySeconds * 1_000)) ms)")
         dispatchMain()
     }
 
@@ -125,8 +127,15 @@ public final class Daemon: @unchecked Sendable {
         return limits
     }
 
+    /// Where the server listens, for people reading the log.
+    private var listeningOn = ""
+
     private func listeningSocket() throws(IPCError) -> Int32 {
-        if let fd = SystemdNotifier.listenFDs().first { return fd }
+        if let fd = SystemdNotifier.listenFDs().first {
+            listeningOn = "the socket systemd passed (fd \(fd))"
+            return fd
+        }
+        listeningOn = configuration.socketPath
         let parent = String(configuration.socketPath[..<(configuration.socketPath.lastIndex(of: "/") ?? configuration.socketPath.endIndex)])
         if !parent.isEmpty { _ = makeDirectories(parent) }
         return try IPCServer.bind(path: configuration.socketPath)
@@ -224,7 +233,17 @@ public final class Daemon: @unchecked Sendable {
     func schedule(_ effects: [Effect], in project: Project) {
         guard !effects.isEmpty else { return }
         configuration.crashPoint?.hit(.afterIntent, once: "\(configuration.stateDirectory)/crash-after-intent.done")
-        runner.run(effects, directory: project.root) { [weak self, weak project] effect, result in
+        runner.run(effects, directory: project.root, retrying: { [weak self, weak project] effect, attempt, errorClass, delayMs, message in
+            guard let self, let project else { return }
+            project.queue.async {
+                do {
+                    try project.engine.recordRetry(key: effect.key, attempt: attempt, errorClass: errorClass, delayMs: delayMs, message: message)
+                    project.publish()
+                } catch {
+                    self.log("journaling the retry of \(effect.key) failed: \(error)")
+                }
+            }
+        }) { [weak self, weak project] effect, result in
             guard let self, let project else { return }
             self.configuration.crashPoint?.hit(.afterExecute, once: "\(self.configuration.stateDirectory)/crash-after-execute.done")
             project.queue.async {

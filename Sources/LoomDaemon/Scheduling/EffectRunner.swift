@@ -23,8 +23,13 @@ final class EffectRunner: @unchecked Sendable {
     private var children: Set<Int32> = []
     private let timers = DispatchQueue(label: "loom.retries")
 
+    /// Children on record in the state directory, so a restarted loomd can end what a
+    /// killed one left running.
+    let childRecords: ChildRecords
+
     init(configuration: DaemonConfiguration, provider: ScriptedProvider?, metrics: DaemonMetrics) {
         self.configuration = configuration
+        self.childRecords = ChildRecords(directory: "\(configuration.stateDirectory)/children")
         self.pool = EffectPool(limit: configuration.effectsMax)
         self.provider = provider
         self.metrics = metrics
@@ -33,24 +38,28 @@ final class EffectRunner: @unchecked Sendable {
 
     var spawnedPids: Set<Int32> { lock.withLock { children } }
 
+    /// A retry about to happen, for the journal: (effect, attempt, error class, delay, message).
+    typealias RetryNotice = @Sendable (Effect, Int, String, Int, String) -> Void
+
     /// Starts `effects` (once each) with `directory` as the working directory of commands;
-    /// `deliver` runs with each result.
-    func run(_ effects: [Effect], directory: String, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
+    /// `deliver` runs with each result, `retrying` before each retry.
+    func run(_ effects: [Effect], directory: String, retrying: @escaping RetryNotice, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
         for effect in effects {
             let fresh = lock.withLock { inFlight.insert(effect.key).inserted }
             guard fresh else { continue }
-            attempt(effect, number: 1, directory: directory, deliver: deliver)
+            attempt(effect, number: 1, directory: directory, retrying: retrying, deliver: deliver)
         }
     }
 
-    private func attempt(_ effect: Effect, number: Int, directory: String, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
+    private func attempt(_ effect: Effect, number: Int, directory: String, retrying: @escaping RetryNotice, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
         pool.submit { [self] done in
             let result = execute(effect, directory: directory)
             done()
             if let errorClass = result["errorClass"]?.stringValue, let decision = retryDecision(effect, errorClass: errorClass, attempt: number) {
                 metrics.retries.increment(errorClass)
+                retrying(effect, number, errorClass, decision.delayMs, result["error"]?.stringValue ?? "")
                 timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs)) { [self] in
-                    attempt(effect, number: decision.nextAttempt, directory: directory, deliver: deliver)
+                    attempt(effect, number: decision.nextAttempt, directory: directory, retrying: retrying, deliver: deliver)
                 }
                 return
             }
@@ -102,8 +111,17 @@ final class EffectRunner: @unchecked Sendable {
         let limit = Int(request["outputLimitBytes"]?.intValue ?? 65_536)
         var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"]
         if let home = getenv("HOME") { environment["HOME"] = String(cString: home) }
+        var started: Int32 = 0
         let outcome = ChildProcess.run(argv: argv, directory: directory, environment: environment, timeoutMs: timeoutMs,
-                                       outputLimitBytes: limit, onStart: { [self] pid in lock.withLock { _ = children.insert(pid) } })
+                                       outputLimitBytes: limit, onStart: { [self] pid in
+            started = pid
+            lock.withLock { _ = children.insert(pid) }
+            childRecords.add(pid)
+        })
+        if started > 0 {
+            lock.withLock { _ = children.remove(started) }
+            childRecords.remove(started)
+        }
         let output = String(decoding: outcome.output, as: UTF8.self)
         if let spawnError = outcome.spawnError { return CommandResult(status: .failed, exitCode: nil, output: spawnError) }
         let status: CommandResult.Status = outcome.timedOut ? .timeout : (outcome.exitCode == 0 ? .ok : .failed)

@@ -192,6 +192,7 @@ public final class Engine {
         case .gateAnswered: return try applyAnswer(input, in: context)
         case .cancelled: return try applyCancel(input, in: context)
         case .violation, .refused: return try applyRejectionRecord(input, in: context)
+        case .effectRetry: return try applyRetryRecord(input, in: context)
         }
     }
 
@@ -226,6 +227,24 @@ extension KernelLimits {
 }
 
 extension Engine {
+    /// Journals that the host is retrying an effect (after a transient failure, or waiting
+    /// out a rate limit): the audit trail shows every attempt, and nothing else changes.
+    public func recordRetry(key: String, attempt: Int, errorClass: String, delayMs: Int, message: String, by caller: Caller = .system) throws(LoomError) {
+        let payload: JSONValue = .object([
+            "key": .string(key), "attempt": .int(Int64(attempt)), "errorClass": .string(errorClass),
+            "delayMs": .int(Int64(delayMs)), "message": .string(String(message.prefix(1_000))),
+        ])
+        _ = try perform(JournalInput(kind: .effectRetry, taskID: "", payload: payload, caller: caller))
+    }
+
+    func applyRetryRecord(_ input: JournalInput, in context: TickContext) throws(LoomError) -> Outcome {
+        guard let key = input.payload["key"]?.stringValue, let row = try context.tx.ledgerRow(key: key) else {
+            throw LoomError(.notFound, "no effect has the key '\(input.payload["key"]?.stringValue ?? "")'", context: "recording a retry")
+        }
+        try context.journal(kind: .effectRetry, taskID: row.effect.taskID, caller: input.caller, payload: input.payload, maxBytes: store.options.journalEntryMaxBytes)
+        return Outcome(taskID: row.effect.taskID)
+    }
+
     /// Journals an input the host refused before it reached a transition (a caller outside
     /// an allowlist, say), so the audit trail shows the attempt. Changes no state.
     public func refuse(task: String, payload: JSONValue, reason: String, by caller: Caller) throws(LoomError) {

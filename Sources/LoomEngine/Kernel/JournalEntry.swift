@@ -6,6 +6,8 @@ public enum JournalKind: String, Sendable, CaseIterable {
     case gateAnswered = "gate_answered"
     case timerFired = "timer_fired"
     case cancelled
+    /// A host retried an effect after a transient failure or a rate limit (no state change).
+    case effectRetry = "effect_retry"
     case violation
     case refused
 }

@@ -44,7 +44,7 @@ enum Migrations {
         seq INTEGER PRIMARY KEY CHECK (seq >= 1),
         tick INTEGER NOT NULL,
         task_id TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('submitted', 'effect_result', 'gate_answered', 'timer_fired', 'cancelled', 'violation', 'refused')),
+        kind TEXT NOT NULL CHECK (kind IN ('submitted', 'effect_result', 'gate_answered', 'timer_fired', 'cancelled', 'effect_retry', 'violation', 'refused')),
         actor TEXT NOT NULL CHECK (json_valid(actor)),
         payload TEXT NOT NULL CHECK (json_valid(payload)),
         prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),

@@ -54,6 +54,7 @@ enum LogLine {
                 detail = "result \(key): \(result["status"]?.stringValue ?? "?")\(result["exitCode"]?.intValue.map { " exit \($0)" } ?? "")"
             }
         case "gate_answered": detail = "answered \(payload["gate"]?.stringValue ?? ""): \(payload["answer"]?.stringValue ?? "")\((payload["message"]?.stringValue).flatMap { $0.isEmpty ? nil : " — \($0)" } ?? "")"
+        case "effect_retry": detail = "retry \(payload["key"]?.stringValue ?? "") after attempt \(payload["attempt"]?.intValue ?? 0) (\(payload["errorClass"]?.stringValue ?? "")) in \(payload["delayMs"]?.intValue ?? 0) ms: \(payload["message"]?.stringValue ?? "")"
         case "cancelled": detail = "cancelled\((payload["reason"]?.stringValue).flatMap { $0.isEmpty ? nil : ": \($0)" } ?? "")"
         case "violation": detail = "REFUSED by rule \(payload["violations"]?[0]?["rule"]?.stringValue ?? "?"): \(payload["message"]?.stringValue ?? "")"
         case "refused": detail = "REFUSED (\(payload["code"]?.stringValue ?? "")): \(payload["message"]?.stringValue ?? "")"

@@ -39,19 +39,27 @@ struct Submit: ParsableCommand {
 /// Prints a task's journal, then streams new entries until it finishes (or, with
 /// `untilQuiet`, parks at a gate).
 func follow(client: IPCClient, project: String, task: String, json: Bool, untilQuiet: Bool) throws {
-    func print(_ entry: JSONValue) { Swift.print(json ? entry.canonicalText : LogLine.format(entry)) }
-    func settled() -> Bool {
-        guard let status = try? client.peekStatus(project: project, task: task) else { return false }
-        return ["done", "abandoned", "cancelled", "failed"].contains(status) || (untilQuiet && status == "parked")
+    var lastSeq: Int64 = 0
+    func print(_ entry: JSONValue) {
+        lastSeq = max(lastSeq, entry["seq"]?.intValue ?? lastSeq)
+        Swift.print(json ? entry.canonicalText : LogLine.format(entry))
+    }
+    /// Settled, and every entry up to now printed (the stream may lag the status).
+    func settled(_ reader: IPCClient) -> Bool {
+        guard let status = try? reader.peekStatus(project: project, task: task),
+              ["done", "abandoned", "cancelled", "failed"].contains(status) || (untilQuiet && status == "parked") else { return false }
+        let tail = (try? reader.sideCall("log", .object(["project": .string(project), "task": .string(task), "after": .int(lastSeq)])))?["entries"]?.arrayValue ?? []
+        tail.forEach(print)
+        return true
     }
     do {
         let backlog = try client.call("log", .object(["project": .string(project), "task": .string(task)]))["entries"]?.arrayValue ?? []
         backlog.forEach(print)
-        if settled() { return }
-        let after = backlog.last?["seq"]?.intValue ?? 0
-        _ = try client.stream("watch", .object(["project": .string(project), "task": .string(task), "after": .int(after)])) { entry in
+        if settled(client) { return }
+        _ = try client.stream("watch", .object(["project": .string(project), "task": .string(task), "after": .int(lastSeq)])) { entry in
+            guard (entry["seq"]?.intValue ?? 0) > lastSeq else { return true }
             print(entry)
-            return !settled()
+            return !settled(client)
         }
     } catch {
         throw CLIError(error)
@@ -61,8 +69,13 @@ func follow(client: IPCClient, project: String, task: String, json: Bool, untilQ
 extension IPCClient {
     /// A task's status through a second connection (the first is busy streaming).
     func peekStatus(project: String, task: String) throws -> String? {
+        try sideCall("status", .object(["project": .string(project), "task": .string(task)]))["status"]?.stringValue
+    }
+
+    /// A call on a second connection, while this one is busy streaming.
+    func sideCall(_ method: String, _ params: JSONValue) throws -> JSONValue {
         let side = try IPCClient(socketPath: socketPath, clientName: "loomctl 0.1.0")
         defer { side.close() }
-        return try side.call("status", .object(["project": .string(project), "task": .string(task)]))["status"]?.stringValue
+        return try side.call(method, params)
     }
 }

@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One file per running child process (`<state>/children/<pid>`, holding the child's start
+/// time), so that after a crash the next loomd ends exactly the processes the last one
+/// started, and never an unrelated process that happens to reuse a pid.
+struct ChildRecords: Sendable {
+    let directory: String
+
+    init(directory: String) {
+        self.directory = directory
+        _ = makeDirectories(directory, mode: 0o700)
+    }
+
+    func add(_ pid: Int32) {
+        guard let started = Self.startTime(of: pid) else { return }
+        try? writeFileAtomically("\(directory)/\(pid)", "\(started)\n")
+    }
+
+    func remove(_ pid: Int32) { unlink("\(directory)/\(pid)") }
+
+    /// Kills the process group of every recorded child that is still the same process;
+    /// returns how many it ended.
+    @discardableResult
+    func endLeftovers() -> Int {
+        var ended = 0
+        for name in listDirectory(directory) {
+            let path = "\(directory)/\(name)"
+            defer { unlink(path) }
+            guard let pid = Int32(name), let recorded = readFile(path)?.split(separator: "\n").first.flatMap({ UInt64($0) }) else { continue }
+            guard Self.startTime(of: pid) == recorded else { continue }
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+            ended += 1
+        }
+        return ended
+    }
+
+    /// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
+    static func startTime(of pid: Int32) -> UInt64? {
+        guard let stat = readFile("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command come field 3 onwards; the start time is field 22.
+        guard fields.count > 19 else { return nil }
+        return UInt64(fields[19])
+    }
+}
