@@ -271,7 +271,7 @@ public final class Daemon: @unchecked Sendable {
     func afterTick(_ project: Project, task: String) {
         project.publish()
         project.refreshCounts()
-        defer { project.hibernateIfIdle() }
+        defer { project.hibernateSoon() }
         if let record = try? (try project.engine).task(task) {
             if record.status.isFinished { metrics.lastCompletionSeconds = Double(now()) / 1_000 }
             if record.status == .parked {

@@ -154,7 +154,8 @@ struct DaemonBench {
             usleep(100_000)
         }
         client.close()
-        usleep(500_000)
+        // Let the daemon settle: an idle project closes its connection 2 s after last use.
+        usleep(3_500_000)
         let pid = daemon.process.processIdentifier
         let before = contextSwitches(pid)
         let seconds = 5.0

@@ -80,8 +80,8 @@ import LoomEngine
         let project = try daemon.makeProject()
         _ = daemon.ctl(["submit", "-C", project, "park me"])
         #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
-        usleep(200_000)
-        _ = receiver.collect(seconds: 0.3)
+        // Settle: an idle project closes its connection once, 2 s after its last use.
+        _ = receiver.collect(seconds: 3.2)
         // Without a watchdog, a parked daemon sends nothing at all: it is not polling.
         let idle = receiver.collect(seconds: 1.0)
         #expect(idle.isEmpty, "\(idle.map(\.text))")

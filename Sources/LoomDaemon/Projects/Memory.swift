@@ -1,3 +1,5 @@
+import Dispatch
+
 // glibc's malloc controls; <malloc.h> is not part of Swift's Glibc module.
 @_silgen_name("mallopt")
 private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
@@ -13,4 +15,20 @@ enum Memory {
 
     /// Returns freed memory at the top of the heap and in free pages to the system.
     static func trim() { _ = glibcMallocTrim(0) }
+
+    private static let trimQueue = DispatchQueue(label: "loom.memory")
+    nonisolated(unsafe) private static var trimScheduled = false
+
+    /// Trims once, a second after the first request of a burst: a trim walks the whole
+    /// heap, so a thousand projects closing together cost one trim, not a thousand.
+    static func trimSoon() {
+        trimQueue.async {
+            guard !trimScheduled else { return }
+            trimScheduled = true
+            trimQueue.asyncAfter(deadline: .now() + 1) {
+                trimScheduled = false
+                trim()
+            }
+        }
+    }
 }

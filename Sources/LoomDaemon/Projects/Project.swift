@@ -24,7 +24,31 @@ public final class Project: @unchecked Sendable {
             let store = try Store(path: "\(root)/.loom/state.db")
             let opened = try Engine(store: store, bundles: bundles, clock: clock)
             openEngine = opened
+            Self.openCount.withLock { $0 += 1 }
             return opened
+        }
+    }
+
+    /// How long a project stays open after its last use: a burst of requests reuses the
+    /// connection, and one timer per burst (not per tick, never while parked) closes it.
+    static let hibernateAfterMs = 2_000
+    /// Above this many open connections, an idle project closes at once instead: a burst
+    /// across many projects must not hold them all open (memory is the daemon's limit).
+    static let openConnectionsMax = 32
+    static let openCount = Counter()
+    private var lastUse = 0
+
+    /// Closes the connection once the project has been idle a while (on `queue`).
+    func hibernateSoon() {
+        if Self.openCount.withLock({ $0 }) > Self.openConnectionsMax {
+            hibernateIfIdle()
+            return
+        }
+        lastUse += 1
+        let use = lastUse
+        queue.asyncAfter(deadline: .now() + .milliseconds(Self.hibernateAfterMs)) { [weak self] in
+            guard let self, self.lastUse == use else { return }
+            self.hibernateIfIdle()
         }
     }
 
@@ -32,8 +56,9 @@ public final class Project: @unchecked Sendable {
     func hibernateIfIdle() {
         guard openEngine != nil, watchers.isEmpty, activeCounts.running == 0 else { return }
         openEngine = nil
+        Self.openCount.withLock { $0 -= 1 }
         // Hand the connection's memory back to the system, not just to malloc's free lists.
-        Memory.trim()
+        Memory.trimSoon()
     }
     /// Watch streams for this project; touched only on `queue`.
     private var watchers: [Int: Watcher] = [:]
@@ -126,5 +151,15 @@ public final class Project: @unchecked Sendable {
             }
             return .object(object)
         }
+    }
+}
+
+/// A locked integer shared by every project.
+final class Counter: @unchecked Sendable {
+    private let mutex = Mutex()
+    private var value = 0
+
+    func withLock<T>(_ body: (inout Int) -> T) -> T {
+        mutex.withLock { body(&value) }
     }
 }

@@ -23,16 +23,18 @@ extension Daemon {
             }
             return
         }
+        // The fleet view comes from counts kept in memory: it opens no database, so asking
+        // about a thousand parked projects wakes none of them (and the answer stays small).
         var summaries: [JSONValue] = []
         for root in registry.all {
             guard let project = try? openProject(root, recover: false) else {
                 summaries.append(.object(["path": .string(root), "error": "not open"]))
                 continue
             }
-            summaries.append(project.queue.sync {
-                defer { project.hibernateIfIdle() }
-                return (try? Self.projectSummary(project, tasksMax: 10)) ?? .object(["path": .string(root)])
-            })
+            let counts = project.activeCounts
+            summaries.append(.object(["path": .string(root), "tasks": .object([
+                "running": .int(Int64(counts.running)), "parked": .int(Int64(counts.parked)), "queued": .int(Int64(counts.queued)),
+            ])]))
         }
         reply.result(.object(["server": .string("loomd \(Self.version)"), "projects": .array(summaries),
                               "effects": .object(["running": .int(Int64(runner.pool.runningCount)), "waiting": .int(Int64(runner.pool.waitingCount)), "limit": .int(Int64(runner.pool.limit))])]))
@@ -86,7 +88,7 @@ extension Daemon {
         var queueDepth: [(labels: [(String, String)], value: Double)] = []
         for project in allProjects {
             let rows = project.queue.sync {
-                defer { project.hibernateIfIdle() }
+                defer { project.hibernateSoon() }
                 return (try? (try project.engine).store.query("SELECT status, count(*) AS n FROM tasks GROUP BY status")) ?? []
             }
             var queued = 0.0

@@ -21,6 +21,7 @@ struct Status: ParsableCommand {
                 let projects = result["projects"]?.arrayValue ?? []
                 var lines = ["\(result["server"]?.stringValue ?? "loomd"): \(projects.count) project(s); effects running \(result["effects"]?["running"]?.intValue ?? 0) of \(result["effects"]?["limit"]?.intValue ?? 0), waiting \(result["effects"]?["waiting"]?.intValue ?? 0)"]
                 lines += projects.map(Self.describeProject)
+                lines.append("(loomctl status -C DIR for a project's tasks)")
                 return lines.joined(separator: "\n")
             }
         }
