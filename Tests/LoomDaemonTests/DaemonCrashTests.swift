@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import LoomEngine
+import LoomTestKit
 
 /// loomd kills itself (SIGKILL) at a named point; a restarted loomd recovers from the
 /// ledger and the task finishes with every effect applied once and nothing lost.
@@ -50,7 +51,7 @@ import LoomEngine
         try daemon.start()
         var generator = SystemRandomNumberGenerator()
         let seed = UInt64.random(in: 0...UInt64.max, using: &generator)
-        var chance = SeededRandom(seed: seed)
+        var chance = SplitMix64(seed: seed)
         var acknowledged: [String: String] = [:]
         let tasks = 50
         for index in 0..<tasks {
@@ -97,16 +98,3 @@ import LoomEngine
     }
 }
 
-/// SplitMix64, so a failing run prints a seed that reproduces its kill schedule.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}

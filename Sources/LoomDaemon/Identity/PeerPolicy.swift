@@ -38,14 +38,22 @@ struct PeerPolicy: Sendable {
         return current
     }
 
-    /// The parent pid from /proc/<pid>/stat (the field after the parenthesised command).
+    /// The parent pid (field 4 of /proc/<pid>/stat).
     static func parentPid(of pid: Int32) -> Int32? {
-        guard let stat = readFile("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 1 else { return nil }
-        return Int32(fields[1])
+        ProcessStat.field(4, of: pid).flatMap { Int32($0) }
     }
 
     func maySubmit(_ peer: PeerCredentials) -> Bool { submitters.contains(peer.uid) }
     func mayAnswer(_ peer: PeerCredentials) -> Bool { approvers.contains(peer.uid) }
+}
+
+/// Fields of /proc/<pid>/stat, numbered as in proc(5). The command (field 2) may hold
+/// spaces and parentheses, so fields are counted from the last ')'.
+enum ProcessStat {
+    static func field(_ number: Int, of pid: Int32) -> String? {
+        guard number >= 3, let stat = readFile("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > number - 3 else { return nil }
+        return String(fields[number - 3])
+    }
 }

@@ -37,12 +37,8 @@ struct ChildRecords: Sendable {
         return ended
     }
 
-    /// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
+    /// When the process started, in clock ticks since boot (field 22 of /proc/<pid>/stat).
     static func startTime(of pid: Int32) -> UInt64? {
-        guard let stat = readFile("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command come field 3 onwards; the start time is field 22.
-        guard fields.count > 19 else { return nil }
-        return UInt64(fields[19])
+        ProcessStat.field(22, of: pid).flatMap { UInt64($0) }
     }
 }

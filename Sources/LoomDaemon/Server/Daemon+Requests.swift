@@ -47,13 +47,16 @@ extension Daemon {
                 reply.result(.object(["path": .string(root), "removed": .bool(try registry.remove(root))]))
             default: reply.error(IPCError(.unknownMethod, "unknown method '\(request.method)'"))
             }
-        } catch let error as IPCError {
-            reply.error(error)
-        } catch let error as LoomError {
-            reply.error(Self.ipcError(error))
         } catch {
-            reply.error(IPCError(.internal, "\(error)"))
+            reply.error(Self.ipcError(any: error))
         }
+    }
+
+    /// Any error a request raised, as the wire's.
+    static func ipcError(any error: any Error) -> IPCError {
+        if let error = error as? IPCError { return error }
+        if let error = error as? LoomError { return ipcError(error) }
+        return IPCError(.internal, "\(error)")
     }
 
     /// The kernel's typed errors, as the wire's.
@@ -97,12 +100,8 @@ extension Daemon {
             do {
                 guard try project.engine.task(task) != nil else { throw IPCError(.notFound, "no task \(task) in \(root)") }
                 try body(project, task)
-            } catch let error as IPCError {
-                reply.error(error)
-            } catch let error as LoomError {
-                reply.error(Self.ipcError(error))
             } catch {
-                reply.error(IPCError(.internal, "\(error)"))
+                reply.error(Self.ipcError(any: error))
             }
         }
     }
@@ -143,7 +142,7 @@ extension Daemon {
                 schedule(receipt.newEffects, in: project)
                 afterTick(project, task: receipt.taskID)
             } catch {
-                reply.error(Self.ipcError(error as? LoomError ?? LoomError(.internal, "\(error)")))
+                reply.error(Self.ipcError(any: error))
             }
         }
     }

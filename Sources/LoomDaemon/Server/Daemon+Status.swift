@@ -17,8 +17,8 @@ extension Daemon {
                     } else {
                         reply.result(try Self.projectSummary(project, tasksMax: 50))
                     }
-                } catch let error as IPCError { reply.error(error) } catch let error as LoomError { reply.error(Self.ipcError(error)) } catch {
-                    reply.error(IPCError(.internal, "\(error)"))
+                } catch {
+                    reply.error(Self.ipcError(any: error))
                 }
             }
             return
