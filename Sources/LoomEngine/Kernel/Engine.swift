@@ -126,7 +126,9 @@ public final class Engine {
 
     /// Runs one input as one tick; on a rule violation or a refusal, journals that in a
     /// tick of its own and rethrows.
-    func perform(_ input: JournalInput) throws(LoomError) -> Outcome {
+    /// - Parameter auditRejections: journal a rule violation or a refused answer in a tick
+    ///   of its own (replay passes false: the record already holds those entries).
+    func perform(_ input: JournalInput, auditRejections: Bool = true) throws(LoomError) -> Outcome {
         var timeToken: Int64?
         let tokenOnce: () -> Int64 = { [clock] in
             if let timeToken { return timeToken }
@@ -157,6 +159,7 @@ public final class Engine {
         } catch {
             cursor = nil
             knownTasks = [:]
+            guard auditRejections else { throw error }
             if error.code == .invariantViolation {
                 try recordRejection(of: input, kind: .violation, error: error, clock: tokenOnce)
             } else if input.kind == .gateAnswered || input.kind == .cancelled,

@@ -132,17 +132,11 @@ extension Transaction {
 }
 
 extension Engine {
-    /// Applies one recorded input as one tick, without journaling rejections (a recorded
-    /// rejection is itself an entry and is re-applied as a record).
+    /// Applies one recorded input as one tick, through the same path as a live input.
     func replay(_ input: JournalInput) throws(LoomError) {
-        _ = try store.write { tx throws(LoomError) in
-            let context = try TickContext(tx: tx, clock: clock)
-            let outcome = try apply(input, in: context)
-            guard outcome.duplicate == nil else {
-                throw LoomError(.conflict, "recorded input was a duplicate on replay", context: "replaying \(input.kind.rawValue) for \(input.taskID)")
-            }
-            try checkRules(in: context)
-            try context.finish()
+        let outcome = try perform(input, auditRejections: false)
+        guard outcome.duplicate == nil else {
+            throw LoomError(.conflict, "recorded input was a duplicate on replay", context: "replaying \(input.kind.rawValue) for \(input.taskID)")
         }
     }
 }
