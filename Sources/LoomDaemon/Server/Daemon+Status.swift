@@ -54,7 +54,13 @@ extension Daemon {
         return .object(["path": .string(project.root), "tasks": .object(counts), "active": .array(tasks)])
     }
 
+    /// One read transaction for the whole summary: a consistent snapshot, and one
+    /// BEGIN/COMMIT instead of one per query.
     static func taskSummary(_ project: Project, _ id: String) throws(LoomError) -> JSONValue? {
+        try project.engine.store.read { _ throws(LoomError) in try taskSummaryInSnapshot(project, id) }
+    }
+
+    private static func taskSummaryInSnapshot(_ project: Project, _ id: String) throws(LoomError) -> JSONValue? {
         guard let task = try project.engine.task(id) else { return nil }
         let store = try project.engine.store
         let usage = try store.query("""
