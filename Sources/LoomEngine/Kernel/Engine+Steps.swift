@@ -32,13 +32,10 @@ extension Engine {
                                taskID: task.id, step: step.name, unit: "command", iteration: task.iteration, attempt: 1,
                                kind: .command, request: .object(request)), in: context)
                 return
-            case .gate(let role, let target):
-                let decided = try openGate(role: role, step: step, task: &task, bundle: bundle, in: context)
-                switch decided {
-                case .parked: return
-                case .approved: try moveToNextStep(&task, bundle: bundle)
-                case .changesRequested: try walkBackSilently(&task, to: target, bundle: bundle)
-                }
+            case .gate(let role, _):
+                // Parked: wait for a person. Otherwise the resolver approved; go on.
+                guard try openGate(role: role, step: step, task: &task, bundle: bundle, in: context) else { return }
+                try moveToNextStep(&task, bundle: bundle)
             case .finalize:
                 try finish(&task, status: .done, outcome: "finished", in: context)
                 return
@@ -63,17 +60,13 @@ extension Engine {
 
     /// Walks back to an earlier step; every walk-back is a new iteration, so effect keys stay unique.
     func walkBack(_ task: inout TaskRecord, to target: String, bundle: LoomBundle, in context: TickContext) throws(LoomError) {
-        try walkBackSilently(&task, to: target, bundle: bundle)
-        try enterStep(&task, bundle: bundle, in: context)
-    }
-
-    private func walkBackSilently(_ task: inout TaskRecord, to target: String, bundle: LoomBundle) throws(LoomError) {
         guard let flow = bundle.flow(named: task.flow), let index = flow.index(of: target) else {
             throw LoomError(.bundle, "flow \(task.flow) has no step '\(target)' to walk back to", context: "driving \(task.id)")
         }
         task.stepIndex = index
         task.step = target
         task.iteration += 1
+        try enterStep(&task, bundle: bundle, in: context)
     }
 
     /// Ends a task: its pending effects and waiting gates are cancelled, and the next queued
@@ -272,11 +265,9 @@ extension Engine {
 
     // MARK: Gates
 
-    enum GateDecision { case parked, approved, changesRequested }
-
     /// Opens a gate: decides whether a person must answer, and if not, lets the resolver
-    /// answer on the spot (recorded as decided by the policy).
-    private func openGate(role: String, step: Step, task: inout TaskRecord, bundle: LoomBundle, in context: TickContext) throws(LoomError) -> GateDecision {
+    /// answer on the spot (recorded as decided by the policy). True when it was approved.
+    private func openGate(role: String, step: Step, task: inout TaskRecord, bundle: LoomBundle, in context: TickContext) throws(LoomError) -> Bool {
         let tx = context.tx
         let spec = bundle.gates[role]
         let policy = task.policy.resolve(role: role, bundleDefault: spec?.defaultPolicy)
@@ -302,13 +293,13 @@ extension Engine {
         if requiresHuman {
             task.status = .parked
             try tx.insertGate(gate, authors: try tx.authors(task: task.id), tick: context.tick)
-            return .parked
+            return false
         }
         gate.status = .approved
         gate.decidedBy = Principal(kind: .policy, id: "policy:\(policy.rawValue)")
         gate.message = "no open blocking findings; resolved by policy \(policy.rawValue)"
         try tx.insertGate(gate, authors: try tx.authors(task: task.id), tick: context.tick)
         task.stalled = false
-        return .approved
+        return true
     }
 }
