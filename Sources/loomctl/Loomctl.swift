@@ -14,7 +14,8 @@ struct Loomctl: ParsableCommand {
         id within a project; -C DIR names the project (default: the current directory).
 
         Exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 forbidden or refused, \
-        5 daemon unavailable, 6 verification or replay found a difference.
+        5 daemon unavailable, 6 a broken hash chain or a replay that found a difference, \
+        7 (verify) a chain that holds but a replay that diverges.
         """,
         version: "loomctl 0.1.0",
         subcommands: [

@@ -6,9 +6,10 @@ import LoomEngine
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a project's journal: recompute its hash chain and, with bundles, replay it. Read-only; no daemon needed.",
-        discussion: "Exit status 0 when intact; 6 at the first entry whose hash does not match, or the first tick where replay diverges.")
+        discussion: "Exit status 0 when intact; 6 when the hash chain is broken (an entry edited, deleted or inserted); 7 when the chain holds but replay diverges (state edited without touching the journal).")
 
     @Argument(help: "A task id to replay (default: every task).") var task: String?
+    @Flag(help: "Check every task (the default when no task is named).") var all = false
     @OptionGroup var project: ProjectOption
     @Option(name: .customLong("bundles"), help: "A directory of bundles to replay with (default: $LOOM_BUNDLES); without bundles only the chain is checked.") var bundles: String?
     @Flag(name: .long, help: "Print the result as JSON.") var json = false
@@ -20,17 +21,17 @@ struct Verify: ParsableCommand {
             let store = try Store(path: "\(project.root)/.loom/state.db", options: options)
             let chain = try ChainVerifier.verify(store)
             var result: [String: JSONValue] = ["chain": .string(chain.description)]
-            var ok: Bool
-            if case .intact = chain { ok = true } else { ok = false }
-            if ok, let directory = bundles ?? ProcessInfo.processInfo.environment["LOOM_BUNDLES"] {
+            var status: Int32 = 0
+            if case .intact = chain {} else { status = 6 }
+            if status == 0, let directory = bundles ?? ProcessInfo.processInfo.environment["LOOM_BUNDLES"] {
                 let loaded = try loadBundles(directory)
-                let report = try Replayer(source: store, bundles: loaded).run(task: task)
+                let report = try Replayer(source: store, bundles: loaded).run(task: all ? nil : task)
                 result["replay"] = .string(report.description)
-                if case .identical = report {} else { ok = false }
+                if case .identical = report {} else { status = 7 }
             }
-            result["ok"] = .bool(ok)
+            result["ok"] = .bool(status == 0)
             print(json ? JSONValue.object(result).canonicalText : [result["chain"]?.stringValue, result["replay"]?.stringValue].compactMap { $0 }.joined(separator: "\n"))
-            if !ok { throw ExitCode(6) }
+            if status != 0 { throw ExitCode(status) }
         }
     }
 
