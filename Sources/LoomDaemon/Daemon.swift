@@ -24,7 +24,7 @@ public final class Daemon: @unchecked Sendable {
     var runner: EffectRunner
     var server: IPCServer?
     var policy: PeerPolicy
-    private let projectsLock = Mutex()
+    private let projectsLock = Lock()
     private var projects: [String: Project] = [:]
     /// The scheduler's own queue: lifecycle, signals, the watchdog heartbeat.
     let control = DispatchQueue(label: "loom.control")
@@ -32,7 +32,8 @@ public final class Daemon: @unchecked Sendable {
     private var watchdogTimer: DispatchSourceTimer?
     private var lastTimeMs: Int64 = 0
     private var lastStatusLine = ""
-    private let clockLock = Lock()
+    /// Guards the clock's last token and the last STATUS= line.
+    private let stateLock = Lock()
 
     public init(configuration: DaemonConfiguration) throws(LoomError) {
         self.configuration = configuration
@@ -72,8 +73,8 @@ public final class Daemon: @unchecked Sendable {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         let value = Int64(spec.tv_sec) * 1_000 + Int64(spec.tv_nsec) / 1_000_000
-        return clockLock.withLock {
-            lastTimeMs = max(lastTimeMs + 0, value)
+        return stateLock.withLock {
+            lastTimeMs = max(lastTimeMs, value)
             return lastTimeMs
         }
     }
@@ -285,7 +286,7 @@ public final class Daemon: @unchecked Sendable {
     /// slow to drain, so it stays off the per-tick path otherwise.
     func sendStatusIfChanged() {
         let line = statusLine()
-        let changed = clockLock.withLock { () -> Bool in
+        let changed = stateLock.withLock { () -> Bool in
             guard line != lastStatusLine else { return false }
             lastStatusLine = line
             return true

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import LoomEngine
+import LoomProviders
 
 /// One supervised project: its lock, its database, its engine, and the serial queue every
 /// call into that engine runs on (one task in flight per project; its ticks in order).
@@ -64,7 +65,7 @@ public final class Project: @unchecked Sendable {
     private var watchers: [Int: Watcher] = [:]
     private var nextWatcherID = 0
     private var publishedSeq: Int64 = 0
-    private let countsLock = Mutex()
+    private let countsLock = Lock()
     private var counts = ActiveCounts()
 
     /// Tasks in flight or waiting, for STATUS= and the fleet view.
@@ -142,8 +143,8 @@ public final class Project: @unchecked Sendable {
         let filter = task == nil ? "" : "AND j.task_id = :task"
         let rows = try (try engine).store.query("""
             SELECT j.seq, j.tick, k.time_ms AS time, j.task_id AS task, j.kind, j.actor, j.payload, lower(hex(j.hash)) AS hash
-            FROM journal j JOIN ticks k ON k.tick = j.tick WHERE j.seq > \(afterSeq) \(filter) ORDER BY j.seq LIMIT \(limit)
-            """, bindings: task.map { [":task": $0] } ?? [:], limit: limit)
+            FROM journal j JOIN ticks k ON k.tick = j.tick WHERE j.seq > :after \(filter) ORDER BY j.seq LIMIT \(limit)
+            """, bindings: [":after": String(afterSeq)].merging(task.map { [":task": $0] } ?? [:]) { $1 }, limit: limit)
         return rows.map { row in
             guard case .object(var object) = row else { return row }
             for key in ["actor", "payload"] {
@@ -156,7 +157,7 @@ public final class Project: @unchecked Sendable {
 
 /// A locked integer shared by every project.
 final class Counter: @unchecked Sendable {
-    private let mutex = Mutex()
+    private let mutex = Lock()
     private var value = 0
 
     func withLock<T>(_ body: (inout Int) -> T) -> T {

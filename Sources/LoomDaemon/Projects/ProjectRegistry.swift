@@ -2,12 +2,13 @@
 import Glibc
 #endif
 import LoomEngine
+import LoomProviders
 
 /// The daemon's small list of project roots (`projects.json` in its state directory).
 /// A project's truth lives in its own `.loom/state.db`; this only says where to look.
 public final class ProjectRegistry: @unchecked Sendable {
     public let file: String
-    private let lock = Mutex()
+    private let lock = Lock()
     private var paths: [String] = []
     /// A bound on how many projects one daemon supervises.
     public static let projectsMax = 1_000
@@ -92,17 +93,4 @@ func makeDirectories(_ path: String, mode: mode_t = 0o750) -> Bool {
         if mkdir(current, mode) != 0 && errno != EEXIST { return false }
     }
     return true
-}
-
-/// A pthread mutex whose closure may throw a typed error.
-final class Mutex: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-
-    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
-    }
 }

@@ -80,7 +80,7 @@ extension Daemon {
             "policy": task.policy.json,
         ]
         if let gate = try project.engine.waitingGate(task: id) {
-            let since = try store.query("SELECT time_ms FROM ticks WHERE tick = \(gate.openedTick)").first?["time_ms"] ?? .null
+            let since = try store.query("SELECT time_ms FROM ticks WHERE tick = :tick", bindings: [":tick": String(gate.openedTick)]).first?["time_ms"] ?? .null
             summary["gate"] = .object(["event": .string(gate.eventID), "role": .string(gate.role), "policy": .string(gate.policy.rawValue),
                                        "sinceMs": since, "reasons": .array(gate.reasons.map { .string($0) })])
         }

@@ -17,7 +17,7 @@ extension Engine {
         }
         let seq = try tx.nextTaskSeq()
         let taskID = "t\(seq)"
-        try context.journal(kind: .submitted, taskID: taskID, caller: input.caller, payload: payload, maxBytes: store.options.journalEntryMaxBytes)
+        try context.journal(kind: .submitted, taskID: taskID, caller: input.caller, payload: payload)
         let startNow = try !tx.activeTaskExists()
         var task = TaskRecord(
             id: taskID, seq: seq, bundle: bundleName, bundleDigest: bundle.digest, flow: flowName, input: input_,
@@ -46,7 +46,7 @@ extension Engine {
         default: break
         }
         let effect = row.effect
-        try context.journal(kind: input.kind, taskID: effect.taskID, caller: input.caller, payload: input.payload, maxBytes: store.options.journalEntryMaxBytes)
+        try context.journal(kind: input.kind, taskID: effect.taskID, caller: input.caller, payload: input.payload)
         try tx.completeEffect(key: key, result: result, tick: context.tick)
         guard var task = try loadTask(effect.taskID, in: context) else {
             throw LoomError(.corrupt, "effect \(key) names task \(effect.taskID), which does not exist", context: "delivering \(key)")
@@ -80,7 +80,7 @@ extension Engine {
         if answer == .requestChanges && message.allSatisfy(\.isWhitespace) {
             throw LoomError(.invalidInput, "requesting changes needs a message saying what to change", context: "answering \(eventID)")
         }
-        try context.journal(kind: .gateAnswered, taskID: task.id, caller: input.caller, payload: input.payload, maxBytes: store.options.journalEntryMaxBytes)
+        try context.journal(kind: .gateAnswered, taskID: task.id, caller: input.caller, payload: input.payload)
         let bundle = try bundleFor(task)
         let principal = input.caller.principal
         switch answer {
@@ -120,7 +120,7 @@ extension Engine {
         guard !task.status.isFinished else {
             throw LoomError(.invalidInput, "task \(task.id) already ended (\(task.status.rawValue))", context: "cancelling \(task.id)")
         }
-        try context.journal(kind: .cancelled, taskID: task.id, caller: input.caller, payload: input.payload, maxBytes: store.options.journalEntryMaxBytes)
+        try context.journal(kind: .cancelled, taskID: task.id, caller: input.caller, payload: input.payload)
         let reason = input.payload["reason"]?.stringValue ?? ""
         try finish(&task, status: .cancelled, outcome: reason.isEmpty ? "cancelled" : "cancelled: \(reason)", in: context)
         try save(task, in: context)

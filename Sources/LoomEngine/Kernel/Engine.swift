@@ -140,7 +140,7 @@ public final class Engine {
         var tasks = knownTasks
         do {
             let outcome = try store.write { tx throws(LoomError) in
-                let context = try TickContext(tx: tx, clock: tokenOnce, cursor: cursor, knownTasks: knownTasks)
+                let context = try TickContext(tx: tx, clock: tokenOnce, journalEntryMaxBytes: store.options.journalEntryMaxBytes, cursor: cursor, knownTasks: knownTasks)
                 let outcome = try apply(input, in: context)
                 if outcome.duplicate != nil {
                     committed = cursor
@@ -181,7 +181,7 @@ public final class Engine {
         if kind == .violation { payload["violations"] = .array(error.violations.map(\.json)) }
         let rejected = JournalInput(kind: kind, taskID: input.taskID, payload: .object(payload), caller: input.caller)
         _ = try store.write { tx throws(LoomError) in
-            let context = try TickContext(tx: tx, clock: clock)
+            let context = try TickContext(tx: tx, clock: clock, journalEntryMaxBytes: store.options.journalEntryMaxBytes)
             _ = try apply(rejected, in: context)
             try context.finish()
         }
@@ -212,7 +212,7 @@ public final class Engine {
     }
 
     private func applyRejectionRecord(_ input: JournalInput, in context: TickContext) throws(LoomError) -> Outcome {
-        try context.journal(kind: input.kind, taskID: input.taskID, caller: input.caller, payload: input.payload, maxBytes: limits.journalEntryMaxBytes(store))
+        try context.journal(kind: input.kind, taskID: input.taskID, caller: input.caller, payload: input.payload)
         if input.kind == .violation {
             for violation in input.payload["violations"]?.arrayValue ?? [] {
                 try context.tx.statement("INSERT OR IGNORE INTO violations(tick, task_id, rule, message, rows, actor) VALUES (?, ?, ?, ?, ?, ?)")
@@ -223,10 +223,6 @@ public final class Engine {
         }
         return Outcome(taskID: input.taskID)
     }
-}
-
-extension KernelLimits {
-    func journalEntryMaxBytes(_ store: Store) -> Int { store.options.journalEntryMaxBytes }
 }
 
 extension Engine {
@@ -244,7 +240,7 @@ extension Engine {
         guard let key = input.payload["key"]?.stringValue, let row = try context.tx.ledgerRow(key: key) else {
             throw LoomError(.notFound, "no effect has the key '\(input.payload["key"]?.stringValue ?? "")'", context: "recording a retry")
         }
-        try context.journal(kind: .effectRetry, taskID: row.effect.taskID, caller: input.caller, payload: input.payload, maxBytes: store.options.journalEntryMaxBytes)
+        try context.journal(kind: .effectRetry, taskID: row.effect.taskID, caller: input.caller, payload: input.payload)
         return Outcome(taskID: row.effect.taskID)
     }
 

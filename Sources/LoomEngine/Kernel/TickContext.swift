@@ -6,6 +6,8 @@ final class TickContext {
     let tx: Transaction
     let tick: Int64
     private let clock: () -> Int64
+    /// The largest journal entry (canonical actor plus payload) this tick accepts.
+    let journalEntryMaxBytes: Int
     private var token: Int64?
     /// The tick's one time token, taken when the tick journals its input (a duplicate input
     /// is not a tick and takes none). Every row this tick writes that needs a time uses it.
@@ -38,8 +40,9 @@ final class TickContext {
     ///   - cursor: the position after the last tick this engine committed, if it knows it;
     ///     otherwise it is read from the `ticks` table.
     ///   - knownTasks: task rows as this engine last committed them.
-    init(tx: Transaction, clock: @escaping () -> Int64, cursor: Cursor? = nil, knownTasks: [String: TaskRecord] = [:]) throws(LoomError) {
+    init(tx: Transaction, clock: @escaping () -> Int64, journalEntryMaxBytes: Int, cursor: Cursor? = nil, knownTasks: [String: TaskRecord] = [:]) throws(LoomError) {
         self.tx = tx
+        self.journalEntryMaxBytes = journalEntryMaxBytes
         taskCache = knownTasks
         stored = Set(knownTasks.keys)
         var start: Cursor
@@ -66,7 +69,8 @@ final class TickContext {
     }
 
     /// Appends one entry to the hash-chained journal.
-    func journal(kind: JournalKind, taskID: String, caller: Caller, payload: JSONValue, maxBytes: Int) throws(LoomError) {
+    func journal(kind: JournalKind, taskID: String, caller: Caller, payload: JSONValue) throws(LoomError) {
+        let maxBytes = journalEntryMaxBytes
         let actorBytes = caller.json.canonicalBytes()
         let payloadBytes = payload.canonicalBytes()
         guard actorBytes.count + payloadBytes.count <= maxBytes else {
@@ -82,8 +86,6 @@ final class TickContext {
         chainHead = hash
         nextSeq += 1
     }
-
-    var wroteJournal: Bool { nextSeq > firstSeq }
 
     /// Records the tick row; the last write of every tick.
     func finish() throws(LoomError) {

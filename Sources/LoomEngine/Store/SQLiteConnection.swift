@@ -9,6 +9,10 @@ final class SQLiteConnection {
     let handle: OpaquePointer
     let path: String
     private var cache: [String: SQLiteStatement] = [:]
+    /// A bound on cached statements: the kernel's own are a few dozen, but reports and
+    /// tools run ad-hoc SQL through the same path, and a long-running daemon must not keep
+    /// every text it ever prepared. Past the bound the cache starts over.
+    static let statementCacheMax = 256
 
     /// Opens `path`. `create` decides whether a missing file may be created.
     init(path: String, create: Bool, readOnly: Bool = false) throws(LoomError) {
@@ -55,6 +59,7 @@ final class SQLiteConnection {
             return cached
         }
         let statement = try SQLiteStatement(connection: self, sql: sql)
+        if cache.count >= Self.statementCacheMax { cache.removeAll(keepingCapacity: true) }
         cache[sql] = statement
         return statement
     }

@@ -16,7 +16,7 @@ struct Log: ParsableCommand {
             let client = try global.connect()
             defer { client.close() }
             if follow {
-                try LoomctlFollow.run(client: client, project: project.root, task: task, json: global.json)
+                try followJournal(client: client, project: project.root, task: task, json: global.json, untilQuiet: false)
                 return
             }
             let result: JSONValue
@@ -27,12 +27,6 @@ struct Log: ParsableCommand {
                 for entry in result["entries"]?.arrayValue ?? [] { print(LogLine.format(entry)) }
             }
         }
-    }
-}
-
-enum LoomctlFollow {
-    static func run(client: IPCClient, project: String, task: String, json: Bool) throws {
-        try follow(client: client, project: project, task: task, json: json, untilQuiet: false)
     }
 }
 

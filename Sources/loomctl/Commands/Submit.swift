@@ -31,14 +31,14 @@ struct Submit: ParsableCommand {
             let task = result["task"]?.stringValue ?? "?"
             print(global.json ? result.canonicalText : task)
             guard wait else { return }
-            try follow(client: client, project: project.root, task: task, json: global.json, untilQuiet: true)
+            try followJournal(client: client, project: project.root, task: task, json: global.json, untilQuiet: true)
         }
     }
 }
 
 /// Prints a task's journal, then streams new entries until it finishes (or, with
 /// `untilQuiet`, parks at a gate).
-func follow(client: IPCClient, project: String, task: String, json: Bool, untilQuiet: Bool) throws {
+func followJournal(client: IPCClient, project: String, task: String, json: Bool, untilQuiet: Bool) throws {
     var lastSeq: Int64 = 0
     func print(_ entry: JSONValue) {
         lastSeq = max(lastSeq, entry["seq"]?.intValue ?? lastSeq)
