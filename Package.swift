@@ -28,8 +28,10 @@ let package = Package(
         .target(name: "LoomIPC", dependencies: ["LoomEngine"]),
         // Agent backends behind the kernel's provider seam, one folder each.
         .target(name: "LoomProviders", dependencies: ["LoomEngine"]),
+        // The code bundle's host side: git worktrees, checks, diffs, delivery on loom/<task>.
+        .target(name: "LoomCode", dependencies: ["LoomEngine", "LoomProviders"]),
         // The daemon's wiring as a library, so tests can drive it in-process too.
-        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "CSystemd"]),
+        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "CSystemd"]),
         // Deterministic doubles for tests, the simulator and the benchmark.
         .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy"]),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
@@ -40,6 +42,7 @@ let package = Package(
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
         .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
+        .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit"]),
         .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
     ]
 )

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import LoomCode
 import LoomEngine
 import LoomIPC
 import LoomProviders
@@ -42,7 +43,7 @@ public final class Daemon: @unchecked Sendable {
         }
         registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
         policy = PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers)
-        runner = EffectRunner(configuration: configuration, provider: try Self.loadProvider(configuration), metrics: metrics)
+        runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration)), metrics: metrics)
         bundles = try Self.loadBundles(configuration.bundleDirectories)
     }
 
@@ -223,6 +224,9 @@ public final class Daemon: @unchecked Sendable {
         let opened = try Project(root: root, bundles: bundles, clock: { [unowned self] in self.now() })
         projectsLock.withLock { projects[root] = opened }
         if recover {
+            // Worktrees of tasks that ended while no daemon watched (the branch stays).
+            let engine = try opened.engine
+            WorktreeJanitor.sweep(project: root) { task in (try? engine.task(task))?.status.isFinished ?? true }
             let pending = try opened.engine.pendingEffects()
             metrics.recoveredEffects += pending.count
             schedule(pending, in: opened)
@@ -268,13 +272,23 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// Removes an ended task's worktree off the project's queue (git may take a while);
+    /// its branch stays.
+    func releaseWorkspace(of task: String, in project: Project) {
+        let root = project.root
+        DispatchQueue.global().async { WorktreeJanitor.release(project: root, task: task) }
+    }
+
     /// After any tick of a project: watchers, counts, completion time, the parked crash point.
     func afterTick(_ project: Project, task: String) {
         project.publish()
         project.refreshCounts()
         defer { project.hibernateSoon() }
         if let record = try? (try project.engine).task(task) {
-            if record.status.isFinished { metrics.lastCompletionSeconds = Double(now()) / 1_000 }
+            if record.status.isFinished {
+                metrics.lastCompletionSeconds = Double(now()) / 1_000
+                releaseWorkspace(of: task, in: project)
+            }
             if record.status == .parked {
                 configuration.crashPoint?.hit(.parked, once: "\(configuration.stateDirectory)/crash-parked.done")
             }

@@ -22,7 +22,7 @@ struct DaemonBench {
             notify = NotifyReceiver(path: "\(directory)/n.sock")
             process = Process()
             process.executableURL = URL(fileURLWithPath: "\(binaries)/loomd")
-            process.arguments = ["--state-dir", "\(directory)/state", "--socket", socket, "--bundles", bundles, "--provider-script", script]
+            process.arguments = ["--state-dir", "\(directory)/state", "--socket", socket, "--bundles", bundles, "--default-bundle", "publishing", "--provider-script", script]
             var environment = ProcessInfo.processInfo.environment
             environment["NOTIFY_SOCKET"] = notify.path
             environment["WATCHDOG_USEC"] = nil

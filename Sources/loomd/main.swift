@@ -6,15 +6,18 @@ import LoomEngine
 
 // loomd: the supervisor daemon. Flags override the environment, which overrides defaults.
 let help = """
-usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]... [--provider-script FILE] [--foreground]
+usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]... [--default-bundle NAME]
+             [--provider-script FILE] [--foreground]
 
   --state-dir DIR        where loomd keeps its project registry
                          (default: $STATE_DIRECTORY, else ~/.local/state/loom)
   --socket PATH          the control socket (default: $RUNTIME_DIRECTORY/loomd.sock,
                          else $XDG_RUNTIME_DIR/loom/loomd.sock); ignored under socket activation
-  --config FILE          JSON settings: bundles, providerScript, effectsMax, submitters,
+  --config FILE          JSON settings: bundles, defaultBundle, providerScript, effectsMax, submitters,
                          approvers, maxFrameBytes, retry and grace periods (SIGHUP reloads it)
   --bundles DIR          a directory of bundles, or one bundle (repeatable; also $LOOM_BUNDLES)
+  --default-bundle NAME  the bundle a submission runs when it names none (default: code,
+                         else the first loaded)
   --provider-script FILE answer agent spawns from a script (tests and the demo)
   --foreground           stay attached (the default; systemd runs it this way)
   --version, --help
@@ -55,6 +58,7 @@ while !arguments.isEmpty {
     case "--socket": configuration.socketPath = value(flag)
     case "--config": configuration.configPath = value(flag)
     case "--bundles": bundleFlags.append(value(flag))
+    case "--default-bundle": configuration.defaultBundle = value(flag)
     case "--provider-script": configuration.providerScript = value(flag)
     case "--foreground": configuration.foreground = true
     case "--version": print("loomd \(Daemon.version)"); exit(0)

@@ -33,7 +33,7 @@ final class DaemonHarness: @unchecked Sendable {
         state = "\(directory)/state"
         stderrFile = "\(directory)/loomd.log"
         try script.write(toFile: "\(directory)/script.json", atomically: true, encoding: .utf8)
-        arguments = ["--state-dir", state, "--socket", socket, "--bundles", "\(Self.repositoryRoot)/bundles", "--provider-script", "\(directory)/script.json"]
+        arguments = ["--state-dir", state, "--socket", socket, "--bundles", "\(Self.repositoryRoot)/bundles", "--default-bundle", "publishing", "--provider-script", "\(directory)/script.json"]
         if let config {
             try config.write(toFile: "\(directory)/config.json", atomically: true, encoding: .utf8)
             arguments += ["--config", "\(directory)/config.json"]

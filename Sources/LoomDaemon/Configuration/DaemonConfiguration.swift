@@ -15,6 +15,9 @@ public struct DaemonConfiguration: Sendable {
     public var bundleDirectories: [String] = []
     /// A scripted-provider script (tests and the demo); without one, spawns fail clearly.
     public var providerScript: String?
+    /// The bundle a submission without `bundle` runs: loom's main job, the code bundle,
+    /// when it is loaded, else the first bundle loaded.
+    public var defaultBundle = "code"
     /// Fleet-wide concurrent effects (spawns and commands).
     public var effectsMax = 4
     /// Who may submit and who may answer gates (uids); the daemon's own uid and root by default.
@@ -65,7 +68,7 @@ public struct DaemonConfiguration: Sendable {
             throw LoomError(.invalidJSON, "\(file) is not JSON: \(error.message) at byte \(error.offset)", context: "reading the configuration")
         }
         guard let object = json.objectValue else { throw LoomError(.invalidInput, "\(file) must hold a JSON object", context: "reading the configuration") }
-        let known: Set<String> = ["bundles", "providerScript", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "shutdownGraceMs"]
+        let known: Set<String> = ["bundles", "defaultBundle", "providerScript", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "shutdownGraceMs"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw LoomError(.invalidInput, "\(file): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))", context: "reading the configuration")
         }
@@ -85,6 +88,7 @@ public struct DaemonConfiguration: Sendable {
         }
         if let bundles = object["bundles"]?.arrayValue { bundleDirectories = bundles.compactMap(\.stringValue) }
         if let script = object["providerScript"]?.stringValue { providerScript = script }
+        if let name = object["defaultBundle"]?.stringValue { defaultBundle = name }
         if let value = try int("effectsMax", 1...64) { effectsMax = value }
         if let value = try int("maxFrameBytes", 4_096...(64 << 20)) { maxFrameBytes = value }
         if let value = try int("retryAttemptsMax", 1...20) { retryAttemptsMax = value }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import LoomCode
 import LoomEngine
 import LoomProviders
 
@@ -99,7 +100,7 @@ public final class Project: @unchecked Sendable {
     init(root: String, bundles: [LoomBundle], clock: @escaping () -> Int64) throws(LoomError) {
         self.root = root
         queue = DispatchQueue(label: "loom.project.\(root)")
-        guard makeDirectories("\(root)/.loom") else {
+        guard LoomDirectory.ensure(project: root) else {
             throw LoomError(.io, "cannot create \(root)/.loom: \(String(cString: strerror(errno)))", context: "opening project \(root)")
         }
         lock = try ProjectLock(projectRoot: root)

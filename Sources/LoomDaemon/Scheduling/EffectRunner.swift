@@ -14,7 +14,7 @@ import LoomProviders
 final class EffectRunner: @unchecked Sendable {
     let configuration: DaemonConfiguration
     let pool: EffectPool
-    let provider: ScriptedProvider?
+    let executor: EffectExecutor
     let metrics: DaemonMetrics
     private let lock = Lock()
     private var inFlight: Set<String> = []
@@ -27,11 +27,11 @@ final class EffectRunner: @unchecked Sendable {
     /// killed one left running.
     let childRecords: ChildRecords
 
-    init(configuration: DaemonConfiguration, provider: ScriptedProvider?, metrics: DaemonMetrics) {
+    init(configuration: DaemonConfiguration, executor: EffectExecutor, metrics: DaemonMetrics) {
         self.configuration = configuration
         self.childRecords = ChildRecords(directory: "\(configuration.stateDirectory)/children")
         self.pool = EffectPool(limit: configuration.effectsMax)
-        self.provider = provider
+        self.executor = executor
         self.metrics = metrics
         pool.onStart = { waitedMs in metrics.scheduleToStart.observe(Double(waitedMs) / 1_000) }
     }
@@ -41,7 +41,7 @@ final class EffectRunner: @unchecked Sendable {
     /// A retry about to happen, for the journal: (effect, attempt, error class, delay, message).
     typealias RetryNotice = @Sendable (Effect, Int, String, Int, String) -> Void
 
-    /// Starts `effects` (once each) with `directory` as the working directory of commands;
+    /// Starts `effects` (once each) of the project at `directory`;
     /// `deliver` runs with each result, `retrying` before each retry.
     func run(_ effects: [Effect], directory: String, retrying: @escaping RetryNotice, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
         for effect in effects {
@@ -84,48 +84,17 @@ final class EffectRunner: @unchecked Sendable {
     }
 
     private func execute(_ effect: Effect, directory: String) -> JSONValue {
-        switch effect.kind {
-        case .spawn:
-            guard let request = AgentRequest(json: effect.request) else {
-                return AgentResult(error: .permanent, message: "the spawn request could not be read").json
+        let result = executor.execute(effect, project: directory) { [self] pid, started in
+            if started {
+                lock.withLock { _ = children.insert(pid) }
+                childRecords.add(pid)
+            } else {
+                lock.withLock { _ = children.remove(pid) }
+                childRecords.remove(pid)
             }
-            guard let provider else {
-                return AgentResult(error: .permanent, message: "no provider is configured for agent \(request.role); start loomd with --provider-script FILE").json
-            }
-            let result = provider.answer(request)
-            metrics.recordSpawn(result)
-            return result.json
-        case .command:
-            return runCommand(effect.request, directory: directory).json
-        case .timer, .notify:
-            return .object([:])
         }
-    }
-
-    private func runCommand(_ request: JSONValue, directory: String) -> CommandResult {
-        guard let argv = request["argv"]?.arrayValue?.compactMap(\.stringValue), !argv.isEmpty else {
-            let handler = request["handler"]?.stringValue ?? "?"
-            return CommandResult(status: .failed, exitCode: nil, output: "no step handler named '\(handler)' is registered in this loomd")
-        }
-        let timeoutMs = Int(request["timeoutMs"]?.intValue ?? 600_000)
-        let limit = Int(request["outputLimitBytes"]?.intValue ?? 65_536)
-        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"]
-        if let home = getenv("HOME") { environment["HOME"] = String(cString: home) }
-        var started: Int32 = 0
-        let outcome = ChildProcess.run(argv: argv, directory: directory, environment: environment, timeoutMs: timeoutMs,
-                                       outputLimitBytes: limit, onStart: { [self] pid in
-            started = pid
-            lock.withLock { _ = children.insert(pid) }
-            childRecords.add(pid)
-        })
-        if started > 0 {
-            lock.withLock { _ = children.remove(started) }
-            childRecords.remove(started)
-        }
-        let output = String(decoding: outcome.output, as: UTF8.self)
-        if let spawnError = outcome.spawnError { return CommandResult(status: .failed, exitCode: nil, output: spawnError) }
-        let status: CommandResult.Status = outcome.timedOut ? .timeout : (outcome.exitCode == 0 ? .ok : .failed)
-        return CommandResult(status: status, exitCode: outcome.exitCode.map(Int.init), output: output, truncated: outcome.truncated, durationMs: outcome.durationMs)
+        if effect.kind == .spawn, let spawn = AgentResult(json: result) { metrics.recordSpawn(spawn) }
+        return result
     }
 
     /// Stops starting work and waits up to the grace period for what runs.

@@ -117,7 +117,8 @@ extension Daemon {
         guard stat(root, &directoryStat) == 0, directoryStat.st_mode & S_IFMT == S_IFDIR else {
             throw IPCError(.notFound, "\(root) is not a directory")
         }
-        let bundle = params["bundle"]?.stringValue ?? bundles.first?.name
+        let bundle = params["bundle"]?.stringValue
+            ?? (bundles.contains { $0.name == configuration.defaultBundle } ? configuration.defaultBundle : bundles.first?.name)
         guard let bundle else { throw IPCError(.unavailable, "no bundle is loaded; start loomd with --bundles DIR") }
         let taskPolicy: TaskPolicy
         if let name = params["policy"]?.stringValue {

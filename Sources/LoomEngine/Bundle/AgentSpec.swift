@@ -12,6 +12,10 @@ public struct AgentSpec: Sendable, Equatable {
     /// Whether the output carries a `findings` array the kernel records (the
     /// loader has checked the schema requires one).
     public let producesFindings: Bool
+    /// Whether the output may carry `dismissed: [{"finding": ID, "reason": TEXT}]`, which
+    /// closes other agents' open findings as dismissed (never a harness finding: only a
+    /// person settles those).
+    public let dismissesFindings: Bool
     /// Free-text capability hint ("fast", "balanced", "premium", ...) the host
     /// maps to a concrete model; the kernel does not interpret it.
     public let tier: String?
@@ -19,7 +23,7 @@ public struct AgentSpec: Sendable, Equatable {
     public init(
         name: String, templatePath: String, template: PromptTemplate,
         variables: [String: VariableSource], outputSchema: OutputSchema,
-        producesFindings: Bool, tier: String?
+        producesFindings: Bool, dismissesFindings: Bool = false, tier: String?
     ) {
         self.name = name
         self.templatePath = templatePath
@@ -27,6 +31,7 @@ public struct AgentSpec: Sendable, Equatable {
         self.variables = variables
         self.outputSchema = outputSchema
         self.producesFindings = producesFindings
+        self.dismissesFindings = dismissesFindings
         self.tier = tier
     }
 }

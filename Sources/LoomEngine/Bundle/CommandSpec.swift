@@ -13,6 +13,9 @@ public struct CommandSpec: Sendable, Equatable {
     /// Output kept from the command (1...1_048_576 bytes, default 65_536); more
     /// is truncated by the host so journals stay bounded.
     public let outputLimitBytes: Int
+    /// A result other than ok or skipped ends the task as failed (a precondition the
+    /// rest of the flow cannot do without), instead of being recorded for rules to weigh.
+    public let required: Bool
 
     public static let defaultTimeoutMs = 600_000
     public static let timeoutMsRange = 1...86_400_000
@@ -22,12 +25,14 @@ public struct CommandSpec: Sendable, Equatable {
     public init(
         argv: [String]?, handler: String?,
         timeoutMs: Int = CommandSpec.defaultTimeoutMs,
-        outputLimitBytes: Int = CommandSpec.defaultOutputLimitBytes
+        outputLimitBytes: Int = CommandSpec.defaultOutputLimitBytes,
+        required: Bool = false
     ) {
         precondition((argv == nil) != (handler == nil), "CommandSpec takes exactly one of argv and handler")
         self.argv = argv
         self.handler = handler
         self.timeoutMs = timeoutMs
         self.outputLimitBytes = outputLimitBytes
+        self.required = required
     }
 }

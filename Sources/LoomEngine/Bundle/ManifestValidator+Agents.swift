@@ -20,7 +20,7 @@ extension ManifestValidator {
             problem(at, "expected an agent object, found \(value.typeName)")
             return
         }
-        rejectUnknownFields(fields, at: at, allowed: ["template", "variables", "output", "findings", "tier"])
+        rejectUnknownFields(fields, at: at, allowed: ["template", "variables", "output", "findings", "dismissesFindings", "tier"])
 
         // Template.
         var template: PromptTemplate?
@@ -105,6 +105,11 @@ extension ManifestValidator {
             agentProducesFindings[name] = false
         }
 
+        let dismisses = boolField(fields, "dismissesFindings", at: at) ?? false
+        if dismisses, let schema, schema.type != .object || schema.properties["dismissed"] == nil {
+            problem(PathText.member(at, "dismissesFindings"), "an agent that dismisses findings needs an object output declaring a \"dismissed\" property")
+        }
+
         var tier: String?
         if let text = stringField(fields, "tier", at: at, required: false) {
             if text.isEmpty || text.count > 64 || text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
@@ -117,7 +122,7 @@ extension ManifestValidator {
         if problems.count == before, let template, let reference, let schema {
             agents[name] = AgentSpec(
                 name: name, templatePath: reference.path, template: template, variables: variables,
-                outputSchema: schema, producesFindings: findings ?? false, tier: tier
+                outputSchema: schema, producesFindings: findings ?? false, dismissesFindings: dismisses, tier: tier
             )
         }
     }

@@ -1,12 +1,13 @@
 // Flows and their steps, the default flow, and output:STEP references.
 extension ManifestValidator {
-    static let stepKinds = ["agent", "fanOut", "gate", "command", "finalize"]
+    static let stepKinds = ["agent", "fanOut", "gate", "command", "branch", "finalize"]
     static let commonStepFields = ["name", "phase", "kind"]
     static let kindFields: [String: [String]] = [
-        "agent": ["agent", "loopTo"],
+        "agent": ["agent", "loopTo", "loopScope"],
         "fanOut": ["agents", "loopTo", "rerunOnlyBlocking"],
         "gate": ["gate", "onRequestChanges"],
-        "command": ["argv", "handler", "timeoutMs", "outputLimitBytes"],
+        "command": ["argv", "handler", "timeoutMs", "outputLimitBytes", "required"],
+        "branch": ["agent", "field", "flows", "fallback"],
         "finalize": [],
     ]
 
@@ -16,7 +17,8 @@ extension ManifestValidator {
             problem("flows", "declare at least one flow")
             return
         }
-        for name in entries.keys.sorted(by: BundleNames.utf8Less) {
+        rawFlowNames = entries.keys.sorted(by: BundleNames.utf8Less)
+        for name in rawFlowNames {
             readFlow(name, entries[name]!)
         }
     }
@@ -106,6 +108,8 @@ extension ManifestValidator {
             kind = readGateStep(fields, at: path, index: index, names: names, flow: flow)
         case "command":
             kind = readCommandStep(fields, at: path)
+        case "branch":
+            kind = readBranchStep(fields, at: path)
         default:
             if index != count - 1 {
                 problem(PathText.member(path, "kind"), "finalize must be the last step of the flow")
@@ -122,8 +126,58 @@ extension ManifestValidator {
         if fields["loopTo"] != nil, let agent, agentProducesFindings[agent] == false {
             problem(PathText.member(path, "loopTo"), "loopTo walks back while blocking findings are open, but agent \"\(agent)\" does not produce findings")
         }
+        var scope = LoopScope.step
+        if let text = stringField(fields, "loopScope", at: path, required: false) {
+            if let parsed = LoopScope(rawValue: text) {
+                scope = parsed
+            } else {
+                problem(PathText.member(path, "loopScope"), "loopScope must be \"step\" or \"task\", not \"\(text)\"")
+            }
+            if fields["loopTo"] == nil {
+                problem(PathText.member(path, "loopScope"), "loopScope only matters when the step loops; add loopTo or remove it")
+            }
+        }
         guard let agent else { return nil }
-        return .agent(agent: agent, loopTo: loopTo)
+        return .agent(agent: agent, loopTo: loopTo, loopScope: scope)
+    }
+
+    /// Flows a branch step names are checked once every flow has been read (`checkBranchTargets`).
+    private func readBranchStep(_ fields: [String: JSONValue], at path: String) -> StepKind? {
+        let agent = agentReference(fields, "agent", at: path)
+        let field = stringField(fields, "field", at: path, required: true)
+        if let field, !BundleNames.isFieldName(field) {
+            problem(PathText.member(path, "field"), "invalid output field name \"\(field)\"")
+        }
+        var targets: [String] = []
+        if let list = arrayField(fields, "flows", at: path, required: true) {
+            let listAt = PathText.member(path, "flows")
+            if list.isEmpty { problem(listAt, "a branch needs at least one flow to choose from") }
+            for (position, element) in list.enumerated() {
+                guard let name = element.stringValue else {
+                    problem(PathText.index(listAt, position), "expected a flow name (a string), found \(element.typeName)")
+                    continue
+                }
+                targets.append(name)
+                branchTargets.append((PathText.index(listAt, position), name))
+            }
+        }
+        let fallback = stringField(fields, "fallback", at: path, required: true)
+        if let fallback {
+            if targets.contains(fallback) {
+                branchTargets.append((PathText.member(path, "fallback"), fallback))
+            } else {
+                problem(PathText.member(path, "fallback"), "the fallback flow \"\(fallback)\" must be one of the branch's flows")
+            }
+        }
+        guard let agent, let field, let fallback, !targets.isEmpty else { return nil }
+        return .branch(agent: agent, field: field, flows: targets, fallback: fallback)
+    }
+
+    /// Every flow a branch step names must exist.
+    func checkBranchTargets() {
+        for (location, name) in branchTargets where flows[name] == nil && !rawFlowNames.contains(name) {
+            problem(location, "no flow named \"\(name)\"" + BundleNames.hint(for: name, among: rawFlowNames))
+        }
     }
 
     private func readFanOutStep(_ fields: [String: JSONValue], at path: String, index: Int, names: [String?], flow: String) -> StepKind? {
@@ -160,10 +214,8 @@ extension ManifestValidator {
             ok = false
         }
         let loopTo = earlierStep(fields, "loopTo", at: path, index: index, names: names, flow: flow, required: false)
+        // Meaningful without loopTo too: a later step may walk back past this one.
         let rerunOnlyBlocking = boolField(fields, "rerunOnlyBlocking", at: path) ?? false
-        if rerunOnlyBlocking, fields["loopTo"] == nil {
-            problem(PathText.member(path, "rerunOnlyBlocking"), "rerunOnlyBlocking only matters when the step loops; add loopTo or remove it")
-        }
         if fields["loopTo"] != nil, ok, agents.allSatisfy({ agentProducesFindings[$0] == false }) {
             problem(PathText.member(path, "loopTo"), "loopTo walks back while blocking findings are open, but none of these agents produces findings")
         }
@@ -232,6 +284,7 @@ extension ManifestValidator {
                 ok = false
             }
         }
+        let required = boolField(fields, "required", at: path) ?? false
         let timeout = intField(fields, "timeoutMs", at: path, range: CommandSpec.timeoutMsRange)
         let limit = intField(fields, "outputLimitBytes", at: path, range: CommandSpec.outputLimitBytesRange)
         if case .invalid = timeout { ok = false }
@@ -240,7 +293,8 @@ extension ManifestValidator {
         return .command(CommandSpec(
             argv: argv, handler: handler,
             timeoutMs: timeout.value ?? CommandSpec.defaultTimeoutMs,
-            outputLimitBytes: limit.value ?? CommandSpec.defaultOutputLimitBytes
+            outputLimitBytes: limit.value ?? CommandSpec.defaultOutputLimitBytes,
+            required: required
         ))
     }
 
@@ -287,7 +341,7 @@ extension ManifestValidator {
             let kinds = flows.values.compactMap { $0.step(named: reference.step)?.kind }
             var declaredFields: Set<String>?
             for kind in kinds {
-                guard case .agent(let agent, _) = kind, let schema = agents[agent]?.outputSchema,
+                guard case .agent(let agent, _, _) = kind, let schema = agents[agent]?.outputSchema,
                       schema.type == .object, !schema.additionalProperties
                 else { declaredFields = nil; break }
                 declaredFields = (declaredFields ?? []).union(schema.properties.keys)

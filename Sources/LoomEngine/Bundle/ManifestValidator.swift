@@ -32,6 +32,10 @@ final class ManifestValidator {
     var flows: [String: Flow] = [:]
     /// Step names as written in any flow, even flows with problems.
     var rawStepNames = Set<String>()
+    /// Flow names as declared, even flows with problems (branch targets resolve against them).
+    var rawFlowNames: [String] = []
+    /// Flows named by branch steps, checked once every flow is known.
+    var branchTargets: [(location: String, flow: String)] = []
 
     static let topLevelFields = [
         "name", "version", "phases", "defaultFlow", "budgets", "flows", "agents", "gates", "rules", "safetyFloor",
@@ -71,6 +75,7 @@ final class ManifestValidator {
         readFlows(top)
         let defaultFlow = readDefaultFlow(top)
         checkOutputReferences()
+        checkBranchTargets()
 
         guard problems.isEmpty, let name, let version, let defaultFlow else { return nil }
         return (name, version, phases, flows, defaultFlow, agents, gates, rules, safetyFloor, budgets)

@@ -10,4 +10,10 @@ public struct Step: Sendable, Equatable {
         self.phase = phase
         self.kind = kind
     }
+
+    /// The flow a branch step falls back to; only called on branch steps.
+    var fallbackFlow: String {
+        guard case .branch(_, _, _, let fallback) = kind else { preconditionFailure("step \(name) is not a branch") }
+        return fallback
+    }
 }

@@ -9,7 +9,7 @@ extension Engine {
             let step = try currentStep(task, bundle: bundle)
             task.step = step.name
             switch step.kind {
-            case .agent(let agent, _):
+            case .agent(let agent, _, _), .branch(let agent, _, _, _):
                 try spawnAgents([agent], step: step, task: &task, bundle: bundle, validationError: "", attempt: 1, in: context)
                 return
             case .fanOut(let agents, _, let rerunOnlyBlocking):
@@ -27,7 +27,10 @@ extension Engine {
                     "timeoutMs": .int(Int64(spec.timeoutMs)), "outputLimitBytes": .int(Int64(spec.outputLimitBytes)),
                 ]
                 if let argv = spec.argv { request["argv"] = .array(argv.map { .string($0) }) }
-                if let handler = spec.handler { request["handler"] = .string(handler) }
+                if let handler = spec.handler {
+                    request["handler"] = .string(handler)
+                    request["title"] = .string(String(task.input.split(separator: "\n", omittingEmptySubsequences: true).first?.prefix(120) ?? ""))
+                }
                 try ask(Effect(key: Effect.key(task: task.id, step: step.name, unit: "command", iteration: task.iteration, attempt: 1),
                                taskID: task.id, step: step.name, unit: "command", iteration: task.iteration, attempt: 1,
                                kind: .command, request: .object(request)), in: context)
@@ -56,6 +59,18 @@ extension Engine {
         }
         task.stepIndex += 1
         task.step = flow.steps[task.stepIndex].name
+    }
+
+    /// Continues the task at the first step of another flow of its bundle (a branch step chose it).
+    private func enterFlow(_ flowName: String, task: inout TaskRecord, bundle: LoomBundle, in context: TickContext) throws(LoomError) {
+        guard let flow = bundle.flow(named: flowName), let first = flow.steps.first else {
+            throw LoomError(.bundle, "bundle \(bundle.name) has no flow '\(flowName)' to branch to", context: "driving \(task.id)")
+        }
+        task.flow = flowName
+        task.stepIndex = 0
+        task.step = first.name
+        task.lastBlockers = []
+        try enterStep(&task, bundle: bundle, in: context)
     }
 
     /// Walks back to an earlier step; every walk-back is a new iteration, so effect keys stay unique.
@@ -181,6 +196,18 @@ extension Engine {
         let output = problems.parsed ?? .string(agentResult.output ?? "")
         try tx.insertOutput(task: task.id, step: effect.step, unit: effect.unit, iteration: effect.iteration, attempt: effect.attempt,
                             kind: .spawn, valid: problems.errors.isEmpty, output: output, author: author, tick: context.tick)
+        if problems.errors.isEmpty, spec.dismissesFindings, let parsed = problems.parsed {
+            for entry in (parsed["dismissed"]?.arrayValue ?? []).prefix(limits.findingsPerOutputMax) {
+                guard let id = entry["finding"]?.stringValue else { continue }
+                // Only the task's own open agent findings; anything else is ignored, not an error,
+                // so a confused adjudicator cannot stop the task (its output is on record anyway).
+                try tx.dismissFinding(task: task.id, id: id, tick: context.tick)
+            }
+        }
+        if problems.errors.isEmpty, case .branch(_, let field, let flows, _) = step.kind {
+            let chosen = problems.parsed?[field]?.stringValue
+            return try enterFlow(chosen.flatMap { flows.contains($0) ? $0 : nil } ?? step.fallbackFlow, task: &task, bundle: bundle, in: context)
+        }
         if !problems.errors.isEmpty {
             let explanation = problems.errors.prefix(10).joined(separator: "; ")
             if effect.attempt < limits.outputAttemptsMax {
@@ -190,6 +217,10 @@ extension Engine {
             // Garbage never turns into an approval: it becomes a blocker a person must look at.
             try addFinding(task: task, step: effect.step, agent: effect.unit, iteration: effect.iteration, severity: "blocking", origin: "harness",
                            summary: "output of \(effect.unit) failed its schema twice", details: .object(["errors": .array(problems.errors.map { .string($0) })]), in: context)
+            if case .branch = step.kind {
+                // The harness blocker stays open, so a person sees it at the first gate.
+                return try enterFlow(step.fallbackFlow, task: &task, bundle: bundle, in: context)
+            }
         } else if spec.producesFindings, let parsed = problems.parsed {
             try tx.supersedeFindings(task: task.id, step: effect.step, agent: effect.unit, tick: context.tick)
             for finding in (parsed["findings"]?.arrayValue ?? []).prefix(limits.findingsPerOutputMax) {
@@ -229,12 +260,14 @@ extension Engine {
     /// iteration cap, and unless the same blockers came back: the stall breaker), else go on.
     private func completeReviewStep(_ step: Step, task: inout TaskRecord, bundle: LoomBundle, in context: TickContext) throws(LoomError) {
         let loopTarget: String?
+        var scope = LoopScope.step
         switch step.kind {
-        case .agent(_, let target), .fanOut(_, let target, _): loopTarget = target
+        case .agent(_, let target, let loopScope): loopTarget = target; scope = loopScope
+        case .fanOut(_, let target, _): loopTarget = target
         default: loopTarget = nil
         }
         guard let loopTarget else { return try advance(&task, bundle: bundle, in: context) }
-        let blockers = try context.tx.openBlockers(task: task.id, step: step.name).map(\.fingerprint)
+        let blockers = try context.tx.openBlockers(task: task.id, step: scope == .step ? step.name : nil).map(\.fingerprint)
         if blockers.isEmpty {
             task.lastBlockers = []
             return try advance(&task, bundle: bundle, in: context)
@@ -260,6 +293,11 @@ extension Engine {
         }
         try context.tx.insertOutput(task: task.id, step: effect.step, unit: effect.unit, iteration: effect.iteration, attempt: effect.attempt,
                                     kind: .command, valid: true, output: result, author: "command:\(effect.step)", tick: context.tick)
+        if case .command(let spec) = try currentStep(task, bundle: bundle).kind, spec.required,
+           let outcome = CommandResult(json: result), outcome.status != .ok, outcome.status != .skipped {
+            let reason = outcome.output.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
+            return try finish(&task, status: .failed, outcome: "step \(effect.step) \(outcome.status.rawValue): \(reason.prefix(500))", in: context)
+        }
         try advance(&task, bundle: bundle, in: context)
     }
 

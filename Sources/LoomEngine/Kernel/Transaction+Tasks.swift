@@ -50,11 +50,11 @@ extension Transaction {
     func update(_ task: TaskRecord) throws(LoomError) {
         let statement = try statement("""
             UPDATE tasks SET status = ?, step_index = ?, step = ?, iteration = ?, spawn_count = ?, feedback = ?,
-              last_blockers = ?, stalled = ?, outcome = ?, updated_tick = ? WHERE id = ?
+              last_blockers = ?, stalled = ?, outcome = ?, updated_tick = ?, flow = ? WHERE id = ?
             """)
         statement.bind(1, task.status.rawValue).bind(2, task.stepIndex).bind(3, task.step).bind(4, task.iteration)
             .bind(5, task.spawnCount).bind(6, task.feedback).bind(7, JSONValue.array(task.lastBlockers.map { .string($0) }).canonicalText)
-            .bind(8, task.stalled ? 1 : 0).bind(9, task.outcome).bind(10, task.updatedTick).bind(11, task.id)
+            .bind(8, task.stalled ? 1 : 0).bind(9, task.outcome).bind(10, task.updatedTick).bind(11, task.flow).bind(12, task.id)
         try statement.run()
     }
 
@@ -183,6 +183,13 @@ extension Transaction {
     func supersedeFindings(task: String, step: String, agent: String, tick: Int64) throws(LoomError) {
         try statement("UPDATE findings SET status = 'fixed', updated_tick = ? WHERE task_id = ? AND step = ? AND agent = ? AND status = 'open' AND origin = 'agent'")
             .bind(1, tick).bind(2, task).bind(3, step).bind(4, agent).run()
+    }
+
+    /// Closes one open agent finding of the task as dismissed; a harness finding, another
+    /// task's finding or an unknown id is left as it is.
+    func dismissFinding(task: String, id: String, tick: Int64) throws(LoomError) {
+        try statement("UPDATE findings SET status = 'dismissed', updated_tick = ? WHERE id = ? AND task_id = ? AND status = 'open' AND origin = 'agent'")
+            .bind(1, tick).bind(2, id).bind(3, task).run()
     }
 
     func acceptOpenBlockers(task: String, tick: Int64) throws(LoomError) {

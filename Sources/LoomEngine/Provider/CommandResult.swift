@@ -13,13 +13,17 @@ public struct CommandResult: Sendable, Equatable {
     public var output: String
     public var truncated: Bool
     public var durationMs: Int
+    /// Structured facts a host handler reports beside the text (per-check statuses, the
+    /// files a diff touched), for bundle rules to query with `json_extract`.
+    public var details: JSONValue?
 
-    public init(status: Status, exitCode: Int?, output: String, truncated: Bool = false, durationMs: Int = 0) {
+    public init(status: Status, exitCode: Int?, output: String, truncated: Bool = false, durationMs: Int = 0, details: JSONValue? = nil) {
         self.status = status
         self.exitCode = exitCode
         self.output = output
         self.truncated = truncated
         self.durationMs = durationMs
+        self.details = details
     }
 
     public var json: JSONValue {
@@ -28,6 +32,7 @@ public struct CommandResult: Sendable, Equatable {
             "truncated": .bool(truncated), "durationMs": .int(Int64(durationMs)),
         ]
         if let exitCode { object["exitCode"] = .int(Int64(exitCode)) }
+        if let details { object["details"] = details }
         return .object(object)
     }
 
@@ -35,6 +40,6 @@ public struct CommandResult: Sendable, Equatable {
         guard let status = json["status"]?.stringValue.flatMap(Status.init(rawValue:)) else { return nil }
         self.init(status: status, exitCode: json["exitCode"]?.intValue.map { Int($0) },
                   output: json["output"]?.stringValue ?? "", truncated: json["truncated"]?.boolValue ?? false,
-                  durationMs: Int(json["durationMs"]?.intValue ?? 0))
+                  durationMs: Int(json["durationMs"]?.intValue ?? 0), details: json["details"])
     }
 }

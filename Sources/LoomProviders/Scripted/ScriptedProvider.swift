@@ -5,7 +5,9 @@ import LoomEngine
 /// A script is JSON: `{"agents": {"<role>": [<answer>, …]}, "default": <answer>}`. The
 /// answer for a spawn is the role's entry at the request's iteration (the last entry once
 /// iterations run past the list). An answer is `{"output": <JSON value or text>,
-/// "tokensIn": n, "tokensOut": n, "costMicroUSD": n, "delayMs": n}` or, to exercise
+/// "tokensIn": n, "tokensOut": n, "costMicroUSD": n, "delayMs": n, "edits": {"path": "text"
+/// or null}}` (edits are written, or deleted for null, relative to the spawn's working
+/// directory before it answers: an implementer that really edits files) or, to exercise
 /// failure paths, `{"error": "transient|rate_limited|permanent", "message": "…",
 /// "times": n}` (fails the first n calls for that effect, then falls through to `then`).
 public final class ScriptedProvider: AgentProvider, @unchecked Sendable {
@@ -29,8 +31,9 @@ public final class ScriptedProvider: AgentProvider, @unchecked Sendable {
         answer(request)
     }
 
-    /// The answer without suspending (the daemon calls it from its effect pool).
-    public func answer(_ request: AgentRequest) -> AgentResult {
+    /// The answer without suspending (the daemon calls it from its effect pool), with edits
+    /// applied under `directory`.
+    public func answer(_ request: AgentRequest, directory: String? = nil) -> AgentResult {
         let key = "\(request.taskID):\(request.step):\(request.role):\(request.iteration):\(request.attempt)"
         let call = lock.withLock { () -> Int in
             calls[key, default: 0] += 1
@@ -50,6 +53,14 @@ public final class ScriptedProvider: AgentProvider, @unchecked Sendable {
             return AgentResult(error: .permanent, message: "the script has no answer for role \(request.role)", provider: "scripted", model: "script")
         }
         if let delay = answer["delayMs"]?.intValue, delay > 0 { sleepMs(Int(delay)) }
+        if let edits = answer["edits"]?.objectValue {
+            guard let directory else {
+                return AgentResult(error: .permanent, message: "the script edits files, but the spawn has no working directory", provider: "scripted", model: "script")
+            }
+            if let problem = ScriptedEdits.apply(edits, under: directory) {
+                return AgentResult(error: .permanent, message: problem, provider: "scripted", model: "script")
+            }
+        }
         let text = output.stringValue ?? output.canonicalText
         return AgentResult(output: text, tokensIn: Int(answer["tokensIn"]?.intValue ?? Int64(request.prompt.utf8.count / 4)),
                            tokensOut: Int(answer["tokensOut"]?.intValue ?? Int64(text.utf8.count / 4)),

@@ -10,7 +10,7 @@ struct Submit: ParsableCommand {
 
     @Argument(help: "What to do, in words.") var input: String
     @OptionGroup var project: ProjectOption
-    @Option(help: "The bundle to run (default: the daemon's first).") var bundle: String?
+    @Option(help: "The bundle to run (default: the daemon's default bundle, code when loaded).") var bundle: String?
     @Option(help: "The flow within the bundle (default: the bundle's).") var flow: String?
     @Option(help: "full-supervised, review-plan-only, review-final-only, gates-on-blockers or full-autonomous.") var policy: String?
     @Option(name: .customLong("idempotency-key"), help: "A key that makes retries of this submission harmless.") var idempotencyKey: String?

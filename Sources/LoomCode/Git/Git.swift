@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomProviders
+
+/// Runs git in one directory, without a shell, with a deadline and bounded output.
+///
+/// Every call gets a fixed, minimal environment: no prompt can block a daemon thread, and
+/// the person's locale cannot change the text we parse.
+public struct Git: Sendable {
+    public let directory: String
+    public var timeoutMs = 120_000
+    public var outputLimitBytes = 4 << 20
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public struct Output: Sendable {
+        public var exitCode: Int32?
+        public var text: String
+        public var truncated: Bool
+        public var ok: Bool { exitCode == 0 }
+        /// The output's first line, trimmed, for error messages.
+        public var firstLine: String {
+            text.split(separator: "\n", omittingEmptySubsequences: true).first.map { String($0).trimmingSpaces() } ?? ""
+        }
+    }
+
+    /// The environment every git child gets (and the checks, which run in the same worktree).
+    public static var environment: [String: String] {
+        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0"]
+        if let home = getenv("HOME") { environment["HOME"] = String(cString: home) }
+        return environment
+    }
+
+    /// Runs `git ARGS`; a git that cannot be started at all is a `GitError`.
+    public func run(_ arguments: [String]) throws(GitError) -> Output {
+        let result = ChildProcess.run(argv: ["git"] + arguments, directory: directory, environment: Self.environment,
+                                      timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes)
+        if let spawnError = result.spawnError {
+            throw GitError("git is not available (\(spawnError)); install git", command: arguments)
+        }
+        if result.timedOut {
+            throw GitError("git \(arguments.first ?? "") did not finish within \(timeoutMs) ms", command: arguments)
+        }
+        return Output(exitCode: result.exitCode, text: String(decoding: result.output, as: UTF8.self), truncated: result.truncated)
+    }
+
+    /// Runs `git ARGS` and returns its trimmed output, or throws with git's own first line.
+    @discardableResult
+    public func check(_ arguments: [String], _ what: String) throws(GitError) -> String {
+        let output = try run(arguments)
+        guard output.ok else { throw GitError("\(what): \(output.firstLine)", command: arguments) }
+        return output.text.trimmingSpaces()
+    }
+}
+
+/// A git operation that failed, with the command for context.
+public struct GitError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public let command: [String]
+
+    public init(_ message: String, command: [String]) {
+        self.message = message
+        self.command = command
+    }
+
+    public var description: String { message }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[first...last])
+    }
+}

@@ -1,0 +1,75 @@
+import LoomEngine
+
+/// Handler `git.prepare`: checks the repository and makes the task's worktree on a new
+/// branch `loom/<task>` from the base, before any agent runs.
+///
+/// Refused with a clear message: no git, not a repository, a detached HEAD, uncommitted
+/// changes, a base that does not exist, a bad `.loom/config`. Idempotent: a worktree the
+/// task already has (a crash after it was made) is reused as it is.
+public struct PrepareWorktree: StepHandler {
+    public init() {}
+
+    public func run(_ request: HandlerRequest) -> CommandResult {
+        do {
+            return try prepare(request)
+        } catch {
+            return CommandResult(status: .failed, exitCode: nil, output: error.message)
+        }
+    }
+
+    private func prepare(_ request: HandlerRequest) throws(GitError) -> CommandResult {
+        let project = request.projectDirectory
+        let workspace = TaskWorkspace(projectDirectory: project, taskID: request.taskID)
+        let git = Git(directory: project)
+        LoomDirectory.ensure(project: project)
+        let config: CodeConfig
+        do {
+            config = try CodeConfig.load(project: project)
+        } catch {
+            throw GitError("the project's .loom/config cannot be used: \(error)", command: [])
+        }
+        guard try git.run(["rev-parse", "--show-toplevel"]).ok else {
+            throw GitError("\(project) is not a git repository: run `git init` and commit, or submit the task to a repository", command: ["rev-parse"])
+        }
+        if workspace.exists, let base = workspace.baseCommit {
+            let branch = try Git(directory: workspace.directory).check(["rev-parse", "--abbrev-ref", "HEAD"], "reading the worktree's branch")
+            guard branch == workspace.branch else {
+                throw GitError("\(workspace.directory) exists but is on \(branch), not \(workspace.branch); remove it and resubmit", command: [])
+            }
+            return ready(workspace, base: base, note: "reusing the worktree")
+        }
+        let head = try git.run(["symbolic-ref", "-q", "--short", "HEAD"])
+        guard head.ok else {
+            throw GitError("HEAD is detached in \(project): check out a branch (the task's branch starts from it)", command: ["symbolic-ref"])
+        }
+        // loom's own directory is not the person's change (a hand-written .loom/config included).
+        let status = try git.check(["status", "--porcelain", "--untracked-files=normal", "--", ".", ":(exclude).loom"], "reading the working tree's status")
+        if !status.isEmpty {
+            let lines = status.split(separator: "\n")
+            let shown = lines.prefix(5).map { String($0).trimmingSpaces() }.joined(separator: ", ")
+            throw GitError("the working tree of \(project) has uncommitted changes (\(shown)\(lines.count > 5 ? ", …" : "")): commit or stash them first", command: ["status"])
+        }
+        let baseName = config.base ?? head.text.trimmingSpaces()
+        let resolved = try git.run(["rev-parse", "--verify", "--quiet", "\(baseName)^{commit}"])
+        guard resolved.ok else {
+            throw GitError("the base \(baseName) does not exist in \(project) (set \"base\" in .loom/config to a branch that does)", command: ["rev-parse"])
+        }
+        let base = resolved.text.trimmingSpaces()
+        guard makeDirectories(TaskWorkspace.root(of: project)), writeTextAtomically(base + "\n", to: workspace.baseFile) else {
+            throw GitError("cannot write \(workspace.baseFile)", command: [])
+        }
+        // A directory removed by hand leaves a registration behind that would refuse the add.
+        _ = try git.run(["worktree", "prune"])
+        if try git.run(["rev-parse", "--verify", "--quiet", "refs/heads/\(workspace.branch)"]).ok {
+            try git.check(["worktree", "add", "--quiet", workspace.directory, workspace.branch], "adding the worktree")
+        } else {
+            try git.check(["worktree", "add", "--quiet", "-b", workspace.branch, workspace.directory, base], "adding the worktree")
+        }
+        return ready(workspace, base: base, note: "created the worktree from \(baseName)")
+    }
+
+    private func ready(_ workspace: TaskWorkspace, base: String, note: String) -> CommandResult {
+        CommandResult(status: .ok, exitCode: 0, output: "\(note): \(workspace.directory) on \(workspace.branch) at \(base)",
+                      details: .object(["branch": .string(workspace.branch), "baseCommit": .string(base), "worktree": .string(workspace.directory)]))
+    }
+}

@@ -1,0 +1,54 @@
+import LoomEngine
+import LoomProviders
+
+/// Handler `checks`: runs the project's lint, test and typecheck commands from
+/// `.loom/config` in the task's worktree. Deterministic steps, not agents: a model never
+/// writes a check result.
+///
+/// Each check has its own timeout and output cap; the step's own timeout bounds them all.
+/// The result is `ok` when every check passed, `skipped` when none is configured, else
+/// `failed`, with each check's status in `details.checks` for the rules.
+public struct RunChecks: StepHandler {
+    public init() {}
+
+    public func run(_ request: HandlerRequest) -> CommandResult {
+        let config: CodeConfig
+        do {
+            config = try CodeConfig.load(project: request.projectDirectory)
+        } catch {
+            return CommandResult(status: .failed, exitCode: nil, output: "the project's .loom/config cannot be used: \(error)")
+        }
+        guard !config.checks.isEmpty else {
+            return CommandResult(status: .skipped, exitCode: nil, output: "no checks configured in .loom/config", details: .object(["checks": .array([])]))
+        }
+        let directory = TaskWorkspace.workingDirectory(project: request.projectDirectory, task: request.taskID)
+        let deadline = ChildProcess.monotonicMilliseconds() + request.timeoutMs
+        let perCheckOutput = max(256, request.outputLimitBytes / config.checks.count)
+        var report = ""
+        var entries: [JSONValue] = []
+        var allPassed = true
+        var truncated = false
+        for check in config.checks {
+            let remaining = deadline - ChildProcess.monotonicMilliseconds()
+            guard remaining > 0 else {
+                allPassed = false
+                entries.append(.object(["name": .string(check.name), "status": .string("timeout"), "durationMs": .int(0)]))
+                report += "== \(check.name): not run, the step's time ran out\n"
+                continue
+            }
+            let outcome = ChildProcess.run(argv: check.argv, directory: directory, environment: Git.environment,
+                                           timeoutMs: min(check.timeoutMs, remaining), outputLimitBytes: min(config.checkOutputLimitBytes, perCheckOutput))
+            let status: CommandResult.Status = outcome.spawnError != nil ? .failed : outcome.timedOut ? .timeout : outcome.exitCode == 0 ? .ok : .failed
+            if status != .ok { allPassed = false }
+            truncated = truncated || outcome.truncated
+            var entry: [String: JSONValue] = ["name": .string(check.name), "status": .string(status.rawValue), "durationMs": .int(Int64(outcome.durationMs))]
+            if let code = outcome.exitCode { entry["exitCode"] = .int(Int64(code)) }
+            entries.append(.object(entry))
+            report += "== \(check.name): \(status.rawValue)\(outcome.exitCode.map { ", exit \($0)" } ?? ""), \(outcome.durationMs) ms\n"
+            report += outcome.spawnError ?? String(decoding: outcome.output, as: UTF8.self)
+            if !report.hasSuffix("\n") { report += "\n" }
+        }
+        return CommandResult(status: allPassed ? .ok : .failed, exitCode: nil, output: report, truncated: truncated,
+                             durationMs: 0, details: .object(["checks": .array(entries)]))
+    }
+}

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomCode
+import LoomEngine
+import LoomProviders
+
+/// Executes one effect to its result, synchronously: an agent spawn through the provider,
+/// a command step as a child process, a handler step through its registered handler.
+///
+/// Shared by the daemon's runner (which adds retries, the pool and child tracking) and by
+/// anything that drives an engine in-process (tests, a one-shot run). Spawns and commands
+/// run in the task's worktree once it has one, else in the project root.
+public struct EffectExecutor: Sendable {
+    public let provider: ScriptedProvider?
+    public let handlers: [String: any StepHandler]
+
+    public init(provider: ScriptedProvider?, handlers: [String: any StepHandler] = CodeHandlers.all) {
+        self.provider = provider
+        self.handlers = handlers
+    }
+
+    /// - Parameters:
+    ///   - onChild: told a child's pid when it starts (`true`) and when it has ended (`false`).
+    public func execute(_ effect: Effect, project: String, onChild: (Int32, Bool) -> Void = { _, _ in }) -> JSONValue {
+        let directory = TaskWorkspace.workingDirectory(project: project, task: effect.taskID)
+        switch effect.kind {
+        case .spawn:
+            guard let request = AgentRequest(json: effect.request) else {
+                return AgentResult(error: .permanent, message: "the spawn request could not be read").json
+            }
+            guard let provider else {
+                return AgentResult(error: .permanent, message: "no provider is configured for agent \(request.role); start loomd with --provider-script FILE").json
+            }
+            return provider.answer(request, directory: directory).json
+        case .command:
+            if let handlerRequest = HandlerRequest(effectRequest: effect.request, projectDirectory: project) {
+                let name = effect.request["handler"]?.stringValue ?? "?"
+                guard let handler = handlers[name] else {
+                    return CommandResult(status: .failed, exitCode: nil, output: "no step handler named '\(name)' is registered in this loomd").json
+                }
+                return handler.run(handlerRequest).json
+            }
+            return runCommand(effect.request, directory: directory, onChild: onChild).json
+        case .timer, .notify:
+            return .object([:])
+        }
+    }
+
+    private func runCommand(_ request: JSONValue, directory: String, onChild: (Int32, Bool) -> Void) -> CommandResult {
+        guard let argv = request["argv"]?.arrayValue?.compactMap(\.stringValue), !argv.isEmpty else {
+            return CommandResult(status: .failed, exitCode: nil, output: "the command step names neither an argv nor a handler")
+        }
+        let timeoutMs = Int(request["timeoutMs"]?.intValue ?? Int64(CommandSpec.defaultTimeoutMs))
+        let limit = Int(request["outputLimitBytes"]?.intValue ?? Int64(CommandSpec.defaultOutputLimitBytes))
+        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"]
+        if let home = getenv("HOME") { environment["HOME"] = String(cString: home) }
+        var started: Int32 = 0
+        let outcome = ChildProcess.run(argv: argv, directory: directory, environment: environment, timeoutMs: timeoutMs,
+                                       outputLimitBytes: limit, onStart: { pid in
+            started = pid
+            onChild(pid, true)
+        })
+        if started > 0 { onChild(started, false) }
+        let output = String(decoding: outcome.output, as: UTF8.self)
+        if let spawnError = outcome.spawnError { return CommandResult(status: .failed, exitCode: nil, output: spawnError) }
+        let status: CommandResult.Status = outcome.timedOut ? .timeout : (outcome.exitCode == 0 ? .ok : .failed)
+        return CommandResult(status: status, exitCode: outcome.exitCode.map(Int.init), output: output, truncated: outcome.truncated, durationMs: outcome.durationMs)
+    }
+}

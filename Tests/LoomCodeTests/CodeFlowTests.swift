@@ -1,0 +1,178 @@
+import Foundation
+import LoomCode
+import LoomEngine
+import LoomPolicy
+import Testing
+
+/// The code bundle on real git repositories: agents plan, implement (with real edits) and
+/// review; checks really run; the result lands on `loom/<task>` and nowhere else.
+@Suite struct CodeFlowTests {
+    @Test func theHappyPathDeliversOnTheTasksBranchAndLeavesThePersonsCheckoutAlone() throws {
+        let world = try CodeWorld(script: CodeScript.script())
+        let before = try world.userView()
+        let id = try world.submit()
+        try world.run()
+
+        let task = try world.task(id)
+        #expect(task.status == .done, "outcome: \(task.outcome)")
+        #expect(task.flow == "medium")
+        // The change is on the task's branch, in one commit that names the task.
+        #expect(try world.git("show", "loom/\(id):value.txt") == "42")
+        #expect(try world.git("rev-list", "--count", "main..loom/\(id)") == "1")
+        #expect(try world.git("log", "-1", "--format=%s%n%b", "loom/\(id)").contains("loom \(id): Make value.txt hold 42"))
+        #expect(try world.git("log", "-1", "--format=%b", "loom/\(id)").contains("Loom-Task: \(id)"))
+        // Checks really ran, in the worktree, on the change.
+        let checks = try world.rows("SELECT json_extract(output, '$.status') AS s FROM step_outputs WHERE step IN ('checks', 'final_checks') ORDER BY tick")
+        #expect(checks.map { $0["s"]?.stringValue } == ["ok", "ok"])
+        // Every reviewer ran once; the gates were resolved by the policy (no blocker was open).
+        #expect(try world.spawned("review") == ["reviewer-logic@0", "reviewer-security@0", "reviewer-tests@0"])
+        let gates = try world.rows("SELECT role, json_extract(decided_by, '$.kind') AS k FROM gates ORDER BY opened_tick")
+        #expect(gates.map { "\($0["role"]?.stringValue ?? ""):\($0["k"]?.stringValue ?? "")" } == ["plan:policy", "final:policy"])
+        // The person's working tree, index, branch and HEAD are exactly as they were.
+        #expect(try world.userView() == before)
+        #expect(try world.git("show", "main:value.txt") == "41")
+        // Ending the task removes its worktree; the branch stays.
+        WorktreeJanitor.release(project: world.project, task: id)
+        #expect(!TaskWorkspace(projectDirectory: world.project, taskID: id).exists)
+        #expect(try world.git("branch", "--list", "loom/\(id)").contains("loom/\(id)"))
+        #expect(!(try world.git("worktree", "list")).contains(".loom/worktrees"))
+    }
+
+    @Test func aBlockerIsFixedAndOnlyTheReviewerThatBlockedRunsAgain() throws {
+        let world = try CodeWorld(script: CodeScript.script([
+            "implementer": [CodeScript.implement(value: "4 2"), CodeScript.implement(value: "42")],
+            "reviewer-logic": [CodeScript.block("value.txt holds '4 2', not 42"), CodeScript.approve],
+            "adjudicator": [CodeScript.fix, CodeScript.accept],
+        ]))
+        let id = try world.submit()
+        try world.run()
+
+        let task = try world.task(id)
+        #expect(task.status == .done, "outcome: \(task.outcome)")
+        #expect(try world.spawned("review") == ["reviewer-logic@0", "reviewer-security@0", "reviewer-tests@0", "reviewer-logic@1"])
+        #expect(try world.spawned("implement") == ["implementer@0", "implementer@1"])
+        let finding = try world.rows("SELECT status, severity FROM findings WHERE agent = 'reviewer-logic'")
+        #expect(finding.map { $0["status"]?.stringValue } == ["fixed"])
+        // The first round's check failed ("4 2"), the second passed.
+        let checks = try world.rows("SELECT iteration, json_extract(output, '$.status') AS s FROM step_outputs WHERE step = 'checks' ORDER BY tick")
+        #expect(checks.map { $0["s"]?.stringValue } == ["failed", "ok"])
+        #expect(try world.git("show", "loom/\(id):value.txt") == "42")
+    }
+
+    @Test func anImplementerThatEditsATestFileForcesAPersonAtTheFinalGateEvenUnderFullAutonomy() throws {
+        let world = try CodeWorld(script: CodeScript.script([
+            "implementer": [CodeScript.implement(value: "42", extra: ["tests/value_test.sh": "true\n"])],
+        ]))
+        let id = try world.submit(preset: .fullAutonomous)
+        try world.run()
+
+        #expect(try world.task(id).status == .parked)
+        let gate = try #require(try world.engine.waitingGate(task: id))
+        #expect(gate.role == "final")
+        #expect(gate.requiresHuman)
+        #expect(gate.reasons.contains { $0.contains("tests_touched") })
+        // Nothing was committed before a person said so.
+        #expect(try world.git("rev-list", "--count", "main..loom/\(id)") == "0")
+        try world.approve(id, message: "the test edit is fine")
+        try world.run()
+        #expect(try world.task(id).status == .done)
+        #expect(try world.git("show", "loom/\(id):tests/value_test.sh") == "true")
+    }
+
+    @Test func reviewerGarbageIsRetriedOnceThenBecomesAHarnessBlockerThatNoPolicyApproves() throws {
+        let garbage: JSONValue = ["output": "LGTM!"]
+        let world = try CodeWorld(script: CodeScript.script(["reviewer-security": [garbage]]))
+        let id = try world.submit(preset: .fullAutonomous)
+        try world.run()
+
+        // Two attempts at the first round: the second prompt says why the first was refused.
+        let attempts = try world.rows("SELECT attempt, json_extract(request, '$.prompt') AS p FROM effects WHERE unit = 'reviewer-security' AND iteration = 0 ORDER BY attempt")
+        #expect(attempts.count == 2)
+        #expect(attempts.last?["p"]?.stringValue?.contains("output is not JSON") == true)
+        let harness = try world.rows("SELECT status, severity FROM findings WHERE origin = 'harness'")
+        #expect(!harness.isEmpty)
+        #expect(harness.allSatisfy { $0["status"]?.stringValue == "open" && $0["severity"]?.stringValue == "blocking" })
+        // The adjudicator cannot dismiss it; the task waits for a person at the final gate.
+        #expect(try world.task(id).status == .parked)
+        let gate = try #require(try world.engine.waitingGate(task: id))
+        #expect(gate.role == "final" && gate.requiresHuman)
+        #expect(try world.rows("SELECT 1 FROM gates WHERE role = 'final' AND status = 'approved'").isEmpty)
+    }
+
+    @Test func theAdjudicatorMayDismissAnAgentFindingButNotAHarnessOne() throws {
+        let dismiss = CodeScript.output(["verdict": "accept", "summary": "False positive.", "dismissed": [["finding": "t1.f1", "reason": "42 is right"]], "findings": []])
+        let world = try CodeWorld(script: CodeScript.script([
+            "reviewer-logic": [CodeScript.block("42 looks wrong")],
+            "adjudicator": [dismiss],
+        ]))
+        let id = try world.submit()
+        try world.run()
+        #expect(try world.task(id).status == .done)
+        #expect(try world.rows("SELECT status FROM findings WHERE id = 't1.f1'").first?["status"]?.stringValue == "dismissed")
+        #expect(try world.spawned("review").count == 3, "no second round after the dismissal")
+    }
+
+    @Test func aFailingCheckUnderAutoIsNeverApprovedByThePolicy() throws {
+        let world = try CodeWorld(script: CodeScript.script(["implementer": [CodeScript.implement(value: "43")]], flow: "trivial"))
+        let id = try world.submit(preset: .fullAutonomous)
+        try world.run()
+
+        #expect(try world.task(id).flow == "trivial")
+        let gate = try #require(try world.engine.waitingGate(task: id))
+        #expect(gate.role == "final" && gate.requiresHuman)
+        #expect(gate.reasons.contains { $0.contains("checks_not_green") })
+        let check = try world.rows("SELECT json_extract(output, '$.details.checks[0].status') AS s, json_extract(output, '$.output') AS o FROM step_outputs WHERE step = 'checks'")
+        #expect(check.first?["s"]?.stringValue == "failed")
+        #expect(check.first?["o"]?.stringValue?.contains("value is 43, expected 42") == true)
+    }
+
+    @Test func anEmptyChangeIsNotApprovedByThePolicy() throws {
+        let world = try CodeWorld(script: CodeScript.script(["implementer": [CodeScript.output(["summary": "Nothing to do."])]], flow: "trivial"))
+        let id = try world.submit(preset: .fullAutonomous)
+        try world.run()
+        let gate = try #require(try world.engine.waitingGate(task: id))
+        #expect(gate.reasons.contains { $0.contains("empty_diff") })
+    }
+
+    @Test func aQuestionIsAnsweredWithoutTouchingAnything() throws {
+        let world = try CodeWorld(script: CodeScript.script(flow: "question"))
+        let id = try world.submit("What does value.txt hold?")
+        try world.run()
+        let task = try world.task(id)
+        #expect(task.status == .done && task.flow == "question")
+        #expect(try world.rows("SELECT json_extract(output, '$.answer') AS a FROM step_outputs WHERE step = 'answer'").first?["a"]?.stringValue == "It holds 41.")
+        #expect(try world.git("rev-list", "--count", "main..loom/\(id)") == "0")
+    }
+
+    @Test func aCrashMidImplementationContinuesInTheSameWorktreeWithoutADuplicateCommit() throws {
+        let world = try CodeWorld(script: CodeScript.script(flow: "trivial"))
+        let id = try world.submit(preset: .fullAutonomous)
+        // Prepare and classify, then the implementer edits the worktree and the daemon dies
+        // before its result is recorded.
+        var crashed: Effect?
+        for _ in 0..<5 {
+            let next = try #require(try world.engine.pendingEffects().first)
+            if next.step == "implement" { crashed = try world.crashAfterExecutingNext(); break }
+            _ = try world.engine.deliver(key: next.key, result: world.executor.execute(next, project: world.project))
+        }
+        #expect(crashed?.unit == "implementer")
+        let worktree = TaskWorkspace(projectDirectory: world.project, taskID: id).directory
+        #expect(try String(contentsOfFile: "\(worktree)/value.txt", encoding: .utf8) == "42\n")
+        // Recovery re-issues the same effect; then the delivery step dies after committing.
+        #expect(try world.engine.pendingEffects().map(\.key) == [crashed!.key])
+        for _ in 0..<10 {
+            let next = try #require(try world.engine.pendingEffects().first)
+            if next.step == "deliver" { _ = try world.crashAfterExecutingNext(); break }
+            _ = try world.engine.deliver(key: next.key, result: world.executor.execute(next, project: world.project))
+        }
+        #expect(try world.git("rev-list", "--count", "main..loom/\(id)") == "1")
+        try world.run()
+        #expect(try world.task(id).status == .done)
+        // The re-run delivery found the commit already made.
+        #expect(try world.git("rev-list", "--count", "main..loom/\(id)") == "1")
+        let delivered = try world.rows("SELECT json_extract(output, '$.output') AS o FROM step_outputs WHERE step = 'deliver'")
+        #expect(delivered.first?["o"]?.stringValue?.hasPrefix("nothing left to commit") == true)
+        // One worktree, the one made at the start.
+        #expect(try world.git("worktree", "list").split(separator: "\n").count == 2)
+    }
+}
