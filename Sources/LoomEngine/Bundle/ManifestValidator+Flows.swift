@@ -173,10 +173,26 @@ extension ManifestValidator {
         return .branch(agent: agent, field: field, flows: targets, fallback: fallback)
     }
 
-    /// Every flow a branch step names must exist.
+    /// Every flow a branch step names must exist, and share no step name with the flow that
+    /// branches to it: effect keys are built from step names, and the task keeps its
+    /// iteration when it changes flow, so a shared name would reuse a key.
     func checkBranchTargets() {
         for (location, name) in branchTargets where flows[name] == nil && !rawFlowNames.contains(name) {
             problem(location, "no flow named \"\(name)\"" + BundleNames.hint(for: name, among: rawFlowNames))
+        }
+        for (flowName, flow) in flows.sorted(by: { BundleNames.utf8Less($0.key, $1.key) }) {
+            for (index, step) in flow.steps.enumerated() {
+                guard case .branch(_, _, let targets, _) = step.kind else { continue }
+                // A finalize step asks for no effect, so it may share its name.
+                let own = Set(flow.steps.filter { $0.kind != .finalize }.map(\.name))
+                for target in targets {
+                    let shared = (flows[target]?.steps.map(\.name) ?? []).filter { own.contains($0) }
+                    if !shared.isEmpty {
+                        problem(PathText.index(PathText.member(PathText.member("flows", flowName), "steps"), index),
+                                "flow \"\(target)\" shares step name(s) \(shared.map { "\"\($0)\"" }.joined(separator: ", ")) with flow \"\(flowName)\", which branches to it; rename one")
+                    }
+                }
+            }
         }
     }
 

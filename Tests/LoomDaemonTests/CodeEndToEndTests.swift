@@ -1,0 +1,92 @@
+import Foundation
+import LoomCode
+import LoomEngine
+import Testing
+
+/// The code bundle once through the real binaries: loomctl submits to a sample repository,
+/// a person answers the gates with loomctl, the change is found on `loom/<task>`.
+@Suite(.serialized) struct CodeEndToEndTests {
+    static let script = """
+        {"agents": {
+          "classifier": [{"output": {"flow": "medium", "reason": "needs a plan"}}],
+          "planner": [{"output": {"summary": "Write 42.", "steps": ["edit value.txt"]}}],
+          "implementer": [{"output": {"summary": "Wrote 42."}, "edits": {"value.txt": "42\\n"}, "delayMs": 300}],
+          "reviewer-logic": [{"output": {"verdict": "APPROVE", "summary": "ok", "findings": []}}],
+          "reviewer-security": [{"output": {"verdict": "APPROVE", "summary": "ok", "findings": []}}],
+          "reviewer-tests": [{"output": {"verdict": "WARN", "summary": "no new test", "findings": [{"severity": "warn", "category": "tests", "summary": "no test for the new value"}]}}],
+          "adjudicator": [{"output": {"verdict": "accept", "summary": "fine", "dismissed": [], "findings": []}}],
+          "summarizer": [{"output": {"summary": "value.txt holds 42."}}]
+        }}
+        """
+
+    /// A committed repository with a test that passes when value.txt holds 42.
+    private func repository(_ daemon: DaemonHarness) throws -> String {
+        let project = try daemon.makeProject("repo")
+        let git = Git(directory: project)
+        for arguments in [["init", "-q", "-b", "main"], ["config", "user.name", "P"], ["config", "user.email", "p@example.org"]] {
+            _ = try git.check(arguments, "setting up")
+        }
+        try "41\n".write(toFile: "\(project)/value.txt", atomically: true, encoding: .utf8)
+        try "test \"$(cat value.txt)\" = 42\n".write(toFile: "\(project)/check.sh", atomically: true, encoding: .utf8)
+        _ = try git.check(["add", "-A"], "adding")
+        _ = try git.check(["commit", "-q", "-m", "initial"], "committing")
+        try FileManager.default.createDirectory(atPath: "\(project)/.loom", withIntermediateDirectories: true)
+        try #"{"checks": [{"name": "test", "run": "sh check.sh"}]}"#.write(toFile: "\(project)/.loom/config", atomically: true, encoding: .utf8)
+        return project
+    }
+
+    private func waitForNoWorktree(_ project: String) -> Bool {
+        for _ in 0..<100 {
+            if (try? Git(directory: project).check(["worktree", "list"], "listing"))?.contains(".loom/worktrees") == false { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    @Test func submitAnswerTheGatesWithLoomctlAndFindTheChangeOnTheBranch() throws {
+        let daemon = try DaemonHarness(script: Self.script)
+        try daemon.start()
+        let project = try repository(daemon)
+        let head = try Git(directory: project).check(["rev-parse", "HEAD"], "head")
+
+        let submitted = daemon.ctl(["submit", "-C", project, "--bundle", "code", "--policy", "full-supervised", "Make value.txt hold 42"])
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
+        #expect(daemon.ctl(["status", "t1", "-C", project, "--json"]).json?["step"]?.stringValue == "plan_gate")
+        #expect(daemon.ctl(["approve", "t1", "-C", project, "--reason", "plan is fine"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
+        #expect(daemon.ctl(["status", "t1", "-C", project, "--json"]).json?["step"]?.stringValue == "final")
+        #expect(daemon.ctl(["approve", "t1", "-C", project]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "done" } == "done", "\(daemon.log())")
+
+        let git = Git(directory: project)
+        #expect(try git.check(["show", "loom/t1:value.txt"], "show") == "42")
+        #expect(try git.check(["rev-parse", "HEAD"], "head") == head, "the person's branch did not move")
+        #expect(try git.check(["status", "--porcelain"], "status") == "", "the person's tree is clean")
+        #expect(waitForNoWorktree(project), "the ended task's worktree is removed")
+        let log = daemon.ctl(["log", "t1", "-C", project]).stdout
+        #expect(log.contains("gate_answered") || log.contains("approve"))
+    }
+
+    @Test func aKilledDaemonContinuesTheTaskInItsWorktreeWithoutADuplicateCommit() throws {
+        let daemon = try DaemonHarness(script: Self.script.replacingOccurrences(of: "\"delayMs\": 300", with: "\"delayMs\": 1500"))
+        try daemon.start()
+        let project = try repository(daemon)
+        #expect(daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42"]).status == 0)
+        // Kill loomd while the implementer runs (its scripted answer takes 1.5 s).
+        var step = ""
+        for _ in 0..<100 {
+            step = daemon.ctl(["status", "t1", "-C", project, "--json"]).json?["step"]?.stringValue ?? ""
+            if step == "implement" { break }
+            usleep(50_000)
+        }
+        #expect(step == "implement")
+        daemon.stop()
+        try daemon.start()
+        #expect(daemon.waitFor(task: "t1", project: project) { ["done", "failed"].contains($0) } == "done", "\(daemon.log())")
+        let git = Git(directory: project)
+        #expect(try git.check(["rev-list", "--count", "main..loom/t1"], "count") == "1")
+        #expect(try git.check(["show", "loom/t1:value.txt"], "show") == "42")
+        #expect(waitForNoWorktree(project))
+    }
+}
