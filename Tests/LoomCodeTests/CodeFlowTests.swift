@@ -175,4 +175,19 @@ import Testing
         // One worktree, the one made at the start.
         #expect(try world.git("worktree", "list").split(separator: "\n").count == 2)
     }
+
+    @Test func theSweepRemovesWorktreesOfEndedTasksAndKeepsLiveOnes() throws {
+        let world = try CodeWorld(script: CodeScript.script(flow: "trivial"))
+        let parked = try world.submit(preset: .fullSupervised)
+        try world.run()
+        #expect(try world.task(parked).status == .parked)
+        // A worktree left by a task the database no longer knows (a killed daemon's leftover).
+        let stray = PrepareWorktree().run(HandlerRequest(taskID: "t99", step: "prepare", title: "", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096))
+        #expect(stray.status == .ok, "\(stray.output)")
+        let released = WorktreeJanitor.sweep(project: world.project) { task in (try? world.engine.task(task))?.status.isFinished ?? true }
+        #expect(released == ["t99"])
+        #expect(TaskWorkspace(projectDirectory: world.project, taskID: parked).exists)
+        #expect(!TaskWorkspace(projectDirectory: world.project, taskID: "t99").exists)
+        #expect(try world.git("branch", "--list", "loom/t99").contains("loom/t99"), "the branch stays")
+    }
 }

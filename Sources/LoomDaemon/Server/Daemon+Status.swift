@@ -79,6 +79,26 @@ extension Daemon {
             "costUSD": .double(Double(usage["cost"]?.intValue ?? 0) / 1_000_000),
             "policy": task.policy.json,
         ]
+        // What handler steps reported, by the keys hosts use: where the work lives, how the
+        // latest checks went; and what review left open.
+        let latest = """
+            SELECT output FROM step_outputs WHERE task_id = :task AND kind = 'command' AND json_extract(output, :path) IS NOT NULL
+            ORDER BY tick DESC LIMIT 1
+            """
+        if let output = try store.query(latest, bindings: [":task": id, ":path": "$.details.branch"]).first?["output"]?.stringValue,
+           let details = try? JSONValue.parse(output)["details"] {
+            summary["branch"] = details["branch"] ?? .null
+            if let commit = details["commit"] { summary["commit"] = commit }
+        }
+        if let output = try store.query(latest, bindings: [":task": id, ":path": "$.details.checks"]).first?["output"]?.stringValue,
+           let checks = try? JSONValue.parse(output)["details"]?["checks"] {
+            summary["checks"] = checks
+        }
+        var findings: [String: JSONValue] = [:]
+        for row in try store.query("SELECT severity, count(*) AS n FROM findings WHERE task_id = :task AND status = 'open' GROUP BY severity", bindings: [":task": id]) {
+            if let severity = row["severity"]?.stringValue { findings[severity] = row["n"] ?? 0 }
+        }
+        summary["openFindings"] = .object(findings)
         if let gate = try project.engine.waitingGate(task: id) {
             let since = try store.query("SELECT time_ms FROM ticks WHERE tick = :tick", bindings: [":tick": String(gate.openedTick)]).first?["time_ms"] ?? .null
             summary["gate"] = .object(["event": .string(gate.eventID), "role": .string(gate.role), "policy": .string(gate.policy.rawValue),

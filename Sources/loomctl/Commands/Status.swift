@@ -39,6 +39,15 @@ struct Status: ParsableCommand {
         lines.append("  \(task["input"]?.stringValue ?? "")")
         let tokens = task["tokens"]
         lines.append("  spawns \(task["spawns"]?.intValue ?? 0)/\(task["spawnCap"]?.intValue ?? 0), tokens in \(tokens?["in"]?.intValue ?? 0) out \(tokens?["out"]?.intValue ?? 0) cached \(tokens?["cached"]?.intValue ?? 0), cost $\(String(format: "%.4f", task["costUSD"]?.doubleValue ?? 0))")
+        if let checks = task["checks"]?.arrayValue, !checks.isEmpty {
+            lines.append("  checks: " + checks.map { "\($0["name"]?.stringValue ?? "?") \($0["status"]?.stringValue ?? "?")" }.joined(separator: ", "))
+        }
+        if let open = task["openFindings"]?.objectValue, !open.isEmpty {
+            lines.append("  open findings: " + ["blocking", "warn", "info"].compactMap { key in open[key].map { "\($0.intValue ?? 0) \(key)" } }.joined(separator: ", "))
+        }
+        if let branch = task["branch"]?.stringValue {
+            lines.append("  branch \(branch)" + (task["commit"]?.stringValue.map { " at \($0.prefix(12))" } ?? ""))
+        }
         if let gate = task["gate"] {
             lines.append("  waiting at gate \(gate["event"]?.stringValue ?? "?") (\(gate["role"]?.stringValue ?? "?"), policy \(gate["policy"]?.stringValue ?? "?")) since \(formatTime(gate["sinceMs"]?.intValue))")
             for reason in gate["reasons"]?.arrayValue ?? [] { lines.append("    because \(reason.stringValue ?? "")") }
