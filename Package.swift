@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy"]),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
         .executableTarget(name: "loomctl", dependencies: [
-            "LoomEngine", "LoomIPC", "LoomPolicy",
+            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomCode",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),

@@ -7,5 +7,7 @@ public enum CodeHandlers {
         "git.diff": DiffWorktree(),
         "git.deliver": DeliverBranch(),
         "checks": RunChecks(),
+        "git.ship_check": ShipBranch(check: true),
+        "git.ship": ShipBranch(check: false),
     ]
 }

@@ -182,7 +182,7 @@ import Testing
         try world.run()
         #expect(try world.task(parked).status == .parked)
         // A worktree left by a task the database no longer knows (a killed daemon's leftover).
-        let stray = PrepareWorktree().run(HandlerRequest(taskID: "t99", step: "prepare", title: "", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096))
+        let stray = PrepareWorktree().run(HandlerRequest(taskID: "t99", step: "prepare", input: "", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096))
         #expect(stray.status == .ok, "\(stray.output)")
         let released = WorktreeJanitor.sweep(project: world.project) { task in (try? world.engine.task(task))?.status.isFinished ?? true }
         #expect(released == ["t99"])

@@ -89,4 +89,32 @@ import Testing
         #expect(try git.check(["show", "loom/t1:value.txt"], "show") == "42")
         #expect(waitForNoWorktree(project))
     }
+
+    @Test func loomctlShipPushesAndMergesAFinishedBranch() throws {
+        let daemon = try DaemonHarness(script: Self.script)
+        try daemon.start()
+        let project = try repository(daemon)
+        let git = Git(directory: project)
+        _ = try git.check(["init", "-q", "--bare", "\(daemon.directory)/remote.git"], "bare remote")
+        _ = try git.check(["remote", "add", "origin", "\(daemon.directory)/remote.git"], "remote")
+        #expect(daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "done" } == "done", "\(daemon.log())")
+
+        let pushed = daemon.ctl(["ship", "t1", "-C", project, "--push", "origin"])
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        #expect(pushed.stdout.contains("pushed loom/t1 to origin"))
+        #expect(try Git(directory: "\(daemon.directory)/remote.git").check(["rev-parse", "loom/t1"], "remote") == git.check(["rev-parse", "loom/t1"], "local"))
+
+        let merged = daemon.ctl(["ship", "t1", "-C", project, "--merge", "main"])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        #expect(try git.check(["rev-parse", "main"], "main") == git.check(["rev-parse", "loom/t1"], "branch"))
+        // Each ship is a task of its own in the audit trail, approved by the OS user.
+        #expect(daemon.ctl(["log", "t2", "-C", project]).stdout.contains("answered t2.g1: approve"))
+
+        let usage = daemon.ctl(["ship", "t1", "-C", project, "--push", "origin", "--merge", "main"])
+        #expect(usage.status == 2)
+        let missing = daemon.ctl(["ship", "t9", "-C", project, "--push", "origin"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("only a task that ended done can be shipped"))
+    }
 }

@@ -29,7 +29,9 @@ extension Engine {
                 if let argv = spec.argv { request["argv"] = .array(argv.map { .string($0) }) }
                 if let handler = spec.handler {
                     request["handler"] = .string(handler)
-                    request["title"] = .string(String(task.input.split(separator: "\n", omittingEmptySubsequences: true).first?.prefix(120) ?? ""))
+                    // Handlers may take parameters from the input (a ship names its target), so
+                    // they get it, bounded: the ledger holds one copy per handler effect.
+                    request["input"] = .string(String(task.input.utf8.prefix(HandlerRequest.inputMaxBytes)) ?? String(task.input.prefix(1_024)))
                 }
                 try ask(Effect(key: Effect.key(task: task.id, step: step.name, unit: "command", iteration: task.iteration, attempt: 1),
                                taskID: task.id, step: step.name, unit: "command", iteration: task.iteration, attempt: 1,

@@ -12,17 +12,24 @@ public protocol StepHandler: Sendable {
 public struct HandlerRequest: Sendable, Equatable {
     public let taskID: String
     public let step: String
-    /// First line of the task's input (at most 120 characters), for messages people read.
-    public let title: String
+    /// The task's input, at most `inputMaxBytes` of it.
+    public let input: String
     /// The project's root directory.
     public let projectDirectory: String
     public let timeoutMs: Int
     public let outputLimitBytes: Int
 
-    public init(taskID: String, step: String, title: String, projectDirectory: String, timeoutMs: Int, outputLimitBytes: Int) {
+    public static let inputMaxBytes = 4_096
+
+    /// The input's first line, at most 120 characters, for messages people read.
+    public var title: String {
+        String(input.split(separator: "\n", omittingEmptySubsequences: true).first?.prefix(120) ?? "")
+    }
+
+    public init(taskID: String, step: String, input: String, projectDirectory: String, timeoutMs: Int, outputLimitBytes: Int) {
         self.taskID = taskID
         self.step = step
-        self.title = title
+        self.input = input
         self.projectDirectory = projectDirectory
         self.timeoutMs = timeoutMs
         self.outputLimitBytes = outputLimitBytes
@@ -31,7 +38,7 @@ public struct HandlerRequest: Sendable, Equatable {
     /// From a command effect's request; nil when it names no handler.
     public init?(effectRequest json: JSONValue, projectDirectory: String) {
         guard json["handler"]?.stringValue != nil, let task = json["task"]?.stringValue, let step = json["step"]?.stringValue else { return nil }
-        self.init(taskID: task, step: step, title: json["title"]?.stringValue ?? "", projectDirectory: projectDirectory,
+        self.init(taskID: task, step: step, input: json["input"]?.stringValue ?? "", projectDirectory: projectDirectory,
                   timeoutMs: Int(json["timeoutMs"]?.intValue ?? Int64(CommandSpec.defaultTimeoutMs)),
                   outputLimitBytes: Int(json["outputLimitBytes"]?.intValue ?? Int64(CommandSpec.defaultOutputLimitBytes)))
     }
