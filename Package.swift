@@ -44,7 +44,7 @@ let package = Package(
         ]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
         .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
-        .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit"]),
+        .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
         .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
     ]

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 import LoomEngine
@@ -103,5 +104,37 @@ import LoomProof
         #expect(wide.stdout.split(separator: "\n").filter { $0.hasPrefix("t") }.count == 6)
         let bad = try CommandLineRun.loomctl(["replay", "--since", "7x", "--rules", "x.sql", "-C", project.root])
         #expect(bad.status == 2)
+    }
+
+    @Test func exportRefusesATamperedProjectAndAnUnknownTask() throws {
+        let project = try RecordedProject(tasks: 2, seed: 3)
+        let folder = try CleanFolder()
+        let unknown = try CommandLineRun.loomctl(["export", "t9", "-o", "\(folder.path)/x", "-C", project.root, "--bundles", RecordedProject.bundlesDirectory])
+        #expect(unknown.status == 3, "\(unknown.stderr)")
+        let noBundles = try CommandLineRun.loomctl(["export", "t1", "-o", "\(folder.path)/x", "-C", project.root])
+        #expect(noBundles.status == 2)
+        // Someone with sqlite3 edits a gate answer: export refuses to vouch for the journal.
+        var db: OpaquePointer?
+        sqlite3_open(project.databasePath, &db)
+        let rc = sqlite3_exec(db, "DROP TRIGGER journal_no_update; UPDATE journal SET payload = json_set(payload, '$.message', 'fine') WHERE kind = 'gate_answered'", nil, nil, nil)
+        sqlite3_close(db)
+        #expect(rc == SQLITE_OK)
+        let tampered = try CommandLineRun.loomctl(["export", "t2", "-o", "\(folder.path)/x", "-C", project.root, "--bundles", RecordedProject.bundlesDirectory])
+        #expect(tampered.status == 6, "\(tampered.stderr)")
+        #expect(tampered.stderr.contains("chain broken at entry"))
+        #expect(!FileManager.default.fileExists(atPath: "\(folder.path)/x"))
+    }
+
+    @Test func helpNamesTheProofCommands() throws {
+        let help = try CommandLineRun.loomctl(["--help"])
+        for command in ["export", "keys", "verify", "replay"] { #expect(help.stdout.contains(command)) }
+        let replay = try CommandLineRun.loomctl(["help", "replay"])
+        #expect(replay.stdout.contains("--since"))
+        #expect(replay.stdout.contains("replay FILE --rules F"))
+        let verify = try CommandLineRun.loomctl(["help", "verify"])
+        #expect(verify.stdout.contains("--public-key"))
+        let bad = try CommandLineRun.loomctl(["replay", "--since", "7d"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--rules"))
     }
 }
