@@ -19,8 +19,14 @@ public struct OperatorKey {
 
     init(key: Curve25519.Signing.PrivateKey) { self.key = key }
 
-    /// Reads a private key file.
+    /// Reads a private key file. Like ssh, refuses one that others may read: a signature
+    /// is only worth something while the key is the operator's alone.
     public init(file path: String) throws(ProofError) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw ProofError(.io, "cannot read the key file: \(String(cString: strerror(errno)))", at: path) }
+        guard status.st_mode & 0o077 == 0 else {
+            throw ProofError(.invalidKey, "the private key is readable by others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 600 it", at: path)
+        }
         let raw = try Self.readKeyLine(path, prefix: Self.privatePrefix)
         do { key = try Curve25519.Signing.PrivateKey(rawRepresentation: raw) } catch {
             throw ProofError(.invalidKey, "not an Ed25519 private key: \(error)", at: path)

@@ -61,6 +61,16 @@ import LoomProof
         let wrong = try CommandLineRun.loomctl(["verify", proof, "--public-key", "\(keys.path)/other.key.pub"])
         #expect(wrong.status == 8, "\(wrong.stdout) \(wrong.stderr)")
         #expect(wrong.stderr.contains("not by the trusted key"))
+        // An unsigned proof is refused when a key is required.
+        #expect(try CommandLineRun.loomctl(["export", "t1", "-o", "\(keys.path)/plain.loomproof", "-C", project.root,
+                                            "--bundles", RecordedProject.bundlesDirectory]).status == 0)
+        #expect(try CommandLineRun.loomctl(["verify", "\(keys.path)/plain.loomproof", "--public-key", "\(keys.path)/operator.key.pub"]).status == 8)
+        // A private key others can read is not used.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: "\(keys.path)/other.key")
+        let exposed = try CommandLineRun.loomctl(["export", "t1", "-o", "\(keys.path)/x.loomproof", "--sign", "\(keys.path)/other.key", "-C", project.root,
+                                                  "--bundles", RecordedProject.bundlesDirectory])
+        #expect(exposed.status == 1)
+        #expect(exposed.stderr.contains("readable by others"))
     }
 
     @Test func replayingAProofWithANewRuleReportsTheTick() throws {
