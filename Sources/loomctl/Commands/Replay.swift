@@ -150,7 +150,7 @@ struct Replay: ParsableCommand {
         if report?.problem != nil { throw ExitCode(7) }
     }
 
-    // MARK: Helpers
+    // MARK: Durations and reports
 
     static func seconds(_ duration: String) -> Double? {
         guard let unit = duration.last, let number = Double(duration.dropLast()), number >= 0, number.isFinite else { return nil }
