@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         // The CLI's argument parsing; the kernel, the wire and the daemon use no packages.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Ed25519 for signing proof files; used by LoomProof only, never by the kernel.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // SQLite from the system (apt: libsqlite3-dev). The kernel's only dependency.
@@ -34,13 +36,17 @@ let package = Package(
         .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "CSystemd"]),
         // Deterministic doubles for tests, the simulator and the benchmark.
         .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy"]),
+        // Portable proof files: export, offline verification, replay, and Ed25519 signing of
+        // the chain head. Its own target so the crypto package stays out of the kernel and loomd.
+        .target(name: "LoomProof", dependencies: ["LoomEngine", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
         .executableTarget(name: "loomctl", dependencies: [
-            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomCode",
+            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomCode", "LoomProof",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
         .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
+        .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
         .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit"]),
         .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomCode", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),

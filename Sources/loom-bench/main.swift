@@ -7,12 +7,16 @@ let usage = """
 usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
        loom-bench ipc [--calls N]
        loom-bench recovery [--history N] [--in-flight N] [--parked N]
+       loom-bench history [--tasks N] [--bundle DIR] [--dir DIR]
   kernel    durable kernel ticks/s vs. raw SQLite transactions writing the same rows,
             for synchronous=FULL and NORMAL, plus replay ticks/s
   ipc       status round trips to a real loomd (in-process client and loomctl processes)
             beside a socketpair echo, and submissions/s
   recovery  loomd's READY time with a long history vs. an empty database; wake-ups/s
             and RSS with many parked tasks
+  history   replay across history: tasks/s and ticks/s of one pass with an added rule over
+            N finished tasks (default 10000), vs. reading the journal raw and decoded;
+            --dir keeps the project for `loomctl replay --since 7d -C DIR`
 Run from the repository root after `swift build -c release` (it starts .build/release/loomd).
 """
 
@@ -33,6 +37,14 @@ case "kernel":
     do {
         let rounds = max(1, Int(option("--rounds") ?? "3") ?? 3)
         try KernelBench(ticks: ticks, rounds: rounds, bundlePath: bundle, directory: option("--dir")).run()
+    } catch {
+        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        exit(1)
+    }
+case "history":
+    do {
+        try HistoryBench(tasks: max(1, Int(option("--tasks") ?? "10000") ?? 10_000), bundlePath: option("--bundle") ?? "bundles/publishing",
+                         directory: option("--dir")).run()
     } catch {
         FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
         exit(1)

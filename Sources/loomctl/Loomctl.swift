@@ -14,13 +14,14 @@ struct Loomctl: ParsableCommand {
         id within a project; -C DIR names the project (default: the current directory).
 
         Exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 forbidden or refused, \
-        5 daemon unavailable, 6 a broken hash chain or a replay that found a difference, \
-        7 (verify) a chain that holds but a replay that diverges.
+        5 daemon unavailable, 6 a broken hash chain (or a damaged proof file) or a replay \
+        that found a difference, 7 (verify) a chain that holds but a replay that diverges, \
+        8 a proof whose signature does not verify or is not by the trusted key.
         """,
         version: "loomctl 0.1.0",
         subcommands: [
             Submit.self, Status.self, Log.self, Approve.self, Reject.self, Abandon.self, Cancel.self,
-            Replay.self, Verify.self, Ship.self, Metrics.self, Projects.self,
+            Replay.self, Verify.self, Export.self, Keys.self, Ship.self, Metrics.self, Projects.self,
         ]
     )
 

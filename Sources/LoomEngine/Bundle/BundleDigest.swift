@@ -5,8 +5,9 @@
 /// The length prefix makes the encoding unambiguous (no two different file
 /// sets produce the same byte stream), and byte-order sorting keeps it
 /// independent of locale and of Unicode normalization.
-enum BundleDigest {
-    static func compute(files: [String: String]) -> String {
+/// Public so a proof verifier can recompute it from the files a proof carries.
+public enum BundleDigest {
+    public static func compute(files: [String: String]) -> String {
         var hasher = SHA256()
         for path in files.keys.sorted(by: BundleNames.utf8Less) {
             let contents = Array(files[path]!.utf8)

@@ -24,6 +24,16 @@ public final class Engine {
     /// `cursor`), so a tick does not read and decode its task again.
     private var knownTasks: [String: TaskRecord] = [:]
     private static let knownTasksMax = 256
+    /// History replay: the operator's added rules report (into `observedViolations`)
+    /// instead of rolling the tick back, so one pass over the journal can say, for every
+    /// task, where a new rule would have stopped it while the replayed state stays the
+    /// recorded one. Off for every live engine.
+    var observesExtraRules = false
+    /// What the added rules found in the last tick, by task (history replay only).
+    var observedViolations: [(task: String, violations: [RuleViolation])] = []
+
+    /// The chain head after this engine's last committed tick, when it knows it.
+    var committedChainHead: [UInt8]? { cursor?.chainHead }
 
     /// - Parameters:
     ///   - clock: the time source; called exactly once per tick, in milliseconds.
@@ -203,7 +213,12 @@ public final class Engine {
         var violations: [RuleViolation] = []
         for taskID in context.touchedTasks {
             let bundleName = context.taskCache[taskID]?.bundle
-            violations += try rules.check(tx: context.tx, task: taskID, tick: context.tick, bundle: bundleName, rowsMax: limits.violationRowsMax)
+            violations += try rules.check(tx: context.tx, task: taskID, tick: context.tick, bundle: bundleName, rowsMax: limits.violationRowsMax,
+                                          includeExtra: !observesExtraRules)
+            if observesExtraRules && rules.hasExtraRules {
+                let observed = try rules.checkExtra(tx: context.tx, task: taskID, tick: context.tick, rowsMax: limits.violationRowsMax)
+                if !observed.isEmpty { observedViolations.append((taskID, observed)) }
+            }
         }
         if !violations.isEmpty {
             throw LoomError(.invariantViolation, "commit-time rule \(violations.map(\.rule).joined(separator: ", ")) refused the change: \(violations[0].message)",

@@ -39,6 +39,20 @@ public struct JournalEntry: Sendable, Equatable {
     public let previousHash: [UInt8]
     public let hash: [UInt8]
 
+    /// An entry as read back from somewhere other than the kernel's own table (a proof
+    /// file). Nothing is checked here: `chainHash` is how a reader checks it.
+    public init(seq: Int64, tick: Int64, timeMs: Int64, taskID: String, kind: JournalKind, actor: JSONValue, payload: JSONValue, previousHash: [UInt8], hash: [UInt8]) {
+        self.seq = seq
+        self.tick = tick
+        self.timeMs = timeMs
+        self.taskID = taskID
+        self.kind = kind
+        self.actor = actor
+        self.payload = payload
+        self.previousHash = previousHash
+        self.hash = hash
+    }
+
     /// The chain link: SHA-256 over the previous entry's hash followed by the canonical JSON
     /// of this entry's content (docs/journal.md). Any edit, insertion or deletion of a row
     /// breaks every hash after it.

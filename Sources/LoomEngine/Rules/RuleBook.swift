@@ -47,30 +47,44 @@ final class RuleBook {
     /// common case (nothing violated) costs one statement instead of one per rule.
     private var anyViolationSQL: [String: String] = [:]
 
-    private func anyViolation(bundle: String?) -> String {
-        let key = bundle ?? ""
+    private func anyViolation(bundle: String?, includeExtra: Bool) -> String {
+        let key = (includeExtra ? "+" : "-") + (bundle ?? "")
         if let sql = anyViolationSQL[key] { return sql }
-        let rules = kernel + (bundle.flatMap { byBundle[$0] } ?? []) + extra
+        let rules = kernel + (bundle.flatMap { byBundle[$0] } ?? []) + (includeExtra ? extra : [])
         let sql = "SELECT " + rules.map { "EXISTS (\n\($0.sql)\n)" }.joined(separator: " OR ")
         anyViolationSQL[key] = sql
         return sql
     }
 
     /// Runs every rule that applies to `task` and returns those that found rows.
-    func check(tx: Transaction, task: String, tick: Int64, bundle: String?, rowsMax: Int) throws(LoomError) -> [RuleViolation] {
-        let probe = try tx.statement(anyViolation(bundle: bundle))
+    /// - Parameter includeExtra: false leaves the operator's added rules out (a history
+    ///   replay asks them separately, through `checkExtra`, so they report instead of refuse).
+    func check(tx: Transaction, task: String, tick: Int64, bundle: String?, rowsMax: Int, includeExtra: Bool = true) throws(LoomError) -> [RuleViolation] {
+        let probe = try tx.statement(anyViolation(bundle: bundle, includeExtra: includeExtra))
         probe.bindIfPresent(":task", task)
         probe.bindIfPresent(":tick", tick)
         let found = try probe.step() && probe.int64(0) != 0
         probe.reset()
         guard found else { return [] }
         var violations: [RuleViolation] = []
-        for rule in kernel + (bundle.flatMap { byBundle[$0] } ?? []) + extra {
+        for rule in kernel + (bundle.flatMap { byBundle[$0] } ?? []) + (includeExtra ? extra : []) {
             let rows = try run(rule, tx: tx, task: task, tick: tick, rowsMax: rowsMax)
             if !rows.isEmpty { violations.append(RuleViolation(rule: rule.name, message: rule.message, rows: rows)) }
         }
         return violations
     }
+
+    /// Only the operator's added rules, for `task` at `tick`: those that found rows.
+    func checkExtra(tx: Transaction, task: String, tick: Int64, rowsMax: Int) throws(LoomError) -> [RuleViolation] {
+        var violations: [RuleViolation] = []
+        for rule in extra {
+            let rows = try run(rule, tx: tx, task: task, tick: tick, rowsMax: rowsMax)
+            if !rows.isEmpty { violations.append(RuleViolation(rule: rule.name, message: rule.message, rows: rows)) }
+        }
+        return violations
+    }
+
+    var hasExtraRules: Bool { !extra.isEmpty }
 
     /// The rows a safety-floor rule returns (nil if the bundle has no such rule).
     func safetyFloorRows(tx: Transaction, bundle: String, rule name: String, task: String, tick: Int64) throws(LoomError) -> [JSONValue]? {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoomEngine
 import LoomIPC
+import LoomProof
 
 /// Options every daemon command takes.
 struct GlobalOptions: ParsableArguments {
@@ -86,6 +87,9 @@ func runReporting(_ body: () throws -> Void) throws {
     } catch let error as LoomError {
         FileHandle.standardError.write(Data("loomctl: \(error)\n".utf8))
         throw ExitCode(error.code == .notFound ? 3 : 1)
+    } catch let error as ProofError {
+        FileHandle.standardError.write(Data("loomctl: \(error)\n".utf8))
+        throw ExitCode(error.exitStatus)
     }
 }
 
