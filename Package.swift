@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "LoomCode", dependencies: ["LoomEngine", "LoomProviders"]),
         // The daemon's wiring as a library, so tests can drive it in-process too.
         .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "CSystemd"]),
+        // Pictures of bundles and task paths (dot, mermaid) for the CLI and the dashboard.
+        .target(name: "LoomViews", dependencies: ["LoomEngine"]),
         // Deterministic doubles for tests, the simulator and the benchmark.
         .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy"]),
         // Portable proof files: export, offline verification, replay, and Ed25519 signing of
@@ -41,14 +43,14 @@ let package = Package(
         .target(name: "LoomProof", dependencies: ["LoomEngine", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
         .executableTarget(name: "loomctl", dependencies: [
-            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomCode", "LoomProof",
+            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomCode", "LoomProof", "LoomViews",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
         .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
-        .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit"]),
+        .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews"]),
         .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomCode", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
     ]
 )
