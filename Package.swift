@@ -34,12 +34,13 @@ let package = Package(
         .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy"]),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
         .executableTarget(name: "loomctl", dependencies: [
-            "LoomEngine", "LoomIPC", "LoomPolicy",
+            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
         .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
+        .testTarget(name: "LoomProvidersTests", dependencies: ["LoomProviders", "LoomEngine"]),
         .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
     ]
 )
