@@ -7,6 +7,7 @@ import LoomEngine
 /// PATH, wrapping it in the sandbox, reporting the child to the daemon, streaming its
 /// output as progress, and turning how it ended into a failure when it did not succeed.
 struct ProgramRun {
+    static let busyRetriesMax = 4
     let provider: String
     let model: String
     let argv: [String]
@@ -47,7 +48,11 @@ struct ProgramRun {
                                                                                                 readablePaths: readablePaths)
         }
         var started: Int32 = 0
-        let result = ChildProcess.run(argv: command, directory: context.workingDirectory, environment: environment, input: input,
+        var result = ChildProcess.Result(exitCode: nil, signal: nil, output: [], truncated: false, timedOut: false, durationMs: 0)
+        // An executable just written (an installer, a test's script) is "busy" while any
+        // other thread's fork still holds it open for writing; that passes in moments.
+        for attempt in 0..<Self.busyRetriesMax {
+            result = ChildProcess.run(argv: command, directory: context.workingDirectory, environment: environment, input: input,
                                       timeoutMs: request.limits.timeoutMs, outputLimitBytes: request.limits.outputMaxBytes,
                                       idleTimeoutMs: request.limits.idleTimeoutMs, separateStandardError: separateStandardError,
                                       onStart: { pid in
@@ -55,6 +60,9 @@ struct ProgramRun {
                                           context.onChild(.started(pid))
                                       },
                                       onOutput: context.onProgress == nil ? nil : { chunk in context.progress(String(decoding: chunk, as: UTF8.self)) })
+            guard result.spawnError?.contains(String(cString: strerror(ETXTBSY))) == true, attempt < Self.busyRetriesMax - 1 else { break }
+            sleepMs(20 << attempt)
+        }
         if started > 0 { context.onChild(.ended(started)) }
         let output = context.secrets.redact(String(decoding: result.output, as: UTF8.self))
         let diagnostics = context.secrets.redact(Self.tail(String(decoding: result.standardError, as: UTF8.self)))
