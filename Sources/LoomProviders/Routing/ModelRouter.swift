@@ -16,8 +16,9 @@ import LoomEngine
 ///
 /// Thread-safe and synchronous: the daemon calls `spawn` from its effect pool.
 public final class ModelRouter: Sendable {
-    /// Prompts larger than this are refused before any provider sees them.
-    public static let promptMaxBytes = 4 << 20
+    /// Prompts larger than this are refused before any provider sees them (the kernel
+    /// renders none larger; this guards callers that build requests themselves).
+    public static let promptMaxBytes = 1 << 20
 
     public let configuration: ModelsConfiguration
     public let prices: PriceTable
