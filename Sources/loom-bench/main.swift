@@ -7,12 +7,15 @@ let usage = """
 usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
        loom-bench ipc [--calls N]
        loom-bench recovery [--history N] [--in-flight N] [--parked N]
+       loom-bench providers [--requests N] [--events N]
   kernel    durable kernel ticks/s vs. raw SQLite transactions writing the same rows,
             for synchronous=FULL and NORMAL, plus replay ticks/s
   ipc       status round trips to a real loomd (in-process client and loomctl processes)
             beside a socketpair echo, and submissions/s
   recovery  loomd's READY time with a long history vs. an empty database; wake-ups/s
             and RSS with many parked tasks
+  providers the OpenAI-compatible backend (URLSession, SSE, JSON) on a loopback stream
+            vs. a plain socket reading the same bytes
 Run from the repository root after `swift build -c release` (it starts .build/release/loomd).
 """
 
@@ -48,6 +51,13 @@ case "ipc", "recovery":
                                inFlight: Int(option("--in-flight") ?? "10") ?? 10,
                                parked: Int(option("--parked") ?? "1000") ?? 1000)
         }
+    } catch {
+        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        exit(1)
+    }
+case "providers":
+    do {
+        try ProviderBench(requests: Int(option("--requests") ?? "200") ?? 200, events: Int(option("--events") ?? "500") ?? 500).run()
     } catch {
         FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
         exit(1)
