@@ -5,7 +5,9 @@ import LoomEngine
 /// The table in docs/providers.md, row by row.
 struct ErrorClassifierTests {
     @Test(arguments: [
-        (400, "", ProviderErrorReason.badRequest, ProviderErrorClass.permanent, false),
+        (301, "", ProviderErrorReason.configuration, ProviderErrorClass.permanent, false),
+        (307, "", .configuration, .permanent, false),
+        (400, "", .badRequest, .permanent, false),
         (400, "deepseek/nope is not a valid model ID", .unknownModel, .permanent, true),
         (401, "", .authentication, .permanent, true),
         (402, "", .badRequest, .permanent, false),

@@ -148,6 +148,17 @@ import LoomEngine
         #expect(result.errorMessage?.contains("loomctl secrets set OPENROUTER_API_KEY") == true)
     }
 
+    @Test func aRedirectIsNotFollowedSoTheKeyGoesNowhereElse() throws {
+        let server = try LoopbackHTTPServer { _ in
+            LoopbackHTTPServer.Response(status: 307, headers: [("Location", "http://127.0.0.1:9/elsewhere")], pieces: ["moved"])
+        }
+        defer { server.stop() }
+        let result = backend(server).spawn(makeRequest(), model: "m", context: SpawnWatcher().context(secrets: ["OPENROUTER_API_KEY": testSecret]))
+        #expect(result.errorReason == "configuration" && result.errorClass == .permanent)
+        #expect(result.errorMessage?.contains("redirects are not followed") == true, "\(result.errorMessage ?? "")")
+        #expect(server.requests.count == 1)
+    }
+
     @Test func nothingListeningIsANetworkFailure() throws {
         let server = try LoopbackHTTPServer { _ in .json(200, "{}") }
         let url = server.baseURL

@@ -38,7 +38,10 @@ enum HTTPExchange {
         if let status = response.outcome.status, !(200..<300).contains(status) {
             let reason = ErrorClassifier.reason(httpStatus: status, body: response.errorBody)
             let retryAfter = reason == .rateLimited ? retryAfterMs(response.outcome.headers) : nil
-            let detail = errorMessage(response.errorBody)
+            var detail = errorMessage(response.errorBody)
+            if (300..<400).contains(status) {
+                detail = "redirects are not followed; set the provider's baseURL to where it points (\(response.outcome.headers["location"] ?? "no location"))"
+            }
             return .failure(reason, "\(provider) answered HTTP \(status) for model \(model)" + (detail.isEmpty ? "" : ": \(detail)"),
                             provider: provider, model: model, retryAfterMs: retryAfter, durationMs: duration)
         }

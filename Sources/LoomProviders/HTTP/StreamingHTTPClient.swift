@@ -152,6 +152,13 @@ private final class StreamDelegate: NSObject, URLSessionDataDelegate, @unchecked
         completionHandler(.allow)
     }
 
+    /// Redirects are not followed: the request carries an API key, which must not travel to
+    /// wherever a response points. The 3xx comes back as the answer and is classified.
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        completionHandler(nil)
+    }
+
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         let stop = lock.withLock { () -> Bool in
             lastActivity = ChildProcess.monotonicMilliseconds()

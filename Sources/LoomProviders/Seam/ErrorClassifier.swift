@@ -7,6 +7,8 @@ public enum ErrorClassifier {
     /// say "unknown model" with a 400 (OpenRouter) rather than a 404.
     public static func reason(httpStatus status: Int, body: String = "") -> ProviderErrorReason {
         switch status {
+        // Redirects are not followed (the key must not travel): the base URL is wrong.
+        case 300..<400: return .configuration
         case 401, 403: return .authentication
         case 404: return .unknownModel
         case 429: return .rateLimited
