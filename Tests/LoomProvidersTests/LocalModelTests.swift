@@ -29,13 +29,17 @@ import LoomEngine
         #expect(!(result.output ?? "").isEmpty)
         // Every streamed piece reached the progress callback, in order.
         #expect(watcher.progress == result.output)
+        // llama.cpp's server sends no usage in a stream (only non-streaming answers carry
+        // it), so the tokens are whatever it reported: none; a local model costs nothing.
         #expect(result.tokensIn >= 0 && result.tokensOut >= 0 && result.costMicroUSD == 0)
-        // Temperature 0: the same prompt, the same answer.
+        #expect(result.provider == "local" && result.model == "smollm2")
+        // A second spawn on the same server works too (no state left from the first). Its
+        // text may differ: llama.cpp's prompt cache makes temperature 0 not quite repeatable.
         let again = backend(url).spawn(makeRequest(prompt: "Say hello in one short sentence."), model: "smollm2", context: SpawnWatcher().context())
-        #expect(again.output == result.output)
+        #expect(again.errorClass == nil && !(again.output ?? "").isEmpty, "\(again.errorMessage ?? "")")
     }
 
-    @Test func aWrongPathIsAnUnknownModelAndARefusedPortANetworkError() throws {
+    @Test func aWrongPathIsAnUnknownModelAndALongAnswerHitsTheCap() throws {
         guard let url = Self.url else {
             print("SKIPPED local model test: set LOOM_LOCAL_MODEL_URL (run scripts/local-model start to get one)")
             return
