@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "LoomProof", dependencies: ["LoomEngine", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
         .executableTarget(name: "loomctl", dependencies: [
-            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomCode", "LoomProof", "LoomViews",
+            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomViews",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
@@ -51,6 +51,7 @@ let package = Package(
         .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
         .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews"]),
+        .testTarget(name: "LoomProvidersTests", dependencies: ["LoomProviders", "LoomEngine"]),
         .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomCode", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
     ]
 )

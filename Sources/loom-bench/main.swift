@@ -8,6 +8,7 @@ usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
        loom-bench ipc [--calls N]
        loom-bench recovery [--history N] [--in-flight N] [--parked N]
        loom-bench history [--tasks N] [--bundle DIR] [--dir DIR]
+       loom-bench providers [--requests N] [--events N]
   kernel    durable kernel ticks/s vs. raw SQLite transactions writing the same rows,
             for synchronous=FULL and NORMAL, plus replay ticks/s
   ipc       status round trips to a real loomd (in-process client and loomctl processes)
@@ -17,6 +18,8 @@ usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
   history   replay across history: tasks/s and ticks/s of one pass with an added rule over
             N finished tasks (default 10000), vs. reading the journal raw and decoded;
             --dir keeps the project for `loomctl replay --since 7d -C DIR`
+  providers the OpenAI-compatible backend (URLSession, SSE, JSON) on a loopback stream
+            vs. a plain socket reading the same bytes
 Run from the repository root after `swift build -c release` (it starts .build/release/loomd).
 """
 
@@ -60,6 +63,13 @@ case "ipc", "recovery":
                                inFlight: Int(option("--in-flight") ?? "10") ?? 10,
                                parked: Int(option("--parked") ?? "1000") ?? 1000)
         }
+    } catch {
+        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        exit(1)
+    }
+case "providers":
+    do {
+        try ProviderBench(requests: Int(option("--requests") ?? "200") ?? 200, events: Int(option("--events") ?? "500") ?? 500).run()
     } catch {
         FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
         exit(1)

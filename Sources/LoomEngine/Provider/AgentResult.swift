@@ -15,6 +15,12 @@ public struct AgentResult: Sendable, Equatable {
     public var output: String?
     public var errorClass: ProviderErrorClass?
     public var errorMessage: String?
+    /// A finer, adapter-defined reason for `errorClass` (`authentication`, `unknown_model`,
+    /// `timeout`, …): what a fallback chain decides on. Absent from older results.
+    public var errorReason: String?
+    /// How long the backend asked us to wait before trying again (a rate limit's
+    /// `retry-after`), when it said.
+    public var retryAfterMs: Int?
     public var tokensIn: Int = 0
     public var tokensOut: Int = 0
     public var tokensCached: Int = 0
@@ -35,9 +41,11 @@ public struct AgentResult: Sendable, Equatable {
         self.model = model
     }
 
-    public init(error: ProviderErrorClass, message: String, provider: String = "", model: String = "") {
+    public init(error: ProviderErrorClass, message: String, reason: String? = nil, retryAfterMs: Int? = nil, provider: String = "", model: String = "") {
         self.errorClass = error
         self.errorMessage = message
+        self.errorReason = reason
+        self.retryAfterMs = retryAfterMs
         self.provider = provider
         self.model = model
     }
@@ -54,6 +62,9 @@ public struct AgentResult: Sendable, Equatable {
         if let output { object["output"] = .string(output) }
         if let errorClass { object["errorClass"] = .string(errorClass.rawValue) }
         if let errorMessage { object["error"] = .string(errorMessage) }
+        // Only when set, so results without them encode exactly as before.
+        if let errorReason { object["errorReason"] = .string(errorReason) }
+        if let retryAfterMs { object["retryAfterMs"] = .int(Int64(retryAfterMs)) }
         return .object(object)
     }
 
@@ -64,7 +75,8 @@ public struct AgentResult: Sendable, Equatable {
             self.init(output: output)
         } else {
             guard let errorClass = json["errorClass"]?.stringValue.flatMap(ProviderErrorClass.init(rawValue:)) else { return nil }
-            self.init(error: errorClass, message: json["error"]?.stringValue ?? "")
+            self.init(error: errorClass, message: json["error"]?.stringValue ?? "", reason: json["errorReason"]?.stringValue,
+                      retryAfterMs: json["retryAfterMs"]?.intValue.map { Int($0) })
         }
         tokensIn = Int(json["usage"]?["in"]?.intValue ?? 0)
         tokensOut = Int(json["usage"]?["out"]?.intValue ?? 0)

@@ -16,6 +16,7 @@ public enum ChildProcess {
         public var exitCode: Int32?
         /// Set when the child was ended by a signal (including our own SIGKILL on timeout).
         public var signal: Int32?
+        /// stdout, and stderr too unless it was asked for separately.
         public var output: [UInt8]
         /// True when the child printed more than the limit; the rest was read and dropped.
         public var truncated: Bool
@@ -23,12 +24,24 @@ public enum ChildProcess {
         public var durationMs: Int
         /// Set when the child could not be started at all.
         public var spawnError: String?
+        /// True when the child went silent for longer than the idle timeout and was killed.
+        public var idleTimedOut = false
+        /// stderr, when it was kept apart (bounded by `standardErrorLimitBytes`).
+        public var standardError: [UInt8] = []
     }
+
+    /// stderr kept apart is for diagnostics only; this much is plenty.
+    public static let standardErrorLimitBytes = 64 * 1024
 
     /// - Parameters:
     ///   - onStart: told the child's pid as soon as it runs (the daemon tracks its agents).
+    ///   - idleTimeoutMs: a child silent (no output) for this long is killed, with its group.
+    ///   - separateStandardError: keep stderr out of `output` (a program whose stdout is
+    ///     JSON must not have warnings mixed into it).
+    ///   - onOutput: each chunk of stdout as it arrives, for live progress.
     public static func run(argv: [String], directory: String? = nil, environment: [String: String] = [:], input: [UInt8] = [],
-                           timeoutMs: Int, outputLimitBytes: Int, onStart: (Int32) -> Void = { _ in }) -> Result {
+                           timeoutMs: Int, outputLimitBytes: Int, idleTimeoutMs: Int? = nil, separateStandardError: Bool = false,
+                           onStart: (Int32) -> Void = { _ in }, onOutput: ((ArraySlice<UInt8>) -> Void)? = nil) -> Result {
         let started = monotonicMs()
         var result = Result(exitCode: nil, signal: nil, output: [], truncated: false, timedOut: false, durationMs: 0)
         guard !argv.isEmpty else {
@@ -37,8 +50,19 @@ public enum ChildProcess {
         }
         var outPipe: [Int32] = [-1, -1]
         var inPipe: [Int32] = [-1, -1]
-        guard pipe(&outPipe) == 0, pipe(&inPipe) == 0 else {
+        var errorPipe: [Int32] = [-1, -1]
+        guard pipe(&outPipe) == 0 else {
             result.spawnError = "pipe: \(String(cString: strerror(errno)))"
+            return result
+        }
+        guard pipe(&inPipe) == 0 else {
+            result.spawnError = "pipe: \(String(cString: strerror(errno)))"
+            close(outPipe[0]); close(outPipe[1])
+            return result
+        }
+        if separateStandardError && pipe(&errorPipe) != 0 {
+            result.spawnError = "pipe: \(String(cString: strerror(errno)))"
+            for fd in inPipe + outPipe { close(fd) }
             return result
         }
         var actions = posix_spawn_file_actions_t()
@@ -46,8 +70,10 @@ public enum ChildProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 2)
-        for fd in [inPipe[0], inPipe[1], outPipe[0], outPipe[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
+        posix_spawn_file_actions_adddup2(&actions, separateStandardError ? errorPipe[1] : outPipe[1], 2)
+        for fd in [inPipe[0], inPipe[1], outPipe[0], outPipe[1], errorPipe[0], errorPipe[1]] where fd >= 0 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
         if let directory { _ = addChangeDirectory(&actions, directory) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -74,9 +100,11 @@ public enum ChildProcess {
             : posix_spawnp(&pid, argv[0], &actions, &attributes, cArguments, cEnvironment)
         close(inPipe[0])
         close(outPipe[1])
+        if errorPipe[1] >= 0 { close(errorPipe[1]) }
         guard spawnResult == 0 else {
             close(inPipe[1])
             close(outPipe[0])
+            if errorPipe[0] >= 0 { close(errorPipe[0]) }
             result.spawnError = "cannot start \(argv[0]): \(String(cString: strerror(spawnResult)))"
             result.durationMs = monotonicMs() - started
             return result
@@ -88,19 +116,31 @@ public enum ChildProcess {
         _ = fcntl(inPipe[1], F_SETFL, fcntl(inPipe[1], F_GETFL) | O_NONBLOCK)
         if pendingInput.isEmpty { close(inPipe[1]); inPipe[1] = -1 }
         let deadline = started + timeoutMs
+        var lastOutput = started
+        var outputOpen = true
+        var errorOpen = errorPipe[0] >= 0
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let remaining = deadline - monotonicMs()
-            if remaining <= 0 {
+        while outputOpen || errorOpen {
+            let now = monotonicMs()
+            if now >= deadline {
                 result.timedOut = true
                 kill(-pid, SIGKILL)
                 break
             }
-            var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0)]
-            if inPipe[1] >= 0 { fds.append(pollfd(fd: inPipe[1], events: Int16(POLLOUT), revents: 0)) }
-            let ready = poll(&fds, nfds_t(fds.count), Int32(min(remaining, 1_000)))
+            if let idleTimeoutMs, now - lastOutput >= idleTimeoutMs {
+                result.idleTimedOut = true
+                kill(-pid, SIGKILL)
+                break
+            }
+            var wait = min(deadline - now, 1_000)
+            if let idleTimeoutMs { wait = min(wait, max(1, lastOutput + idleTimeoutMs - now)) }
+            // Slots: 0 stdout, 1 stderr, 2 stdin (a closed fd is -1, which poll skips).
+            var fds = [pollfd(fd: outputOpen ? outPipe[0] : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: errorOpen ? errorPipe[0] : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: inPipe[1], events: Int16(POLLOUT), revents: 0)]
+            let ready = poll(&fds, nfds_t(fds.count), Int32(wait))
             if ready < 0 && errno != EINTR { break }
-            if fds.count > 1 && fds[1].revents != 0 {
+            if inPipe[1] >= 0 && fds[2].revents != 0 {
                 let written = pendingInput.withUnsafeBytes { write(inPipe[1], $0.baseAddress, $0.count) }
                 if written > 0 { pendingInput = pendingInput.dropFirst(written) }
                 if written < 0 && errno != EAGAIN || pendingInput.isEmpty {
@@ -108,16 +148,37 @@ public enum ChildProcess {
                     inPipe[1] = -1
                 }
             }
-            if fds[0].revents != 0 {
+            if outputOpen && fds[0].revents != 0 {
                 let count = read(outPipe[0], &buffer, buffer.count)
-                if count <= 0 { break }
-                let room = outputLimitBytes - result.output.count
-                if room > 0 { result.output += buffer[0..<min(count, room)] }
-                if count > room { result.truncated = true }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 {
+                    outputOpen = false
+                } else {
+                    lastOutput = monotonicMs()
+                    let room = outputLimitBytes - result.output.count
+                    if room > 0 {
+                        result.output += buffer[0..<min(count, room)]
+                        onOutput?(buffer[0..<min(count, room)])
+                    }
+                    if count > room { result.truncated = true }
+                }
+            }
+            if errorOpen && fds[1].revents != 0 {
+                let count = read(errorPipe[0], &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 {
+                    errorOpen = false
+                } else {
+                    // Progress on stderr (a harness's chatter) counts as a sign of life.
+                    lastOutput = monotonicMs()
+                    let room = standardErrorLimitBytes - result.standardError.count
+                    if room > 0 { result.standardError += buffer[0..<min(count, room)] }
+                }
             }
         }
         if inPipe[1] >= 0 { close(inPipe[1]) }
         close(outPipe[0])
+        if errorPipe[0] >= 0 { close(errorPipe[0]) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         // Whatever the child left in its group goes with it.

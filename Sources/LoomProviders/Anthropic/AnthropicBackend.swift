@@ -1,0 +1,65 @@
+import LoomEngine
+
+/// The Anthropic Messages API (`POST {baseURL}/v1/messages`, headers `x-api-key` and
+/// `anthropic-version`), streamed.
+///
+/// The stream's SSE events: `message_start` (input usage, including the prompt cache's
+/// `cache_creation_input_tokens` and `cache_read_input_tokens`), `content_block_start`,
+/// `content_block_delta` (`text_delta` pieces of the answer), `content_block_stop`,
+/// `message_delta` (cumulative `output_tokens`, the stop reason), `message_stop` (the
+/// end), `ping`, and `error` (a failure after the stream began, such as
+/// `overloaded_error`). A stream without `message_stop` is truncated.
+///
+/// Tokens: in = `input_tokens` + `cache_creation_input_tokens` (input billed as input),
+/// cached = `cache_read_input_tokens`. The API reports no cost: it comes from the price table.
+public struct AnthropicBackend: SpawnBackend {
+    public let providerName: String
+    public let settings: ProviderSettings
+    public let prices: PriceTable
+
+    public init(providerName: String, settings: ProviderSettings, prices: PriceTable = PriceTable()) {
+        self.providerName = providerName
+        self.settings = settings
+        self.prices = prices
+    }
+
+    public func body(for request: AgentRequest, model: String) -> JSONValue {
+        var body: [String: JSONValue] = [
+            "model": .string(model),
+            "max_tokens": .int(Int64(settings.maxTokens ?? 8_192)),
+            "messages": .array([.object(["role": "user", "content": .string(request.prompt)])]),
+            "stream": true,
+        ]
+        if let temperature = settings.temperature { body["temperature"] = .double(temperature) }
+        return .object(body)
+    }
+
+    public func spawn(_ request: AgentRequest, model: String, context: SpawnContext) -> AgentResult {
+        let provider = providerName
+        guard let baseURL = settings.baseURL else {
+            return .failure(.configuration, "\(provider) has no baseURL", provider: provider, model: model)
+        }
+        let secretName = settings.apiKeySecret ?? "ANTHROPIC_API_KEY"
+        guard let key = context.secrets.value(secretName) else {
+            return .failure(.missingSecret, "\(provider) needs the secret \(secretName): set it with `loomctl secrets set \(secretName)` or in loomd's environment",
+                            provider: provider, model: model)
+        }
+        let headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream"), ("x-api-key", key),
+                       ("anthropic-version", settings.apiVersion ?? "2023-06-01")]
+        let stream = AnthropicStream(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
+        let response = HTTPExchange.perform(.init(url: "\(baseURL)/v1/messages", headers: headers, body: body(for: request, model: model).canonicalBytes()),
+                                            limits: request.limits, consume: stream.consume)
+        return stream.result(response, provider: provider, model: model, prices: prices).redacted(context.secrets)
+    }
+
+    /// An `error.type` from the API (in an error body or an `error` event) as a reason.
+    public static func reason(errorType: String) -> ProviderErrorReason {
+        switch errorType {
+        case "rate_limit_error": .rateLimited
+        case "authentication_error", "permission_error": .authentication
+        case "not_found_error": .unknownModel
+        case "invalid_request_error", "request_too_large": .badRequest
+        default: .server   // api_error, overloaded_error, and whatever comes next
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import LoomEngine
+
+/// The decoding state of one Messages stream.
+/// Fed on the HTTP client's serial delegate queue, read once the exchange has ended (the
+/// client's completion semaphore orders the two), hence unchecked Sendable.
+final class AnthropicStream: @unchecked Sendable {
+    let answer: StreamedAnswer
+    private var lines = LineBuffer(lineMaxBytes: HTTPExchange.lineMaxBytes)
+    private var events = ServerSentEvents(eventMaxBytes: HTTPExchange.lineMaxBytes)
+    private var stopped = false
+    private var tokensIn = 0
+    private var tokensCached = 0
+    private var tokensOut = 0
+    private var problem: (ProviderErrorReason, String)?
+
+    init(answer: StreamedAnswer) {
+        self.answer = answer
+    }
+
+    func consume(_ chunk: [UInt8]) -> Bool {
+        do {
+            for line in try lines.append(chunk) {
+                guard let event = try events.feed(line) else { continue }
+                if !handle(event) { return false }
+            }
+        } catch {
+            problem = (.malformedResponse, "a stream line or event ran past \(HTTPExchange.lineMaxBytes) bytes")
+            return false
+        }
+        return true
+    }
+
+    private func handle(_ event: ServerSentEvents.Event) -> Bool {
+        guard let json = try? JSONValue.parse(event.data) else {
+            problem = (.malformedResponse, "a \(event.name) event is not JSON: \(event.data.prefix(120))")
+            return false
+        }
+        switch json["type"]?.stringValue ?? event.name {
+        case "message_start":
+            let usage = json["message"]?["usage"]
+            tokensIn = Int((usage?["input_tokens"]?.intValue ?? 0) + (usage?["cache_creation_input_tokens"]?.intValue ?? 0))
+            tokensCached = Int(usage?["cache_read_input_tokens"]?.intValue ?? 0)
+            tokensOut = Int(usage?["output_tokens"]?.intValue ?? 0)
+        case "content_block_delta":
+            if json["delta"]?["type"]?.stringValue == "text_delta", let text = json["delta"]?["text"]?.stringValue, !answer.append(text) {
+                problem = (.outputTooLarge, "the answer ran past the spawn's output limit")
+                return false
+            }
+        case "message_delta":
+            if let out = json["usage"]?["output_tokens"]?.intValue { tokensOut = Int(out) }
+        case "message_stop":
+            stopped = true
+            return false
+        case "error":
+            let type = json["error"]?["type"]?.stringValue ?? "api_error"
+            let message = json["error"]?["message"]?.stringValue ?? ""
+            problem = (AnthropicBackend.reason(errorType: type), "the stream reported \(type): \(message.prefix(500))")
+            return false
+        default:
+            break   // ping, content_block_start, content_block_stop
+        }
+        return true
+    }
+
+    func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
+        if let status = response.outcome.status, !(200..<300).contains(status), let type = (try? JSONValue.parse(response.errorBody))?["error"]?["type"]?.stringValue,
+           var failure = HTTPExchange.failure(response, provider: provider, model: model) {
+            // The error type is more precise than the status (a 400 can be a bad model name).
+            let reason = status == 429 || status == 529 ? ErrorClassifier.reason(httpStatus: status) : AnthropicBackend.reason(errorType: type)
+            failure.errorClass = reason.errorClass
+            failure.errorReason = reason.rawValue
+            return failure
+        }
+        if let failure = HTTPExchange.failure(response, provider: provider, model: model) { return failure }
+        if let (reason, message) = problem {
+            return .failure(reason, "\(provider): \(message)", provider: provider, model: model, durationMs: response.durationMs)
+        }
+        guard stopped else {
+            return .failure(.truncatedStream, "\(provider)'s stream ended before message_stop", provider: provider, model: model, durationMs: response.durationMs)
+        }
+        var result = AgentResult(output: answer.value, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: tokensCached,
+                                 durationMs: response.durationMs, provider: provider, model: model)
+        result.costMicroUSD = prices.costMicroUSD(provider: provider, model: model, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: tokensCached) ?? 0
+        return result
+    }
+}

@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomEngine
+
+/// Reading and writing the small JSON files in loomd's state directory: bounded reads,
+/// atomic writes (temporary file, fsync, rename), explicit modes.
+public enum ConfigurationFile {
+    /// No configuration file this module reads is allowed to be larger.
+    public static let sizeMaxBytes = 1 << 20
+
+    /// The file's text, or nil when it does not exist.
+    public static func read(_ path: String) throws(ProviderConfigurationError) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw ProviderConfigurationError(.io, "cannot read \(path): \(String(cString: strerror(errno)))", context: "reading \(path)")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = Glibc.read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { throw ProviderConfigurationError(.io, "cannot read \(path): \(String(cString: strerror(errno)))", context: "reading \(path)") }
+            if count == 0 { break }
+            bytes += buffer[0..<count]
+            if bytes.count > sizeMaxBytes {
+                throw ProviderConfigurationError(.tooLarge, "\(path) is larger than \(sizeMaxBytes) bytes", context: "reading \(path)")
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Parses a JSON object out of a file's text, with the file named in errors.
+    static func parseObject(_ text: String, path: String) throws(ProviderConfigurationError) -> [String: JSONValue] {
+        let json: JSONValue
+        do { json = try JSONValue.parse(text) } catch {
+            throw ProviderConfigurationError(.invalidJSON, "\(path) is not JSON: \(error.message) at byte \(error.offset)", context: "reading \(path)")
+        }
+        guard let object = json.objectValue else {
+            throw ProviderConfigurationError(.invalidValue, "\(path) must hold a JSON object", context: "reading \(path)")
+        }
+        return object
+    }
+
+    /// Writes `text` so that a crash leaves the old file or the new one, never half of
+    /// either, with `mode` set before any byte is written.
+    public static func writeAtomically(_ path: String, _ text: String, mode: mode_t) throws(ProviderConfigurationError) {
+        let temporary = "\(path).tmp.\(getpid())"
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw ProviderConfigurationError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))", context: "saving \(path)")
+        }
+        // The umask may have taken bits away; set exactly what was asked.
+        let modeSet = fchmod(fd, mode)
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { break }
+            offset += written
+        }
+        let synced = fsync(fd)
+        close(fd)
+        guard modeSet == 0, offset == bytes.count, synced == 0, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw ProviderConfigurationError(.io, "cannot save \(path): \(reason)", context: "saving \(path)")
+        }
+        // The rename is durable once the directory is.
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+
+    /// Creates a directory and its parents with `mode` (existing ones are left as they are).
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(ProviderConfigurationError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            current += "/\(part)"
+            if mkdir(current, mode) != 0 && errno != EEXIST {
+                throw ProviderConfigurationError(.io, "cannot create \(current): \(String(cString: strerror(errno)))", context: "creating \(path)")
+            }
+        }
+    }
+}

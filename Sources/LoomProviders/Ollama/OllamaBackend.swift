@@ -1,0 +1,50 @@
+import LoomEngine
+
+/// Ollama's native chat API: `POST {baseURL}/api/chat` with `"stream": true`, answered
+/// with newline-delimited JSON objects, each holding `message.content`, the last one
+/// `"done": true` with `prompt_eval_count` (input tokens) and `eval_count` (output).
+/// A failure is `{"error": "…"}`, as the body of an HTTP error or as a line of the stream.
+/// Ollama reports no cost; a local model usually has no price either.
+public struct OllamaBackend: SpawnBackend {
+    public let providerName: String
+    public let settings: ProviderSettings
+    public let prices: PriceTable
+
+    public init(providerName: String, settings: ProviderSettings, prices: PriceTable = PriceTable()) {
+        self.providerName = providerName
+        self.settings = settings
+        self.prices = prices
+    }
+
+    public func body(for request: AgentRequest, model: String) -> JSONValue {
+        var body: [String: JSONValue] = [
+            "model": .string(model),
+            "messages": .array([.object(["role": "user", "content": .string(request.prompt)])]),
+            "stream": true,
+        ]
+        var options: [String: JSONValue] = [:]
+        if let temperature = settings.temperature { options["temperature"] = .double(temperature) }
+        if let maxTokens = settings.maxTokens { options["num_predict"] = .int(Int64(maxTokens)) }
+        if !options.isEmpty { body["options"] = .object(options) }
+        return .object(body)
+    }
+
+    public func spawn(_ request: AgentRequest, model: String, context: SpawnContext) -> AgentResult {
+        let provider = providerName
+        guard let baseURL = settings.baseURL else {
+            return .failure(.configuration, "\(provider) has no baseURL", provider: provider, model: model)
+        }
+        var headers = [("Content-Type", "application/json"), ("Accept", "application/x-ndjson")]
+        if let secretName = settings.apiKeySecret {
+            // A hosted or proxied Ollama may want a bearer token.
+            guard let key = context.secrets.value(secretName) else {
+                return .failure(.missingSecret, "\(provider) needs the secret \(secretName)", provider: provider, model: model)
+            }
+            headers.append(("Authorization", "Bearer \(key)"))
+        }
+        let stream = OllamaStream(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
+        let response = HTTPExchange.perform(.init(url: "\(baseURL)/api/chat", headers: headers, body: body(for: request, model: model).canonicalBytes()),
+                                            limits: request.limits, consume: stream.consume)
+        return stream.result(response, provider: provider, model: model, prices: prices).redacted(context.secrets)
+    }
+}

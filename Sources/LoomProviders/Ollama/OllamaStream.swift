@@ -1,0 +1,64 @@
+import LoomEngine
+
+/// The decoding state of one NDJSON chat stream.
+/// Fed on the HTTP client's serial delegate queue, read once the exchange has ended (the
+/// client's completion semaphore orders the two), hence unchecked Sendable.
+final class OllamaStream: @unchecked Sendable {
+    let answer: StreamedAnswer
+    private var lines = LineBuffer(lineMaxBytes: HTTPExchange.lineMaxBytes)
+    private var done = false
+    private var tokensIn = 0
+    private var tokensOut = 0
+    private var problem: (ProviderErrorReason, String)?
+
+    init(answer: StreamedAnswer) {
+        self.answer = answer
+    }
+
+    func consume(_ chunk: [UInt8]) -> Bool {
+        do {
+            for line in try lines.append(chunk) where !line.trimmingSpaces.isEmpty {
+                if !handle(line) { return false }
+            }
+        } catch {
+            problem = (.malformedResponse, "a stream line ran past \(HTTPExchange.lineMaxBytes) bytes")
+            return false
+        }
+        return true
+    }
+
+    private func handle(_ line: String) -> Bool {
+        guard let json = try? JSONValue.parse(line) else {
+            problem = (.malformedResponse, "a stream line is not JSON: \(line.prefix(120))")
+            return false
+        }
+        if let error = json["error"]?.stringValue {
+            problem = (ErrorClassifier.mentionsUnknownModel(error) ? .unknownModel : .server, "the stream reported: \(error.prefix(500))")
+            return false
+        }
+        if let content = json["message"]?["content"]?.stringValue, !answer.append(content) {
+            problem = (.outputTooLarge, "the answer ran past the spawn's output limit")
+            return false
+        }
+        if json["done"]?.boolValue == true {
+            tokensIn = Int(json["prompt_eval_count"]?.intValue ?? 0)
+            tokensOut = Int(json["eval_count"]?.intValue ?? 0)
+            done = true
+            return false
+        }
+        return true
+    }
+
+    func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
+        if let failure = HTTPExchange.failure(response, provider: provider, model: model) { return failure }
+        if let (reason, message) = problem {
+            return .failure(reason, "\(provider): \(message)", provider: provider, model: model, durationMs: response.durationMs)
+        }
+        guard done else {
+            return .failure(.truncatedStream, "\(provider)'s stream ended before \"done\": true", provider: provider, model: model, durationMs: response.durationMs)
+        }
+        var result = AgentResult(output: answer.value, tokensIn: tokensIn, tokensOut: tokensOut, durationMs: response.durationMs, provider: provider, model: model)
+        result.costMicroUSD = prices.costMicroUSD(provider: provider, model: model, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: 0) ?? 0
+        return result
+    }
+}

@@ -1,0 +1,58 @@
+import LoomEngine
+
+/// Any OpenAI-compatible chat-completions endpoint: OpenAI, OpenRouter, llama.cpp, vLLM.
+///
+/// `POST {baseURL}/chat/completions` with `"stream": true`; the answer arrives as SSE
+/// `data:` events of `chat.completion.chunk` JSON and ends with `data: [DONE]`. A stream
+/// that ends without `[DONE]` is a truncated stream (transient), not an answer.
+///
+/// Usage: OpenAI reports it in a last chunk when asked (`stream_options.include_usage`);
+/// OpenRouter when asked with `usage: {include: true}`, and then also its cost in USD,
+/// which is used as it is. Others (llama.cpp) may report none in a stream: then tokens
+/// are 0 and the cost comes from the price table if at all.
+public struct OpenAICompatibleBackend: SpawnBackend {
+    public let providerName: String
+    public let settings: ProviderSettings
+    public let prices: PriceTable
+
+    public init(providerName: String, settings: ProviderSettings, prices: PriceTable = PriceTable()) {
+        self.providerName = providerName
+        self.settings = settings
+        self.prices = prices
+    }
+
+    /// The request body, as sent (tests compare it).
+    public func body(for request: AgentRequest, model: String) -> JSONValue {
+        var body: [String: JSONValue] = [
+            "model": .string(model),
+            "messages": .array([.object(["role": "user", "content": .string(request.prompt)])]),
+            "stream": true,
+            "stream_options": .object(["include_usage": true]),
+        ]
+        if settings.kind == .openrouter { body["usage"] = .object(["include": true]) }
+        if let maxTokens = settings.maxTokens { body["max_tokens"] = .int(Int64(maxTokens)) }
+        if let temperature = settings.temperature { body["temperature"] = .double(temperature) }
+        return .object(body)
+    }
+
+    public func spawn(_ request: AgentRequest, model: String, context: SpawnContext) -> AgentResult {
+        let provider = providerName
+        guard let baseURL = settings.baseURL else {
+            return .failure(.configuration, "\(provider) has no baseURL", provider: provider, model: model)
+        }
+        var headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream")]
+        if let secretName = settings.apiKeySecret {
+            guard let key = context.secrets.value(secretName) else {
+                return .failure(.missingSecret, "\(provider) needs the secret \(secretName): set it with `loomctl secrets set \(secretName)` or in loomd's environment",
+                                provider: provider, model: model)
+            }
+            headers.append(("Authorization", "Bearer \(key)"))
+        }
+        if settings.kind == .openrouter { headers.append(("X-Title", "loom")) }
+        let stream = OpenAIStream(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
+        let response = HTTPExchange.perform(.init(url: "\(baseURL)/chat/completions", headers: headers, body: body(for: request, model: model).canonicalBytes()),
+                                            limits: request.limits, consume: stream.consume)
+        let result = stream.result(response, provider: provider, model: model, prices: prices)
+        return result.redacted(context.secrets)
+    }
+}

@@ -1,0 +1,78 @@
+import LoomEngine
+
+/// The decoding state of one chat-completions stream.
+/// Fed on the HTTP client's serial delegate queue, read once the exchange has ended (the
+/// client's completion semaphore orders the two), hence unchecked Sendable.
+final class OpenAIStream: @unchecked Sendable {
+    let answer: StreamedAnswer
+    private var lines = LineBuffer(lineMaxBytes: HTTPExchange.lineMaxBytes)
+    private var events = ServerSentEvents(eventMaxBytes: HTTPExchange.lineMaxBytes)
+    private var done = false
+    private var usage: JSONValue?
+    private var problem: (ProviderErrorReason, String)?
+
+    init(answer: StreamedAnswer) {
+        self.answer = answer
+    }
+
+    /// Feeds body bytes; false stops the transfer (done, or something went wrong).
+    func consume(_ chunk: [UInt8]) -> Bool {
+        do {
+            for line in try lines.append(chunk) {
+                guard let event = try events.feed(line) else { continue }
+                if !handle(event.data) { return false }
+            }
+        } catch {
+            problem = (.malformedResponse, "a stream line or event ran past \(HTTPExchange.lineMaxBytes) bytes")
+            return false
+        }
+        return true
+    }
+
+    private func handle(_ data: String) -> Bool {
+        if data == "[DONE]" {
+            done = true
+            return false
+        }
+        guard let json = try? JSONValue.parse(data) else {
+            problem = (.malformedResponse, "a stream event is not JSON: \(data.prefix(120))")
+            return false
+        }
+        // OpenRouter reports a failure after the stream started as an event with `error`.
+        if let error = json["error"], !error.isNull {
+            let code = Int(error["code"]?.intValue ?? 500)
+            let message = error["message"]?.stringValue ?? error.canonicalText
+            problem = (ErrorClassifier.reason(httpStatus: code, body: message), "the stream reported an error (\(code)): \(message.prefix(500))")
+            return false
+        }
+        if let usage = json["usage"], !usage.isNull { self.usage = usage }
+        for choice in json["choices"]?.arrayValue ?? [] {
+            if let content = choice["delta"]?["content"]?.stringValue, !answer.append(content) {
+                problem = (.outputTooLarge, "the answer ran past the spawn's output limit")
+                return false
+            }
+        }
+        return true
+    }
+
+    func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
+        if let failure = HTTPExchange.failure(response, provider: provider, model: model) { return failure }
+        if let (reason, message) = problem {
+            return .failure(reason, "\(provider): \(message)", provider: provider, model: model, durationMs: response.durationMs)
+        }
+        guard done else {
+            return .failure(.truncatedStream, "\(provider)'s stream ended before [DONE]", provider: provider, model: model, durationMs: response.durationMs)
+        }
+        let prompt = Int(usage?["prompt_tokens"]?.intValue ?? 0)
+        let cached = Int(usage?["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0)
+        let completion = Int(usage?["completion_tokens"]?.intValue ?? 0)
+        var result = AgentResult(output: answer.value, tokensIn: max(0, prompt - cached), tokensOut: completion, tokensCached: cached,
+                                 durationMs: response.durationMs, provider: provider, model: model)
+        if let cost = usage?["cost"]?.doubleValue {
+            result.costMicroUSD = PriceTable.microUSD(dollars: cost)
+        } else {
+            result.costMicroUSD = prices.costMicroUSD(provider: provider, model: model, tokensIn: result.tokensIn, tokensOut: completion, tokensCached: cached) ?? 0
+        }
+        return result
+    }
+}

@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomEngine
+
+/// What every program-backed provider shares: finding the executable on the context's
+/// PATH, wrapping it in the sandbox, reporting the child to the daemon, streaming its
+/// output as progress, and turning how it ended into a failure when it did not succeed.
+struct ProgramRun {
+    static let busyRetriesMax = 4
+    let provider: String
+    let model: String
+    let argv: [String]
+    var input: [UInt8] = []
+    var separateStandardError = true
+    /// Secrets put into the child's environment under their own names.
+    var secretEnvironment: [String] = []
+    /// Files the sandboxed child must be able to read (a prompt file outside the worktree).
+    var readablePaths: [String] = []
+
+    struct Outcome {
+        var result: ChildProcess.Result
+        /// stdout as text, redacted.
+        var output: String
+        /// The end of stderr, redacted, for error messages.
+        var diagnostics: String
+    }
+
+    /// Runs the program; a failure to start, a timeout or a kill is returned as a result.
+    func run(_ request: AgentRequest, context: SpawnContext) -> Result<Outcome, AgentResultFailure> {
+        guard let first = argv.first, let executable = Self.resolve(first, path: context.environment["PATH"] ?? "/usr/bin:/bin") else {
+            return .failure(AgentResultFailure(.failure(.unavailable, "\(provider): cannot find the executable '\(argv.first ?? "")' on PATH", provider: provider, model: model)))
+        }
+        var environment = context.environment
+        for name in secretEnvironment {
+            guard let value = context.secrets.value(name) else {
+                return .failure(AgentResultFailure(.failure(.missingSecret, "\(provider) needs the secret \(name)", provider: provider, model: model)))
+            }
+            environment[name] = value
+        }
+        var command = [executable] + argv.dropFirst()
+        if case .bubblewrap(let hidden, let bwrap) = context.sandbox {
+            guard let bwrapPath = Self.resolve(bwrap, path: context.environment["PATH"] ?? "/usr/bin:/bin") else {
+                return .failure(AgentResultFailure(.failure(.configuration, "the sandbox is bwrap but bwrap is not installed (apt-get install bubblewrap)",
+                                                            provider: provider, model: model)))
+            }
+            command = Sandbox.bubblewrap(hiddenDirectories: hidden, executable: bwrapPath).wrap(command, workingDirectory: context.workingDirectory,
+                                                                                                readablePaths: readablePaths)
+        }
+        var started: Int32 = 0
+        var result = ChildProcess.Result(exitCode: nil, signal: nil, output: [], truncated: false, timedOut: false, durationMs: 0)
+        // An executable just written (an installer, a test's script) is "busy" while any
+        // other thread's fork still holds it open for writing; that passes in moments.
+        for attempt in 0..<Self.busyRetriesMax {
+            result = ChildProcess.run(argv: command, directory: context.workingDirectory, environment: environment, input: input,
+                                      timeoutMs: request.limits.timeoutMs, outputLimitBytes: request.limits.outputMaxBytes,
+                                      idleTimeoutMs: request.limits.idleTimeoutMs, separateStandardError: separateStandardError,
+                                      onStart: { pid in
+                                          started = pid
+                                          context.onChild(.started(pid))
+                                      },
+                                      onOutput: context.onProgress == nil ? nil : { chunk in context.progress(String(decoding: chunk, as: UTF8.self)) })
+            guard result.spawnError?.contains(String(cString: strerror(ETXTBSY))) == true, attempt < Self.busyRetriesMax - 1 else { break }
+            sleepMs(20 << attempt)
+        }
+        if started > 0 { context.onChild(.ended(started)) }
+        let output = context.secrets.redact(String(decoding: result.output, as: UTF8.self))
+        let diagnostics = context.secrets.redact(Self.tail(String(decoding: result.standardError, as: UTF8.self)))
+        let duration = result.durationMs
+        if let spawnError = result.spawnError {
+            return .failure(AgentResultFailure(.failure(.unavailable, "\(provider): \(spawnError)", provider: provider, model: model, durationMs: duration)))
+        }
+        if result.timedOut {
+            return .failure(AgentResultFailure(.failure(.timeout, "\(provider) ran past the session timeout (\(request.limits.timeoutMs) ms) and was killed",
+                                                        provider: provider, model: model, durationMs: duration)))
+        }
+        if result.idleTimedOut {
+            return .failure(AgentResultFailure(.failure(.idleTimeout, "\(provider) printed nothing for \(request.limits.idleTimeoutMs) ms and was killed",
+                                                        provider: provider, model: model, durationMs: duration)))
+        }
+        if result.truncated {
+            return .failure(AgentResultFailure(.failure(.outputTooLarge, "\(provider) printed more than \(request.limits.outputMaxBytes) bytes",
+                                                        provider: provider, model: model, durationMs: duration)))
+        }
+        return .success(Outcome(result: result, output: output, diagnostics: diagnostics))
+    }
+
+    /// The failure for a program that ran but did not exit 0.
+    func exitFailure(_ outcome: Outcome) -> AgentResult {
+        let detail = outcome.diagnostics.isEmpty ? Self.tail(outcome.output) : outcome.diagnostics
+        if let signal = outcome.result.signal {
+            return .failure(.exitStatus, "\(provider) was killed by signal \(signal)" + (detail.isEmpty ? "" : ": \(detail)"),
+                            provider: provider, model: model, durationMs: outcome.result.durationMs)
+        }
+        let code = outcome.result.exitCode ?? -1
+        var reason = ErrorClassifier.reason(exitCode: code)
+        // A CLI that says why (a login, a rate limit) is believed over its exit status.
+        let said = ErrorClassifier.reason(cliErrorText: detail)
+        if reason == .exitStatus && said != .providerError { reason = said }
+        return .failure(reason, "\(provider) exited with status \(code)" + (detail.isEmpty ? "" : ": \(detail)"),
+                        provider: provider, model: model, durationMs: outcome.result.durationMs)
+    }
+
+    /// The last 500 characters of `text`, on one line.
+    static func tail(_ text: String) -> String {
+        let flat = text.trimmingSpaces.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        return flat.count > 500 ? "…" + String(flat.suffix(500)) : flat
+    }
+
+    /// `name` as an executable path: as it is when it holds a slash, else the first match on `path`.
+    static func resolve(_ name: String, path: String) -> String? {
+        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+        for directory in path.split(separator: ":") where !directory.isEmpty {
+            let candidate = "\(directory)/\(name)"
+            var info = stat()
+            if stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+}
+
+/// A finished failure result carried through `Result` (AgentResult itself is not an Error).
+struct AgentResultFailure: Error {
+    let result: AgentResult
+    init(_ result: AgentResult) { self.result = result }
+}

@@ -1,0 +1,103 @@
+import LoomEngine
+
+/// Picks the models for a spawn and walks its fallback chain.
+///
+/// The chain is the role's, else the tier's, else the default (`ModelsConfiguration`).
+/// Each entry is tried in order; the router moves to the next one only when a backend
+/// failed with a rate limit, an authentication failure or an unknown model, where
+/// another provider or model can help. Any other failure (a timeout, a 500, a refused
+/// request) is returned as it is: the daemon retries transient ones with its own backoff,
+/// walking the chain again from its start. When every entry fell back, the last failure
+/// is returned, its message naming each entry tried.
+///
+/// Tokens, cost and duration of every entry tried are summed into the result, so nothing
+/// a failed attempt spent goes unaccounted; `provider` and `model` name the entry that
+/// answered (or failed last). Every result is redacted of secrets before it is returned.
+///
+/// Thread-safe and synchronous: the daemon calls `spawn` from its effect pool.
+public final class ModelRouter: Sendable {
+    /// Prompts larger than this are refused before any provider sees them (the kernel
+    /// renders none larger; this guards callers that build requests themselves).
+    public static let promptMaxBytes = 1 << 20
+
+    public let configuration: ModelsConfiguration
+    public let prices: PriceTable
+    private let backends: [String: any SpawnBackend]
+
+    /// - Parameters:
+    ///   - configuration: the chains and provider settings (`models.json`).
+    ///   - prices: the price table for providers that report no cost (`prices.json`).
+    ///   - backends: backends to use instead of those the configuration describes, by
+    ///     provider name (the daemon's scripted provider; doubles in tests).
+    public init(configuration: ModelsConfiguration, prices: PriceTable = PriceTable(), backends: [String: any SpawnBackend] = [:]) {
+        self.configuration = configuration
+        self.prices = prices
+        var table = backends
+        let names = Set(ProviderSettings.builtIn.keys).union(configuration.providers.keys)
+        for name in names where table[name] == nil {
+            if let settings = configuration.settings(for: name) {
+                table[name] = BackendFactory.make(providerName: name, settings: settings, prices: prices)
+            }
+        }
+        self.backends = table
+    }
+
+    /// `models.json` and `prices.json` from loomd's state directory.
+    public static func load(stateDirectory: String, backends: [String: any SpawnBackend] = [:]) throws(ProviderConfigurationError) -> ModelRouter {
+        ModelRouter(configuration: try ModelsConfiguration.load(stateDirectory: stateDirectory),
+                    prices: try PriceTable.load(stateDirectory: stateDirectory), backends: backends)
+    }
+
+    /// The sandbox the configuration asks for, hiding `hiddenDirectories` (loomd's socket
+    /// and state directories) from the children.
+    public func sandbox(hiding hiddenDirectories: [String]) -> Sandbox {
+        configuration.sandbox == "bwrap" ? .bubblewrap(hiddenDirectories: hiddenDirectories) : .none
+    }
+
+    /// The chain `request` would walk.
+    public func chain(for request: AgentRequest) -> [ModelReference] {
+        configuration.chain(role: request.role, tier: request.modelTier).chain
+    }
+
+    public func spawn(_ request: AgentRequest, context: SpawnContext) -> AgentResult {
+        let (chain, source) = configuration.chain(role: request.role, tier: request.modelTier)
+        guard request.prompt.utf8.count <= Self.promptMaxBytes else {
+            return .failure(.badRequest, "the prompt is \(request.prompt.utf8.count) bytes; at most \(Self.promptMaxBytes) are sent to a provider",
+                            provider: chain.first?.provider ?? "", model: chain.first?.model ?? "")
+        }
+        var spent = AgentResult(output: "")
+        var tried: [String] = []
+        var last = AgentResult.failure(.configuration, "\(source) is empty", provider: "", model: "")
+        for (index, reference) in chain.enumerated() {
+            var result: AgentResult
+            if let backend = backends[reference.provider] {
+                result = backend.spawn(request, model: reference.model, context: context)
+            } else {
+                result = .failure(.configuration, "unknown provider '\(reference.provider)' in \(source)", provider: reference.provider, model: reference.model)
+            }
+            result = result.redacted(context.secrets)
+            spent.tokensIn += result.tokensIn
+            spent.tokensOut += result.tokensOut
+            spent.tokensCached += result.tokensCached
+            spent.costMicroUSD += result.costMicroUSD
+            spent.durationMs += result.durationMs
+            result.tokensIn = spent.tokensIn
+            result.tokensOut = spent.tokensOut
+            result.tokensCached = spent.tokensCached
+            result.costMicroUSD = spent.costMicroUSD
+            result.durationMs = spent.durationMs
+            if result.provider.isEmpty { result.provider = reference.provider }
+            if result.model.isEmpty { result.model = reference.model }
+            let fallsBack = result.errorClass != nil && (result.reason?.fallsBack ?? (result.errorClass == .rateLimited))
+            if !fallsBack || index == chain.count - 1 {
+                if result.errorClass != nil && !tried.isEmpty {
+                    result.errorMessage = "after falling back from \(tried.joined(separator: "; ")): \(result.errorMessage ?? "")"
+                }
+                return result
+            }
+            tried.append("\(reference) (\(result.errorReason ?? result.errorClass?.rawValue ?? "error"))")
+            last = result
+        }
+        return last
+    }
+}
