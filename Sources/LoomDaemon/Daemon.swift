@@ -43,8 +43,15 @@ public final class Daemon: @unchecked Sendable {
         }
         registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
         policy = PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers)
-        runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration)), metrics: metrics)
+        runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration), stateDirectory: configuration.stateDirectory,
+                                                                            hiddenDirectories: [configuration.stateDirectory, Self.directory(of: configuration.socketPath)]), metrics: metrics)
         bundles = try Self.loadBundles(configuration.bundleDirectories)
+    }
+
+    /// The directory part of a path ("/" for a file at the root).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     static func loadProvider(_ configuration: DaemonConfiguration) throws(LoomError) -> ScriptedProvider? {

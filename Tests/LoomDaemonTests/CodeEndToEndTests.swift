@@ -117,4 +117,34 @@ import Testing
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("only a task that ended done can be shipped"))
     }
+
+    @Test func withoutAScriptSpawnsGoThroughTheModelRouterAndRunInTheWorktree() throws {
+        let daemon = try DaemonHarness(script: Self.script)
+        // No scripted provider: models.json in the state directory names the agent program.
+        if let index = daemon.arguments.firstIndex(of: "--provider-script") { daemon.arguments.removeSubrange(index...(index + 1)) }
+        let agent = "\(daemon.directory)/agent.sh"
+        try """
+            #!/bin/sh
+            prompt=$(cat)
+            case "$prompt" in
+              *"You decide how much process"*) echo '{"flow": "trivial", "reason": "one line"}' ;;
+              *"You implement a change"*) echo 42 > value.txt; echo '{"summary": "wrote 42 in '"$(pwd)"'"}' ;;
+              *) echo '{"verdict": "APPROVE", "summary": "ok", "findings": []}' ;;
+            esac
+            """.write(toFile: agent, atomically: true, encoding: .utf8)
+        chmod(agent, 0o755)
+        try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
+        try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
+        try daemon.start()
+        let project = try repository(daemon)
+        #expect(daemon.ctl(["submit", "-C", project, "--bundle", "code", "--policy", "full-autonomous", "Make value.txt hold 42"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { ["done", "failed"].contains($0) } == "done", "\(daemon.log())")
+        let git = Git(directory: project)
+        #expect(try git.check(["show", "loom/t1:value.txt"], "show") == "42")
+        #expect(try String(contentsOfFile: "\(project)/value.txt", encoding: .utf8) == "41\n", "the program ran in the worktree, not the checkout")
+        let store = try daemon.store(project)
+        let spawn = try store.query("SELECT json_extract(result, '$.provider') AS p, json_extract(result, '$.output') AS o FROM effects WHERE unit = 'implementer'")
+        #expect(spawn.first?["p"]?.stringValue == "command")
+        #expect(spawn.first?["o"]?.stringValue?.contains(".loom/worktrees/t1") == true)
+    }
 }

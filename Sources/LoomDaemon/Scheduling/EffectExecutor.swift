@@ -1,38 +1,62 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import LoomCode
 import LoomEngine
 import LoomProviders
 
-/// Executes one effect to its result, synchronously: an agent spawn through the provider,
-/// a command step as a child process, a handler step through its registered handler.
+/// Executes one effect to its result, synchronously: an agent spawn through the scripted
+/// provider when one is given (tests, the demo), else through the model router configured
+/// in the state directory (`models.json`, `secrets.json`, `prices.json`, read per spawn so
+/// `loomctl models set` applies to the next one); a command step as a child process; a
+/// handler step through its registered handler.
 ///
 /// Shared by the daemon's runner (which adds retries, the pool and child tracking) and by
 /// anything that drives an engine in-process (tests, a one-shot run). Spawns and commands
 /// run in the task's worktree once it has one, else in the project root.
 public struct EffectExecutor: Sendable {
     public let provider: ScriptedProvider?
+    /// Where the router's files are; nil with no scripted provider means spawns fail clearly.
+    public let stateDirectory: String?
+    /// Directories a sandboxed spawn must not see (loomd's socket and state).
+    public let hiddenDirectories: [String]
     public let handlers: [String: any StepHandler]
 
-    public init(provider: ScriptedProvider?, handlers: [String: any StepHandler] = CodeHandlers.all) {
+    public init(provider: ScriptedProvider?, stateDirectory: String? = nil, hiddenDirectories: [String] = [],
+                handlers: [String: any StepHandler] = CodeHandlers.all) {
         self.provider = provider
+        self.stateDirectory = stateDirectory
+        self.hiddenDirectories = hiddenDirectories
         self.handlers = handlers
     }
 
     /// - Parameters:
     ///   - onChild: told a child's pid when it starts (`true`) and when it has ended (`false`).
-    public func execute(_ effect: Effect, project: String, onChild: (Int32, Bool) -> Void = { _, _ in }) -> JSONValue {
+    public func execute(_ effect: Effect, project: String, onChild: @escaping @Sendable (Int32, Bool) -> Void = { _, _ in }) -> JSONValue {
         let directory = TaskWorkspace.workingDirectory(project: project, task: effect.taskID)
         switch effect.kind {
         case .spawn:
             guard let request = AgentRequest(json: effect.request) else {
                 return AgentResult(error: .permanent, message: "the spawn request could not be read").json
             }
-            guard let provider else {
-                return AgentResult(error: .permanent, message: "no provider is configured for agent \(request.role); start loomd with --provider-script FILE").json
+            if let provider { return provider.answer(request, directory: directory).json }
+            guard let stateDirectory else {
+                return AgentResult(error: .permanent, message: "no provider is configured for agent \(request.role)").json
             }
-            return provider.answer(request, directory: directory).json
+            do throws(ProviderConfigurationError) {
+                let router = try ModelRouter.load(stateDirectory: stateDirectory)
+                let secrets = try SecretsLookup.load(stateDirectory: stateDirectory, environment: ProcessInfo.processInfo.environment)
+                let context = SpawnContext(workingDirectory: directory, secrets: secrets, sandbox: router.sandbox(hiding: hiddenDirectories)) { event in
+                    switch event {
+                    case .started(let pid): onChild(pid, true)
+                    case .ended(let pid): onChild(pid, false)
+                    }
+                }
+                return router.spawn(request, context: context).json
+            } catch {
+                return AgentResult(error: .permanent, message: "the provider configuration in \(stateDirectory) cannot be used: \(error)").json
+            }
         case .command:
             if let handlerRequest = HandlerRequest(effectRequest: effect.request, projectDirectory: project) {
                 let name = effect.request["handler"]?.stringValue ?? "?"
@@ -47,7 +71,7 @@ public struct EffectExecutor: Sendable {
         }
     }
 
-    private func runCommand(_ request: JSONValue, directory: String, onChild: (Int32, Bool) -> Void) -> CommandResult {
+    private func runCommand(_ request: JSONValue, directory: String, onChild: @escaping @Sendable (Int32, Bool) -> Void) -> CommandResult {
         guard let argv = request["argv"]?.arrayValue?.compactMap(\.stringValue), !argv.isEmpty else {
             return CommandResult(status: .failed, exitCode: nil, output: "the command step names neither an argv nor a handler")
         }

@@ -55,7 +55,8 @@ final class EffectRunner: @unchecked Sendable {
         pool.submit { [self] done in
             let result = execute(effect, directory: directory)
             done()
-            if let errorClass = result["errorClass"]?.stringValue, let decision = retryDecision(effect, errorClass: errorClass, attempt: number) {
+            if let errorClass = result["errorClass"]?.stringValue,
+               let decision = retryDecision(effect, errorClass: errorClass, attempt: number, retryAfterMs: result["retryAfterMs"]?.intValue.map { Int($0) }) {
                 metrics.retries.increment(errorClass)
                 retrying(effect, number, errorClass, decision.delayMs, result["error"]?.stringValue ?? "")
                 timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs)) { [self] in
@@ -69,7 +70,7 @@ final class EffectRunner: @unchecked Sendable {
     }
 
     /// nil: deliver the failure. Otherwise when and as which attempt to try again.
-    func retryDecision(_ effect: Effect, errorClass: String, attempt: Int) -> (delayMs: Int, nextAttempt: Int)? {
+    func retryDecision(_ effect: Effect, errorClass: String, attempt: Int, retryAfterMs: Int? = nil) -> (delayMs: Int, nextAttempt: Int)? {
         switch errorClass {
         case ProviderErrorClass.transient.rawValue:
             guard attempt < configuration.retryAttemptsMax else { return nil }
@@ -77,7 +78,8 @@ final class EffectRunner: @unchecked Sendable {
             let jitter = Int(SHA256.hash("\(effect.key)#\(attempt)")[0]) * backoff / 1_024
             return (backoff + jitter, attempt + 1)
         case ProviderErrorClass.rateLimited.rawValue:
-            return (configuration.rateLimitWaitMs, attempt)
+            // The provider's own retry-after when it gave one, within the configured wait.
+            return (min(max(retryAfterMs ?? configuration.rateLimitWaitMs, 0), configuration.rateLimitWaitMs), attempt)
         default:
             return nil
         }

@@ -6,6 +6,6 @@ extension ScriptedProvider: SpawnBackend {
     public var providerName: String { "scripted" }
 
     public func spawn(_ request: AgentRequest, model: String, context: SpawnContext) -> AgentResult {
-        answer(request).redacted(context.secrets)
+        answer(request, directory: context.workingDirectory).redacted(context.secrets)
     }
 }
