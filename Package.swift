@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "LoomProof", dependencies: ["LoomEngine", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
         .executableTarget(name: "loomctl", dependencies: [
-            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomViews",
+            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomDaemon", "LoomProof", "LoomViews",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LoomEngine
 import LoomViews
 
@@ -37,13 +38,24 @@ struct BundleCommand: ParsableCommand {
         }
     }
 
-    /// The bundle called `name` under --bundles / $LOOM_BUNDLES / ./bundles.
+    /// Every bundle under --bundles, $LOOM_BUNDLES, ./bundles, or the bundles shipped beside
+    /// this loomctl (a checkout's `bundles/`, an install's `share/loom/bundles`).
+    static func loadAll(_ option: BundleOption) throws -> [LoomBundle] {
+        let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        let beside = [executable.deletingLastPathComponent().appendingPathComponent("../../bundles").standardized.path,
+                      executable.deletingLastPathComponent().appendingPathComponent("../share/loom/bundles").standardized.path]
+        let candidates = option.resolved.map { [$0] } ?? (["bundles"] + beside)
+        guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw CLIError("no bundles found (looked in \(candidates.joined(separator: ", "))); name a directory with --bundles", status: 3)
+        }
+        do { return try BundleOption.load(directory) } catch { throw CLIError("\(error)", status: 1) }
+    }
+
+    /// The bundle called `name` (see `loadAll` for where bundles are looked for).
     static func find(_ name: String, in option: BundleOption) throws -> LoomBundle {
-        let directory = option.resolved ?? "bundles"
-        let loaded: [LoomBundle]
-        do { loaded = try BundleOption.load(directory) } catch { throw CLIError("\(error)", status: 1) }
+        let loaded = try loadAll(option)
         guard let bundle = loaded.first(where: { $0.name == name }) else {
-            throw CLIError("no bundle \(name) under \(directory) (found: \(loaded.map(\.name).joined(separator: ", ")))", status: 3)
+            throw CLIError("no bundle \(name) (found: \(loaded.map(\.name).joined(separator: ", ")))", status: 3)
         }
         return bundle
     }

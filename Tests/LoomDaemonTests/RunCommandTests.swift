@@ -1,0 +1,134 @@
+import Foundation
+import LoomCode
+import LoomDaemon
+import LoomEngine
+import Testing
+
+/// `loomctl run`: one task from a terminal, in-process, with the same audit trail as loomd.
+@Suite(.serialized) struct RunCommandTests {
+    struct Output { let status: Int32; let stdout: String; let stderr: String }
+
+    /// Runs loomctl with `input` on stdin (no terminal), bounded.
+    private func loomctl(_ arguments: [String], input: String = "", in directory: String) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loomctl")
+        process.arguments = arguments
+        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8"]
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let out = Buffer(), err = Buffer()
+        let group = DispatchGroup()
+        for (pipe, buffer) in [(stdout, out), (stderr, err)] {
+            group.enter()
+            DispatchQueue.global().async {
+                buffer.data = pipe.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
+            }
+        }
+        if group.wait(timeout: .now() + 60) == .timedOut { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: out.data, as: UTF8.self), stderr: String(decoding: err.data, as: UTF8.self))
+    }
+
+    final class Buffer: @unchecked Sendable { var data = Data() }
+
+    /// A committed repository whose check passes when value.txt holds 42, and the script.
+    private func setUp() throws -> (directory: String, project: String, script: String) {
+        let directory = "/tmp/loom-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let project = "\(directory)/repo"
+        try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+        let git = Git(directory: project)
+        for arguments in [["init", "-q", "-b", "main"], ["config", "user.name", "P"], ["config", "user.email", "p@example.org"]] {
+            _ = try git.check(arguments, "setting up")
+        }
+        try "41\n".write(toFile: "\(project)/value.txt", atomically: true, encoding: .utf8)
+        try "test \"$(cat value.txt)\" = 42\n".write(toFile: "\(project)/check.sh", atomically: true, encoding: .utf8)
+        _ = try git.check(["add", "-A"], "adding")
+        _ = try git.check(["commit", "-q", "-m", "initial"], "committing")
+        try FileManager.default.createDirectory(atPath: "\(project)/.loom", withIntermediateDirectories: true)
+        try #"{"checks": [{"name": "test", "run": "sh check.sh"}]}"#.write(toFile: "\(project)/.loom/config", atomically: true, encoding: .utf8)
+        let script = "\(directory)/script.json"
+        try CodeEndToEndTests.script.write(toFile: script, atomically: true, encoding: .utf8)
+        return (directory, project, script)
+    }
+
+    @Test func aRunDrivesATaskToItsBranchWithTheSameAuditTrailAsLoomd() throws {
+        let (directory, project, script) = try setUp()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bundles = "\(DaemonHarness.repositoryRoot)/bundles"
+        let run = try loomctl(["run", "Make value.txt hold 42", "-C", project, "--flow", "trivial", "--auto", "--provider-script", script, "--bundles", bundles], in: directory)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("implement implementer: ok, scripted:premium"))
+        #expect(run.stdout.contains("checks: test ok"))
+        #expect(run.stdout.contains("t1 done"))
+        let git = Git(directory: project)
+        #expect(try git.check(["show", "loom/t1:value.txt"], "show") == "42")
+        #expect(!(try git.check(["worktree", "list"], "list")).contains(".loom/worktrees"))
+        // The journal verifies and replays like a daemon run's.
+        let verify = try loomctl(["verify", "-C", project, "--bundles", bundles], in: directory)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("identical"))
+    }
+
+    @Test func withoutATerminalAGateParksTheRunAndResumeContinuesIt() throws {
+        let (directory, project, script) = try setUp()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bundles = "\(DaemonHarness.repositoryRoot)/bundles"
+        // Piped "a" is not a person at a terminal: the run stops at the first human gate.
+        let parked = try loomctl(["run", "Make value.txt hold 42", "-C", project, "--supervised", "--provider-script", script, "--bundles", bundles], input: "a\n", in: directory)
+        #expect(parked.status == 9, "\(parked.stdout)\n\(parked.stderr)")
+        #expect(parked.stdout.contains("t1 waits at gate t1.g1 (plan)"))
+        #expect(parked.stdout.contains("loomctl run --resume"))
+
+        // A person at a terminal (a pseudo-terminal from script(1)) answers both gates.
+        let command = ["\(DaemonHarness.binaries)/loomctl", "run", "--resume", "-C", project, "--provider-script", script, "--bundles", bundles]
+            .map { "'\($0)'" }.joined(separator: " ")
+        let resumed = try loomctl(["__script__"], in: directory, scriptCommand: command, input: "a\n")
+        #expect(resumed.stdout.contains("[a]pprove"), "\(resumed.stdout)")
+        #expect(try Git(directory: project).check(["show", "loom/t1:value.txt"], "show") == "42", "\(resumed.stdout)")
+        let store = try Store(path: "\(project)/.loom/state.db", options: { var options = StoreOptions(); options.readOnly = true; return options }())
+        let deciders = try store.query("SELECT json_extract(decided_by, '$.kind') AS k FROM gates WHERE task_id = 't1' ORDER BY opened_tick")
+        #expect(deciders.map { $0["k"]?.stringValue } == ["human", "human"])
+    }
+
+    @Test func aProjectLoomdDrivesIsRefused() throws {
+        let (directory, project, script) = try setUp()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let lock = try ProjectLock(projectRoot: project)
+        defer { withExtendedLifetime(lock) {} }
+        let run = try loomctl(["run", "x", "-C", project, "--provider-script", script, "--bundles", "\(DaemonHarness.repositoryRoot)/bundles"], in: directory)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("driven by loomd or another run"))
+    }
+}
+
+extension RunCommandTests {
+    /// Runs `command` under script(1), which gives it a pseudo-terminal fed from `input`,
+    /// answering every prompt with the same line until it ends.
+    fileprivate func loomctl(_ marker: [String], in directory: String, scriptCommand command: String, input: String) throws -> Output {
+        let answers = String(repeating: input, count: 8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "(sleep 1; printf '\(answers)'; sleep 5) | script -qfec \"\(command.replacingOccurrences(of: "\"", with: "\\\""))\" /dev/null"]
+        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb"]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stdout
+        try process.run()
+        let out = Buffer()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            out.data = stdout.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        if group.wait(timeout: .now() + 60) == .timedOut { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: out.data, as: UTF8.self), stderr: "")
+    }
+}
