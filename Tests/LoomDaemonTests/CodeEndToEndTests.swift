@@ -111,6 +111,8 @@ import Testing
         // Each ship is a task of its own in the audit trail, approved by the OS user.
         #expect(daemon.ctl(["log", "t2", "-C", project]).stdout.contains("answered t2.g1: approve"))
 
+        #expect(daemon.ctl(["metrics"]).stdout.contains(#"loom_tasks_by_flow{bundle="code",flow="ship",state="done"} 2"#))
+
         let usage = daemon.ctl(["ship", "t1", "-C", project, "--push", "origin", "--merge", "main"])
         #expect(usage.status == 2)
         let missing = daemon.ctl(["ship", "t9", "-C", project, "--push", "origin"])

@@ -36,8 +36,11 @@ public struct RunChecks: StepHandler {
                 report += "== \(check.name): not run, the step's time ran out\n"
                 continue
             }
+            var started: Int32 = 0
             let outcome = ChildProcess.run(argv: check.argv, directory: directory, environment: Git.environment,
-                                           timeoutMs: min(check.timeoutMs, remaining), outputLimitBytes: min(config.checkOutputLimitBytes, perCheckOutput))
+                                           timeoutMs: min(check.timeoutMs, remaining), outputLimitBytes: min(config.checkOutputLimitBytes, perCheckOutput),
+                                           onStart: { pid in started = pid; request.onChild(pid, true) })
+            if started > 0 { request.onChild(started, false) }
             let status: CommandResult.Status = outcome.spawnError != nil ? .failed : outcome.timedOut ? .timeout : outcome.exitCode == 0 ? .ok : .failed
             if status != .ok { allPassed = false }
             truncated = truncated || outcome.truncated

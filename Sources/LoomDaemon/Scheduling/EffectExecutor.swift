@@ -58,7 +58,8 @@ public struct EffectExecutor: Sendable {
                 return AgentResult(error: .permanent, message: "the provider configuration in \(stateDirectory) cannot be used: \(error)").json
             }
         case .command:
-            if let handlerRequest = HandlerRequest(effectRequest: effect.request, projectDirectory: project) {
+            if var handlerRequest = HandlerRequest(effectRequest: effect.request, projectDirectory: project) {
+                handlerRequest.onChild = onChild
                 let name = effect.request["handler"]?.stringValue ?? "?"
                 guard let handler = handlers[name] else {
                     return CommandResult(status: .failed, exitCode: nil, output: "no step handler named '\(name)' is registered in this loomd").json

@@ -112,10 +112,17 @@ extension Daemon {
         text.gauge("loom_build_info", help: "loomd build; the value is always 1.", [(labels: [("version", Self.version)], value: 1)])
         var states: [String: Double] = [:]
         var queueDepth: [(labels: [(String, String)], value: Double)] = []
+        var byFlow: [[String]: Double] = [:]
         for project in allProjects {
-            let rows = project.queue.sync {
+            let (rows, flows) = project.queue.sync {
                 defer { project.hibernateSoon() }
-                return (try? (try project.engine).store.query("SELECT status, count(*) AS n FROM tasks GROUP BY status")) ?? []
+                let store = try? (try project.engine).store
+                return ((try? store?.query("SELECT status, count(*) AS n FROM tasks GROUP BY status")) ?? [],
+                        (try? store?.query("SELECT bundle, flow, status, count(*) AS n FROM tasks GROUP BY bundle, flow, status")) ?? [])
+            }
+            for row in flows {
+                let key = [row["bundle"]?.stringValue ?? "", row["flow"]?.stringValue ?? "", row["status"]?.stringValue ?? ""]
+                byFlow[key, default: 0] += Double(row["n"]?.intValue ?? 0)
             }
             var queued = 0.0
             for row in rows {
@@ -128,6 +135,11 @@ extension Daemon {
             queueDepth.append((labels: [("project", project.root)], value: queued))
         }
         text.gauge("loom_tasks", help: "Tasks by state, all projects.", TaskStatus.allCases.map { (labels: [("state", $0.rawValue)], value: states[$0.rawValue] ?? 0) })
+        // Per bundle and flow: how many tasks ran each way (the code bundle's ships are flow "ship").
+        text.gauge("loom_tasks_by_flow", help: "Tasks by bundle, flow and state, all projects.",
+                   byFlow.keys.sorted { $0.joined(separator: "\u{0}") < $1.joined(separator: "\u{0}") }.map { key in
+                       (labels: [("bundle", key[0]), ("flow", key[1]), ("state", key[2])], value: byFlow[key]!)
+                   })
         text.gauge("loom_queue_depth", help: "Tasks queued behind the one in flight, per project.", queueDepth)
         text.histogram("loom_tick_duration_seconds", help: "Time to commit one kernel tick.", metrics.tickSeconds)
         text.histogram("loom_schedule_to_start_seconds", help: "Time from an effect's intent to its start on the pool.", metrics.scheduleToStart)

@@ -9,7 +9,7 @@ public protocol StepHandler: Sendable {
 }
 
 /// What a handler is told about the step it runs.
-public struct HandlerRequest: Sendable, Equatable {
+public struct HandlerRequest: Sendable {
     public let taskID: String
     public let step: String
     /// The task's input, at most `inputMaxBytes` of it.
@@ -18,6 +18,9 @@ public struct HandlerRequest: Sendable, Equatable {
     public let projectDirectory: String
     public let timeoutMs: Int
     public let outputLimitBytes: Int
+    /// Told each long-running child's pid when it starts (`true`) and ends (`false`), so the
+    /// host can end what a killed host left running.
+    public var onChild: @Sendable (Int32, Bool) -> Void = { _, _ in }
 
     public static let inputMaxBytes = 4_096
 
