@@ -190,4 +190,17 @@ import Testing
         #expect(!TaskWorkspace(projectDirectory: world.project, taskID: "t99").exists)
         #expect(try world.git("branch", "--list", "loom/t99").contains("loom/t99"), "the branch stays")
     }
+
+    @Test func deliveryRefusesAWorktreeAnAgentMovedToAnotherBranch() throws {
+        let world = try CodeWorld(script: CodeScript.script())
+        let request = HandlerRequest(taskID: "t7", step: "deliver", input: "x", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096)
+        #expect(PrepareWorktree().run(request).status == .ok)
+        let worktree = TaskWorkspace(projectDirectory: world.project, taskID: "t7").directory
+        _ = try Git(directory: worktree).check(["checkout", "-q", "-b", "elsewhere"], "switching")
+        try "42\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
+        let delivered = DeliverBranch().run(request)
+        #expect(delivered.status == .failed)
+        #expect(delivered.output.contains("is not on loom/t7 (HEAD: elsewhere)"))
+        #expect(try world.git("rev-list", "--count", "main..elsewhere") == "0", "nothing was committed")
+    }
 }

@@ -15,6 +15,11 @@ public struct DeliverBranch: StepHandler {
         }
         do {
             let git = Git(directory: workspace.directory)
+            // An agent may have switched the worktree to another branch: commit nowhere else.
+            let branch = try git.run(["symbolic-ref", "-q", "--short", "HEAD"])
+            guard branch.ok, branch.text.trimmingSpaces() == workspace.branch else {
+                return CommandResult(status: .failed, exitCode: nil, output: "the worktree of \(request.taskID) is not on \(workspace.branch) (HEAD: \(branch.ok ? branch.text.trimmingSpaces() : "detached")); nothing was committed")
+            }
             try git.check(["add", "-A"], "staging the worktree")
             let staged = try git.run(["diff", "--cached", "--quiet"])
             var note: String
