@@ -21,7 +21,7 @@ struct Loomctl: ParsableCommand {
         version: "loomctl 0.1.0",
         subcommands: [
             Submit.self, Status.self, Log.self, Approve.self, Reject.self, Abandon.self, Cancel.self,
-            Replay.self, Verify.self, Export.self, Keys.self, Ship.self, Metrics.self, Projects.self,
+            Replay.self, Verify.self, Export.self, Keys.self, Ship.self, Metrics.self, Projects.self, MCP.self, Bot.self,
         ]
     )
 
