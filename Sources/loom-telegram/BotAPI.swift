@@ -4,24 +4,6 @@ import FoundationNetworking
 #endif
 import LoomEngine
 
-/// A failed Bot API call, in the terms the bot acts on.
-struct BotAPIError: Error, CustomStringConvertible {
-    enum Kind: Sendable {
-        /// Worth retrying: no connection, a dropped one, a timeout, a 5xx, a 429.
-        case transient
-        /// Retrying cannot help: the API refused the request (4xx but 429).
-        case refused
-    }
-
-    let kind: Kind
-    let method: String
-    let message: String
-    /// From a 429's `parameters.retry_after`.
-    var retryAfterSeconds: Int?
-
-    var description: String { "\(method): \(message)" }
-}
-
 /// The Telegram Bot API over HTTPS, one blocking call at a time per caller: POST
 /// `<base>/bot<token>/<method>` with a JSON body, `{"ok": true, "result": …}` back.
 /// URLSession comes from FoundationNetworking on Linux; no package is needed.

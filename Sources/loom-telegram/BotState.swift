@@ -132,10 +132,3 @@ struct BotState: Sendable {
         guard rename(temporary, path) == 0 else { throw BotStateError(path: path, message: "rename failed: \(String(cString: strerror(errno)))") }
     }
 }
-
-/// The state file could not be read or written.
-struct BotStateError: Error, CustomStringConvertible {
-    let path: String
-    let message: String
-    var description: String { "the bot's state file \(path): \(message)" }
-}

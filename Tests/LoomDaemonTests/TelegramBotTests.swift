@@ -4,7 +4,8 @@ import LoomEngine
 import Testing
 
 /// The real `loom-telegram` against a Bot API double on loopback and the real loomd: a task
-/// from free text through a gate button to the message naming its branch; a stranger told
+/// from free text through gate buttons (request changes with a forced reply, then approve)
+/// to the message naming its branch; a stranger told
 /// only their id; a stale button; an API that fails for a while; a restart that repeats nothing.
 @Suite(.serialized) struct TelegramBotTests {
     static let token = "123:TEST"
@@ -102,16 +103,36 @@ import Testing
         #expect(Set(gateButtons.keys) == ["Approve", "Request changes", "Abandon"])
         let approve = try #require(gateButtons["Approve"])
         #expect(approve.hasSuffix(":t1.g1"), "the button is bound to the gate event id")
+
+        // Request changes: the reason comes as a forced reply; the task walks back and
+        // returns to the gate with a new event id.
+        api.press(from: Self.person, data: try #require(gateButtons["Request changes"]))
+        let ask = api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").hasPrefix("What should change in t1?") }
+        #expect(ask?.body["reply_markup"]?["force_reply"]?.boolValue == true, "\(bot.log)")
+        api.message(from: Self.person, text: "Say why in the commit", replyTo: 1)
+        #expect(api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").hasPrefix("Changes requested for t1") } != nil, "\(bot.log)")
+        let again = api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").contains("waits at gate final (t1.g2)") }
+        #expect(again != nil, "\(bot.log)\n\(daemon.log())")
+        let approveAgain = try #require(buttons(again)["Approve"])
+        #expect(daemon.ctl(["log", "t1", "-C", project]).stdout.contains("Say why in the commit (via Telegram by user 111)"))
+
+        // The first gate's button is stale now.
         api.press(from: Self.person, data: approve)
+        #expect(api.waitFor { $0.method == "answerCallbackQuery" && ($0.body["text"]?.stringValue ?? "").contains("stale") } != nil, "\(bot.log)")
+        api.press(from: Self.person, data: approveAgain)
         let finished = api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").hasPrefix("t1 done") }
         #expect(finished?.body["text"]?.stringValue?.contains("branch: loom/t1") == true, "\(bot.log)")
         #expect(try Git(directory: project).check(["show", "loom/t1:value.txt"], "show") == "42")
         #expect(daemon.ctl(["log", "t1", "-C", project]).stdout.contains("via Telegram by user 111"))
 
-        // The same button again: stale.
-        api.press(from: Self.person, data: approve)
-        let stale = api.waitFor { $0.method == "answerCallbackQuery" && ($0.body["text"]?.stringValue ?? "").contains("stale") }
-        #expect(stale != nil, "\(bot.log)")
+        // The same button again, after the task finished: stale.
+        let staleBefore = api.calls.filter { $0.method == "answerCallbackQuery" && ($0.body["text"]?.stringValue ?? "").contains("stale") }.count
+        api.press(from: Self.person, data: approveAgain)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && api.calls.filter({ $0.method == "answerCallbackQuery" && ($0.body["text"]?.stringValue ?? "").contains("stale") }).count == staleBefore {
+            usleep(20_000)
+        }
+        #expect(api.calls.filter { $0.method == "answerCallbackQuery" && ($0.body["text"]?.stringValue ?? "").contains("stale") }.count == staleBefore + 1)
 
         // A stranger learns their own id and nothing else, by message or by button.
         api.message(from: Self.stranger, text: "Delete everything")
@@ -126,7 +147,7 @@ import Testing
         #expect(api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").contains(project) } != nil)
 
         // Each push went out once.
-        #expect(api.sent("waits at gate final").count == 1)
+        #expect(api.sent("waits at gate final").count == 2)
         #expect(api.sent("t1 done").count == 1)
         checkShapes(api)
     }
