@@ -10,12 +10,16 @@ let package = Package(
         .executable(name: "loomd", targets: ["loomd"]),
         .executable(name: "loomctl", targets: ["loomctl"]),
         .executable(name: "loom-bench", targets: ["loom-bench"]),
+        .executable(name: "loom-mcp", targets: ["loom-mcp"]),
+        .executable(name: "loom-telegram", targets: ["loom-telegram"]),
     ],
     dependencies: [
         // The CLI's argument parsing; the kernel, the wire and the daemon use no packages.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Ed25519 for signing proof files; used by LoomProof only, never by the kernel.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The Model Context Protocol server; used by the loom-mcp executable only.
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         // SQLite from the system (apt: libsqlite3-dev). The kernel's only dependency.
@@ -46,6 +50,14 @@ let package = Package(
             "LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomDaemon", "LoomProof", "LoomViews",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The MCP server on stdio (`loomctl mcp` execs it): its own executable so the MCP
+        // package and its dependencies stay out of loomctl.
+        .executableTarget(name: "loom-mcp", dependencies: [
+            "LoomEngine", "LoomIPC",
+            .product(name: "MCP", package: "swift-sdk"),
+        ]),
+        // The Telegram bot (`loomctl bot telegram` execs it): Foundation's URLSession only.
+        .executableTarget(name: "loom-telegram", dependencies: ["LoomEngine", "LoomIPC"]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
         .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),

@@ -25,6 +25,8 @@ public final class Daemon: @unchecked Sendable {
     var runner: EffectRunner
     var server: IPCServer?
     var policy: PeerPolicy
+    /// Agent hosts that execute steps from outside (never approvers).
+    let hosts = HostProcesses()
     private let projectsLock = Lock()
     private var projects: [String: Project] = [:]
     /// The scheduler's own queue: lifecycle, signals, the watchdog heartbeat.
@@ -243,6 +245,9 @@ public final class Daemon: @unchecked Sendable {
 
     /// Hands effects to the runner; their results come back on the project's queue.
     func schedule(_ effects: [Effect], in project: Project) {
+        // A host-executed task's spawns wait in the ledger for its host (`effects.pending`);
+        // its command and handler steps run here as usual.
+        let effects = effects.filter { !($0.kind == .spawn && project.isHostExecuted($0.taskID)) }
         guard !effects.isEmpty else { return }
         configuration.crashPoint?.hit(.afterIntent, once: "\(configuration.stateDirectory)/crash-after-intent.done")
         runner.run(effects, directory: project.root, retrying: { [weak self, weak project] effect, attempt, errorClass, delayMs, message in

@@ -139,6 +139,32 @@ public final class Project: @unchecked Sendable {
         }
     }
 
+    /// Tasks whose agent spawns a host executes (`submit` with `"executor": "host"`), read
+    /// once from each task's journaled submission and cached: the choice never changes.
+    private let executorsLock = Lock()
+    private var executors: [String: Bool] = [:]
+    /// The cache is bounded; past this many tasks it starts over (a miss costs one indexed read).
+    static let executorsCachedMax = 10_000
+
+    func isHostExecuted(_ task: String) -> Bool {
+        if let known = executorsLock.withLock({ executors[task] }) { return known }
+        let rows: [JSONValue]
+        do {
+            rows = try (try engine).store.query(
+                "SELECT json_extract(payload, '$.options.executor') AS executor FROM journal WHERE task_id = :task AND kind = 'submitted' LIMIT 1",
+                bindings: [":task": task])
+        } catch {
+            // Unknown: hold the spawn rather than run it here; recovery asks again.
+            return true
+        }
+        let host = rows.first?["executor"]?.stringValue == "host"
+        executorsLock.withLock {
+            if executors.count >= Self.executorsCachedMax { executors.removeAll() }
+            executors[task] = host
+        }
+        return host
+    }
+
     /// Journal entries as the audit trail shows them.
     func journalEntries(task: String?, afterSeq: Int64, limit: Int) throws(LoomError) -> [JSONValue] {
         let filter = task == nil ? "" : "AND j.task_id = :task"

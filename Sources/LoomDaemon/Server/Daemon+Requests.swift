@@ -13,6 +13,7 @@ extension Daemon {
     static let methods: Set<String> = [
         "submit", "status", "log", "answer", "cancel", "replay", "metrics", "watch",
         "projects.list", "projects.add", "projects.remove",
+        "hosts.attach", "effects.pending", "effects.deliver",
     ]
 
     func handle(_ reply: IPCReply) {
@@ -33,6 +34,9 @@ extension Daemon {
             case "replay": try replay(reply)
             case "metrics": reply.result(.object(["text": .string(metricsText())]))
             case "watch": try watch(reply)
+            case "hosts.attach": try attachHost(reply)
+            case "effects.pending": try pendingForHost(reply)
+            case "effects.deliver": try deliverFromHost(reply)
             case "projects.list": reply.result(.object(["projects": .array(registry.all.map { root in
                 .object(["path": .string(root), "open": .bool(project(root) != nil)])
             })]))
@@ -88,8 +92,14 @@ extension Daemon {
         throw IPCError(.invalidParams, "name the project (params.project, or loomctl -C DIR)")
     }
 
+    /// The actor of a request: the peer's identity, an agent when its ancestry includes a
+    /// process loomd spawned or a registered agent host.
+    func caller(of peer: PeerCredentials) -> Caller {
+        policy.caller(for: peer, spawned: runner.spawnedPids.union(hosts.live))
+    }
+
     /// Runs `body` on the project's queue for the task named in params.
-    private func withTask(_ reply: IPCReply, _ body: @escaping @Sendable (Project, String) throws -> Void) throws {
+    func withTask(_ reply: IPCReply, _ body: @escaping @Sendable (Project, String) throws -> Void) throws {
         let root = try projectRoot(reply.request.params)
         guard let task = reply.request.params["task"]?.stringValue, !task.isEmpty, task.utf8.count <= 64 else {
             throw IPCError(.invalidParams, "name the task (params.task)")
@@ -129,14 +139,20 @@ extension Daemon {
         } else {
             taskPolicy = TaskPolicy()
         }
+        let options: JSONValue?
+        switch params["executor"]?.stringValue {
+        case nil, "loomd": options = nil
+        case "host": options = .object(["executor": "host"])
+        case let other?: throw IPCError(.invalidParams, "params.executor must be loomd or host, not '\(other)'")
+        }
         let project = try openProject(root, recover: true)
         _ = try registry.add(root)
-        let caller = policy.caller(for: reply.peer, spawned: runner.spawnedPids)
+        let caller = caller(of: reply.peer)
         project.queue.async { [self] in
             do {
                 let started = ChildProcess.monotonicMilliseconds()
                 let receipt = try project.engine.submit(bundle: bundle, flow: params["flow"]?.stringValue, input: input, policy: taskPolicy,
-                                                        idempotencyKey: params["idempotencyKey"]?.stringValue, by: caller)
+                                                        idempotencyKey: params["idempotencyKey"]?.stringValue, options: options, by: caller)
                 metrics.tickSeconds.observe(Double(ChildProcess.monotonicMilliseconds() - started) / 1_000)
                 // Acknowledged only now: the submission is committed.
                 reply.result(.object(["task": .string(receipt.taskID), "created": .bool(receipt.created), "project": .string(root)]))
@@ -153,7 +169,7 @@ extension Daemon {
         guard let answer = params["answer"]?.stringValue.flatMap(GateAnswer.init(rawValue:)) else {
             throw IPCError(.invalidParams, "params.answer must be approve, request_changes or abandon")
         }
-        let caller = policy.caller(for: reply.peer, spawned: runner.spawnedPids)
+        let caller = caller(of: reply.peer)
         let allowed = policy.mayAnswer(reply.peer)
         try withTask(reply) { [self] project, task in
             let message = params["message"]?.stringValue ?? ""
@@ -181,7 +197,7 @@ extension Daemon {
     }
 
     private func cancel(_ reply: IPCReply) throws {
-        let caller = policy.caller(for: reply.peer, spawned: runner.spawnedPids)
+        let caller = caller(of: reply.peer)
         guard policy.maySubmit(reply.peer) || policy.mayAnswer(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not cancel tasks") }
         try withTask(reply) { [self] project, task in
             try project.engine.cancel(task: task, reason: reply.request.params["reason"]?.stringValue ?? "", by: caller)

@@ -79,6 +79,7 @@ extension Daemon {
             "costUSD": .double(Double(usage["cost"]?.intValue ?? 0) / 1_000_000),
             "policy": task.policy.json,
         ]
+        if project.isHostExecuted(id) { summary["executor"] = "host" }
         // What handler steps reported, by the keys hosts use: where the work lives, how the
         // latest checks went; and what review left open.
         let latest = """

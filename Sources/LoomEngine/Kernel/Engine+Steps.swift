@@ -182,9 +182,14 @@ extension Engine {
         guard let spec = bundle.agents[effect.unit] else {
             throw LoomError(.bundle, "effect \(effect.key) names agent '\(effect.unit)', which is not declared", context: "delivering \(effect.key)")
         }
-        // A person (or an agent host acting for one) who delivers a result is its author;
-        // otherwise the agent is.
-        let author = caller.principal.kind == .human ? caller.principal.id : Principal.agent(effect.unit).id
+        // Whoever delivers a result is its author (a person, or an agent host under its own
+        // principal, so that rules can tell two of its sessions apart); when loom itself
+        // delivers what its provider answered, the agent is.
+        let author: String
+        switch caller.principal.kind {
+        case .human, .agent: author = caller.principal.id
+        case .system, .policy: author = Principal.agent(effect.unit).id
+        }
         guard let agentResult = AgentResult(json: result) else {
             throw LoomError(.invalidInput, "the result of \(effect.key) is not an agent result (needs status, and output or errorClass)", context: "delivering \(effect.key)")
         }

@@ -51,7 +51,12 @@ public final class Engine {
     // MARK: Inputs
 
     /// Submits a task. With an idempotency key already used, returns that task and changes nothing.
-    public func submit(bundle: String, flow: String? = nil, input: String, policy: TaskPolicy = TaskPolicy(), idempotencyKey: String? = nil, by caller: Caller) throws(LoomError) -> SubmitReceipt {
+    ///
+    /// - Parameter options: opaque to the kernel: journaled with the submission for the host
+    ///   that runs the task's effects (who executes them, for instance), so that choice
+    ///   survives a restart and is on record. The transitions never read it.
+    public func submit(bundle: String, flow: String? = nil, input: String, policy: TaskPolicy = TaskPolicy(), idempotencyKey: String? = nil,
+                       options: JSONValue? = nil, by caller: Caller) throws(LoomError) -> SubmitReceipt {
         guard input.utf8.count <= limits.inputMaxBytes else {
             throw LoomError(.tooLarge, "task input is \(input.utf8.count) bytes; the limit is \(limits.inputMaxBytes)", context: "submitting a task")
         }
@@ -70,6 +75,12 @@ public final class Engine {
             "input": .string(input), "policy": policy.json,
         ]
         if let idempotencyKey { payload["idempotencyKey"] = .string(idempotencyKey) }
+        if let options {
+            guard options.objectValue != nil else {
+                throw LoomError(.invalidInput, "submission options must be a JSON object", context: "submitting a task")
+            }
+            payload["options"] = options
+        }
         let outcome = try perform(JournalInput(kind: .submitted, taskID: "", payload: .object(payload), caller: caller))
         return SubmitReceipt(taskID: outcome.taskID, created: outcome.duplicate == nil, newEffects: outcome.newEffects)
     }

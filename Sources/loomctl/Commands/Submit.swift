@@ -14,8 +14,13 @@ struct Submit: ParsableCommand {
     @Option(help: "The flow within the bundle (default: the bundle's).") var flow: String?
     @Option(help: "full-supervised, review-plan-only, review-final-only, gates-on-blockers or full-autonomous.") var policy: String?
     @Option(name: .customLong("idempotency-key"), help: "A key that makes retries of this submission harmless.") var idempotencyKey: String?
+    @Option(help: "Who runs the task's agent steps: loomd (its provider, the default) or host (an agent host such as Claude Code fetches them with effects.pending; see docs/mcp.md).") var executor: String?
     @Flag(help: "Wait until the task finishes or parks at a gate, printing its journal as it goes.") var wait = false
     @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        if let executor, !["loomd", "host"].contains(executor) { throw ValidationError("--executor must be loomd or host") }
+    }
 
     func run() throws {
         try runReporting {
@@ -24,6 +29,7 @@ struct Submit: ParsableCommand {
             if let flow { params["flow"] = .string(flow) }
             if let policy { params["policy"] = .string(policy) }
             if let idempotencyKey { params["idempotencyKey"] = .string(idempotencyKey) }
+            if let executor { params["executor"] = .string(executor) }
             let client = try global.connect()
             defer { client.close() }
             let result: JSONValue

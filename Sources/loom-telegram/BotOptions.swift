@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LoomIPC
+
+/// loom-telegram's configuration: flags, then the environment (`LOOM_TG_TOKEN`,
+/// `LOOM_TG_ALLOWED_USERS`, `LOOM_SOCKET`). Parsed by hand: a dozen flags do not need a package.
+struct BotOptions: Sendable {
+    var socketPath: String
+    /// The Bot API's base URL; a test points it at a double on loopback.
+    var apiBase = "https://api.telegram.org"
+    var token = ""
+    /// Default-deny: only these Telegram user ids are served.
+    var allowedUsers: Set<Int64> = []
+    /// Where the getUpdates offset and what was pushed are kept (written atomically, mode 0600).
+    var statePath: String
+    /// The project free text is submitted to; nil when loomd supervises exactly one.
+    var project: String?
+    var bundle: String?
+    var flow: String?
+    var policy: String?
+    /// getUpdates long-poll timeout (Telegram's own limit is 50 s).
+    var pollTimeoutSeconds = 25
+    /// How often tracked tasks are checked for gates and completion.
+    var watchIntervalMs = 1_000
+    /// Backoff after a failed Bot API or loomd call: base × 2ⁿ, capped.
+    var backoffBaseMs = 250
+    var backoffMaxMs = 30_000
+    /// A message is tried this many times before it is given up (and logged).
+    var sendAttemptsMax = 12
+
+    static let usage = """
+        usage: loom-telegram [--socket PATH] [--api-base URL] [--token-file FILE] [--allow ID,ID…]
+                             [--state FILE] [--project DIR] [--bundle NAME] [--flow NAME] [--policy PRESET]
+                             [--poll-timeout SECONDS] [--watch-interval-ms MS] [--backoff-max-ms MS]
+        The Telegram bot for loomd: long polling, outbound only. The token comes from
+        $LOOM_TG_TOKEN or --token-file (a file only its owner can read, mode 0600); the
+        allowlist from --allow or $LOOM_TG_ALLOWED_USERS. See docs/telegram.md.
+        """
+
+    struct UsageError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func parse(_ arguments: [String], environment: [String: String]) throws(UsageError) -> BotOptions {
+        let stateHome = environment["XDG_STATE_HOME"] ?? "\(environment["HOME"] ?? "/tmp")/.local/state"
+        var options = BotOptions(socketPath: DefaultSocketPath.resolve(environment, forClient: true), statePath: "\(stateHome)/loom/telegram-state.json")
+        var tokenFile: String?
+        var allow = environment["LOOM_TG_ALLOWED_USERS"]
+        var index = 0
+        func value(_ name: String) throws(UsageError) -> String {
+            index += 1
+            guard index < arguments.count else { throw UsageError(description: "\(name) needs a value") }
+            return arguments[index]
+        }
+        func number(_ name: String, _ range: ClosedRange<Int>) throws(UsageError) -> Int {
+            guard let parsed = Int(try value(name)), range.contains(parsed) else { throw UsageError(description: "\(name) must be \(range.lowerBound) to \(range.upperBound)") }
+            return parsed
+        }
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--socket": options.socketPath = try value("--socket")
+            case "--api-base": options.apiBase = try value("--api-base")
+            case "--token-file": tokenFile = try value("--token-file")
+            case "--allow": allow = try value("--allow")
+            case "--state": options.statePath = try value("--state")
+            case "--project", "-C": options.project = URL(fileURLWithPath: try value("--project")).standardizedFileURL.resolvingSymlinksInPath().path
+            case "--bundle": options.bundle = try value("--bundle")
+            case "--flow": options.flow = try value("--flow")
+            case "--policy": options.policy = try value("--policy")
+            case "--poll-timeout": options.pollTimeoutSeconds = try number("--poll-timeout", 0...50)
+            case "--watch-interval-ms": options.watchIntervalMs = try number("--watch-interval-ms", 50...600_000)
+            case "--backoff-max-ms": options.backoffMaxMs = try number("--backoff-max-ms", 10...3_600_000)
+            case "--help", "-h", "--help-bot": throw UsageError(description: "")
+            case let other: throw UsageError(description: "unknown argument '\(other)'")
+            }
+            index += 1
+        }
+        while options.apiBase.hasSuffix("/") { options.apiBase.removeLast() }
+        guard options.apiBase.hasPrefix("https://") || options.apiBase.hasPrefix("http://") else { throw UsageError(description: "--api-base must be an http(s) URL") }
+        if let tokenFile {
+            options.token = try readToken(tokenFile)
+        } else {
+            options.token = environment["LOOM_TG_TOKEN"] ?? ""
+        }
+        guard !options.token.isEmpty, options.token.utf8.count <= 256, !options.token.contains("/") else {
+            throw UsageError(description: "no bot token: set LOOM_TG_TOKEN or pass --token-file FILE (mode 0600)")
+        }
+        for part in (allow ?? "").split(whereSeparator: { $0 == "," || $0 == " " }) {
+            guard let id = Int64(part) else { throw UsageError(description: "the allowlist holds Telegram user ids (numbers), not '\(part)'") }
+            options.allowedUsers.insert(id)
+        }
+        if options.allowedUsers.isEmpty {
+            FileHandle.standardError.write(Data("loom-telegram: the allowlist is empty: every sender will be refused (set LOOM_TG_ALLOWED_USERS or --allow)\n".utf8))
+        }
+        return options
+    }
+
+    /// The token file must be readable by its owner only: a token is a password.
+    static func readToken(_ path: String) throws(UsageError) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw UsageError(description: "cannot read the token file \(path)") }
+        guard info.st_mode & 0o077 == 0 else {
+            throw UsageError(description: "the token file \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
+        }
+        guard let data = FileManager.default.contents(atPath: path), data.count <= 1_024 else { throw UsageError(description: "cannot read the token file \(path)") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

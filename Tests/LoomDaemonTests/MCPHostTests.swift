@@ -1,0 +1,86 @@
+import Foundation
+import LoomCode
+import LoomEngine
+import Testing
+
+/// The official Python MCP client drives `loomctl mcp` over stdio and plays the agent host:
+/// initialize, list the tools, and a code task from submission to its branch, with the
+/// person (this test) answering the gate with loomctl.
+@Suite(.serialized) struct MCPHostTests {
+    static let python = "/usr/bin/env"
+    static let script = "\(DaemonHarness.repositoryRoot)/Tests/Python/mcp_host.py"
+
+    /// Whether `python3 -c 'import mcp'` works; the suite is skipped (saying why) when not.
+    static let mcpImportable: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["python3", "-c", "import mcp"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            print("MCPHostTests skipped: the Python package 'mcp' cannot be imported (python3 -m pip install mcp; scripts/install-deps does it)")
+        }
+        return process.terminationStatus == 0
+    }()
+
+    @Test(.enabled(if: MCPHostTests.mcpImportable, "the Python package 'mcp' cannot be imported; scripts/install-deps installs it"))
+    func thePythonClientPlaysTheHostFromSubmissionToTheBranch() throws {
+        let daemon = try DaemonHarness(script: HostExecutionTests.emptyScript)
+        try daemon.start()
+        let project = try SampleRepository.make(in: daemon)
+        let gateFlag = "\(daemon.directory)/gate"
+
+        let host = Process()
+        host.executableURL = URL(fileURLWithPath: Self.python)
+        host.arguments = ["python3", Self.script, "\(DaemonHarness.binaries)/loomctl", daemon.socket, project, gateFlag]
+        let out = Pipe(), err = Pipe()
+        host.standardOutput = out
+        host.standardError = err
+        let outData = DaemonHarness.Buffer(), errData = DaemonHarness.Buffer()
+        let group = DispatchGroup()
+        for (pipe, buffer) in [(out, outData), (err, errData)] {
+            group.enter()
+            DispatchQueue.global().async {
+                buffer.data = pipe.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
+            }
+        }
+        try host.run()
+        defer { if host.isRunning { kill(host.processIdentifier, SIGKILL) } }
+
+        // The person answers the gate the host reached (this process is not the host's descendant).
+        let deadline = Date().addingTimeInterval(120)
+        var approved = false
+        while host.isRunning && Date() < deadline {
+            if !approved, let gate = try? String(contentsOfFile: gateFlag, encoding: .utf8), !gate.isEmpty {
+                let answer = daemon.ctl(["approve", "t1", "-C", project, "--reason", "looks right"])
+                #expect(answer.status == 0, "\(answer.stderr)")
+                approved = true
+            }
+            usleep(50_000)
+        }
+        if host.isRunning { kill(host.processIdentifier, SIGKILL) }
+        host.waitUntilExit()
+        _ = group.wait(timeout: .now() + 10)
+        let stderr = String(decoding: errData.data, as: UTF8.self)
+        #expect(host.terminationStatus == 0, "\(stderr.suffix(3000))\n\(daemon.log())")
+        let lastLine = String(decoding: outData.data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let report = try #require(try? JSONValue.parse(lastLine), "no report: \(stderr.suffix(3000))")
+
+        #expect(report["server"]?.stringValue == "loom")
+        #expect(report["tools"]?.arrayValue?.compactMap(\.stringValue) == ["answer_gate", "gates", "next_step", "replay", "report_step", "status", "submit"])
+        #expect(report["roles"]?.arrayValue?.compactMap(\.stringValue).first == "implementer")
+        #expect(report["roles"]?.arrayValue?.compactMap(\.stringValue).contains("adjudicator") == true)
+        #expect(report["self_review"]?.stringValue?.contains("reviewer_is_not_implementer") == true, "\(report["self_review"] ?? .null)")
+        #expect(report["host_approval"]?.stringValue?.hasPrefix("forbidden") == true, "\(report["host_approval"] ?? .null)")
+        #expect(report["host_approval"]?.stringValue?.contains("human_gate_answered_by_human") == true)
+        #expect(report["gates"]?["gates"]?[0]?["gate"]?["role"]?.stringValue == "final")
+        #expect(report["finished"]?["status"]?.stringValue == "done")
+        #expect(report["finished"]?["branch"]?.stringValue == "loom/t1")
+        #expect(report["replay"]?["outcome"]?.stringValue == "identical")
+        #expect(report["sessions"]?["implementer"]?.stringValue == "host:author")
+        #expect(try Git(directory: project).check(["show", "loom/t1:value.txt"], "show") == "42")
+    }
+}
