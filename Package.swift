@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "MCP", package: "swift-sdk"),
         ]),
         // The Telegram bot (`loomctl bot telegram` execs it): Foundation's URLSession only.
-        .executableTarget(name: "loom-telegram", dependencies: ["LoomEngine", "LoomIPC"]),
+        .executableTarget(name: "loom-telegram", dependencies: ["LoomEngine", "LoomIPC", "LoomProviders"]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
         .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),

@@ -3,9 +3,12 @@ import Glibc
 #endif
 import Foundation
 import LoomIPC
+import LoomProviders
 
 /// loom-telegram's configuration: flags, then the environment (`LOOM_TG_TOKEN`,
-/// `LOOM_TG_ALLOWED_USERS`, `LOOM_SOCKET`). Parsed by hand: a dozen flags do not need a package.
+/// `LOOM_TG_ALLOWED_USERS`, `LOOM_SOCKET`), then loomd's secrets store for the token
+/// (`TELEGRAM_BOT_TOKEN`, set with `loomctl secrets set`). Parsed by hand: a dozen flags do
+/// not need a package.
 struct BotOptions: Sendable {
     var socketPath: String
     /// The Bot API's base URL; a test points it at a double on loopback.
@@ -31,11 +34,12 @@ struct BotOptions: Sendable {
     var sendAttemptsMax = 12
 
     static let usage = """
-        usage: loom-telegram [--socket PATH] [--api-base URL] [--token-file FILE] [--allow ID,ID…]
+        usage: loom-telegram [--socket PATH] [--api-base URL] [--token-file FILE] [--state-dir DIR] [--allow ID,ID…]
                              [--state FILE] [--project DIR] [--bundle NAME] [--flow NAME] [--policy PRESET]
                              [--poll-timeout SECONDS] [--watch-interval-ms MS] [--backoff-max-ms MS]
         The Telegram bot for loomd: long polling, outbound only. The token comes from
-        $LOOM_TG_TOKEN or --token-file (a file only its owner can read, mode 0600); the
+        $LOOM_TG_TOKEN, --token-file (a file only its owner can read, mode 0600), or the
+        secret TELEGRAM_BOT_TOKEN in loomd's state directory (loomctl secrets set); the
         allowlist from --allow or $LOOM_TG_ALLOWED_USERS. See docs/telegram.md.
         """
 
@@ -47,6 +51,7 @@ struct BotOptions: Sendable {
         let stateHome = environment["XDG_STATE_HOME"] ?? "\(environment["HOME"] ?? "/tmp")/.local/state"
         var options = BotOptions(socketPath: DefaultSocketPath.resolve(environment, forClient: true), statePath: "\(stateHome)/loom/telegram-state.json")
         var tokenFile: String?
+        var stateDirectory = environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init) ?? "\(environment["HOME"] ?? "/tmp")/.local/state/loom"
         var allow = environment["LOOM_TG_ALLOWED_USERS"]
         var index = 0
         func value(_ name: String) throws(UsageError) -> String {
@@ -63,6 +68,7 @@ struct BotOptions: Sendable {
             case "--socket": options.socketPath = try value("--socket")
             case "--api-base": options.apiBase = try value("--api-base")
             case "--token-file": tokenFile = try value("--token-file")
+            case "--state-dir": stateDirectory = try value("--state-dir")
             case "--allow": allow = try value("--allow")
             case "--state": options.statePath = try value("--state")
             case "--project", "-C": options.project = URL(fileURLWithPath: try value("--project")).standardizedFileURL.resolvingSymlinksInPath().path
@@ -81,11 +87,17 @@ struct BotOptions: Sendable {
         guard options.apiBase.hasPrefix("https://") || options.apiBase.hasPrefix("http://") else { throw UsageError(description: "--api-base must be an http(s) URL") }
         if let tokenFile {
             options.token = try readToken(tokenFile)
+        } else if let token = environment["LOOM_TG_TOKEN"] {
+            options.token = token
         } else {
-            options.token = environment["LOOM_TG_TOKEN"] ?? ""
+            do {
+                options.token = try SecretsLookup.load(stateDirectory: stateDirectory, environment: [:]).value(Self.tokenSecret) ?? ""
+            } catch {
+                throw UsageError(description: "\(error)")
+            }
         }
         guard !options.token.isEmpty, options.token.utf8.count <= 256, !options.token.contains("/") else {
-            throw UsageError(description: "no bot token: set LOOM_TG_TOKEN or pass --token-file FILE (mode 0600)")
+            throw UsageError(description: "no bot token: set LOOM_TG_TOKEN, pass --token-file FILE (mode 0600), or store it: loomctl secrets set \(Self.tokenSecret)")
         }
         for part in (allow ?? "").split(whereSeparator: { $0 == "," || $0 == " " }) {
             guard let id = Int64(part) else { throw UsageError(description: "the allowlist holds Telegram user ids (numbers), not '\(part)'") }
@@ -96,6 +108,9 @@ struct BotOptions: Sendable {
         }
         return options
     }
+
+    /// The token's name in loomd's secrets store.
+    static let tokenSecret = "TELEGRAM_BOT_TOKEN"
 
     /// The token file must be readable by its owner only: a token is a password.
     static func readToken(_ path: String) throws(UsageError) -> String {
