@@ -17,13 +17,24 @@ import Testing
         let process = Process()
         let logFile: String
 
-        init(daemon: DaemonHarness, api: BotAPIDouble, state: String, extra: [String]) throws {
+        /// - Parameter tokenFromStore: take the token from loomd's secrets store instead of
+        ///   the environment.
+        init(daemon: DaemonHarness, api: BotAPIDouble, state: String, extra: [String], tokenFromStore: Bool = false) throws {
             logFile = "\(daemon.directory)/bot-\(UInt32.random(in: 0...UInt32.max)).log"
             process.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loomctl")
             process.arguments = ["bot", "telegram", "--socket", daemon.socket, "--api-base", api.base, "--state", state,
                                  "--poll-timeout", "1", "--watch-interval-ms", "100", "--backoff-max-ms", "200"] + extra
             var environment = ProcessInfo.processInfo.environment
-            environment["LOOM_TG_TOKEN"] = TelegramBotTests.token
+            if tokenFromStore {
+                try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
+                let secrets = "\(daemon.state)/secrets.json"
+                try #"{"version": 1, "secrets": {"TELEGRAM_BOT_TOKEN": "\#(TelegramBotTests.token)"}}"#.write(toFile: secrets, atomically: true, encoding: .utf8)
+                chmod(secrets, 0o600)
+                process.arguments! += ["--state-dir", daemon.state]
+                environment["LOOM_TG_TOKEN"] = nil
+            } else {
+                environment["LOOM_TG_TOKEN"] = TelegramBotTests.token
+            }
             environment["LOOM_TG_ALLOWED_USERS"] = "\(TelegramBotTests.person)"
             process.environment = environment
             FileManager.default.createFile(atPath: logFile, contents: nil)
@@ -161,7 +172,8 @@ import Testing
         api.fail(times: 6)
         api.fail("sendMessage", times: 3)
         api.message(from: Self.person, text: "Write a poem about queues")
-        var bot = try Bot(daemon: daemon, api: api, state: state, extra: [])
+        // The token from loomd's secrets store this time (the other test uses the environment).
+        var bot = try Bot(daemon: daemon, api: api, state: state, extra: [], tokenFromStore: true)
         defer { bot.stop() }
 
         #expect(api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").hasPrefix("Submit this as a task?") } != nil, "\(bot.log)")
