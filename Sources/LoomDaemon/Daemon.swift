@@ -254,8 +254,11 @@ public final class Daemon: @unchecked Sendable {
             guard let self, let project else { return }
             project.queue.async {
                 do {
-                    try project.engine.recordRetry(key: effect.key, attempt: attempt, errorClass: errorClass, delayMs: delayMs, message: message)
-                    project.publish()
+                    let started = try project.engine.recordRetry(key: effect.key, attempt: attempt, errorClass: errorClass, delayMs: delayMs, message: message)
+                    // A retry past the spawn cap ended the task: do not spend the attempt.
+                    if (try? project.engine.task(effect.taskID))??.status.isFinished == true { self.runner.cancelRetry(effect.key) }
+                    self.schedule(started, in: project)
+                    self.afterTick(project, task: effect.taskID)
                 } catch {
                     self.log("journaling the retry of \(effect.key) failed: \(error)")
                 }

@@ -18,6 +18,8 @@ final class EffectRunner: @unchecked Sendable {
     let metrics: DaemonMetrics
     private let lock = Lock()
     private var inFlight: Set<String> = []
+    /// Keys whose scheduled retry must not run (their task ended meanwhile).
+    private var retriesCancelled: Set<String> = []
     /// Pids of the processes loomd started for effects; an answer from one of their
     /// descendants is refused.
     private var children: Set<Int32> = []
@@ -60,13 +62,23 @@ final class EffectRunner: @unchecked Sendable {
                 metrics.retries.increment(errorClass)
                 retrying(effect, number, errorClass, decision.delayMs, result["error"]?.stringValue ?? "")
                 timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs)) { [self] in
-                    attempt(effect, number: decision.nextAttempt, directory: directory, retrying: retrying, deliver: deliver)
+                    let cancelled = lock.withLock { () -> Bool in
+                        guard retriesCancelled.remove(effect.key) != nil else { return false }
+                        inFlight.remove(effect.key)
+                        return true
+                    }
+                    if !cancelled { attempt(effect, number: decision.nextAttempt, directory: directory, retrying: retrying, deliver: deliver) }
                 }
                 return
             }
             lock.withLock { _ = inFlight.remove(effect.key) }
             deliver(effect, result)
         }
+    }
+
+    /// The retry scheduled for `key` will not run (its task has ended).
+    func cancelRetry(_ key: String) {
+        lock.withLock { _ = retriesCancelled.insert(key) }
     }
 
     /// nil: deliver the failure. Otherwise when and as which attempt to try again.

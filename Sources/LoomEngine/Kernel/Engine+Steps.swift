@@ -193,6 +193,9 @@ extension Engine {
         guard let agentResult = AgentResult(json: result) else {
             throw LoomError(.invalidInput, "the result of \(effect.key) is not an agent result (needs status, and output or errorClass)", context: "delivering \(effect.key)")
         }
+        // A fallback chain that moved on made more than one model call: each counts, so the
+        // cap holds across fallbacks (the next spawn is refused once it is reached).
+        task.spawnCount = min(task.spawnCap, task.spawnCount + agentResult.attempts - 1)
         if let errorClass = agentResult.errorClass {
             try tx.insertOutput(task: task.id, step: effect.step, unit: effect.unit, iteration: effect.iteration, attempt: effect.attempt,
                                 kind: .spawn, valid: false, output: result, author: author, tick: context.tick)

@@ -254,12 +254,15 @@ public final class Engine {
 extension Engine {
     /// Journals that the host is retrying an effect (after a transient failure, or waiting
     /// out a rate limit): the audit trail shows every attempt, and nothing else changes.
-    public func recordRetry(key: String, attempt: Int, errorClass: String, delayMs: Int, message: String, by caller: Caller = .system) throws(LoomError) {
+    /// Returns the effects of a task that started because this one ended (a retry past the
+    /// spawn cap fails the task, and the next queued one starts in the same tick).
+    @discardableResult
+    public func recordRetry(key: String, attempt: Int, errorClass: String, delayMs: Int, message: String, by caller: Caller = .system) throws(LoomError) -> [Effect] {
         let payload: JSONValue = .object([
             "key": .string(key), "attempt": .int(Int64(attempt)), "errorClass": .string(errorClass),
             "delayMs": .int(Int64(delayMs)), "message": .string(String(message.prefix(1_000))),
         ])
-        _ = try perform(JournalInput(kind: .effectRetry, taskID: "", payload: payload, caller: caller))
+        return try perform(JournalInput(kind: .effectRetry, taskID: "", payload: payload, caller: caller)).newEffects
     }
 
     func applyRetryRecord(_ input: JournalInput, in context: TickContext) throws(LoomError) -> Outcome {
@@ -267,7 +270,18 @@ extension Engine {
             throw LoomError(.notFound, "no effect has the key '\(input.payload["key"]?.stringValue ?? "")'", context: "recording a retry")
         }
         try context.journal(kind: .effectRetry, taskID: row.effect.taskID, caller: input.caller, payload: input.payload)
-        return Outcome(taskID: row.effect.taskID)
+        // A retried spawn calls a model again (a rate-limit wait does not): it counts against the
+        // cap, and a retry past the cap ends the task instead of spending more.
+        if row.effect.kind == .spawn, input.payload["errorClass"]?.stringValue == ProviderErrorClass.transient.rawValue,
+           var task = try loadTask(row.effect.taskID, in: context), !task.status.isFinished {
+            if task.spawnCount >= task.spawnCap {
+                try finish(&task, status: .failed, outcome: "spawn cap of \(task.spawnCap) reached retrying \(row.effect.unit) at step \(row.effect.step) (retries and fallbacks count)", in: context)
+            } else {
+                task.spawnCount += 1
+                try save(task, in: context)
+            }
+        }
+        return Outcome(taskID: row.effect.taskID, newEffects: context.newEffects)
     }
 
     /// Journals an input the host refused before it reached a transition (a caller outside

@@ -29,6 +29,9 @@ public struct AgentResult: Sendable, Equatable {
     public var durationMs: Int = 0
     public var provider: String = ""
     public var model: String = ""
+    /// How many model calls this result stands for: more than one when a fallback chain
+    /// moved on. Each counts against the task's spawn cap.
+    public var attempts = 1
 
     public init(output: String, tokensIn: Int = 0, tokensOut: Int = 0, tokensCached: Int = 0, costMicroUSD: Int = 0, durationMs: Int = 0, provider: String = "", model: String = "") {
         self.output = output
@@ -65,6 +68,7 @@ public struct AgentResult: Sendable, Equatable {
         // Only when set, so results without them encode exactly as before.
         if let errorReason { object["errorReason"] = .string(errorReason) }
         if let retryAfterMs { object["retryAfterMs"] = .int(Int64(retryAfterMs)) }
+        if attempts != 1 { object["attempts"] = .int(Int64(attempts)) }
         return .object(object)
     }
 
@@ -85,6 +89,7 @@ public struct AgentResult: Sendable, Equatable {
         durationMs = Int(json["durationMs"]?.intValue ?? 0)
         provider = json["provider"]?.stringValue ?? ""
         model = json["model"]?.stringValue ?? ""
+        attempts = max(1, Int(json["attempts"]?.intValue ?? 1))
     }
 }
 

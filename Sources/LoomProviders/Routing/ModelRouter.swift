@@ -86,6 +86,7 @@ public final class ModelRouter: Sendable {
             result.tokensCached = spent.tokensCached
             result.costMicroUSD = spent.costMicroUSD
             result.durationMs = spent.durationMs
+            result.attempts = index + 1
             if result.provider.isEmpty { result.provider = reference.provider }
             if result.model.isEmpty { result.model = reference.model }
             let fallsBack = result.errorClass != nil && (result.reason?.fallsBack ?? (result.errorClass == .rateLimited))
