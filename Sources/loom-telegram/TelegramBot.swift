@@ -25,6 +25,7 @@ final class TelegramBot: @unchecked Sendable {
         /status — what runs and what waits
         /projects — the projects loomd supervises
         /cancel TASK — cancel a task
+        /ship TASK push REMOTE, /ship TASK merge BRANCH [squash] — send a finished task's branch on (you approve it)
         Gates arrive here with buttons: approve, request changes (you will be asked why), abandon.
         """
 
@@ -118,6 +119,8 @@ final class TelegramBot: @unchecked Sendable {
             } catch {
                 send(chat, "Could not cancel \(words[1]): \(error.message)")
             }
+        case "/ship":
+            ship(words.count > 1 ? words[1] : "", chat: chat, user: from, loom: loom)
         default:
             guard !text.hasPrefix("/") else { return send(chat, "Unknown command. " + Self.helpText) }
             guard text.utf8.count <= 16_384 else { return send(chat, "That is too long for a task (16 KiB at most).") }
@@ -170,6 +173,45 @@ final class TelegramBot: @unchecked Sendable {
         }
     }
 
+    /// `/ship TASK push REMOTE` or `/ship TASK merge BRANCH [squash]`: submits the code
+    /// bundle's ship task; its gate, which only a person may answer under every policy, is
+    /// then pushed here with buttons like any other, and the bot's answer is journaled as
+    /// the bot's OS user on behalf of this Telegram user.
+    private func ship(_ arguments: String, chat: Int64, user: Int64, loom: LoomLink) {
+        let words = arguments.split(separator: " ").map(String.init)
+        var order: [String: JSONValue] = [:]
+        switch (words.count, words.dropFirst().first) {
+        case (3, "push"): order = ["task": .string(words[0]), "push": .string(words[2])]
+        case (3, "merge"): order = ["task": .string(words[0]), "merge": .string(words[2])]
+        case (4, "merge") where words[3] == "squash": order = ["task": .string(words[0]), "merge": .string(words[2]), "squash": true]
+        default: return send(chat, "Usage: /ship TASK push REMOTE, or /ship TASK merge BRANCH [squash]")
+        }
+        let key = record { $0.mint("p") }
+        var params: [String: JSONValue] = ["input": .string(JSONValue.object(order).canonicalText), "bundle": "code", "flow": "ship",
+                                           "policy": "full-supervised", "idempotencyKey": .string("telegram:\(chat):\(key)")]
+        if let project = options.project { params["project"] = .string(project) }
+        do {
+            guard let project = try resolveProject(&params, chat: chat, loom: loom) else { return }
+            let task = try loom.call("submit", .object(params))["task"]?.stringValue ?? "?"
+            record { state in state.tracked[state.mint("k")] = BotState.Tracked(chat: chat, project: project, task: task) }
+            send(chat, "Shipping \(words[0]) as \(task): loomd checks the branch, then asks you to approve.")
+        } catch {
+            send(chat, "loomd refused to ship \(words[0]): \(error.message)")
+        }
+    }
+
+    /// Fills in the project when the bot was started without one and loomd supervises exactly one.
+    private func resolveProject(_ params: inout [String: JSONValue], chat: Int64, loom: LoomLink) throws(IPCError) -> String? {
+        if let project = params["project"]?.stringValue { return project }
+        let projects = try loom.call("projects.list", .object([:]))["projects"]?.arrayValue ?? []
+        guard projects.count == 1, let only = projects[0]["path"]?.stringValue else {
+            send(chat, "Start the bot with --project DIR: loomd supervises \(projects.count) projects.")
+            return nil
+        }
+        params["project"] = .string(only)
+        return only
+    }
+
     private func submit(_ proposal: BotState.Proposal, key: String, user: Int64, loom: LoomLink, callbackID: String) {
         var params: [String: JSONValue] = ["input": .string(proposal.text), "idempotencyKey": .string("telegram:\(proposal.chat):\(key)")]
         if let project = options.project { params["project"] = .string(project) }
@@ -177,13 +219,8 @@ final class TelegramBot: @unchecked Sendable {
         if let flow = options.flow { params["flow"] = .string(flow) }
         if let policy = options.policy { params["policy"] = .string(policy) }
         do {
-            if params["project"] == nil {
-                let projects = try loom.call("projects.list", .object([:]))["projects"]?.arrayValue ?? []
-                guard projects.count == 1, let only = projects[0]["path"] else {
-                    acknowledge(callbackID, nil)
-                    return send(proposal.chat, "Start the bot with --project DIR: loomd supervises \(projects.count) projects.")
-                }
-                params["project"] = only
+            guard try resolveProject(&params, chat: proposal.chat, loom: loom) != nil else {
+                return acknowledge(callbackID, nil)
             }
             let result = try loom.call("submit", .object(params))
             let task = result["task"]?.stringValue ?? "?"

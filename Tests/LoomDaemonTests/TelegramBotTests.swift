@@ -145,6 +145,20 @@ import Testing
         }
         #expect(api.calls.filter { $0.method == "answerCallbackQuery" && ($0.body["text"]?.stringValue ?? "").contains("stale") }.count == staleBefore + 1)
 
+        // Ship the finished branch from the phone: the ship task's gate comes with buttons,
+        // and only the button press (a person) moves main.
+        let main = try Git(directory: project).check(["rev-parse", "main"], "main")
+        api.message(from: Self.person, text: "/ship t1 merge main")
+        #expect(api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").hasPrefix("Shipping t1 as t2") } != nil, "\(bot.log)")
+        let shipGate = api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").contains("waits at gate ship (t2.g1)") }
+        #expect(shipGate != nil, "\(bot.log)\n\(daemon.log())")
+        #expect(try Git(directory: project).check(["rev-parse", "main"], "main") == main, "nothing ships before the press")
+        api.press(from: Self.person, data: try #require(buttons(shipGate)["Approve"]))
+        #expect(api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").hasPrefix("t2 done") } != nil, "\(bot.log)")
+        #expect(try Git(directory: project).check(["rev-parse", "main"], "main") == Git(directory: project).check(["rev-parse", "loom/t1"], "branch"))
+        api.message(from: Self.person, text: "/ship t1 somewhere")
+        #expect(api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").hasPrefix("Usage: /ship") } != nil)
+
         // A stranger learns their own id and nothing else, by message or by button.
         api.message(from: Self.stranger, text: "Delete everything")
         let refused = api.waitFor { $0.method == "sendMessage" && $0.body["chat_id"]?.intValue == Self.stranger }
@@ -152,7 +166,7 @@ import Testing
         #expect(refused?.body["reply_markup"] == nil)
         api.press(from: Self.stranger, data: approve)
         #expect(api.waitFor { $0.method == "answerCallbackQuery" && $0.body["text"]?.stringValue == "Your Telegram user id is 999." } != nil)
-        #expect(daemon.ctl(["status", "t2", "-C", project, "--json"]).status == 3, "the stranger submitted nothing")
+        #expect(daemon.ctl(["status", "t3", "-C", project, "--json"]).status == 3, "the stranger submitted nothing")
 
         api.message(from: Self.person, text: "/status")
         #expect(api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").contains(project) } != nil)
