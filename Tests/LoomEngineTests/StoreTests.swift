@@ -12,7 +12,7 @@ import LoomTestKit
         #expect(try store.query("PRAGMA journal_mode") == [["journal_mode": "wal"]])
         #expect(try store.query("PRAGMA synchronous") == [["synchronous": 2]])
         #expect(store.schemaVersion == Int64(Migrations.all.count))
-        #expect(try store.query("SELECT name FROM schema_migrations") == [["name": "0001_kernel"]])
+        #expect(try store.query("SELECT name FROM schema_migrations ORDER BY version") == [["name": "0001_kernel"], ["name": "0002_bundle_versions"]])
         let strict = try store.query("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE '%STRICT%'")
         #expect(strict.isEmpty)
         var normal = StoreOptions()
@@ -64,7 +64,7 @@ import LoomTestKit
         _ = try Store(path: path)
         var db: OpaquePointer?
         sqlite3_open(path, &db)
-        sqlite3_exec(db, "UPDATE schema_migrations SET name = '0001_something_else'", nil, nil, nil)
+        sqlite3_exec(db, "UPDATE schema_migrations SET name = '0001_something_else' WHERE version = 1", nil, nil, nil)
         sqlite3_close(db)
         #expect(throws: LoomError.self) { try Store(path: path) }
         do { _ = try Store(path: path) } catch { #expect(error.code == .schemaMismatch) }

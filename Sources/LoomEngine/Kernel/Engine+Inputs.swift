@@ -7,17 +7,17 @@ extension Engine {
         if let key = payload["idempotencyKey"]?.stringValue, let existing = try tx.taskID(idempotencyKey: key) {
             return Outcome(taskID: existing, duplicate: .string(existing))
         }
-        guard let bundleName = payload["bundle"]?.stringValue, let bundle = bundles[bundleName],
+        // A replayed submission names the version it ran, which need not be today's.
+        guard let bundleName = payload["bundle"]?.stringValue, let digest = payload["digest"]?.stringValue,
+              let bundle = try version(digest: digest, name: bundleName, in: context),
               let flowName = payload["flow"]?.stringValue, let flow = bundle.flow(named: flowName),
               let input_ = payload["input"]?.stringValue else {
-            throw LoomError(.invalidInput, "submission names no loaded bundle and flow", context: "submitting a task")
-        }
-        guard payload["digest"]?.stringValue == bundle.digest else {
-            throw LoomError(.bundle, "bundle '\(bundleName)' has changed since this submission was recorded (digest \(payload["digest"]?.stringValue ?? "?") vs \(bundle.digest))", context: "submitting a task")
+            throw LoomError(.invalidInput, "submission names no known bundle version and flow (bundle \(payload["bundle"]?.stringValue ?? "?"), digest \(payload["digest"]?.stringValue?.prefix(12) ?? "?"))", context: "submitting a task")
         }
         let seq = try tx.nextTaskSeq()
         let taskID = "t\(seq)"
         try context.journal(kind: .submitted, taskID: taskID, caller: input.caller, payload: payload)
+        try BundleArchive.record(bundle, task: taskID, tick: context.tick, tx: tx)
         let startNow = try !tx.activeTaskExists()
         var task = TaskRecord(
             id: taskID, seq: seq, bundle: bundleName, bundleDigest: bundle.digest, flow: flowName, input: input_,
@@ -51,7 +51,7 @@ extension Engine {
         guard var task = try loadTask(effect.taskID, in: context) else {
             throw LoomError(.corrupt, "effect \(key) names task \(effect.taskID), which does not exist", context: "delivering \(key)")
         }
-        let bundle = try bundleFor(task)
+        let bundle = try bundleFor(task, in: context)
         switch effect.kind {
         case .spawn: try consumeSpawn(effect, result: result, caller: input.caller, task: &task, bundle: bundle, in: context)
         case .command: try consumeCommand(effect, result: result, task: &task, bundle: bundle, in: context)
@@ -81,7 +81,7 @@ extension Engine {
             throw LoomError(.invalidInput, "requesting changes needs a message saying what to change", context: "answering \(eventID)")
         }
         try context.journal(kind: .gateAnswered, taskID: task.id, caller: input.caller, payload: input.payload)
-        let bundle = try bundleFor(task)
+        let bundle = try bundleFor(task, in: context)
         let principal = input.caller.principal
         switch answer {
         case .approve:
@@ -152,14 +152,22 @@ extension Engine {
         context.touch(task.id)
     }
 
-    func bundleFor(_ task: TaskRecord) throws(LoomError) -> LoomBundle {
-        guard let bundle = bundles[task.bundle] else {
-            throw LoomError(.bundle, "task \(task.id) needs bundle '\(task.bundle)', which is not loaded", context: "driving \(task.id)")
-        }
-        guard bundle.digest == task.bundleDigest else {
-            throw LoomError(.bundle, "task \(task.id) started with bundle '\(task.bundle)' digest \(task.bundleDigest.prefix(12)), but digest \(bundle.digest.prefix(12)) is loaded; finish it with the bundle it started with", context: "driving \(task.id)")
+    /// The exact bundle version a task started with, even when the bundle on disk has moved on.
+    func bundleFor(_ task: TaskRecord, in context: TickContext) throws(LoomError) -> LoomBundle {
+        guard let bundle = try version(digest: task.bundleDigest, name: task.bundle, in: context) else {
+            throw LoomError(.bundle, "task \(task.id) started with bundle '\(task.bundle)' digest \(task.bundleDigest.prefix(12)), which is neither loaded nor stored in this project", context: "driving \(task.id)")
         }
         return bundle
+    }
+
+    /// A bundle version by digest: one known to this engine, else the project's stored copy
+    /// (loaded once, its rules taken into the rule book).
+    func version(digest: String, name: String, in context: TickContext) throws(LoomError) -> LoomBundle? {
+        if let known = versions[digest] { return known }
+        guard let stored = try BundleArchive.load(digest: digest, tx: context.tx), stored.name == name else { return nil }
+        try rules.add(stored)
+        versions[digest] = stored
+        return stored
     }
 
     func currentStep(_ task: TaskRecord, bundle: LoomBundle) throws(LoomError) -> Step {

@@ -97,7 +97,7 @@ extension Engine {
         context.newEffects.removeAll { $0.taskID == task.id }
         try save(task, in: context)
         if let nextID = try context.tx.nextQueuedTaskID(), var next = try loadTask(nextID, in: context) {
-            let nextBundle = try bundleFor(next)
+            let nextBundle = try bundleFor(next, in: context)
             next.status = .running
             try enterStep(&next, bundle: nextBundle, in: context)
             try save(next, in: context)
@@ -329,7 +329,7 @@ extension Engine {
         }
         if task.stalled { reasons.append("stall breaker: the same blockers came back twice") }
         for ruleName in spec?.safetyFloor ?? [] {
-            if let rows = try rules.safetyFloorRows(tx: tx, bundle: bundle.name, rule: ruleName, task: task.id, tick: context.tick), !rows.isEmpty {
+            if let rows = try rules.safetyFloorRows(tx: tx, bundle: bundle.digest, rule: ruleName, task: task.id, tick: context.tick), !rows.isEmpty {
                 reasons.append("safety floor \(ruleName): \(bundle.safetyFloor.first { $0.name == ruleName }?.message ?? "")")
             }
         }

@@ -12,7 +12,11 @@
 public final class Engine {
     public let store: Store
     public let limits: KernelLimits
+    /// The current version of each bundle, by name: what new submissions run.
     let bundles: [String: LoomBundle]
+    /// Every version known, by digest: the current ones, those handed over as archived,
+    /// and those loaded from the project's `bundle_versions` when a task needs one.
+    var versions: [String: LoomBundle]
     let clock: () -> Int64
     let rules: RuleBook
     /// The journal position after this engine's last committed tick, so a tick need not
@@ -38,14 +42,19 @@ public final class Engine {
     /// - Parameters:
     ///   - clock: the time source; called exactly once per tick, in milliseconds.
     ///   - extraRules: operator rules added to the kernel's and the bundles' (replay uses it).
-    public init(store: Store, bundles: [LoomBundle], limits: KernelLimits = KernelLimits(), extraRules: [SQLRule] = [], clock: @escaping () -> Int64) throws(LoomError) {
+    ///   - archived: earlier versions of bundles, used only by tasks that started with them
+    ///     (replay hands over a project's stored versions; a live engine loads them itself).
+    public init(store: Store, bundles: [LoomBundle], archived: [LoomBundle] = [], limits: KernelLimits = KernelLimits(), extraRules: [SQLRule] = [], clock: @escaping () -> Int64) throws(LoomError) {
         self.store = store
         self.limits = limits
         self.clock = clock
         var byName: [String: LoomBundle] = [:]
         for bundle in bundles { byName[bundle.name] = bundle }
         self.bundles = byName
-        self.rules = try RuleBook(bundles: bundles, extraRules: extraRules, store: store)
+        var byDigest: [String: LoomBundle] = [:]
+        for bundle in archived + bundles { byDigest[bundle.digest] = bundle }
+        self.versions = byDigest
+        self.rules = try RuleBook(bundles: Array(byDigest.values), extraRules: extraRules, store: store)
     }
 
     // MARK: Inputs
@@ -223,8 +232,8 @@ public final class Engine {
     func checkRules(in context: TickContext) throws(LoomError) {
         var violations: [RuleViolation] = []
         for taskID in context.touchedTasks {
-            let bundleName = context.taskCache[taskID]?.bundle
-            violations += try rules.check(tx: context.tx, task: taskID, tick: context.tick, bundle: bundleName, rowsMax: limits.violationRowsMax,
+            let digest = context.taskCache[taskID]?.bundleDigest
+            violations += try rules.check(tx: context.tx, task: taskID, tick: context.tick, bundle: digest, rowsMax: limits.violationRowsMax,
                                           includeExtra: !observesExtraRules)
             if observesExtraRules && rules.hasExtraRules {
                 let observed = try rules.checkExtra(tx: context.tx, task: taskID, tick: context.tick, rowsMax: limits.violationRowsMax)

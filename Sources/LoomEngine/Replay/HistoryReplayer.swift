@@ -36,7 +36,7 @@ public struct HistoryReplayer {
         options.durability = .normal
         let target = try Store(path: targetPath, options: options)
         let clock = ReplayClock()
-        let engine = try Engine(store: target, bundles: bundles, extraRules: extraRules, clock: { clock.timeMs })
+        let engine = try Engine(store: target, bundles: bundles, archived: try journal.storedBundles(), extraRules: extraRules, clock: { clock.timeMs })
         engine.observesExtraRules = true
         var catches: [String: RuleCatch] = [:]
         var ticks: Int64 = 0

@@ -8,9 +8,19 @@ public protocol JournalSource {
     func lastTick(task: String) throws(LoomError) -> Int64?
     /// Up to `limit` entries after `seq`, in order, none from a tick after `upToTick`.
     func entries(after seq: Int64, upToTick: Int64, limit: Int) throws(LoomError) -> [JournalEntry]
+    /// The bundle versions the source's tasks ran, as it stores them (none by default).
+    func storedBundles() throws(LoomError) -> [LoomBundle]
+}
+
+extension JournalSource {
+    public func storedBundles() throws(LoomError) -> [LoomBundle] { [] }
 }
 
 extension Store: JournalSource {
+    public func storedBundles() throws(LoomError) -> [LoomBundle] {
+        try BundleArchive.all(in: self)
+    }
+
     public func lastTick(task: String) throws(LoomError) -> Int64? {
         try read { tx throws(LoomError) in try tx.maxTick(task: task) }
     }

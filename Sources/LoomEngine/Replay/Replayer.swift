@@ -25,7 +25,7 @@ public struct Replayer {
         options.durability = .normal
         let target = try Store(path: targetPath, options: options)
         let clock = ReplayClock()
-        let engine = try Engine(store: target, bundles: bundles, extraRules: extraRules, clock: { clock.timeMs })
+        let engine = try Engine(store: target, bundles: bundles, archived: try BundleArchive.all(in: source), extraRules: extraRules, clock: { clock.timeMs })
         var lastTick = Int64.max
         if let task {
             guard let value = try source.read({ tx throws(LoomError) in try tx.maxTick(task: task) }) else {

@@ -4,7 +4,7 @@ public enum TableDump {
     public static let tables: [(name: String, order: String)] = [
         ("tasks", "seq"), ("effects", "key"), ("gates", "event_id"), ("findings", "id"),
         ("step_outputs", "task_id, step, unit, iteration, attempt"), ("journal", "seq"), ("ticks", "tick"),
-        ("violations", "tick, rule"),
+        ("violations", "tick, rule"), ("bundle_versions", "digest"),
     ]
 
     /// Columns that say which tick last wrote a row; the earliest of them in a differing row
@@ -23,7 +23,7 @@ public enum TableDump {
     /// The first difference between two stores' tables, or nil when they are identical.
     public static func firstDifference(_ expected: Store, _ actual: Store, task: String? = nil, upToTick: Int64 = .max) throws(LoomError) -> RowDifference? {
         var best: RowDifference?
-        for (table, order) in tables {
+        for (table, order) in tables where try expected.hasTable(table) {
             // Rows the record wrote after the last replayed tick are not expected of the replay.
             let left = try rows(of: table, order: order, in: expected, task: task).filter { (lastWriteTick($0) ?? 0) <= upToTick }
             let right = try rows(of: table, order: order, in: actual, task: task)

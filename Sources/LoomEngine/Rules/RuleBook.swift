@@ -1,30 +1,39 @@
 import CSQLite
 
-/// Every commit-time rule in force: the kernel's, each loaded bundle's, and any an operator
-/// added (replay with `--rules`). Rules are prepared once, against the real schema, so a
+/// Every commit-time rule in force: the kernel's, each bundle version's (keyed by digest, so
+/// a task is checked by the rules of the version it runs), and any an operator added
+/// (replay with `--rules`). Rules are prepared once, against the real schema, so a
 /// rule that does not compile or that would write is refused when the engine starts, not
 /// in the middle of a tick.
 final class RuleBook {
     private let kernel: [SQLRule]
-    private let byBundle: [String: [SQLRule]]
+    private var byBundle: [String: [SQLRule]] = [:]
     private let extra: [SQLRule]
-    private let floors: [String: [String: SQLRule]]
+    private var floors: [String: [String: SQLRule]] = [:]
+    private let store: Store
 
     init(bundles: [LoomBundle], extraRules: [SQLRule], store: Store) throws(LoomError) {
         kernel = KernelRules.all
-        var byBundle: [String: [SQLRule]] = [:]
-        var floors: [String: [String: SQLRule]] = [:]
-        for bundle in bundles {
-            byBundle[bundle.name] = bundle.rules
-            var named: [String: SQLRule] = [:]
-            for rule in bundle.safetyFloor { named[rule.name] = rule }
-            floors[bundle.name] = named
-        }
-        self.byBundle = byBundle
-        self.extra = extraRules
-        self.floors = floors
-        let everyRule = kernel + bundles.flatMap { $0.rules + $0.safetyFloor } + extraRules
-        for rule in everyRule {
+        extra = extraRules
+        self.store = store
+        try Self.compile(kernel + extraRules, store: store)
+        for bundle in bundles { try add(bundle) }
+    }
+
+    /// Takes in a bundle version's rules (at start, or when a stored version is loaded).
+    func add(_ bundle: LoomBundle) throws(LoomError) {
+        guard byBundle[bundle.digest] == nil else { return }
+        try Self.compile(bundle.rules + bundle.safetyFloor, store: store)
+        byBundle[bundle.digest] = bundle.rules
+        var named: [String: SQLRule] = [:]
+        for rule in bundle.safetyFloor { named[rule.name] = rule }
+        floors[bundle.digest] = named
+    }
+
+    /// Prepares each rule once against the real schema: it must compile, only read, and
+    /// bind nothing but :task and :tick.
+    private static func compile(_ rules: [SQLRule], store: Store) throws(LoomError) {
+        for rule in rules {
             let statement: SQLiteStatement
             do {
                 statement = try store.connection.prepareUncached(rule.sql)
@@ -43,7 +52,7 @@ final class RuleBook {
         }
     }
 
-    /// One statement per bundle that asks every rule at once whether it has a row: the
+    /// One statement per bundle version that asks every rule at once whether it has a row: the
     /// common case (nothing violated) costs one statement instead of one per rule.
     private var anyViolationSQL: [String: String] = [:]
 
@@ -86,7 +95,7 @@ final class RuleBook {
 
     var hasExtraRules: Bool { !extra.isEmpty }
 
-    /// The rows a safety-floor rule returns (nil if the bundle has no such rule).
+    /// The rows a safety-floor rule returns (nil if the bundle version has no such rule).
     func safetyFloorRows(tx: Transaction, bundle: String, rule name: String, task: String, tick: Int64) throws(LoomError) -> [JSONValue]? {
         guard let rule = floors[bundle]?[name] else { return nil }
         return try run(rule, tx: tx, task: task, tick: tick, rowsMax: 50)

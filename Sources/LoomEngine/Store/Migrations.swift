@@ -15,6 +15,7 @@ enum Migrations {
 
     static let all: [Migration] = [
         Migration(name: "0001_kernel", sql: kernelV1),
+        Migration(name: "0002_bundle_versions", sql: bundleVersions),
     ]
 
     static var latestVersion: Int64 { Int64(all.count) }
@@ -161,5 +162,21 @@ enum Migrations {
         actor TEXT NOT NULL CHECK (json_valid(actor)),
         PRIMARY KEY (tick, rule)
     ) STRICT;
+    """
+
+    /// Every bundle version a task of the project ran, stored by the submission's tick: a
+    /// project's database can then drive, replay and prove its tasks on its own, after the
+    /// bundle on disk has moved on. Written once per digest; `task_id` is its first task.
+    static let bundleVersions = """
+    CREATE TABLE bundle_versions(
+        digest TEXT PRIMARY KEY CHECK (length(digest) = 64),
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        files TEXT NOT NULL CHECK (json_valid(files)),
+        task_id TEXT NOT NULL,
+        created_tick INTEGER NOT NULL
+    ) STRICT;
+    CREATE TRIGGER bundle_versions_no_update BEFORE UPDATE ON bundle_versions BEGIN SELECT RAISE(ABORT, 'a stored bundle version never changes'); END;
+    CREATE TRIGGER bundle_versions_no_delete BEFORE DELETE ON bundle_versions BEGIN SELECT RAISE(ABORT, 'a stored bundle version never changes'); END;
     """
 }

@@ -196,6 +196,11 @@ extension Store {
         try read { tx throws(LoomError) in try tx.connection.scalarInt("SELECT time_ms FROM ticks ORDER BY tick DESC LIMIT 1") }
     }
 
+    /// Whether the schema has `table` (a read-only store may predate a migration).
+    public func hasTable(_ table: String) throws(LoomError) -> Bool {
+        !(try query("SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = :name", bindings: [":name": table])).isEmpty
+    }
+
     /// Runs a read-only query and returns its rows as JSON objects (reports, tests, tools).
     public func query(_ sql: String, bindings: [String: String] = [:], limit: Int = 10_000) throws(LoomError) -> [JSONValue] {
         try read { tx throws(LoomError) in try tx.rows(sql, bindings: bindings, limit: limit) }

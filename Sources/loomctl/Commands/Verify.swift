@@ -9,8 +9,9 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a project's journal, or a proof file: recompute the hash chain and replay it. Read-only; no daemon needed.",
         discussion: """
-        With a TASK (or --all), checks the project's state.db; with bundles (--bundles or \
-        $LOOM_BUNDLES) it also replays it. With a FILE (an existing file, from `loomctl export`), \
+        With a TASK (or --all), checks the project's state.db and replays it with the bundle \
+        versions the database stores (plus --bundles or $LOOM_BUNDLES, for a database written \
+        before it stored them). With a FILE (an existing file, from `loomctl export`), \
         checks the proof with nothing but the file: every entry's hash and link, the head, \
         each bundle's digest recomputed from its files, the provider identities, the signature \
         (against --public-key when given), and a replay with the bundles it carries.
@@ -54,8 +55,11 @@ struct Verify: ParsableCommand {
         var result: [String: JSONValue] = ["chain": .string(chain.description)]
         var status: Int32 = 0
         if case .intact = chain {} else { status = 6 }
-        if status == 0, let directory = bundles ?? ProcessInfo.processInfo.environment["LOOM_BUNDLES"] {
-            let loaded = try BundleOption.load(directory)
+        // The database stores every bundle version its tasks ran; --bundles adds versions a
+        // database written before it stored them needs.
+        let directory = bundles ?? ProcessInfo.processInfo.environment["LOOM_BUNDLES"]
+        if try status == 0 && (directory != nil || !BundleArchive.all(in: store).isEmpty) {
+            let loaded = try directory.map { try BundleOption.load($0) } ?? []
             let report = try Replayer(source: store, bundles: loaded).run(task: all ? nil : task)
             result["replay"] = .string(report.description)
             if case .identical = report {} else { status = 7 }
