@@ -4,6 +4,8 @@
 public enum BundleArchive {
     /// Stores `bundle` once, in the tick that first submits a task with it.
     static func record(_ bundle: LoomBundle, task: String, tick: Int64, tx: Transaction) throws(LoomError) {
+        // Most submissions run a stored version: a key lookup, not a 30 KB encoding.
+        guard try tx.rows("SELECT 1 AS stored FROM bundle_versions WHERE digest = :digest", bindings: [":digest": bundle.digest]).isEmpty else { return }
         let files = JSONValue.object(bundle.files.mapValues { .string($0) })
         try tx.statement("INSERT OR IGNORE INTO bundle_versions(digest, name, version, files, task_id, created_tick) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(1, bundle.digest).bind(2, bundle.name).bind(3, bundle.version).bind(4, files.canonicalText)
