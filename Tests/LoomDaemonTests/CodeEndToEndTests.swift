@@ -149,4 +149,43 @@ import Testing
         #expect(spawn.first?["p"]?.stringValue == "command")
         #expect(spawn.first?["o"]?.stringValue?.contains(".loom/worktrees/t1") == true)
     }
+
+    @Test func aSecretAnAgentEchoesNeverReachesTheDatabaseTheLogsOrTheOutput() throws {
+        let daemon = try DaemonHarness(script: Self.script)
+        if let index = daemon.arguments.firstIndex(of: "--provider-script") { daemon.arguments.removeSubrange(index...(index + 1)) }
+        let secret = "sk-live-\(UInt64.random(in: 1_000_000_000...9_999_999_999))"
+        let agent = "\(daemon.directory)/leaky.sh"
+        // A careless agent: prints its key in its answer and on stderr.
+        try """
+            #!/bin/sh
+            prompt=$(cat)
+            echo "debug: using key $LEAKY_TOKEN" >&2
+            case "$prompt" in
+              *"You implement a change"*) echo 42 > value.txt; echo '{"summary": "wrote 42 with key '"$LEAKY_TOKEN"'"}' ;;
+              *) echo '{"verdict": "APPROVE", "summary": "key '"$LEAKY_TOKEN"'", "findings": []}' ;;
+            esac
+            """.write(toFile: agent, atomically: true, encoding: .utf8)
+        chmod(agent, 0o755)
+        try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
+        try #"{"version": 1, "default": ["leaky:echo"], "providers": {"leaky": {"kind": "command", "executable": "\#(agent)", "secretEnvironment": ["LEAKY_TOKEN"]}}}"#
+            .write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
+        try #"{"version": 1, "secrets": {"LEAKY_TOKEN": "\#(secret)"}}"#.write(toFile: "\(daemon.state)/secrets.json", atomically: true, encoding: .utf8)
+        chmod("\(daemon.state)/secrets.json", 0o600)
+        try daemon.start()
+        let project = try repository(daemon)
+        let submitted = daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42", "--wait"])
+        #expect(daemon.waitFor(task: "t1", project: project) { ["done", "failed"].contains($0) } == "done", "\(daemon.log())")
+        let log = daemon.ctl(["log", "t1", "-C", project, "--json"])
+        let status = daemon.ctl(["status", "t1", "-C", project, "--json"])
+        daemon.stop()
+        // Every artefact of the run: the database and its WAL, loomd's log, loomctl's output.
+        var artefacts = [daemon.log(), submitted.stdout, submitted.stderr, log.stdout, status.stdout]
+        for file in ["state.db", "state.db-wal"] {
+            if let data = FileManager.default.contents(atPath: "\(project)/.loom/\(file)") { artefacts.append(String(decoding: data, as: UTF8.self)) }
+        }
+        for (index, text) in artefacts.enumerated() {
+            #expect(!text.contains(secret), "artefact \(index) holds the secret")
+        }
+        #expect(log.stdout.contains("[redacted]"), "the agent's words are kept, its key is not")
+    }
 }
