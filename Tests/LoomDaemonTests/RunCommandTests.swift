@@ -96,6 +96,46 @@ import Testing
         #expect(deciders.map { $0["k"]?.stringValue } == ["human", "human"])
     }
 
+    @Test func ctrlCLeavesAStateThatResumeContinues() throws {
+        let (directory, project, _) = try setUp()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bundles = "\(DaemonHarness.repositoryRoot)/bundles"
+        // The implementer takes 3 s: long enough to be interrupted in the middle.
+        let slow = "\(directory)/slow.json"
+        try CodeEndToEndTests.script.replacingOccurrences(of: "\"delayMs\": 300", with: "\"delayMs\": 3000").write(toFile: slow, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loomctl")
+        process.arguments = ["run", "Make value.txt hold 42", "-C", project, "--flow", "trivial", "--auto", "--provider-script", slow, "--bundles", bundles]
+        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let collected = Buffer()
+        let reader = DispatchGroup()
+        reader.enter()
+        DispatchQueue.global().async {
+            collected.data = output.fileHandleForReading.readDataToEndOfFile()
+            reader.leave()
+        }
+        // Wait until the implementer is running (its worktree exists), then press Ctrl-C.
+        let worktree = TaskWorkspace(projectDirectory: project, taskID: "t1").directory
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: worktree) { usleep(20_000) }
+        usleep(500_000)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        _ = reader.wait(timeout: .now() + 10)
+        let text = String(decoding: collected.data, as: UTF8.self)
+        #expect(process.terminationStatus == 130, "\(text)")
+        #expect(text.contains("continue with: loomctl run --resume"))
+
+        let resumed = try loomctl(["run", "--resume", "-C", project, "--provider-script", "\(directory)/script.json", "--bundles", bundles], in: directory)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(try Git(directory: project).check(["show", "loom/t1:value.txt"], "show") == "42")
+        #expect(try Git(directory: project).check(["rev-list", "--count", "main..loom/t1"], "count") == "1")
+    }
+
     @Test func aProjectLoomdDrivesIsRefused() throws {
         let (directory, project, script) = try setUp()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -21,6 +21,13 @@ public enum InterruptGuard {
     /// Installs the handler for SIGINT and SIGTERM.
     public static func install() {
         _ = slots
+        // A parent may have started us with these blocked (a blocked mask survives exec):
+        // Ctrl-C must work whoever launched the run.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for number in [SIGINT, SIGTERM] {
             signal(number) { _ in
                 for index in 0..<InterruptGuard.capacity where InterruptGuard.slots[index] > 0 {
