@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -10,12 +10,20 @@ let package = Package(
         .executable(name: "loomd", targets: ["loomd"]),
         .executable(name: "loomctl", targets: ["loomctl"]),
         .executable(name: "loom-bench", targets: ["loom-bench"]),
+        .executable(name: "loom-web", targets: ["loom-web"]),
     ],
     dependencies: [
         // The CLI's argument parsing; the kernel, the wire and the daemon use no packages.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Ed25519 for signing proof files; used by LoomProof only, never by the kernel.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The web dashboard's HTTP server; used by loom-web only, so loomd and loomctl stay
+        // free of the HTTP stack. No traits: the dashboard needs neither swift-configuration
+        // nor the full-Foundation form coding.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        // Already part of Hummingbird's graph; named so the dashboard can use their types directly.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // SQLite from the system (apt: libsqlite3-dev). The kernel's only dependency.
@@ -46,12 +54,21 @@ let package = Package(
             "LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomViews",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The web dashboard: an HTTP front-end that is one more client of loomd's socket.
+        .target(name: "LoomWeb", dependencies: [
+            "LoomEngine", "LoomIPC", "LoomViews", "LoomCode", "LoomProviders",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .executableTarget(name: "loom-web", dependencies: ["LoomWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
         .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
         .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews"]),
         .testTarget(name: "LoomProvidersTests", dependencies: ["LoomProviders", "LoomEngine"]),
+        .testTarget(name: "LoomWebTests", dependencies: ["LoomWeb", "LoomEngine", "LoomIPC"]),
         .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomCode", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
     ]
 )
