@@ -23,7 +23,12 @@ struct LoomWebCommand: AsyncParsableCommand {
     @Option(help: "A directory of bundles, for flow graphs (default: $LOOM_BUNDLES, else ./bundles).") var bundles: String?
     @Option(help: "loomd's state directory, for models.json (default: $STATE_DIRECTORY, else ~/.local/state/loom).") var stateDir: String?
 
+    @Option(help: "Live-update streams open at once (1...1000).") var eventStreamsMax: Int = DashboardLimits().eventStreamsMax
+    @Option(help: "Seconds between heartbeats on a live stream (1...300).") var heartbeatSeconds: Int = DashboardLimits().heartbeatSeconds
+
     func validate() throws {
+        guard (1...1_000).contains(eventStreamsMax) else { throw ValidationError("--event-streams-max must be 1 to 1000") }
+        guard (1...300).contains(heartbeatSeconds) else { throw ValidationError("--heartbeat-seconds must be 1 to 300") }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         guard !host.isEmpty else { throw ValidationError("--host must name an address") }
     }
@@ -38,6 +43,8 @@ struct LoomWebCommand: AsyncParsableCommand {
             stateDirectory: state)
         configuration.host = host
         configuration.port = port
+        configuration.limits.eventStreamsMax = eventStreamsMax
+        configuration.limits.heartbeatSeconds = heartbeatSeconds
         if !DashboardConfiguration.isLoopback(host) {
             FileHandle.standardError.write(Data("loom-web: listening on \(host), not loopback: anyone who can reach it and learns the token can answer gates\n".utf8))
         }

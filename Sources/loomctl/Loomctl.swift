@@ -22,7 +22,7 @@ struct Loomctl: ParsableCommand {
         subcommands: [
             Submit.self, Status.self, Log.self, Approve.self, Reject.self, Abandon.self, Cancel.self,
             Replay.self, Verify.self, Export.self, Keys.self, Ship.self, BundleCommand.self, GraphCommand.self,
-            Models.self, Secrets.self, Metrics.self, Projects.self,
+            Models.self, Secrets.self, Metrics.self, Projects.self, Web.self,
         ]
     )
 

@@ -154,7 +154,7 @@ public enum TaskPage {
         var text: String
         switch entry["kind"]?.stringValue {
         case "gate_answered":
-            text = "\(payload["answer"]?.stringValue ?? "?") at \(payload["gate"]?.stringValue ?? payload["event"]?.stringValue ?? "?")" + (payload["message"]?.stringValue.map { ": \($0)" } ?? "")
+            text = "\(payload["answer"]?.stringValue ?? "?") at \(payload["gate"]?.stringValue ?? payload["event"]?.stringValue ?? "?")" + (payload["message"]?.stringValue.flatMap { $0.isEmpty ? nil : ": \($0)" } ?? "")
         case "effect_result":
             let result = payload["result"]
             text = "\(payload["key"]?.stringValue ?? "?") → \(result?["status"]?.stringValue ?? "")"
