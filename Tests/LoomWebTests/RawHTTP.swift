@@ -45,7 +45,9 @@ struct RawHTTP {
             if n <= 0 { break }   // the server may refuse early (413) and close
             sent += n
         }
-        let raw = read(fd, until: { _ in false }, timeout: timeout, maxBytes: maxBytes)
+        // Some servers (chromedriver) keep the connection open despite Connection: close;
+        // a known Content-Length ends the read as soon as the body is in.
+        let raw = read(fd, until: Self.complete, timeout: timeout, maxBytes: maxBytes)
         return try Self.parse(raw)
     }
 
@@ -101,6 +103,14 @@ struct RawHTTP {
             if until(data) { break }
         }
         return data
+    }
+
+    static func complete(_ raw: [UInt8]) -> Bool {
+        guard let end = raw.firstRange(of: Array("\r\n\r\n".utf8)) else { return false }
+        let head = String(decoding: raw[..<end.lowerBound], as: UTF8.self).lowercased()
+        guard let line = head.components(separatedBy: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+              let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else { return false }
+        return raw.count - end.upperBound >= length
     }
 
     static func parse(_ raw: [UInt8]) throws -> Response {

@@ -19,7 +19,7 @@ public enum StaticAssets {
         form.inline { display: inline; }
         textarea { width: 100%; max-width: 720px; }
         .diff-add { color: #070; } .diff-del { color: #a00; } .diff-hunk { color: #06c; }
-        .graph img { max-width: 100%; background: #fff; border: 1px solid #ddd; }
+        .graph img { max-width: 100%; max-height: 900px; background: #fff; border: 1px solid #ddd; }
         button { padding: 4px 12px; }
         """
 

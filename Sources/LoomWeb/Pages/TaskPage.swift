@@ -23,8 +23,6 @@ public enum TaskPage {
         body += "<p>\(HTML.escape(Redactor.redact(status["input"]?.stringValue ?? "")))</p>"
         body += "<div id=\"live\">\(live(content))</div>"
 
-        body += "<h2>Flow</h2><div class=\"graph\"><img alt=\"the flow graph with \(HTML.escape(content.task))'s path\" src=\"\(HTML.escape(FormFields.link("/task/graph.svg", [("project", content.project), ("task", content.task)])))\"></div>"
-
         body += "<h2>Diff so far</h2>"
         if let diff = content.diff {
             if let problem = diff.problem { body += "<p class=\"muted\">\(HTML.escape(problem))</p>" }
@@ -32,6 +30,8 @@ public enum TaskPage {
             if !diff.untracked.isEmpty { body += "<p>new files not yet in the diff: \(HTML.escape(diff.untracked.joined(separator: ", ")))</p>" }
             if !diff.text.isEmpty { body += "<pre class=\"diff\">\(colouredDiff(Redactor.redact(diff.text)))</pre>" } else if diff.problem == nil { body += "<p class=\"muted\">no changes</p>" }
         }
+
+        body += "<h2>Flow</h2><div class=\"graph\"><img alt=\"the flow graph with \(HTML.escape(content.task))'s path\" src=\"\(HTML.escape(FormFields.link("/task/graph.svg", [("project", content.project), ("task", content.task)])))\"></div>"
 
         let lastSeq = content.entries.last?["seq"]?.intValue ?? 0
         body += "<h2>Timeline <small class=\"muted\">(live: <span id=\"event-count\">0</span> new)</small></h2>"
