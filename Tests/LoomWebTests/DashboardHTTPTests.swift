@@ -153,4 +153,56 @@ import Testing
         #expect(!page.body.contains("sk-"), "no key shape survives")
         #expect(!page.body.contains("abcdefghijklmnop"))
     }
+
+    @Test func loomctlWebStartsTheDashboardOnLoopback() throws {
+        let harness = try WebHarness()
+        try harness.start()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(WebHarness.binaries)/loomctl")
+        process.arguments = ["web", "--port", "0", "--socket", harness.socket, "--bundles", "\(WebHarness.repositoryRoot)/bundles", "--state-dir", harness.state]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let line = WebHarness.Box()
+        let reader = Thread {
+            var data = Data()
+            while !data.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                data += chunk
+            }
+            line.set(String(decoding: data, as: UTF8.self))
+        }
+        reader.start()
+        let deadline = Date().addingTimeInterval(20)
+        while line.get() == nil && Date() < deadline { usleep(20_000) }
+        let printed = try #require(line.get())
+        let range = try #require(printed.range(of: #"http://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f]{64}"#, options: .regularExpression), "\(printed)")
+        let url = String(printed[range])
+        let http = RawHTTP(url: url)
+        #expect(try http.send("GET", "/").status == 401)
+        #expect(try http.send("GET", "/?token=\(url.components(separatedBy: "token=")[1])").status == 303)
+    }
+
+    @Test func requestChangesWithoutAMessageIsRefusedByLoomd() throws {
+        let harness = try WebHarness()
+        try harness.start()
+        let project = try harness.makeRepository()
+        let csrf = try #require(WebHarness.csrf(in: try harness.get("/submit").body))
+        #expect(try harness.post("/submit", [("csrf", csrf), ("project", project), ("bundle", "code"), ("policy", "full-supervised"), ("input", "Make value.txt hold 42")]).status == 303)
+        let parked = harness.waitFor(project: project, task: "t1") { $0["status"]?.stringValue == "parked" }
+        let gate = try #require(parked?["gate"]?["event"]?.stringValue)
+        let refused = try harness.post("/answer", [("csrf", csrf), ("project", project), ("task", "t1"), ("gate", gate), ("answer", "request_changes")])
+        #expect(refused.status == 400, "\(refused.body.prefix(300))")
+        #expect(try harness.post("/answer", [("csrf", csrf), ("project", "/not/a/project"), ("task", "t1"), ("answer", "approve")]).status == 404)
+        let sent = try harness.post("/answer", [("csrf", csrf), ("project", project), ("task", "t1"), ("gate", gate), ("answer", "request_changes"), ("message", "plan the test too")])
+        #expect(sent.status == 303)
+        let entries = try harness.call("log", ["project": .string(project), "task": "t1"])["entries"]?.arrayValue ?? []
+        #expect(entries.contains { $0["kind"]?.stringValue == "gate_answered" && $0["payload"]?["answer"]?.stringValue == "request_changes" })
+    }
 }
