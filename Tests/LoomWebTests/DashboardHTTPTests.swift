@@ -127,6 +127,7 @@ import Testing
         let held = try harness.http.open(path, headers: harness.cookie)
         usleep(300_000)
         #expect(try harness.get(path).status == 503, "one stream at a time here")
+        #expect(try harness.get("/events?project=\(project)&task=t99").status == 404, "no stream for a task that does not exist")
         close(held)
         // The slot comes back once the closed stream is noticed (within a heartbeat or two).
         var text = ""

@@ -29,17 +29,39 @@ public final class EventStreamHub: @unchecked Sendable {
 
     public var openCount: Int { lock.withLock { open } }
 
-    /// Reserves a stream slot; false when all are taken.
-    public func acquire() -> Bool {
-        lock.withLock {
+    /// Reserves a stream slot; nil when all are taken. The slot is given back when released
+    /// or, at the latest, when the last reference to it goes (a response body that was never
+    /// written still frees its slot).
+    public func acquire() -> Slot? {
+        let granted = lock.withLock {
             guard open < limits.eventStreamsMax else { return false }
             open += 1
             return true
         }
+        return granted ? Slot(hub: self) : nil
     }
 
-    public func release() {
+    fileprivate func giveBack() {
         lock.withLock { open = max(0, open - 1) }
+    }
+
+    /// One reserved stream.
+    public final class Slot: @unchecked Sendable {
+        private let hub: EventStreamHub
+        private let lock = NSLock()
+        private var released = false
+
+        fileprivate init(hub: EventStreamHub) { self.hub = hub }
+
+        public func release() {
+            let first = lock.withLock {
+                defer { released = true }
+                return !released
+            }
+            if first { hub.giveBack() }
+        }
+
+        deinit { release() }
     }
 
     /// Ends every open stream (at shutdown), within one heartbeat.

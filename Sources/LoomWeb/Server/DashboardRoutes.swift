@@ -91,8 +91,10 @@ struct DashboardRoutes: Sendable {
     func events(_ request: Request) async throws(DashboardError) -> Response {
         let (project, task) = try await taskParameters(request)
         let after = Int64(FormFields(request.uri.query ?? "")["after"] ?? "") ?? 0
+        // A task that does not exist is a 404 now, not a stream that retries forever.
+        _ = try await gateway.call("status", ["project": .string(project), "task": .string(task)], doing: "opening \(task)'s live stream")
         let hub = server.hub
-        guard hub.acquire() else {
+        guard let slot = hub.acquire() else {
             throw DashboardError(.busy, "\(limits.eventStreamsMax) live streams are open already; close a tab", doing: "opening a live stream")
         }
         let body = ResponseBody { writer in
@@ -104,7 +106,7 @@ struct DashboardRoutes: Sendable {
                 // The browser went away; the watch thread sees the flag at its next wake-up.
             }
             stop.set()
-            hub.release()
+            slot.release()
             try? await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
