@@ -139,6 +139,14 @@ import Testing
         #expect(text.contains("text/event-stream"))
         #expect(text.contains("event: entry") && text.contains("submitted"), "\(text.prefix(600))")
         #expect(text.contains(": heartbeat"))
+
+        // SIGTERM with a stream open: the stream is ended, the server exits 0 at once.
+        let open = try harness.http.open(path, headers: harness.cookie)
+        defer { close(open) }
+        usleep(300_000)
+        let ended = harness.terminateWeb()
+        #expect(ended?.status == 0, "loom-web exits cleanly: \(String(describing: ended))")
+        #expect((ended?.seconds ?? 99) < 5, "an open stream does not hold shutdown: \(String(describing: ended))")
     }
 
     @Test func pagesNeverRenderSecrets() throws {

@@ -108,6 +108,17 @@ final class WebHarness: @unchecked Sendable {
         loomd = nil
     }
 
+    /// SIGTERM to loom-web; its exit status and how long it took (nil if it did not exit in `seconds`).
+    func terminateWeb(seconds: Double = 10) -> (status: Int32, seconds: Double)? {
+        guard let web else { return nil }
+        let started = Date()
+        kill(web.processIdentifier, SIGTERM)
+        while web.isRunning && Date().timeIntervalSince(started) < seconds { usleep(10_000) }
+        guard !web.isRunning else { return nil }
+        self.web = nil
+        return (web.terminationStatus, Date().timeIntervalSince(started))
+    }
+
     func text(_ file: String) -> String { (try? String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)) ?? "" }
 
     final class Box: @unchecked Sendable {

@@ -15,7 +15,7 @@ public final class EventStreamHub: @unchecked Sendable {
     public let socketPath: String
     private let lock = NSLock()
     private var open = 0
-    private var flags: [ObjectIdentifier: StopFlag] = [:]
+    private var running: [ObjectIdentifier: (stop: StopFlag, continuation: AsyncStream<String>.Continuation)] = [:]
 
     /// Longest summary sent in one event.
     static let summaryCharactersMax = 2_000
@@ -64,10 +64,14 @@ public final class EventStreamHub: @unchecked Sendable {
         deinit { release() }
     }
 
-    /// Ends every open stream (at shutdown), within one heartbeat.
+    /// Ends every open stream at once (at shutdown): each response finishes now, so a
+    /// graceful shutdown is not held open; the watch threads end at their next wake-up.
     public func stopAll() {
-        let all = lock.withLock { Array(flags.values) }
-        all.forEach { $0.set() }
+        let all = lock.withLock { Array(running.values) }
+        for stream in all {
+            stream.stop.set()
+            stream.continuation.finish()
+        }
     }
 
     /// A flag the HTTP side sets when the browser is gone; the watch thread reads it.
@@ -82,10 +86,10 @@ public final class EventStreamHub: @unchecked Sendable {
     /// ends when `stop` is set (after at most one heartbeat interval).
     func start(project: String, task: String, after: Int64, stop: StopFlag) -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferedEventsMax))
-        lock.withLock { flags[ObjectIdentifier(stop)] = stop }
+        lock.withLock { running[ObjectIdentifier(stop)] = (stop, continuation) }
         continuation.onTermination = { [weak self] _ in
             stop.set()
-            self?.lock.withLock { _ = self?.flags.removeValue(forKey: ObjectIdentifier(stop)) }
+            self?.lock.withLock { _ = self?.running.removeValue(forKey: ObjectIdentifier(stop)) }
         }
         let socketPath = self.socketPath
         let heartbeatMs = max(1, limits.heartbeatSeconds) * 1_000
