@@ -154,13 +154,14 @@ import Testing
         try harness.start()
         try FileManager.default.createDirectory(atPath: harness.state, withIntermediateDirectories: true)
         try #"{"OPENROUTER_API_KEY": "sk-or-v1-abcdefghijklmnopqrstuvwxyz"}"#.write(toFile: "\(harness.state)/secrets.json", atomically: true, encoding: .utf8)
-        try #"{"default": ["openrouter:deepseek/deepseek-chat"], "roles": {"implementer": ["ollama:qwen2.5-coder"]}, "apiKey": "sk-abcdefghijklmnopqrstu"}"#
+        try #"{"default": ["openrouter:deepseek/deepseek-chat"], "roles": {"implementer": ["ollama:qwen2.5-coder"]}}"#
             .write(toFile: "\(harness.state)/models.json", atomically: true, encoding: .utf8)
         let page = try harness.get("/models")
         #expect(page.status == 200)
         #expect(page.body.contains("ollama:qwen2.5-coder"))
         #expect(!page.body.contains("sk-"), "no key shape survives")
         #expect(!page.body.contains("abcdefghijklmnop"))
+        #expect(page.body.contains("openrouter:deepseek/deepseek-chat"))
     }
 
     @Test func loomctlWebStartsTheDashboardOnLoopback() throws {

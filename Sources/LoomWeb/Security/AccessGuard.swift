@@ -1,3 +1,5 @@
+import Foundation
+
 /// The dashboard's two checks, kept apart from routing so they can be read in one place.
 ///
 /// - Access: the token printed in the URL (as notebook servers do). A request that carries
@@ -76,5 +78,3 @@ public struct AccessGuard: Sendable {
         return difference == 0
     }
 }
-
-import Foundation

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import LoomCode
 import LoomEngine
+import LoomProviders
 
 /// Every route, one method each. Reads are GET; every change is a POST from a form with its
 /// CSRF token, answered with a redirect (so a reload never repeats it).
@@ -118,17 +119,16 @@ struct DashboardRoutes: Sendable {
                                       bundles: GraphPicture.bundleNames(in: configuration.bundlesDirectory), problem: problem))
     }
 
+    /// The chains as loomd resolves them (defaults filled in), as `loomctl models list --json`
+    /// prints them; the file is loomd's, read here and never written.
     func models() -> Response {
-        let path = "\(configuration.stateDirectory)/models.json"
-        guard FileManager.default.fileExists(atPath: path) else {
-            return html(ModelsPage.render(path: path, models: nil, problem: "no models.json yet: every role uses loomd's default chain"))
-        }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard let size = attributes?[.size] as? Int, size <= 1 << 20, let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            return html(ModelsPage.render(path: path, models: nil, problem: "models.json cannot be read or is over 1 MiB"))
-        }
-        do { return html(ModelsPage.render(path: path, models: try JSONValue.parse(text), problem: nil)) } catch {
-            return html(ModelsPage.render(path: path, models: nil, problem: "models.json is not JSON: \(error)"))
+        let path = "\(configuration.stateDirectory)/\(ModelsConfiguration.fileName)"
+        do throws(ProviderConfigurationError) {
+            let models = try ModelsConfiguration.load(stateDirectory: configuration.stateDirectory)
+            let note = FileManager.default.fileExists(atPath: path) ? nil : "no models.json yet: these are loomd's defaults"
+            return html(ModelsPage.render(path: path, models: models.json, problem: note))
+        } catch {
+            return html(ModelsPage.render(path: path, models: nil, problem: error.message))
         }
     }
 
@@ -211,7 +211,7 @@ struct DashboardRoutes: Sendable {
         }
     }
 
-    // MARK: - Helpers
+    // MARK: - Forms, parameters, responses
 
     /// A form body: size-limited before it is read, CSRF-checked before it is used.
     func formFields(_ request: Request) async throws(DashboardError) -> FormFields {

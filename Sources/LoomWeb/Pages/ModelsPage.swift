@@ -1,13 +1,5 @@
 import LoomEngine
 
-/// `/metrics`: loomd's Prometheus text, as `loomctl metrics` prints it.
-public enum MetricsPage {
-    public static func render(_ text: String) -> String {
-        Layout.page("metrics", body: "<h1>Metrics</h1><p class=\"muted\">loomd's <code>metrics</code> method, Prometheus text format</p><pre>\(HTML.escape(text))</pre>",
-                    bodyAttributes: "data-refresh=\"15\"")
-    }
-}
-
 /// `/models`: the fallback chains from models.json in loomd's state directory. secrets.json,
 /// beside it, is never opened; any value under a secret-sounding key is masked anyway.
 public enum ModelsPage {
@@ -49,17 +41,5 @@ public enum ModelsPage {
         if let array = value.arrayValue { return .array(array.map(mask)) }
         if let text = value.stringValue { return .string(Redactor.redact(text)) }
         return value
-    }
-}
-
-/// `/graphs`: every bundle's flows, drawn.
-public enum GraphsPage {
-    public static func render(bundles: [String]) -> String {
-        var body = "<h1>Flows</h1>"
-        if bundles.isEmpty { body += "<p class=\"muted\">no bundles found in the dashboard's bundles directory (--bundles)</p>" }
-        for bundle in bundles {
-            body += "<h2>\(HTML.escape(bundle))</h2><div class=\"graph\"><img alt=\"flows of \(HTML.escape(bundle))\" src=\"\(HTML.escape(FormFields.link("/bundle/graph.svg", [("bundle", bundle)])))\"></div>"
-        }
-        return Layout.page("flows", body: body)
     }
 }
