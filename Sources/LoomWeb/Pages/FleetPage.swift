@@ -23,6 +23,12 @@ public enum FleetPage {
             if let problem = project.problem { body += "<p class=\"problem\">\(HTML.escape(problem))</p>" }
             let active = project.summary?["active"]?.arrayValue ?? []
             if !active.isEmpty {
+                let spawns = active.reduce(Int64(0)) { $0 + ($1["spawns"]?.intValue ?? 0) }
+                let cost = active.reduce(0.0) { $0 + ($1["costUSD"]?.doubleValue ?? 0) }
+                let gates = active.filter { $0["gate"] != nil && $0["gate"] != .null }.count
+                body += "<p>active tasks: \(spawns) spawns, \(HTML.dollars(cost)); \(gates) gate(s) waiting for a person</p>"
+            }
+            if !active.isEmpty {
                 body += "<table><tr><th>task</th><th>status</th><th>step</th><th>gate waiting</th><th>spawns</th><th>tokens in/out</th><th>cost</th><th>input</th></tr>"
                 for task in active {
                     let id = task["task"]?.stringValue ?? "?"
