@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "loom-bench", targets: ["loom-bench"]),
         .executable(name: "loom-mcp", targets: ["loom-mcp"]),
         .executable(name: "loom-telegram", targets: ["loom-telegram"]),
+        .executable(name: "loom-web", targets: ["loom-web"]),
     ],
     dependencies: [
         // The CLI's argument parsing; the kernel, the wire and the daemon use no packages.
@@ -20,6 +21,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // The Model Context Protocol server; used by the loom-mcp executable only.
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        // The web dashboard's HTTP server; used by loom-web only, so loomd and loomctl stay
+        // free of the HTTP stack. No traits: the dashboard needs neither swift-configuration
+        // nor the full-Foundation form coding.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        // Already part of Hummingbird's graph; named so the dashboard can use their types directly.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // SQLite from the system (apt: libsqlite3-dev). The kernel's only dependency.
@@ -58,12 +66,21 @@ let package = Package(
         ]),
         // The Telegram bot (`loomctl bot telegram` execs it): Foundation's URLSession only.
         .executableTarget(name: "loom-telegram", dependencies: ["LoomEngine", "LoomIPC", "LoomProviders"]),
+        // The web dashboard: an HTTP front-end that is one more client of loomd's socket.
+        .target(name: "LoomWeb", dependencies: [
+            "LoomEngine", "LoomIPC", "LoomViews", "LoomCode", "LoomProviders",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .executableTarget(name: "loom-web", dependencies: ["LoomWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
         .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
         .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews"]),
         .testTarget(name: "LoomProvidersTests", dependencies: ["LoomProviders", "LoomEngine"]),
+        .testTarget(name: "LoomWebTests", dependencies: ["LoomWeb", "LoomEngine", "LoomIPC"]),
         .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomCode", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
     ]
 )
