@@ -113,8 +113,11 @@ public final class OneShotRun {
         let executor = options.executor
         let project = options.project
         let slots = DispatchSemaphore(value: max(1, options.concurrency))
+        let task = try engine.task(effects[0].taskID)
+        let flow = task.flatMap { task in options.bundles.first { $0.name == task.bundle }?.flow(named: task.flow) }
         for effect in effects {
-            prompter.progress("  … \(effect.step) \(effect.unit)" + (effect.attempt > 1 ? " (attempt \(effect.attempt))" : ""))
+            let phase = flow?.step(named: effect.step).map { "[\($0.phase)] " } ?? ""
+            prompter.progress("  \(phase)… \(effect.step) \(effect.unit)" + (effect.attempt > 1 ? " (attempt \(effect.attempt))" : ""))
             DispatchQueue.global().async {
                 slots.wait()
                 defer { slots.signal() }
