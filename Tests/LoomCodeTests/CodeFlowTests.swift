@@ -203,4 +203,47 @@ import Testing
         #expect(delivered.output.contains("is not on loom/t7 (HEAD: elsewhere)"))
         #expect(try world.git("rev-list", "--count", "main..elsewhere") == "0", "nothing was committed")
     }
+
+    @Test func replansAndReviewRoundsHaveCapsOfTheirOwn() throws {
+        // Scripted answers follow the iteration: three plans (two sent back), then a round
+        // that blocks and a round that fixes it.
+        let world = try CodeWorld(script: CodeScript.script([
+            "implementer": [CodeScript.implement(value: "40"), CodeScript.implement(value: "40"), CodeScript.implement(value: "4 2"), CodeScript.implement(value: "42")],
+            "reviewer-logic": [CodeScript.approve, CodeScript.approve, CodeScript.block("not 42 yet"), CodeScript.approve],
+            "adjudicator": [CodeScript.accept, CodeScript.accept, CodeScript.fix, CodeScript.accept],
+        ]))
+        let id = try world.submit(preset: .reviewPlanOnly)
+        try world.run()
+        for round in 1...2 {
+            let gate = try #require(try world.engine.waitingGate(task: id))
+            #expect(gate.role == "plan")
+            _ = try world.engine.answerGate(task: id, gate: gate.eventID, answer: .requestChanges, message: "another plan, please (\(round))", by: CodeWorld.person)
+            try world.run()
+        }
+        try world.approve(id)
+        try world.run()
+        // Two replans did not use up the review loop: the blocker got its fix round.
+        let task = try world.task(id)
+        #expect(task.status == .done, "\(task.outcome)")
+        #expect(try world.spawned("adjudicate") == ["adjudicator@2", "adjudicator@3"])
+        #expect(try world.git("show", "loom/\(id):value.txt") == "42")
+    }
+
+    @Test func aGateSendsWorkBackAtMostTheBundlesCap() throws {
+        let world = try CodeWorld(script: CodeScript.script())
+        let id = try world.submit(preset: .fullSupervised)
+        try world.run()
+        for round in 1...3 {
+            let gate = try #require(try world.engine.waitingGate(task: id))
+            _ = try world.engine.answerGate(task: id, gate: gate.eventID, answer: .requestChanges, message: "again (\(round))", by: CodeWorld.person)
+            try world.run()
+        }
+        let gate = try #require(try world.engine.waitingGate(task: id))
+        #expect(gate.role == "plan")
+        #expect(throws: LoomError.self) {
+            _ = try world.engine.answerGate(task: id, gate: gate.eventID, answer: .requestChanges, message: "a fourth plan", by: CodeWorld.person)
+        }
+        try world.approve(id)   // approving (or abandoning) still works
+        #expect(try world.task(id).step != "plan_gate")
+    }
 }

@@ -96,6 +96,13 @@ extension Engine {
             guard task.iteration + 1 < KernelLimits.iterationCeiling else {
                 throw LoomError(.invalidInput, "task \(task.id) reached the kernel's ceiling of \(KernelLimits.iterationCeiling) iterations; approve or abandon it", context: "answering \(eventID)")
             }
+            // Each gate sends work back at most the bundle's iteration cap times (replans at
+            // the plan gate, reworks at the final gate), counted apart from a loop's rounds.
+            let sentBack = try tx.changesRequested(task: task.id, role: gate.role)
+            let cap = min(bundle.budgets.iterationCap, KernelLimits.iterationCeiling)
+            guard sentBack < cap else {
+                throw LoomError(.invalidInput, "gate \(gate.role) of \(task.id) has sent the work back \(sentBack) times, the bundle's limit; approve or abandon it", context: "answering \(eventID)")
+            }
             try tx.decideGate(eventID: eventID, status: .changesRequested, by: principal, message: message, tick: context.tick)
             guard case .gate(_, let target) = try currentStep(task, bundle: bundle).kind else {
                 preconditionFailure("task \(task.id) is parked at step \(task.step), which is not a gate")

@@ -287,8 +287,10 @@ extension Engine {
             return try advance(&task, bundle: bundle, in: context)
         }
         task.lastBlockers = blockers
+        // The cap counts this step's own rounds, so walk-backs from elsewhere (a person asking
+        // for another plan) do not use up the rounds of this loop.
         let cap = min(bundle.budgets.iterationCap, KernelLimits.iterationCeiling)
-        if task.iteration + 1 < cap {
+        if try context.tx.rounds(task: task.id, step: step.name) < cap, task.iteration + 1 < KernelLimits.iterationCeiling {
             try walkBack(&task, to: loopTarget, bundle: bundle, in: context)
         } else {
             try advance(&task, bundle: bundle, in: context)

@@ -192,6 +192,24 @@ extension Transaction {
             .bind(1, tick).bind(2, id).bind(3, task).run()
     }
 
+    /// How many rounds a step has run: the distinct iterations it recorded output in.
+    func rounds(task: String, step: String) throws(LoomError) -> Int {
+        let statement = try statement("SELECT count(DISTINCT iteration) FROM step_outputs WHERE task_id = ? AND step = ?")
+        defer { statement.reset() }
+        statement.bind(1, task).bind(2, step)
+        _ = try statement.step()
+        return statement.int(0)
+    }
+
+    /// How many times a task's gates of `role` sent the work back.
+    func changesRequested(task: String, role: String) throws(LoomError) -> Int {
+        let statement = try statement("SELECT count(*) FROM gates WHERE task_id = ? AND role = ? AND status = 'changes_requested'")
+        defer { statement.reset() }
+        statement.bind(1, task).bind(2, role)
+        _ = try statement.step()
+        return statement.int(0)
+    }
+
     func acceptOpenBlockers(task: String, tick: Int64) throws(LoomError) {
         try statement("UPDATE findings SET status = 'accepted_by_human', updated_tick = ? WHERE task_id = ? AND status = 'open' AND severity = 'blocking'")
             .bind(1, tick).bind(2, task).run()
