@@ -18,26 +18,34 @@ import LoomProviders
 /// a pid the kernel reuses for an unrelated process is not mistaken for a host; dead
 /// entries are dropped when the set is read.
 final class HostProcesses: @unchecked Sendable {
-    /// At most this many host processes are remembered; the oldest registration goes first.
+    /// At most this many live host processes are remembered. A live entry is never evicted:
+    /// dropping one would let its descendants answer gates as a person, so an attacker could
+    /// wash a host out by registering many processes. When full, a registration is refused.
     static let entriesMax = 256
 
     private let lock = Lock()
     private var entries: [(pid: Int32, started: String)] = []
+    private let capacity: Int
+
+    init(capacity: Int = HostProcesses.entriesMax) {
+        self.capacity = capacity
+    }
 
     /// Registers `pid` and its parent (unless the parent is init or loomd itself).
-    /// Returns the pids registered.
-    @discardableResult
-    func register(peer pid: Int32) -> [Int32] {
+    /// Returns the pids registered, or nil when the set is full of live hosts.
+    func register(peer pid: Int32) -> [Int32]? {
         var pids = [pid]
         if let parent = PeerPolicy.parentPid(of: pid), parent > 1, parent != getpid() { pids.append(parent) }
         let stamped = pids.compactMap { pid in ProcessStat.field(22, of: pid).map { (pid: pid, started: $0) } }
-        lock.withLock {
-            for entry in stamped where !entries.contains(where: { $0.pid == entry.pid && $0.started == entry.started }) {
-                entries.append(entry)
+        return lock.withLock { () -> [Int32]? in
+            let fresh = stamped.filter { entry in !entries.contains { $0.pid == entry.pid && $0.started == entry.started } }
+            if entries.count + fresh.count > capacity {
+                entries.removeAll { ProcessStat.field(22, of: $0.pid) != $0.started }
+                guard entries.count + fresh.count <= capacity else { return nil }
             }
-            if entries.count > Self.entriesMax { entries.removeFirst(entries.count - Self.entriesMax) }
+            entries += fresh
+            return stamped.map(\.pid)
         }
-        return stamped.map(\.pid)
     }
 
     /// The registered processes still alive (with the start time they registered with).

@@ -17,9 +17,19 @@ extension Daemon {
     /// A session names the context that did a step: 1 to 64 of `A-Z a-z 0-9 . _ -`.
     static let hostSessionMaxBytes = 64
 
+    /// Records the peer and its parent as agent hosts, or refuses the request when the set
+    /// of live hosts is full (never by forgetting one).
+    @discardableResult
+    func registerHost(_ reply: IPCReply) throws -> [Int32] {
+        guard let registered = hosts.register(peer: reply.peer.pid) else {
+            throw IPCError(.unavailable, "\(HostProcesses.entriesMax) agent hosts are attached and alive; end one and try again")
+        }
+        return registered
+    }
+
     func attachHost(_ reply: IPCReply) throws {
         guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not execute steps (it is not a submitter)") }
-        let registered = hosts.register(peer: reply.peer.pid)
+        let registered = try registerHost(reply)
         reply.result(.object(["hosts": .array(registered.map { .int(Int64($0)) }), "principal": caller(of: reply.peer).principal.json]))
     }
 
@@ -30,7 +40,7 @@ extension Daemon {
         guard (1...Self.hostEffectsListedMax).contains(limit) else {
             throw IPCError(.invalidParams, "params.limit must be 1 to \(Self.hostEffectsListedMax)")
         }
-        hosts.register(peer: reply.peer.pid)
+        try registerHost(reply)
         let root = try projectRoot(params)
         guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
         let project = try openProject(root, recover: false)
@@ -76,7 +86,7 @@ extension Daemon {
         result.tokensCached = Int(params["usage"]?["cached"]?.intValue ?? 0)
         result.provider = "host"
         result.model = params["model"]?.stringValue.map { String($0.prefix(128)) } ?? ""
-        hosts.register(peer: reply.peer.pid)
+        try registerHost(reply)
         let peerCaller = caller(of: reply.peer)
         let hostCaller = Caller(principal: Principal(kind: .agent, id: "host:\(session)"), uid: peerCaller.uid, gid: peerCaller.gid,
                                 pid: peerCaller.pid, executable: peerCaller.executable)
