@@ -263,6 +263,9 @@ public final class Daemon: @unchecked Sendable {
                     self.log("journaling the retry of \(effect.key) failed: \(error)")
                 }
             }
+        }, progress: { [weak project] effect, text in
+            guard let project else { return }
+            project.queue.async { project.publishProgress(effect, text: text) }
         }) { [weak self, weak project] effect, result in
             guard let self, let project else { return }
             self.configuration.crashPoint?.hit(.afterExecute, once: "\(self.configuration.stateDirectory)/crash-after-execute.done")

@@ -1,6 +1,7 @@
 import Foundation
 import LoomCode
 import LoomEngine
+import LoomIPC
 import Testing
 
 /// The code bundle once through the real binaries: loomctl submits to a sample repository,
@@ -187,5 +188,49 @@ import Testing
             #expect(!text.contains(secret), "artefact \(index) holds the secret")
         }
         #expect(log.stdout.contains("[redacted]"), "the agent's words are kept, its key is not")
+    }
+
+    @Test func watchersSeeAnAgentsOutputAsItStreamsBeforeItsResultIsJournaled() throws {
+        let daemon = try DaemonHarness(script: Self.script)
+        if let index = daemon.arguments.firstIndex(of: "--provider-script") { daemon.arguments.removeSubrange(index...(index + 1)) }
+        let agent = "\(daemon.directory)/slow.sh"
+        // The implementer's answer arrives in two pieces, two seconds apart (after a second in
+        // which the test attaches its watch: progress is not kept for late watchers).
+        try """
+            #!/bin/sh
+            prompt=$(cat)
+            case "$prompt" in
+              *"You implement a change"*) echo 42 > value.txt; sleep 1; printf '{"summary": '; sleep 2; printf '"wrote 42"}' ;;
+              *) echo '{"verdict": "APPROVE", "summary": "ok", "findings": []}' ;;
+            esac
+            """.write(toFile: agent, atomically: true, encoding: .utf8)
+        chmod(agent, 0o755)
+        try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
+        try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
+        try daemon.start()
+        let project = try repository(daemon)
+        #expect(daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42"]).status == 0)
+
+        let client = try IPCClient(socketPath: daemon.socket, clientName: "test", timeoutMs: 30_000)
+        defer { client.close() }
+        var kinds: [String] = []
+        var streamed = ""
+        _ = try client.stream("watch", .object(["project": .string(project), "task": "t1", "after": 0])) { event in
+            let kind = event["kind"]?.stringValue ?? ""
+            if kind == "progress", event["unit"]?.stringValue == "implementer" {
+                streamed += event["text"]?.stringValue ?? ""
+                kinds.append("progress")
+            }
+            if kind == "effect_result", event["payload"]?["key"]?.stringValue?.contains(":implement:") == true {
+                kinds.append("result")
+                return false
+            }
+            return true
+        }
+        #expect(kinds == ["progress", "progress", "result"], "both pieces arrived before the result: \(kinds)")
+        #expect(kinds.last == "result")
+        #expect(streamed == #"{"summary": "wrote 42"}"#)
+        // Progress is for watchers only: the journal holds the result, not the chunks.
+        #expect(!daemon.ctl(["log", "t1", "-C", project, "--json"]).stdout.contains(#""kind":"progress""#))
     }
 }

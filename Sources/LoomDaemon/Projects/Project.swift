@@ -165,6 +165,23 @@ public final class Project: @unchecked Sendable {
         return host
     }
 
+    /// The most text one progress event carries; a longer chunk is cut (the result has it all).
+    static let progressTextMaxBytes = 4_096
+
+    /// Sends what an agent printed so far to the watchers of its task (on `queue`). Not a
+    /// journal entry: it has no `seq`, and the effect's result is what the journal keeps.
+    func publishProgress(_ effect: Effect, text: String) {
+        guard !watchers.isEmpty, !text.isEmpty else { return }
+        let event: JSONValue = .object([
+            "kind": "progress", "project": .string(root), "task": .string(effect.taskID), "key": .string(effect.key),
+            "step": .string(effect.step), "unit": .string(effect.unit),
+            "text": .string(String(decoding: text.utf8.prefix(Self.progressTextMaxBytes), as: UTF8.self)),
+        ])
+        for (id, watcher) in watchers where watcher.task == nil || watcher.task == effect.taskID {
+            if !watcher.send(event) { watchers[id] = nil }
+        }
+    }
+
     /// Journal entries as the audit trail shows them.
     func journalEntries(task: String?, afterSeq: Int64, limit: Int) throws(LoomError) -> [JSONValue] {
         let filter = task == nil ? "" : "AND j.task_id = :task"

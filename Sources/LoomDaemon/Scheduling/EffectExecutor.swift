@@ -33,7 +33,9 @@ public struct EffectExecutor: Sendable {
 
     /// - Parameters:
     ///   - onChild: told a child's pid when it starts (`true`) and when it has ended (`false`).
-    public func execute(_ effect: Effect, project: String, onChild: @escaping @Sendable (Int32, Bool) -> Void = { _, _ in }) -> JSONValue {
+    ///   - onProgress: an agent's output as it streams in (not journaled: the result is).
+    public func execute(_ effect: Effect, project: String, onChild: @escaping @Sendable (Int32, Bool) -> Void = { _, _ in },
+                        onProgress: (@Sendable (String) -> Void)? = nil) -> JSONValue {
         let directory = TaskWorkspace.workingDirectory(project: project, task: effect.taskID)
         switch effect.kind {
         case .spawn:
@@ -47,12 +49,13 @@ public struct EffectExecutor: Sendable {
             do throws(ProviderConfigurationError) {
                 let router = try ModelRouter.load(stateDirectory: stateDirectory)
                 let secrets = try SecretsLookup.load(stateDirectory: stateDirectory, environment: ProcessInfo.processInfo.environment)
-                let context = SpawnContext(workingDirectory: directory, secrets: secrets, sandbox: router.sandbox(hiding: hiddenDirectories)) { event in
-                    switch event {
-                    case .started(let pid): onChild(pid, true)
-                    case .ended(let pid): onChild(pid, false)
-                    }
-                }
+                let context = SpawnContext(workingDirectory: directory, secrets: secrets, sandbox: router.sandbox(hiding: hiddenDirectories),
+                                           onChild: { event in
+                                               switch event {
+                                               case .started(let pid): onChild(pid, true)
+                                               case .ended(let pid): onChild(pid, false)
+                                               }
+                                           }, onProgress: onProgress)
                 return router.spawn(request, context: context).json
             } catch {
                 return AgentResult(error: .permanent, message: "the provider configuration in \(stateDirectory) cannot be used: \(error)").json

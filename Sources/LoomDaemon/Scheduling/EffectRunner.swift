@@ -45,17 +45,22 @@ final class EffectRunner: @unchecked Sendable {
 
     /// Starts `effects` (once each) of the project at `directory`;
     /// `deliver` runs with each result, `retrying` before each retry.
-    func run(_ effects: [Effect], directory: String, retrying: @escaping RetryNotice, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
+    /// What an agent prints while it works: (effect, text), for watchers; never journaled.
+    typealias ProgressNotice = @Sendable (Effect, String) -> Void
+
+    func run(_ effects: [Effect], directory: String, retrying: @escaping RetryNotice, progress: @escaping ProgressNotice = { _, _ in },
+             deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
         for effect in effects {
             let fresh = lock.withLock { inFlight.insert(effect.key).inserted }
             guard fresh else { continue }
-            attempt(effect, number: 1, directory: directory, retrying: retrying, deliver: deliver)
+            attempt(effect, number: 1, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
         }
     }
 
-    private func attempt(_ effect: Effect, number: Int, directory: String, retrying: @escaping RetryNotice, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
+    private func attempt(_ effect: Effect, number: Int, directory: String, retrying: @escaping RetryNotice, progress: @escaping ProgressNotice,
+                         deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
         pool.submit { [self] done in
-            let result = execute(effect, directory: directory)
+            let result = execute(effect, directory: directory) { text in progress(effect, text) }
             done()
             if let errorClass = result["errorClass"]?.stringValue,
                let decision = retryDecision(effect, errorClass: errorClass, attempt: number, retryAfterMs: result["retryAfterMs"]?.intValue.map { Int($0) }) {
@@ -67,7 +72,7 @@ final class EffectRunner: @unchecked Sendable {
                         inFlight.remove(effect.key)
                         return true
                     }
-                    if !cancelled { attempt(effect, number: decision.nextAttempt, directory: directory, retrying: retrying, deliver: deliver) }
+                    if !cancelled { attempt(effect, number: decision.nextAttempt, directory: directory, retrying: retrying, progress: progress, deliver: deliver) }
                 }
                 return
             }
@@ -97,8 +102,8 @@ final class EffectRunner: @unchecked Sendable {
         }
     }
 
-    private func execute(_ effect: Effect, directory: String) -> JSONValue {
-        let result = executor.execute(effect, project: directory) { [self] pid, started in
+    private func execute(_ effect: Effect, directory: String, progress: @escaping @Sendable (String) -> Void) -> JSONValue {
+        let result = executor.execute(effect, project: directory, onChild: { [self] pid, started in
             if started {
                 lock.withLock { _ = children.insert(pid) }
                 childRecords.add(pid)
@@ -106,7 +111,7 @@ final class EffectRunner: @unchecked Sendable {
                 lock.withLock { _ = children.remove(pid) }
                 childRecords.remove(pid)
             }
-        }
+        }, onProgress: progress)
         if effect.kind == .spawn, let spawn = AgentResult(json: result) { metrics.recordSpawn(spawn) }
         return result
     }

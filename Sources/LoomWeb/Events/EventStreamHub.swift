@@ -126,8 +126,16 @@ public final class EventStreamHub: @unchecked Sendable {
         return stream
     }
 
-    /// One journal entry as an SSE `entry` event, with the columns the timeline shows.
+    /// One journal entry as an SSE `entry` event, with the columns the timeline shows; an
+    /// agent's streamed output (loomd's `progress` events, which have no seq) as `progress`.
     static func sse(_ entry: JSONValue) -> String {
+        if entry["kind"]?.stringValue == "progress" {
+            let data = JSONValue.object([
+                "key": .string(entry["key"]?.stringValue ?? ""), "unit": .string(entry["unit"]?.stringValue ?? ""),
+                "text": .string(Redactor.redact(entry["text"]?.stringValue ?? "")),
+            ]).canonicalText
+            return "event: progress\ndata: \(data)\n\n"
+        }
         let row = TaskPage.timelineRow(entry)
         let data = JSONValue.object([
             "seq": .int(entry["seq"]?.intValue ?? 0), "tick": .string(row[1]), "time": .string(row[2]), "kind": .string(row[3]),

@@ -19,6 +19,7 @@ public enum StaticAssets {
         form.inline { display: inline; }
         textarea { width: 100%; max-width: 720px; }
         .diff-add { color: #070; } .diff-del { color: #a00; } .diff-hunk { color: #06c; }
+        #live-output { max-height: 240px; }
         .graph img { max-width: 100%; max-height: 900px; background: #fff; border: 1px solid #ddd; }
         button { padding: 4px 12px; }
         """
@@ -43,6 +44,25 @@ public enum StaticAssets {
             var timer = null;
             var after = body.getAttribute('data-after') || '0';
             var source = new EventSource('/events?' + new URLSearchParams({project: project, task: task, after: after}));
+            // What an agent prints while it works, shown until its result arrives.
+            source.addEventListener('progress', function (event) {
+              var chunk = JSON.parse(event.data);
+              var pane = document.getElementById('live-output');
+              if (!pane) {
+                var title = document.createElement('h2');
+                title.textContent = 'Live output';
+                pane = document.createElement('pre');
+                pane.id = 'live-output';
+                var main = document.querySelector('main') || body;
+                main.insertBefore(pane, main.children[2] || null);
+                main.insertBefore(title, pane);
+              }
+              if (pane.getAttribute('data-key') !== chunk.key) {
+                pane.setAttribute('data-key', chunk.key);
+                pane.textContent = chunk.unit + ':\\n';
+              }
+              pane.textContent = (pane.textContent + chunk.text).slice(-20000);
+            });
             source.addEventListener('entry', function (event) {
               var entry = JSON.parse(event.data);
               var rows = document.getElementById('timeline-rows');
