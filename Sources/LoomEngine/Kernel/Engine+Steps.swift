@@ -245,11 +245,19 @@ extension Engine {
     }
 
     private func validate(_ text: String, against spec: AgentSpec) -> (parsed: JSONValue?, errors: [String]) {
-        let parsed: JSONValue
-        do {
-            parsed = try JSONValue.parse(text, limits: JSONLimits(maxBytes: limits.resultMaxBytes, maxDepth: 64))
-        } catch {
-            return (nil, ["output is not JSON: \(error.message) at byte \(error.offset)"])
+        let jsonLimits = JSONLimits(maxBytes: limits.resultMaxBytes, maxDepth: 64)
+        var parsed: JSONValue?
+        var firstError: JSONError?
+        for candidate in AgentOutputText.candidates(text) {
+            do {
+                parsed = try JSONValue.parse(String(candidate), limits: jsonLimits)
+                break
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        guard let parsed else {
+            return (nil, ["output is not JSON: \(firstError?.message ?? "") at byte \(firstError?.offset ?? 0)"])
         }
         var errors = spec.outputSchema.validate(parsed)
         if spec.producesFindings, (parsed["findings"]?.arrayValue?.count ?? 0) > limits.findingsPerOutputMax {
