@@ -57,6 +57,12 @@ import Testing
         #expect(daemon.ctl(["approve", "t1", "-C", project, "--reason", "plan is fine"]).status == 0)
         #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
         #expect(daemon.ctl(["status", "t1", "-C", project, "--json"]).json?["step"]?.stringValue == "final")
+        // What the person looks at before approving.
+        #expect(daemon.ctl(["status", "t1", "-C", project]).stdout.contains("change: 1 file(s), +1 −1 (loomctl diff t1)"))
+        let diff = daemon.ctl(["diff", "t1", "-C", project])
+        #expect(diff.status == 0, "\(diff.stderr)")
+        #expect(diff.stdout.contains("-41") && diff.stdout.contains("+42"))
+        #expect(daemon.ctl(["diff", "t1", "-C", project, "--stat"]).stdout.contains("value.txt | 2"))
         #expect(daemon.ctl(["approve", "t1", "-C", project]).status == 0)
         #expect(daemon.waitFor(task: "t1", project: project) { $0 == "done" } == "done", "\(daemon.log())")
 
@@ -65,6 +71,8 @@ import Testing
         #expect(try git.check(["rev-parse", "HEAD"], "head") == head, "the person's branch did not move")
         #expect(try git.check(["status", "--porcelain"], "status") == "", "the person's tree is clean")
         #expect(waitForNoWorktree(project), "the ended task's worktree is removed")
+        #expect(daemon.ctl(["diff", "t1", "-C", project]).stdout.contains("+42"), "the branch, once the worktree is gone")
+        #expect(daemon.ctl(["diff", "t7", "-C", project]).status == 3)
         let log = daemon.ctl(["log", "t1", "-C", project]).stdout
         #expect(log.contains("gate_answered") || log.contains("approve"))
     }

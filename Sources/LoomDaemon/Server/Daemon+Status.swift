@@ -91,6 +91,11 @@ extension Daemon {
             summary["branch"] = details["branch"] ?? .null
             if let commit = details["commit"] { summary["commit"] = commit }
         }
+        if let output = try store.query(latest, bindings: [":task": id, ":path": "$.details.fileCount"]).first?["output"]?.stringValue,
+           let details = try? JSONValue.parse(output)["details"] {
+            summary["change"] = .object(["files": details["fileCount"] ?? 0, "insertions": details["insertions"] ?? 0,
+                                         "deletions": details["deletions"] ?? 0, "testFiles": details["testFiles"] ?? .array([])])
+        }
         if let output = try store.query(latest, bindings: [":task": id, ":path": "$.details.checks"]).first?["output"]?.stringValue,
            let checks = try? JSONValue.parse(output)["details"]?["checks"] {
             summary["checks"] = checks

@@ -39,6 +39,12 @@ struct Status: ParsableCommand {
         lines.append("  \(task["input"]?.stringValue ?? "")")
         let tokens = task["tokens"]
         lines.append("  spawns \(task["spawns"]?.intValue ?? 0)/\(task["spawnCap"]?.intValue ?? 0), tokens in \(tokens?["in"]?.intValue ?? 0) out \(tokens?["out"]?.intValue ?? 0) cached \(tokens?["cached"]?.intValue ?? 0), cost $\(String(format: "%.4f", task["costUSD"]?.doubleValue ?? 0))")
+        if let change = task["change"] {
+            let tests = change["testFiles"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            lines.append("  change: \(change["files"]?.intValue ?? 0) file(s), +\(change["insertions"]?.intValue ?? 0) −\(change["deletions"]?.intValue ?? 0)"
+                         + (tests.isEmpty ? "" : "; touches tests: \(tests.prefix(5).joined(separator: ", "))")
+                         + " (loomctl diff \(task["task"]?.stringValue ?? ""))")
+        }
         if let checks = task["checks"]?.arrayValue, !checks.isEmpty {
             lines.append("  checks: " + checks.map { "\($0["name"]?.stringValue ?? "?") \($0["status"]?.stringValue ?? "?")" }.joined(separator: ", "))
         }
