@@ -191,17 +191,26 @@ import Testing
         #expect(try world.git("branch", "--list", "loom/t99").contains("loom/t99"), "the branch stays")
     }
 
-    @Test func deliveryRefusesAWorktreeAnAgentMovedToAnotherBranch() throws {
+    @Test func deliveryCommitsTheReviewedTreeOnTheTasksBranchWhateverTheWorktreeDidSince() throws {
         let world = try CodeWorld(script: CodeScript.script())
         let request = HandlerRequest(taskID: "t7", step: "deliver", input: "x", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096)
+        #expect(DeliverBranch().run(request).status == .failed, "nothing recorded, nothing delivered")
         #expect(PrepareWorktree().run(request).status == .ok)
         let worktree = TaskWorkspace(projectDirectory: world.project, taskID: "t7").directory
-        _ = try Git(directory: worktree).check(["checkout", "-q", "-b", "elsewhere"], "switching")
         try "42\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
+        #expect(DiffWorktree().run(request).status == .ok)
+        // After the diff (what reviewers read): an agent edits again and switches branches.
+        try "99\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
+        _ = try Git(directory: worktree).check(["checkout", "-q", "-b", "elsewhere"], "switching")
         let delivered = DeliverBranch().run(request)
-        #expect(delivered.status == .failed)
-        #expect(delivered.output.contains("is not on loom/t7 (HEAD: elsewhere)"))
-        #expect(try world.git("rev-list", "--count", "main..elsewhere") == "0", "nothing was committed")
+        #expect(delivered.status == .ok, "\(delivered.output)")
+        #expect(try world.git("show", "loom/t7:value.txt") == "42", "the reviewed content, not the later edit")
+        #expect(try world.git("rev-list", "--count", "main..loom/t7") == "1")
+        #expect(try world.git("rev-list", "--count", "main..elsewhere") == "0", "nothing on the branch the agent switched to")
+        // Run again (a crash after the commit): the same head, no second commit.
+        let again = DeliverBranch().run(request)
+        #expect(again.output.hasPrefix("nothing left to commit"))
+        #expect(try world.git("rev-list", "--count", "main..loom/t7") == "1")
     }
 
     @Test func replansAndReviewRoundsHaveCapsOfTheirOwn() throws {

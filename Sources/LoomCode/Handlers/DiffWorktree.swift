@@ -19,6 +19,11 @@ public struct DiffWorktree: StepHandler {
         do {
             let git = Git(directory: workspace.directory)
             try git.check(["add", "-A"], "staging the worktree")
+            // The exact content this diff shows, for delivery to commit and nothing else.
+            let tree = try git.check(["write-tree"], "recording the worktree's tree")
+            guard writeTextAtomically(tree + "\n", to: workspace.reviewedTreeFile) else {
+                return CommandResult(status: .failed, exitCode: nil, output: "cannot write \(workspace.reviewedTreeFile)")
+            }
             let names = try git.check(["diff", "--cached", "--name-only", "-z", base], "listing changed files")
             let files = names.split(separator: "\0").map(String.init).filter { !$0.isEmpty }
             var insertions = 0, deletions = 0
@@ -41,6 +46,7 @@ public struct DiffWorktree: StepHandler {
                 "empty": .bool(files.isEmpty),
                 "insertions": .int(Int64(insertions)),
                 "deletions": .int(Int64(deletions)),
+                "tree": .string(tree),
             ]))
         } catch {
             return CommandResult(status: .failed, exitCode: nil, output: error.message)

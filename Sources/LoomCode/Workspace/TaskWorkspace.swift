@@ -23,6 +23,15 @@ public struct TaskWorkspace: Sendable, Equatable {
     /// is taken against it, whatever an agent commits on the branch itself.
     public var baseFile: String { "\(Self.root(of: projectDirectory))/\(taskID).base" }
 
+    /// The tree the last diff step recorded (staged from the worktree): what reviewers read,
+    /// checks ran on and the final gate approved, and therefore what delivery commits.
+    public var reviewedTreeFile: String { "\(Self.root(of: projectDirectory))/\(taskID).tree" }
+
+    public var reviewedTree: String? {
+        guard let text = readText(reviewedTreeFile)?.trimmingSpaces(), text.count == 40 || text.count == 64 else { return nil }
+        return text
+    }
+
     public var exists: Bool {
         var info = stat()
         return stat(directory, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
