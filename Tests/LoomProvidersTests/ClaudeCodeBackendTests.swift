@@ -60,8 +60,8 @@ import LoomEngine
 
     @Test func aSuccessfulSession() {
         defer { directory.remove() }
-        var claude = ProviderSettings.builtIn["claude-code"]!
-        claude.permissionMode = "acceptEdits"
+        // The built-in settings let the implementer edit its worktree.
+        let claude = ProviderSettings.builtIn["claude-code"]!
         let watcher = SpawnWatcher()
         let result = ClaudeCodeBackend(settings: claude).spawn(makeRequest(prompt: "Fix the bug."), model: "sonnet", context: context("success", watcher))
         #expect(result.errorClass == nil, "\(result.errorMessage ?? "")")

@@ -41,6 +41,9 @@ public struct ProviderSettings: Sendable, Equatable {
         var table: [String: ProviderSettings] = [:]
         var claude = ProviderSettings(kind: .claudeCode)
         claude.executable = "claude"
+        // `claude -p` refuses edits it cannot ask about; an implementer must edit. It works in
+        // the task's own worktree, and delivery commits only the tree that was reviewed.
+        claude.permissionMode = "acceptEdits"
         table["claude-code"] = claude
         var openai = ProviderSettings(kind: .openai)
         openai.baseURL = "https://api.openai.com/v1"
