@@ -92,11 +92,14 @@ struct Replay: ParsableCommand {
     // MARK: A window of history
 
     private func replayHistory(since: String, rules: [SQLRule]) throws {
-        let loaded = try bundles.load()
-        guard !loaded.isEmpty else { throw CLIError("replay --since needs the bundles the tasks ran: pass --bundles DIR or set LOOM_BUNDLES", status: 2) }
         var options = StoreOptions()
         options.readOnly = true
         let store = try Store(path: "\(project.root)/.loom/state.db", options: options)
+        // The database stores the versions its tasks ran; --bundles serves older databases.
+        let loaded = try bundles.load()
+        guard try !loaded.isEmpty || !BundleArchive.all(in: store).isEmpty else {
+            throw CLIError("replay --since needs the bundles the tasks ran: this database stores none, so pass --bundles DIR or set LOOM_BUNDLES", status: 2)
+        }
         let nowMs = Int64(Date().timeIntervalSince1970 * 1_000)
         let cutoffMs = nowMs - Int64(Self.seconds(since)! * 1_000)
         // The window is read from the state tables; `loomctl verify` is what vouches for them.
