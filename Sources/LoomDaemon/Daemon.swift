@@ -128,7 +128,7 @@ public final class Daemon: @unchecked Sendable {
         installSignals()
         startWatchdog()
         notifier.ready(status: statusLine())
-        log("loomd \(Self.version) ready on \(listeningOn) (\(registry.all.count) project(s), recovery \(Int(metrics.recoverySeconds * 1_000)) ms)")
+        log("loomd \(Self.version) ready on \(listeningOn) (\(registry.all.count) project(s), bundles \(bundles.map(\.name).sorted().joined(separator: ", ")), recovery \(Int(metrics.recoverySeconds * 1_000)) ms)")
         dispatchMain()
     }
 

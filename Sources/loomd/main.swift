@@ -15,7 +15,8 @@ usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]..
                          else $XDG_RUNTIME_DIR/loom/loomd.sock); ignored under socket activation
   --config FILE          JSON settings: bundles, defaultBundle, providerScript, effectsMax, submitters,
                          approvers, maxFrameBytes, retry and grace periods (SIGHUP reloads it)
-  --bundles DIR          a directory of bundles, or one bundle (repeatable; also $LOOM_BUNDLES)
+  --bundles DIR          a directory of bundles, or one bundle (repeatable; also $LOOM_BUNDLES;
+                         default: the bundles shipped beside loomd, ../share/loom/bundles)
   --default-bundle NAME  the bundle a submission runs when it names none (default: code,
                          else the first loaded)
   --provider-script FILE answer agent spawns from a script (tests and the demo)
@@ -70,6 +71,22 @@ if let path = configuration.configPath {
     do { try configuration.apply(configFile: path) } catch { fail("\(error)", status: 1) }
 }
 if !bundleFlags.isEmpty { configuration.bundleDirectories = bundleFlags }
+if configuration.bundleDirectories.isEmpty {
+    // The bundles shipped with this loomd: an install's share/loom/bundles, a checkout's bundles/.
+    var buffer = [CChar](repeating: 0, count: 4_096)
+    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let executable = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    // Up to four levels: bin/ of an install, .build/<triple>/debug/ of a checkout.
+    var ancestor = directory
+    search: for _ in 0..<4 {
+        ancestor += "/.."
+        for candidate in ["\(ancestor)/share/loom/bundles", "\(ancestor)/bundles"] where access("\(candidate)/code/bundle.json", F_OK) == 0 {
+            configuration.bundleDirectories = [candidate]
+            break search
+        }
+    }
+}
 
 do {
     let daemon = try Daemon(configuration: configuration)

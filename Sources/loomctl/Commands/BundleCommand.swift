@@ -41,11 +41,18 @@ struct BundleCommand: ParsableCommand {
     /// Every bundle under --bundles, $LOOM_BUNDLES, ./bundles, or the bundles shipped beside
     /// this loomctl (a checkout's `bundles/`, an install's `share/loom/bundles`).
     static func loadAll(_ option: BundleOption) throws -> [LoomBundle] {
+        if let named = option.resolved {
+            do { return try BundleOption.load(named) } catch { throw CLIError("\(error)", status: 1) }
+        }
         let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        let beside = [executable.deletingLastPathComponent().appendingPathComponent("../../bundles").standardized.path,
-                      executable.deletingLastPathComponent().appendingPathComponent("../share/loom/bundles").standardized.path]
-        let candidates = option.resolved.map { [$0] } ?? (["bundles"] + beside)
-        guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+        // ./bundles, then up to four levels above loomctl: bin/ of an install, .build/<triple>/debug/ of a checkout.
+        var candidates = ["bundles"]
+        var ancestor = executable.deletingLastPathComponent()
+        for _ in 0..<4 {
+            ancestor = ancestor.deletingLastPathComponent()
+            candidates += [ancestor.appendingPathComponent("share/loom/bundles").path, ancestor.appendingPathComponent("bundles").path]
+        }
+        guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: "\($0)/code/bundle.json") }) else {
             throw CLIError("no bundles found (looked in \(candidates.joined(separator: ", "))); name a directory with --bundles", status: 3)
         }
         do { return try BundleOption.load(directory) } catch { throw CLIError("\(error)", status: 1) }
