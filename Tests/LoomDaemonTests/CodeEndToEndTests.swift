@@ -198,12 +198,13 @@ import Testing
         #expect(log.stdout.contains("[redacted]"), "the agent's words are kept, its key is not")
     }
 
-    @Test func watchersSeeAnAgentsOutputAsItStreamsBeforeItsResultIsJournaled() throws {
+    /// loomd with an implementer program whose answer arrives in two pieces, two seconds
+    /// apart (after a second in which a test attaches its watch: progress is not kept for
+    /// late watchers), and a trivial task submitted to it.
+    private func slowAgentDaemon(wait: Bool = false) throws -> (DaemonHarness, String, DaemonHarness.Output) {
         let daemon = try DaemonHarness(script: Self.script)
         if let index = daemon.arguments.firstIndex(of: "--provider-script") { daemon.arguments.removeSubrange(index...(index + 1)) }
         let agent = "\(daemon.directory)/slow.sh"
-        // The implementer's answer arrives in two pieces, two seconds apart (after a second in
-        // which the test attaches its watch: progress is not kept for late watchers).
         try """
             #!/bin/sh
             prompt=$(cat)
@@ -217,7 +218,13 @@ import Testing
         try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
         try daemon.start()
         let project = try repository(daemon)
-        #expect(daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42"]).status == 0)
+        let submitted = daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42"] + (wait ? ["--wait"] : []))
+        return (daemon, project, submitted)
+    }
+
+    @Test func watchersSeeAnAgentsOutputAsItStreamsBeforeItsResultIsJournaled() throws {
+        let (daemon, project, submitted) = try slowAgentDaemon()
+        #expect(submitted.status == 0)
 
         let client = try IPCClient(socketPath: daemon.socket, clientName: "test", timeoutMs: 30_000)
         defer { client.close() }
@@ -240,5 +247,13 @@ import Testing
         #expect(streamed == #"{"summary": "wrote 42"}"#)
         // Progress is for watchers only: the journal holds the result, not the chunks.
         #expect(!daemon.ctl(["log", "t1", "-C", project, "--json"]).stdout.contains(#""kind":"progress""#))
+    }
+
+    @Test func submitWaitShowsTheAgentsOutputAsItStreams() throws {
+        let (daemon, project, submitted) = try slowAgentDaemon(wait: true)
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        #expect(submitted.stdout.contains("  ┌ implementer (t1:implement:implementer:0:1):"), "\(submitted.stdout)")
+        #expect(submitted.stdout.contains(#"  │ {"summary": "wrote 42"}"#))
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "done" } == "done")
     }
 }

@@ -62,8 +62,15 @@ func followJournal(client: IPCClient, project: String, task: String, json: Bool,
         let backlog = try client.call("log", .object(["project": .string(project), "task": .string(task)]))["entries"]?.arrayValue ?? []
         backlog.forEach(print)
         if settled(client) { return }
+        var live = LiveOutput()
         _ = try client.stream("watch", .object(["project": .string(project), "task": .string(task), "after": .int(lastSeq)])) { entry in
+            if entry["kind"]?.stringValue == "progress" {
+                // An agent's output as it streams: whole lines, indented under the entries.
+                if json { Swift.print(entry.canonicalText) } else { live.add(entry).forEach { Swift.print($0) } }
+                return true
+            }
             guard (entry["seq"]?.intValue ?? 0) > lastSeq else { return true }
+            if !json { live.finish(entry).forEach { Swift.print($0) } }
             print(entry)
             return !settled(client)
         }
@@ -83,5 +90,48 @@ extension IPCClient {
         let side = try IPCClient(socketPath: socketPath, clientName: "loomctl 0.1.0")
         defer { side.close() }
         return try side.call(method, params)
+    }
+}
+
+/// Turns streamed chunks into whole lines for a terminal, one agent at a time.
+struct LiveOutput {
+    private var key = ""
+    private var pending = ""
+    /// Lines printed per agent, so a chatty one cannot flood the terminal.
+    static let linesMax = 200
+    private var printed = 0
+
+    mutating func add(_ event: JSONValue) -> [String] {
+        var lines: [String] = []
+        if let eventKey = event["key"]?.stringValue, eventKey != key {
+            lines += flush()
+            key = eventKey
+            printed = 0
+            lines.append("  ┌ \(event["unit"]?.stringValue ?? "agent") (\(eventKey)):")
+        }
+        pending += event["text"]?.stringValue ?? ""
+        while let newline = pending.firstIndex(of: "\n") {
+            lines += emit(String(pending[..<newline]))
+            pending = String(pending[pending.index(after: newline)...])
+        }
+        return lines
+    }
+
+    /// Before a journal entry: whatever is left of the line in progress.
+    mutating func finish(_ entry: JSONValue) -> [String] {
+        guard !key.isEmpty else { return [] }
+        defer { key = "" }
+        return flush()
+    }
+
+    private mutating func flush() -> [String] {
+        defer { pending = "" }
+        return pending.isEmpty ? [] : emit(pending)
+    }
+
+    private mutating func emit(_ line: String) -> [String] {
+        printed += 1
+        if printed == Self.linesMax + 1 { return ["  │ …"] }
+        return printed > Self.linesMax ? [] : ["  │ " + String(line.prefix(400))]
     }
 }
