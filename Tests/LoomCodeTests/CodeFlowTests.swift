@@ -255,4 +255,17 @@ import Testing
         try world.approve(id)   // approving (or abandoning) still works
         #expect(try world.task(id).step != "plan_gate")
     }
+
+    @Test func checksJudgeTheRecordedTreeNotALaterEdit() throws {
+        let world = try CodeWorld(script: CodeScript.script())
+        let request = HandlerRequest(taskID: "t8", step: "final_checks", input: "x", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096)
+        #expect(PrepareWorktree().run(request).status == .ok)
+        let worktree = TaskWorkspace(projectDirectory: world.project, taskID: "t8").directory
+        try "42\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
+        #expect(DiffWorktree().run(request).status == .ok)
+        try "99\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
+        let checks = RunChecks().run(request)
+        #expect(checks.status == .ok, "\(checks.output)")
+        #expect(try String(contentsOfFile: "\(worktree)/value.txt", encoding: .utf8) == "42\n")
+    }
 }

@@ -2,7 +2,8 @@ import LoomEngine
 import LoomProviders
 
 /// Handler `checks`: runs the project's lint, test and typecheck commands from
-/// `.loom/config` in the task's worktree. Deterministic steps, not agents: a model never
+/// `.loom/config` in the task's worktree, put back first to the tree the last diff
+/// recorded (the one delivery commits). Deterministic steps, not agents: a model never
 /// writes a check result.
 ///
 /// Each check has its own timeout and output cap; the step's own timeout bounds them all.
@@ -22,6 +23,15 @@ public struct RunChecks: StepHandler {
             return CommandResult(status: .skipped, exitCode: nil, output: "no checks configured in .loom/config", details: .object(["checks": .array([])]))
         }
         let directory = TaskWorkspace.workingDirectory(project: request.projectDirectory, task: request.taskID)
+        // Checks judge what will be delivered: the tree the last diff recorded. An edit made
+        // since (a reviewer with write access) is put back before they run.
+        let workspace = TaskWorkspace(projectDirectory: request.projectDirectory, taskID: request.taskID)
+        if workspace.exists, let tree = workspace.reviewedTree {
+            let reset = try? Git(directory: workspace.directory).run(["read-tree", "-u", "--reset", tree])
+            guard reset?.ok == true else {
+                return CommandResult(status: .failed, exitCode: nil, output: "cannot put the worktree back to the recorded tree \(tree.prefix(12)): \(reset?.firstLine ?? "git failed")")
+            }
+        }
         let deadline = ChildProcess.monotonicMilliseconds() + request.timeoutMs
         let perCheckOutput = max(256, request.outputLimitBytes / config.checks.count)
         var report = ""
