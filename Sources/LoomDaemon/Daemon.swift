@@ -285,8 +285,20 @@ public final class Daemon: @unchecked Sendable {
             if case .applied(let more) = outcome { schedule(more, in: project) }
             afterTick(project, task: effect.taskID)
         } catch {
-            if error.code == .invariantViolation { error.violations.forEach { metrics.violations.increment($0.rule) } }
             log("delivering \(effect.key) failed: \(error)")
+            guard error.code == .invariantViolation else { return }
+            error.violations.forEach { metrics.violations.increment($0.rule) }
+            // The result broke a rule (the violation is journaled). Left pending, the task would
+            // wait for ever; loomd will not run the step again to the same result, so it ends
+            // the task, on record, for a person to look at.
+            let rules = error.violations.map(\.rule).joined(separator: ", ")
+            do {
+                let started = try project.engine.cancel(task: effect.taskID, reason: "the result of \(effect.key) was refused by rule \(rules)", by: .system)
+                schedule(started, in: project)
+            } catch {
+                log("ending \(effect.taskID) after a refused delivery failed: \(error)")
+            }
+            afterTick(project, task: effect.taskID)
         }
     }
 

@@ -53,4 +53,33 @@ import LoomEngine
         // A person can still approve it.
         #expect(daemon.ctl(["approve", "t1", "-C", target]).status == 0)
     }
+
+    @Test func aResultARuleRefusesEndsTheTaskOnRecordInsteadOfLeavingItWaiting() throws {
+        let daemon = try DaemonHarness(script: #"{"agents": {"writer": [{"output": {"text": "this is forbidden"}}]}}"#)
+        let project = try daemon.makeProject("p")
+        let bundle = "\(daemon.directory)/strict"
+        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
+        try "Write about {{topic}}.\n".write(toFile: "\(bundle)/writer.md", atomically: true, encoding: .utf8)
+        let manifest: JSONValue = [
+            "name": "strict", "version": "1", "phases": ["work"], "defaultFlow": "main",
+            "flows": ["main": ["steps": [
+                ["name": "write", "phase": "work", "kind": "agent", "agent": "writer"],
+                ["name": "end", "phase": "work", "kind": "finalize"],
+            ]]],
+            "agents": ["writer": ["template": "writer.md", "variables": ["topic": "input"],
+                                  "output": ["type": "object", "required": ["text"], "properties": ["text": ["type": "string"]]]]],
+            "rules": [["name": "no_forbidden_words", "message": "no output says forbidden",
+                       "sql": "SELECT o.unit FROM step_outputs o WHERE o.task_id = :task AND json_extract(o.output, '$.text') LIKE '%forbidden%'"]],
+        ]
+        try manifest.canonicalText.write(toFile: "\(bundle)/bundle.json", atomically: true, encoding: .utf8)
+        daemon.arguments += ["--bundles", bundle]
+        try daemon.start()
+
+        #expect(daemon.ctl(["submit", "-C", project, "--bundle", "strict", "tides"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "cancelled" } == "cancelled", "\(daemon.log())")
+        let status = daemon.ctl(["status", "t1", "-C", project, "--json"]).json
+        #expect(status?["outcome"]?.stringValue?.contains("refused by rule no_forbidden_words") == true)
+        let kinds = try daemon.store(project).query("SELECT kind FROM journal ORDER BY seq").compactMap { $0["kind"]?.stringValue }
+        #expect(kinds == ["submitted", "violation", "cancelled"])
+    }
 }
