@@ -16,7 +16,8 @@ struct Loomctl: ParsableCommand {
         Exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 forbidden or refused, \
         5 daemon unavailable, 6 a broken hash chain (or a damaged proof file) or a replay \
         that found a difference, 7 (verify) a chain that holds but a replay that diverges, \
-        8 a proof whose signature does not verify or is not by the trusted key.
+        8 a proof whose signature does not verify or is not by the trusted key, 9 (run) a task \
+        parked at a gate with nobody at a terminal to answer it, 130 (run) interrupted.
         """,
         version: "loomctl 0.1.0",
         subcommands: [
