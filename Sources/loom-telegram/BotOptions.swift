@@ -20,6 +20,9 @@ struct BotOptions: Sendable {
     var statePath: String
     /// The project free text is submitted to; nil when loomd supervises exactly one.
     var project: String?
+    /// A chat told about every task of the project(s) (its gates, with buttons, and its end),
+    /// not only those submitted from Telegram.
+    var notifyChat: Int64?
     var bundle: String?
     var flow: String?
     var policy: String?
@@ -35,7 +38,7 @@ struct BotOptions: Sendable {
 
     static let usage = """
         usage: loom-telegram [--socket PATH] [--api-base URL] [--token-file FILE] [--state-dir DIR] [--allow ID,ID…]
-                             [--state FILE] [--project DIR] [--bundle NAME] [--flow NAME] [--policy PRESET]
+                             [--state FILE] [--project DIR] [--notify CHAT_ID] [--bundle NAME] [--flow NAME] [--policy PRESET]
                              [--poll-timeout SECONDS] [--watch-interval-ms MS] [--backoff-max-ms MS]
         The Telegram bot for loomd: long polling, outbound only. The token comes from
         $LOOM_TG_TOKEN, --token-file (a file only its owner can read, mode 0600), or the
@@ -72,6 +75,9 @@ struct BotOptions: Sendable {
             case "--allow": allow = try value("--allow")
             case "--state": options.statePath = try value("--state")
             case "--project", "-C": options.project = URL(fileURLWithPath: try value("--project")).standardizedFileURL.resolvingSymlinksInPath().path
+            case "--notify":
+                guard let chat = Int64(try value("--notify")) else { throw UsageError(description: "--notify takes a Telegram chat id (a number)") }
+                options.notifyChat = chat
             case "--bundle": options.bundle = try value("--bundle")
             case "--flow": options.flow = try value("--flow")
             case "--policy": options.policy = try value("--policy")

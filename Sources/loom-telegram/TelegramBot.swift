@@ -334,6 +334,11 @@ final class TelegramBot: @unchecked Sendable {
         var failures = 0
         while true {
             Thread.sleep(forTimeInterval: Double(options.watchIntervalMs) / 1_000)
+            do {
+                if let chat = options.notifyChat { try adoptActiveTasks(chat: chat, loom: loom) }
+            } catch {
+                log("listing the projects' tasks failed: \(error)")
+            }
             let open = read { $0.tracked.filter { !$0.value.finished } }
             do {
                 for (key, tracked) in open.sorted(by: { $0.key < $1.key }) {
@@ -344,6 +349,25 @@ final class TelegramBot: @unchecked Sendable {
                 failures += 1
                 log("following tasks failed (\(failures) in a row): \(error)")
                 backoff(failures)
+            }
+        }
+    }
+
+    /// With --notify: follows every unfinished task of the project (or of every project loomd
+    /// supervises), whoever submitted it, so its gates reach that chat.
+    private func adoptActiveTasks(chat: Int64, loom: LoomLink) throws(IPCError) {
+        let projects: [String]
+        if let project = options.project {
+            projects = [project]
+        } else {
+            projects = (try loom.call("projects.list", .object([:]))["projects"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
+        }
+        for project in projects.prefix(64) {
+            let active = try loom.call("status", .object(["project": .string(project)]))["active"]?.arrayValue ?? []
+            let known = read { state in Set(state.tracked.values.map { "\($0.project)\u{0}\($0.task)" }) }
+            for summary in active {
+                guard let task = summary["task"]?.stringValue, !known.contains("\(project)\u{0}\(task)") else { continue }
+                record { state in state.tracked[state.mint("k")] = BotState.Tracked(chat: chat, project: project, task: task) }
             }
         }
     }

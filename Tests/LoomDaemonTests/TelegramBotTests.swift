@@ -212,4 +212,22 @@ import Testing
 
         checkShapes(api)
     }
+
+    @Test func withNotifyEveryTasksGateReachesTheChatWhoeverSubmittedIt() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let project = try daemon.makeProject()
+        let api = try BotAPIDouble(token: Self.token)
+        defer { api.stop() }
+        let bot = try Bot(daemon: daemon, api: api, state: "\(daemon.directory)/tg.json", extra: ["--project", project, "--notify", "\(Self.person)"])
+        defer { bot.stop() }
+        // Submitted from the command line, not from Telegram; it parks at the legal gate.
+        #expect(daemon.ctl(["submit", "-C", project, "Write about tides"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
+        let gate = api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").contains("waits at gate legal") }
+        #expect(gate?.body["chat_id"]?.intValue == Self.person, "\(bot.log)")
+        api.press(from: Self.person, data: try #require(buttons(gate)["Approve"]))
+        #expect(api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").hasPrefix("t1 done") } != nil, "\(bot.log)")
+        #expect(daemon.ctl(["log", "t1", "-C", project]).stdout.contains("via Telegram by user \(Self.person)"))
+    }
 }
