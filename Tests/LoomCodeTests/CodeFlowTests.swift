@@ -268,4 +268,17 @@ import Testing
         #expect(checks.status == .ok, "\(checks.output)")
         #expect(try String(contentsOfFile: "\(worktree)/value.txt", encoding: .utf8) == "42\n")
     }
+
+    @Test func aProjectBelowItsRepositorysTopWorksInItsPlaceInTheWorktree() throws {
+        let world = try CodeWorld(script: CodeScript.script(flow: "trivial"), subdirectory: "services/app")
+        let id = try world.submit(preset: .fullAutonomous)
+        try world.run()
+        let task = try world.task(id)
+        #expect(task.status == .done, "\(task.outcome)")
+        // The implementer's edit and the check ran in services/app inside the worktree.
+        #expect(try world.git("show", "loom/\(id):services/app/value.txt") == "42")
+        #expect(try world.rows("SELECT json_extract(output, '$.status') AS s FROM step_outputs WHERE step = 'checks'").first?["s"]?.stringValue == "ok")
+        #expect(try world.git("show", "loom/\(id):README") == "the rest of the monorepo", "the whole repository is on the branch")
+        #expect(try String(contentsOfFile: "\(world.project)/value.txt", encoding: .utf8) == "41\n")
+    }
 }

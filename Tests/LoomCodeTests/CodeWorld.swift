@@ -19,15 +19,21 @@ final class CodeWorld {
     private(set) var engine: Engine
     private let clock = SimulatedClock()
 
-    init(script: JSONValue, config: String? = CodeWorld.defaultConfig, makeRepository: Bool = true) throws {
-        project = "/tmp/loom-code-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    /// The repository's top; `project` is it, or a folder below it (`subdirectory`, a monorepo).
+    let repository: String
+
+    init(script: JSONValue, config: String? = CodeWorld.defaultConfig, makeRepository: Bool = true, subdirectory: String? = nil) throws {
+        let top = "/tmp/loom-code-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        repository = top
+        project = subdirectory.map { "\(top)/\($0)" } ?? top
         try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
         LoomDirectory.ensure(project: project)
         bundle = try BundleLoader.load(directory: "\(Self.repositoryRoot)/bundles/code")
         executor = EffectExecutor(provider: ScriptedProvider(script: script))
         engine = try Engine(store: Store(path: "\(project)/.loom/state.db"), bundles: [bundle], clock: clock.next)
         if makeRepository {
-            try git("init", "-q", "-b", "main")
+            _ = try Git(directory: repository).check(["init", "-q", "-b", "main"], "init")
+            if subdirectory != nil { try "the rest of the monorepo\n".write(toFile: "\(repository)/README", atomically: true, encoding: .utf8) }
             try git("config", "user.name", "Person")
             try git("config", "user.email", "person@example.org")
             try write("value.txt", "41\n")
@@ -41,7 +47,7 @@ final class CodeWorld {
 
     static let defaultConfig = #"{"checks": [{"name": "test", "run": "sh check.sh", "timeoutMs": 60000}]}"#
 
-    deinit { try? FileManager.default.removeItem(atPath: project) }
+    deinit { try? FileManager.default.removeItem(atPath: repository) }
 
     // MARK: Driving
 

@@ -55,8 +55,12 @@ public struct PrepareWorktree: StepHandler {
             throw GitError("the base \(baseName) does not exist in \(project) (set \"base\" in .loom/config to a branch that does)", command: ["rev-parse"])
         }
         let base = resolved.text.trimmingSpaces()
-        guard makeDirectories(TaskWorkspace.root(of: project)), writeTextAtomically(base + "\n", to: workspace.baseFile) else {
-            throw GitError("cannot write \(workspace.baseFile)", command: [])
+        // A project below its repository's top (a monorepo): agents and checks work in its place
+        // inside the worktree, which holds the whole repository.
+        let prefix = try git.check(["rev-parse", "--show-prefix"], "locating the project in its repository")
+        guard makeDirectories(TaskWorkspace.root(of: project)), writeTextAtomically(base + "\n", to: workspace.baseFile),
+              writeTextAtomically(prefix + "\n", to: workspace.prefixFile) else {
+            throw GitError("cannot write beside \(workspace.directory)", command: [])
         }
         // A directory removed by hand leaves a registration behind that would refuse the add.
         _ = try git.run(["worktree", "prune"])

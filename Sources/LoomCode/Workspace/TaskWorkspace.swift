@@ -37,11 +37,22 @@ public struct TaskWorkspace: Sendable, Equatable {
         return stat(directory, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// The directory a spawn or command of this task runs in: its worktree once it exists,
-    /// else the project root (bundles without a workspace step).
+    /// Where the project sits inside its repository ("" at the top, "app/" in a monorepo),
+    /// recorded by the prepare step: the worktree holds the whole repository.
+    public var prefixFile: String { "\(Self.root(of: projectDirectory))/\(taskID).prefix" }
+
+    /// The project's directory inside the worktree.
+    public var projectInWorktree: String {
+        let prefix = readText(prefixFile)?.trimmingSpaces() ?? ""
+        guard !prefix.isEmpty, !prefix.split(separator: "/").contains("..") else { return directory }
+        return "\(directory)/\(prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix)"
+    }
+
+    /// The directory a spawn or command of this task runs in: the project's place in its
+    /// worktree once that exists, else the project root (bundles without a workspace step).
     public static func workingDirectory(project: String, task: String) -> String {
         let workspace = TaskWorkspace(projectDirectory: project, taskID: task)
-        return workspace.exists ? workspace.directory : project
+        return workspace.exists ? workspace.projectInWorktree : project
     }
 
     /// The recorded base commit, if the workspace was prepared.

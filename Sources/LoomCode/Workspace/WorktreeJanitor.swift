@@ -17,6 +17,7 @@ public enum WorktreeJanitor {
         }
         unlink(workspace.baseFile)
         unlink(workspace.reviewedTreeFile)
+        unlink(workspace.prefixFile)
     }
 
     /// Releases every worktree under the project whose task `isOver` says has ended (or is
@@ -28,7 +29,7 @@ public enum WorktreeJanitor {
         var tasks: [String] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name != ".", name != "..", !name.hasSuffix(".base"), !name.hasSuffix(".tree"), !name.contains(".tmp.") else { continue }
+            guard name != ".", name != "..", !name.hasSuffix(".base"), !name.hasSuffix(".tree"), !name.hasSuffix(".prefix"), !name.contains(".tmp.") else { continue }
             tasks.append(name)
         }
         closedir(directory)
