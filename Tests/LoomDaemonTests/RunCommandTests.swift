@@ -136,6 +136,21 @@ import Testing
         #expect(try Git(directory: project).check(["rev-list", "--count", "main..loom/t1"], "count") == "1")
     }
 
+    @Test func aRunStartedByAnAgentTakesNoGateAnswerEvenAtATerminal() throws {
+        let (directory, project, script) = try setUp()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bundles = "\(DaemonHarness.repositoryRoot)/bundles"
+        // Every process loom starts for a task carries LOOM_AGENT; one that runs loomctl run
+        // under a pseudo-terminal and types "a" is still not a person.
+        let command = ["env", "LOOM_AGENT=1", "\(DaemonHarness.binaries)/loomctl", "run", "Make value.txt hold 42", "-C", project, "--supervised",
+                       "--provider-script", script, "--bundles", bundles].map { "'\($0)'" }.joined(separator: " ")
+        let run = try loomctl(["__script__"], in: directory, scriptCommand: command, input: "a\n")
+        #expect(run.stdout.contains("does not take gate answers"), "\(run.stdout)")
+        #expect(!run.stdout.contains("[a]pprove"))
+        let store = try Store(path: "\(project)/.loom/state.db", options: { var options = StoreOptions(); options.readOnly = true; return options }())
+        #expect(try store.query("SELECT status FROM gates WHERE task_id = 't1'").map { $0["status"]?.stringValue } == ["waiting"])
+    }
+
     @Test func aProjectLoomdDrivesIsRefused() throws {
         let (directory, project, script) = try setUp()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -29,7 +29,8 @@ public struct Git: Sendable {
 
     /// The environment every git child gets (and the checks, which run in the same worktree).
     public static var environment: [String: String] {
-        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0"]
+        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0",
+                           AgentMarker.variable: AgentMarker.value]
         if let home = getenv("HOME") { environment["HOME"] = String(cString: home) }
         return environment
     }

@@ -96,6 +96,10 @@ struct TerminalPrompter: OneShotPrompter {
 
     func decide(gate: GateRecord, task: TaskRecord) -> (answer: GateAnswer, message: String)? {
         guard isatty(0) == 1 else { return nil }
+        guard getenv(AgentMarker.variable) == nil else {
+            print("\(task.id) waits at gate \(gate.role): this run was started by a process loom started for a task (\(AgentMarker.variable) is set), so it does not take gate answers")
+            return nil
+        }
         print("\n\(task.id) waits at gate \(gate.role) (\(gate.eventID)), at step \(gate.step):")
         for reason in gate.reasons { print("  because \(reason)") }
         print("  inspect: loomctl graph \(task.id) -C …, git -C \(task.bundle == "code" ? ".loom/worktrees/\(task.id)" : ".") diff")
