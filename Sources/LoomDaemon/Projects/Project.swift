@@ -12,7 +12,7 @@ public final class Project: @unchecked Sendable {
     public let root: String
     public let queue: DispatchQueue
     let lock: ProjectLock
-    private let bundles: [LoomBundle]
+    let bundles: [LoomBundle]
     private let clock: () -> Int64
     /// Open only while the project has work: a project whose tasks are parked or finished
     /// keeps just its lock, and its connection (page cache, statements, file handles) is

@@ -60,6 +60,31 @@ extension Daemon {
         try project.engine.store.read { _ throws(LoomError) in try taskSummaryInSnapshot(project, id) }
     }
 
+    /// What host handlers reported for a task (where the work lives, the change in numbers,
+    /// the latest checks), in one statement built once; only the small `details` are taken
+    /// out of each output in SQL, so a large diff is not decoded here.
+    static let taskExtrasSQL: String = {
+        func latest(_ key: String, _ value: String) -> String {
+            """
+            (SELECT json_extract(output, '\(value)') FROM step_outputs
+             WHERE task_id = :task AND kind = 'command' AND json_extract(output, '$.details.\(key)') IS NOT NULL ORDER BY tick DESC LIMIT 1)
+            """
+        }
+        return """
+            SELECT \(latest("branch", "$.details")) AS branch, \(latest("fileCount", "$.details")) AS change,
+                   \(latest("checks", "$.details.checks")) AS checks
+            """
+    }()
+
+    static func hasHandlerSteps(_ bundle: LoomBundle) -> Bool {
+        bundle.flows.values.contains { flow in
+            flow.steps.contains { step in
+                if case .command(let spec) = step.kind { return spec.handler != nil }
+                return false
+            }
+        }
+    }
+
     private static func taskSummaryInSnapshot(_ project: Project, _ id: String) throws(LoomError) -> JSONValue? {
         guard let task = try project.engine.task(id) else { return nil }
         let store = try project.engine.store
@@ -67,7 +92,9 @@ extension Daemon {
             SELECT count(*) AS spawns, coalesce(sum(json_extract(result, '$.usage.in')), 0) AS tokens_in,
                    coalesce(sum(json_extract(result, '$.usage.out')), 0) AS tokens_out,
                    coalesce(sum(json_extract(result, '$.usage.cached')), 0) AS tokens_cached,
-                   coalesce(sum(json_extract(result, '$.costMicroUSD')), 0) AS cost
+                   coalesce(sum(json_extract(result, '$.costMicroUSD')), 0) AS cost,
+                   (SELECT json_group_object(severity, n) FROM
+                      (SELECT severity, count(*) AS n FROM findings WHERE task_id = :task AND status = 'open' GROUP BY severity)) AS findings
             FROM effects WHERE task_id = :task AND kind = 'spawn'
             """, bindings: [":task": id]).first ?? .object([:])
         var summary: [String: JSONValue] = [
@@ -80,31 +107,20 @@ extension Daemon {
             "policy": task.policy.json,
         ]
         if project.isHostExecuted(id) { summary["executor"] = "host" }
-        // What handler steps reported, by the keys hosts use: where the work lives, how the
-        // latest checks went; and what review left open.
-        let latest = """
-            SELECT output FROM step_outputs WHERE task_id = :task AND kind = 'command' AND json_extract(output, :path) IS NOT NULL
-            ORDER BY tick DESC LIMIT 1
-            """
-        if let output = try store.query(latest, bindings: [":task": id, ":path": "$.details.branch"]).first?["output"]?.stringValue,
-           let details = try? JSONValue.parse(output)["details"] {
+        // Only a task whose steps include host handlers has their facts to show.
+        let handled = project.bundles.first { $0.digest == task.bundleDigest || $0.name == task.bundle }.map(Self.hasHandlerSteps) ?? true
+        let extras = handled ? try store.query(Self.taskExtrasSQL, bindings: [":task": id]).first : nil
+        let parsed = { (column: String) in extras?[column]?.stringValue.flatMap { try? JSONValue.parse($0) } }
+        if let details = parsed("branch") {
             summary["branch"] = details["branch"] ?? .null
             if let commit = details["commit"] { summary["commit"] = commit }
         }
-        if let output = try store.query(latest, bindings: [":task": id, ":path": "$.details.fileCount"]).first?["output"]?.stringValue,
-           let details = try? JSONValue.parse(output)["details"] {
+        if let details = parsed("change") {
             summary["change"] = .object(["files": details["fileCount"] ?? 0, "insertions": details["insertions"] ?? 0,
                                          "deletions": details["deletions"] ?? 0, "testFiles": details["testFiles"] ?? .array([])])
         }
-        if let output = try store.query(latest, bindings: [":task": id, ":path": "$.details.checks"]).first?["output"]?.stringValue,
-           let checks = try? JSONValue.parse(output)["details"]?["checks"] {
-            summary["checks"] = checks
-        }
-        var findings: [String: JSONValue] = [:]
-        for row in try store.query("SELECT severity, count(*) AS n FROM findings WHERE task_id = :task AND status = 'open' GROUP BY severity", bindings: [":task": id]) {
-            if let severity = row["severity"]?.stringValue { findings[severity] = row["n"] ?? 0 }
-        }
-        summary["openFindings"] = .object(findings)
+        if let checks = parsed("checks") { summary["checks"] = checks }
+        summary["openFindings"] = usage["findings"]?.stringValue.flatMap { try? JSONValue.parse($0) } ?? .object([:])
         if let gate = try project.engine.waitingGate(task: id) {
             let since = try store.query("SELECT time_ms FROM ticks WHERE tick = :tick", bindings: [":tick": String(gate.openedTick)]).first?["time_ms"] ?? .null
             summary["gate"] = .object(["event": .string(gate.eventID), "role": .string(gate.role), "policy": .string(gate.policy.rawValue),
