@@ -40,6 +40,15 @@ public enum StaticAssets {
               .then(function (r) { return r.ok ? r.text() : null; })
               .then(function (html) { if (html !== null) live.innerHTML = html; });
           }
+          if (project && task) {
+            // A safety net under the event stream: a missed event (a reconnect at a bad moment)
+            // only delays the panel, it cannot freeze it.
+            setInterval(function () {
+              var status = document.getElementById('task-status');
+              var text = status ? status.textContent : '';
+              if (['done', 'failed', 'cancelled', 'abandoned'].indexOf(text) < 0) refreshLive();
+            }, 5000);
+          }
           if (project && task && window.EventSource) {
             var timer = null;
             var after = body.getAttribute('data-after') || '0';
