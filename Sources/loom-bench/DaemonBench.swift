@@ -161,11 +161,13 @@ struct DaemonBench {
         usleep(UInt32(seconds * 1_000_000))
         let wakeups = Double(self.wakeups(before, contextSwitches(pid))) / seconds
         let rssMB = residentMegabytes(pid)
-        print("\(parked) parked tasks: \(String(format: "%.1f", wakeups)) wake-ups/s, RSS \(String(format: "%.1f", rssMB)) MB")
+        let anonMB = residentMegabytes(pid, field: "RssAnon")
+        let fileMB = residentMegabytes(pid, field: "RssFile")
+        print("\(parked) parked tasks: \(String(format: "%.1f", wakeups)) wake-ups/s, RSS \(String(format: "%.1f", rssMB)) MB (own \(String(format: "%.1f", anonMB)) MB, libraries \(String(format: "%.1f", fileMB)) MB)")
         printJSON([
             ("ready_empty_ms", emptyReady * 1_000), ("ready_history_ms", fullReady * 1_000), ("ready_ratio", fullReady / max(emptyReady, 0.000_001)),
             ("history_tasks", Double(history)), ("in_flight_tasks", Double(inFlight)),
-            ("parked_tasks", Double(parked)), ("idle_wakeups_per_s", wakeups), ("rss_mb", rssMB),
+            ("parked_tasks", Double(parked)), ("idle_wakeups_per_s", wakeups), ("rss_mb", rssMB), ("rss_anon_mb", anonMB), ("rss_file_mb", fileMB),
         ])
     }
 
@@ -218,9 +220,11 @@ struct DaemonBench {
         after.reduce(0) { total, entry in total + entry.value - (before[entry.key] ?? 0) }
     }
 
-    private func residentMegabytes(_ pid: Int32) -> Double {
+    /// A /proc/PID/status field in MB (VmRSS; RssAnon is the process's own memory, RssFile the
+    /// pages of its executable and shared libraries, which the kernel can drop and re-read).
+    private func residentMegabytes(_ pid: Int32, field: String = "VmRSS") -> Double {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("\(field):") } ?? ""
         return Double(line.split(separator: " ").dropFirst().first ?? "0").map { $0 / 1_024 } ?? 0
     }
 }
