@@ -40,7 +40,7 @@ public final class Daemon: @unchecked Sendable {
 
     public init(configuration: DaemonConfiguration) throws(LoomError) {
         self.configuration = configuration
-        guard makeDirectories(configuration.stateDirectory) else {
+        guard FileSystem.makeDirectories(configuration.stateDirectory, mode: 0o750) else {
             throw LoomError(.io, "cannot create the state directory \(configuration.stateDirectory): \(String(cString: strerror(errno)))", context: "starting loomd")
         }
         registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
@@ -58,7 +58,7 @@ public final class Daemon: @unchecked Sendable {
 
     static func loadProvider(_ configuration: DaemonConfiguration) throws(LoomError) -> ScriptedProvider? {
         guard let path = configuration.providerScript else { return nil }
-        guard let text = readFile(path) else { throw LoomError(.notFound, "cannot read the provider script \(path)", context: "starting loomd") }
+        guard let text = FileSystem.readText(path) else { throw LoomError(.notFound, "cannot read the provider script \(path)", context: "starting loomd") }
         return try ScriptedProvider(scriptText: text)
     }
 
@@ -66,7 +66,7 @@ public final class Daemon: @unchecked Sendable {
     static func loadBundles(_ directories: [String]) throws(LoomError) -> [LoomBundle] {
         var bundles: [LoomBundle] = []
         for directory in directories {
-            let candidates = access("\(directory)/bundle.json", F_OK) == 0 ? [directory] : listDirectory(directory).map { "\(directory)/\($0)" }
+            let candidates = access("\(directory)/bundle.json", F_OK) == 0 ? [directory] : FileSystem.list(directory).map { "\(directory)/\($0)" }
             for candidate in candidates where access("\(candidate)/bundle.json", F_OK) == 0 {
                 do {
                     bundles.append(try BundleLoader.load(directory: candidate))
@@ -148,7 +148,7 @@ public final class Daemon: @unchecked Sendable {
         }
         listeningOn = configuration.socketPath
         let parent = String(configuration.socketPath[..<(configuration.socketPath.lastIndex(of: "/") ?? configuration.socketPath.endIndex)])
-        if !parent.isEmpty { _ = makeDirectories(parent) }
+        if !parent.isEmpty { FileSystem.makeDirectories(parent, mode: 0o750) }
         return try IPCServer.bind(path: configuration.socketPath)
     }
 
@@ -360,15 +360,4 @@ func raiseOpenFileLimit() {
     guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
     limit.rlim_cur = limit.rlim_max
     setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-}
-
-func listDirectory(_ path: String) -> [String] {
-    guard let directory = opendir(path) else { return [] }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names.sorted()
 }

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomProviders
 
 /// A project's settings for code tasks, from `<project>/.loom/config` (JSON):
 ///
@@ -35,7 +36,7 @@ public struct CodeConfig: Sendable, Equatable {
     /// Reads the project's file; a missing file is the defaults, a bad one a clear error.
     public static func load(project: String) throws(CodeConfigError) -> CodeConfig {
         let path = path(project: project)
-        guard let text = readText(path, limit: 256 * 1024) else { return CodeConfig() }
+        guard let text = FileSystem.readText(path, limit: 256 * 1024) else { return CodeConfig() }
         return try parse(text, path: path)
     }
 

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomProviders
 
 /// Handler `git.diff`: the task's change so far, against the commit its branch started
 /// from, with the facts rules need (which files, which of them are tests, whether empty).
@@ -21,7 +22,7 @@ public struct DiffWorktree: StepHandler {
             try git.check(["add", "-A"], "staging the worktree")
             // The exact content this diff shows, for delivery to commit and nothing else.
             let tree = try git.check(["write-tree"], "recording the worktree's tree")
-            guard writeTextAtomically(tree + "\n", to: workspace.reviewedTreeFile) else {
+            guard (try? FileSystem.writeAtomically(workspace.reviewedTreeFile, tree + "\n")) != nil else {
                 return CommandResult(status: .failed, exitCode: nil, output: "cannot write \(workspace.reviewedTreeFile)")
             }
             let names = try git.check(["diff", "--cached", "--name-only", "-z", base], "listing changed files")

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomProviders
 
 /// Handler `git.prepare`: checks the repository and makes the task's worktree on a new
 /// branch `loom/<task>` from the base, before any agent runs.
@@ -58,9 +59,14 @@ public struct PrepareWorktree: StepHandler {
         // A project below its repository's top (a monorepo): agents and checks work in its place
         // inside the worktree, which holds the whole repository.
         let prefix = try git.check(["rev-parse", "--show-prefix"], "locating the project in its repository")
-        guard makeDirectories(TaskWorkspace.root(of: project)), writeTextAtomically(base + "\n", to: workspace.baseFile),
-              writeTextAtomically(prefix + "\n", to: workspace.prefixFile) else {
-            throw GitError("cannot write beside \(workspace.directory)", command: [])
+        guard FileSystem.makeDirectories(TaskWorkspace.root(of: project)) else {
+            throw GitError("cannot create \(TaskWorkspace.root(of: project))", command: [])
+        }
+        do {
+            try FileSystem.writeAtomically(workspace.baseFile, base + "\n")
+            try FileSystem.writeAtomically(workspace.prefixFile, prefix + "\n")
+        } catch {
+            throw GitError(error.description, command: [])
         }
         // A directory removed by hand leaves a registration behind that would refuse the add.
         _ = try git.run(["worktree", "prune"])

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import LoomProviders
 #endif
 
 /// `<project>/.loom`: loom's database and task worktrees inside a person's repository, kept
@@ -9,9 +10,9 @@ public enum LoomDirectory {
     /// show in `git status`, and the person's own ignore files are left alone.
     @discardableResult
     public static func ensure(project: String) -> Bool {
-        guard makeDirectories("\(project)/.loom") else { return false }
+        guard FileSystem.makeDirectories("\(project)/.loom") else { return false }
         let path = "\(project)/.loom/.gitignore"
         guard access(path, F_OK) != 0 else { return true }
-        return writeTextAtomically("# loom's state and task worktrees; nothing here belongs in the repository\n*\n", to: path)
+        return (try? FileSystem.writeAtomically(path, "# loom's state and task worktrees; nothing here belongs in the repository\n*\n", mode: 0o644)) != nil
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import LoomEngine
 import LoomIPC
+import LoomProviders
 
 /// Everything loomd is told at start: from flags, the environment and an optional config
 /// file (JSON). Every limit has a name and a default.
@@ -55,7 +56,7 @@ public struct DaemonConfiguration: Sendable {
 
     /// Reads and applies a JSON config file.
     public mutating func apply(configFile path: String) throws(LoomError) {
-        guard let text = readFile(path) else {
+        guard let text = FileSystem.readText(path) else {
             throw LoomError(.notFound, "cannot read the configuration \(path): \(String(cString: strerror(errno)))", context: "reading the configuration")
         }
         try apply(configText: text, file: path)

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import LoomEngine
 import LoomIPC
+import LoomProviders
 
 /// Who a socket peer is, and what it may do.
 ///
@@ -51,7 +52,7 @@ struct PeerPolicy: Sendable {
 /// spaces and parentheses, so fields are counted from the last ')'.
 enum ProcessStat {
     static func field(_ number: Int, of pid: Int32) -> String? {
-        guard number >= 3, let stat = readFile("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")") else { return nil }
+        guard number >= 3, let stat = FileSystem.readText("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > number - 3 else { return nil }
         return String(fields[number - 3])

@@ -15,7 +15,7 @@ public final class ProjectRegistry: @unchecked Sendable {
 
     public init(stateDirectory: String) throws(LoomError) {
         file = "\(stateDirectory)/projects.json"
-        guard let text = readFile(file) else { return }
+        guard let text = FileSystem.readText(file) else { return }
         do {
             paths = try JSONValue.parse(text)["projects"]?.arrayValue?.compactMap(\.stringValue) ?? []
         } catch {
@@ -56,41 +56,11 @@ public final class ProjectRegistry: @unchecked Sendable {
     }
 }
 
-func readFile(_ path: String, limit: Int = 16 << 20) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    while bytes.count <= limit {
-        let count = read(fd, &buffer, buffer.count)
-        if count < 0 && errno == EINTR { continue }
-        if count <= 0 { break }
-        bytes += buffer[0..<count]
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
+/// Saves through `FileSystem.writeAtomically`, as the daemon's typed error.
 func writeFileAtomically(_ path: String, _ text: String) throws(LoomError) {
-    let temporary = "\(path).tmp.\(getpid())"
-    let fd = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o640)
-    guard fd >= 0 else { throw LoomError(.io, "cannot write \(temporary): \(String(cString: strerror(errno)))", context: "saving \(path)") }
-    let bytes = Array(text.utf8)
-    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    let synced = fsync(fd)
-    close(fd)
-    guard written == bytes.count, synced == 0, rename(temporary, path) == 0 else {
-        unlink(temporary)
-        throw LoomError(.io, "cannot save \(path): \(String(cString: strerror(errno)))", context: "saving \(path)")
+    do {
+        try FileSystem.writeAtomically(path, text)
+    } catch {
+        throw LoomError(.io, error.description, context: "saving \(path)")
     }
-}
-
-/// Creates a directory and its parents with `mode`.
-func makeDirectories(_ path: String, mode: mode_t = 0o750) -> Bool {
-    var current = ""
-    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-        current += "/\(part)"
-        if mkdir(current, mode) != 0 && errno != EEXIST { return false }
-    }
-    return true
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomProviders
 
 /// One file per running child process (`<state>/children/<pid>`, holding the child's start
 /// time), so that after a crash the next loomd ends exactly the processes the last one
@@ -10,7 +11,7 @@ struct ChildRecords: Sendable {
 
     init(directory: String) {
         self.directory = directory
-        _ = makeDirectories(directory, mode: 0o700)
+        FileSystem.makeDirectories(directory, mode: 0o700)
     }
 
     func add(_ pid: Int32) {
@@ -25,10 +26,10 @@ struct ChildRecords: Sendable {
     @discardableResult
     func endLeftovers() -> Int {
         var ended = 0
-        for name in listDirectory(directory) {
+        for name in FileSystem.list(directory) {
             let path = "\(directory)/\(name)"
             defer { unlink(path) }
-            guard let pid = Int32(name), let recorded = readFile(path)?.split(separator: "\n").first.flatMap({ UInt64($0) }) else { continue }
+            guard let pid = Int32(name), let recorded = FileSystem.readText(path, limit: 4_096)?.split(separator: "\n").first.flatMap({ UInt64($0) }) else { continue }
             guard Self.startTime(of: pid) == recorded else { continue }
             kill(-pid, SIGKILL)
             kill(pid, SIGKILL)

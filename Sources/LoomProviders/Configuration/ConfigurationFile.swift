@@ -45,47 +45,19 @@ public enum ConfigurationFile {
     }
 
     /// Writes `text` so that a crash leaves the old file or the new one, never half of
-    /// either, with `mode` set before any byte is written.
+    /// either, with `mode` set exactly.
     public static func writeAtomically(_ path: String, _ text: String, mode: mode_t) throws(ProviderConfigurationError) {
-        let temporary = "\(path).tmp.\(getpid())"
-        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
-        guard fd >= 0 else {
-            throw ProviderConfigurationError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))", context: "saving \(path)")
-        }
-        // The umask may have taken bits away; set exactly what was asked.
-        let modeSet = fchmod(fd, mode)
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { break }
-            offset += written
-        }
-        let synced = fsync(fd)
-        close(fd)
-        guard modeSet == 0, offset == bytes.count, synced == 0, rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ProviderConfigurationError(.io, "cannot save \(path): \(reason)", context: "saving \(path)")
-        }
-        // The rename is durable once the directory is.
-        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
+        do {
+            try FileSystem.writeAtomically(path, text, mode: mode)
+        } catch {
+            throw ProviderConfigurationError(.io, error.description, context: "saving \(path)")
         }
     }
 
     /// Creates a directory and its parents with `mode` (existing ones are left as they are).
     public static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(ProviderConfigurationError) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-            current += "/\(part)"
-            if mkdir(current, mode) != 0 && errno != EEXIST {
-                throw ProviderConfigurationError(.io, "cannot create \(current): \(String(cString: strerror(errno)))", context: "creating \(path)")
-            }
+        guard FileSystem.makeDirectories(path, mode: mode) else {
+            throw ProviderConfigurationError(.io, "cannot create \(path): \(String(cString: strerror(errno)))", context: "creating \(path)")
         }
     }
 }
