@@ -33,7 +33,7 @@ public final class Daemon: @unchecked Sendable {
     let control = DispatchQueue(label: "loom.control")
     private var signalSources: [DispatchSourceSignal] = []
     private var watchdogTimer: DispatchSourceTimer?
-    private var lastTimeMs: Int64 = 0
+    private let clock = WallClock()
     private var lastStatusLine = ""
     /// Guards the clock's last token and the last STATUS= line.
     private let stateLock = Lock()
@@ -79,15 +79,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// The wall clock for time tokens, never going backwards within this process.
-    func now() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let value = Int64(spec.tv_sec) * 1_000 + Int64(spec.tv_nsec) / 1_000_000
-        return stateLock.withLock {
-            lastTimeMs = max(lastTimeMs, value)
-            return lastTimeMs
-        }
-    }
+    func now() -> Int64 { clock.now() }
 
     // MARK: Lifecycle
 

@@ -29,9 +29,9 @@ public struct Git: Sendable {
 
     /// The environment every git child gets (and the checks, which run in the same worktree).
     public static var environment: [String: String] {
-        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0",
-                           AgentMarker.variable: AgentMarker.value]
-        if let home = getenv("HOME") { environment["HOME"] = String(cString: home) }
+        var environment = ChildEnvironment.base()
+        environment["LC_ALL"] = "C.UTF-8"
+        environment["GIT_TERMINAL_PROMPT"] = "0"
         return environment
     }
 

@@ -158,19 +158,3 @@ final class ResultQueue: @unchecked Sendable {
         return lock.withLock { items.removeFirst() }
     }
 }
-
-/// Milliseconds of the wall clock, never going backwards within the run.
-final class WallClock: @unchecked Sendable {
-    private let lock = Lock()
-    private var last: Int64 = 0
-
-    func now() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let value = Int64(spec.tv_sec) * 1_000 + Int64(spec.tv_nsec) / 1_000_000
-        return lock.withLock {
-            last = max(last, value)
-            return last
-        }
-    }
-}

@@ -81,10 +81,8 @@ public struct EffectExecutor: Sendable {
         }
         let timeoutMs = Int(request["timeoutMs"]?.intValue ?? Int64(CommandSpec.defaultTimeoutMs))
         let limit = Int(request["outputLimitBytes"]?.intValue ?? Int64(CommandSpec.defaultOutputLimitBytes))
-        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", AgentMarker.variable: AgentMarker.value]
-        if let home = getenv("HOME") { environment["HOME"] = String(cString: home) }
         var started: Int32 = 0
-        let outcome = ChildProcess.run(argv: argv, directory: directory, environment: environment, timeoutMs: timeoutMs,
+        let outcome = ChildProcess.run(argv: argv, directory: directory, environment: ChildEnvironment.base(), timeoutMs: timeoutMs,
                                        outputLimitBytes: limit, onStart: { pid in
             started = pid
             onChild(pid, true)

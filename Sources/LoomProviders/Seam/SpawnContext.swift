@@ -45,7 +45,7 @@ public struct SpawnContext: Sendable {
     /// The few variables a child needs from loomd's own environment (`PATH`, `HOME` for a
     /// CLI's login, locale), and nothing else: loomd's environment may hold keys.
     public static func inheritedEnvironment() -> [String: String] {
-        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", AgentMarker.variable: AgentMarker.value]
+        var environment = ChildEnvironment.base()
         for name in ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TMPDIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"] {
             if let value = getenv(name) { environment[name] = String(cString: value) }
         }
