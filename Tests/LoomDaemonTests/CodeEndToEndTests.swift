@@ -20,22 +20,6 @@ import Testing
         }}
         """
 
-    /// A committed repository with a test that passes when value.txt holds 42.
-    private func repository(_ daemon: DaemonHarness) throws -> String {
-        let project = try daemon.makeProject("repo")
-        let git = Git(directory: project)
-        for arguments in [["init", "-q", "-b", "main"], ["config", "user.name", "P"], ["config", "user.email", "p@example.org"]] {
-            _ = try git.check(arguments, "setting up")
-        }
-        try "41\n".write(toFile: "\(project)/value.txt", atomically: true, encoding: .utf8)
-        try "test \"$(cat value.txt)\" = 42\n".write(toFile: "\(project)/check.sh", atomically: true, encoding: .utf8)
-        _ = try git.check(["add", "-A"], "adding")
-        _ = try git.check(["commit", "-q", "-m", "initial"], "committing")
-        try FileManager.default.createDirectory(atPath: "\(project)/.loom", withIntermediateDirectories: true)
-        try #"{"checks": [{"name": "test", "run": "sh check.sh"}]}"#.write(toFile: "\(project)/.loom/config", atomically: true, encoding: .utf8)
-        return project
-    }
-
     private func waitForNoWorktree(_ project: String) -> Bool {
         for _ in 0..<100 {
             if (try? Git(directory: project).check(["worktree", "list"], "listing"))?.contains(".loom/worktrees") == false { return true }
@@ -47,7 +31,7 @@ import Testing
     @Test func submitAnswerTheGatesWithLoomctlAndFindTheChangeOnTheBranch() throws {
         let daemon = try DaemonHarness(script: Self.script)
         try daemon.start()
-        let project = try repository(daemon)
+        let project = try SampleRepository.make(in: daemon)
         let head = try Git(directory: project).check(["rev-parse", "HEAD"], "head")
 
         let submitted = daemon.ctl(["submit", "-C", project, "--bundle", "code", "--policy", "full-supervised", "Make value.txt hold 42"])
@@ -80,7 +64,7 @@ import Testing
     @Test func aKilledDaemonContinuesTheTaskInItsWorktreeWithoutADuplicateCommit() throws {
         let daemon = try DaemonHarness(script: Self.script.replacingOccurrences(of: "\"delayMs\": 300", with: "\"delayMs\": 1500"))
         try daemon.start()
-        let project = try repository(daemon)
+        let project = try SampleRepository.make(in: daemon)
         #expect(daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42"]).status == 0)
         // Kill loomd while the implementer runs (its scripted answer takes 1.5 s).
         var step = ""
@@ -102,7 +86,7 @@ import Testing
     @Test func loomctlShipPushesAndMergesAFinishedBranch() throws {
         let daemon = try DaemonHarness(script: Self.script)
         try daemon.start()
-        let project = try repository(daemon)
+        let project = try SampleRepository.make(in: daemon)
         let git = Git(directory: project)
         _ = try git.check(["init", "-q", "--bare", "\(daemon.directory)/remote.git"], "bare remote")
         _ = try git.check(["remote", "add", "origin", "\(daemon.directory)/remote.git"], "remote")
@@ -129,12 +113,23 @@ import Testing
         #expect(missing.stderr.contains("only a task that ended done can be shipped"))
     }
 
-    @Test func withoutAScriptSpawnsGoThroughTheModelRouterAndRunInTheWorktree() throws {
+    /// loomd without a scripted provider: `agent` (a shell script's text) is written as a
+    /// program and `models` (given the program's path) as the state directory's models.json,
+    /// so every spawn goes through the model router. Not started: a test may add more files.
+    private func routedDaemon(agent: String, models: (String) -> String = { #"{"version": 1, "default": ["command:\#($0)"]}"# }) throws -> DaemonHarness {
         let daemon = try DaemonHarness(script: Self.script)
-        // No scripted provider: models.json in the state directory names the agent program.
         if let index = daemon.arguments.firstIndex(of: "--provider-script") { daemon.arguments.removeSubrange(index...(index + 1)) }
-        let agent = "\(daemon.directory)/agent.sh"
-        try """
+        let program = "\(daemon.directory)/agent.sh"
+        try agent.write(toFile: program, atomically: true, encoding: .utf8)
+        chmod(program, 0o755)
+        try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
+        try models(program).write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
+        return daemon
+    }
+
+    @Test func withoutAScriptSpawnsGoThroughTheModelRouterAndRunInTheWorktree() throws {
+        // No scripted provider: models.json in the state directory names the agent program.
+        let daemon = try routedDaemon(agent: """
             #!/bin/sh
             prompt=$(cat)
             case "$prompt" in
@@ -142,12 +137,9 @@ import Testing
               *"You implement a change"*) echo 42 > value.txt; echo '{"summary": "wrote 42 in '"$(pwd)"'"}' ;;
               *) echo '{"verdict": "APPROVE", "summary": "ok", "findings": []}' ;;
             esac
-            """.write(toFile: agent, atomically: true, encoding: .utf8)
-        chmod(agent, 0o755)
-        try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
-        try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
+            """)
         try daemon.start()
-        let project = try repository(daemon)
+        let project = try SampleRepository.make(in: daemon)
         #expect(daemon.ctl(["submit", "-C", project, "--bundle", "code", "--policy", "full-autonomous", "Make value.txt hold 42"]).status == 0)
         #expect(daemon.waitFor(task: "t1", project: project) { ["done", "failed"].contains($0) } == "done", "\(daemon.log())")
         let git = Git(directory: project)
@@ -160,12 +152,9 @@ import Testing
     }
 
     @Test func aSecretAnAgentEchoesNeverReachesTheDatabaseTheLogsOrTheOutput() throws {
-        let daemon = try DaemonHarness(script: Self.script)
-        if let index = daemon.arguments.firstIndex(of: "--provider-script") { daemon.arguments.removeSubrange(index...(index + 1)) }
         let secret = "sk-live-\(UInt64.random(in: 1_000_000_000...9_999_999_999))"
-        let agent = "\(daemon.directory)/leaky.sh"
         // A careless agent: prints its key in its answer and on stderr.
-        try """
+        let daemon = try routedDaemon(agent: """
             #!/bin/sh
             prompt=$(cat)
             echo "debug: using key $LEAKY_TOKEN" >&2
@@ -173,15 +162,11 @@ import Testing
               *"You implement a change"*) echo 42 > value.txt; echo '{"summary": "wrote 42 with key '"$LEAKY_TOKEN"'"}' ;;
               *) echo '{"verdict": "APPROVE", "summary": "key '"$LEAKY_TOKEN"'", "findings": []}' ;;
             esac
-            """.write(toFile: agent, atomically: true, encoding: .utf8)
-        chmod(agent, 0o755)
-        try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
-        try #"{"version": 1, "default": ["leaky:echo"], "providers": {"leaky": {"kind": "command", "executable": "\#(agent)", "secretEnvironment": ["LEAKY_TOKEN"]}}}"#
-            .write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
+            """, models: { #"{"version": 1, "default": ["leaky:echo"], "providers": {"leaky": {"kind": "command", "executable": "\#($0)", "secretEnvironment": ["LEAKY_TOKEN"]}}}"# })
         try #"{"version": 1, "secrets": {"LEAKY_TOKEN": "\#(secret)"}}"#.write(toFile: "\(daemon.state)/secrets.json", atomically: true, encoding: .utf8)
         chmod("\(daemon.state)/secrets.json", 0o600)
         try daemon.start()
-        let project = try repository(daemon)
+        let project = try SampleRepository.make(in: daemon)
         let submitted = daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42", "--wait"])
         #expect(daemon.waitFor(task: "t1", project: project) { ["done", "failed"].contains($0) } == "done", "\(daemon.log())")
         let log = daemon.ctl(["log", "t1", "-C", project, "--json"])
@@ -202,22 +187,16 @@ import Testing
     /// apart (after a second in which a test attaches its watch: progress is not kept for
     /// late watchers), and a trivial task submitted to it.
     private func slowAgentDaemon(wait: Bool = false) throws -> (DaemonHarness, String, DaemonHarness.Output) {
-        let daemon = try DaemonHarness(script: Self.script)
-        if let index = daemon.arguments.firstIndex(of: "--provider-script") { daemon.arguments.removeSubrange(index...(index + 1)) }
-        let agent = "\(daemon.directory)/slow.sh"
-        try """
+        let daemon = try routedDaemon(agent: """
             #!/bin/sh
             prompt=$(cat)
             case "$prompt" in
               *"You implement a change"*) echo 42 > value.txt; sleep 1; printf '{"summary": '; sleep 2; printf '"wrote 42"}' ;;
               *) echo '{"verdict": "APPROVE", "summary": "ok", "findings": []}' ;;
             esac
-            """.write(toFile: agent, atomically: true, encoding: .utf8)
-        chmod(agent, 0o755)
-        try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
-        try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
+            """)
         try daemon.start()
-        let project = try repository(daemon)
+        let project = try SampleRepository.make(in: daemon)
         let submitted = daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42"] + (wait ? ["--wait"] : []))
         return (daemon, project, submitted)
     }

@@ -41,17 +41,7 @@ import Testing
     private func setUp() throws -> (directory: String, project: String, script: String) {
         let directory = "/tmp/loom-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let project = "\(directory)/repo"
-        try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
-        let git = Git(directory: project)
-        for arguments in [["init", "-q", "-b", "main"], ["config", "user.name", "P"], ["config", "user.email", "p@example.org"]] {
-            _ = try git.check(arguments, "setting up")
-        }
-        try "41\n".write(toFile: "\(project)/value.txt", atomically: true, encoding: .utf8)
-        try "test \"$(cat value.txt)\" = 42\n".write(toFile: "\(project)/check.sh", atomically: true, encoding: .utf8)
-        _ = try git.check(["add", "-A"], "adding")
-        _ = try git.check(["commit", "-q", "-m", "initial"], "committing")
-        try FileManager.default.createDirectory(atPath: "\(project)/.loom", withIntermediateDirectories: true)
-        try #"{"checks": [{"name": "test", "run": "sh check.sh"}]}"#.write(toFile: "\(project)/.loom/config", atomically: true, encoding: .utf8)
+        try SampleRepository.make(at: project)
         let script = "\(directory)/script.json"
         try CodeEndToEndTests.script.write(toFile: script, atomically: true, encoding: .utf8)
         return (directory, project, script)

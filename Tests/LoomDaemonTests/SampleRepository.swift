@@ -5,7 +5,13 @@ import LoomCode
 /// holds 42: the smallest project the code bundle can run end to end.
 enum SampleRepository {
     static func make(in daemon: DaemonHarness, name: String = "repo") throws -> String {
-        let project = try daemon.makeProject(name)
+        try make(at: try daemon.makeProject(name))
+    }
+
+    /// The same repository at `project` (created if missing), for tests without a daemon.
+    @discardableResult
+    static func make(at project: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
         let git = Git(directory: project)
         for arguments in [["init", "-q", "-b", "main"], ["config", "user.name", "P"], ["config", "user.email", "p@example.org"]] {
             _ = try git.check(arguments, "setting up")

@@ -10,6 +10,13 @@ public enum Durability: String, Sendable, CaseIterable {
 
 /// Options for opening a project database. Every limit has a name and a default.
 public struct StoreOptions: Sendable {
+    /// Reading a database another process writes (verify, export, graphs, a dashboard).
+    public static var readOnlyAccess: StoreOptions {
+        var options = StoreOptions()
+        options.readOnly = true
+        return options
+    }
+
     public var durability: Durability = .full
     /// How long a write waits for another writer before failing with `busy`.
     public var busyTimeoutMs: Int = 5_000

@@ -13,9 +13,7 @@ public enum ProjectDatabase {
     }
 
     public static func recentTasks(project: String, limit: Int) -> [TaskRow] {
-        var options = StoreOptions()
-        options.readOnly = true
-        guard let store = try? Store(path: "\(project)/.loom/state.db", options: options),
+        guard let store = try? Store(path: "\(project)/.loom/state.db", options: .readOnlyAccess),
               let rows = try? store.query("SELECT id, status, step, flow, input FROM tasks ORDER BY seq DESC LIMIT \(max(1, limit))") else { return [] }
         return rows.map {
             TaskRow(id: $0["id"]?.stringValue ?? "?", status: $0["status"]?.stringValue ?? "?", step: $0["step"]?.stringValue ?? "",

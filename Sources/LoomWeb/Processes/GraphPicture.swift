@@ -17,10 +17,8 @@ public enum GraphPicture {
         var name = bundleName
         var path: TaskPath?
         if let project, let task {
-            var options = StoreOptions()
-            options.readOnly = true
             do {
-                let store = try Store(path: "\(project)/.loom/state.db", options: options)
+                let store = try Store(path: "\(project)/.loom/state.db", options: .readOnlyAccess)
                 guard let found = try store.query("SELECT bundle FROM tasks WHERE id = :task", bindings: [":task": task]).first?["bundle"]?.stringValue else {
                     throw DashboardError(.notFound, "no task \(task) in \(project)", doing: "drawing the task's path")
                 }

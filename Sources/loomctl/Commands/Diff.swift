@@ -19,10 +19,8 @@ struct Diff: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            var options = StoreOptions()
-            options.readOnly = true
             let store: Store
-            do { store = try Store(path: "\(project.root)/.loom/state.db", options: options) } catch { throw CLIError("\(error)", status: 3) }
+            do { store = try project.readOnlyStore() } catch { throw CLIError("\(error)", status: 3) }
             let rows = try store.query("""
                 SELECT json_extract(output, '$.details.baseCommit') AS base FROM step_outputs
                 WHERE task_id = :task AND json_extract(output, '$.details.baseCommit') IS NOT NULL ORDER BY tick LIMIT 1

@@ -25,9 +25,7 @@ struct Export: ParsableCommand {
     func run() throws {
         try runReporting {
             let signer = try sign.map { path throws -> OperatorKey in try OperatorKey(file: path) }
-            var options = StoreOptions()
-            options.readOnly = true
-            let store = try Store(path: "\(project.root)/.loom/state.db", options: options)
+            let store = try project.readOnlyStore()
             // The versions the project's database stores come first: they are what ran.
             let loaded = try BundleArchive.all(in: store) + bundles.load()
             guard !loaded.isEmpty else { throw CLIError("export needs the bundles the task ran: this database stores none, so pass --bundles DIR or set LOOM_BUNDLES", status: 2) }

@@ -41,6 +41,11 @@ struct ProjectOption: ParsableArguments {
     /// The project's absolute path, symlinks resolved.
     var root: String { Self.resolve(directory) }
 
+    /// The project's database, opened read-only (the commands that work without loomd).
+    func readOnlyStore() throws(LoomError) -> Store {
+        try Store(path: "\(root)/.loom/state.db", options: .readOnlyAccess)
+    }
+
     static func resolve(_ directory: String?) -> String {
         let path = directory ?? FileManager.default.currentDirectoryPath
         return URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path

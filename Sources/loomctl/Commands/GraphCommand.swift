@@ -17,10 +17,8 @@ struct GraphCommand: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            var options = StoreOptions()
-            options.readOnly = true
             let store: Store
-            do { store = try Store(path: "\(project.root)/.loom/state.db", options: options) } catch { throw CLIError("\(error)", status: 3) }
+            do { store = try project.readOnlyStore() } catch { throw CLIError("\(error)", status: 3) }
             guard let bundleName = try store.query("SELECT bundle FROM tasks WHERE id = :task", bindings: [":task": task]).first?["bundle"]?.stringValue else {
                 throw CLIError("no task \(task) in \(project.root)", status: 3)
             }

@@ -92,9 +92,7 @@ struct Replay: ParsableCommand {
     // MARK: A window of history
 
     private func replayHistory(since: String, rules: [SQLRule]) throws {
-        var options = StoreOptions()
-        options.readOnly = true
-        let store = try Store(path: "\(project.root)/.loom/state.db", options: options)
+        let store = try project.readOnlyStore()
         // The database stores the versions its tasks ran; --bundles serves older databases.
         let loaded = try bundles.load()
         guard try !loaded.isEmpty || !BundleArchive.all(in: store).isEmpty else {

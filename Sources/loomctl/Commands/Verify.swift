@@ -48,9 +48,7 @@ struct Verify: ParsableCommand {
     }
 
     private func verifyProject() throws {
-        var options = StoreOptions()
-        options.readOnly = true
-        let store = try Store(path: "\(project.root)/.loom/state.db", options: options)
+        let store = try project.readOnlyStore()
         let chain = try ChainVerifier.verify(store)
         var result: [String: JSONValue] = ["chain": .string(chain.description)]
         var status: Int32 = 0
