@@ -36,15 +36,13 @@ public struct AnthropicBackend: SpawnBackend {
 
     public func spawn(_ request: AgentRequest, model: String, context: SpawnContext) -> AgentResult {
         let provider = providerName
-        guard let baseURL = settings.baseURL else {
-            return .failure(.configuration, "\(provider) has no baseURL", provider: provider, model: model)
+        let endpoint: HTTPEndpoint
+        switch HTTPEndpoint.resolve(settings, provider: provider, model: model, secrets: context.secrets, defaultSecret: "ANTHROPIC_API_KEY") {
+        case .success(let resolved): endpoint = resolved
+        case .failure(let failure): return failure.result
         }
-        let secretName = settings.apiKeySecret ?? "ANTHROPIC_API_KEY"
-        guard let key = context.secrets.value(secretName) else {
-            return .failure(.missingSecret, "\(provider) needs the secret \(secretName): set it with `loomctl secrets set \(secretName)` or in loomd's environment",
-                            provider: provider, model: model)
-        }
-        let headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream"), ("x-api-key", key),
+        let baseURL = endpoint.baseURL
+        let headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream"), ("x-api-key", endpoint.key ?? ""),
                        ("anthropic-version", settings.apiVersion ?? "2023-06-01")]
         let stream = AnthropicStream(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
         let response = HTTPExchange.perform(.init(url: "\(baseURL)/v1/messages", headers: headers, body: body(for: request, model: model).canonicalBytes()),

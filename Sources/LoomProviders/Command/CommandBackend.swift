@@ -32,16 +32,6 @@ public struct CommandBackend: SpawnBackend {
         child.environment["LOOM_STEP"] = request.step
         child.environment["LOOM_ROLE"] = request.role
         let run = ProgramRun(provider: provider, model: model, argv: argv, input: Array(request.prompt.utf8), secretEnvironment: settings.secretEnvironment)
-        let outcome: ProgramRun.Outcome
-        switch run.run(request, context: child) {
-        case .failure(let failure): return failure.result
-        case .success(let value): outcome = value
-        }
-        guard outcome.result.exitCode == 0 else { return run.exitFailure(outcome) }
-        let tokensIn = request.prompt.utf8.count / 4
-        let tokensOut = outcome.output.utf8.count / 4
-        return AgentResult(output: outcome.output, tokensIn: tokensIn, tokensOut: tokensOut,
-                           costMicroUSD: prices.costMicroUSD(provider: provider, model: model, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: 0) ?? 0,
-                           durationMs: outcome.result.durationMs, provider: provider, model: model)
+        return run.estimatedAnswer(request, context: child, prices: prices, priceModel: model)
     }
 }

@@ -31,17 +31,15 @@ public struct OllamaBackend: SpawnBackend {
 
     public func spawn(_ request: AgentRequest, model: String, context: SpawnContext) -> AgentResult {
         let provider = providerName
-        guard let baseURL = settings.baseURL else {
-            return .failure(.configuration, "\(provider) has no baseURL", provider: provider, model: model)
+        let endpoint: HTTPEndpoint
+        switch HTTPEndpoint.resolve(settings, provider: provider, model: model, secrets: context.secrets) {
+        case .success(let resolved): endpoint = resolved
+        case .failure(let failure): return failure.result
         }
+        let baseURL = endpoint.baseURL
         var headers = [("Content-Type", "application/json"), ("Accept", "application/x-ndjson")]
-        if let secretName = settings.apiKeySecret {
-            // A hosted or proxied Ollama may want a bearer token.
-            guard let key = context.secrets.value(secretName) else {
-                return .failure(.missingSecret, "\(provider) needs the secret \(secretName)", provider: provider, model: model)
-            }
-            headers.append(("Authorization", "Bearer \(key)"))
-        }
+        // A hosted or proxied Ollama may want a bearer token.
+        if let key = endpoint.key { headers.append(("Authorization", "Bearer \(key)")) }
         let stream = OllamaStream(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
         let response = HTTPExchange.perform(.init(url: "\(baseURL)/api/chat", headers: headers, body: body(for: request, model: model).canonicalBytes()),
                                             limits: request.limits, consume: stream.consume)

@@ -37,17 +37,14 @@ public struct OpenAICompatibleBackend: SpawnBackend {
 
     public func spawn(_ request: AgentRequest, model: String, context: SpawnContext) -> AgentResult {
         let provider = providerName
-        guard let baseURL = settings.baseURL else {
-            return .failure(.configuration, "\(provider) has no baseURL", provider: provider, model: model)
+        let endpoint: HTTPEndpoint
+        switch HTTPEndpoint.resolve(settings, provider: provider, model: model, secrets: context.secrets) {
+        case .success(let resolved): endpoint = resolved
+        case .failure(let failure): return failure.result
         }
+        let baseURL = endpoint.baseURL
         var headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream")]
-        if let secretName = settings.apiKeySecret {
-            guard let key = context.secrets.value(secretName) else {
-                return .failure(.missingSecret, "\(provider) needs the secret \(secretName): set it with `loomctl secrets set \(secretName)` or in loomd's environment",
-                                provider: provider, model: model)
-            }
-            headers.append(("Authorization", "Bearer \(key)"))
-        }
+        if let key = endpoint.key { headers.append(("Authorization", "Bearer \(key)")) }
         if settings.kind == .openrouter { headers.append(("X-Title", "loom")) }
         let stream = OpenAIStream(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
         let response = HTTPExchange.perform(.init(url: "\(baseURL)/chat/completions", headers: headers, body: body(for: request, model: model).canonicalBytes()),

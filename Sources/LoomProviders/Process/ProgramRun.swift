@@ -85,6 +85,22 @@ struct ProgramRun {
         return .success(Outcome(result: result, output: output, diagnostics: diagnostics))
     }
 
+    /// Runs a program that reports no usage of its own: its answer is what it printed, the
+    /// tokens are estimated (4 bytes a token) and priced from the table; any failure as is.
+    func estimatedAnswer(_ request: AgentRequest, context: SpawnContext, prices: PriceTable, priceModel: String) -> AgentResult {
+        let outcome: Outcome
+        switch run(request, context: context) {
+        case .failure(let failure): return failure.result
+        case .success(let value): outcome = value
+        }
+        guard outcome.result.exitCode == 0 else { return exitFailure(outcome) }
+        let tokensIn = request.prompt.utf8.count / 4
+        let tokensOut = outcome.output.utf8.count / 4
+        return AgentResult(output: outcome.output, tokensIn: tokensIn, tokensOut: tokensOut,
+                           costMicroUSD: prices.costMicroUSD(provider: provider, model: priceModel, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: 0) ?? 0,
+                           durationMs: outcome.result.durationMs, provider: provider, model: model)
+    }
+
     /// The failure for a program that ran but did not exit 0.
     func exitFailure(_ outcome: Outcome) -> AgentResult {
         let detail = outcome.diagnostics.isEmpty ? Self.tail(outcome.output) : outcome.diagnostics
