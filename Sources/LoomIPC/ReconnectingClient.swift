@@ -1,0 +1,42 @@
+import LoomEngine
+
+/// One connection to loomd for a long-lived client (the MCP server, the Telegram bot),
+/// made on first use and made again after a transport failure (loomd restarted, the
+/// connection dropped). Calls are serialized: `IPCClient` is one-request-at-a-time.
+public final class ReconnectingClient: @unchecked Sendable {
+    public let socketPath: String
+    private let clientName: String
+    /// Run on each new connection before its first call (the MCP server attaches as a host).
+    private let onConnect: (IPCClient) throws(IPCError) -> Void
+    private let lock = IPCLock()
+    private var client: IPCClient?
+
+    public init(socketPath: String, clientName: String, onConnect: @escaping (IPCClient) throws(IPCError) -> Void = { _ in }) {
+        self.socketPath = socketPath
+        self.clientName = clientName
+        self.onConnect = onConnect
+    }
+
+    public func call(_ method: String, _ params: JSONValue) throws(IPCError) -> JSONValue {
+        try lock.withLock { () throws(IPCError) -> JSONValue in
+            let client: IPCClient
+            if let existing = self.client {
+                client = existing
+            } else {
+                client = try IPCClient(socketPath: socketPath, clientName: clientName)
+                try onConnect(client)
+                self.client = client
+            }
+            do throws(IPCError) {
+                return try client.call(method, params)
+            } catch {
+                // A transport failure leaves the client closed; the next call reconnects.
+                if error.code == .unavailable || error.code == .internal {
+                    client.close()
+                    self.client = nil
+                }
+                throw error
+            }
+        }
+    }
+}
