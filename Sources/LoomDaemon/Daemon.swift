@@ -63,7 +63,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Every subdirectory of each bundle directory that holds a bundle.json.
-    static func loadBundles(_ directories: [String]) throws(LoomError) -> [LoomBundle] {
+    public static func loadBundles(_ directories: [String]) throws(LoomError) -> [LoomBundle] {
         var bundles: [LoomBundle] = []
         for directory in directories {
             let candidates = access("\(directory)/bundle.json", F_OK) == 0 ? [directory] : FileSystem.list(directory).map { "\(directory)/\($0)" }

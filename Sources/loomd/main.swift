@@ -71,21 +71,8 @@ if let path = configuration.configPath {
     do { try configuration.apply(configFile: path) } catch { fail("\(error)", status: 1) }
 }
 if !bundleFlags.isEmpty { configuration.bundleDirectories = bundleFlags }
-if configuration.bundleDirectories.isEmpty {
-    // The bundles shipped with this loomd: an install's share/loom/bundles, a checkout's bundles/.
-    var buffer = [CChar](repeating: 0, count: 4_096)
-    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    let executable = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-    let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-    // Up to four levels: bin/ of an install, .build/<triple>/debug/ of a checkout.
-    var ancestor = directory
-    search: for _ in 0..<4 {
-        ancestor += "/.."
-        for candidate in ["\(ancestor)/share/loom/bundles", "\(ancestor)/bundles"] where access("\(candidate)/code/bundle.json", F_OK) == 0 {
-            configuration.bundleDirectories = [candidate]
-            break search
-        }
-    }
+if configuration.bundleDirectories.isEmpty, let shipped = ShippedBundles.directory() {
+    configuration.bundleDirectories = [shipped]
 }
 
 do {

@@ -19,6 +19,12 @@ public struct DaemonConfiguration: Sendable {
     /// The bundle a submission without `bundle` runs: loom's main job, the code bundle,
     /// when it is loaded, else the first bundle loaded.
     public var defaultBundle = "code"
+
+    /// The bundle a submission that names none runs: `preferred` when it is loaded, else
+    /// the first loaded.
+    static func defaultBundle(_ preferred: String = "code", among bundles: [LoomBundle]) -> String? {
+        bundles.contains { $0.name == preferred } ? preferred : bundles.first?.name
+    }
     /// Fleet-wide concurrent effects (spawns and commands).
     public var effectsMax = 4
     /// Who may submit and who may answer gates (uids); the daemon's own uid and root by default.

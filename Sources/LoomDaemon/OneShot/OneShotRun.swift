@@ -101,7 +101,7 @@ public final class OneShotRun {
         guard let input = options.input, !input.allSatisfy(\.isWhitespace) else {
             throw LoomError(.invalidInput, "say what to do (loomctl run \"…\"), or --resume", context: "starting a run")
         }
-        let bundle = options.bundle ?? (options.bundles.contains { $0.name == "code" } ? "code" : options.bundles.first?.name)
+        let bundle = options.bundle ?? DaemonConfiguration.defaultBundle(among: options.bundles)
         guard let bundle else { throw LoomError(.bundle, "no bundle is loaded; name a directory with --bundles", context: "starting a run") }
         return try engine.submit(bundle: bundle, flow: options.flow, input: input, policy: options.policy, by: person).taskID
     }

@@ -128,7 +128,7 @@ extension Daemon {
             throw IPCError(.notFound, "\(root) is not a directory")
         }
         let bundle = params["bundle"]?.stringValue
-            ?? (bundles.contains { $0.name == configuration.defaultBundle } ? configuration.defaultBundle : bundles.first?.name)
+            ?? DaemonConfiguration.defaultBundle(configuration.defaultBundle, among: bundles)
         guard let bundle else { throw IPCError(.unavailable, "no bundle is loaded; start loomd with --bundles DIR") }
         let taskPolicy: TaskPolicy
         if let name = params["policy"]?.stringValue {

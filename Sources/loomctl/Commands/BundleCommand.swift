@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomDaemon
 import LoomEngine
 import LoomViews
 
@@ -44,16 +45,9 @@ struct BundleCommand: ParsableCommand {
         if let named = option.resolved {
             do { return try BundleOption.load(named) } catch { throw CLIError("\(error)", status: 1) }
         }
-        let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        // ./bundles, then up to four levels above loomctl: bin/ of an install, .build/<triple>/debug/ of a checkout.
-        var candidates = ["bundles"]
-        var ancestor = executable.deletingLastPathComponent()
-        for _ in 0..<4 {
-            ancestor = ancestor.deletingLastPathComponent()
-            candidates += [ancestor.appendingPathComponent("share/loom/bundles").path, ancestor.appendingPathComponent("bundles").path]
-        }
-        guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: "\($0)/code/bundle.json") }) else {
-            throw CLIError("no bundles found (looked in \(candidates.joined(separator: ", "))); name a directory with --bundles", status: 3)
+        // ./bundles, then the bundles shipped beside loomctl.
+        guard let directory = ShippedBundles.directory(before: ["bundles"]) else {
+            throw CLIError("no bundles found (looked in \((["bundles"] + ShippedBundles.candidates()).joined(separator: ", "))); name a directory with --bundles", status: 3)
         }
         do { return try BundleOption.load(directory) } catch { throw CLIError("\(error)", status: 1) }
     }

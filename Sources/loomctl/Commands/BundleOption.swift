@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomDaemon
 import LoomEngine
 
 /// `--bundles DIR`, for the commands that work on a project's file without the daemon and
@@ -17,10 +18,7 @@ struct BundleOption: ParsableArguments {
     }
 
     static func load(_ directory: String) throws -> [LoomBundle] {
-        if FileManager.default.fileExists(atPath: "\(directory)/bundle.json") { return [try BundleLoader.load(directory: directory)] }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return try names.sorted().filter { FileManager.default.fileExists(atPath: "\(directory)/\($0)/bundle.json") }
-            .map { try BundleLoader.load(directory: "\(directory)/\($0)") }
+        try Daemon.loadBundles([directory])
     }
 }
 
