@@ -246,18 +246,15 @@ extension Engine {
 
     private func validate(_ text: String, against spec: AgentSpec) -> (parsed: JSONValue?, errors: [String]) {
         let jsonLimits = JSONLimits(maxBytes: limits.resultMaxBytes, maxDepth: 64)
-        var parsed: JSONValue?
-        var firstError: JSONError?
-        for candidate in AgentOutputText.candidates(text) {
-            do {
-                parsed = try JSONValue.parse(String(candidate), limits: jsonLimits)
-                break
-            } catch {
-                firstError = firstError ?? error
+        let parsed: JSONValue
+        do {
+            parsed = try JSONValue.parse(text, limits: jsonLimits)
+        } catch {
+            // Only an answer that is not JSON as a whole is searched for its object.
+            guard let found = AgentOutputText.candidates(text).dropFirst().lazy.compactMap({ try? JSONValue.parse(String($0), limits: jsonLimits) }).first else {
+                return (nil, ["output is not JSON: \(error.message) at byte \(error.offset)"])
             }
-        }
-        guard let parsed else {
-            return (nil, ["output is not JSON: \(firstError?.message ?? "") at byte \(firstError?.offset ?? 0)"])
+            parsed = found
         }
         var errors = spec.outputSchema.validate(parsed)
         if spec.producesFindings, (parsed["findings"]?.arrayValue?.count ?? 0) > limits.findingsPerOutputMax {
