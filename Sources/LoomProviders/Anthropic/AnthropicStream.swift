@@ -71,12 +71,8 @@ final class AnthropicStream: @unchecked Sendable {
             failure.errorReason = reason.rawValue
             return failure
         }
-        if let failure = HTTPExchange.failure(response, provider: provider, model: model) { return failure }
-        if let (reason, message) = problem {
-            return .failure(reason, "\(provider): \(message)", provider: provider, model: model, durationMs: response.durationMs)
-        }
-        guard stopped else {
-            return .failure(.truncatedStream, "\(provider)'s stream ended before message_stop", provider: provider, model: model, durationMs: response.durationMs)
+        if let failure = HTTPExchange.streamFailure(response, problem: problem, finished: stopped, endMarker: "message_stop", provider: provider, model: model) {
+            return failure
         }
         var result = AgentResult(output: answer.value, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: tokensCached,
                                  durationMs: response.durationMs, provider: provider, model: model)

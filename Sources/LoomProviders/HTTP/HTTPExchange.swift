@@ -33,6 +33,20 @@ enum HTTPExchange {
     /// The result for an exchange that failed before or instead of a usable stream: an
     /// HTTP error status, or a transport failure. nil when the transfer itself went well
     /// (or the consumer stopped it), so the stream decides.
+    /// How a streamed answer failed, if it did: the exchange itself, a problem the decoder
+    /// met (`problem`), or a stream that ended before its end marker (`finished` false).
+    static func streamFailure(_ response: Response, problem: (ProviderErrorReason, String)?, finished: Bool, endMarker: String,
+                              provider: String, model: String) -> AgentResult? {
+        if let failure = failure(response, provider: provider, model: model) { return failure }
+        if let (reason, message) = problem {
+            return .failure(reason, "\(provider): \(message)", provider: provider, model: model, durationMs: response.durationMs)
+        }
+        guard finished else {
+            return .failure(.truncatedStream, "\(provider)'s stream ended before \(endMarker)", provider: provider, model: model, durationMs: response.durationMs)
+        }
+        return nil
+    }
+
     static func failure(_ response: Response, provider: String, model: String) -> AgentResult? {
         let duration = response.durationMs
         if let status = response.outcome.status, !(200..<300).contains(status) {

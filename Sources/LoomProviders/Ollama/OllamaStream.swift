@@ -50,12 +50,8 @@ final class OllamaStream: @unchecked Sendable {
     }
 
     func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
-        if let failure = HTTPExchange.failure(response, provider: provider, model: model) { return failure }
-        if let (reason, message) = problem {
-            return .failure(reason, "\(provider): \(message)", provider: provider, model: model, durationMs: response.durationMs)
-        }
-        guard done else {
-            return .failure(.truncatedStream, "\(provider)'s stream ended before \"done\": true", provider: provider, model: model, durationMs: response.durationMs)
+        if let failure = HTTPExchange.streamFailure(response, problem: problem, finished: done, endMarker: "\"done\": true", provider: provider, model: model) {
+            return failure
         }
         var result = AgentResult(output: answer.value, tokensIn: tokensIn, tokensOut: tokensOut, durationMs: response.durationMs, provider: provider, model: model)
         result.costMicroUSD = prices.costMicroUSD(provider: provider, model: model, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: 0) ?? 0

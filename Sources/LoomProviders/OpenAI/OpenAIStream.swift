@@ -56,12 +56,8 @@ final class OpenAIStream: @unchecked Sendable {
     }
 
     func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
-        if let failure = HTTPExchange.failure(response, provider: provider, model: model) { return failure }
-        if let (reason, message) = problem {
-            return .failure(reason, "\(provider): \(message)", provider: provider, model: model, durationMs: response.durationMs)
-        }
-        guard done else {
-            return .failure(.truncatedStream, "\(provider)'s stream ended before [DONE]", provider: provider, model: model, durationMs: response.durationMs)
+        if let failure = HTTPExchange.streamFailure(response, problem: problem, finished: done, endMarker: "[DONE]", provider: provider, model: model) {
+            return failure
         }
         let prompt = Int(usage?["prompt_tokens"]?.intValue ?? 0)
         let cached = Int(usage?["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0)
