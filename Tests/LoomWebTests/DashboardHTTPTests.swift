@@ -178,20 +178,7 @@ import Testing
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        let line = WebHarness.Box()
-        let reader = Thread {
-            var data = Data()
-            while !data.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                data += chunk
-            }
-            line.set(String(decoding: data, as: UTF8.self))
-        }
-        reader.start()
-        let deadline = Date().addingTimeInterval(20)
-        while line.get() == nil && Date() < deadline { usleep(20_000) }
-        let printed = try #require(line.get())
+        let printed = try #require(WebHarness.firstLine(of: output))
         let range = try #require(printed.range(of: #"http://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f]{64}"#, options: .regularExpression), "\(printed)")
         let url = String(printed[range])
         let http = RawHTTP(url: url)

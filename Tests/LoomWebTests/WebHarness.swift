@@ -77,22 +77,9 @@ final class WebHarness: @unchecked Sendable {
         dashboard.standardError = FileHandle(forWritingAtPath: "\(directory)/web.log")!
         try dashboard.run()
         web = dashboard
-        // The first line names the URL; read it on a thread so a silent child cannot hang the test.
-        let line = Box()
-        let reader = Thread {
-            var data = Data()
-            while !data.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                data += chunk
-            }
-            line.set(String(decoding: data, as: UTF8.self))
-        }
-        reader.start()
-        let deadline = Date().addingTimeInterval(20)
-        while line.get() == nil && Date() < deadline { usleep(20_000) }
-        guard let printed = line.get(), let range = printed.range(of: #"http://[^\s]+"#, options: .regularExpression) else {
-            throw LoomError(.internal, "loom-web printed no URL: \(line.get() ?? "") \(text("web.log"))")
+        let printed = Self.firstLine(of: output)
+        guard let printed, let range = printed.range(of: #"http://[^\s]+"#, options: .regularExpression) else {
+            throw LoomError(.internal, "loom-web printed no URL: \(printed ?? "") \(text("web.log"))")
         }
         url = String(printed[range])
         token = String(url[url.range(of: "token=")!.upperBound...])
@@ -197,6 +184,25 @@ final class WebHarness: @unchecked Sendable {
         guard process.terminationStatus == 0 else { throw LoomError(.internal, "git \(arguments.joined(separator: " ")): \(text)") }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// The first line a child prints (loom-web's URL), read on a thread so a silent child
+    /// cannot hang the test; nil after 20 s.
+    static func firstLine(of output: Pipe) -> String? {
+        let line = Box()
+        let reader = Thread {
+            var data = Data()
+            while !data.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                data += chunk
+            }
+            line.set(String(decoding: data, as: UTF8.self))
+        }
+        reader.start()
+        let deadline = Date().addingTimeInterval(20)
+        while line.get() == nil && Date() < deadline { usleep(20_000) }
+        return line.get()
+    }
 }
 
 /// Form encoding for the tests (the same rules as the dashboard's own).
@@ -206,4 +212,5 @@ enum FormFieldsText {
         allowed.insert(charactersIn: "-._~")
         return fields.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
     }
+
 }
