@@ -12,7 +12,11 @@ public final class Project: @unchecked Sendable {
     public let root: String
     public let queue: DispatchQueue
     let lock: ProjectLock
-    let bundles: [LoomBundle]
+    private let bundles: [LoomBundle]
+    /// Digests of the loaded bundles with host-handler steps: only their tasks have handler
+    /// facts (branch, change, checks) for `status` to read.
+    let handlerBundleDigests: Set<String>
+    let loadedDigests: Set<String>
     private let clock: () -> Int64
     /// Open only while the project has work: a project whose tasks are parked or finished
     /// keeps just its lock, and its connection (page cache, statements, file handles) is
@@ -39,6 +43,15 @@ public final class Project: @unchecked Sendable {
     static let openConnectionsMax = 32
     static let openCount = Counter()
     private var lastUse = 0
+
+    static func hasHandlerSteps(_ bundle: LoomBundle) -> Bool {
+        bundle.flows.values.contains { flow in
+            flow.steps.contains { step in
+                if case .command(let spec) = step.kind { return spec.handler != nil }
+                return false
+            }
+        }
+    }
 
     /// Closes the connection once the project has been idle a while (on `queue`).
     func hibernateSoon() {
@@ -105,6 +118,8 @@ public final class Project: @unchecked Sendable {
         }
         lock = try ProjectLock(projectRoot: root)
         self.bundles = bundles
+        handlerBundleDigests = Set(bundles.filter(Self.hasHandlerSteps).map(\.digest))
+        loadedDigests = Set(bundles.map(\.digest))
         self.clock = clock
         publishedSeq = try engine.store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue ?? 0
         refreshCounts()

@@ -76,15 +76,6 @@ extension Daemon {
             """
     }()
 
-    static func hasHandlerSteps(_ bundle: LoomBundle) -> Bool {
-        bundle.flows.values.contains { flow in
-            flow.steps.contains { step in
-                if case .command(let spec) = step.kind { return spec.handler != nil }
-                return false
-            }
-        }
-    }
-
     private static func taskSummaryInSnapshot(_ project: Project, _ id: String) throws(LoomError) -> JSONValue? {
         guard let task = try project.engine.task(id) else { return nil }
         let store = try project.engine.store
@@ -108,7 +99,8 @@ extension Daemon {
         ]
         if project.isHostExecuted(id) { summary["executor"] = "host" }
         // Only a task whose steps include host handlers has their facts to show.
-        let handled = project.bundles.first { $0.digest == task.bundleDigest || $0.name == task.bundle }.map(Self.hasHandlerSteps) ?? true
+        // (A task of a bundle version no longer loaded is read as if it had them.)
+        let handled = project.handlerBundleDigests.contains(task.bundleDigest) || !project.loadedDigests.contains(task.bundleDigest)
         let extras = handled ? try store.query(Self.taskExtrasSQL, bindings: [":task": id]).first : nil
         let parsed = { (column: String) in extras?[column]?.stringValue.flatMap { try? JSONValue.parse($0) } }
         if let details = parsed("branch") {
