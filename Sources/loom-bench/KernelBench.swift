@@ -19,13 +19,29 @@ struct KernelBench {
 
         var figures: [String: Double] = [:]
         if let part = ProcessInfo.processInfo.environment["LOOM_BENCH_PROFILE"] {
-            // For a profiler: only the kernel's own ticks (NORMAL durability), or only replay.
-            print(try kernelTicks(bundle: bundle, path: "\(base)/profile.db", durability: .normal))
+            // For a profiler: only the kernel's own ticks (NORMAL durability, or FULL when asked),
+            // only the baseline ("raw", "raw-full"), or only replay.
+            let durability: Durability = part.hasSuffix("full") ? .full : .normal
+            if part.hasPrefix("raw") {
+                let recording = try record(bundle: bundle, path: "\(base)/recorded.db")
+                let writer = try RawWriter(plan: recording.plan, path: "\(base)/profile-raw.db", durability: durability)
+                let started = ContinuousClock.now
+                while !writer.isDone { try writer.commitNext() }
+                print(Double(writer.next) / seconds(since: started))
+                return
+            }
+            var options = StoreOptions()
+            options.durability = durability
+            print(try drive(bundle: bundle, store: Store(path: "\(base)/profile.db", options: options)).ticksPerSecond)
             if part == "replay" { print(try replay(bundle: bundle, path: "\(base)/profile.db")) }
             return
         }
-        // Rounds alternate kernel and baseline so that drift in the disk's speed hits both;
-        // the figures are the medians of the rounds.
+        // The baseline's rows: an untimed run of the same ticks with SQLite reporting every row
+        // it writes (recording costs a callback per row, so the timed runs record nothing).
+        let recording = try record(bundle: bundle, path: "\(base)/recorded.db")
+        // Each round interleaves the two: kernel tick i, then the baseline's transaction i on
+        // its own database, each timed apart. A disk that speeds up or slows down during the
+        // run then weighs on both alike; the figures are the medians of the rounds.
         for durability in [Durability.full, .normal] {
             let name = durability.rawValue
             var kernelRates: [Double] = []
@@ -33,8 +49,22 @@ struct KernelBench {
             var ratios: [Double] = []
             for round in 1...rounds {
                 let kernelPath = "\(base)/kernel-\(name)-\(round).db"
-                let kernelRate = try kernelTicks(bundle: bundle, path: kernelPath, durability: durability)
-                let rawRate = try rawTransactions(kernelPath: kernelPath, path: "\(base)/raw-\(name)-\(round).db", durability: durability)
+                let writer = try RawWriter(plan: recording.plan, path: "\(base)/raw-\(name)-\(round).db", durability: durability)
+                var options = StoreOptions()
+                options.durability = durability
+                var rawSeconds = 0.0
+                let kernel = try drive(bundle: bundle, store: Store(path: kernelPath, options: options)) {
+                    let started = ContinuousClock.now
+                    if !writer.isDone { try writer.commitNext() }
+                    rawSeconds += seconds(since: started)
+                }
+                // The ticks are deterministic (simulated clock, seeded answers); the chain head
+                // proves this run journaled what the recorded run did, so the baseline's rows are its rows.
+                guard try chainHead(Store(path: kernelPath)) == recording.chainHead, writer.isDone else {
+                    throw BenchError("the timed run journaled other ticks than the recorded run")
+                }
+                let kernelRate = kernel.ticksPerSecond
+                let rawRate = Double(writer.next) / rawSeconds
                 kernelRates.append(kernelRate)
                 rawRates.append(rawRate)
                 ratios.append(kernelRate / rawRate)
@@ -54,12 +84,30 @@ struct KernelBench {
         }.joined(separator: ",") + "}")
     }
 
+    /// The same ticks, untimed, with every row they write recorded; the baseline commits those rows.
+    private func record(bundle: LoomBundle, path: String) throws -> (plan: RawPlan, chainHead: String) {
+        var options = StoreOptions()
+        options.durability = .normal
+        let store = try Store(path: path, options: options)
+        let log = store.recordRowChanges()
+        _ = try drive(bundle: bundle, store: store)
+        log.stop()
+        guard !log.overflowed else { throw BenchError("too many ticks to record") }
+        let columns = try Store(path: "\(path)-schema.db")
+        let plan = try RawPlan(log: log) { table in
+            try columns.query("SELECT name FROM pragma_table_info('\(table)') ORDER BY cid", limit: .max).compactMap { $0["name"]?.stringValue }
+        }
+        return (plan, try chainHead(store))
+    }
+
+    private func chainHead(_ store: Store) throws -> String {
+        try store.query("SELECT hex(chain_head) AS head FROM ticks ORDER BY tick DESC LIMIT 1").first?["head"]?.stringValue ?? ""
+    }
+
     /// Drives real tasks through the engine until `ticks` ticks have committed. The host
     /// loop does what the daemon does: it executes the effects each tick hands back.
-    private func kernelTicks(bundle: LoomBundle, path: String, durability: Durability) throws -> Double {
-        var options = StoreOptions()
-        options.durability = durability
-        let store = try Store(path: path, options: options)
+    /// `afterTick` runs after each committed tick, outside the kernel's timer.
+    private func drive(bundle: LoomBundle, store: Store, afterTick: () throws -> Void = {}) throws -> (ticks: Int, seconds: Double, ticksPerSecond: Double) {
         let clock = SimulatedClock()
         let engine = try Engine(store: store, bundles: [bundle], clock: clock.next)
         var odds = PublishingWorld.Odds()
@@ -69,8 +117,9 @@ struct KernelBench {
         var queue: [Effect] = []
         var committed = 0
         var submitted = 0
-        let started = ContinuousClock.now
+        var elapsed = 0.0
         while committed < ticks {
+            let started = ContinuousClock.now
             if queue.isEmpty {
                 if let parked = try store.query("SELECT id FROM tasks WHERE status = 'parked' LIMIT 1").first?["id"]?.stringValue,
                    let gate = try engine.waitingGate(task: parked) {
@@ -79,67 +128,17 @@ struct KernelBench {
                     submitted += 1
                     queue += try engine.submit(bundle: bundle.name, input: "bench \(submitted)", policy: PolicyPreset.fullAutonomous.policy, by: person).newEffects
                 }
-                committed += 1
-                continue
-            }
-            let effect = queue.removeFirst()
-            if case .applied(let more) = try engine.deliver(key: effect.key, result: responder.execute(effect, seed: 42)) {
-                queue += more
+            } else {
+                let effect = queue.removeFirst()
+                if case .applied(let more) = try engine.deliver(key: effect.key, result: responder.execute(effect, seed: 42)) {
+                    queue += more
+                }
             }
             committed += 1
+            elapsed += seconds(since: started)
+            try afterTick()
         }
-        return Double(committed) / seconds(since: started)
-    }
-
-    /// The baseline: for every tick the kernel committed, one transaction that writes the
-    /// rows that tick wrote (read back from the kernel's database by their tick columns),
-    /// with prepared statements and no kernel logic: same tables, indexes, constraints,
-    /// rows and commits, so the difference is the kernel's own work.
-    private func rawTransactions(kernelPath: String, path: String, durability: Durability) throws -> Double {
-        var options = StoreOptions()
-        options.durability = durability
-        _ = try Store(path: path, options: options)  // the same schema, constraints and triggers
-        let source = try Store(path: kernelPath)
-        let plan = try RawPlan(source: source)
-        var db: OpaquePointer?
-        guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw BenchError("cannot open \(path)") }
-        defer { sqlite3_close(db) }
-        try exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL"); PRAGMA temp_store=MEMORY")
-        var statements: [String: OpaquePointer] = [:]
-        defer { for statement in statements.values { sqlite3_finalize(statement) } }
-        func statement(_ sql: String) throws -> OpaquePointer {
-            if let cached = statements[sql] { return cached }
-            var prepared: OpaquePointer?
-            guard sqlite3_prepare_v2(db, sql, -1, &prepared, nil) == SQLITE_OK, let prepared else { throw BenchError(String(cString: sqlite3_errmsg(db))) }
-            statements[sql] = prepared
-            return prepared
-        }
-        let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
-        let begin = try statement("BEGIN IMMEDIATE")
-        let commit = try statement("COMMIT")
-        func run(_ prepared: OpaquePointer) throws {
-            guard sqlite3_step(prepared) == SQLITE_DONE else { throw BenchError(String(cString: sqlite3_errmsg(db))) }
-            sqlite3_reset(prepared)
-        }
-        let started = ContinuousClock.now
-        for tick in plan.ticks {
-            try run(begin)
-            for write in tick {
-                let prepared = try statement(write.sql)
-                for (index, value) in write.values.enumerated() {
-                    let position = Int32(index + 1)
-                    switch value {
-                    case .null: sqlite3_bind_null(prepared, position)
-                    case .integer(let number): sqlite3_bind_int64(prepared, position, number)
-                    case .text(let text): sqlite3_bind_text(prepared, position, text, -1, transient)
-                    case .blob(let bytes): bytes.withUnsafeBytes { raw in _ = sqlite3_bind_blob(prepared, position, raw.baseAddress, Int32(raw.count), transient) }
-                    }
-                }
-                try run(prepared)
-            }
-            try run(commit)
-        }
-        return Double(plan.ticks.count) / seconds(since: started)
+        return (committed, elapsed, Double(committed) / elapsed)
     }
 
     private func replay(bundle: LoomBundle, path: String) throws -> Double {

@@ -3,9 +3,12 @@
 /// Kept beside the transaction so that the transition code reads as decisions, not SQL.
 extension Transaction {
     static let taskColumns = "id, seq, bundle, bundle_digest, flow, input, policy, idempotency_key, status, step_index, step, iteration, spawn_count, spawn_cap, feedback, last_blockers, stalled, submitted_by, outcome, created_tick, updated_tick"
+    // Built once: interpolating them on every call allocated a new text each tick.
+    private static let selectTaskSQL = "SELECT \(taskColumns) FROM tasks WHERE id = ?"
+    private static let insertTaskSQL = "INSERT INTO tasks(\(taskColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
     func task(_ id: String) throws(LoomError) -> TaskRecord? {
-        let statement = try statement("SELECT \(Self.taskColumns) FROM tasks WHERE id = ?")
+        let statement = try statement(Self.selectTaskSQL)
         defer { statement.reset() }
         statement.bind(1, id)
         guard try statement.step() else { return nil }
@@ -36,7 +39,7 @@ extension Transaction {
     }
 
     func insert(_ task: TaskRecord) throws(LoomError) {
-        let statement = try statement("INSERT INTO tasks(\(Self.taskColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        let statement = try statement(Self.insertTaskSQL)
         statement.bind(1, task.id).bind(2, task.seq).bind(3, task.bundle).bind(4, task.bundleDigest).bind(5, task.flow)
             .bind(6, task.input).bind(7, task.policy.json.canonicalText).bind(8, task.idempotencyKey).bind(9, task.status.rawValue)
             .bind(10, task.stepIndex).bind(11, task.step).bind(12, task.iteration).bind(13, task.spawnCount).bind(14, task.spawnCap)
