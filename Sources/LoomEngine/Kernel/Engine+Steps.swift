@@ -92,7 +92,7 @@ extension Engine {
         precondition(status.isFinished, "finish(\(status)) with a status that is not final")
         task.status = status
         task.outcome = outcome
-        try context.tx.cancelPendingEffects(task: task.id, tick: context.tick)
+        try context.cancelPendingEffects(task: task.id)
         try context.tx.cancelWaitingGates(task: task.id, tick: context.tick)
         context.newEffects.removeAll { $0.taskID == task.id }
         try save(task, in: context)
@@ -106,7 +106,7 @@ extension Engine {
 
     /// Records an effect's intent in this tick; it is handed to the host once the tick commits.
     private func ask(_ effect: Effect, in context: TickContext) throws(LoomError) {
-        try context.tx.insertEffect(effect, tick: context.tick)
+        try context.insertEffect(effect)
         context.newEffects.append(effect)
     }
 
@@ -239,7 +239,7 @@ extension Engine {
                                summary: finding["summary"]?.stringValue ?? "", details: finding, in: context)
             }
         }
-        if try tx.pendingEffectCount(task: task.id, step: effect.step, iteration: effect.iteration) == 0 {
+        if try context.pendingEffectCount(task: task.id, step: effect.step, iteration: effect.iteration) == 0 {
             try completeReviewStep(step, task: &task, bundle: bundle, in: context)
         }
     }

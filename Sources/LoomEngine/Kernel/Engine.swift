@@ -28,6 +28,8 @@ public final class Engine {
     /// `cursor`), so a tick does not read and decode its task again.
     private var knownTasks: [String: TaskRecord] = [:]
     private static let knownTasksMax = 256
+    /// The project's pending effects as this engine last committed them (see `TickContext.pending`).
+    private var knownPending: [String: Effect]?
     /// History replay: the operator's added rules report (into `observedViolations`)
     /// instead of rolling the tick back, so one pass over the journal can say, for every
     /// task, where a new rule would have stopped it while the replayed state stays the
@@ -168,10 +170,13 @@ public final class Engine {
         }
         var committed: TickContext.Cursor?
         var tasks = knownTasks
+        var pending = knownPending
         do {
             let outcome = try store.write { tx throws(LoomError) in
-                let context = try TickContext(tx: tx, clock: tokenOnce, journalEntryMaxBytes: store.options.journalEntryMaxBytes, cursor: cursor, knownTasks: knownTasks)
+                let context = try TickContext(tx: tx, clock: tokenOnce, journalEntryMaxBytes: store.options.journalEntryMaxBytes, cursor: cursor,
+                                              knownTasks: knownTasks, knownPending: knownPending)
                 let outcome = try apply(input, in: context)
+                pending = context.pending
                 if outcome.duplicate != nil {
                     committed = cursor
                     return outcome
@@ -183,12 +188,14 @@ public final class Engine {
                 return outcome
             }
             cursor = committed
+            knownPending = pending
             knownTasks = tasks.filter { !$0.value.status.isFinished }
             if knownTasks.count > Self.knownTasksMax { knownTasks = [:] }
             return outcome
         } catch {
             cursor = nil
             knownTasks = [:]
+            knownPending = nil
             guard auditRejections else { throw error }
             if error.code == .invariantViolation {
                 try recordRejection(of: input, kind: .violation, error: error, clock: tokenOnce)
@@ -275,7 +282,7 @@ extension Engine {
     }
 
     func applyRetryRecord(_ input: JournalInput, in context: TickContext) throws(LoomError) -> Outcome {
-        guard let key = input.payload["key"]?.stringValue, let row = try context.tx.ledgerRow(key: key) else {
+        guard let key = input.payload["key"]?.stringValue, let row = try context.ledgerRow(key: key) else {
             throw LoomError(.notFound, "no effect has the key '\(input.payload["key"]?.stringValue ?? "")'", context: "recording a retry")
         }
         try context.journal(kind: .effectRetry, taskID: row.effect.taskID, caller: input.caller, payload: input.payload)

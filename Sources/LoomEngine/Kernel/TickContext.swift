@@ -28,6 +28,11 @@ final class TickContext {
     var taskCache: [String: TaskRecord] = [:]
     /// Tasks whose row exists in the database (loaded, or inserted earlier in this tick).
     var stored: Set<String> = []
+    /// Every pending effect of the project by key (requests left out), kept in step with the
+    /// ledger by the effect methods below so that a delivery need not read the ledger back;
+    /// nil when there are too many to keep, and the ledger is read instead.
+    private(set) var pending: [String: Effect]?
+    static let pendingKeptMax = 1_000
 
     /// Where the journal stands: the last committed tick, its last entry, the chain head.
     struct Cursor: Equatable {
@@ -40,11 +45,14 @@ final class TickContext {
     ///   - cursor: the position after the last tick this engine committed, if it knows it;
     ///     otherwise it is read from the `ticks` table.
     ///   - knownTasks: task rows as this engine last committed them.
-    init(tx: Transaction, clock: @escaping () -> Int64, journalEntryMaxBytes: Int, cursor: Cursor? = nil, knownTasks: [String: TaskRecord] = [:]) throws(LoomError) {
+    ///   - knownPending: the pending effects as this engine last committed them; nil reads them.
+    init(tx: Transaction, clock: @escaping () -> Int64, journalEntryMaxBytes: Int, cursor: Cursor? = nil, knownTasks: [String: TaskRecord] = [:],
+         knownPending: [String: Effect]? = nil) throws(LoomError) {
         self.tx = tx
         self.journalEntryMaxBytes = journalEntryMaxBytes
         taskCache = knownTasks
         stored = Set(knownTasks.keys)
+        if let knownPending { pending = knownPending } else { pending = try tx.pendingEffectsByKey(limit: Self.pendingKeptMax) }
         var start: Cursor
         if let cursor { start = cursor } else { start = try Self.readCursor(tx) }
         tick = start.tick + 1
@@ -70,9 +78,13 @@ final class TickContext {
 
     /// Appends one entry to the hash-chained journal.
     func journal(kind: JournalKind, taskID: String, caller: Caller, payload: JSONValue) throws(LoomError) {
+        try journal(kind: kind, taskID: taskID, caller: caller, payloadBytes: payload.canonicalBytes())
+    }
+
+    /// Appends one entry whose payload the caller has already encoded (canonically).
+    func journal(kind: JournalKind, taskID: String, caller: Caller, payloadBytes: [UInt8]) throws(LoomError) {
         let maxBytes = journalEntryMaxBytes
         let actorBytes = caller.json.canonicalBytes()
-        let payloadBytes = payload.canonicalBytes()
         guard actorBytes.count + payloadBytes.count <= maxBytes else {
             throw LoomError(.tooLarge, "journal entry is \(actorBytes.count + payloadBytes.count) bytes; the limit is \(maxBytes)", context: "journaling \(kind.rawValue) for \(taskID)")
         }
@@ -85,6 +97,44 @@ final class TickContext {
         if primaryTask.isEmpty { primaryTask = taskID }
         chainHead = hash
         nextSeq += 1
+    }
+
+    // MARK: The ledger
+
+    /// An effect's ledger row. A pending effect comes from `pending`; any other key is read.
+    func ledgerRow(key: String) throws(LoomError) -> Transaction.LedgerRow? {
+        if let effect = pending?[key] { return Transaction.LedgerRow(effect: effect, status: "pending", result: nil) }
+        let row = try tx.ledgerRow(key: key)
+        // The ledger has a pending effect the cache lacks: stop trusting the cache this tick.
+        if row?.status == "pending" { pending = nil }
+        return row
+    }
+
+    func insertEffect(_ effect: Effect) throws(LoomError) {
+        try tx.insertEffect(effect, tick: tick)
+        pending?[effect.key] = Effect(key: effect.key, taskID: effect.taskID, step: effect.step, unit: effect.unit,
+                                      iteration: effect.iteration, attempt: effect.attempt, kind: effect.kind, request: .null)
+        if (pending?.count ?? 0) > Self.pendingKeptMax { pending = nil }
+    }
+
+    /// Records a pending effect's result; an effect that is not pending is a conflict (a second
+    /// writer, or a damaged ledger), never a second application.
+    func completeEffect(key: String, resultBytes: [UInt8]) throws(LoomError) {
+        try tx.completeEffect(key: key, resultBytes: resultBytes, tick: tick)
+        guard tx.connection.changes == 1 else {
+            throw LoomError(.conflict, "effect \(key) is no longer pending", context: "recording the result of \(key)")
+        }
+        pending?[key] = nil
+    }
+
+    func cancelPendingEffects(task: String) throws(LoomError) {
+        try tx.cancelPendingEffects(task: task, tick: tick)
+        pending = pending?.filter { $0.value.taskID != task }
+    }
+
+    func pendingEffectCount(task: String, step: String, iteration: Int) throws(LoomError) -> Int {
+        guard let pending else { return try tx.pendingEffectCount(task: task, step: step, iteration: iteration) }
+        return pending.values.reduce(0) { $0 + ($1.taskID == task && $1.step == step && $1.iteration == iteration ? 1 : 0) }
     }
 
     /// Records the tick row; the last write of every tick.

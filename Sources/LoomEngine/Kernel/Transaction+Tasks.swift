@@ -114,9 +114,26 @@ extension Transaction {
                       request: try parseStored(statement.text(7), "effects.request"))
     }
 
-    func completeEffect(key: String, result: JSONValue, tick: Int64) throws(LoomError) {
+    /// Every pending effect by key, requests left out; nil when there are more than `limit`.
+    func pendingEffectsByKey(limit: Int) throws(LoomError) -> [String: Effect]? {
+        let statement = try statement("SELECT key, task_id, step, unit, iteration, attempt, kind FROM effects WHERE status = 'pending' LIMIT ?")
+        defer { statement.reset() }
+        statement.bind(1, limit + 1)
+        var effects: [String: Effect] = [:]
+        while try statement.step() {
+            guard let kind = statement.text(6).flatMap(Effect.Kind.init(rawValue:)) else {
+                throw LoomError(.corrupt, "effect has an unknown kind", context: "reading effects")
+            }
+            let key = statement.text(0) ?? ""
+            effects[key] = Effect(key: key, taskID: statement.text(1) ?? "", step: statement.text(2) ?? "", unit: statement.text(3) ?? "",
+                                  iteration: statement.int(4), attempt: statement.int(5), kind: kind, request: .null)
+        }
+        return effects.count > limit ? nil : effects
+    }
+
+    func completeEffect(key: String, resultBytes: [UInt8], tick: Int64) throws(LoomError) {
         try statement("UPDATE effects SET status = 'done', result = ?, result_tick = ? WHERE key = ? AND status = 'pending'")
-            .bind(1, result.canonicalText).bind(2, tick).bind(3, key).run()
+            .bind(1, utf8: resultBytes).bind(2, tick).bind(3, key).run()
     }
 
     func pendingEffectCount(task: String, step: String, iteration: Int) throws(LoomError) -> Int {

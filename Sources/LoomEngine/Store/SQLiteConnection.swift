@@ -8,7 +8,8 @@ import CSQLite
 final class SQLiteConnection {
     let handle: OpaquePointer
     let path: String
-    private var cache: [StatementKey: SQLiteStatement] = [:]
+    private var cache: [String: SQLiteStatement] = [:]
+    private var byAddress: [TextAddress: SQLiteStatement] = [:]
     /// A bound on cached statements: the kernel's own are a few dozen, but reports and
     /// tools run ad-hoc SQL through the same path, and a long-running daemon must not keep
     /// every text it ever prepared. Past the bound the cache starts over.
@@ -37,6 +38,7 @@ final class SQLiteConnection {
 
     deinit {
         cache.removeAll()
+        byAddress.removeAll()
         sqlite3_close_v2(handle)
     }
 
@@ -53,16 +55,35 @@ final class SQLiteConnection {
     }
 
     /// A cached prepared statement, reset and with its bindings cleared.
+    ///
+    /// Found first by where its text lives: the kernel passes the same literal each tick, so
+    /// the address and length identify it without reading the text (a hit is still checked
+    /// by comparing texts, which for the same literal is one word). Texts built at run time
+    /// are then found by content, and their address noted for next time.
     func statement(_ sql: String) throws(LoomError) -> SQLiteStatement {
-        let key = StatementKey(sql: sql)
-        if let cached = cache[key] {
+        let address = TextAddress(sql)
+        if let address, let cached = byAddress[address], cached.sql == sql {
+            cached.reset()
+            return cached
+        }
+        if let cached = cache[sql] {
+            if let address { note(address, cached) }
             cached.reset()
             return cached
         }
         let statement = try SQLiteStatement(connection: self, sql: sql)
-        if cache.count >= Self.statementCacheMax { cache.removeAll(keepingCapacity: true) }
-        cache[key] = statement
+        if cache.count >= Self.statementCacheMax {
+            cache.removeAll(keepingCapacity: true)
+            byAddress.removeAll(keepingCapacity: true)
+        }
+        cache[sql] = statement
+        if let address { note(address, statement) }
         return statement
+    }
+
+    private func note(_ address: TextAddress, _ statement: SQLiteStatement) {
+        if byAddress.count >= 4 * Self.statementCacheMax { byAddress.removeAll(keepingCapacity: true) }
+        byAddress[address] = statement
     }
 
     /// A statement that is not cached (for one-off SQL such as operator-supplied rules).
@@ -92,21 +113,17 @@ final class SQLiteConnection {
     }
 }
 
-/// A statement cache key that hashes a statement's length and its two ends rather than every
-/// byte: a tick looks up a dozen statements, some (the rule probe) kilobytes long, and
-/// hashing all of them cost more than the lookup saved. Equality still compares whole texts.
-private struct StatementKey: Hashable {
-    let sql: String
+/// Where a statement's UTF-8 text is stored, and its length: two words to hash instead of
+/// the whole text. Only for texts stored out of line (a short text may live inside the
+/// String value itself, at no stable address).
+private struct TextAddress: Hashable {
+    let start: UInt
+    let count: Int
 
-    static func == (lhs: StatementKey, rhs: StatementKey) -> Bool { lhs.sql == rhs.sql }
-
-    func hash(into hasher: inout Hasher) {
-        var text = sql
-        text.withUTF8 { bytes in
-            hasher.combine(bytes.count)
-            let raw = UnsafeRawBufferPointer(bytes)
-            hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: raw.prefix(32)))
-            hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: raw.suffix(32)))
-        }
+    init?(_ text: String) {
+        guard text.utf8.count > 15,
+              let start = text.utf8.withContiguousStorageIfAvailable({ UInt(bitPattern: $0.baseAddress) }) else { return nil }
+        self.start = start
+        count = text.utf8.count
     }
 }
