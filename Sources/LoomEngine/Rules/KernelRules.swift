@@ -4,6 +4,8 @@
 /// with `:task` (every task the tick touched) and `:tick` so that each is an index lookup,
 /// and their cost does not grow with history. A tick journals exactly one entry, so "this
 /// tick's entry" is the journal's last row (a rowid lookup, no index on `tick` needed).
+/// A list of three or more constants after IN makes SQLite build a temporary table on every
+/// run, so a rule that tests a column against several values spells them out with OR.
 enum KernelRules {
     static let file = "<kernel>"
 
@@ -15,7 +17,7 @@ enum KernelRules {
         SQLRule(name: "human_gate_answered_by_human", sql: """
             SELECT event_id, decided_by FROM gates
             WHERE task_id = :task AND decided_tick = :tick AND requires_human = 1
-              AND status IN ('approved', 'changes_requested', 'abandoned') AND json_extract(decided_by, '$.kind') <> 'human'
+              AND (status = 'approved' OR status = 'changes_requested' OR status = 'abandoned') AND json_extract(decided_by, '$.kind') <> 'human'
             """, message: "a gate that needs a human is answered by a human principal", file: file),
         SQLRule(name: "human_answer_names_its_gate", sql: """
             SELECT g.event_id FROM gates g
@@ -30,7 +32,7 @@ enum KernelRules {
             """, message: "no principal approves work it authored", file: file),
         SQLRule(name: "finished_without_pending_effects", sql: """
             SELECT e.key FROM tasks t JOIN effects e ON e.task_id = t.id
-            WHERE t.id = :task AND t.status IN ('done', 'abandoned', 'cancelled', 'failed') AND e.status = 'pending'
+            WHERE t.id = :task AND (t.status = 'done' OR t.status = 'abandoned' OR t.status = 'cancelled' OR t.status = 'failed') AND e.status = 'pending'
             """, message: "a finished task has no pending effects", file: file),
         SQLRule(name: "spawns_within_cap", sql: """
             SELECT t.id, t.spawn_cap, count(*) AS spawns FROM tasks t JOIN effects e ON e.task_id = t.id AND e.kind = 'spawn'

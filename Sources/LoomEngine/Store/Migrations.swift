@@ -16,6 +16,7 @@ enum Migrations {
     static let all: [Migration] = [
         Migration(name: "0001_kernel", sql: kernelV1),
         Migration(name: "0002_bundle_versions", sql: bundleVersions),
+        Migration(name: "0003_gates_by_decision", sql: gatesByDecision),
     ]
 
     static var latestVersion: Int64 { Int64(all.count) }
@@ -178,5 +179,11 @@ enum Migrations {
     ) STRICT;
     CREATE TRIGGER bundle_versions_no_update BEFORE UPDATE ON bundle_versions BEGIN SELECT RAISE(ABORT, 'a stored bundle version never changes'); END;
     CREATE TRIGGER bundle_versions_no_delete BEFORE DELETE ON bundle_versions BEGIN SELECT RAISE(ABORT, 'a stored bundle version never changes'); END;
+    """
+
+    /// Three kernel rules check the gates a tick decided (`decided_tick = :tick`); without
+    /// this index each read every gate row of the task on every tick.
+    static let gatesByDecision = """
+    CREATE INDEX gates_by_decision ON gates(task_id, decided_tick);
     """
 }
