@@ -163,7 +163,11 @@ extension Engine {
         var task = task
         task.updatedTick = context.tick
         if context.stored.contains(task.id) {
-            try context.tx.update(task)
+            let before = context.taskCache[task.id]
+            // Saved already in this tick with these very values (a task finished, then saved by
+            // its input's transition): writing the row again would change nothing.
+            if before == task { return }
+            try context.tx.update(task, statusChanged: before?.status != task.status)
         } else {
             try context.tx.insert(task)
             context.stored.insert(task.id)

@@ -50,16 +50,28 @@ extension Transaction {
     }
 
     /// Writes the columns a transition may change; the rest are fixed at submission.
-    func update(_ task: TaskRecord) throws(LoomError) {
-        let statement = try statement("""
-            UPDATE tasks SET status = ?, step_index = ?, step = ?, iteration = ?, spawn_count = ?, feedback = ?,
-              last_blockers = ?, stalled = ?, outcome = ?, updated_tick = ?, flow = ? WHERE id = ?
-            """)
-        statement.bind(1, task.status.rawValue).bind(2, task.stepIndex).bind(3, task.step).bind(4, task.iteration)
-            .bind(5, task.spawnCount).bind(6, task.feedback).bind(7, JSONValue.array(task.lastBlockers.map { .string($0) }).canonicalText)
-            .bind(8, task.stalled ? 1 : 0).bind(9, task.outcome).bind(10, task.updatedTick).bind(11, task.flow).bind(12, task.id)
+    /// - Parameter statusChanged: false leaves `status` out of the statement: SQLite rewrites
+    ///   the entry of every index on a column named in SET, changed or not, and most ticks
+    ///   keep the status (the index `tasks_by_status` would otherwise be rewritten every tick).
+    func update(_ task: TaskRecord, statusChanged: Bool = true) throws(LoomError) {
+        let statement = try statement(statusChanged ? Self.updateTaskSQL : Self.updateTaskKeepingStatusSQL)
+        var index: Int32 = 1
+        if statusChanged {
+            statement.bind(index, task.status.rawValue)
+            index += 1
+        }
+        statement.bind(index, task.stepIndex).bind(index + 1, task.step).bind(index + 2, task.iteration)
+            .bind(index + 3, task.spawnCount).bind(index + 4, task.feedback).bind(index + 5, JSONValue.array(task.lastBlockers.map { .string($0) }).canonicalText)
+            .bind(index + 6, task.stalled ? 1 : 0).bind(index + 7, task.outcome).bind(index + 8, task.updatedTick).bind(index + 9, task.flow).bind(index + 10, task.id)
         try statement.run()
     }
+
+    private static let updatedTaskColumns = """
+        step_index = ?, step = ?, iteration = ?, spawn_count = ?, feedback = ?,
+          last_blockers = ?, stalled = ?, outcome = ?, updated_tick = ?, flow = ? WHERE id = ?
+        """
+    private static let updateTaskSQL = "UPDATE tasks SET status = ?, " + updatedTaskColumns
+    private static let updateTaskKeepingStatusSQL = "UPDATE tasks SET " + updatedTaskColumns
 
     func nextTaskSeq() throws(LoomError) -> Int64 {
         (try connection.scalarInt("SELECT max(seq) FROM tasks") ?? 0) + 1
