@@ -267,6 +267,34 @@ struct JSONValueTests {
         #expect(JSONValue.object(["k\n": "v\t"]).canonicalText == #"{"k\n":"v\t"}"#)
     }
 
+    /// The encoder skips eight bytes at a time when none needs escaping; every escape must be
+    /// found wherever it falls in a word, next to multi-byte UTF-8 as well.
+    @Test func canonicalStringsMatchAByteByByteEncoding() {
+        func reference(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\u{08}": out += "\\b"
+                case "\u{0C}": out += "\\f"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case _ where scalar.value < 0x20: out += "\\u00" + String(scalar.value >> 4, radix: 16) + String(scalar.value & 0xF, radix: 16)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        let pieces = ["a", "plain words ", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", " ", "é", "漢字", "🙂", "\u{7F}", "~", "0123456"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let text = (0..<Int.random(in: 0...24, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            #expect(JSONValue.string(text).canonicalText == reference(text), "\(Array(text.utf8))")
+        }
+    }
+
     @Test func canonicalNumbers() {
         #expect(JSONValue.double(1.0).canonicalText == "1")
         #expect(JSONValue.double(-0.0).canonicalText == "0")

@@ -41,10 +41,10 @@ extension Transaction {
     func insert(_ task: TaskRecord) throws(LoomError) {
         let statement = try statement(Self.insertTaskSQL)
         statement.bind(1, task.id).bind(2, task.seq).bind(3, task.bundle).bind(4, task.bundleDigest).bind(5, task.flow)
-            .bind(6, task.input).bind(7, task.policy.json.canonicalText).bind(8, task.idempotencyKey).bind(9, task.status.rawValue)
+            .bind(6, task.input).bind(7, json: task.policy.json).bind(8, task.idempotencyKey).bind(9, task.status.rawValue)
             .bind(10, task.stepIndex).bind(11, task.step).bind(12, task.iteration).bind(13, task.spawnCount).bind(14, task.spawnCap)
-            .bind(15, task.feedback).bind(16, JSONValue.array(task.lastBlockers.map { .string($0) }).canonicalText)
-            .bind(17, task.stalled ? 1 : 0).bind(18, task.submittedBy.canonicalText).bind(19, task.outcome)
+            .bind(15, task.feedback).bind(16, json: JSONValue.array(task.lastBlockers.map { .string($0) }))
+            .bind(17, task.stalled ? 1 : 0).bind(18, json: task.submittedBy).bind(19, task.outcome)
             .bind(20, task.createdTick).bind(21, task.updatedTick)
         try statement.run()
     }
@@ -61,7 +61,7 @@ extension Transaction {
             index += 1
         }
         statement.bind(index, task.stepIndex).bind(index + 1, task.step).bind(index + 2, task.iteration)
-            .bind(index + 3, task.spawnCount).bind(index + 4, task.feedback).bind(index + 5, JSONValue.array(task.lastBlockers.map { .string($0) }).canonicalText)
+            .bind(index + 3, task.spawnCount).bind(index + 4, task.feedback).bind(index + 5, json: JSONValue.array(task.lastBlockers.map { .string($0) }))
             .bind(index + 6, task.stalled ? 1 : 0).bind(index + 7, task.outcome).bind(index + 8, task.updatedTick).bind(index + 9, task.flow).bind(index + 10, task.id)
         try statement.run()
     }
@@ -90,7 +90,7 @@ extension Transaction {
     func insertEffect(_ effect: Effect, tick: Int64) throws(LoomError) {
         try statement("INSERT INTO effects(key, task_id, step, unit, iteration, attempt, kind, request, status, intent_tick) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)")
             .bind(1, effect.key).bind(2, effect.taskID).bind(3, effect.step).bind(4, effect.unit).bind(5, effect.iteration)
-            .bind(6, effect.attempt).bind(7, effect.kind.rawValue).bind(8, effect.request.canonicalText).bind(9, tick)
+            .bind(6, effect.attempt).bind(7, effect.kind.rawValue).bind(8, json: effect.request).bind(9, tick)
             .run()
     }
 
@@ -166,7 +166,7 @@ extension Transaction {
     func insertOutput(task: String, step: String, unit: String, iteration: Int, attempt: Int, kind: Effect.Kind, valid: Bool, output: JSONValue, author: String, tick: Int64) throws(LoomError) {
         try statement("INSERT INTO step_outputs(task_id, step, unit, iteration, attempt, kind, valid, output, author, tick) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, task).bind(2, step).bind(3, unit).bind(4, iteration).bind(5, attempt).bind(6, kind.rawValue)
-            .bind(7, valid ? 1 : 0).bind(8, output.canonicalText).bind(9, author).bind(10, tick)
+            .bind(7, valid ? 1 : 0).bind(8, json: output).bind(9, author).bind(10, tick)
             .run()
     }
 
@@ -206,7 +206,7 @@ extension Transaction {
     func insertFinding(id: String, task: String, step: String, agent: String, iteration: Int, severity: String, origin: String, summary: String, fingerprint: String, details: JSONValue, tick: Int64) throws(LoomError) {
         try statement("INSERT INTO findings(id, task_id, step, agent, iteration, severity, status, origin, summary, fingerprint, details, created_tick, updated_tick) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)")
             .bind(1, id).bind(2, task).bind(3, step).bind(4, agent).bind(5, iteration).bind(6, severity).bind(7, origin)
-            .bind(8, summary).bind(9, fingerprint).bind(10, details.canonicalText).bind(11, tick).bind(12, tick)
+            .bind(8, summary).bind(9, fingerprint).bind(10, json: details).bind(11, tick).bind(12, tick)
             .run()
     }
 
@@ -279,8 +279,8 @@ extension Transaction {
     func insertGate(_ gate: GateRecord, authors: [String], tick: Int64) throws(LoomError) {
         try statement("INSERT INTO gates(event_id, task_id, step, role, policy, requires_human, reasons, authors, status, decided_by, message, opened_tick, decided_tick) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, gate.eventID).bind(2, gate.taskID).bind(3, gate.step).bind(4, gate.role).bind(5, gate.policy.rawValue)
-            .bind(6, gate.requiresHuman ? 1 : 0).bind(7, JSONValue.array(gate.reasons.map { .string($0) }).canonicalText)
-            .bind(8, JSONValue.array(authors.map { .string($0) }).canonicalText).bind(9, gate.status.rawValue)
+            .bind(6, gate.requiresHuman ? 1 : 0).bind(7, json: JSONValue.array(gate.reasons.map { .string($0) }))
+            .bind(8, json: JSONValue.array(authors.map { .string($0) })).bind(9, gate.status.rawValue)
             .bind(10, gate.decidedBy?.json.canonicalText).bind(11, gate.message).bind(12, tick)
             .bind(13, gate.status == .waiting ? nil : tick)
             .run()
@@ -300,13 +300,13 @@ extension Transaction {
 
     func decideGate(eventID: String, status: GateRecord.Status, by principal: Principal, message: String, tick: Int64) throws(LoomError) {
         try statement("UPDATE gates SET status = ?, decided_by = ?, message = ?, decided_tick = ? WHERE event_id = ? AND status = 'waiting'")
-            .bind(1, status.rawValue).bind(2, principal.json.canonicalText).bind(3, message).bind(4, tick).bind(5, eventID)
+            .bind(1, status.rawValue).bind(2, json: principal.json).bind(3, message).bind(4, tick).bind(5, eventID)
             .run()
     }
 
     func cancelWaitingGates(task: String, tick: Int64) throws(LoomError) {
         try statement("UPDATE gates SET status = 'cancelled', decided_by = ?, decided_tick = ? WHERE task_id = ? AND status = 'waiting'")
-            .bind(1, Principal.system.json.canonicalText).bind(2, tick).bind(3, task).run()
+            .bind(1, json: Principal.system.json).bind(2, tick).bind(3, task).run()
     }
 }
 

@@ -58,6 +58,12 @@ final class SQLiteStatement {
         return self
     }
 
+    /// Binds a JSON value's canonical encoding as TEXT (the bytes go to SQLite without a String).
+    @discardableResult
+    func bind(_ index: Int32, json value: JSONValue) -> SQLiteStatement {
+        bind(index, utf8: value.canonicalBytes())
+    }
+
     @discardableResult
     func bind(_ index: Int32, blob: [UInt8]) -> SQLiteStatement {
         blob.withUnsafeBytes { raw in

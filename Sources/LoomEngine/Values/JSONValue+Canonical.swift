@@ -137,6 +137,21 @@ enum JSONCanonicalEncoder {
         out.append(contentsOf: d.description.utf8)
     }
 
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether any byte of `word` is below 0x20, a quote or a backslash. Exact: a byte at or
+    /// above 0x80 (UTF-8 beyond ASCII) sets no flag of its own.
+    @inline(__always)
+    static func needsEscape(_ word: UInt64) -> Bool {
+        let below20 = (word &- ones &* 0x20) & ~word & highs
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote & highs
+        let hasBackslash = (backslash &- ones) & ~backslash & highs
+        return (below20 | hasQuote | hasBackslash) != 0
+    }
+
     static func appendString(_ s: String, _ out: inout [UInt8]) {
         var s = s
         out.append(0x22)
