@@ -77,6 +77,24 @@ import LoomPolicy
         #expect(try Replayer(source: engine.store, bundles: [Fixtures.publishing()]).run() == .identical(ticks: doneTick ?? 0))
     }
 
+    @Test func aTaskReplayedOnItsOwnSeesOnlyEditsToItsOwnRows() throws {
+        let directory = TemporaryDirectory()
+        let engine = try recordedRun(in: directory, seed: 11, tasks: 3)
+        var db: OpaquePointer?
+        sqlite3_open(directory.file("state.db"), &db)
+        sqlite3_exec(db, "UPDATE tasks SET outcome = 'edited by hand' WHERE id = 't2'", nil, nil, nil)
+        sqlite3_close(db)
+        let lastTick = try #require(try engine.store.query("SELECT updated_tick FROM tasks WHERE id = 't2'").first?["updated_tick"]?.intValue)
+        let report = try Replayer(source: engine.store, bundles: [Fixtures.publishing()]).run(task: "t2")
+        guard case .diverged(let difference) = report else { Issue.record("expected divergence, got \(report)"); return }
+        #expect(difference.table == "tasks")
+        #expect(difference.tick == lastTick)
+        #expect(difference.expected?["outcome"] == "edited by hand")
+        guard case .identical = try Replayer(source: engine.store, bundles: [Fixtures.publishing()]).run(task: "t1") else {
+            Issue.record("t1 does not depend on t2's outcome and replays identical"); return
+        }
+    }
+
     @Test func aTaskCanBeReplayedOnItsOwn() throws {
         let directory = TemporaryDirectory()
         let engine = try recordedRun(in: directory, seed: 11, tasks: 3)

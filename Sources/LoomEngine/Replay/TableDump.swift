@@ -21,21 +21,47 @@ public enum TableDump {
     }
 
     /// The first difference between two stores' tables, or nil when they are identical.
+    ///
+    /// Each table is read in the same order from both stores and compared row by row as
+    /// SQLite returns them, so memory stays flat however long the history; only a differing
+    /// row is turned into values for the report.
     public static func firstDifference(_ expected: Store, _ actual: Store, task: String? = nil, upToTick: Int64 = .max) throws(LoomError) -> RowDifference? {
         var best: RowDifference?
         for (table, order) in tables where try expected.hasTable(table) {
-            // Rows the record wrote after the last replayed tick are not expected of the replay.
-            let left = try rows(of: table, order: order, in: expected, task: task).filter { (lastWriteTick($0) ?? 0) <= upToTick }
-            let right = try rows(of: table, order: order, in: actual, task: task)
-            for index in 0..<max(left.count, right.count) {
-                let expectedRow = index < left.count ? left[index] : nil
-                let actualRow = index < right.count ? right[index] : nil
-                if expectedRow == actualRow { continue }
-                let tick = [expectedRow, actualRow].compactMap { $0 }.compactMap(lastWriteTick).min() ?? 0
-                let difference = RowDifference(table: table, tick: tick, expected: expectedRow, actual: actualRow)
-                if best == nil || tick < best!.tick { best = difference }
-                break
+            var filters: [String] = []
+            if task != nil { filters.append("\(table == "tasks" ? "id" : "task_id") = :task") }
+            var expectedFilters = filters
+            let ticks = try expected.query("SELECT name FROM pragma_table_info(:table)", bindings: [":table": table], limit: 100)
+                .compactMap { $0["name"]?.stringValue }.filter(tickColumns.contains)
+            if upToTick != .max, !ticks.isEmpty {
+                // Rows the record wrote after the last replayed tick are not expected of the replay.
+                expectedFilters.append("max(\(ticks.map { "ifnull(\($0), 0)" }.joined(separator: ", ")), 0) <= :upTo")
             }
+            func select(_ filters: [String]) -> String {
+                "SELECT * FROM \(table)\(filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")) ORDER BY \(order)"
+            }
+            let difference = try expected.read { left throws(LoomError) in
+                try actual.read { right throws(LoomError) -> RowDifference? in
+                    let expectedRows = try left.statement(select(expectedFilters))
+                    let actualRows = try right.statement(select(filters))
+                    defer { expectedRows.reset(); actualRows.reset() }
+                    for statement in [expectedRows, actualRows] {
+                        if let task { statement.bindIfPresent(":task", task) }
+                        statement.bindIfPresent(":upTo", upToTick)
+                    }
+                    while true {
+                        let hasExpected = try expectedRows.step()
+                        let hasActual = try actualRows.step()
+                        if !hasExpected && !hasActual { return nil }
+                        if hasExpected && hasActual && expectedRows.sameRow(as: actualRows) { continue }
+                        let expectedRow = hasExpected ? expectedRows.rowObject() : nil
+                        let actualRow = hasActual ? actualRows.rowObject() : nil
+                        let tick = [expectedRow, actualRow].compactMap { $0 }.compactMap(lastWriteTick).min() ?? 0
+                        return RowDifference(table: table, tick: tick, expected: expectedRow, actual: actualRow)
+                    }
+                }
+            }
+            if let difference, best == nil || difference.tick < best!.tick { best = difference }
         }
         return best
     }

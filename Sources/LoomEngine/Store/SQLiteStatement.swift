@@ -133,6 +133,32 @@ final class SQLiteStatement {
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
+    /// Whether the current rows of two statements hold the same values, type for type and
+    /// byte for byte, without building them as values.
+    func sameRow(as other: SQLiteStatement) -> Bool {
+        let count = columnCount
+        guard count == other.columnCount else { return false }
+        for index in 0..<count {
+            let type = sqlite3_column_type(handle, index)
+            guard type == sqlite3_column_type(other.handle, index) else { return false }
+            switch type {
+            case SQLITE_NULL: continue
+            case SQLITE_INTEGER: if int64(index) != other.int64(index) { return false }
+            case SQLITE_FLOAT: if double(index).bitPattern != other.double(index).bitPattern { return false }
+            default:
+                // TEXT or BLOB: the same bytes (the pointers are read after the lengths, as SQLite asks).
+                let left = type == SQLITE_BLOB ? sqlite3_column_blob(handle, index) : UnsafeRawPointer(sqlite3_column_text(handle, index))
+                let right = type == SQLITE_BLOB ? sqlite3_column_blob(other.handle, index) : UnsafeRawPointer(sqlite3_column_text(other.handle, index))
+                let length = sqlite3_column_bytes(handle, index)
+                guard length == sqlite3_column_bytes(other.handle, index) else { return false }
+                if length > 0, !UnsafeRawBufferPointer(start: left, count: Int(length)).elementsEqual(UnsafeRawBufferPointer(start: right, count: Int(length))) {
+                    return false
+                }
+            }
+        }
+        return true
+    }
+
     /// The column as a JSON value for row comparison and violation reports (blobs as hex).
     func jsonValue(_ index: Int32) -> JSONValue {
         switch sqlite3_column_type(handle, index) {
