@@ -203,6 +203,14 @@ extension Store {
         try read { tx throws(LoomError) in try tx.connection.scalarInt("SELECT time_ms FROM ticks ORDER BY tick DESC LIMIT 1") }
     }
 
+    /// For a replay's scratch database only: stops checking CHECK constraints (json_valid
+    /// parses every JSON column again on each write). The rows a replay writes are the
+    /// kernel's own canonical encodings, checked when the recorded run wrote them; a replay
+    /// that wrote other rows is reported by the row comparison that ends it.
+    func trustKernelWrites() throws(LoomError) {
+        try connection.execute("PRAGMA ignore_check_constraints = ON")
+    }
+
     /// Whether the schema has `table` (a read-only store may predate a migration).
     public func hasTable(_ table: String) throws(LoomError) -> Bool {
         !(try query("SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = :name", bindings: [":name": table])).isEmpty
