@@ -38,7 +38,7 @@ case "kernel":
     let ticks = Int(option("--ticks") ?? "5000") ?? 5000
     let bundle = option("--bundle") ?? "bundles/publishing"
     do {
-        let rounds = max(1, Int(option("--rounds") ?? "3") ?? 3)
+        let rounds = max(1, Int(option("--rounds") ?? "5") ?? 5)
         try KernelBench(ticks: ticks, rounds: rounds, bundlePath: bundle, directory: option("--dir")).run()
     } catch {
         FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
