@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "loom-mcp", targets: ["loom-mcp"]),
         .executable(name: "loom-telegram", targets: ["loom-telegram"]),
         .executable(name: "loom-web", targets: ["loom-web"]),
+        .executable(name: "loom-http", targets: ["loom-http"]),
     ],
     dependencies: [
         // The CLI's argument parsing; the kernel, the wire and the daemon use no packages.
@@ -54,6 +55,9 @@ let package = Package(
         // the chain head. Its own target so the crypto package stays out of the kernel and loomd.
         .target(name: "LoomProof", dependencies: ["LoomEngine", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
+        // Makes the HTTP backends' requests (URLSession): FoundationNetworking and libcurl load
+        // in this short-lived child only, not in loomd or loomctl.
+        .executableTarget(name: "loom-http", dependencies: ["LoomProviders"]),
         .executableTarget(name: "loomctl", dependencies: [
             "LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomDaemon", "LoomProof", "LoomViews",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -164,6 +164,7 @@ struct DaemonBench {
         let anonMB = residentMegabytes(pid, field: "RssAnon")
         let fileMB = residentMegabytes(pid, field: "RssFile")
         print("\(parked) parked tasks: \(String(format: "%.1f", wakeups)) wake-ups/s, RSS \(String(format: "%.1f", rssMB)) MB (own \(String(format: "%.1f", anonMB)) MB, libraries \(String(format: "%.1f", fileMB)) MB)")
+        print("resident by mapping: " + residentByMapping(pid).prefix(30).map { "\($0.name) \(String(format: "%.1f", $0.megabytes))" }.joined(separator: ", "))
         printJSON([
             ("ready_empty_ms", emptyReady * 1_000), ("ready_history_ms", fullReady * 1_000), ("ready_ratio", fullReady / max(emptyReady, 0.000_001)),
             ("history_tasks", Double(history)), ("in_flight_tasks", Double(inFlight)),
@@ -218,6 +219,24 @@ struct DaemonBench {
     /// thread that appeared (a thread that exited in between took its count with it).
     private func wakeups(_ before: [String: Int], _ after: [String: Int]) -> Int {
         after.reduce(0) { total, entry in total + entry.value - (before[entry.key] ?? 0) }
+    }
+
+    /// Resident memory per mapped file (and "[anon]" for the rest), largest first, in MB:
+    /// which library a regression in `rss_mb` came from.
+    private func residentByMapping(_ pid: Int32) -> [(name: String, megabytes: Double)] {
+        // Read to the end: a /proc file reports no size, and a sized read may stop early.
+        let smaps = FileHandle(forReadingAtPath: "/proc/\(pid)/smaps").map { String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) } ?? ""
+        var totals: [String: Double] = [:]
+        var current = "[anon]"
+        for line in smaps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.first?.contains("-") == true, fields.count >= 5 {
+                current = fields.count >= 6 ? String(fields[5].split(separator: "/").last ?? "[anon]") : "[anon]"
+            } else if fields.first == "Rss:", fields.count >= 2, let kilobytes = Double(fields[1]) {
+                totals[current, default: 0] += kilobytes / 1_024
+            }
+        }
+        return totals.map { ($0.key, $0.value) }.sorted { $0.megabytes > $1.megabytes }
     }
 
     /// A /proc/PID/status field in MB (VmRSS; RssAnon is the process's own memory, RssFile the

@@ -1,21 +1,16 @@
-import Dispatch
-import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
+#if canImport(Glibc)
+import Glibc
 #endif
+import Foundation
 
 /// A blocking HTTP request whose body is handed over as it arrives, for streaming APIs.
 ///
-/// Why URLSession: the LLM APIs are HTTPS, and the toolchain's FoundationNetworking
-/// (libcurl underneath) brings TLS, proxies, HTTP/2 and chunked decoding at no build
-/// cost, where async-http-client would bring SwiftNIO and BoringSSL (minutes of build on
-/// two cores) and a hand-written HTTP/1.1 client could not speak TLS at all. A data
-/// delegate gets the body chunk by chunk, so SSE and NDJSON are parsed incrementally.
-///
-/// Limits: the whole exchange (`timeoutMs`), silence between bytes (`idleTimeoutMs`),
-/// and the response size (`responseMaxBytes`) are enforced here, by cancelling the task;
-/// the caller's chunk handler can stop it too. Each request gets its own ephemeral
-/// session (no cache, no cookies), invalidated at the end.
+/// The request itself is made by the `loom-http` helper (URLSession; see `HTTPHelperWire`
+/// for why in its own process), started as a child with its own process group: the body
+/// comes back chunk by chunk, so SSE and NDJSON are parsed incrementally, and stopping the
+/// transfer kills the helper. The helper enforces the limits (the whole exchange, silence
+/// between bytes, the response size); this side holds a backstop a few seconds later, so
+/// a helper that hangs is killed all the same.
 public enum StreamingHTTPClient {
     public struct Request: Sendable {
         public var url: String
@@ -60,133 +55,95 @@ public enum StreamingHTTPClient {
         public var headers: [String: String] = [:]
         public var failure: Failure?
         public var bytesReceived = 0
+
+        public init(status: Int? = nil, headers: [String: String] = [:], failure: Failure? = nil, bytesReceived: Int = 0) {
+            self.status = status
+            self.headers = headers
+            self.failure = failure
+            self.bytesReceived = bytesReceived
+        }
     }
 
+    /// How long past its own limits the helper is given before it is killed.
+    static let backstopMs = 5_000
+
     /// Sends `request` and blocks until the response ended, failed or ran out of time.
-    /// `onChunk` runs for each piece of the body, in order, on one thread at a time;
+    /// `onChunk` runs for each piece of the body, in order, on the calling thread;
     /// returning false stops the transfer.
     public static func send(_ request: Request, limits: Limits, onHead: @escaping @Sendable (Int, [String: String]) -> Void = { _, _ in },
                             onChunk: @escaping @Sendable ([UInt8]) -> Bool) -> Outcome {
         guard let url = URL(string: request.url), let scheme = url.scheme, scheme == "http" || scheme == "https" else {
             return Outcome(failure: .invalidURL)
         }
-        var urlRequest = URLRequest(url: url)
-        urlRequest.httpMethod = request.method
-        for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
-        if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
-
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        // Backstops only: our own watch below is what enforces the limits.
-        configuration.timeoutIntervalForRequest = Double(limits.idleTimeoutMs) / 1_000 + 5
-        configuration.timeoutIntervalForResource = Double(limits.timeoutMs) / 1_000 + 5
-        let delegate = StreamDelegate(limits: limits, onHead: onHead, onChunk: onChunk)
-        let queue = OperationQueue()
-        queue.maxConcurrentOperationCount = 1
-        let session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: queue)
-        let task = session.dataTask(with: urlRequest)
-        let started = ChildProcess.monotonicMilliseconds()
-        delegate.touch(started)
-        task.resume()
-        // Wake every 50 ms to check the deadline and the silence; the delegate signals at the end.
-        while delegate.done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
-            let now = ChildProcess.monotonicMilliseconds()
-            if now - started >= limits.timeoutMs {
-                delegate.fail(.timeout)
-                task.cancel()
-            } else if now - delegate.lastActivityMs >= limits.idleTimeoutMs {
-                delegate.fail(.idleTimeout)
-                task.cancel()
+        guard let helper = helperPath() else {
+            return Outcome(failure: .network("\(HTTPHelperWire.executableName) is not installed next to this program or on PATH"))
+        }
+        var outcome = Outcome()
+        var reader = HTTPHelperWire.FrameReader()
+        var ended = false
+        var pid: Int32 = 0
+        // The helper is loom's own program, not an agent: it gets loom's environment (proxies,
+        // CA bundles), and the request, API key included, on stdin.
+        let run = ChildProcess.run(argv: [helper], environment: ProcessInfo.processInfo.environment,
+                                   input: HTTPHelperWire.encodeRequest(request, limits: limits),
+                                   timeoutMs: limits.timeoutMs + backstopMs, outputLimitBytes: 0, idleTimeoutMs: limits.idleTimeoutMs + backstopMs,
+                                   separateStandardError: true, streamsOutputOnly: true,
+                                   onStart: { pid = $0 },
+                                   onOutput: { bytes in
+            guard !ended, outcome.failure != .stopped else { return }
+            let frames: [HTTPHelperWire.Frame]
+            do {
+                frames = try reader.append(bytes)
+            } catch {
+                outcome.failure = .network("\(HTTPHelperWire.executableName) sent \(error)")
+                kill(-pid, SIGKILL)
+                return
             }
-            if delegate.failureSet && now - started >= limits.timeoutMs + 5_000 { break }
-        }
-        session.invalidateAndCancel()
-        return delegate.outcome
-    }
-}
-
-/// Collects a response for `StreamingHTTPClient`; every callback runs on its serial queue.
-private final class StreamDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    let done = DispatchSemaphore(value: 0)
-    private let lock = Lock()
-    private let limits: StreamingHTTPClient.Limits
-    private let onHead: @Sendable (Int, [String: String]) -> Void
-    private let onChunk: @Sendable ([UInt8]) -> Bool
-    private var state = StreamingHTTPClient.Outcome()
-    private var lastActivity = 0
-    private var finished = false
-
-    init(limits: StreamingHTTPClient.Limits, onHead: @escaping @Sendable (Int, [String: String]) -> Void, onChunk: @escaping @Sendable ([UInt8]) -> Bool) {
-        self.limits = limits
-        self.onHead = onHead
-        self.onChunk = onChunk
-    }
-
-    var outcome: StreamingHTTPClient.Outcome { lock.withLock { state } }
-    var lastActivityMs: Int { lock.withLock { lastActivity } }
-    var failureSet: Bool { lock.withLock { state.failure != nil } }
-
-    func touch(_ now: Int) { lock.withLock { lastActivity = now } }
-
-    /// The first failure wins: a timeout stays a timeout when the cancel it causes reports back.
-    func fail(_ failure: StreamingHTTPClient.Failure) {
-        lock.withLock { if state.failure == nil { state.failure = failure } }
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        let http = response as? HTTPURLResponse
-        var headers: [String: String] = [:]
-        for (name, value) in http?.allHeaderFields ?? [:] {
-            if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
-        }
-        let status = http?.statusCode ?? 0
-        lock.withLock {
-            state.status = status
-            state.headers = headers
-            lastActivity = ChildProcess.monotonicMilliseconds()
-        }
-        onHead(status, headers)
-        completionHandler(.allow)
-    }
-
-    /// Redirects are not followed: the request carries an API key, which must not travel to
-    /// wherever a response points. The 3xx comes back as the answer and is classified.
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
-        completionHandler(nil)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        let stop = lock.withLock { () -> Bool in
-            lastActivity = ChildProcess.monotonicMilliseconds()
-            state.bytesReceived += data.count
-            if state.bytesReceived > limits.responseMaxBytes {
-                if state.failure == nil { state.failure = .responseTooLarge }
-                return true
+            for frame in frames {
+                switch frame {
+                case .head(let status, let headers):
+                    outcome.status = status
+                    outcome.headers = headers
+                    onHead(status, headers)
+                case .body(let chunk):
+                    outcome.bytesReceived += chunk.count
+                    if !onChunk(chunk) {
+                        outcome.failure = .stopped
+                        kill(-pid, SIGKILL)
+                        return
+                    }
+                case .end(let failure):
+                    if outcome.failure == nil { outcome.failure = failure }
+                    ended = true
+                }
             }
-            return state.failure != nil
+        })
+        if !ended && outcome.failure == nil {
+            if let spawnError = run.spawnError {
+                outcome.failure = .network(spawnError)
+            } else if run.timedOut {
+                outcome.failure = .timeout
+            } else if run.idleTimedOut {
+                outcome.failure = .idleTimeout
+            } else {
+                let detail = String(decoding: run.standardError.prefix(300), as: UTF8.self)
+                outcome.failure = .network("\(HTTPHelperWire.executableName) ended without an answer\(detail.isEmpty ? "" : ": " + detail)")
+            }
         }
-        if stop {
-            dataTask.cancel()
-            return
-        }
-        if !onChunk([UInt8](data)) {
-            fail(.stopped)
-            dataTask.cancel()
-        }
+        return outcome
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        lock.withLock {
-            if let error, state.failure == nil {
-                let nsError = error as NSError
-                state.failure = nsError.code == NSURLErrorTimedOut ? .timeout : .network(nsError.localizedDescription)
-            }
-            finished = true
-        }
-        done.signal()
+    /// The helper: `LOOM_HTTP_HELPER` if set, else beside the running executable (an
+    /// install's bin/, a checkout's .build/<config>/, the test runner's folder), else on PATH.
+    static func helperPath() -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        if let named = environment["LOOM_HTTP_HELPER"], !named.isEmpty { return access(named, X_OK) == 0 ? named : nil }
+        var buffer = [CChar](repeating: 0, count: 4_096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let executable = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let candidates = ["\(directory)/\(HTTPHelperWire.executableName)"]
+            + (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/\(HTTPHelperWire.executableName)" }
+        return candidates.first { access($0, X_OK) == 0 }
     }
 }

@@ -39,8 +39,11 @@ public enum ChildProcess {
     ///   - separateStandardError: keep stderr out of `output` (a program whose stdout is
     ///     JSON must not have warnings mixed into it).
     ///   - onOutput: each chunk of stdout as it arrives, for live progress.
+    ///   - streamsOutputOnly: every chunk goes to `onOutput` and none is kept in `output`
+    ///     (a stream the caller consumes as it comes; `outputLimitBytes` does not apply).
     public static func run(argv: [String], directory: String? = nil, environment: [String: String] = [:], input: [UInt8] = [],
                            timeoutMs: Int, outputLimitBytes: Int, idleTimeoutMs: Int? = nil, separateStandardError: Bool = false,
+                           streamsOutputOnly: Bool = false,
                            onStart: (Int32) -> Void = { _ in }, onOutput: ((ArraySlice<UInt8>) -> Void)? = nil) -> Result {
         let started = monotonicMs()
         var result = Result(exitCode: nil, signal: nil, output: [], truncated: false, timedOut: false, durationMs: 0)
@@ -155,6 +158,10 @@ public enum ChildProcess {
                     outputOpen = false
                 } else {
                     lastOutput = monotonicMs()
+                    if streamsOutputOnly {
+                        onOutput?(buffer[0..<count])
+                        continue
+                    }
                     let room = outputLimitBytes - result.output.count
                     if room > 0 {
                         result.output += buffer[0..<min(count, room)]

@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomProviders
+
+// loom-http: makes one HTTP request for an HTTP agent backend and streams the answer back
+// to the process that started it, in HTTPHelperWire frames. Not meant to be run by hand.
+
+/// The request line plus a body (a prompt, bounded by the kernel) fits well within this.
+let inputMaxBytes = 64 << 20
+
+func readStandardInput() -> [UInt8]? {
+    var input: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = read(0, &buffer, buffer.count)
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { return input }
+        input += buffer[0..<count]
+        if input.count > inputMaxBytes { return nil }
+    }
+}
+
+/// Writes all of `bytes` to stdout; false once the reader has gone.
+func emit(_ bytes: [UInt8]) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes[offset...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+        if written < 0 && errno == EINTR { continue }
+        if written <= 0 { return false }
+        offset += written
+    }
+    return true
+}
+
+if CommandLine.arguments.count > 1 {
+    let text = "usage: loom-http < request\nMakes one HTTP request for loom's HTTP agent backends (see HTTPHelperWire); loom starts it itself.\n"
+    _ = text.utf8CString.withUnsafeBytes { write(2, $0.baseAddress, $0.count - 1) }
+    exit(CommandLine.arguments[1] == "--help" ? 0 : 2)
+}
+// A reader that went away shows as a failed write, not as a signal.
+signal(SIGPIPE, SIG_IGN)
+guard let input = readStandardInput(), let (request, limits) = HTTPHelperWire.decodeRequest(input) else {
+    _ = emit(HTTPHelperWire.encode(.end(.network("loom-http: the request on stdin is malformed or too large"))))
+    exit(2)
+}
+let outcome = HTTPTransfer.send(request, limits: limits,
+                                onHead: { status, headers in _ = emit(HTTPHelperWire.encode(.head(status: status, headers: headers))) },
+                                onChunk: { chunk in
+                                    var offset = 0
+                                    while offset < chunk.count {
+                                        let end = min(chunk.count, offset + HTTPHelperWire.chunkMaxBytes)
+                                        guard emit(HTTPHelperWire.encode(.body(Array(chunk[offset..<end])))) else { return false }
+                                        offset = end
+                                    }
+                                    return true
+                                })
+_ = emit(HTTPHelperWire.encode(.end(outcome.failure)))
+exit(0)
