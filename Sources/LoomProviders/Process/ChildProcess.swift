@@ -6,6 +6,19 @@ import Glibc
 @_silgen_name("posix_spawn_file_actions_addchdir_np")
 private func addChangeDirectory(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32
 
+// The same for pipe2 (glibc 2.9).
+@_silgen_name("pipe2")
+private func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
+
+/// A pipe whose ends close on exec. Children are started from several threads at once (a
+/// fan-out's agents, a check beside an HTTP request): a plain pipe's ends would be inherited
+/// by every child started meanwhile, and a child waiting for the end of its stdin would
+/// wait until those others exit. The spawn's dup2 gives each child its own ends, without
+/// the flag.
+private func closeOnExecPipe(_ fds: inout [Int32]) -> Int32 {
+    fds.withUnsafeMutableBufferPointer { pipe2($0.baseAddress!, O_CLOEXEC) }
+}
+
 /// Runs a child process with a deadline and a cap on what it may print, and leaves nothing
 /// behind: the child gets its own process group, and a timeout kills the whole group.
 ///
@@ -54,16 +67,16 @@ public enum ChildProcess {
         var outPipe: [Int32] = [-1, -1]
         var inPipe: [Int32] = [-1, -1]
         var errorPipe: [Int32] = [-1, -1]
-        guard pipe(&outPipe) == 0 else {
+        guard closeOnExecPipe(&outPipe) == 0 else {
             result.spawnError = "pipe: \(String(cString: strerror(errno)))"
             return result
         }
-        guard pipe(&inPipe) == 0 else {
+        guard closeOnExecPipe(&inPipe) == 0 else {
             result.spawnError = "pipe: \(String(cString: strerror(errno)))"
             close(outPipe[0]); close(outPipe[1])
             return result
         }
-        if separateStandardError && pipe(&errorPipe) != 0 {
+        if separateStandardError && closeOnExecPipe(&errorPipe) != 0 {
             result.spawnError = "pipe: \(String(cString: strerror(errno)))"
             for fd in inPipe + outPipe { close(fd) }
             return result
