@@ -56,6 +56,10 @@ import LoomTestKit
         let partial = try replayer.run(tasks: some, upToTick: lastTick)
         #expect(partial.catches.mapValues(\.tick) == expected.filter { some.contains($0.key) })
         #expect(partial.lastTick == lastTick)
+        // A long history's scratch database is a file (loomctl's choice): same answer.
+        let onDisk = try replayer.run(into: directory.file("scratch.db"))
+        #expect(onDisk.catches.mapValues(\.tick) == expected)
+        #expect(onDisk.ticks == ticks && onDisk.problem == nil)
     }
 
     @Test func aJournalThatIsNotARunOfTheBundleIsReported() throws {

@@ -35,7 +35,7 @@ public struct HistoryReplayer {
         var options = StoreOptions()
         options.durability = .normal
         let target = try Store(path: targetPath, options: options)
-        try target.trustKernelWrites()
+        try target.makeScratch()
         let clock = ReplayClock()
         let engine = try Engine(store: target, bundles: bundles, archived: try journal.storedBundles(), extraRules: extraRules, clock: { clock.timeMs })
         engine.observesExtraRules = true

@@ -24,7 +24,7 @@ public struct Replayer {
         var options = StoreOptions()
         options.durability = .normal
         let target = try Store(path: targetPath, options: options)
-        try target.trustKernelWrites()
+        try target.makeScratch()
         let clock = ReplayClock()
         let engine = try Engine(store: target, bundles: bundles, archived: try BundleArchive.all(in: source), extraRules: extraRules, clock: { clock.timeMs })
         var lastTick = Int64.max

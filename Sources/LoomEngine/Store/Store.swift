@@ -203,12 +203,15 @@ extension Store {
         try read { tx throws(LoomError) in try tx.connection.scalarInt("SELECT time_ms FROM ticks ORDER BY tick DESC LIMIT 1") }
     }
 
-    /// For a replay's scratch database only: stops checking CHECK constraints (json_valid
-    /// parses every JSON column again on each write). The rows a replay writes are the
-    /// kernel's own canonical encodings, checked when the recorded run wrote them; a replay
-    /// that wrote other rows is reported by the row comparison that ends it.
-    func trustKernelWrites() throws(LoomError) {
-        try connection.execute("PRAGMA ignore_check_constraints = ON")
+    /// For a replay's scratch database only (in memory, or a temporary file for a long history).
+    /// - CHECK constraints are not checked (json_valid would parse every JSON column again on
+    ///   each write): the rows a replay writes are the kernel's own canonical encodings,
+    ///   checked when the recorded run wrote them, and a replay that wrote other rows is
+    ///   reported by the row comparison that ends it.
+    /// - Nothing is synced and the rollback journal stays in memory: a scratch file that a
+    ///   crash damaged is thrown away, never read again.
+    func makeScratch() throws(LoomError) {
+        try connection.execute("PRAGMA ignore_check_constraints = ON; PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY")
     }
 
     /// Whether the schema has `table` (a read-only store may predate a migration).

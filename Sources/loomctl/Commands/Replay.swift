@@ -91,6 +91,9 @@ struct Replay: ParsableCommand {
 
     // MARK: A window of history
 
+    /// Replays of up to this many ticks keep their scratch database in memory (about 200 MB).
+    static let inMemoryTicksMax: Int64 = 100_000
+
     private func replayHistory(since: String, rules: [SQLRule]) throws {
         let store = try project.readOnlyStore()
         // The database stores the versions its tasks ran; --bundles serves older databases.
@@ -110,8 +113,15 @@ struct Replay: ParsableCommand {
         var report: HistoryReport?
         if !finished.isEmpty {
             let progress = ProgressLine(total: lastTick)
+            // The scratch database holds every task's state up to the window's end (about 2 KB
+            // a tick): a long history goes to a temporary file, so memory stays bounded, at
+            // about a quarter of the speed lost to writing it.
+            let scratch = lastTick > Self.inMemoryTicksMax
+                ? FileManager.default.temporaryDirectory.appendingPathComponent("loom-replay-\(getpid()).db").path : ":memory:"
+            defer { if scratch != ":memory:" { for suffix in ["", "-journal"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } } }
+            if scratch != ":memory:" { try? FileManager.default.removeItem(atPath: scratch) }
             report = try HistoryReplayer(journal: store, bundles: loaded, extraRules: rules)
-                .run(tasks: Set(finished.compactMap { $0["id"]?.stringValue }), upToTick: lastTick, progress: progress.update)
+                .run(tasks: Set(finished.compactMap { $0["id"]?.stringValue }), upToTick: lastTick, into: scratch, progress: progress.update)
             progress.finish()
         }
         let seconds = max(Date().timeIntervalSince(started), 1e-9)
