@@ -4,6 +4,10 @@ import Glibc
 import Dispatch
 import LoomEngine
 
+// glibc's accept4 (2.10); Swift's Glibc module hides it without _GNU_SOURCE.
+@_silgen_name("accept4")
+private func acceptCloseOnExec(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?, _ flags: Int32) -> Int32
+
 /// The daemon side of the control socket: accepts connections, frames and validates
 /// requests, answers `hello` itself, and hands every other request to `handler` as
 /// an `IPCReply`.
@@ -115,7 +119,9 @@ public final class IPCServer: @unchecked Sendable {
     private func acceptReady() {
         guard lock.withLock({ phase == .running && !acceptSuspended }) else { return }
         for _ in 0..<Self.acceptBatch {
-            let fd = Glibc.accept(listenFD, nil, nil)
+            // Close-on-exec from the start: the daemon starts agents from other threads, and a
+            // client's socket inherited by one would keep the connection open after loomd closed it.
+            let fd = acceptCloseOnExec(listenFD, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
             if fd >= 0 {
                 admit(fd)
                 continue
@@ -150,7 +156,6 @@ public final class IPCServer: @unchecked Sendable {
     }
 
     private func admit(_ fd: Int32) {
-        UnixSocket.setCloseOnExec(fd)
         UnixSocket.setNonBlocking(fd)
         // Never mistaken for root if the kernel will not say: uid/gid -1, pid 0.
         let peer = PeerCredentials.of(socket: fd)
