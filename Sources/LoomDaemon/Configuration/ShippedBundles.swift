@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomProviders
 
 /// Where the bundles shipped with loom are, seen from the running executable: an install's
 /// `share/loom/bundles` beside `bin/`, or a checkout's `bundles/` above `.build/<triple>/debug/`.
@@ -8,10 +9,7 @@ import Glibc
 public enum ShippedBundles {
     /// The places looked at, nearest first (up to four levels above the executable).
     public static func candidates() -> [String] {
-        var buffer = [CChar](repeating: 0, count: 4_096)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        let executable = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-        var ancestor = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        var ancestor = LoomExecutables.directory
         var found: [String] = []
         for _ in 0..<4 {
             ancestor += "/.."

@@ -133,17 +133,9 @@ public enum StreamingHTTPClient {
         return outcome
     }
 
-    /// The helper: `LOOM_HTTP_HELPER` if set, else beside the running executable (an
-    /// install's bin/, a checkout's .build/<config>/, the test runner's folder), else on PATH.
+    /// The helper: `LOOM_HTTP_HELPER` if set, else beside the running executable, else on PATH.
     static func helperPath() -> String? {
-        let environment = ProcessInfo.processInfo.environment
-        if let named = environment["LOOM_HTTP_HELPER"], !named.isEmpty { return access(named, X_OK) == 0 ? named : nil }
-        var buffer = [CChar](repeating: 0, count: 4_096)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        let executable = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        let candidates = ["\(directory)/\(HTTPHelperWire.executableName)"]
-            + (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/\(HTTPHelperWire.executableName)" }
-        return candidates.first { access($0, X_OK) == 0 }
+        if let named = ProcessInfo.processInfo.environment["LOOM_HTTP_HELPER"], !named.isEmpty { return access(named, X_OK) == 0 ? named : nil }
+        return LoomExecutables.find(HTTPHelperWire.executableName)
     }
 }

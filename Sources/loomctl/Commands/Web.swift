@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomProviders
 
 /// `loomctl web`: starts the web dashboard. The dashboard is its own executable, loom-web,
 /// installed beside loomctl, so loomctl carries no HTTP server; this command finds it next
@@ -25,10 +26,8 @@ struct Web: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-            let candidates = ["\(here)/loom-web"] + (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/loom-web" }
-            guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-                throw CLIError("loom-web is not installed next to loomctl (\(here)) or on PATH; build it with: swift build --product loom-web", status: 1)
+            guard let binary = LoomExecutables.find("loom-web") else {
+                throw CLIError("loom-web is not installed next to loomctl (\(LoomExecutables.directory)) or on PATH; build it with: swift build --product loom-web", status: 1)
             }
             var arguments = [binary, "--port", String(port), "--host", host, "--socket", global.socketPath, "--state-dir", state.path]
             if let bundles { arguments += ["--bundles", bundles] }
