@@ -4,7 +4,7 @@ import LoomProviders
 
 /// `loom-bench providers`: what the HTTP provider path costs on top of the wire. A loopback
 /// server streams the same chat-completions SSE answer (`events` chunks) to (a) the real
-/// OpenAI-compatible backend (URLSession, SSE parsing, JSON per event, accounting) and
+/// OpenAI-compatible backend (the loom-http helper, SSE parsing, JSON per event, accounting) and
 /// (b) a baseline that reads the same bytes over a plain socket and does nothing with
 /// them. Both measured in the same run; the ratio is the figure.
 struct ProviderBench {

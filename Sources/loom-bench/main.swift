@@ -18,7 +18,7 @@ usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
   history   replay across history: tasks/s and ticks/s of one pass with an added rule over
             N finished tasks (default 10000), vs. reading the journal raw and decoded;
             --dir keeps the project for `loomctl replay --since 7d -C DIR`
-  providers the OpenAI-compatible backend (URLSession, SSE, JSON) on a loopback stream
+  providers the OpenAI-compatible backend (loom-http, SSE, JSON) on a loopback stream
             vs. a plain socket reading the same bytes
 Run from the repository root after `swift build -c release` (it starts .build/release/loomd).
 """

@@ -41,13 +41,10 @@ public struct AnthropicBackend: SpawnBackend {
         case .success(let resolved): endpoint = resolved
         case .failure(let failure): return failure.result
         }
-        let baseURL = endpoint.baseURL
         let headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream"), ("x-api-key", endpoint.key ?? ""),
                        ("anthropic-version", settings.apiVersion ?? "2023-06-01")]
-        let stream = AnthropicStream(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
-        let response = HTTPExchange.perform(.init(url: "\(baseURL)/v1/messages", headers: headers, body: body(for: request, model: model).canonicalBytes()),
-                                            limits: request.limits, consume: stream.consume)
-        return stream.result(response, provider: provider, model: model, prices: prices).redacted(context.secrets)
+        return HTTPExchange.spawn(AnthropicStream.self, url: "\(endpoint.baseURL)/v1/messages", headers: headers, body: body(for: request, model: model),
+                                  request: request, provider: provider, model: model, prices: prices, context: context)
     }
 
     /// An `error.type` from the API (in an error body or an `error` event) as a reason.

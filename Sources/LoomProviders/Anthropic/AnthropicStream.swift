@@ -1,33 +1,26 @@
 import LoomEngine
 
 /// The decoding state of one Messages stream.
-/// Fed on the HTTP client's serial delegate queue, read once the exchange has ended (the
-/// client's completion semaphore orders the two), hence unchecked Sendable.
-final class AnthropicStream: @unchecked Sendable {
+final class AnthropicStream: StreamDecoder, @unchecked Sendable {
     let answer: StreamedAnswer
-    private var lines = LineBuffer(lineMaxBytes: HTTPExchange.lineMaxBytes)
-    private var events = ServerSentEvents(eventMaxBytes: HTTPExchange.lineMaxBytes)
+    private var feed = ServerSentEventFeed()
     private var stopped = false
     private var tokensIn = 0
     private var tokensCached = 0
     private var tokensOut = 0
     private var problem: (ProviderErrorReason, String)?
 
-    init(answer: StreamedAnswer) {
+    required init(answer: StreamedAnswer) {
         self.answer = answer
     }
 
     func consume(_ chunk: [UInt8]) -> Bool {
         do {
-            for line in try lines.append(chunk) {
-                guard let event = try events.feed(line) else { continue }
-                if !handle(event) { return false }
-            }
+            return try feed.feed(chunk, to: handle)
         } catch {
             problem = (.malformedResponse, "a stream line or event ran past \(HTTPExchange.lineMaxBytes) bytes")
             return false
         }
-        return true
     }
 
     private func handle(_ event: ServerSentEvents.Event) -> Bool {

@@ -36,13 +36,10 @@ public struct OllamaBackend: SpawnBackend {
         case .success(let resolved): endpoint = resolved
         case .failure(let failure): return failure.result
         }
-        let baseURL = endpoint.baseURL
         var headers = [("Content-Type", "application/json"), ("Accept", "application/x-ndjson")]
         // A hosted or proxied Ollama may want a bearer token.
         if let key = endpoint.key { headers.append(("Authorization", "Bearer \(key)")) }
-        let stream = OllamaStream(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
-        let response = HTTPExchange.perform(.init(url: "\(baseURL)/api/chat", headers: headers, body: body(for: request, model: model).canonicalBytes()),
-                                            limits: request.limits, consume: stream.consume)
-        return stream.result(response, provider: provider, model: model, prices: prices).redacted(context.secrets)
+        return HTTPExchange.spawn(OllamaStream.self, url: "\(endpoint.baseURL)/api/chat", headers: headers, body: body(for: request, model: model),
+                                  request: request, provider: provider, model: model, prices: prices, context: context)
     }
 }

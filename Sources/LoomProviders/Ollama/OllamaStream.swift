@@ -1,9 +1,7 @@
 import LoomEngine
 
 /// The decoding state of one NDJSON chat stream.
-/// Fed on the HTTP client's serial delegate queue, read once the exchange has ended (the
-/// client's completion semaphore orders the two), hence unchecked Sendable.
-final class OllamaStream: @unchecked Sendable {
+final class OllamaStream: StreamDecoder, @unchecked Sendable {
     let answer: StreamedAnswer
     private var lines = LineBuffer(lineMaxBytes: HTTPExchange.lineMaxBytes)
     private var done = false
@@ -11,7 +9,7 @@ final class OllamaStream: @unchecked Sendable {
     private var tokensOut = 0
     private var problem: (ProviderErrorReason, String)?
 
-    init(answer: StreamedAnswer) {
+    required init(answer: StreamedAnswer) {
         self.answer = answer
     }
 

@@ -42,14 +42,10 @@ public struct OpenAICompatibleBackend: SpawnBackend {
         case .success(let resolved): endpoint = resolved
         case .failure(let failure): return failure.result
         }
-        let baseURL = endpoint.baseURL
         var headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream")]
         if let key = endpoint.key { headers.append(("Authorization", "Bearer \(key)")) }
         if settings.kind == .openrouter { headers.append(("X-Title", "loom")) }
-        let stream = OpenAIStream(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
-        let response = HTTPExchange.perform(.init(url: "\(baseURL)/chat/completions", headers: headers, body: body(for: request, model: model).canonicalBytes()),
-                                            limits: request.limits, consume: stream.consume)
-        let result = stream.result(response, provider: provider, model: model, prices: prices)
-        return result.redacted(context.secrets)
+        return HTTPExchange.spawn(OpenAIStream.self, url: "\(endpoint.baseURL)/chat/completions", headers: headers, body: body(for: request, model: model),
+                                  request: request, provider: provider, model: model, prices: prices, context: context)
     }
 }

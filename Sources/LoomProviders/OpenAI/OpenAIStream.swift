@@ -1,32 +1,24 @@
 import LoomEngine
 
 /// The decoding state of one chat-completions stream.
-/// Fed on the HTTP client's serial delegate queue, read once the exchange has ended (the
-/// client's completion semaphore orders the two), hence unchecked Sendable.
-final class OpenAIStream: @unchecked Sendable {
+final class OpenAIStream: StreamDecoder, @unchecked Sendable {
     let answer: StreamedAnswer
-    private var lines = LineBuffer(lineMaxBytes: HTTPExchange.lineMaxBytes)
-    private var events = ServerSentEvents(eventMaxBytes: HTTPExchange.lineMaxBytes)
+    private var feed = ServerSentEventFeed()
     private var done = false
     private var usage: JSONValue?
     private var problem: (ProviderErrorReason, String)?
 
-    init(answer: StreamedAnswer) {
+    required init(answer: StreamedAnswer) {
         self.answer = answer
     }
 
-    /// Feeds body bytes; false stops the transfer (done, or something went wrong).
     func consume(_ chunk: [UInt8]) -> Bool {
         do {
-            for line in try lines.append(chunk) {
-                guard let event = try events.feed(line) else { continue }
-                if !handle(event.data) { return false }
-            }
+            return try feed.feed(chunk) { handle($0.data) }
         } catch {
             problem = (.malformedResponse, "a stream line or event ran past \(HTTPExchange.lineMaxBytes) bytes")
             return false
         }
-        return true
     }
 
     private func handle(_ data: String) -> Bool {

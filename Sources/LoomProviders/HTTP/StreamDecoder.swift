@@ -1,0 +1,40 @@
+import LoomEngine
+
+/// One streamed answer's decoder (`AnthropicStream`, `OpenAIStream`, `OllamaStream`): fed the
+/// body as it arrives, then asked for the spawn's result. It is fed from the thread that
+/// runs the exchange and read once the exchange has ended, one after the other, hence
+/// unchecked Sendable in the conformers (the chunk callback is @Sendable).
+protocol StreamDecoder: AnyObject, Sendable {
+    init(answer: StreamedAnswer)
+    /// Feeds body bytes; false stops the transfer (done, or something went wrong).
+    func consume(_ chunk: [UInt8]) -> Bool
+    func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult
+}
+
+/// Server-sent events over a byte stream: the body split into lines, the lines into events.
+struct ServerSentEventFeed {
+    private var lines = LineBuffer(lineMaxBytes: HTTPExchange.lineMaxBytes)
+    private var events = ServerSentEvents(eventMaxBytes: HTTPExchange.lineMaxBytes)
+
+    /// Hands each event completed by `chunk` to `handle`, in order, until one returns false;
+    /// throws when a line or an event runs past `HTTPExchange.lineMaxBytes`.
+    mutating func feed(_ chunk: [UInt8], to handle: (ServerSentEvents.Event) -> Bool) throws -> Bool {
+        for line in try lines.append(chunk) {
+            guard let event = try events.feed(line) else { continue }
+            if !handle(event) { return false }
+        }
+        return true
+    }
+}
+
+extension HTTPExchange {
+    /// One streamed spawn, the same for every HTTP backend: the body is posted to `url`, the
+    /// answer decoded as it streams, and every known secret redacted from the result.
+    static func spawn<Decoder: StreamDecoder>(_ decoder: Decoder.Type, url: String, headers: [(String, String)], body: JSONValue,
+                                              request: AgentRequest, provider: String, model: String, prices: PriceTable,
+                                              context: SpawnContext) -> AgentResult {
+        let stream = Decoder(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
+        let response = perform(.init(url: url, headers: headers, body: body.canonicalBytes()), limits: request.limits, consume: stream.consume)
+        return stream.result(response, provider: provider, model: model, prices: prices).redacted(context.secrets)
+    }
+}
