@@ -21,20 +21,7 @@ struct RawPlan {
             var writes: [Write] = []
             for change in transaction {
                 if names[change.table] == nil { names[change.table] = try columns(change.table) }
-                let tableColumns = names[change.table]!
-                switch change.operation {
-                case .insert:
-                    let list = ["rowid"] + change.columns.map { tableColumns[$0.index] }
-                    writes.append(Write(sql: "INSERT INTO \(change.table)(\(list.joined(separator: ", "))) VALUES (\(list.map { _ in "?" }.joined(separator: ", ")))",
-                                        values: [.integer(change.rowid)] + change.columns.map(\.value)))
-                case .update:
-                    guard !change.columns.isEmpty else { continue }
-                    let set = change.columns.map { "\(tableColumns[$0.index]) = ?" }.joined(separator: ", ")
-                    writes.append(Write(sql: "UPDATE \(change.table) SET \(set) WHERE rowid = ?",
-                                        values: change.columns.map(\.value) + [.integer(change.rowid)]))
-                case .delete:
-                    writes.append(Write(sql: "DELETE FROM \(change.table) WHERE rowid = ?", values: [.integer(change.rowid)]))
-                }
+                if let (sql, values) = change.statement(columnNames: names[change.table]!) { writes.append(Write(sql: sql, values: values)) }
             }
             ticks.append(writes)
         }

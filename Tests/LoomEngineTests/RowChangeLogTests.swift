@@ -33,22 +33,11 @@ import LoomTestKit
         let copy = try Store(path: directory.file("copy.db"))
         try copy.write { tx throws(LoomError) in
             for transaction in log.transactions {
-                // An update that changed nothing (a row saved twice in one tick) has no columns.
-                for change in transaction where change.operation != .update || !change.columns.isEmpty {
+                for change in transaction {
                     let names = try tx.rows("SELECT name FROM pragma_table_info('\(change.table)') ORDER BY cid", limit: 100).compactMap { $0["name"]?.stringValue }
-                    let sql: String
-                    switch change.operation {
-                    case .insert:
-                        let columns = ["rowid"] + change.columns.map { names[$0.index] }
-                        sql = "INSERT INTO \(change.table)(\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
-                    case .update:
-                        sql = "UPDATE \(change.table) SET \(change.columns.map { "\(names[$0.index]) = ?" }.joined(separator: ", ")) WHERE rowid = ?"
-                    case .delete:
-                        sql = "DELETE FROM \(change.table) WHERE rowid = ?"
-                    }
+                    // An update that changed nothing (a row saved twice in one tick) has no statement.
+                    guard let (sql, values) = change.statement(columnNames: names) else { continue }
                     let statement = try tx.statement(sql)
-                    var values = change.columns.map(\.value)
-                    if change.operation == .insert { values.insert(.integer(change.rowid), at: 0) } else { values.append(.integer(change.rowid)) }
                     for (offset, value) in values.enumerated() {
                         let index = Int32(offset + 1)
                         switch value {

@@ -20,6 +20,24 @@ public final class RowChangeLog {
         public let rowid: Int64
         /// (column index in table order, value written); empty for a delete.
         public let columns: [(index: Int, value: Value)]
+
+        /// The statement that writes this change again into a database of the same schema, by
+        /// rowid, with its values in order; nil for an update that changed nothing.
+        /// - Parameter columnNames: the table's column names in table order.
+        public func statement(columnNames: [String]) -> (sql: String, values: [Value])? {
+            switch operation {
+            case .insert:
+                let list = ["rowid"] + columns.map { columnNames[$0.index] }
+                return ("INSERT INTO \(table)(\(list.joined(separator: ", "))) VALUES (\(list.map { _ in "?" }.joined(separator: ", ")))",
+                        [.integer(rowid)] + columns.map(\.value))
+            case .update:
+                guard !columns.isEmpty else { return nil }
+                return ("UPDATE \(table) SET \(columns.map { "\(columnNames[$0.index]) = ?" }.joined(separator: ", ")) WHERE rowid = ?",
+                        columns.map(\.value) + [.integer(rowid)])
+            case .delete:
+                return ("DELETE FROM \(table) WHERE rowid = ?", [.integer(rowid)])
+            }
+        }
     }
 
     /// One entry per committed transaction, in commit order.
