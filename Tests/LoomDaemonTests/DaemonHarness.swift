@@ -118,28 +118,13 @@ final class DaemonHarness: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env["LOOM_SOCKET"] = socket
         process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch { return Output(status: -1, stdout: "", stderr: "\(error)") }
-        let outData = Buffer(), errData = Buffer()
-        let group = DispatchGroup()
-        for (pipe, buffer) in [(out, outData), (err, errData)] {
-            group.enter()
-            DispatchQueue.global().async {
-                buffer.data = pipe.fileHandleForReading.readDataToEndOfFile()
-                group.leave()
-            }
-        }
-        if group.wait(timeout: .now() + timeout) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-        }
+        let output: ChildOutput
+        do { output = try ChildOutput.run(process) } catch { return Output(status: -1, stdout: "", stderr: "\(error)") }
+        if !output.wait(seconds: timeout) { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        _ = group.wait(timeout: .now() + 5)
-        return Output(status: process.terminationStatus, stdout: String(decoding: outData.data, as: UTF8.self), stderr: String(decoding: errData.data, as: UTF8.self))
+        output.wait(seconds: 5)
+        return Output(status: process.terminationStatus, stdout: output.stdout, stderr: output.stderr)
     }
-
-    final class Buffer: @unchecked Sendable { var data = Data() }
 
     /// Polls a task's status until `done` says stop (bounded).
     func waitFor(task: String, project: String, seconds: Double = 20, until done: (String) -> Bool) -> String {

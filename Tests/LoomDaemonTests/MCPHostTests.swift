@@ -35,19 +35,7 @@ import Testing
         let host = Process()
         host.executableURL = URL(fileURLWithPath: Self.python)
         host.arguments = ["python3", Self.script, "\(DaemonHarness.binaries)/loomctl", daemon.socket, project, gateFlag]
-        let out = Pipe(), err = Pipe()
-        host.standardOutput = out
-        host.standardError = err
-        let outData = DaemonHarness.Buffer(), errData = DaemonHarness.Buffer()
-        let group = DispatchGroup()
-        for (pipe, buffer) in [(out, outData), (err, errData)] {
-            group.enter()
-            DispatchQueue.global().async {
-                buffer.data = pipe.fileHandleForReading.readDataToEndOfFile()
-                group.leave()
-            }
-        }
-        try host.run()
+        let output = try ChildOutput.run(host)
         defer { if host.isRunning { kill(host.processIdentifier, SIGKILL) } }
 
         // The person answers the gate the host reached (this process is not the host's descendant).
@@ -63,10 +51,10 @@ import Testing
         }
         if host.isRunning { kill(host.processIdentifier, SIGKILL) }
         host.waitUntilExit()
-        _ = group.wait(timeout: .now() + 10)
-        let stderr = String(decoding: errData.data, as: UTF8.self)
+        output.wait(seconds: 10)
+        let stderr = output.stderr
         #expect(host.terminationStatus == 0, "\(stderr.suffix(3000))\n\(daemon.log())")
-        let lastLine = String(decoding: outData.data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let lastLine = output.stdout.split(separator: "\n").last.map(String.init) ?? ""
         let report = try #require(try? JSONValue.parse(lastLine), "no report: \(stderr.suffix(3000))")
 
         #expect(report["server"]?.stringValue == "loom")

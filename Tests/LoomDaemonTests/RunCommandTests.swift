@@ -6,7 +6,7 @@ import Testing
 
 /// `loomctl run`: one task from a terminal, in-process, with the same audit trail as loomd.
 @Suite(.serialized) struct RunCommandTests {
-    struct Output { let status: Int32; let stdout: String; let stderr: String }
+    typealias Output = DaemonHarness.Output
 
     /// Runs loomctl with `input` on stdin (no terminal), bounded.
     private func loomctl(_ arguments: [String], input: String = "", in directory: String) throws -> Output {
@@ -14,28 +14,15 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loomctl")
         process.arguments = arguments
         process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8"]
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        let stdin = Pipe()
         process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
+        let output = try ChildOutput.run(process)
         stdin.fileHandleForWriting.write(Data(input.utf8))
         try stdin.fileHandleForWriting.close()
-        let out = Buffer(), err = Buffer()
-        let group = DispatchGroup()
-        for (pipe, buffer) in [(stdout, out), (stderr, err)] {
-            group.enter()
-            DispatchQueue.global().async {
-                buffer.data = pipe.fileHandleForReading.readDataToEndOfFile()
-                group.leave()
-            }
-        }
-        if group.wait(timeout: .now() + 60) == .timedOut { kill(process.processIdentifier, SIGKILL) }
+        if !output.wait(seconds: 60) { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: out.data, as: UTF8.self), stderr: String(decoding: err.data, as: UTF8.self))
+        return Output(status: process.terminationStatus, stdout: output.stdout, stderr: output.stderr)
     }
-
-    final class Buffer: @unchecked Sendable { var data = Data() }
 
     /// A committed repository whose check passes when value.txt holds 42, and the script.
     private func setUp() throws -> (directory: String, project: String, script: String) {
@@ -97,26 +84,16 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loomctl")
         process.arguments = ["run", "Make value.txt hold 42", "-C", project, "--flow", "trivial", "--auto", "--provider-script", slow, "--bundles", bundles]
         process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let collected = Buffer()
-        let reader = DispatchGroup()
-        reader.enter()
-        DispatchQueue.global().async {
-            collected.data = output.fileHandleForReading.readDataToEndOfFile()
-            reader.leave()
-        }
+        let output = try ChildOutput.run(process, merged: true)
         // Wait until the implementer is running (its worktree exists), then press Ctrl-C.
         let worktree = TaskWorkspace(projectDirectory: project, taskID: "t1").directory
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: worktree) { usleep(20_000) }
         usleep(500_000)
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
-        _ = reader.wait(timeout: .now() + 10)
-        let text = String(decoding: collected.data, as: UTF8.self)
+        output.wait(seconds: 10)
+        let text = output.stdout
         #expect(process.terminationStatus == 130, "\(text)")
         #expect(text.contains("continue with: loomctl run --resume"))
 
@@ -161,19 +138,9 @@ extension RunCommandTests {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "(sleep 1; printf '\(answers)'; sleep 5) | script -qfec \"\(command.replacingOccurrences(of: "\"", with: "\\\""))\" /dev/null"]
         process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb"]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stdout
-        try process.run()
-        let out = Buffer()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            out.data = stdout.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        if group.wait(timeout: .now() + 60) == .timedOut { kill(process.processIdentifier, SIGKILL) }
+        let output = try ChildOutput.run(process, merged: true)
+        if !output.wait(seconds: 60) { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: out.data, as: UTF8.self), stderr: "")
+        return Output(status: process.terminationStatus, stdout: output.stdout, stderr: "")
     }
 }
