@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
         .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews"]),
-        .testTarget(name: "LoomProvidersTests", dependencies: ["LoomProviders", "LoomEngine"]),
+        .testTarget(name: "LoomProvidersTests", dependencies: ["LoomProviders", "LoomEngine", "LoomTestKit"]),
         .testTarget(name: "LoomWebTests", dependencies: ["LoomWeb", "LoomEngine", "LoomIPC"]),
         .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomCode", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
     ]

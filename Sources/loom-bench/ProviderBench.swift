@@ -1,6 +1,7 @@
 import Foundation
 import LoomEngine
 import LoomProviders
+import LoomTestKit
 
 /// `loom-bench providers`: what the HTTP provider path costs on top of the wire. A loopback
 /// server streams the same chat-completions SSE answer (`events` chunks) to (a) the real
@@ -56,19 +57,8 @@ private final class BenchServer: @unchecked Sendable {
 
     init(response: [UInt8], connections: Int) throws {
         self.response = response
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(fd, 64) == 0 else {
-            close(fd)
-            throw POSIXError(.EADDRINUSE)
-        }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        port = Int(UInt16(bigEndian: actual.sin_port))
+        let (fd, port) = try LoopbackListener.open(backlog: 64)
+        self.port = port
         listener = fd
         Thread { [self] in
             defer { done.signal() }

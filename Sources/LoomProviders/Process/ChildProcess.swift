@@ -173,14 +173,14 @@ public enum ChildProcess {
                     lastOutput = monotonicMs()
                     if streamsOutputOnly {
                         onOutput?(buffer[0..<count])
-                        continue
+                    } else {
+                        let room = outputLimitBytes - result.output.count
+                        if room > 0 {
+                            result.output += buffer[0..<min(count, room)]
+                            onOutput?(buffer[0..<min(count, room)])
+                        }
+                        if count > room { result.truncated = true }
                     }
-                    let room = outputLimitBytes - result.output.count
-                    if room > 0 {
-                        result.output += buffer[0..<min(count, room)]
-                        onOutput?(buffer[0..<min(count, room)])
-                    }
-                    if count > room { result.truncated = true }
                 }
             }
             if errorOpen && fds[1].revents != 0 {
