@@ -7,24 +7,36 @@ import LoomEngine
 /// per transaction, with none of the kernel's reads, rules or decisions.
 struct RawPlan {
     struct Write {
-        let sql: String
+        /// Index into `statements`: the writer prepares each distinct statement once and finds
+        /// it by position, so the baseline spends nothing looking statements up.
+        let statement: Int
         let values: [RowChangeLog.Value]
     }
 
+    let statements: [String]
     let ticks: [[Write]]
 
     /// - Parameter columns: each table's column names in table order (from the same schema).
     init(log: RowChangeLog, columns: (String) throws -> [String]) throws {
         var names: [String: [String]] = [:]
+        var statements: [String] = []
+        var positions: [String: Int] = [:]
         var ticks: [[Write]] = []
         for transaction in log.transactions {
             var writes: [Write] = []
             for change in transaction {
                 if names[change.table] == nil { names[change.table] = try columns(change.table) }
-                if let (sql, values) = change.statement(columnNames: names[change.table]!) { writes.append(Write(sql: sql, values: values)) }
+                guard let (sql, values) = change.statement(columnNames: names[change.table]!) else { continue }
+                let position = positions[sql] ?? statements.count
+                if position == statements.count {
+                    statements.append(sql)
+                    positions[sql] = position
+                }
+                writes.append(Write(statement: position, values: values))
             }
             ticks.append(writes)
         }
+        self.statements = statements
         self.ticks = ticks
     }
 }

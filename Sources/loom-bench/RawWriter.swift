@@ -6,13 +6,17 @@ import LoomEngine
 final class RawWriter {
     private let db: OpaquePointer
     private let plan: RawPlan
-    private var statements: [String: OpaquePointer] = [:]
+    /// The plan's statements, prepared up front, by the plan's positions.
+    private var statements: [OpaquePointer] = []
     private var begin: OpaquePointer!
     private var commit: OpaquePointer!
     private(set) var next = 0
     private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
-    init(plan: RawPlan, path: String, durability: Durability) throws {
+    /// - Parameter scratch: set up the file the way replay's scratch database is (no CHECK
+    ///   constraints, no sync, the rollback journal in memory, every page kept in cache)
+    ///   instead of the kernel's durable WAL.
+    init(plan: RawPlan, path: String, durability: Durability, scratch: Bool = false) throws {
         var options = StoreOptions()
         options.durability = durability
         _ = try Store(path: path, options: options)  // the same schema, constraints and triggers
@@ -21,15 +25,17 @@ final class RawWriter {
         db = handle
         self.plan = plan
         // The pragmas the kernel's store sets on its own connection.
-        guard sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL"); PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY", nil, nil, nil) == SQLITE_OK else {
-            throw BenchError(String(cString: sqlite3_errmsg(db)))
+        try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL"); PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY")
+        if scratch {
+            try exec("PRAGMA ignore_check_constraints = ON; PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY; PRAGMA cache_size = -1048576")
         }
-        begin = try statement("BEGIN IMMEDIATE")
-        commit = try statement("COMMIT")
+        begin = try prepare("BEGIN IMMEDIATE")
+        commit = try prepare("COMMIT")
+        statements = try plan.statements.map(prepare)
     }
 
     deinit {
-        for statement in statements.values { sqlite3_finalize(statement) }
+        for statement in statements + [begin, commit] { sqlite3_finalize(statement) }
         sqlite3_close(db)
     }
 
@@ -38,8 +44,21 @@ final class RawWriter {
     /// Commits the plan's next tick as one transaction.
     func commitNext() throws {
         try run(begin)
+        try writeNext()
+        try run(commit)
+    }
+
+    /// Writes every remaining tick in a single transaction: the least SQLite work that
+    /// leaves the rows in the file, what a replay that rebuilds them cannot beat.
+    func commitRest() throws {
+        try run(begin)
+        while !isDone { try writeNext() }
+        try run(commit)
+    }
+
+    private func writeNext() throws {
         for write in plan.ticks[next] {
-            let prepared = try statement(write.sql)
+            let prepared = statements[write.statement]
             for (index, value) in write.values.enumerated() {
                 let position = Int32(index + 1)
                 switch value {
@@ -54,15 +73,18 @@ final class RawWriter {
             }
             try run(prepared)
         }
-        try run(commit)
         next += 1
     }
 
-    private func statement(_ sql: String) throws -> OpaquePointer {
-        if let cached = statements[sql] { return cached }
+    private func exec(_ sql: String) throws {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BenchError(String(cString: sqlite3_errmsg(db))) }
+    }
+
+    private func prepare(_ sql: String) throws -> OpaquePointer {
         var prepared: OpaquePointer?
-        guard sqlite3_prepare_v2(db, sql, -1, &prepared, nil) == SQLITE_OK, let prepared else { throw BenchError(String(cString: sqlite3_errmsg(db))) }
-        statements[sql] = prepared
+        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil) == SQLITE_OK, let prepared else {
+            throw BenchError(String(cString: sqlite3_errmsg(db)))
+        }
         return prepared
     }
 

@@ -60,6 +60,29 @@ import LoomTestKit
         #expect(seq == 4)
     }
 
+    /// The kernel writes the link's bytes directly (docs/journal.md); they must stay exactly
+    /// the previous hash followed by the canonical JSON of the entry's seven keys, or every
+    /// recorded journal would stop verifying.
+    @Test func theChainLinkIsTheHashOfTheCanonicalEntry() {
+        let callers = [
+            Caller.system, Fixtures.person, Fixtures.agentProcess,
+            Caller(principal: Principal(kind: .human, id: "uid:7 \"quoted\" é\n"), uid: 0, pid: -1, executable: "/opt/a b/\u{1F}"),
+        ]
+        let previous = (0..<32).map { UInt8($0 * 7 % 256) }
+        for (index, caller) in callers.enumerated() {
+            #expect(caller.canonicalBytes == caller.json.canonicalBytes(), "\(caller)")
+            let payload: JSONValue = .object(["key": .string("t1:draft:writer:0:\(index)"), "result": .object(["text": "line\none \"two\"", "n": .int(-3)])])
+            let entry: JSONValue = .object([
+                "actor": caller.json, "kind": "effect_result", "payload": payload, "seq": .int(Int64(index) + 1),
+                "task": "t1", "tick": .int(Int64(index) * 1_000_003), "time": .int(1_764_000_000_000 + Int64(index)),
+            ])
+            let expected = SHA256.hash(previous + entry.canonicalBytes())
+            let link = JournalEntry.chainHash(previous: previous, seq: Int64(index) + 1, tick: Int64(index) * 1_000_003, timeMs: 1_764_000_000_000 + Int64(index),
+                                              taskID: "t1", kind: "effect_result", actorBytes: caller.canonicalBytes, payloadBytes: payload.canonicalBytes())
+            #expect(link == expected)
+        }
+    }
+
     @Test func readOnlyOpeningWritesNothing() throws {
         let directory = TemporaryDirectory()
         _ = try recorded(directory)

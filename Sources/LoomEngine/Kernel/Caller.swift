@@ -56,6 +56,34 @@ public struct Caller: Sendable, Hashable {
         return .object(object)
     }
 
+    /// `json`'s canonical encoding, written in key order (exe, gid, pid, principal, uid)
+    /// without building and sorting an object: every tick journals its caller.
+    var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + principal.id.utf8.count + (executable?.utf8.count ?? 0))
+        var separator: UInt8 = 0x7B  // { before the first member, a comma before the others
+        func key(_ name: StaticString) {
+            out.append(separator)
+            separator = 0x2C
+            out.append(0x22)
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(0x22)
+            out.append(0x3A)
+        }
+        if let executable { key("exe"); JSONCanonicalEncoder.appendString(executable, &out) }
+        if let gid { key("gid"); JSONCanonicalEncoder.appendInt(Int64(gid), &out) }
+        if let pid { key("pid"); JSONCanonicalEncoder.appendInt(Int64(pid), &out) }
+        key("principal")
+        out += #"{"id":"#.utf8
+        JSONCanonicalEncoder.appendString(principal.id, &out)
+        out += #","kind":"#.utf8
+        JSONCanonicalEncoder.appendString(principal.kind.rawValue, &out)
+        out.append(0x7D)
+        if let uid { key("uid"); JSONCanonicalEncoder.appendInt(Int64(uid), &out) }
+        out.append(0x7D)
+        return out
+    }
+
     public init?(json: JSONValue) {
         guard let principal = json["principal"].flatMap(Principal.init(json:)) else { return nil }
         self.init(

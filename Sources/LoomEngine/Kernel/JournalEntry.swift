@@ -65,18 +65,27 @@ public struct JournalEntry: Sendable, Equatable {
     /// The bytes are exactly the canonical encoding of the object with keys actor, kind,
     /// payload, seq, task, tick, time (the canonical key order).
     static func chainHash(previous: [UInt8], seq: Int64, tick: Int64, timeMs: Int64, taskID: String, kind: String, actorBytes: [UInt8], payloadBytes: [UInt8]) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(previous)
-        hasher.update(Array(#"{"actor":"#.utf8))
-        hasher.update(actorBytes)
-        hasher.update(Array(#","kind":"#.utf8))
-        hasher.update(JSONValue.string(kind).canonicalBytes())
-        hasher.update(Array(#","payload":"#.utf8))
-        hasher.update(payloadBytes)
-        hasher.update(Array(#","seq":\#(seq),"task":"#.utf8))
-        hasher.update(JSONValue.string(taskID).canonicalBytes())
-        hasher.update(Array(#","tick":\#(tick),"time":\#(timeMs)}"#.utf8))
-        return hasher.finalize()
+        // One buffer, hashed in one pass: the pieces are small, and feeding them one by one
+        // cost more in buffering than the hash itself.
+        var message: [UInt8] = []
+        message.reserveCapacity(previous.count + actorBytes.count + payloadBytes.count + kind.utf8.count + taskID.utf8.count + 96)
+        message += previous
+        message += #"{"actor":"#.utf8
+        message += actorBytes
+        message += #","kind":"#.utf8
+        JSONCanonicalEncoder.appendString(kind, &message)
+        message += #","payload":"#.utf8
+        message += payloadBytes
+        message += #","seq":"#.utf8
+        JSONCanonicalEncoder.appendInt(seq, &message)
+        message += #","task":"#.utf8
+        JSONCanonicalEncoder.appendString(taskID, &message)
+        message += #","tick":"#.utf8
+        JSONCanonicalEncoder.appendInt(tick, &message)
+        message += #","time":"#.utf8
+        JSONCanonicalEncoder.appendInt(timeMs, &message)
+        message.append(0x7D)
+        return SHA256.hash(message)
     }
 
     public static let genesisHash = [UInt8](repeating: 0, count: 32)

@@ -84,7 +84,7 @@ final class TickContext {
     /// Appends one entry whose payload the caller has already encoded (canonically).
     func journal(kind: JournalKind, taskID: String, caller: Caller, payloadBytes: [UInt8]) throws(LoomError) {
         let maxBytes = journalEntryMaxBytes
-        let actorBytes = caller.json.canonicalBytes()
+        let actorBytes = caller.canonicalBytes
         guard actorBytes.count + payloadBytes.count <= maxBytes else {
             throw LoomError(.tooLarge, "journal entry is \(actorBytes.count + payloadBytes.count) bytes; the limit is \(maxBytes)", context: "journaling \(kind.rawValue) for \(taskID)")
         }
