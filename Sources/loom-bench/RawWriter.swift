@@ -14,7 +14,7 @@ final class RawWriter {
     private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
     /// - Parameter scratch: set up the file the way replay's scratch database is (no CHECK
-    ///   constraints, no sync, the rollback journal in memory, every page kept in cache)
+    ///   constraints, no sync, no rollback journal, every page kept in cache)
     ///   instead of the kernel's durable WAL.
     init(plan: RawPlan, path: String, durability: Durability, scratch: Bool = false) throws {
         var options = StoreOptions()
@@ -27,7 +27,7 @@ final class RawWriter {
         // The pragmas the kernel's store sets on its own connection.
         try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL"); PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY")
         if scratch {
-            try exec("PRAGMA ignore_check_constraints = ON; PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY; PRAGMA cache_size = -1048576")
+            try exec("PRAGMA ignore_check_constraints = ON; PRAGMA synchronous = OFF; PRAGMA journal_mode = OFF; PRAGMA cache_size = -1048576")
         }
         begin = try prepare("BEGIN IMMEDIATE")
         commit = try prepare("COMMIT")
