@@ -242,17 +242,20 @@ public final class Daemon: @unchecked Sendable {
         let effects = effects.filter { !($0.kind == .spawn && project.isHostExecuted($0.taskID)) }
         guard !effects.isEmpty else { return }
         configuration.crashPoint?.hit(.afterIntent, once: "\(configuration.stateDirectory)/crash-after-intent.done")
-        runner.run(effects, directory: project.root, retrying: { [weak self, weak project] effect, attempt, errorClass, delayMs, message in
-            guard let self, let project else { return }
+        runner.run(effects, directory: project.root, retrying: { [weak self, weak project] effect, attempt, errorClass, delayMs, message, then in
+            guard let self, let project else { return then(false) }
             project.queue.async {
                 do {
                     let started = try project.engine.recordRetry(key: effect.key, attempt: attempt, errorClass: errorClass, delayMs: delayMs, message: message)
                     // A retry past the spawn cap ended the task: do not spend the attempt.
-                    if (try? project.engine.task(effect.taskID))??.status.isFinished == true { self.runner.cancelRetry(effect.key) }
+                    then((try? project.engine.task(effect.taskID))??.status.isFinished != true)
                     self.schedule(started, in: project)
                     self.afterTick(project, task: effect.taskID)
                 } catch {
+                    // As before the retry was on record: a journal that cannot take the note
+                    // will refuse the result too, and that failure is logged where it happens.
                     self.log("journaling the retry of \(effect.key) failed: \(error)")
+                    then(true)
                 }
             }
         }, progress: { [weak project] effect, text in

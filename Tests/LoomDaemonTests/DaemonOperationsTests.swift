@@ -26,6 +26,35 @@ import LoomIPC
         #expect(daemon.ctl(["metrics"]).stdout.contains("loom_effect_retries_total{reason=\"transient\"} 2"))
     }
 
+    /// A retry whose journal entry ends the task (a spawn cap of 1, reached by the first
+    /// attempt) is never attempted, however short its delay: the delay starts only once the
+    /// retry is on record. Before, a 1 ms timer ran the writer again while the entry was
+    /// still being written.
+    @Test func aRetryThatEndsItsTaskIsNotAttempted() throws {
+        let script = """
+            {"agents": {"writer": [{"error": "transient", "message": "upstream 503", "times": 10, "then": {"output": {"title": "T", "text": "W"}}}]}}
+            """
+        let daemon = try DaemonHarness(script: script, config: "{\"retryBaseMs\": 1, \"retryCapMs\": 1}")
+        let bundles = "\(daemon.directory)/bundles"
+        try FileManager.default.createDirectory(atPath: bundles, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(DaemonHarness.repositoryRoot)/bundles/publishing", toPath: "\(bundles)/publishing")
+        let manifest = "\(bundles)/publishing/bundle.json"
+        let text = try String(contentsOfFile: manifest, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"spawnCap\": 40", with: "\"spawnCap\": 1").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let at = try #require(daemon.arguments.firstIndex(of: "--bundles"))
+        daemon.arguments[at + 1] = bundles
+        try daemon.start()
+        let project = try daemon.makeProject()
+        #expect(daemon.ctl(["submit", "-C", project, "x"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "failed" } == "failed", "\(daemon.log())")
+        // Time for a stray attempt to run and be counted.
+        Thread.sleep(forTimeInterval: 0.5)
+        let metrics = daemon.ctl(["metrics"]).stdout
+        let spawns = metrics.split(separator: "\n").filter { $0.hasPrefix("loom_spawns_total{") }
+        #expect(spawns == ["loom_spawns_total{outcome=\"transient\"} 1"], "\(metrics)")
+        #expect(daemon.ctl(["status", "t1", "-C", project, "--json"]).stdout.contains("spawn cap of 1 reached retrying writer"))
+    }
+
     @Test func metricsParseWithPrometheusOwnParser() throws {
         let daemon = try DaemonHarness()
         try daemon.start()

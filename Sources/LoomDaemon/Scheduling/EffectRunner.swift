@@ -18,8 +18,6 @@ final class EffectRunner: @unchecked Sendable {
     let metrics: DaemonMetrics
     private let lock = Lock()
     private var inFlight: Set<String> = []
-    /// Keys whose scheduled retry must not run (their task ended meanwhile).
-    private var retriesCancelled: Set<String> = []
     /// Pids of the processes loomd started for effects; an answer from one of their
     /// descendants is refused.
     private var children: Set<Int32> = []
@@ -40,8 +38,10 @@ final class EffectRunner: @unchecked Sendable {
 
     var spawnedPids: Set<Int32> { lock.withLock { children } }
 
-    /// A retry about to happen, for the journal: (effect, attempt, error class, delay, message).
-    typealias RetryNotice = @Sendable (Effect, Int, String, Int, String) -> Void
+    /// A retry about to happen, for the journal: (effect, attempt, error class, delay, message,
+    /// then). The retry is scheduled only once `then` is called, with whether it may go
+    /// ahead (false when journaling it ended the task, at its spawn cap say).
+    typealias RetryNotice = @Sendable (Effect, Int, String, Int, String, _ then: @escaping @Sendable (Bool) -> Void) -> Void
 
     /// Starts `effects` (once each) of the project at `directory`;
     /// `deliver` runs with each result, `retrying` before each retry.
@@ -65,25 +65,22 @@ final class EffectRunner: @unchecked Sendable {
             if let errorClass = result["errorClass"]?.stringValue,
                let decision = retryDecision(effect, errorClass: errorClass, attempt: number, retryAfterMs: result["retryAfterMs"]?.intValue.map { Int($0) }) {
                 metrics.retries.increment(errorClass)
-                retrying(effect, number, errorClass, decision.delayMs, result["error"]?.stringValue ?? "")
-                timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs)) { [self] in
-                    let cancelled = lock.withLock { () -> Bool in
-                        guard retriesCancelled.remove(effect.key) != nil else { return false }
-                        inFlight.remove(effect.key)
-                        return true
+                // The timer starts only after the retry is on record: a delay shorter than the
+                // journal write must not let an attempt run for a task that write ended.
+                retrying(effect, number, errorClass, decision.delayMs, result["error"]?.stringValue ?? "") { [self] goAhead in
+                    guard goAhead else {
+                        lock.withLock { _ = inFlight.remove(effect.key) }
+                        return
                     }
-                    if !cancelled { attempt(effect, number: decision.nextAttempt, directory: directory, retrying: retrying, progress: progress, deliver: deliver) }
+                    timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs)) { [self] in
+                        attempt(effect, number: decision.nextAttempt, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
+                    }
                 }
                 return
             }
             lock.withLock { _ = inFlight.remove(effect.key) }
             deliver(effect, result)
         }
-    }
-
-    /// The retry scheduled for `key` will not run (its task has ended).
-    func cancelRetry(_ key: String) {
-        lock.withLock { _ = retriesCancelled.insert(key) }
     }
 
     /// nil: deliver the failure. Otherwise when and as which attempt to try again.
