@@ -312,6 +312,7 @@ public final class Daemon: @unchecked Sendable {
         if let record = try? (try project.engine).task(task) {
             if record.status.isFinished {
                 metrics.lastCompletionSeconds = Double(now()) / 1_000
+                runner.dropWaitingRetries(task: task, directory: project.root)
                 releaseWorkspace(of: task, in: project)
             }
             if record.status == .parked {

@@ -55,6 +55,67 @@ import LoomIPC
         #expect(daemon.ctl(["status", "t1", "-C", project, "--json"]).stdout.contains("spawn cap of 1 reached retrying writer"))
     }
 
+    /// Effect keys are per project (every project has a t1): two projects running the same
+    /// key at once both get their agent. Before, the second was taken for a duplicate of the
+    /// first and never started.
+    @Test func twoProjectsRunTheSameEffectKeyAtOnce() throws {
+        let script = """
+            {"agents": {
+              "writer": [{"output": {"title": "T", "text": "Words."}, "delayMs": 1500}],
+              "editor": [{"output": {"findings": []}}],
+              "factchecker": [{"output": {"checked_claims": 0, "findings": []}}]
+            }}
+            """
+        let daemon = try DaemonHarness(script: script)
+        try daemon.start()
+        let first = try daemon.makeProject("a"), second = try daemon.makeProject("b")
+        #expect(daemon.ctl(["submit", "-C", first, "x"]).status == 0)
+        #expect(daemon.ctl(["submit", "-C", second, "y"]).status == 0)
+        for project in [first, second] {
+            #expect(daemon.waitFor(task: "t1", project: project, seconds: 10) { $0 == "parked" || $0 == "done" } != "running", "\(project): \(daemon.log())")
+        }
+    }
+
+    /// Cancelling the running task starts the queued one in the same tick; its first agent
+    /// must run. Before, the cancel request dropped the effects that tick asked for, and the
+    /// queued task sat "running" until loomd restarted.
+    @Test func cancellingTheRunningTaskRunsTheNextOne() throws {
+        let script = """
+            {"agents": {
+              "writer": [{"output": {"title": "T", "text": "Words."}, "delayMs": 800}],
+              "editor": [{"output": {"findings": []}}],
+              "factchecker": [{"output": {"checked_claims": 0, "findings": []}}]
+            }}
+            """
+        let daemon = try DaemonHarness(script: script)
+        try daemon.start()
+        let project = try daemon.makeProject()
+        #expect(daemon.ctl(["submit", "-C", project, "first"]).status == 0)
+        #expect(daemon.ctl(["submit", "-C", project, "second"]).status == 0)
+        #expect(daemon.waitFor(task: "t2", project: project) { $0 == "queued" } == "queued")
+        #expect(daemon.ctl(["cancel", "t1", "-C", project]).status == 0)
+        #expect(daemon.waitFor(task: "t2", project: project, seconds: 10) { $0 == "parked" || $0 == "done" } != "running", "\(daemon.log())")
+    }
+
+    /// A task cancelled while a retry of its agent waits out its delay spends no more
+    /// attempts: the waiting retry is dropped with the task.
+    @Test func aRetryWaitingForACancelledTaskIsDropped() throws {
+        let script = """
+            {"agents": {"writer": [{"error": "transient", "message": "upstream 503", "times": 10, "then": {"output": {"title": "T", "text": "W"}}}]}}
+            """
+        let daemon = try DaemonHarness(script: script, config: "{\"retryBaseMs\": 1500, \"retryCapMs\": 1500}")
+        try daemon.start()
+        let project = try daemon.makeProject()
+        #expect(daemon.ctl(["submit", "-C", project, "x"]).status == 0)
+        let deadline = Date().addingTimeInterval(10)
+        while !daemon.ctl(["log", "t1", "-C", project]).stdout.contains("after attempt 1"), Date() < deadline { usleep(20_000) }
+        #expect(daemon.ctl(["cancel", "t1", "-C", project]).status == 0)
+        // Past the retry's delay (1.5 s and its jitter, at most 1.5 s more).
+        Thread.sleep(forTimeInterval: 3.2)
+        let metrics = daemon.ctl(["metrics"]).stdout
+        #expect(metrics.split(separator: "\n").filter { $0.hasPrefix("loom_spawns_total{") } == ["loom_spawns_total{outcome=\"transient\"} 1"], "\(metrics)")
+    }
+
     @Test func metricsParseWithPrometheusOwnParser() throws {
         let daemon = try DaemonHarness()
         try daemon.start()

@@ -17,7 +17,12 @@ final class EffectRunner: @unchecked Sendable {
     let executor: EffectExecutor
     let metrics: DaemonMetrics
     private let lock = Lock()
+    /// Effects started and not yet delivered, by `slot`: a key names an effect only within
+    /// its project (every project has a t1).
     private var inFlight: Set<String> = []
+    /// Retries waiting out their delay, by slot, with their task: a task that ends meanwhile
+    /// (cancelled, failed) spends no more attempts.
+    private var waiting: [String: (task: String, item: DispatchWorkItem)] = [:]
     /// Pids of the processes loomd started for effects; an answer from one of their
     /// descendants is refused.
     private var children: Set<Int32> = []
@@ -51,7 +56,7 @@ final class EffectRunner: @unchecked Sendable {
     func run(_ effects: [Effect], directory: String, retrying: @escaping RetryNotice, progress: @escaping ProgressNotice = { _, _ in },
              deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
         for effect in effects {
-            let fresh = lock.withLock { inFlight.insert(effect.key).inserted }
+            let fresh = lock.withLock { inFlight.insert(Self.slot(effect.key, directory)).inserted }
             guard fresh else { continue }
             attempt(effect, number: 1, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
         }
@@ -67,21 +72,42 @@ final class EffectRunner: @unchecked Sendable {
                 metrics.retries.increment(errorClass)
                 // The timer starts only after the retry is on record: a delay shorter than the
                 // journal write must not let an attempt run for a task that write ended.
+                let slot = Self.slot(effect.key, directory)
                 retrying(effect, number, errorClass, decision.delayMs, result["error"]?.stringValue ?? "") { [self] goAhead in
                     guard goAhead else {
-                        lock.withLock { _ = inFlight.remove(effect.key) }
+                        lock.withLock { _ = inFlight.remove(slot) }
                         return
                     }
-                    timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs)) { [self] in
+                    let retry = DispatchWorkItem { [self] in
+                        guard lock.withLock({ waiting.removeValue(forKey: slot) }) != nil else { return }
                         attempt(effect, number: decision.nextAttempt, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
                     }
+                    lock.withLock { waiting[slot] = (effect.taskID, retry) }
+                    timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs), execute: retry)
                 }
                 return
             }
-            lock.withLock { _ = inFlight.remove(effect.key) }
+            lock.withLock { _ = inFlight.remove(Self.slot(effect.key, directory)) }
             deliver(effect, result)
         }
     }
+
+    /// Drops the retries of `task` (in the project at `directory`) that wait out their delay:
+    /// the task has ended, and their effects were cancelled with it.
+    func dropWaitingRetries(task: String, directory: String) {
+        let prefix = Self.slot("", directory)
+        let dropped = lock.withLock { () -> [DispatchWorkItem] in
+            let slots = waiting.filter { $0.value.task == task && $0.key.hasPrefix(prefix) }
+            for slot in slots.keys {
+                waiting[slot] = nil
+                inFlight.remove(slot)
+            }
+            return slots.values.map(\.item)
+        }
+        for item in dropped { item.cancel() }
+    }
+
+    private static func slot(_ key: String, _ directory: String) -> String { directory + "\u{0}" + key }
 
     /// nil: deliver the failure. Otherwise when and as which attempt to try again.
     func retryDecision(_ effect: Effect, errorClass: String, attempt: Int, retryAfterMs: Int? = nil) -> (delayMs: Int, nextAttempt: Int)? {

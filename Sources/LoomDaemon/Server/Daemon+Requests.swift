@@ -200,8 +200,10 @@ extension Daemon {
         let caller = caller(of: reply.peer)
         guard policy.maySubmit(reply.peer) || policy.mayAnswer(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not cancel tasks") }
         try withTask(reply) { [self] project, task in
-            try project.engine.cancel(task: task, reason: reply.request.params["reason"]?.stringValue ?? "", by: caller)
+            // The tick that cancels a running task starts the next queued one: run its effects.
+            let started = try project.engine.cancel(task: task, reason: reply.request.params["reason"]?.stringValue ?? "", by: caller)
             reply.result(.object(["task": .string(task), "status": "cancelled"]))
+            schedule(started, in: project)
             afterTick(project, task: task)
         }
     }
