@@ -17,17 +17,28 @@ import LoomProviders
 public final class Daemon: @unchecked Sendable {
     public static let version = "0.1.0"
 
-    public private(set) var configuration: DaemonConfiguration
+    /// What SIGHUP replaces, read by every request thread: hence one lock around the three.
+    private struct Reloadable {
+        var configuration: DaemonConfiguration
+        var bundles: [LoomBundle]
+        var policy: PeerPolicy
+    }
+    private let reloadLock = Lock()
+    private var reloadable: Reloadable
+
+    public var configuration: DaemonConfiguration { reloadLock.withLock { reloadable.configuration } }
+    var bundles: [LoomBundle] { reloadLock.withLock { reloadable.bundles } }
+    var policy: PeerPolicy { reloadLock.withLock { reloadable.policy } }
     let notifier = SystemdNotifier()
     let metrics = DaemonMetrics()
     let registry: ProjectRegistry
-    var bundles: [LoomBundle] = []
     var runner: EffectRunner
     var server: IPCServer?
-    var policy: PeerPolicy
     /// Agent hosts that execute steps from outside (never approvers).
     let hosts = HostProcesses()
     private let projectsLock = Lock()
+    /// Held while a project is being opened (see `openProject`).
+    private let openingLock = Lock()
     private var projects: [String: Project] = [:]
     /// The scheduler's own queue: lifecycle, signals, the watchdog heartbeat.
     let control = DispatchQueue(label: "loom.control")
@@ -39,15 +50,14 @@ public final class Daemon: @unchecked Sendable {
     private let stateLock = Lock()
 
     public init(configuration: DaemonConfiguration) throws(LoomError) {
-        self.configuration = configuration
         guard FileSystem.makeDirectories(configuration.stateDirectory, mode: 0o750) else {
             throw LoomError(.io, "cannot create the state directory \(configuration.stateDirectory): \(String(cString: strerror(errno)))", context: "starting loomd")
         }
         registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
-        policy = PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers)
         runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration), stateDirectory: configuration.stateDirectory,
                                                                             hiddenDirectories: [configuration.stateDirectory, Self.directory(of: configuration.socketPath)]), metrics: metrics)
-        bundles = try Self.loadBundles(configuration.bundleDirectories)
+        reloadable = Reloadable(configuration: configuration, bundles: try Self.loadBundles(configuration.bundleDirectories),
+                                policy: PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers))
     }
 
     /// The directory part of a path ("/" for a file at the root).
@@ -97,11 +107,13 @@ public final class Daemon: @unchecked Sendable {
         notifier.status("recovering \(registry.all.count) project(s)")
         for root in registry.all {
             do {
-                _ = try openProject(root, recover: true)
+                _ = try openProject(root)
             } catch {
-                log("project \(root) is not served: \(error)")
+                log("project \(root) is not served yet (it recovers when next asked about): \(error)")
             }
         }
+        // Recovery runs on each project's queue, all at once; READY waits for all of it.
+        for project in allProjects { project.queue.sync {} }
         metrics.recoverySeconds = Double(ChildProcess.monotonicMilliseconds() - recoveryStarted) / 1_000
         if !registry.all.isEmpty {
             configuration.crashPoint?.hit(.recovery, once: "\(configuration.stateDirectory)/crash-recovery.done")
@@ -199,10 +211,12 @@ public final class Daemon: @unchecked Sendable {
             do {
                 try updated.apply(configFile: path)
                 let newBundles = try Self.loadBundles(updated.bundleDirectories)
-                configuration = updated
-                policy = PeerPolicy(submitters: updated.submitters, approvers: updated.approvers)
-                bundles = newBundles
-                log("reloaded: \(newBundles.count) bundle(s); projects pick them up when next opened")
+                reloadLock.withLock {
+                    reloadable = Reloadable(configuration: updated, bundles: newBundles,
+                                            policy: PeerPolicy(submitters: updated.submitters, approvers: updated.approvers))
+                }
+                for project in allProjects { project.queue.async { project.use(bundles: newBundles) } }
+                log("reloaded: \(newBundles.count) bundle(s); new tasks use them, tasks under way keep the version they started with")
             } catch {
                 log("reload refused, keeping the running configuration: \(error)")
             }
@@ -218,21 +232,46 @@ public final class Daemon: @unchecked Sendable {
 
     var allProjects: [Project] { projectsLock.withLock { projects.values.sorted { $0.root < $1.root } } }
 
-    /// Opens (locks) a project and, at start-up, re-issues its unfinished effects.
+    /// Opens (locks) a project once. Its first open, whoever asks for it, re-issues its
+    /// unfinished effects: a project that could not be opened at start-up (a one-shot run
+    /// held its lock, say) recovers when it is next asked about, not never.
     @discardableResult
-    func openProject(_ root: String, recover: Bool) throws(LoomError) -> Project {
+    func openProject(_ root: String) throws(LoomError) -> Project {
         if let existing = project(root) { return existing }
-        let opened = try Project(root: root, bundles: bundles, clock: { [unowned self] in self.now() })
-        projectsLock.withLock { projects[root] = opened }
-        if recover {
-            // Worktrees of tasks that ended while no daemon watched (the branch stays).
-            let engine = try opened.engine
-            WorktreeJanitor.sweep(project: root) { task in (try? engine.task(task))?.status.isFinished ?? true }
-            let pending = try opened.engine.pendingEffects()
-            metrics.recoveredEffects += pending.count
-            schedule(pending, in: opened)
+        // Two first requests for one project at once: one opens it, the other waits and
+        // gets it (a second open would fail on the project's own lock).
+        return try openingLock.withLock { () throws(LoomError) -> Project in
+            if let existing = project(root) { return existing }
+            let opened = try Project(root: root, bundles: bundles, clock: { [unowned self] in self.now() })
+            projectsLock.withLock { projects[root] = opened }
+            // First on the project's queue: every request's work runs after it.
+            opened.queue.async { [self] in recover(opened) }
+            return opened
         }
-        return opened
+    }
+
+    /// On the project's queue: re-issues what was in flight when the last loomd stopped.
+    private func recover(_ project: Project) {
+        do {
+            let engine = try project.engine
+            // Worktrees of tasks that ended while no daemon watched (the branch stays).
+            WorktreeJanitor.sweep(project: project.root) { task in (try? engine.task(task))?.status.isFinished ?? true }
+            let pending = try engine.pendingEffects()
+            metrics.recovered(pending.count)
+            schedule(pending, in: project)
+        } catch {
+            log("recovering \(project.root) failed: \(error)")
+        }
+        // A project with nothing running closes its connection again.
+        project.hibernateSoon()
+    }
+
+    /// Stops serving a project: it is closed (and its lock released) once the work queued
+    /// on it is done. Effects still running deliver nowhere; their intents stay pending in
+    /// the project's ledger, and adding the project again re-issues them.
+    func closeProject(_ root: String) {
+        guard let closed = projectsLock.withLock({ projects.removeValue(forKey: root) }) else { return }
+        closed.queue.async { closed.closeWatchers() }
     }
 
     /// Hands effects to the runner; their results come back on the project's queue.
@@ -270,8 +309,15 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// On the project's queue.
-    private func deliver(_ effect: Effect, _ result: JSONValue, in project: Project) {
+    /// How often a delivery the store cannot take for now (busy, full, an I/O error) is tried
+    /// again, and the first delay, doubled each time: about a minute in all. Past that the
+    /// effect stays pending and the next start of loomd re-issues it.
+    static let deliveryRetriesMax = 6
+    static let deliveryRetryBaseMs = 1_000
+
+    /// On the project's queue. `retry` counts the tries after a store failure; `standIn` says
+    /// `result` already replaces one the journal refused.
+    private func deliver(_ effect: Effect, _ result: JSONValue, in project: Project, retry: Int = 0, standIn: Bool = false) {
         let started = ChildProcess.monotonicMilliseconds()
         do {
             let outcome = try project.engine.deliver(key: effect.key, result: result)
@@ -281,14 +327,35 @@ public final class Daemon: @unchecked Sendable {
             afterTick(project, task: effect.taskID)
         } catch {
             log("delivering \(effect.key) failed: \(error)")
-            guard error.code == .invariantViolation else { return }
-            error.violations.forEach { metrics.violations.increment($0.rule) }
-            // The result broke a rule (the violation is journaled). Left pending, the task would
-            // wait for ever; loomd will not run the step again to the same result, so it ends
-            // the task, on record, for a person to look at.
-            let rules = error.violations.map(\.rule).joined(separator: ", ")
+            let reason: String
+            switch error.code {
+            case .invariantViolation:
+                // The violation is journaled; loomd will not run the step again to the same result.
+                error.violations.forEach { metrics.violations.increment($0.rule) }
+                reason = "the result of \(effect.key) was refused by rule \(error.violations.map(\.rule).joined(separator: ", "))"
+            case .tooLarge where !standIn:
+                if let replacement = effect.standIn(forRefused: result, because: error) {
+                    return deliver(effect, replacement, in: project, standIn: true)
+                }
+                reason = "the result of \(effect.key) could not be recorded: \(error.message)"
+            case .busy, .full, .io, .readOnly:
+                guard retry < Self.deliveryRetriesMax else {
+                    return log("\(effect.key) stays pending: the next start of loomd runs it again")
+                }
+                let delayMs = Self.deliveryRetryBaseMs << retry
+                log("delivering \(effect.key) again in \(delayMs) ms")
+                project.queue.asyncAfter(deadline: .now() + .milliseconds(delayMs)) { [weak self, weak project] in
+                    guard let self, let project else { return }
+                    self.deliver(effect, result, in: project, retry: retry + 1, standIn: standIn)
+                }
+                return
+            default:
+                reason = "the result of \(effect.key) could not be recorded: \(error.message)"
+            }
+            // Left pending, the task would wait for ever and hold the project's queue: end
+            // it, on record, for a person to look at.
             do {
-                let started = try project.engine.cancel(task: effect.taskID, reason: "the result of \(effect.key) was refused by rule \(rules)", by: .system)
+                let started = try project.engine.cancel(task: effect.taskID, reason: reason, by: .system)
                 schedule(started, in: project)
             } catch {
                 log("ending \(effect.taskID) after a refused delivery failed: \(error)")
@@ -311,7 +378,7 @@ public final class Daemon: @unchecked Sendable {
         defer { project.hibernateSoon() }
         if let record = try? (try project.engine).task(task) {
             if record.status.isFinished {
-                metrics.lastCompletionSeconds = Double(now()) / 1_000
+                metrics.completed(atSeconds: Double(now()) / 1_000)
                 runner.dropWaitingRetries(task: task, directory: project.root)
                 releaseWorkspace(of: task, in: project)
             }

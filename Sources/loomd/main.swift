@@ -14,7 +14,7 @@ usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]..
   --socket PATH          the control socket (default: $RUNTIME_DIRECTORY/loomd.sock,
                          else $XDG_RUNTIME_DIR/loom/loomd.sock); ignored under socket activation
   --config FILE          JSON settings: bundles, defaultBundle, providerScript, effectsMax, submitters,
-                         approvers, maxFrameBytes, retry and grace periods (SIGHUP reloads it)
+                         approvers, maxFrameBytes, retry, rate-limit and grace settings (SIGHUP reloads it)
   --bundles DIR          a directory of bundles, or one bundle (repeatable; also $LOOM_BUNDLES;
                          default: the bundles shipped beside loomd, ../share/loom/bundles)
   --default-bundle NAME  the bundle a submission runs when it names none (default: code,

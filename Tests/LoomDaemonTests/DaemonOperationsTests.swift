@@ -116,6 +116,44 @@ import LoomIPC
         #expect(metrics.split(separator: "\n").filter { $0.hasPrefix("loom_spawns_total{") } == ["loom_spawns_total{outcome=\"transient\"} 1"], "\(metrics)")
     }
 
+    /// A provider that never lets up gets a bounded number of waits, each on record; then
+    /// its rate-limited result is delivered and the task fails, instead of retrying for ever.
+    @Test func rateLimitWaitsAreBounded() throws {
+        let script = """
+            {"agents": {"writer": [{"error": "rate_limited", "message": "slow down", "times": 1000, "then": {"output": {"title": "T", "text": "W"}}}]}}
+            """
+        let daemon = try DaemonHarness(script: script, config: "{\"rateLimitWaitMs\": 1, \"rateLimitWaitsMax\": 3}")
+        try daemon.start()
+        let project = try daemon.makeProject()
+        #expect(daemon.ctl(["submit", "-C", project, "x"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "failed" } == "failed", "\(daemon.log())")
+        let log = daemon.ctl(["log", "t1", "-C", project]).stdout
+        #expect(log.components(separatedBy: "retry t1:draft:writer:0:1 after attempt").count - 1 == 3, "\(log)")
+        let metrics = daemon.ctl(["metrics"]).stdout
+        #expect(metrics.contains("loom_spawns_total{outcome=\"rate_limited\"} 4"), "\(metrics)")
+    }
+
+    /// An agent result the journal cannot take (each quote escaped twice: over its 1 MiB
+    /// entry limit) fails its step on record. Before, the delivery error was only logged:
+    /// the effect stayed pending, the task "running" and every task behind it queued.
+    @Test func aResultTooLargeToRecordFailsItsStep() throws {
+        let quotes = String(repeating: "\\\"", count: 400_000)
+        let script = """
+            {"agents": {"writer": [{"output": {"title": "T", "text": "\(quotes)"}}]}}
+            """
+        let daemon = try DaemonHarness(script: script)
+        try daemon.start()
+        let project = try daemon.makeProject()
+        #expect(daemon.ctl(["submit", "-C", project, "first"]).status == 0)
+        #expect(daemon.ctl(["submit", "-C", project, "second"]).status == 0)
+        for task in ["t1", "t2"] {
+            #expect(daemon.waitFor(task: task, project: project) { $0 == "failed" } == "failed", "\(task): \(daemon.log())")
+        }
+        let status = daemon.ctl(["status", "t1", "-C", project, "--json"]).stdout
+        #expect(status.contains("could not be recorded"), "\(status)")
+        #expect(status.contains("invalid_output"), "\(status)")
+    }
+
     @Test func metricsParseWithPrometheusOwnParser() throws {
         let daemon = try DaemonHarness()
         try daemon.start()

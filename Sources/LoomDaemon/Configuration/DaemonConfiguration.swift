@@ -35,8 +35,11 @@ public struct DaemonConfiguration: Sendable {
     public var retryAttemptsMax = 5
     public var retryBaseMs = 1_000
     public var retryCapMs = 60_000
-    /// A rate limit waits this long and does not use up an attempt.
+    /// A rate limit waits this long and does not use up an attempt; after this many waits
+    /// for one attempt the rate-limited result is delivered (each wait is a journal entry,
+    /// so a provider that never lets up must not grow the journal for ever).
     public var rateLimitWaitMs = 60_000
+    public var rateLimitWaitsMax = 30
     /// In-flight effects get this long to finish on SIGTERM before loomd exits anyway.
     public var shutdownGraceMs = 10_000
     /// LOOMD_CRASH_AT: a named point at which loomd SIGKILLs itself (crash tests only).
@@ -75,7 +78,7 @@ public struct DaemonConfiguration: Sendable {
             throw LoomError(.invalidJSON, "\(file) is not JSON: \(error.message) at byte \(error.offset)", context: "reading the configuration")
         }
         guard let object = json.objectValue else { throw LoomError(.invalidInput, "\(file) must hold a JSON object", context: "reading the configuration") }
-        let known: Set<String> = ["bundles", "defaultBundle", "providerScript", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "shutdownGraceMs"]
+        let known: Set<String> = ["bundles", "defaultBundle", "providerScript", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw LoomError(.invalidInput, "\(file): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))", context: "reading the configuration")
         }
@@ -102,6 +105,7 @@ public struct DaemonConfiguration: Sendable {
         if let value = try int("retryBaseMs", 1...600_000) { retryBaseMs = value }
         if let value = try int("retryCapMs", 1...3_600_000) { retryCapMs = value }
         if let value = try int("rateLimitWaitMs", 0...86_400_000) { rateLimitWaitMs = value }
+        if let value = try int("rateLimitWaitsMax", 0...1_000) { rateLimitWaitsMax = value }
         if let value = try int("shutdownGraceMs", 0...600_000) { shutdownGraceMs = value }
         if let value = try uids("submitters") { submitters = value }
         if let value = try uids("approvers") { approvers = value }

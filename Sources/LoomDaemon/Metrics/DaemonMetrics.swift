@@ -13,9 +13,16 @@ final class DaemonMetrics: @unchecked Sendable {
     let violations = LabeledCounter()
     private let lock = Lock()
     private var costMicroUSD = 0
+    /// Set once, before the socket opens.
     var recoverySeconds = 0.0
-    var recoveredEffects = 0
-    var lastCompletionSeconds = 0.0
+    /// Written from every project's queue, hence the lock.
+    private var recovered = 0
+    private var lastCompletion = 0.0
+
+    func recovered(_ count: Int) { lock.withLock { recovered += count } }
+    var recoveredEffects: Int { lock.withLock { recovered } }
+    func completed(atSeconds seconds: Double) { lock.withLock { lastCompletion = max(lastCompletion, seconds) } }
+    var lastCompletionSeconds: Double { lock.withLock { lastCompletion } }
 
     func recordSpawn(_ result: AgentResult) {
         spawns.increment(result.errorClass?.rawValue ?? "ok")

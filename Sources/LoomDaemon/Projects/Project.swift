@@ -12,11 +12,12 @@ public final class Project: @unchecked Sendable {
     public let root: String
     public let queue: DispatchQueue
     let lock: ProjectLock
-    private let bundles: [LoomBundle]
+    /// Touched only on `queue`, like the three below (SIGHUP replaces them).
+    private var bundles: [LoomBundle]
     /// Digests of the loaded bundles with host-handler steps: only their tasks have handler
     /// facts (branch, change, checks) for `status` to read.
-    let handlerBundleDigests: Set<String>
-    let loadedDigests: Set<String>
+    private(set) var handlerBundleDigests: Set<String>
+    private(set) var loadedDigests: Set<String>
     private let clock: () -> Int64
     /// Open only while the project has work: a project whose tasks are parked or finished
     /// keeps just its lock, and its connection (page cache, statements, file handles) is
@@ -50,6 +51,19 @@ public final class Project: @unchecked Sendable {
                 if case .command(let spec) = step.kind { return spec.handler != nil }
                 return false
             }
+        }
+    }
+
+    /// Runs new tasks with `bundles` from now on (on `queue`). The engine is reopened with
+    /// them; tasks under way keep the version they started with, which the project's
+    /// database holds.
+    func use(bundles: [LoomBundle]) {
+        self.bundles = bundles
+        handlerBundleDigests = Set(bundles.filter(Self.hasHandlerSteps).map(\.digest))
+        loadedDigests = Set(bundles.map(\.digest))
+        if openEngine != nil {
+            openEngine = nil
+            Self.openCount.withLock { $0 -= 1 }
         }
     }
 
@@ -108,6 +122,8 @@ public final class Project: @unchecked Sendable {
     struct Watcher {
         let task: String?
         let send: (JSONValue) -> Bool
+        /// Ends the stream when the project stops being served.
+        let end: () -> Void
     }
 
     init(root: String, bundles: [LoomBundle], clock: @escaping () -> Int64) throws(LoomError) {
@@ -126,13 +142,20 @@ public final class Project: @unchecked Sendable {
     }
 
     /// Adds a watcher (on `queue`); returns its id.
-    func addWatcher(task: String?, send: @escaping (JSONValue) -> Bool) -> Int {
+    func addWatcher(task: String?, send: @escaping (JSONValue) -> Bool, end: @escaping () -> Void) -> Int {
         nextWatcherID += 1
-        watchers[nextWatcherID] = Watcher(task: task, send: send)
+        watchers[nextWatcherID] = Watcher(task: task, send: send, end: end)
         return nextWatcherID
     }
 
     func removeWatcher(_ id: Int) { watchers[id] = nil }
+
+    /// Ends every watch stream (on `queue`): the project is no longer served.
+    func closeWatchers() {
+        let ended = watchers.values
+        watchers.removeAll()
+        for watcher in ended { watcher.end() }
+    }
 
     /// Sends journal entries committed since the last call to the watchers (on `queue`).
     func publish() {

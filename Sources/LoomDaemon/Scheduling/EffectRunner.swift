@@ -58,17 +58,18 @@ final class EffectRunner: @unchecked Sendable {
         for effect in effects {
             let fresh = lock.withLock { inFlight.insert(Self.slot(effect.key, directory)).inserted }
             guard fresh else { continue }
-            attempt(effect, number: 1, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
+            attempt(effect, number: 1, waits: 0, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
         }
     }
 
-    private func attempt(_ effect: Effect, number: Int, directory: String, retrying: @escaping RetryNotice, progress: @escaping ProgressNotice,
+    /// `waits`: rate-limit waits so far for this attempt.
+    private func attempt(_ effect: Effect, number: Int, waits: Int, directory: String, retrying: @escaping RetryNotice, progress: @escaping ProgressNotice,
                          deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
         pool.submit { [self] done in
             let result = execute(effect, directory: directory) { text in progress(effect, text) }
             done()
             if let errorClass = result["errorClass"]?.stringValue,
-               let decision = retryDecision(effect, errorClass: errorClass, attempt: number, retryAfterMs: result["retryAfterMs"]?.intValue.map { Int($0) }) {
+               let decision = retryDecision(effect, errorClass: errorClass, attempt: number, waits: waits, retryAfterMs: result["retryAfterMs"]?.intValue.map { Int($0) }) {
                 metrics.retries.increment(errorClass)
                 // The timer starts only after the retry is on record: a delay shorter than the
                 // journal write must not let an attempt run for a task that write ended.
@@ -80,7 +81,8 @@ final class EffectRunner: @unchecked Sendable {
                     }
                     let retry = DispatchWorkItem { [self] in
                         guard lock.withLock({ waiting.removeValue(forKey: slot) }) != nil else { return }
-                        attempt(effect, number: decision.nextAttempt, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
+                        let nextWaits = decision.nextAttempt == number ? waits + 1 : 0
+                        attempt(effect, number: decision.nextAttempt, waits: nextWaits, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
                     }
                     lock.withLock { waiting[slot] = (effect.taskID, retry) }
                     timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs), execute: retry)
@@ -110,7 +112,8 @@ final class EffectRunner: @unchecked Sendable {
     private static func slot(_ key: String, _ directory: String) -> String { directory + "\u{0}" + key }
 
     /// nil: deliver the failure. Otherwise when and as which attempt to try again.
-    func retryDecision(_ effect: Effect, errorClass: String, attempt: Int, retryAfterMs: Int? = nil) -> (delayMs: Int, nextAttempt: Int)? {
+    /// `waits`: how many rate-limit waits this attempt has had already.
+    func retryDecision(_ effect: Effect, errorClass: String, attempt: Int, waits: Int = 0, retryAfterMs: Int? = nil) -> (delayMs: Int, nextAttempt: Int)? {
         switch errorClass {
         case ProviderErrorClass.transient.rawValue:
             guard attempt < configuration.retryAttemptsMax else { return nil }
@@ -118,6 +121,7 @@ final class EffectRunner: @unchecked Sendable {
             let jitter = Int(SHA256.hash("\(effect.key)#\(attempt)")[0]) * backoff / 1_024
             return (backoff + jitter, attempt + 1)
         case ProviderErrorClass.rateLimited.rawValue:
+            guard waits < configuration.rateLimitWaitsMax else { return nil }
             // The provider's own retry-after when it gave one, within the configured wait.
             return (min(max(retryAfterMs ?? configuration.rateLimitWaitMs, 0), configuration.rateLimitWaitMs), attempt)
         default:

@@ -43,7 +43,7 @@ extension Daemon {
         try registerHost(reply)
         let root = try projectRoot(params)
         guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
-        let project = try openProject(root, recover: false)
+        let project = try openProject(root)
         let onlyTask = params["task"]?.stringValue
         project.queue.async {
             do {
@@ -92,7 +92,7 @@ extension Daemon {
                                 pid: peerCaller.pid, executable: peerCaller.executable)
         let root = try projectRoot(params)
         guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
-        let project = try openProject(root, recover: false)
+        let project = try openProject(root)
         let delivered = result.json
         project.queue.async { [self] in
             do {

@@ -43,12 +43,14 @@ extension Daemon {
             case "projects.add":
                 let root = try projectRoot(reply.request.params, required: true)
                 guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not add projects") }
-                try openProject(root, recover: true)
+                try openProject(root)
                 reply.result(.object(["path": .string(root), "added": .bool(try registry.add(root))]))
             case "projects.remove":
                 let root = try projectRoot(reply.request.params, required: true)
                 guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not remove projects") }
-                reply.result(.object(["path": .string(root), "removed": .bool(try registry.remove(root))]))
+                let removed = try registry.remove(root)
+                closeProject(root)
+                reply.result(.object(["path": .string(root), "removed": .bool(removed)]))
             default: reply.error(IPCError(.unknownMethod, "unknown method '\(request.method)'"))
             }
         } catch {
@@ -105,7 +107,7 @@ extension Daemon {
             throw IPCError(.invalidParams, "name the task (params.task)")
         }
         guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
-        let project = try openProject(root, recover: false)
+        let project = try openProject(root)
         project.queue.async {
             do {
                 guard try project.engine.task(task) != nil else { throw IPCError(.notFound, "no task \(task) in \(root)") }
@@ -145,7 +147,7 @@ extension Daemon {
         case "host": options = .object(["executor": "host"])
         case let other?: throw IPCError(.invalidParams, "params.executor must be loomd or host, not '\(other)'")
         }
-        let project = try openProject(root, recover: true)
+        let project = try openProject(root)
         _ = try registry.add(root)
         let caller = caller(of: reply.peer)
         project.queue.async { [self] in
@@ -236,14 +238,18 @@ extension Daemon {
     private func watch(_ reply: IPCReply) throws {
         let root = try projectRoot(reply.request.params)
         let task = reply.request.params["task"]?.stringValue
-        let project = try openProject(root, recover: false)
+        // Only supervised projects: watching must not create a database (and take a lock) anywhere.
+        guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
+        let project = try openProject(root)
         project.queue.async {
             // Entries after `after` first (so `log --follow` loses nothing between its read and the stream).
             if let after = reply.request.params["after"]?.intValue,
                let backlog = try? project.journalEntries(task: task, afterSeq: after, limit: 10_000) {
                 for entry in backlog { _ = reply.event(entry) }
             }
-            let id = project.addWatcher(task: task) { event in reply.event(event) }
+            let id = project.addWatcher(task: task, send: { event in reply.event(event) }, end: {
+                reply.error(IPCError(.notFound, "\(root) is no longer a project this daemon supervises"))
+            })
             reply.onClose = { [weak project] in
                 guard let project else { return }
                 project.queue.async { project.removeWatcher(id) }

@@ -8,7 +8,7 @@ extension Daemon {
         if params["task"] != nil || params["project"] != nil {
             let root = try projectRoot(params)
             guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
-            let project = try openProject(root, recover: false)
+            let project = try openProject(root)
             project.queue.async {
                 do {
                     if let task = params["task"]?.stringValue {
@@ -27,7 +27,7 @@ extension Daemon {
         // about a thousand parked projects wakes none of them (and the answer stays small).
         var summaries: [JSONValue] = []
         for root in registry.all {
-            guard let project = try? openProject(root, recover: false) else {
+            guard let project = try? openProject(root) else {
                 summaries.append(.object(["path": .string(root), "error": "not open"]))
                 continue
             }
