@@ -34,7 +34,8 @@ public final class ScriptedProvider: AgentProvider, @unchecked Sendable {
     /// The answer without suspending (the daemon calls it from its effect pool), with edits
     /// applied under `directory`.
     public func answer(_ request: AgentRequest, directory: String? = nil) -> AgentResult {
-        let key = "\(request.taskID):\(request.step):\(request.role):\(request.iteration):\(request.attempt)"
+        // An effect's calls, counted per working directory: every project has a t1.
+        let key = "\(directory ?? ""):\(request.taskID):\(request.step):\(request.role):\(request.iteration):\(request.attempt)"
         let call = lock.withLock { () -> Int in
             calls[key, default: 0] += 1
             return calls[key]!
