@@ -33,6 +33,15 @@ import Testing
         loader.expectProblem(problems, at: "flows.main.steps[0]", containing: "shares step name(s) \"check\"")
     }
 
+    /// Branches that lead back to their own flow would run its steps again at the same
+    /// iteration (the same effect keys): refused at load, not at run time.
+    @Test func branchesThatFormACycleAreRefused() {
+        let back = #"[{"name": "again", "phase": "work", "kind": "branch", "agent": "maker", "field": "text", "flows": ["main"], "fallback": "main"}, {"name": "done", "phase": "check", "kind": "finalize"}]"#
+        let problems = loader.problems(Self.branching(#"{"name": "route", "phase": "work", "kind": "branch", "agent": "maker", "field": "text", "flows": ["a", "b"], "fallback": "b"}"#, flowA: back))
+        loader.expectProblem(problems, at: "flows.main.steps[0]", containing: "main → a → main lead back to flow \"main\"")
+        loader.expectProblem(problems, at: "flows.a.steps[0]", containing: "a → main → a lead back to flow \"a\"")
+    }
+
     @Test func loopScopeNeedsALoopAndAKnownValue() {
         let noLoop = loader.problems(BundleLoaderTests.mini { $0.replacingOccurrences(of: #""loopTo": "make"}"#, with: #""loopScope": "task"}"#) })
         loader.expectProblem(noLoop, at: "flows.main.steps[1].loopScope", containing: "only matters when the step loops")

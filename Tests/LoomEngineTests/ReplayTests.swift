@@ -95,6 +95,39 @@ import LoomPolicy
         }
     }
 
+    /// A row added by hand with a tick later than any of the task's entries is still
+    /// compared: replay runs to the last tick that wrote any of the task's rows.
+    @Test func aRowForgedWithALaterTickIsFound() throws {
+        let directory = TemporaryDirectory()
+        let engine = try recordedRun(in: directory, seed: 11, tasks: 3)
+        var db: OpaquePointer?
+        sqlite3_open(directory.file("state.db"), &db)
+        sqlite3_exec(db, """
+            INSERT INTO findings(id, task_id, step, agent, iteration, severity, status, origin, summary, fingerprint, details, created_tick, updated_tick)
+            VALUES ('t1.forged', 't1', 'edit', 'editor', 0, 'blocking', 'accepted_by_human', 'agent', 'forged', 'forged', '{}', 999, 999)
+            """, nil, nil, nil)
+        sqlite3_close(db)
+        #expect(try engine.store.query("SELECT count(*) AS n FROM findings WHERE id = 't1.forged'")[0]["n"] == 1)
+        let report = try Replayer(source: engine.store, bundles: [Fixtures.publishing()]).run(task: "t1")
+        guard case .diverged(let difference) = report else { Issue.record("expected divergence, got \(report)"); return }
+        #expect(difference.table == "findings")
+        #expect(difference.expected?["id"] == "t1.forged")
+    }
+
+    /// A queued task starts in the tick that ends the one before it: a tick it has no entry
+    /// in. Replayed on its own it is still identical (before, that row was reported as
+    /// edited behind the journal's back).
+    @Test func aTaskStartedByAnothersTickReplaysIdentical() throws {
+        let directory = TemporaryDirectory()
+        let engine = try Fixtures.engine(in: directory)
+        _ = try engine.submit(bundle: "publishing", input: "one", by: Fixtures.person)
+        _ = try engine.submit(bundle: "publishing", input: "two", by: Fixtures.person)
+        _ = try engine.cancel(task: "t1", reason: "", by: Fixtures.person)
+        #expect(try engine.task("t2")?.status == .running)
+        let report = try Replayer(source: engine.store, bundles: [Fixtures.publishing()]).run(task: "t2")
+        guard case .identical = report else { Issue.record("\(report)"); return }
+    }
+
     @Test func aTaskCanBeReplayedOnItsOwn() throws {
         let directory = TemporaryDirectory()
         let engine = try recordedRun(in: directory, seed: 11, tasks: 3)

@@ -173,9 +173,11 @@ extension ManifestValidator {
         return .branch(agent: agent, field: field, flows: targets, fallback: fallback)
     }
 
-    /// Every flow a branch step names must exist, and share no step name with the flow that
-    /// branches to it: effect keys are built from step names, and the task keeps its
-    /// iteration when it changes flow, so a shared name would reuse a key.
+    /// Every flow a branch step names must exist, and no flow it leads to, directly or
+    /// through further branches, may share a step name with the flow that branches: effect
+    /// keys are built from step names, and the task keeps its iteration when it changes flow,
+    /// so a shared name would reuse a key. For the same reason branches must not lead back
+    /// to the flow they start from.
     func checkBranchTargets() {
         for (location, name) in branchTargets where flows[name] == nil && !rawFlowNames.contains(name) {
             problem(location, "no flow named \"\(name)\"" + BundleNames.hint(for: name, among: rawFlowNames))
@@ -183,17 +185,39 @@ extension ManifestValidator {
         for (flowName, flow) in flows.sorted(by: { BundleNames.utf8Less($0.key, $1.key) }) {
             for (index, step) in flow.steps.enumerated() {
                 guard case .branch(_, _, let targets, _) = step.kind else { continue }
+                let at = PathText.index(PathText.member(PathText.member("flows", flowName), "steps"), index)
                 // A finalize step asks for no effect, so it may share its name.
                 let own = Set(flow.steps.filter { $0.kind != .finalize }.map(\.name))
-                for target in targets {
-                    let shared = (flows[target]?.steps.map(\.name) ?? []).filter { own.contains($0) }
+                for (reached, route) in flowsReached(from: targets, by: flowName) {
+                    if reached == flowName {
+                        problem(at, "the branches \(route) lead back to flow \"\(flowName)\"; a task would run its steps again at the same iteration, so branches must not form a cycle")
+                        continue
+                    }
+                    let shared = (flows[reached]?.steps.map(\.name) ?? []).filter { own.contains($0) }
                     if !shared.isEmpty {
-                        problem(PathText.index(PathText.member(PathText.member("flows", flowName), "steps"), index),
-                                "flow \"\(target)\" shares step name(s) \(shared.map { "\"\($0)\"" }.joined(separator: ", ")) with flow \"\(flowName)\", which branches to it; rename one")
+                        problem(at, "flow \"\(reached)\" (\(route)) shares step name(s) \(shared.map { "\"\($0)\"" }.joined(separator: ", ")) with flow \"\(flowName)\", which branches to it; rename one")
                     }
                 }
             }
         }
+    }
+
+    /// Each flow reachable from `targets` through branch steps, once, with the route that
+    /// first reaches it ("a → b → c"), in a stable order.
+    private func flowsReached(from targets: [String], by origin: String) -> [(flow: String, route: String)] {
+        var reached: [(flow: String, route: String)] = []
+        var seen: Set<String> = []
+        var frontier = targets.map { ($0, "\(origin) → \($0)") }
+        while !frontier.isEmpty {
+            let (name, route) = frontier.removeFirst()
+            guard seen.insert(name).inserted else { continue }
+            reached.append((name, route))
+            guard name != origin, let flow = flows[name] else { continue }
+            for step in flow.steps {
+                if case .branch(_, _, let next, _) = step.kind { frontier += next.map { ($0, "\(route) → \($0)") } }
+            }
+        }
+        return reached
     }
 
     private func readFanOutStep(_ fields: [String: JSONValue], at path: String, index: Int, names: [String?], flow: String) -> StepKind? {

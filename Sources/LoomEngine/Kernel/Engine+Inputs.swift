@@ -103,7 +103,10 @@ extension Engine {
                 // A person who approves over open blockers takes them on: they are accepted, on record.
                 try tx.acceptOpenBlockers(task: task.id, tick: context.tick)
             }
+            // The stall was put to a person, who answered it: later gates follow their policy.
             task.status = .running
+            task.stalled = false
+            task.lastBlockers = []
             try advance(&task, bundle: bundle, in: context)
         case .requestChanges:
             guard task.iteration + 1 < KernelLimits.iterationCeiling else {

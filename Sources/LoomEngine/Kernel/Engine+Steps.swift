@@ -42,6 +42,16 @@ extension Engine {
                 guard try openGate(role: role, step: step, task: &task, bundle: bundle, in: context) else { return }
                 try moveToNextStep(&task, bundle: bundle)
             case .finalize:
+                // A blocker still open here was raised after the last gate (a summary whose
+                // output failed its schema twice, say), so no person ever saw it. The task
+                // cannot be accepted over it: it fails, saying why, instead of its result
+                // being refused at commit and the task cancelled with nothing on record.
+                let open = try context.tx.openBlockers(task: task.id)
+                guard open.isEmpty else {
+                    let raisers = Set(open.map(\.agent)).sorted().joined(separator: ", ")
+                    try finish(&task, status: .failed, outcome: "reached \(step.name) with \(open.count) blocking finding(s) open after the last gate (from \(raisers))", in: context)
+                    return
+                }
                 try finish(&task, status: .done, outcome: "finished", in: context)
                 return
             }
@@ -86,17 +96,19 @@ extension Engine {
         try enterStep(&task, bundle: bundle, in: context)
     }
 
-    /// Ends a task: its pending effects and waiting gates are cancelled, and the next queued
-    /// task of the project starts in the same tick.
+    /// Ends a task: its pending effects and waiting gates are cancelled, and when it was the
+    /// task in flight, the next queued task of the project starts in the same tick. (A queued
+    /// task that ends, cancelled, hands over nothing: the one in flight still is.)
     func finish(_ task: inout TaskRecord, status: TaskStatus, outcome: String, in context: TickContext) throws(LoomError) {
         precondition(status.isFinished, "finish(\(status)) with a status that is not final")
+        let wasInFlight = task.status == .running || task.status == .parked
         task.status = status
         task.outcome = outcome
         try context.cancelPendingEffects(task: task.id)
         try context.tx.cancelWaitingGates(task: task.id, tick: context.tick)
         context.newEffects.removeAll { $0.taskID == task.id }
         try save(task, in: context)
-        if let nextID = try context.tx.nextQueuedTaskID(), var next = try loadTask(nextID, in: context) {
+        if wasInFlight, let nextID = try context.tx.nextQueuedTaskID(), var next = try loadTask(nextID, in: context) {
             let nextBundle = try bundleFor(next, in: context)
             next.status = .running
             try enterStep(&next, bundle: nextBundle, in: context)
@@ -292,8 +304,8 @@ extension Engine {
             return try advance(&task, bundle: bundle, in: context)
         }
         task.lastBlockers = blockers
-        // The cap counts this step's own rounds, so walk-backs from elsewhere (a person asking
-        // for another plan) do not use up the rounds of this loop.
+        // The cap counts this step's own rounds since a person last sent the work back, so
+        // gate send-backs (capped apart) do not use up the rounds of this loop.
         let cap = min(bundle.budgets.iterationCap, KernelLimits.iterationCeiling)
         if try context.tx.rounds(task: task.id, step: step.name) < cap, task.iteration + 1 < KernelLimits.iterationCeiling {
             try walkBack(&task, to: loopTarget, bundle: bundle, in: context)

@@ -216,8 +216,14 @@ public final class Engine {
             "code": .string(error.code.rawValue), "message": .string(error.message),
         ]
         if kind == .violation { payload["violations"] = .array(error.violations.map(\.json)) }
-        let rejected = JournalInput(kind: kind, taskID: input.taskID, payload: .object(payload), caller: input.caller)
         _ = try store.write { tx throws(LoomError) in
+            // A delivery names its effect, not its task: file the rejection under the effect's
+            // task, so the task's log, proof and replay window include it.
+            var taskID = input.taskID
+            if taskID.isEmpty, let key = input.payload["key"]?.stringValue {
+                taskID = try tx.rows("SELECT task_id FROM effects WHERE key = :key", bindings: [":key": key], limit: 1).first?["task_id"]?.stringValue ?? ""
+            }
+            let rejected = JournalInput(kind: kind, taskID: taskID, payload: .object(payload), caller: input.caller)
             let context = try TickContext(tx: tx, clock: clock, journalEntryMaxBytes: store.options.journalEntryMaxBytes)
             _ = try apply(rejected, in: context)
             try context.finish()

@@ -225,8 +225,13 @@ extension Transaction {
     }
 
     /// How many rounds a step has run: the distinct iterations it recorded output in.
+    /// The rounds `step` has run since a gate last sent the task's work back (all of them
+    /// when none has): a loop's cap counts these.
     func rounds(task: String, step: String) throws(LoomError) -> Int {
-        let statement = try statement("SELECT count(DISTINCT iteration) FROM step_outputs WHERE task_id = ? AND step = ?")
+        let statement = try statement("""
+            SELECT count(DISTINCT iteration) FROM step_outputs WHERE task_id = ?1 AND step = ?2
+              AND tick > (SELECT coalesce(max(decided_tick), 0) FROM gates WHERE task_id = ?1 AND status = 'changes_requested')
+            """)
         defer { statement.reset() }
         statement.bind(1, task).bind(2, step)
         _ = try statement.step()

@@ -29,7 +29,14 @@ public struct Replayer {
         let engine = try Engine(store: target, bundles: bundles, archived: try BundleArchive.all(in: source), extraRules: extraRules, clock: { clock.timeMs })
         var lastTick = Int64.max
         if let task {
-            guard let value = try source.read({ tx throws(LoomError) in try tx.maxTick(task: task) }) else {
+            // Not just to the task's last entry: a queued task starts in the tick that ends the
+            // one before it, a tick it has no entry in; and a row dated after every entry
+            // (written by hand) must be compared, not cut off.
+            let cutOff = try source.read { tx throws(LoomError) -> Int64? in
+                guard let journaled = try tx.maxTick(task: task) else { return nil }
+                return max(journaled, try TableDump.lastWriteTick(task: task, in: tx))
+            }
+            guard let value = cutOff else {
                 throw LoomError(.notFound, "the journal has no task '\(task)'", context: "replaying")
             }
             lastTick = value

@@ -66,6 +66,22 @@ public enum TableDump {
         return best
     }
 
+    /// The latest tick any of `task`'s rows names, over every table (0 when it has none).
+    static func lastWriteTick(task: String, in tx: Transaction) throws(LoomError) -> Int64 {
+        var latest: Int64 = 0
+        for (table, _) in tables {
+            let columns = try tx.rows("SELECT name FROM pragma_table_info(:table)", bindings: [":table": table], limit: 100)
+                .compactMap { $0["name"]?.stringValue }
+            let ticks = columns.filter(tickColumns.contains)
+            let owner = table == "tasks" ? "id" : "task_id"
+            guard !ticks.isEmpty, columns.contains(owner) else { continue }
+            let newest = ticks.count == 1 ? "ifnull(\(ticks[0]), 0)" : "max(\(ticks.map { "ifnull(\($0), 0)" }.joined(separator: ", ")))"
+            let row = try tx.rows("SELECT max(\(newest)) AS t FROM \(table) WHERE \(owner) = :task", bindings: [":task": task], limit: 1)
+            latest = max(latest, row.first?["t"]?.intValue ?? 0)
+        }
+        return latest
+    }
+
     static func lastWriteTick(_ row: JSONValue) -> Int64? {
         tickColumns.compactMap { row[$0]?.intValue }.max()
     }
