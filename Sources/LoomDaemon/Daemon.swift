@@ -207,9 +207,12 @@ public final class Daemon: @unchecked Sendable {
         notifier.reloading()
         log("reloading the configuration")
         if let path = configuration.configPath {
-            var updated = configuration
+            let running = configuration
+            var updated = running
             do {
                 try updated.apply(configFile: path)
+                let waiting = running.restartOnlyChanges(to: updated)
+                updated.keepRestartOnly(of: running)
                 let newBundles = try Self.loadBundles(updated.bundleDirectories)
                 reloadLock.withLock {
                     reloadable = Reloadable(configuration: updated, bundles: newBundles,
@@ -217,6 +220,7 @@ public final class Daemon: @unchecked Sendable {
                 }
                 for project in allProjects { project.queue.async { project.use(bundles: newBundles) } }
                 log("reloaded: \(newBundles.count) bundle(s); new tasks use them, tasks under way keep the version they started with")
+                if !waiting.isEmpty { log("these settings take effect at the next start: \(waiting.joined(separator: ", "))") }
             } catch {
                 log("reload refused, keeping the running configuration: \(error)")
             }
@@ -242,7 +246,7 @@ public final class Daemon: @unchecked Sendable {
         // gets it (a second open would fail on the project's own lock).
         return try openingLock.withLock { () throws(LoomError) -> Project in
             if let existing = project(root) { return existing }
-            let opened = try Project(root: root, bundles: bundles, clock: { [unowned self] in self.now() })
+            let opened = try Project(root: root, bundles: bundles, frameMaxBytes: configuration.maxFrameBytes, clock: { [unowned self] in self.now() })
             projectsLock.withLock { projects[root] = opened }
             // First on the project's queue: every request's work runs after it.
             opened.queue.async { [self] in recover(opened) }

@@ -42,7 +42,14 @@ public final class IPCClient {
             "protocol": .int(Int64(IPCProtocol.version)),
             "client": .string(clientName),
         ]))
-        let answer = try Self.exchange(channel, hello, deadline: deadline, idleMs: nil, onEvent: nil)
+        let answer: JSONValue?
+        do {
+            answer = try Self.exchange(channel, hello, deadline: deadline, idleMs: nil, onEvent: nil)
+        } catch where error.code == .unavailable {
+            // Connected, so a daemon is there: say so, rather than "no daemon is listening".
+            channel.close()
+            throw IPCError(.unavailable, "the daemon at \(socketPath) accepted the connection but dropped it before answering hello (is it at its connection limit?): \(error.message)")
+        }
         guard case .some(let result) = answer, result["protocol"]?.intValue == Int64(IPCProtocol.version),
               let server = result["server"]?.stringValue else {
             channel.close()

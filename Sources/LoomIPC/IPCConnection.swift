@@ -41,6 +41,8 @@ final class IPCConnection: @unchecked Sendable {
     private var readStopped = false
     /// Uptime (ns) by which the partially received frame must be complete.
     private var frameDeadline: UInt64?
+    /// Uptime (ns) by which the client must have said hello.
+    private var helloDeadline: UInt64?
     /// Uptime (ns) by which a connection closing after an error must be gone.
     private var lingerDeadline: UInt64?
 
@@ -97,6 +99,11 @@ final class IPCConnection: @unchecked Sendable {
             liveSources += 1
             read.resume()
             timer.resume()
+        }
+        queue.async {
+            guard !self.helloDone else { return }
+            self.helloDeadline = Self.uptime() + UInt64(max(0, self.limits.helloDeadlineMs)) * 1_000_000
+            self.rescheduleTimer()
         }
     }
 
@@ -276,6 +283,8 @@ final class IPCConnection: @unchecked Sendable {
                 "the client speaks protocol \(version) but this server speaks protocol \(IPCProtocol.version)"), id: request.id)
         }
         helloDone = true
+        helloDeadline = nil
+        rescheduleTimer()
         send(.result(id: request.id, .object([
             "protocol": .int(Int64(IPCProtocol.version)),
             "server": .string(serverVersion),
@@ -285,12 +294,13 @@ final class IPCConnection: @unchecked Sendable {
     private func deadlineTimerFired() {
         let now = Self.uptime()
         if let d = frameDeadline, now >= d { return close() }
+        if let d = helloDeadline, now >= d { return close() }
         if let d = lingerDeadline, now >= d { return close() }
         // A stale fire from before a reschedule: the timer is already set again.
     }
 
     private func rescheduleTimer() {
-        let next = [frameDeadline, lingerDeadline].compactMap { $0 }.min()
+        let next = [frameDeadline, helloDeadline, lingerDeadline].compactMap { $0 }.min()
         lock.withLock {
             guard let timer else { return }
             if let next {

@@ -30,6 +30,9 @@ public final class IPCServer: @unchecked Sendable {
         public var maxConnections = 1024
         /// A frame whose first byte arrived must be complete within this (slowloris).
         public var frameDeadlineMs = 10_000
+        /// A new connection must have said hello within this, or it is closed: connections
+        /// that never send a byte would otherwise hold `maxConnections` slots for ever.
+        public var helloDeadlineMs = 10_000
         /// Per connection: answers queued for a reader that falls further behind drop it.
         public var maxBufferedWriteBytes = 8 << 20
         /// Requests awaiting an answer per connection; beyond → `busy`.

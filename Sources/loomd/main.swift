@@ -14,7 +14,9 @@ usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]..
   --socket PATH          the control socket (default: $RUNTIME_DIRECTORY/loomd.sock,
                          else $XDG_RUNTIME_DIR/loom/loomd.sock); ignored under socket activation
   --config FILE          JSON settings: bundles, defaultBundle, providerScript, effectsMax, submitters,
-                         approvers, maxFrameBytes, retry, rate-limit and grace settings (SIGHUP reloads it)
+                         approvers, maxFrameBytes, retry, rate-limit and grace settings; flags
+                         beat it. SIGHUP reloads bundles, defaultBundle, the allowlists and the
+                         grace period; the others wait for a restart (the log names them)
   --bundles DIR          a directory of bundles, or one bundle (repeatable; also $LOOM_BUNDLES;
                          default: the bundles shipped beside loomd, ../share/loom/bundles)
   --default-bundle NAME  the bundle a submission runs when it names none (default: code,
@@ -58,19 +60,20 @@ while !arguments.isEmpty {
     case "--state-dir": configuration.stateDirectory = value(flag)
     case "--socket": configuration.socketPath = value(flag)
     case "--config": configuration.configPath = value(flag)
-    case "--bundles": bundleFlags.append(value(flag))
-    case "--default-bundle": configuration.defaultBundle = value(flag)
-    case "--provider-script": configuration.providerScript = value(flag)
+    case "--bundles": bundleFlags.append(value(flag)); configuration.setByFlags.insert("bundles")
+    case "--default-bundle": configuration.defaultBundle = value(flag); configuration.setByFlags.insert("defaultBundle")
+    case "--provider-script": configuration.providerScript = value(flag); configuration.setByFlags.insert("providerScript")
     case "--foreground": configuration.foreground = true
     case "--version": print("loomd \(Daemon.version)"); exit(0)
     case "-h", "--help": print(help); exit(0)
     default: fail("unknown option '\(flag)'\n\n\(help)")
     }
 }
+// Flags beat the config file (which skips what they set), here and on SIGHUP.
+if !bundleFlags.isEmpty { configuration.bundleDirectories = bundleFlags }
 if let path = configuration.configPath {
     do { try configuration.apply(configFile: path) } catch { fail("\(error)", status: 1) }
 }
-if !bundleFlags.isEmpty { configuration.bundleDirectories = bundleFlags }
 if configuration.bundleDirectories.isEmpty, let shipped = ShippedBundles.directory() {
     configuration.bundleDirectories = [shipped]
 }

@@ -40,7 +40,10 @@ import LoomIPC
         let bundles = "\(daemon.directory)/bundles"
         try FileManager.default.createDirectory(atPath: bundles, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: "\(DaemonHarness.repositoryRoot)/bundles/publishing", toPath: "\(bundles)/publishing")
-        try "{\"bundles\": [\"\(bundles)\"]}".write(toFile: "\(daemon.directory)/config.json", atomically: true, encoding: .utf8)
+        // SIGHUP rereads the bundle directories (here the one --bundles names) with the config.
+        let at = try #require(daemon.arguments.firstIndex(of: "--bundles"))
+        daemon.arguments[at + 1] = bundles
+        try "{}".write(toFile: "\(daemon.directory)/config.json", atomically: true, encoding: .utf8)
         daemon.arguments += ["--config", "\(daemon.directory)/config.json"]
         try daemon.start()
         let project = try daemon.makeProject()

@@ -242,6 +242,22 @@ struct IPCServerTests {
         #expect(try fixture.client().call("echo", ["fine": true]) == ["fine": true])
     }
 
+    /// A connection that never says hello is closed after the hello deadline: a thousand
+    /// silent connections would otherwise hold every slot for ever. A greeted connection
+    /// may stay quiet (a watch does).
+    @Test func aConnectionThatNeverSaysHelloIsClosed() throws {
+        var limits = IPCServer.Limits()
+        limits.helloDeadlineMs = 300
+        let fixture = try TestServer(limits: limits)
+        let silent = try RawConnection(path: fixture.path)
+        let greeted = try RawConnection(path: fixture.path)
+        try greeted.hello()
+        #expect(silent.waitForEOF(timeoutMs: 3_000), "the silent connection was never closed")
+        usleep(500_000)
+        #expect(greeted.request(2, "echo", ["still": true]))
+        #expect(try greeted.readFrame()?["result"] == ["still": true])
+    }
+
     @Test func twoHundredFiftySixConcurrentClients() throws {
         let fixture = try TestServer()
         let clients = 256, calls = 10

@@ -19,6 +19,39 @@ public struct DaemonConfiguration: Sendable {
     /// The bundle a submission without `bundle` runs: loom's main job, the code bundle,
     /// when it is loaded, else the first bundle loaded.
     public var defaultBundle = "code"
+    /// Config-file keys a command-line flag set: a flag beats the file, at start and on
+    /// every SIGHUP ("bundles", "defaultBundle", "providerScript").
+    public var setByFlags: Set<String> = []
+
+    /// Settings read once at start (the pool, the runner, the socket); a reload that
+    /// changes one says it waits for a restart. The rest applies at once.
+    static let restartOnly: [(name: String, value: @Sendable (DaemonConfiguration) -> String)] = [
+        ("effectsMax", { "\($0.effectsMax)" }), ("maxFrameBytes", { "\($0.maxFrameBytes)" }),
+        ("retryAttemptsMax", { "\($0.retryAttemptsMax)" }), ("retryBaseMs", { "\($0.retryBaseMs)" }), ("retryCapMs", { "\($0.retryCapMs)" }),
+        ("rateLimitWaitMs", { "\($0.rateLimitWaitMs)" }), ("rateLimitWaitsMax", { "\($0.rateLimitWaitsMax)" }),
+        ("providerScript", { $0.providerScript ?? "none" }),
+    ]
+
+    /// Takes the restart-only settings (those in `restartOnly`) back from `running`, so the
+    /// live configuration says what is in effect.
+    mutating func keepRestartOnly(of running: DaemonConfiguration) {
+        effectsMax = running.effectsMax
+        maxFrameBytes = running.maxFrameBytes
+        retryAttemptsMax = running.retryAttemptsMax
+        retryBaseMs = running.retryBaseMs
+        retryCapMs = running.retryCapMs
+        rateLimitWaitMs = running.rateLimitWaitMs
+        rateLimitWaitsMax = running.rateLimitWaitsMax
+        providerScript = running.providerScript
+    }
+
+    /// The restart-only settings that differ between `self` and `other`, as "name (old → new)".
+    func restartOnlyChanges(to other: DaemonConfiguration) -> [String] {
+        Self.restartOnly.compactMap { setting in
+            let old = setting.value(self), new = setting.value(other)
+            return old == new ? nil : "\(setting.name) (\(old) → \(new))"
+        }
+    }
 
     /// The bundle a submission that names none runs: `preferred` when it is loaded, else
     /// the first loaded.
@@ -96,9 +129,9 @@ public struct DaemonConfiguration: Sendable {
             }
             return Set(list)
         }
-        if let bundles = object["bundles"]?.arrayValue { bundleDirectories = bundles.compactMap(\.stringValue) }
-        if let script = object["providerScript"]?.stringValue { providerScript = script }
-        if let name = object["defaultBundle"]?.stringValue { defaultBundle = name }
+        if !setByFlags.contains("bundles"), let bundles = object["bundles"]?.arrayValue { bundleDirectories = bundles.compactMap(\.stringValue) }
+        if !setByFlags.contains("providerScript"), let script = object["providerScript"]?.stringValue { providerScript = script }
+        if !setByFlags.contains("defaultBundle"), let name = object["defaultBundle"]?.stringValue { defaultBundle = name }
         if let value = try int("effectsMax", 1...64) { effectsMax = value }
         if let value = try int("maxFrameBytes", 4_096...(64 << 20)) { maxFrameBytes = value }
         if let value = try int("retryAttemptsMax", 1...20) { retryAttemptsMax = value }

@@ -126,8 +126,9 @@ public final class Project: @unchecked Sendable {
         let end: () -> Void
     }
 
-    init(root: String, bundles: [LoomBundle], clock: @escaping () -> Int64) throws(LoomError) {
+    init(root: String, bundles: [LoomBundle], frameMaxBytes: Int, clock: @escaping () -> Int64) throws(LoomError) {
         self.root = root
+        shownPayloadMaxBytes = frameMaxBytes / 4
         queue = DispatchQueue(label: "loom.project.\(root)")
         guard LoomDirectory.ensure(project: root) else {
             throw LoomError(.io, "cannot create \(root)/.loom: \(String(cString: strerror(errno)))", context: "opening project \(root)")
@@ -163,7 +164,7 @@ public final class Project: @unchecked Sendable {
             publishedSeq = (try? (try engine).store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue) ?? publishedSeq
             return
         }
-        guard let entries = try? journalEntries(task: nil, afterSeq: publishedSeq, limit: 1_000), !entries.isEmpty else { return }
+        guard let entries = try? journalEntries(task: nil, afterSeq: publishedSeq, limit: 1_000).entries, !entries.isEmpty else { return }
         publishedSeq = entries.last?["seq"]?.intValue ?? publishedSeq
         for (id, watcher) in watchers {
             for entry in entries where watcher.task == nil || entry["task"]?.stringValue == watcher.task {
@@ -220,20 +221,41 @@ public final class Project: @unchecked Sendable {
         }
     }
 
-    /// Journal entries as the audit trail shows them.
-    func journalEntries(task: String?, afterSeq: Int64, limit: Int) throws(LoomError) -> [JSONValue] {
+    /// A payload longer than this (a quarter of a frame) is shown by its size: one journal
+    /// entry may hold 1 MiB, as much as one frame, and an answer or event must fit in a
+    /// frame with its envelope. The entry is whole in the database and in its proof
+    /// (`loomctl export`).
+    let shownPayloadMaxBytes: Int
+
+    /// Journal entries as the audit trail shows them: at most `limit`, and once they add up
+    /// to `bytesMax` no more (but always one); `more` says whether entries follow.
+    func journalEntries(task: String?, afterSeq: Int64, limit: Int, bytesMax: Int = .max) throws(LoomError) -> (entries: [JSONValue], more: Bool) {
         let filter = task == nil ? "" : "AND j.task_id = :task"
         let rows = try (try engine).store.query("""
             SELECT j.seq, j.tick, k.time_ms AS time, j.task_id AS task, j.kind, j.actor, j.payload, lower(hex(j.hash)) AS hash
-            FROM journal j JOIN ticks k ON k.tick = j.tick WHERE j.seq > :after \(filter) ORDER BY j.seq LIMIT \(limit)
-            """, bindings: [":after": String(afterSeq)].merging(task.map { [":task": $0] } ?? [:]) { $1 }, limit: limit)
-        return rows.map { row in
-            guard case .object(var object) = row else { return row }
+            FROM journal j JOIN ticks k ON k.tick = j.tick WHERE j.seq > :after \(filter) ORDER BY j.seq LIMIT \(limit + 1)
+            """, bindings: [":after": String(afterSeq)].merging(task.map { [":task": $0] } ?? [:]) { $1 }, limit: limit + 1)
+        var entries: [JSONValue] = []
+        var bytes = 0
+        for row in rows.prefix(limit) {
+            guard case .object(var object) = row else { continue }
+            var size = 200
             for key in ["actor", "payload"] {
-                if let text = object[key]?.stringValue, let parsed = try? JSONValue.parse(text) { object[key] = parsed }
+                guard let text = object[key]?.stringValue else { continue }
+                size += text.utf8.count
+                if key == "payload", text.utf8.count > shownPayloadMaxBytes {
+                    object[key] = .object(["omitted": .bool(true), "bytes": .int(Int64(text.utf8.count)),
+                                           "why": "too long to show here; loomctl export has the entry whole"])
+                    size -= text.utf8.count
+                } else if let parsed = try? JSONValue.parse(text) {
+                    object[key] = parsed
+                }
             }
-            return .object(object)
+            if !entries.isEmpty, bytes + size > bytesMax { return (entries, true) }
+            bytes += size
+            entries.append(.object(object))
         }
+        return (entries, rows.count > limit)
     }
 }
 

@@ -25,10 +25,15 @@ extension Daemon {
             switch request.method {
             case "submit": try submit(reply)
             case "status": try status(reply)
-            case "log": try withTask(reply) { project, task in
-                let after = Int64(reply.request.params["after"]?.intValue ?? 0)
-                reply.result(.object(["entries": .array(try project.journalEntries(task: task, afterSeq: after, limit: 10_000))]))
-            }
+            case "log":
+                // A page that fits in a frame (half of it, leaving room for escaping and the
+                // envelope); `more` says to ask again after the last seq.
+                let bytesMax = configuration.maxFrameBytes / 2
+                try withTask(reply) { project, task in
+                    let after = Int64(reply.request.params["after"]?.intValue ?? 0)
+                    let page = try project.journalEntries(task: task, afterSeq: after, limit: 10_000, bytesMax: bytesMax)
+                    reply.result(.object(["entries": .array(page.entries), "more": .bool(page.more)]))
+                }
             case "answer": try answer(reply)
             case "cancel": try cancel(reply)
             case "replay": try replay(reply)
@@ -43,6 +48,7 @@ extension Daemon {
             case "projects.add":
                 let root = try projectRoot(reply.request.params, required: true)
                 guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not add projects") }
+                try Self.requireDirectory(root)
                 try openProject(root)
                 reply.result(.object(["path": .string(root), "added": .bool(try registry.add(root))]))
             case "projects.remove":
@@ -83,15 +89,27 @@ extension Daemon {
     }
 
     /// `project` param: an absolute path; the registry's only project when omitted.
+    /// One spelling per directory (no `.` or `..`, repeated slashes folded), so a project is
+    /// never registered, opened and locked twice under two names; never inside a `.loom`.
     func projectRoot(_ params: JSONValue, required: Bool = false) throws -> String {
         if let path = params["project"]?.stringValue {
             guard path.hasPrefix("/"), path.utf8.count <= 4_096 else { throw IPCError(.invalidParams, "project must be an absolute path") }
-            var trimmed = path
-            while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
-            return trimmed
+            let components = path.split(separator: "/", omittingEmptySubsequences: true)
+            guard !components.contains(where: { $0 == "." || $0 == ".." || $0 == ".loom" }) else {
+                throw IPCError(.invalidParams, "project must be a plain absolute path, without . or .. and not inside a .loom directory: \(path)")
+            }
+            return "/" + components.joined(separator: "/")
         }
         if !required, registry.all.count == 1 { return registry.all[0] }
         throw IPCError(.invalidParams, "name the project (params.project, or loomctl -C DIR)")
+    }
+
+    /// A project must be an existing directory: loomd creates its `.loom`, never the project.
+    static func requireDirectory(_ root: String) throws {
+        var directoryStat = stat()
+        guard stat(root, &directoryStat) == 0, directoryStat.st_mode & S_IFMT == S_IFDIR else {
+            throw IPCError(.notFound, "\(root) is not a directory")
+        }
     }
 
     /// The actor of a request: the peer's identity, an agent when its ancestry includes a
@@ -125,10 +143,7 @@ extension Daemon {
         }
         let root = try projectRoot(params, required: true)
         guard let input = params["input"]?.stringValue, !input.isEmpty else { throw IPCError(.invalidParams, "params.input: the task to do, as text") }
-        var directoryStat = stat()
-        guard stat(root, &directoryStat) == 0, directoryStat.st_mode & S_IFMT == S_IFDIR else {
-            throw IPCError(.notFound, "\(root) is not a directory")
-        }
+        try Self.requireDirectory(root)
         let bundle = params["bundle"]?.stringValue
             ?? DaemonConfiguration.defaultBundle(configuration.defaultBundle, among: bundles)
         guard let bundle else { throw IPCError(.unavailable, "no bundle is loaded; start loomd with --bundles DIR") }
@@ -166,6 +181,9 @@ extension Daemon {
         }
     }
 
+    /// A refused answer's gate and message are journaled cut to this many bytes.
+    static let refusedFieldMaxBytes = 4_096
+
     private func answer(_ reply: IPCReply) throws {
         let params = reply.request.params
         guard let answer = params["answer"]?.stringValue.flatMap(GateAnswer.init(rawValue:)) else {
@@ -180,7 +198,13 @@ extension Daemon {
             }
             let openedMs = try project.engine.store.query("SELECT k.time_ms AS t FROM gates g JOIN ticks k ON k.tick = g.opened_tick WHERE g.event_id = :gate", bindings: [":gate": gate]).first?["t"]?.intValue
             guard allowed else {
-                try project.engine.refuse(task: task, payload: params, reason: "uid \(reply.peer.uid) is not on the approvers list", by: caller)
+                // What was tried, not whatever else the request carried: anyone who reaches the
+                // socket can cause this entry, and the journal keeps it for ever.
+                let attempted: JSONValue = .object([
+                    "task": .string(task), "gate": .string(String(decoding: gate.utf8.prefix(Self.refusedFieldMaxBytes), as: UTF8.self)),
+                    "answer": .string(answer.rawValue), "message": .string(String(decoding: message.utf8.prefix(Self.refusedFieldMaxBytes), as: UTF8.self)),
+                ])
+                try project.engine.refuse(task: task, payload: attempted, reason: "uid \(reply.peer.uid) is not on the approvers list", by: caller)
                 project.publish()
                 throw IPCError(.forbidden, "uid \(reply.peer.uid) may not answer gates (allowed: \(policy.approvers.sorted().map(String.init).joined(separator: ", ")))")
             }
@@ -242,9 +266,12 @@ extension Daemon {
         guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
         let project = try openProject(root)
         project.queue.async {
+            if let task, (try? project.engine.task(task)) == nil {
+                return reply.error(IPCError(.notFound, "no task \(task) in \(root)"))
+            }
             // Entries after `after` first (so `log --follow` loses nothing between its read and the stream).
             if let after = reply.request.params["after"]?.intValue,
-               let backlog = try? project.journalEntries(task: task, afterSeq: after, limit: 10_000) {
+               let backlog = try? project.journalEntries(task: task, afterSeq: after, limit: 10_000).entries {
                 for entry in backlog { _ = reply.event(entry) }
             }
             let id = project.addWatcher(task: task, send: { event in reply.event(event) }, end: {

@@ -53,8 +53,17 @@ struct DashboardRoutes: Sendable {
     func task(_ request: Request, liveOnly: Bool, notice: String? = nil) async throws(DashboardError) -> Response {
         let (project, task) = try await taskParameters(request)
         let status = try await gateway.call("status", ["project": .string(project), "task": .string(task)], doing: "reading \(task)")
-        let log = try await gateway.call("log", ["project": .string(project), "task": .string(task)], doing: "reading \(task)'s journal")
-        let entries = Array((log["entries"]?.arrayValue ?? []).suffix(limits.timelineEntriesMax))
+        // Page by page (loomd answers a frame's worth at a time), keeping the newest.
+        var entries: [JSONValue] = []
+        var after: Int64 = 0
+        while true {
+            let page = try await gateway.call("log", ["project": .string(project), "task": .string(task), "after": .int(after)], doing: "reading \(task)'s journal")
+            let batch = page["entries"]?.arrayValue ?? []
+            entries = Array((entries + batch).suffix(limits.timelineEntriesMax))
+            let newest = batch.last?["seq"]?.intValue ?? after
+            guard page["more"]?.boolValue == true, newest > after else { break }
+            after = newest
+        }
         var content = TaskPage.Content(project: project, task: task, status: status, entries: entries, diff: nil,
                                        csrfToken: configuration.csrfToken, nowMs: Self.nowMs(), notice: FormFields(request.uri.query ?? "")["notice"])
         if liveOnly { return html(TaskPage.live(content)) }

@@ -19,7 +19,8 @@ struct GlobalOptions: ParsableArguments {
         do {
             return try IPCClient(socketPath: socketPath, clientName: "loomctl 0.1.0")
         } catch {
-            throw CLIError(error, hint: error.code == .unavailable ? "start it with: loomd --state-dir ~/.local/state/loom --socket \(socketPath) &   (or: systemctl start loomd)" : nil)
+            let noDaemon = error.code == .unavailable && !error.message.contains("accepted the connection")
+            throw CLIError(error, hint: noDaemon ? "start it with: loomd --state-dir ~/.local/state/loom --socket \(socketPath) &   (or: systemctl start loomd)" : nil)
         }
     }
 

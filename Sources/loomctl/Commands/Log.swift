@@ -19,13 +19,16 @@ struct Log: ParsableCommand {
                 try followJournal(client: client, project: project.root, task: task, json: global.json, untilQuiet: false)
                 return
             }
-            let result: JSONValue
-            do { result = try client.call("log", .object(["project": .string(project.root), "task": .string(task)])) } catch { throw CLIError(error) }
-            if global.json {
-                print(result.canonicalText)
-            } else {
-                for entry in result["entries"]?.arrayValue ?? [] { print(LogLine.format(entry)) }
+            var entries: [JSONValue] = []
+            let json = global.json
+            do {
+                try JournalPages.read(project: project.root, task: task, call: { try client.call("log", $0) }) { entry in
+                    if json { entries.append(entry) } else { print(LogLine.format(entry)) }
+                }
+            } catch let error as IPCError {
+                throw CLIError(error)
             }
+            if json { print(JSONValue.object(["entries": .array(entries)]).canonicalText) }
         }
     }
 }

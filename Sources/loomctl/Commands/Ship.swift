@@ -82,8 +82,10 @@ struct Ship: ParsableCommand {
 
     /// The ship step's own words, from the ship task's journal.
     private func shipNote(client: IPCClient, task: String) throws -> String {
-        let entries = (try? client.call("log", .object(["project": .string(project.root), "task": .string(task)])))?["entries"]?.arrayValue ?? []
-        let results = entries.filter { $0["payload"]?["key"]?.stringValue?.contains(":ship:") == true }
-        return results.last?["payload"]?["result"]?["output"]?.stringValue ?? ""
+        var note = ""
+        _ = try? JournalPages.read(project: project.root, task: task, call: { try client.call("log", $0) }) { entry in
+            if entry["payload"]?["key"]?.stringValue?.contains(":ship:") == true { note = entry["payload"]?["result"]?["output"]?.stringValue ?? note }
+        }
+        return note
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LoomEngine
 import LoomIPC
 
@@ -37,6 +38,7 @@ struct Submit: ParsableCommand {
             let task = result["task"]?.stringValue ?? "?"
             print(global.json ? result.canonicalText : task)
             guard wait else { return }
+            fflush(nil)
             try followJournal(client: client, project: project.root, task: task, json: global.json, untilQuiet: true)
         }
     }
@@ -46,31 +48,50 @@ struct Submit: ParsableCommand {
 /// `untilQuiet`, parks at a gate).
 func followJournal(client: IPCClient, project: String, task: String, json: Bool, untilQuiet: Bool) throws {
     var lastSeq: Int64 = 0
+    // Each line is flushed: into a pipe or a file, stdout would otherwise hold entries back
+    // until it fills (or lose them to Ctrl-C).
     func print(_ entry: JSONValue) {
         lastSeq = max(lastSeq, entry["seq"]?.intValue ?? lastSeq)
         Swift.print(json ? entry.canonicalText : LogLine.format(entry))
+        fflush(nil)
     }
-    /// Settled, and every entry up to now printed (the stream may lag the status).
+    func printLine(_ line: String) {
+        Swift.print(line)
+        fflush(nil)
+    }
+    /// Settled, and every entry up to now printed (the stream may lag the status). With
+    /// `untilQuiet`, a task queued behind one parked at a gate is settled too: nothing
+    /// happens to it until a person answers that gate.
     func settled(_ reader: IPCClient) -> Bool {
-        guard let status = try? reader.peekStatus(project: project, task: task),
-              ["done", "abandoned", "cancelled", "failed"].contains(status) || (untilQuiet && status == "parked") else { return false }
-        let tail = (try? reader.sideCall("log", .object(["project": .string(project), "task": .string(task), "after": .int(lastSeq)])))?["entries"]?.arrayValue ?? []
-        tail.forEach(print)
+        guard let status = try? reader.peekStatus(project: project, task: task) else { return false }
+        var quiet = ["done", "abandoned", "cancelled", "failed"].contains(status) || (untilQuiet && status == "parked")
+        if untilQuiet && status == "queued",
+           let parked = (try? reader.sideCall("status", .object(["project": .string(project)])))?["active"]?.arrayValue?
+               .first(where: { $0["status"]?.stringValue == "parked" })?["task"]?.stringValue {
+            FileHandle.standardError.write(Data("\(task) is queued behind \(parked), which waits at a gate (loomctl approve \(parked))\n".utf8))
+            quiet = true
+        }
+        guard quiet else { return false }
+        _ = try? JournalPages.read(project: project, task: task, after: lastSeq, call: { try reader.sideCall("log", $0) }, each: print)
         return true
     }
     do {
-        let backlog = try client.call("log", .object(["project": .string(project), "task": .string(task)]))["entries"]?.arrayValue ?? []
-        backlog.forEach(print)
+        try JournalPages.read(project: project, task: task, call: { try client.call("log", $0) }, each: print)
         if settled(client) { return }
         var live = LiveOutput()
-        _ = try client.stream("watch", .object(["project": .string(project), "task": .string(task), "after": .int(lastSeq)])) { entry in
+        // Waiting until quiet watches the whole project: a queued task settles when the task
+        // ahead of it parks, an entry of that other task.
+        var params: [String: JSONValue] = ["project": .string(project), "after": .int(lastSeq)]
+        if !untilQuiet { params["task"] = .string(task) }
+        _ = try client.stream("watch", .object(params)) { entry in
+            guard entry["task"]?.stringValue == task else { return entry["kind"]?.stringValue == "progress" || !settled(client) }
             if entry["kind"]?.stringValue == "progress" {
                 // An agent's output as it streams: whole lines, indented under the entries.
-                if json { Swift.print(entry.canonicalText) } else { live.add(entry).forEach { Swift.print($0) } }
+                if json { printLine(entry.canonicalText) } else { live.add(entry).forEach(printLine) }
                 return true
             }
             guard (entry["seq"]?.intValue ?? 0) > lastSeq else { return true }
-            if !json { live.finish(entry).forEach { Swift.print($0) } }
+            if !json { live.finish(entry).forEach(printLine) }
             print(entry)
             return !settled(client)
         }
