@@ -168,9 +168,7 @@ public final class Project: @unchecked Sendable {
         publishedSeq = entries.last?["seq"]?.intValue ?? publishedSeq
         for (id, watcher) in watchers {
             for entry in entries where watcher.task == nil || entry["task"]?.stringValue == watcher.task {
-                var event = entry
-                if case .object(var object) = event { object["project"] = .string(root); event = .object(object) }
-                if !watcher.send(event) {
+                if !watcher.send(entry) {
                     watchers[id] = nil
                     break
                 }
@@ -239,7 +237,9 @@ public final class Project: @unchecked Sendable {
         var bytes = 0
         for row in rows.prefix(limit) {
             guard case .object(var object) = row else { continue }
-            var size = 200
+            // Every entry says whose it is: a watch of several projects mixes them.
+            object["project"] = .string(root)
+            var size = 200 + root.utf8.count
             for key in ["actor", "payload"] {
                 guard let text = object[key]?.stringValue else { continue }
                 size += text.utf8.count
