@@ -23,14 +23,16 @@ import LoomPolicy
         #expect(try engine.cancel(task: "t1", reason: "", by: Fixtures.person).map(\.key) == ["t3:draft:writer:0:1"])
     }
 
-    /// An agent after the last gate whose output fails its schema twice leaves a blocker
-    /// no person saw: the task fails saying so. Before, its finalize was refused by the
-    /// kernel's rule and the delivery rolled back, so the output was never recorded.
-    @Test func aBlockerRaisedAfterTheLastGateFailsTheTask() throws {
+    /// After the last gate nobody is asked any more: an agent there whose output fails its
+    /// schema twice (a summary after delivery) leaves a warning on record and the task ends
+    /// done; a reviewer there that raises a blocker fails the task, saying why. Before, both
+    /// had finalize refused at commit, the output unrecorded and the task cancelled.
+    @Test(arguments: [("writer", "not json", TaskStatus.done), ("editor", "blocking", TaskStatus.failed)])
+    func afterTheLastGateNobodyIsAsked(agent: String, output: String, ends: TaskStatus) throws {
         var files = try Fixtures.publishing().files
         files["bundle.json"] = files["bundle.json"]!.replacingOccurrences(
             of: #"{"name": "publish", "phase": "publish", "kind": "finalize"}"#,
-            with: #"{"name": "recap", "phase": "publish", "kind": "agent", "agent": "writer"}, {"name": "publish", "phase": "publish", "kind": "finalize"}"#)
+            with: #"{"name": "recap", "phase": "publish", "kind": "agent", "agent": "\#(agent)"}, {"name": "publish", "phase": "publish", "kind": "finalize"}"#)
         let bundle = try BundleLoader.load(files: files)
         let directory = TemporaryDirectory()
         let engine = try Engine(store: Store(path: directory.file("state.db")), bundles: [bundle], clock: SimulatedClock().next)
@@ -39,12 +41,16 @@ import LoomPolicy
         _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([]))
         _ = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
         _ = try engine.deliver(key: try engine.pending("command").key, result: Fixtures.commandOK)
-        _ = try engine.deliver(key: "t1:recap:writer:0:1", result: AgentResult(output: "not json").json)
-        _ = try engine.deliver(key: "t1:recap:writer:0:2", result: AgentResult(output: "still not json").json)
+        if output == "blocking" {
+            _ = try engine.deliver(key: "t1:recap:\(agent):0:1", result: Fixtures.review([["severity": "blocking", "summary": "late problem"]]))
+        } else {
+            _ = try engine.deliver(key: "t1:recap:\(agent):0:1", result: AgentResult(output: output).json)
+            _ = try engine.deliver(key: "t1:recap:\(agent):0:2", result: AgentResult(output: output).json)
+            #expect(try engine.store.query("SELECT severity, origin, status FROM findings WHERE task_id = 't1'") == [["severity": "warn", "origin": "harness", "status": "open"]])
+        }
         let task = try #require(try engine.task("t1"))
-        #expect(task.status == .failed)
-        #expect(task.outcome.contains("blocking finding(s) open after the last gate"), "\(task.outcome)")
-        #expect(try engine.store.query("SELECT valid FROM step_outputs WHERE task_id = 't1' AND step = 'recap' ORDER BY attempt") == [["valid": 0], ["valid": 0]])
+        #expect(task.status == ends)
+        if ends == .failed { #expect(task.outcome.contains("blocking finding(s) open after the last gate"), "\(task.outcome)") }
         #expect(try engine.store.query("SELECT count(*) AS n FROM violations")[0]["n"] == 0)
     }
 

@@ -236,8 +236,11 @@ extension Engine {
                 try spawnAgents([effect.unit], step: step, task: &task, bundle: bundle, validationError: explanation, attempt: effect.attempt + 1, in: context)
                 return
             }
-            // Garbage never turns into an approval: it becomes a blocker a person must look at.
-            try addFinding(task: task, step: effect.step, agent: effect.unit, iteration: effect.iteration, severity: "blocking", origin: "harness",
+            // Garbage never turns into an approval: it becomes a blocker a person must look at
+            // at the next gate. With no gate ahead (a summary after delivery) there is no
+            // approval left to guard and nobody to ask: it is a warning on the record.
+            let severity = gateAhead(of: task, step: step, bundle: bundle) ? "blocking" : "warn"
+            try addFinding(task: task, step: effect.step, agent: effect.unit, iteration: effect.iteration, severity: severity, origin: "harness",
                            summary: "output of \(effect.unit) failed its schema twice", details: .object(["errors": .array(problems.errors.map { .string($0) })]), in: context)
             if case .branch = step.kind {
                 // The harness blocker stays open, so a person sees it at the first gate.
@@ -273,6 +276,26 @@ extension Engine {
             errors.append("$.findings: more than \(limits.findingsPerOutputMax) findings")
         }
         return (parsed, errors)
+    }
+
+    /// Whether a gate may lie on the task's path after `step`: later in its flow, or for a
+    /// branch, in the flow it falls back to. A branch on the way counts as one (it may lead
+    /// to a gate): unsure, the finding stays blocking, and finalize fails the task if no
+    /// person ever saw it.
+    private func gateAhead(of task: TaskRecord, step: Step, bundle: LoomBundle) -> Bool {
+        let remaining: ArraySlice<Step>
+        if case .branch = step.kind {
+            remaining = bundle.flow(named: step.fallbackFlow)?.steps[...] ?? []
+        } else {
+            guard let steps = bundle.flow(named: task.flow)?.steps, task.stepIndex < steps.count else { return true }
+            remaining = steps[(task.stepIndex + 1)...]
+        }
+        return remaining.contains { step in
+            switch step.kind {
+            case .gate, .branch: return true
+            default: return false
+            }
+        }
     }
 
     private func addFinding(task: TaskRecord, step: String, agent: String, iteration: Int, severity: String, origin: String, summary: String, details: JSONValue, in context: TickContext) throws(LoomError) {
