@@ -269,6 +269,49 @@ import Testing
         #expect(try String(contentsOfFile: "\(worktree)/value.txt", encoding: .utf8) == "42\n")
     }
 
+    /// A file an agent adds after the diff (a conftest.py that makes the tests pass) is not
+    /// there when the checks run, ignored or not: they judge the delivered tree only.
+    @Test func checksDoNotSeeAFileAddedSinceTheDiff() throws {
+        let world = try CodeWorld(script: CodeScript.script(), config: #"{"checks": [{"name": "test", "run": "test ! -e helper.txt && test ! -e cache.tmp && sh check.sh", "timeoutMs": 60000}]}"#)
+        let request = HandlerRequest(taskID: "t8", step: "final_checks", input: "x", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096)
+        #expect(PrepareWorktree().run(request).status == .ok)
+        let worktree = TaskWorkspace(projectDirectory: world.project, taskID: "t8").directory
+        try "42\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
+        #expect(DiffWorktree().run(request).status == .ok)
+        try "added after the diff\n".write(toFile: "\(worktree)/helper.txt", atomically: true, encoding: .utf8)
+        try "*.tmp\n".write(toFile: "\(worktree)/.gitignore", atomically: true, encoding: .utf8)
+        try "hidden by the agent's own .gitignore\n".write(toFile: "\(worktree)/cache.tmp", atomically: true, encoding: .utf8)
+        let checks = RunChecks().run(request)
+        #expect(checks.status == .ok, "\(checks.output)")
+        #expect(!FileManager.default.fileExists(atPath: "\(worktree)/helper.txt"))
+    }
+
+    /// loom's own git calls in a worktree never follow its `.git` file, which an agent can
+    /// rewrite: pointed at the person's repository, the diff step staged the worktree into
+    /// the person's index; pointed at a directory of the agent's, its fsmonitor command ran.
+    @Test func aWorktreesGitFileRewrittenByAnAgentIsNotFollowed() throws {
+        let world = try CodeWorld(script: CodeScript.script())
+        let request = HandlerRequest(taskID: "t9", step: "diff", input: "x", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096)
+        #expect(PrepareWorktree().run(request).status == .ok)
+        let before = try world.userView()
+        let worktree = TaskWorkspace(projectDirectory: world.project, taskID: "t9").directory
+        try "42\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
+        try "gitdir: \(world.repository)/.git\n".write(toFile: "\(worktree)/.git", atomically: true, encoding: .utf8)
+        let diff = DiffWorktree().run(request)
+        #expect(diff.status == .ok, "\(diff.output)")
+        #expect(try world.userView() == before, "the person's checkout changed")
+
+        let marker = "\(world.repository)/fsmonitor-ran"
+        try FileManager.default.createDirectory(atPath: "\(worktree)/.evil", withIntermediateDirectories: true)
+        try "[core]\n\trepositoryformatversion = 0\n\tfsmonitor = \"touch \(marker); false\"\n".write(toFile: "\(worktree)/.evil/config", atomically: true, encoding: .utf8)
+        try "ref: refs/heads/main\n".write(toFile: "\(worktree)/.evil/HEAD", atomically: true, encoding: .utf8)
+        for directory in ["objects", "refs"] { try FileManager.default.createDirectory(atPath: "\(worktree)/.evil/\(directory)", withIntermediateDirectories: true) }
+        try "gitdir: .evil\n".write(toFile: "\(worktree)/.git", atomically: true, encoding: .utf8)
+        _ = DiffWorktree().run(request)
+        _ = RunChecks().run(request)
+        #expect(!FileManager.default.fileExists(atPath: marker), "a command from the agent's git config ran")
+    }
+
     @Test func aProjectBelowItsRepositorysTopWorksInItsPlaceInTheWorktree() throws {
         let world = try CodeWorld(script: CodeScript.script(flow: "trivial"), subdirectory: "services/app")
         let id = try world.submit(preset: .fullAutonomous)

@@ -11,9 +11,20 @@ public struct Git: Sendable {
     public let directory: String
     public var timeoutMs = 120_000
     public var outputLimitBytes = 4 << 20
+    /// Options put before every command: a worktree's pinned repository (see
+    /// `TaskWorkspace.git()`), never one git discovers from files an agent can write.
+    var leadingOptions: [String] = []
 
     public init(directory: String) {
         self.directory = directory
+    }
+
+    /// Git in `workTree` with its repository named, not discovered: `--git-dir` and
+    /// `--work-tree` make git ignore the worktree's own `.git` file, and no fsmonitor or
+    /// hook command configured anywhere runs.
+    init(workTree: String, gitDirectory: String) {
+        directory = workTree
+        leadingOptions = ["--git-dir=\(gitDirectory)", "--work-tree=\(workTree)", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null"]
     }
 
     public struct Output: Sendable {
@@ -37,7 +48,7 @@ public struct Git: Sendable {
 
     /// Runs `git ARGS`; a git that cannot be started at all is a `GitError`.
     public func run(_ arguments: [String]) throws(GitError) -> Output {
-        let result = ChildProcess.run(argv: ["git"] + arguments, directory: directory, environment: Self.environment,
+        let result = ChildProcess.run(argv: ["git"] + leadingOptions + arguments, directory: directory, environment: Self.environment,
                                       timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes)
         if let spawnError = result.spawnError {
             throw GitError("git is not available (\(spawnError)); install git", command: arguments)

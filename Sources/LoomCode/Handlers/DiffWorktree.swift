@@ -18,7 +18,7 @@ public struct DiffWorktree: StepHandler {
             return CommandResult(status: .failed, exitCode: nil, output: "task \(request.taskID) has no prepared worktree (the git.prepare step did not run)")
         }
         do {
-            let git = Git(directory: workspace.directory)
+            let git = try workspace.git()
             try git.check(["add", "-A"], "staging the worktree")
             // The exact content this diff shows, for delivery to commit and nothing else.
             let tree = try git.check(["write-tree"], "recording the worktree's tree")

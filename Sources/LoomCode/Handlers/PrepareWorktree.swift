@@ -33,7 +33,7 @@ public struct PrepareWorktree: StepHandler {
             throw GitError("\(project) is not a git repository: run `git init` and commit, or submit the task to a repository", command: ["rev-parse"])
         }
         if workspace.exists, let base = workspace.baseCommit {
-            let branch = try Git(directory: workspace.directory).check(["rev-parse", "--abbrev-ref", "HEAD"], "reading the worktree's branch")
+            let branch = try workspace.git().check(["rev-parse", "--abbrev-ref", "HEAD"], "reading the worktree's branch")
             guard branch == workspace.branch else {
                 throw GitError("\(workspace.directory) exists but is on \(branch), not \(workspace.branch); remove it and resubmit", command: [])
             }

@@ -24,12 +24,17 @@ public struct RunChecks: StepHandler {
         }
         let directory = TaskWorkspace.workingDirectory(project: request.projectDirectory, task: request.taskID)
         // Checks judge what will be delivered: the tree the last diff recorded. An edit made
-        // since (a reviewer with write access) is put back before they run.
+        // since (a reviewer with write access) is put back, and every file not in that tree
+        // removed (a conftest.py that makes the tests pass), ignored ones too: an agent can
+        // write a .gitignore as easily as the file it hides. Checks rebuild their caches.
         let workspace = TaskWorkspace(projectDirectory: request.projectDirectory, taskID: request.taskID)
         if workspace.exists, let tree = workspace.reviewedTree {
-            let reset = try? Git(directory: workspace.directory).run(["read-tree", "-u", "--reset", tree])
-            guard reset?.ok == true else {
-                return CommandResult(status: .failed, exitCode: nil, output: "cannot put the worktree back to the recorded tree \(tree.prefix(12)): \(reset?.firstLine ?? "git failed")")
+            do {
+                let git = try workspace.git()
+                try git.check(["read-tree", "-u", "--reset", tree], "putting the worktree back to the recorded tree \(tree.prefix(12))")
+                try git.check(["clean", "-ffdx", "--quiet"], "removing files added since the diff")
+            } catch {
+                return CommandResult(status: .failed, exitCode: nil, output: "cannot put the worktree back to the recorded tree: \(error)")
             }
         }
         let deadline = ChildProcess.monotonicMilliseconds() + request.timeoutMs

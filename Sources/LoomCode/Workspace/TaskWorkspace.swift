@@ -61,6 +61,23 @@ public struct TaskWorkspace: Sendable, Equatable {
         return workspace.exists ? workspace.projectInWorktree : project
     }
 
+    /// Git for this worktree, with its repository pinned: the admin directory in the
+    /// project's repository whose `gitdir` names this worktree. Never found through
+    /// `<worktree>/.git`: that file is the agent's to rewrite, and pointed at the person's
+    /// repository it would have loom stage into the person's index, or pointed at a
+    /// directory of its own, run its configured commands.
+    public func git() throws(GitError) -> Git {
+        let common = try Git(directory: projectDirectory).check(["rev-parse", "--path-format=absolute", "--git-common-dir"], "finding the project's repository")
+        let expected = "\(directory)/.git"
+        for name in FileSystem.list("\(common)/worktrees") {
+            let admin = "\(common)/worktrees/\(name)"
+            if FileSystem.readText("\(admin)/gitdir", limit: 8_192)?.trimmingSpaces() == expected {
+                return Git(workTree: directory, gitDirectory: admin)
+            }
+        }
+        throw GitError("no worktree of \(common) is registered at \(directory)", command: ["worktree", "list"])
+    }
+
     /// The recorded base commit, if the workspace was prepared.
     public var baseCommit: String? {
         guard let text = FileSystem.readText(baseFile, limit: 4_096)?.trimmingSpaces(), text.count == 40 || text.count == 64 else { return nil }

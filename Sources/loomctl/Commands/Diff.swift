@@ -34,7 +34,7 @@ struct Diff: ParsableCommand {
             if workspace.exists {
                 // The worktree as it is, read without touching its index (loomd may be using
                 // it): files an agent created show once the task's diff step has staged them.
-                git = Git(directory: workspace.directory)
+                do { git = try workspace.git() } catch { throw CLIError("\(error)", status: 1) }
                 arguments = ["diff", "--no-color"] + (stat ? ["--stat"] : []) + [base]
             } else {
                 git = Git(directory: project.root)
