@@ -17,16 +17,23 @@ public final class ReconnectingClient: @unchecked Sendable {
         self.onConnect = onConnect
     }
 
+    /// Connects now (running `onConnect`) if not connected, rather than at the first call.
+    public func connect() throws(IPCError) {
+        try lock.withLock { () throws(IPCError) in _ = try connected() }
+    }
+
+    /// The open connection, made (and `onConnect` run) if there is none. Under `lock`.
+    private func connected() throws(IPCError) -> IPCClient {
+        if let client { return client }
+        let fresh = try IPCClient(socketPath: socketPath, clientName: clientName)
+        try onConnect(fresh)
+        client = fresh
+        return fresh
+    }
+
     public func call(_ method: String, _ params: JSONValue) throws(IPCError) -> JSONValue {
         try lock.withLock { () throws(IPCError) -> JSONValue in
-            let client: IPCClient
-            if let existing = self.client {
-                client = existing
-            } else {
-                client = try IPCClient(socketPath: socketPath, clientName: clientName)
-                try onConnect(client)
-                self.client = client
-            }
+            let client = try connected()
             do throws(IPCError) {
                 return try client.call(method, params)
             } catch {

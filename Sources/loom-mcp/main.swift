@@ -12,7 +12,15 @@ do {
     exit(error.description.isEmpty ? 0 : 2)
 }
 
-let tools = LoomTools(options: options, connection: LoomConnection(socketPath: options.socketPath))
+let connection = LoomConnection(socketPath: options.socketPath)
+// Attach as an agent host at once, not at the first tool call: until loomd knows this host,
+// a gate answer from its shell would pass for a person's.
+do {
+    try connection.connect()
+} catch {
+    FileHandle.standardError.write(Data("loom-mcp: loomd at \(options.socketPath) is not reachable yet (\(error)); this host attaches at the first call\n".utf8))
+}
+let tools = LoomTools(options: options, connection: connection)
 let server = Server(
     name: "loom", version: "0.1.0",
     instructions: """

@@ -25,6 +25,40 @@ import Testing
         return process.terminationStatus == 0
     }()
 
+    /// loom-mcp attaches as an agent host when it starts, not at its first tool call: from
+    /// then on a gate answer from its host's process tree is an agent's, refused on record.
+    /// Before, the window until the first call let such an answer pass for a person's.
+    @Test func theServerAttachesAsAHostBeforeAnyToolCall() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let project = try daemon.makeProject()
+        #expect(daemon.ctl(["submit", "-C", project, "--policy", "full-supervised", "x"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
+
+        // This test process starts loom-mcp, so it is the host whose answers are an agent's.
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loom-mcp")
+        server.arguments = ["--socket", daemon.socket]
+        let input = Pipe(), output = Pipe()
+        server.standardInput = input
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        // Its answer to `initialize` (no tool call) means it is serving, so past attaching.
+        let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
+        input.fileHandleForWriting.write(Data((initialize + "\n").utf8))
+        let answered = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = output.fileHandleForReading.availableData
+            answered.signal()
+        }
+        #expect(answered.wait(timeout: .now() + 20) == .success, "loom-mcp did not answer initialize")
+        let answer = daemon.ctl(["approve", "t1", "-C", project, "--reason", "from the host's shell"])
+        #expect(answer.status == 4, "\(answer.stdout) \(answer.stderr)")
+        #expect(answer.stderr.contains("human_gate_answered_by_human"), "\(answer.stderr)")
+    }
+
     @Test(.enabled(if: MCPHostTests.mcpImportable, "the Python package 'mcp' cannot be imported; scripts/install-deps installs it"))
     func thePythonClientPlaysTheHostFromSubmissionToTheBranch() throws {
         let daemon = try DaemonHarness(script: HostExecutionTests.emptyScript)
