@@ -74,6 +74,29 @@ import Testing
         #expect(try world.git("status", "--porcelain") == "", "the checkout followed")
     }
 
+    /// The ship ships the commit its check reported and the person approved: a branch moved
+    /// in between (an agent committing on it) is refused, the target untouched. Before, the
+    /// ship re-read the branch and shipped whatever it held.
+    @Test func aBranchMovedAfterTheCheckIsNotShipped() throws {
+        let (world, id) = try finished()
+        let mainBefore = try world.git("rev-parse", "main")
+        let shipTask = try world.engine.submit(bundle: "code", flow: "ship", input: ShipOrder(task: id, destination: .merge(into: "main", squash: false)).input,
+                                               policy: PolicyPreset.fullAutonomous.policy, by: CodeWorld.person).taskID
+        try world.run()
+        let gate = try #require(try world.engine.waitingGate(task: shipTask))
+        let checked = try world.git("rev-parse", "loom/\(id)")
+        let tree = try world.git("rev-parse", "loom/\(id)^{tree}")
+        let sneaked = try world.git("commit-tree", tree, "-p", checked, "-m", "unreviewed")
+        try world.git("update-ref", "refs/heads/loom/\(id)", sneaked, checked)
+        _ = try world.engine.answerGate(task: shipTask, gate: gate.eventID, answer: .approve, by: CodeWorld.person)
+        try world.run()
+        let shipped = try world.task(shipTask)
+        #expect(shipped.status == .failed, "\(shipped.outcome)")
+        let said = try world.rows("SELECT output FROM step_outputs WHERE task_id = '\(shipTask)' AND step = 'ship'").first?["output"]?.stringValue ?? ""
+        #expect(said.contains("moved since the check"), "\(said)")
+        #expect(try world.git("rev-parse", "main") == mainBefore)
+    }
+
     @Test func aConflictIsRefusedWithTheTargetUntouched() throws {
         let (world, id) = try finished()
         try world.write("value.txt", "40\n")

@@ -25,7 +25,7 @@ public struct TaskWorkspace: Sendable, Equatable {
     public var baseFile: String { record("base") }
 
     /// What loom records beside a worktree (named `<task>.<suffix>`), removed with it.
-    static let recordSuffixes = ["base", "tree", "prefix"]
+    static let recordSuffixes = ["base", "tree", "prefix", "ship"]
     var recordFiles: [String] { Self.recordSuffixes.map(record) }
     private func record(_ suffix: String) -> String { "\(Self.root(of: projectDirectory))/\(taskID).\(suffix)" }
 
@@ -77,6 +77,10 @@ public struct TaskWorkspace: Sendable, Equatable {
         }
         throw GitError("no worktree of \(common) is registered at \(directory)", command: ["worktree", "list"])
     }
+
+    /// For a ship task: the commit its check found on the branch, which the person then
+    /// approved shipping; the ship itself ships that commit or nothing.
+    public var checkedShipFile: String { record("ship") }
 
     /// The recorded base commit, if the workspace was prepared.
     public var baseCommit: String? {
