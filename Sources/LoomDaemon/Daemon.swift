@@ -331,7 +331,7 @@ public final class Daemon: @unchecked Sendable {
             afterTick(project, task: effect.taskID)
         } catch {
             log("delivering \(effect.key) failed: \(error)")
-            let reason: String
+            var reason = "the result of \(effect.key) could not be recorded: \(error.message)"
             switch error.code {
             case .invariantViolation:
                 // The violation is journaled; loomd will not run the step again to the same result.
@@ -341,7 +341,6 @@ public final class Daemon: @unchecked Sendable {
                 if let replacement = effect.standIn(forRefused: result, because: error) {
                     return deliver(effect, replacement, in: project, standIn: true)
                 }
-                reason = "the result of \(effect.key) could not be recorded: \(error.message)"
             case .busy, .full, .io, .readOnly:
                 guard retry < Self.deliveryRetriesMax else {
                     return log("\(effect.key) stays pending: the next start of loomd runs it again")
@@ -354,7 +353,7 @@ public final class Daemon: @unchecked Sendable {
                 }
                 return
             default:
-                reason = "the result of \(effect.key) could not be recorded: \(error.message)"
+                break
             }
             // Left pending, the task would wait for ever and hold the project's queue: end
             // it, on record, for a person to look at.

@@ -27,22 +27,7 @@ public struct ShipBranch: StepHandler {
             let source = try git.run(["rev-parse", "--verify", "--quiet", "refs/heads/\(order.branch)^{commit}"])
             guard source.ok else { throw GitError("there is no branch \(order.branch) to ship (was \(order.task) delivered?)", command: []) }
             let head = source.text.trimmingSpaces()
-            // The person approved shipping the commit the check reported, not whatever the
-            // branch holds by the time the ship runs (an agent may commit on it meanwhile).
-            let record = TaskWorkspace(projectDirectory: request.projectDirectory, taskID: request.taskID).checkedShipFile
-            if check {
-                FileSystem.makeDirectories(TaskWorkspace.root(of: request.projectDirectory), mode: 0o755)
-                guard (try? FileSystem.writeAtomically(record, head + "\n")) != nil else {
-                    throw GitError("cannot record the checked commit in \(record)", command: [])
-                }
-            } else {
-                guard let checked = FileSystem.readText(record, limit: 4_096)?.trimmingSpaces(), !checked.isEmpty else {
-                    throw GitError("no checked commit is on record for this ship (\(record)); nothing was changed", command: [])
-                }
-                guard checked == head else {
-                    throw GitError("\(order.branch) moved since the check: \(checked.prefix(12)) was approved, it is now at \(head.prefix(12)); nothing was changed. Ship again to check the new commit", command: [])
-                }
-            }
+            try pin(head, of: order, for: request)
             switch order.destination {
             case .push(let remote):
                 return try push(order, remote: remote, head: head, git: git)
@@ -51,6 +36,26 @@ public struct ShipBranch: StepHandler {
             }
         } catch {
             return CommandResult(status: .failed, exitCode: nil, output: error.message)
+        }
+    }
+
+    /// The check records the head it found; the ship goes on only if the branch still holds
+    /// it. The person approved shipping the commit the check reported, not whatever the branch
+    /// holds by the time the ship runs (an agent may commit on it meanwhile).
+    private func pin(_ head: String, of order: ShipOrder, for request: HandlerRequest) throws(GitError) {
+        let record = TaskWorkspace(projectDirectory: request.projectDirectory, taskID: request.taskID).checkedShipFile
+        if check {
+            FileSystem.makeDirectories(TaskWorkspace.root(of: request.projectDirectory), mode: 0o755)
+            guard (try? FileSystem.writeAtomically(record, head + "\n")) != nil else {
+                throw GitError("cannot record the checked commit in \(record)", command: [])
+            }
+            return
+        }
+        guard let checked = FileSystem.readText(record, limit: 4_096)?.trimmingSpaces(), !checked.isEmpty else {
+            throw GitError("no checked commit is on record for this ship (\(record)); nothing was changed", command: [])
+        }
+        guard checked == head else {
+            throw GitError("\(order.branch) moved since the check: \(checked.prefix(12)) was approved, it is now at \(head.prefix(12)); nothing was changed. Ship again to check the new commit", command: [])
         }
     }
 

@@ -23,34 +23,31 @@ public struct DaemonConfiguration: Sendable {
     /// every SIGHUP ("bundles", "defaultBundle", "providerScript").
     public var setByFlags: Set<String> = []
 
-    /// Settings read once at start (the pool, the runner, the socket); a reload that
-    /// changes one says it waits for a restart. The rest applies at once.
-    static let restartOnly: [(name: String, value: @Sendable (DaemonConfiguration) -> String)] = [
-        ("effectsMax", { "\($0.effectsMax)" }), ("maxFrameBytes", { "\($0.maxFrameBytes)" }),
-        ("retryAttemptsMax", { "\($0.retryAttemptsMax)" }), ("retryBaseMs", { "\($0.retryBaseMs)" }), ("retryCapMs", { "\($0.retryCapMs)" }),
-        ("rateLimitWaitMs", { "\($0.rateLimitWaitMs)" }), ("rateLimitWaitsMax", { "\($0.rateLimitWaitsMax)" }),
-        ("providerScript", { $0.providerScript ?? "none" }),
-    ]
+    /// Settings read once at start (the pool, the runner, the socket), with
+    /// `providerScript`; a reload that changes one says it waits for a restart. The rest
+    /// applies at once.
+    static var restartOnly: [(name: String, path: WritableKeyPath<DaemonConfiguration, Int>)] {
+        [("effectsMax", \.effectsMax), ("maxFrameBytes", \.maxFrameBytes), ("retryAttemptsMax", \.retryAttemptsMax),
+         ("retryBaseMs", \.retryBaseMs), ("retryCapMs", \.retryCapMs), ("rateLimitWaitMs", \.rateLimitWaitMs),
+         ("rateLimitWaitsMax", \.rateLimitWaitsMax)]
+    }
 
-    /// Takes the restart-only settings (those in `restartOnly`) back from `running`, so the
-    /// live configuration says what is in effect.
+    /// Takes the restart-only settings back from `running`, so the live configuration says
+    /// what is in effect.
     mutating func keepRestartOnly(of running: DaemonConfiguration) {
-        effectsMax = running.effectsMax
-        maxFrameBytes = running.maxFrameBytes
-        retryAttemptsMax = running.retryAttemptsMax
-        retryBaseMs = running.retryBaseMs
-        retryCapMs = running.retryCapMs
-        rateLimitWaitMs = running.rateLimitWaitMs
-        rateLimitWaitsMax = running.rateLimitWaitsMax
+        for setting in Self.restartOnly { self[keyPath: setting.path] = running[keyPath: setting.path] }
         providerScript = running.providerScript
     }
 
     /// The restart-only settings that differ between `self` and `other`, as "name (old → new)".
     func restartOnlyChanges(to other: DaemonConfiguration) -> [String] {
-        Self.restartOnly.compactMap { setting in
-            let old = setting.value(self), new = setting.value(other)
-            return old == new ? nil : "\(setting.name) (\(old) → \(new))"
+        var changes = Self.restartOnly.compactMap { setting in
+            self[keyPath: setting.path] == other[keyPath: setting.path] ? nil : "\(setting.name) (\(self[keyPath: setting.path]) → \(other[keyPath: setting.path]))"
         }
+        if providerScript != other.providerScript {
+            changes.append("providerScript (\(providerScript ?? "none") → \(other.providerScript ?? "none"))")
+        }
+        return changes
     }
 
     /// The bundle a submission that names none runs: `preferred` when it is loaded, else

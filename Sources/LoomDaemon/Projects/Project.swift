@@ -13,11 +13,11 @@ public final class Project: @unchecked Sendable {
     public let queue: DispatchQueue
     let lock: ProjectLock
     /// Touched only on `queue`, like the three below (SIGHUP replaces them).
-    private var bundles: [LoomBundle]
+    private var bundles: [LoomBundle] = []
     /// Digests of the loaded bundles with host-handler steps: only their tasks have handler
     /// facts (branch, change, checks) for `status` to read.
-    private(set) var handlerBundleDigests: Set<String>
-    private(set) var loadedDigests: Set<String>
+    private(set) var handlerBundleDigests: Set<String> = []
+    private(set) var loadedDigests: Set<String> = []
     private let clock: () -> Int64
     /// Open only while the project has work: a project whose tasks are parked or finished
     /// keeps just its lock, and its connection (page cache, statements, file handles) is
@@ -61,10 +61,14 @@ public final class Project: @unchecked Sendable {
         self.bundles = bundles
         handlerBundleDigests = Set(bundles.filter(Self.hasHandlerSteps).map(\.digest))
         loadedDigests = Set(bundles.map(\.digest))
-        if openEngine != nil {
-            openEngine = nil
-            Self.openCount.withLock { $0 -= 1 }
-        }
+        closeEngine()
+    }
+
+    /// Drops the open engine, if any; the next use reopens it (on `queue`).
+    private func closeEngine() {
+        guard openEngine != nil else { return }
+        openEngine = nil
+        Self.openCount.withLock { $0 -= 1 }
     }
 
     /// Closes the connection once the project has been idle a while (on `queue`).
@@ -84,8 +88,7 @@ public final class Project: @unchecked Sendable {
     /// Closes the connection when nothing runs (on `queue`); the next use reopens it.
     func hibernateIfIdle() {
         guard openEngine != nil, watchers.isEmpty, activeCounts.running == 0 else { return }
-        openEngine = nil
-        Self.openCount.withLock { $0 -= 1 }
+        closeEngine()
         // Hand the connection's memory back to the system, not just to malloc's free lists.
         Memory.trimSoon()
     }
@@ -134,10 +137,8 @@ public final class Project: @unchecked Sendable {
             throw LoomError(.io, "cannot create \(root)/.loom: \(String(cString: strerror(errno)))", context: "opening project \(root)")
         }
         lock = try ProjectLock(projectRoot: root)
-        self.bundles = bundles
-        handlerBundleDigests = Set(bundles.filter(Self.hasHandlerSteps).map(\.digest))
-        loadedDigests = Set(bundles.map(\.digest))
         self.clock = clock
+        use(bundles: bundles)
         publishedSeq = try engine.store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue ?? 0
         refreshCounts()
     }
@@ -242,14 +243,13 @@ public final class Project: @unchecked Sendable {
             var size = 200 + root.utf8.count
             for key in ["actor", "payload"] {
                 guard let text = object[key]?.stringValue else { continue }
-                size += text.utf8.count
                 if key == "payload", text.utf8.count > shownPayloadMaxBytes {
                     object[key] = .object(["omitted": .bool(true), "bytes": .int(Int64(text.utf8.count)),
                                            "why": "too long to show here; loomctl export has the entry whole"])
-                    size -= text.utf8.count
-                } else if let parsed = try? JSONValue.parse(text) {
-                    object[key] = parsed
+                    continue
                 }
+                size += text.utf8.count
+                if let parsed = try? JSONValue.parse(text) { object[key] = parsed }
             }
             if !entries.isEmpty, bytes + size > bytesMax { return (entries, true) }
             bytes += size

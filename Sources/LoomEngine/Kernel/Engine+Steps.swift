@@ -42,8 +42,8 @@ extension Engine {
                 guard try openGate(role: role, step: step, task: &task, bundle: bundle, in: context) else { return }
                 try moveToNextStep(&task, bundle: bundle)
             case .finalize:
-                // A blocker still open here was raised after the last gate (a summary whose
-                // output failed its schema twice, say), so no person ever saw it. The task
+                // A blocker still open here was raised after the last gate (a reviewer that
+                // runs after it), so no person ever saw it. The task
                 // cannot be accepted over it: it fails, saying why, instead of its result
                 // being refused at commit and the task cancelled with nothing on record.
                 let open = try context.tx.openBlockers(task: task.id)

@@ -224,8 +224,7 @@ extension Transaction {
             .bind(1, tick).bind(2, id).bind(3, task).run()
     }
 
-    /// How many rounds a step has run: the distinct iterations it recorded output in.
-    /// The rounds `step` has run since a gate last sent the task's work back (all of them
+    /// The rounds (distinct iterations with output) `step` has run since a gate last sent the task's work back (all of them
     /// when none has): a loop's cap counts these.
     func rounds(task: String, step: String) throws(LoomError) -> Int {
         let statement = try statement("""

@@ -11,11 +11,24 @@ public enum TableDump {
     /// is where a divergence shows.
     static let tickColumns = ["updated_tick", "result_tick", "decided_tick", "tick", "intent_tick", "opened_tick", "created_tick"]
 
+    /// The column that names a row's task.
+    static func taskColumn(of table: String) -> String { table == "tasks" ? "id" : "task_id" }
+
+    /// SQL for the newest of a row's tick columns (0 when all are null).
+    static func newestTick(_ columns: [String]) -> String {
+        "max(\(columns.map { "ifnull(\($0), 0)" }.joined(separator: ", ")), 0)"
+    }
+
+    /// The tick columns `table` has, in `tx`.
+    static func tickColumns(of table: String, in tx: Transaction) throws(LoomError) -> [String] {
+        try tx.rows("SELECT name FROM pragma_table_info(:table)", bindings: [":table": table], limit: 100)
+            .compactMap { $0["name"]?.stringValue }.filter(tickColumns.contains)
+    }
+
     /// A table's rows; with `task`, only that task's rows.
     public static func rows(of table: String, order: String, in store: Store, task: String? = nil) throws(LoomError) -> [JSONValue] {
         try store.read { tx throws(LoomError) in
-            let column = table == "tasks" ? "id" : "task_id"
-            let filter = task == nil ? "" : " WHERE \(column) = :task"
+            let filter = task == nil ? "" : " WHERE \(taskColumn(of: table)) = :task"
             return try tx.rows("SELECT * FROM \(table)\(filter) ORDER BY \(order)", bindings: task.map { [":task": $0] } ?? [:], limit: Int.max)
         }
     }
@@ -29,13 +42,12 @@ public enum TableDump {
         var best: RowDifference?
         for (table, order) in tables where try expected.hasTable(table) {
             var filters: [String] = []
-            if task != nil { filters.append("\(table == "tasks" ? "id" : "task_id") = :task") }
+            if task != nil { filters.append("\(taskColumn(of: table)) = :task") }
             var expectedFilters = filters
-            let ticks = try expected.query("SELECT name FROM pragma_table_info(:table)", bindings: [":table": table], limit: 100)
-                .compactMap { $0["name"]?.stringValue }.filter(tickColumns.contains)
+            let ticks = try expected.read { tx throws(LoomError) in try tickColumns(of: table, in: tx) }
             if upToTick != .max, !ticks.isEmpty {
                 // Rows the record wrote after the last replayed tick are not expected of the replay.
-                expectedFilters.append("max(\(ticks.map { "ifnull(\($0), 0)" }.joined(separator: ", ")), 0) <= :upTo")
+                expectedFilters.append("\(newestTick(ticks)) <= :upTo")
             }
             func select(_ filters: [String]) -> String {
                 "SELECT * FROM \(table)\(filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")) ORDER BY \(order)"
@@ -70,13 +82,9 @@ public enum TableDump {
     static func lastWriteTick(task: String, in tx: Transaction) throws(LoomError) -> Int64 {
         var latest: Int64 = 0
         for (table, _) in tables {
-            let columns = try tx.rows("SELECT name FROM pragma_table_info(:table)", bindings: [":table": table], limit: 100)
-                .compactMap { $0["name"]?.stringValue }
-            let ticks = columns.filter(tickColumns.contains)
-            let owner = table == "tasks" ? "id" : "task_id"
-            guard !ticks.isEmpty, columns.contains(owner) else { continue }
-            let newest = ticks.count == 1 ? "ifnull(\(ticks[0]), 0)" : "max(\(ticks.map { "ifnull(\($0), 0)" }.joined(separator: ", ")))"
-            let row = try tx.rows("SELECT max(\(newest)) AS t FROM \(table) WHERE \(owner) = :task", bindings: [":task": task], limit: 1)
+            let ticks = try tickColumns(of: table, in: tx)
+            guard !ticks.isEmpty else { continue }
+            let row = try tx.rows("SELECT max(\(newestTick(ticks))) AS t FROM \(table) WHERE \(taskColumn(of: table)) = :task", bindings: [":task": task], limit: 1)
             latest = max(latest, row.first?["t"]?.intValue ?? 0)
         }
         return latest

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import LoomCode
 import LoomEngine
+import LoomIPC
 import LoomProviders
 
 /// Every route, one method each. Reads are GET; every change is a POST from a form with its
@@ -55,14 +56,11 @@ struct DashboardRoutes: Sendable {
         let status = try await gateway.call("status", ["project": .string(project), "task": .string(task)], doing: "reading \(task)")
         // Page by page (loomd answers a frame's worth at a time), keeping the newest.
         var entries: [JSONValue] = []
-        var after: Int64 = 0
-        while true {
-            let page = try await gateway.call("log", ["project": .string(project), "task": .string(task), "after": .int(after)], doing: "reading \(task)'s journal")
-            let batch = page["entries"]?.arrayValue ?? []
-            entries = Array((entries + batch).suffix(limits.timelineEntriesMax))
-            let newest = batch.last?["seq"]?.intValue ?? after
-            guard page["more"]?.boolValue == true, newest > after else { break }
-            after = newest
+        var from: Int64? = 0
+        while let after = from {
+            let page = try await gateway.call("log", JournalPages.params(project: project, task: task, after: after), doing: "reading \(task)'s journal")
+            entries = Array((entries + (page["entries"]?.arrayValue ?? [])).suffix(limits.timelineEntriesMax))
+            from = JournalPages.next(after: after, page: page)
         }
         var content = TaskPage.Content(project: project, task: task, status: status, entries: entries, diff: nil,
                                        csrfToken: configuration.csrfToken, nowMs: Self.nowMs(), notice: FormFields(request.uri.query ?? "")["notice"])

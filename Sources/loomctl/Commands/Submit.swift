@@ -50,14 +50,13 @@ func followJournal(client: IPCClient, project: String, task: String, json: Bool,
     var lastSeq: Int64 = 0
     // Each line is flushed: into a pipe or a file, stdout would otherwise hold entries back
     // until it fills (or lose them to Ctrl-C).
-    func print(_ entry: JSONValue) {
-        lastSeq = max(lastSeq, entry["seq"]?.intValue ?? lastSeq)
-        Swift.print(json ? entry.canonicalText : LogLine.format(entry))
-        fflush(nil)
-    }
     func printLine(_ line: String) {
         Swift.print(line)
         fflush(nil)
+    }
+    func print(_ entry: JSONValue) {
+        lastSeq = max(lastSeq, entry["seq"]?.intValue ?? lastSeq)
+        printLine(json ? entry.canonicalText : LogLine.format(entry))
     }
     /// Settled, and every entry up to now printed (the stream may lag the status). With
     /// `untilQuiet`, a task queued behind one parked at a gate is settled too: nothing
