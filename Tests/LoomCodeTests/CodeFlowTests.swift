@@ -258,11 +258,7 @@ import Testing
 
     @Test func checksJudgeTheRecordedTreeNotALaterEdit() throws {
         let world = try CodeWorld(script: CodeScript.script())
-        let request = HandlerRequest(taskID: "t8", step: "final_checks", input: "x", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096)
-        #expect(PrepareWorktree().run(request).status == .ok)
-        let worktree = TaskWorkspace(projectDirectory: world.project, taskID: "t8").directory
-        try "42\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
-        #expect(DiffWorktree().run(request).status == .ok)
+        let (request, worktree) = try world.diffedWorktree(task: "t8", value: "42")
         try "99\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
         let checks = RunChecks().run(request)
         #expect(checks.status == .ok, "\(checks.output)")
@@ -273,11 +269,7 @@ import Testing
     /// there when the checks run, ignored or not: they judge the delivered tree only.
     @Test func checksDoNotSeeAFileAddedSinceTheDiff() throws {
         let world = try CodeWorld(script: CodeScript.script(), config: #"{"checks": [{"name": "test", "run": "test ! -e helper.txt && test ! -e cache.tmp && sh check.sh", "timeoutMs": 60000}]}"#)
-        let request = HandlerRequest(taskID: "t8", step: "final_checks", input: "x", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096)
-        #expect(PrepareWorktree().run(request).status == .ok)
-        let worktree = TaskWorkspace(projectDirectory: world.project, taskID: "t8").directory
-        try "42\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
-        #expect(DiffWorktree().run(request).status == .ok)
+        let (request, worktree) = try world.diffedWorktree(task: "t8", value: "42")
         try "added after the diff\n".write(toFile: "\(worktree)/helper.txt", atomically: true, encoding: .utf8)
         try "*.tmp\n".write(toFile: "\(worktree)/.gitignore", atomically: true, encoding: .utf8)
         try "hidden by the agent's own .gitignore\n".write(toFile: "\(worktree)/cache.tmp", atomically: true, encoding: .utf8)

@@ -97,6 +97,17 @@ final class CodeWorld {
 
     // MARK: The repository
 
+    /// Task `task`'s worktree, prepared by the handler, with value.txt set to `value` and
+    /// recorded by the diff step; the request the handlers were given, and the worktree.
+    func diffedWorktree(task: String, value: String) throws -> (HandlerRequest, String) {
+        let request = HandlerRequest(taskID: task, step: "final_checks", input: "x", projectDirectory: project, timeoutMs: 60_000, outputLimitBytes: 4_096)
+        guard PrepareWorktree().run(request).status == .ok else { throw LoomError(.internal, "git.prepare failed for \(task)") }
+        let worktree = TaskWorkspace(projectDirectory: project, taskID: task).directory
+        try "\(value)\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
+        guard DiffWorktree().run(request).status == .ok else { throw LoomError(.internal, "git.diff failed for \(task)") }
+        return (request, worktree)
+    }
+
     func write(_ path: String, _ text: String) throws {
         let url = URL(fileURLWithPath: "\(project)/\(path)")
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

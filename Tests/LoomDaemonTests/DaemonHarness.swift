@@ -14,6 +14,18 @@ final class DaemonHarness: @unchecked Sendable {
         }}
         """
 
+    /// The publishing bundle's agents answering at once, but the writer only after
+    /// `writerDelayMs`: a task that stays "running" a while.
+    static func slowWriterScript(writerDelayMs: Int) -> String {
+        """
+        {"agents": {
+          "writer": [{"output": {"title": "T", "text": "Words."}, "delayMs": \(writerDelayMs)}],
+          "editor": [{"output": {"findings": []}}],
+          "factchecker": [{"output": {"checked_claims": 0, "findings": []}}]
+        }}
+        """
+    }
+
     let directory: String
     let socket: String
     let state: String

@@ -59,14 +59,7 @@ import LoomIPC
     /// key at once both get their agent. Before, the second was taken for a duplicate of the
     /// first and never started.
     @Test func twoProjectsRunTheSameEffectKeyAtOnce() throws {
-        let script = """
-            {"agents": {
-              "writer": [{"output": {"title": "T", "text": "Words."}, "delayMs": 1500}],
-              "editor": [{"output": {"findings": []}}],
-              "factchecker": [{"output": {"checked_claims": 0, "findings": []}}]
-            }}
-            """
-        let daemon = try DaemonHarness(script: script)
+        let daemon = try DaemonHarness(script: DaemonHarness.slowWriterScript(writerDelayMs: 1500))
         try daemon.start()
         let first = try daemon.makeProject("a"), second = try daemon.makeProject("b")
         #expect(daemon.ctl(["submit", "-C", first, "x"]).status == 0)
@@ -80,14 +73,7 @@ import LoomIPC
     /// must run. Before, the cancel request dropped the effects that tick asked for, and the
     /// queued task sat "running" until loomd restarted.
     @Test func cancellingTheRunningTaskRunsTheNextOne() throws {
-        let script = """
-            {"agents": {
-              "writer": [{"output": {"title": "T", "text": "Words."}, "delayMs": 800}],
-              "editor": [{"output": {"findings": []}}],
-              "factchecker": [{"output": {"checked_claims": 0, "findings": []}}]
-            }}
-            """
-        let daemon = try DaemonHarness(script: script)
+        let daemon = try DaemonHarness(script: DaemonHarness.slowWriterScript(writerDelayMs: 800))
         try daemon.start()
         let project = try daemon.makeProject()
         #expect(daemon.ctl(["submit", "-C", project, "first"]).status == 0)

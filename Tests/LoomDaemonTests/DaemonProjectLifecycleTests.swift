@@ -9,14 +9,7 @@ import LoomIPC
     /// when it is next asked about: its pending effect runs. Before, any later open skipped
     /// recovery and the task sat "running" until the next restart.
     @Test func aProjectLockedAtStartUpRecoversWhenNextOpened() throws {
-        let script = """
-            {"agents": {
-              "writer": [{"output": {"title": "T", "text": "Words."}, "delayMs": 1500}],
-              "editor": [{"output": {"findings": []}}],
-              "factchecker": [{"output": {"checked_claims": 0, "findings": []}}]
-            }}
-            """
-        let daemon = try DaemonHarness(script: script)
+        let daemon = try DaemonHarness(script: DaemonHarness.slowWriterScript(writerDelayMs: 1500))
         try daemon.start()
         let project = try daemon.makeProject()
         #expect(daemon.ctl(["submit", "-C", project, "x"]).status == 0)

@@ -83,13 +83,7 @@ import LoomPolicy
     @Test func theSameBlockersTwiceRunningForceAPerson() throws {
         let directory = TemporaryDirectory()
         let engine = try Fixtures.engine(in: directory)
-        _ = try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person)
-        let blocker: JSONValue = ["severity": "blocking", "summary": "still wrong"]
-        _ = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft())
-        _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([blocker]))
-        _ = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
-        _ = try engine.deliver(key: try engine.pending("writer").key, result: Fixtures.draft())
-        _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([blocker]))
+        try engine.driveToAStall()
         let gate = try #require(try engine.waitingGate(task: "t1"))
         #expect(gate.reasons.contains { $0.hasPrefix("stall breaker") })
         #expect(try engine.task("t1")?.stalled == true)

@@ -51,6 +51,18 @@ enum Fixtures {
 }
 
 extension Engine {
+    /// Drives a fresh engine's first task (default policy) until the editor has raised the
+    /// same blocker twice running: the stall breaker parks it for a person.
+    func driveToAStall() throws {
+        _ = try submit(bundle: "publishing", input: "x", by: Fixtures.person)
+        let blocker: JSONValue = ["severity": "blocking", "summary": "still wrong"]
+        _ = try deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft())
+        _ = try deliver(key: try pending("editor").key, result: Fixtures.review([blocker]))
+        _ = try deliver(key: try pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
+        _ = try deliver(key: try pending("writer").key, result: Fixtures.draft())
+        _ = try deliver(key: try pending("editor").key, result: Fixtures.review([blocker]))
+    }
+
     /// The single pending effect for `unit`, failing loudly if there is not exactly one.
     func pending(_ unit: String) throws -> Effect {
         let matches = try pendingEffects().filter { $0.unit == unit }
