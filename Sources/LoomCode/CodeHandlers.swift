@@ -1,13 +1,17 @@
 import LoomEngine
+import LoomProviders
 
-/// The step handlers the code bundle names, by handler name.
+/// The step handlers the code bundle names, by handler name. The checks run the project's
+/// commands, which are the agent's code, so they take the daemon's confinement.
 public enum CodeHandlers {
-    public static let all: [String: any StepHandler] = [
-        "git.prepare": PrepareWorktree(),
-        "git.diff": DiffWorktree(),
-        "git.deliver": DeliverBranch(),
-        "checks": RunChecks(),
-        "git.ship_check": ShipBranch(check: true),
-        "git.ship": ShipBranch(check: false),
-    ]
+    public static func make(confinement: Confinement) -> [String: any StepHandler] {
+        [
+            "git.prepare": PrepareWorktree(),
+            "git.diff": DiffWorktree(),
+            "git.deliver": DeliverBranch(),
+            "checks": RunChecks(confinement: confinement),
+            "git.ship_check": ShipBranch(check: true),
+            "git.ship": ShipBranch(check: false),
+        ]
+    }
 }

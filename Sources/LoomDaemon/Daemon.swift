@@ -48,6 +48,9 @@ public final class Daemon: @unchecked Sendable {
     private var lastStatusLine = ""
     /// Guards the clock's last token and the last STATUS= line.
     private let stateLock = Lock()
+    /// Why the configured confinement cannot work here (bwrap missing or refused), found at
+    /// start; each spawn still fails closed on its own. Shown by status and the metrics.
+    private(set) var confinementProblem: String?
 
     public init(configuration: DaemonConfiguration) throws(LoomError) {
         guard FileSystem.makeDirectories(configuration.stateDirectory, mode: 0o750) else {
@@ -55,7 +58,7 @@ public final class Daemon: @unchecked Sendable {
         }
         registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
         runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration), stateDirectory: configuration.stateDirectory,
-                                                                            hiddenDirectories: [configuration.stateDirectory, Self.directory(of: configuration.socketPath)]), metrics: metrics)
+                                                                            confinement: configuration.confinementSettings), metrics: metrics)
         reloadable = Reloadable(configuration: configuration, bundles: try Self.loadBundles(configuration.bundleDirectories),
                                 policy: PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers))
     }
@@ -100,6 +103,18 @@ public final class Daemon: @unchecked Sendable {
         // Dispatch runs work on many threads; one malloc arena per thread would keep what
         // each ever held. Two arenas keep a mostly idle daemon small.
         Memory.limitArenas(2)
+        // Task processes must not read loomd's memory or environment (its keys), and
+        // every process they start stays loomd's descendant however it forks, so a peer
+        // on the socket cannot pass for a person by escaping the process tree.
+        if !forbidInspection() { log("warning: cannot make loomd undumpable (PR_SET_DUMPABLE); same-uid processes may read its memory") }
+        if !ChildReaper.shared.becomeSubreaper() { log("warning: cannot become a child subreaper; orphaned task processes leave loomd's tree") }
+        let confinement = runner.executor.confinement
+        confinementProblem = confinement.problem()
+        if let confinementProblem {
+            log("error: \(confinementProblem); every agent, check and command step will fail until it is fixed")
+        } else if confinement.mode == .none {
+            log("warning: confinement is none: agents, checks and command steps run unconfined, as loomd's own children (docs/SECURITY.md)")
+        }
         let recoveryStarted = ChildProcess.monotonicMilliseconds()
         let leftovers = runner.childRecords.endLeftovers()
         if leftovers > 0 { log("ended \(leftovers) process(es) left running by a previous loomd") }

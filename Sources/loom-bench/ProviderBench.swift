@@ -26,7 +26,7 @@ struct ProviderBench {
         settings.baseURL = "http://127.0.0.1:\(server.port)/v1"
         let backend = OpenAICompatibleBackend(providerName: "bench", settings: settings)
         let request = AgentRequest(taskID: "b", step: "s", role: "r", prompt: "hello", modelTier: nil, iteration: 0, attempt: 1)
-        let context = SpawnContext(workingDirectory: "/tmp")
+        let context = SpawnContext(workingDirectory: "/tmp", confinement: .unconfined)
         _ = backend.spawn(request, model: "m", context: context)   // warm-up
 
         var started = ChildProcess.monotonicMilliseconds()

@@ -3,17 +3,18 @@ import Glibc
 #endif
 import LoomDaemon
 import LoomEngine
+import LoomProviders
 
 // loomd: the supervisor daemon. Flags override the environment, which overrides defaults.
 let help = """
 usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]... [--default-bundle NAME]
-             [--provider-script FILE] [--foreground]
+             [--provider-script FILE] [--confinement bwrap|none] [--foreground]
 
   --state-dir DIR        where loomd keeps its project registry
                          (default: $STATE_DIRECTORY, else ~/.local/state/loom)
   --socket PATH          the control socket (default: $RUNTIME_DIRECTORY/loomd.sock,
                          else $XDG_RUNTIME_DIR/loom/loomd.sock); ignored under socket activation
-  --config FILE          JSON settings: bundles, defaultBundle, providerScript, effectsMax, submitters,
+  --config FILE          JSON settings: bundles, defaultBundle, providerScript, confinement, effectsMax, submitters,
                          approvers, maxFrameBytes, retry, rate-limit and grace settings; flags
                          beat it. SIGHUP reloads bundles, defaultBundle, the allowlists and the
                          grace period; the others wait for a restart (the log names them)
@@ -22,6 +23,11 @@ usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]..
   --default-bundle NAME  the bundle a submission runs when it names none (default: code,
                          else the first loaded)
   --provider-script FILE answer agent spawns from a script (tests and the demo)
+  --confinement MODE     how every process started for a task (agents' programs, checks,
+                         command steps) is confined: bwrap (the default: namespaces, loom's
+                         files hidden, the worktree the only writable place; fails closed when
+                         bubblewrap is missing) or none (unconfined: the log, status, metrics
+                         and every spawn's record say so). See docs/SECURITY.md
   --foreground           stay attached (the default; systemd runs it this way)
   --version, --help
 
@@ -63,6 +69,11 @@ while !arguments.isEmpty {
     case "--bundles": bundleFlags.append(value(flag)); configuration.setByFlags.insert("bundles")
     case "--default-bundle": configuration.defaultBundle = value(flag); configuration.setByFlags.insert("defaultBundle")
     case "--provider-script": configuration.providerScript = value(flag); configuration.setByFlags.insert("providerScript")
+    case "--confinement":
+        let name = value(flag)
+        guard let mode = Confinement.Mode(rawValue: name) else { fail("--confinement must be bwrap or none, not '\(name)'") }
+        configuration.confinement = mode
+        configuration.setByFlags.insert("confinement")
     case "--foreground": configuration.foreground = true
     case "--version": print("loomd \(Daemon.version)"); exit(0)
     case "-h", "--help": print(help); exit(0)

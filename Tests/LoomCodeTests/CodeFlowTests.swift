@@ -260,7 +260,7 @@ import Testing
         let world = try CodeWorld(script: CodeScript.script())
         let (request, worktree) = try world.diffedWorktree(task: "t8", value: "42")
         try "99\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
-        let checks = RunChecks().run(request)
+        let checks = RunChecks(confinement: CodeWorld.confinement).run(request)
         #expect(checks.status == .ok, "\(checks.output)")
         #expect(try String(contentsOfFile: "\(worktree)/value.txt", encoding: .utf8) == "42\n")
     }
@@ -273,7 +273,7 @@ import Testing
         try "added after the diff\n".write(toFile: "\(worktree)/helper.txt", atomically: true, encoding: .utf8)
         try "*.tmp\n".write(toFile: "\(worktree)/.gitignore", atomically: true, encoding: .utf8)
         try "hidden by the agent's own .gitignore\n".write(toFile: "\(worktree)/cache.tmp", atomically: true, encoding: .utf8)
-        let checks = RunChecks().run(request)
+        let checks = RunChecks(confinement: CodeWorld.confinement).run(request)
         #expect(checks.status == .ok, "\(checks.output)")
         #expect(!FileManager.default.fileExists(atPath: "\(worktree)/helper.txt"))
     }
@@ -300,7 +300,7 @@ import Testing
         for directory in ["objects", "refs"] { try FileManager.default.createDirectory(atPath: "\(worktree)/.evil/\(directory)", withIntermediateDirectories: true) }
         try "gitdir: .evil\n".write(toFile: "\(worktree)/.git", atomically: true, encoding: .utf8)
         _ = DiffWorktree().run(request)
-        _ = RunChecks().run(request)
+        _ = RunChecks(confinement: CodeWorld.confinement).run(request)
         #expect(!FileManager.default.fileExists(atPath: marker), "a command from the agent's git config ran")
     }
 

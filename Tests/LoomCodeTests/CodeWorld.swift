@@ -19,6 +19,9 @@ final class CodeWorld {
     private(set) var engine: Engine
     private let clock = SimulatedClock()
 
+    /// Checks run as loomd runs them: confined by bubblewrap, the default.
+    static let confinement = Confinement.bubblewrap(hiding: [])
+
     /// The repository's top; `project` is it, or a folder below it (`subdirectory`, a monorepo).
     let repository: String
 
@@ -29,7 +32,7 @@ final class CodeWorld {
         try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
         LoomDirectory.ensure(project: project)
         bundle = try BundleLoader.load(directory: "\(Self.repositoryRoot)/bundles/code")
-        executor = EffectExecutor(provider: ScriptedProvider(script: script))
+        executor = EffectExecutor(provider: ScriptedProvider(script: script), confinement: Self.confinement)
         engine = try Engine(store: Store(path: "\(project)/.loom/state.db"), bundles: [bundle], clock: clock.next)
         if makeRepository {
             _ = try Git(directory: repository).check(["init", "-q", "-b", "main"], "init")

@@ -11,7 +11,6 @@ import LoomEngine
         var models = ModelsConfiguration()
         try models.setChain("implementer", try ModelReference.parseChain("openrouter:deepseek/deepseek-chat,ollama:qwen2.5-coder:7b"))
         try models.setChain("premium", try ModelReference.parseChain("anthropic:claude-opus-4-1"))
-        models.sandbox = "bwrap"
         try models.save(path: "\(directory.path)/models.json")
         let loaded = try ModelsConfiguration.load(stateDirectory: directory.path)
         #expect(loaded == models)
@@ -26,7 +25,7 @@ import LoomEngine
         (#"{"tiers": {"turbo": ["claude-code"]}}"#, "'turbo' is not a tier"),
         (#"{"roles": {"implementer": []}}"#, "a chain holds 1 to 8 models"),
         (#"{"roles": {"implementer": ["openrouter"]}}"#, "openrouter needs a model"),
-        (#"{"sandbox": "docker"}"#, "sandbox must be one of none, bwrap"),
+        (#"{"sandbox": "none"}"#, "'sandbox' is no longer a models setting"),
         (#"{"providers": {"local": {"baseURL": "http://127.0.0.1:8080/v1"}}}"#, "needs a kind"),
         (#"{"providers": {"openai": {"apiKeySecret": "sk-live-abc"}}}"#, "names a secret"),
         ("{not json", "is not JSON"),

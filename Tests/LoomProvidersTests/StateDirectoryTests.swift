@@ -15,15 +15,14 @@ import LoomEngine
         defer { state.remove() }
         _ = state.write("models.json", """
             {"version": 1, "default": ["claude-code"], "tiers": {"fast": ["lan:qwen2.5-coder"]},
-             "providers": {"lan": {"kind": "ollama", "baseURL": "\(server.baseURL)", "apiKeySecret": "LAN_TOKEN"}}, "sandbox": "bwrap"}
+             "providers": {"lan": {"kind": "ollama", "baseURL": "\(server.baseURL)", "apiKeySecret": "LAN_TOKEN"}}}
             """)
         _ = state.write("prices.json", #"{"version": 1, "prices": {"lan:qwen2.5-coder": {"input": 1.0, "output": 2.0}}}"#)
         try SecretsFile(stateDirectory: state.path).set("LAN_TOKEN", value: testSecret)
 
         let router = try ModelRouter.load(stateDirectory: state.path)
         let secrets = try SecretsLookup.load(stateDirectory: state.path, environment: [:])
-        #expect(router.sandbox(hiding: ["/run/loom"]) == .bubblewrap(hiddenDirectories: ["/run/loom"]))
-        let context = SpawnContext(workingDirectory: state.path, secrets: secrets)
+        let context = SpawnContext(workingDirectory: state.path, secrets: secrets, confinement: .unconfined)
         let result = router.spawn(makeRequest(role: "reviewer", tier: "fast"), context: context)
         #expect(result.errorClass == nil, "\(result.errorMessage ?? "")")
         #expect(result.provider == "lan" && result.model == "qwen2.5-coder")

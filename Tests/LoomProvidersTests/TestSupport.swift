@@ -24,8 +24,8 @@ final class SpawnWatcher: @unchecked Sendable {
     var childEvents: [SpawnContext.ChildEvent] { lock.withLock { events } }
 
     func context(directory: String = NSTemporaryDirectory(), environment: [String: String] = SpawnContext.inheritedEnvironment(),
-                 secrets: [String: String] = [:], sandbox: Sandbox = .none) -> SpawnContext {
-        SpawnContext(workingDirectory: directory, secrets: SecretsLookup(environment: [:], stored: secrets), sandbox: sandbox,
+                 secrets: [String: String] = [:], confinement: Confinement = .unconfined) -> SpawnContext {
+        SpawnContext(workingDirectory: directory, secrets: SecretsLookup(environment: [:], stored: secrets), confinement: confinement,
                      environment: environment,
                      onChild: { event in self.lock.withLock { self.events.append(event) } },
                      onProgress: { text in self.lock.withLock { self.pieces.append(text) } })

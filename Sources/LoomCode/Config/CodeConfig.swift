@@ -5,7 +5,8 @@ import LoomProviders
 ///
 ///     {"base": "main",
 ///      "checks": [{"name": "test", "run": "make test", "timeoutMs": 600000},
-///                 {"name": "lint", "argv": ["ruff", "check", "."]}],
+///                 {"name": "lint", "argv": ["ruff", "check", "."]},
+///                 {"name": "deps", "run": "pip download -r requirements.txt", "network": true}],
 ///      "testGlobs": ["tests/*", "*_test.go"],
 ///      "checkOutputLimitBytes": 65536}
 ///
@@ -18,6 +19,8 @@ public struct CodeConfig: Sendable, Equatable {
         /// Run without a shell; `run` in the file is `["sh", "-c", run]`.
         public var argv: [String]
         public var timeoutMs: Int
+        /// Checks run without a network unless they ask (the journal records that they did).
+        public var network = false
     }
 
     public var base: String?
@@ -81,8 +84,8 @@ public struct CodeConfig: Sendable, Equatable {
 
     private static func check(_ entry: JSONValue, at location: String, path: String, taken: Set<String>) throws(CodeConfigError) -> Check {
         guard let fields = entry.objectValue else { throw CodeConfigError(path: path, "\(location): expected an object") }
-        for key in fields.keys where !["name", "run", "argv", "timeoutMs"].contains(key) {
-            throw CodeConfigError(path: path, "\(location): unknown field \"\(key)\" (known: name, run, argv, timeoutMs)")
+        for key in fields.keys where !["name", "run", "argv", "timeoutMs", "network"].contains(key) {
+            throw CodeConfigError(path: path, "\(location): unknown field \"\(key)\" (known: name, run, argv, timeoutMs, network)")
         }
         guard let name = fields["name"]?.stringValue, !name.isEmpty, name.count <= 64 else {
             throw CodeConfigError(path: path, "\(location): a check needs a name (1 to 64 characters)")
@@ -104,7 +107,12 @@ public struct CodeConfig: Sendable, Equatable {
             }
             timeoutMs = Int(number)
         }
-        return Check(name: name, argv: argv, timeoutMs: timeoutMs)
+        var check = Check(name: name, argv: argv, timeoutMs: timeoutMs)
+        if let value = fields["network"] {
+            guard let network = value.boolValue else { throw CodeConfigError(path: path, "\(location) (\(name)): network must be true or false") }
+            check.network = network
+        }
+        return check
     }
 }
 

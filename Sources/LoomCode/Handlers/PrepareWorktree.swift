@@ -24,8 +24,11 @@ public struct PrepareWorktree: StepHandler {
         let git = Git(directory: project)
         LoomDirectory.ensure(project: project)
         let config: CodeConfig
+        // The checks are fixed here, before any agent runs: an agent's edit of the file
+        // later changes nothing for this task (see RunChecks).
+        let configText = FileSystem.readText(CodeConfig.path(project: project), limit: 256 * 1024) ?? "{}"
         do {
-            config = try CodeConfig.load(project: project)
+            config = try CodeConfig.parse(configText, path: CodeConfig.path(project: project))
         } catch {
             throw GitError("the project's .loom/config cannot be used: \(error)", command: [])
         }
@@ -37,6 +40,7 @@ public struct PrepareWorktree: StepHandler {
             guard branch == workspace.branch else {
                 throw GitError("\(workspace.directory) exists but is on \(branch), not \(workspace.branch); remove it and resubmit", command: [])
             }
+            if FileSystem.readText(workspace.configSnapshotFile, limit: 256 * 1024) == nil { try record(configText, at: workspace.configSnapshotFile) }
             return ready(workspace, base: base, note: "reusing the worktree")
         }
         let head = try git.run(["symbolic-ref", "-q", "--short", "HEAD"])
@@ -62,12 +66,9 @@ public struct PrepareWorktree: StepHandler {
         guard FileSystem.makeDirectories(TaskWorkspace.root(of: project)) else {
             throw GitError("cannot create \(TaskWorkspace.root(of: project))", command: [])
         }
-        do {
-            try FileSystem.writeAtomically(workspace.baseFile, base + "\n")
-            try FileSystem.writeAtomically(workspace.prefixFile, prefix + "\n")
-        } catch {
-            throw GitError(error.description, command: [])
-        }
+        try record(configText, at: workspace.configSnapshotFile)
+        try record(prefix + "\n", at: workspace.prefixFile)
+        try record(base + "\n", at: workspace.baseFile)
         // A directory removed by hand leaves a registration behind that would refuse the add.
         _ = try git.run(["worktree", "prune"])
         if try git.run(["rev-parse", "--verify", "--quiet", "refs/heads/\(workspace.branch)"]).ok {
@@ -78,8 +79,18 @@ public struct PrepareWorktree: StepHandler {
         return ready(workspace, base: base, note: "created the worktree from \(baseName)")
     }
 
+    private func record(_ text: String, at path: String) throws(GitError) {
+        do {
+            try FileSystem.writeAtomically(path, text)
+        } catch {
+            throw GitError(error.description, command: [])
+        }
+    }
+
+    /// The result, with the recorded config in it: the journal shows which checks the task runs.
     private func ready(_ workspace: TaskWorkspace, base: String, note: String) -> CommandResult {
-        CommandResult(status: .ok, exitCode: 0, output: "\(note): \(workspace.directory) on \(workspace.branch) at \(base)",
-                      details: .object(["branch": .string(workspace.branch), "baseCommit": .string(base), "worktree": .string(workspace.directory)]))
+        var details: [String: JSONValue] = ["branch": .string(workspace.branch), "baseCommit": .string(base), "worktree": .string(workspace.directory)]
+        if let text = FileSystem.readText(workspace.configSnapshotFile, limit: 256 * 1024), let config = try? JSONValue.parse(text) { details["config"] = config }
+        return CommandResult(status: .ok, exitCode: 0, output: "\(note): \(workspace.directory) on \(workspace.branch) at \(base)", details: .object(details))
     }
 }

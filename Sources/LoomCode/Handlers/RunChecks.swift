@@ -1,23 +1,32 @@
 import LoomEngine
 import LoomProviders
 
-/// Handler `checks`: runs the project's lint, test and typecheck commands from
-/// `.loom/config` in the task's worktree, put back first to the tree the last diff
-/// recorded (the one delivery commits). Deterministic steps, not agents: a model never
-/// writes a check result.
+/// Handler `checks`: runs the project's lint, test and typecheck commands in the task's
+/// worktree, put back first to the tree the last diff recorded (the one delivery commits).
+/// Deterministic steps, not agents: a model never writes a check result.
+///
+/// The commands are the ones `.loom/config` held when the task's worktree was prepared,
+/// before any agent ran (`TaskWorkspace.configSnapshot`, journaled in the prepare step's
+/// result): an agent that edits the file changes nothing for its task or any other. Each
+/// check runs confined (`Launcher`: the code it runs is the agent's), without a network
+/// unless the check asks for one, and its entry records how it ran.
 ///
 /// Each check has its own timeout and output cap; the step's own timeout bounds them all.
 /// The result is `ok` when every check passed, `skipped` when none is configured, else
 /// `failed`, with each check's status in `details.checks` for the rules.
 public struct RunChecks: StepHandler {
-    public init() {}
+    public let confinement: Confinement
+
+    public init(confinement: Confinement) {
+        self.confinement = confinement
+    }
 
     public func run(_ request: HandlerRequest) -> CommandResult {
         let config: CodeConfig
         do {
-            config = try CodeConfig.load(project: request.projectDirectory)
+            config = try TaskWorkspace(projectDirectory: request.projectDirectory, taskID: request.taskID).recordedConfig()
         } catch {
-            return CommandResult(status: .failed, exitCode: nil, output: "the project's .loom/config cannot be used: \(error)")
+            return CommandResult(status: .failed, exitCode: nil, output: "the task's checks cannot be read: \(error)")
         }
         guard !config.checks.isEmpty else {
             return CommandResult(status: .skipped, exitCode: nil, output: "no checks configured in .loom/config", details: .object(["checks": .array([])]))
@@ -52,14 +61,18 @@ public struct RunChecks: StepHandler {
                 continue
             }
             var started: Int32 = 0
-            let outcome = ChildProcess.run(argv: check.argv, directory: directory, environment: Git.environment,
-                                           timeoutMs: min(check.timeoutMs, remaining), outputLimitBytes: min(config.checkOutputLimitBytes, perCheckOutput),
-                                           onStart: { pid in started = pid; request.onChild(pid, true) })
+            let profile = LaunchProfile(kind: .check, workingDirectory: directory, projectDirectory: request.projectDirectory,
+                                        readOnlyPaths: TaskWorkspace.gitDirectories(project: request.projectDirectory), network: check.network)
+            let launch = Launcher.run(argv: check.argv, profile: profile, confinement: confinement, environment: Git.environment,
+                                      timeoutMs: min(check.timeoutMs, remaining), outputLimitBytes: min(config.checkOutputLimitBytes, perCheckOutput),
+                                      onStart: { pid in started = pid; request.onChild(pid, true) })
             if started > 0 { request.onChild(started, false) }
+            let outcome = launch.result
             let status: CommandResult.Status = outcome.spawnError != nil ? .failed : outcome.timedOut ? .timeout : outcome.exitCode == 0 ? .ok : .failed
             if status != .ok { allPassed = false }
             truncated = truncated || outcome.truncated
-            var entry: [String: JSONValue] = ["name": .string(check.name), "status": .string(status.rawValue), "durationMs": .int(Int64(outcome.durationMs))]
+            var entry: [String: JSONValue] = ["name": .string(check.name), "status": .string(status.rawValue), "durationMs": .int(Int64(outcome.durationMs)),
+                                              "confinement": launch.record]
             if let code = outcome.exitCode { entry["exitCode"] = .int(Int64(code)) }
             entries.append(.object(entry))
             report += "== \(check.name): \(status.rawValue)\(outcome.exitCode.map { ", exit \($0)" } ?? ""), \(outcome.durationMs) ms\n"

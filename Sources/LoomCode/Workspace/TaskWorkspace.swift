@@ -25,7 +25,7 @@ public struct TaskWorkspace: Sendable, Equatable {
     public var baseFile: String { record("base") }
 
     /// What loom records beside a worktree (named `<task>.<suffix>`), removed with it.
-    static let recordSuffixes = ["base", "tree", "prefix", "ship"]
+    static let recordSuffixes = ["base", "tree", "prefix", "ship", "config"]
     var recordFiles: [String] { Self.recordSuffixes.map(record) }
     private func record(_ suffix: String) -> String { "\(Self.root(of: projectDirectory))/\(taskID).\(suffix)" }
 
@@ -76,6 +76,32 @@ public struct TaskWorkspace: Sendable, Equatable {
             }
         }
         throw GitError("no worktree of \(common) is registered at \(directory)", command: ["worktree", "list"])
+    }
+
+    /// The project's repository directory (`.git`, or the common directory of a worktree
+    /// setup), which a confined task process may read but never write: git works in the
+    /// worktree, while its hooks, config and other branches stay the person's. Empty when
+    /// the project is not in a repository. Asked of git in the project, never of the
+    /// worktree's `.git` file, which is the agent's to rewrite.
+    public static func gitDirectories(project: String) -> [String] {
+        guard let common = try? Git(directory: project).check(["rev-parse", "--path-format=absolute", "--git-common-dir"], "finding the repository"),
+              common.hasPrefix("/") else { return [] }
+        return [common]
+    }
+
+    /// `.loom/config` as it was when the worktree was prepared, before any agent ran: the
+    /// checks this task runs. Kept beside the worktree, where no task process can see it.
+    public var configSnapshotFile: String { record("config") }
+
+    /// The settings this task runs with: the snapshot once the task has a worktree (a
+    /// worktree without one fails closed, never falling back to the live file an agent
+    /// may have edited), else the project's file as it is.
+    public func recordedConfig() throws(CodeConfigError) -> CodeConfig {
+        guard exists else { return try CodeConfig.load(project: projectDirectory) }
+        guard let text = FileSystem.readText(configSnapshotFile, limit: 256 * 1024) else {
+            throw CodeConfigError(path: configSnapshotFile, "task \(taskID) has a worktree but no recorded .loom/config; resubmit the task")
+        }
+        return try CodeConfig.parse(text, path: configSnapshotFile)
     }
 
     /// For a ship task: the commit its check found on the branch, which the person then

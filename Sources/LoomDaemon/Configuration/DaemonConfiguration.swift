@@ -16,6 +16,9 @@ public struct DaemonConfiguration: Sendable {
     public var bundleDirectories: [String] = []
     /// A scripted-provider script (tests and the demo); without one, spawns fail clearly.
     public var providerScript: String?
+    /// How every process started for a task is confined: bubblewrap unless the operator
+    /// says `none` (see `Confinement`, docs/SECURITY.md).
+    public var confinement: Confinement.Mode = .bubblewrap
     /// The bundle a submission without `bundle` runs: loom's main job, the code bundle,
     /// when it is loaded, else the first bundle loaded.
     public var defaultBundle = "code"
@@ -37,6 +40,7 @@ public struct DaemonConfiguration: Sendable {
     mutating func keepRestartOnly(of running: DaemonConfiguration) {
         for setting in Self.restartOnly { self[keyPath: setting.path] = running[keyPath: setting.path] }
         providerScript = running.providerScript
+        confinement = running.confinement
     }
 
     /// The restart-only settings that differ between `self` and `other`, as "name (old → new)".
@@ -44,10 +48,20 @@ public struct DaemonConfiguration: Sendable {
         var changes = Self.restartOnly.compactMap { setting in
             self[keyPath: setting.path] == other[keyPath: setting.path] ? nil : "\(setting.name) (\(self[keyPath: setting.path]) → \(other[keyPath: setting.path]))"
         }
+        if confinement != other.confinement {
+            changes.append("confinement (\(confinement.rawValue) → \(other.confinement.rawValue))")
+        }
         if providerScript != other.providerScript {
             changes.append("providerScript (\(providerScript ?? "none") → \(other.providerScript ?? "none"))")
         }
         return changes
+    }
+
+    /// What task processes must never see: the state directory (keys, secrets, models),
+    /// the socket's directory, the bundles and the config file.
+    public var confinementSettings: Confinement {
+        let hidden = [stateDirectory, Daemon.directory(of: socketPath)] + bundleDirectories + (configPath.map { [$0] } ?? [])
+        return Confinement(mode: confinement, hiddenPaths: hidden.filter { !$0.isEmpty })
     }
 
     /// The bundle a submission that names none runs: `preferred` when it is loaded, else
@@ -108,7 +122,7 @@ public struct DaemonConfiguration: Sendable {
             throw LoomError(.invalidJSON, "\(file) is not JSON: \(error.message) at byte \(error.offset)", context: "reading the configuration")
         }
         guard let object = json.objectValue else { throw LoomError(.invalidInput, "\(file) must hold a JSON object", context: "reading the configuration") }
-        let known: Set<String> = ["bundles", "defaultBundle", "providerScript", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs"]
+        let known: Set<String> = ["bundles", "defaultBundle", "providerScript", "confinement", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw LoomError(.invalidInput, "\(file): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))", context: "reading the configuration")
         }
@@ -129,6 +143,12 @@ public struct DaemonConfiguration: Sendable {
         if !setByFlags.contains("bundles"), let bundles = object["bundles"]?.arrayValue { bundleDirectories = bundles.compactMap(\.stringValue) }
         if !setByFlags.contains("providerScript"), let script = object["providerScript"]?.stringValue { providerScript = script }
         if !setByFlags.contains("defaultBundle"), let name = object["defaultBundle"]?.stringValue { defaultBundle = name }
+        if let value = object["confinement"] {
+            guard let mode = value.stringValue.flatMap(Confinement.Mode.init(rawValue:)) else {
+                throw LoomError(.invalidInput, "\(file): confinement must be \"bwrap\" or \"none\"", context: "reading the configuration")
+            }
+            if !setByFlags.contains("confinement") { confinement = mode }
+        }
         if let value = try int("effectsMax", 1...64) { effectsMax = value }
         if let value = try int("maxFrameBytes", 4_096...(64 << 20)) { maxFrameBytes = value }
         if let value = try int("retryAttemptsMax", 1...20) { retryAttemptsMax = value }

@@ -19,16 +19,17 @@ public struct EffectExecutor: Sendable {
     public let provider: ScriptedProvider?
     /// Where the router's files are; nil with no scripted provider means spawns fail clearly.
     public let stateDirectory: String?
-    /// Directories a sandboxed spawn must not see (loomd's socket and state).
-    public let hiddenDirectories: [String]
+    /// How every process started for a task is confined (agents' programs, command
+    /// steps, checks): through `Launcher`, always.
+    public let confinement: Confinement
     public let handlers: [String: any StepHandler]
 
-    public init(provider: ScriptedProvider?, stateDirectory: String? = nil, hiddenDirectories: [String] = [],
-                handlers: [String: any StepHandler] = CodeHandlers.all) {
+    public init(provider: ScriptedProvider?, stateDirectory: String? = nil, confinement: Confinement,
+                handlers: [String: any StepHandler]? = nil) {
         self.provider = provider
         self.stateDirectory = stateDirectory
-        self.hiddenDirectories = hiddenDirectories
-        self.handlers = handlers
+        self.confinement = confinement
+        self.handlers = handlers ?? CodeHandlers.make(confinement: confinement)
     }
 
     /// - Parameters:
@@ -49,14 +50,19 @@ public struct EffectExecutor: Sendable {
             do throws(ProviderConfigurationError) {
                 let router = try ModelRouter.load(stateDirectory: stateDirectory)
                 let secrets = try SecretsLookup.load(stateDirectory: stateDirectory, environment: ProcessInfo.processInfo.environment)
-                let context = SpawnContext(workingDirectory: directory, secrets: secrets, sandbox: router.sandbox(hiding: hiddenDirectories),
+                let launches = LaunchRecords()
+                var context = SpawnContext(workingDirectory: directory, secrets: secrets, confinement: confinement, projectDirectory: project,
+                                           readOnlyPaths: TaskWorkspace.gitDirectories(project: project),
                                            onChild: { event in
                                                switch event {
                                                case .started(let pid): onChild(pid, true)
                                                case .ended(let pid): onChild(pid, false)
                                                }
                                            }, onProgress: onProgress)
-                return router.spawn(request, context: context).json
+                context.onLaunch = { launches.add($0) }
+                var result = router.spawn(request, context: context)
+                result.confinement = launches.last
+                return result.json
             } catch {
                 return AgentResult(error: .permanent, message: "the provider configuration in \(stateDirectory) cannot be used: \(error)").json
             }
@@ -69,28 +75,48 @@ public struct EffectExecutor: Sendable {
                 }
                 return handler.run(handlerRequest).json
             }
-            return runCommand(effect.request, directory: directory, onChild: onChild).json
+            return runCommand(effect.request, directory: directory, project: project, onChild: onChild).json
         case .timer, .notify:
             return .object([:])
         }
     }
 
-    private func runCommand(_ request: JSONValue, directory: String, onChild: @escaping @Sendable (Int32, Bool) -> Void) -> CommandResult {
+    private func runCommand(_ request: JSONValue, directory: String, project: String, onChild: @escaping @Sendable (Int32, Bool) -> Void) -> CommandResult {
         guard let argv = request["argv"]?.arrayValue?.compactMap(\.stringValue), !argv.isEmpty else {
             return CommandResult(status: .failed, exitCode: nil, output: "the command step names neither an argv nor a handler")
         }
         let timeoutMs = Int(request["timeoutMs"]?.intValue ?? Int64(CommandSpec.defaultTimeoutMs))
         let limit = Int(request["outputLimitBytes"]?.intValue ?? Int64(CommandSpec.defaultOutputLimitBytes))
+        let profile = LaunchProfile(kind: .command, workingDirectory: directory, projectDirectory: project,
+                                    readOnlyPaths: TaskWorkspace.gitDirectories(project: project), network: false)
         var started: Int32 = 0
-        let outcome = ChildProcess.run(argv: argv, directory: directory, environment: ChildEnvironment.base(), timeoutMs: timeoutMs,
-                                       outputLimitBytes: limit, onStart: { pid in
+        let launch = Launcher.run(argv: argv, profile: profile, confinement: confinement, environment: ChildEnvironment.base(), timeoutMs: timeoutMs,
+                                  outputLimitBytes: limit, onStart: { pid in
             started = pid
             onChild(pid, true)
         })
         if started > 0 { onChild(started, false) }
+        let outcome = launch.result
+        let details: JSONValue = .object(["confinement": launch.record])
         let output = String(decoding: outcome.output, as: UTF8.self)
-        if let spawnError = outcome.spawnError { return CommandResult(status: .failed, exitCode: nil, output: spawnError) }
+        if let spawnError = outcome.spawnError { return CommandResult(status: .failed, exitCode: nil, output: spawnError, details: details) }
         let status: CommandResult.Status = outcome.timedOut ? .timeout : (outcome.exitCode == 0 ? .ok : .failed)
-        return CommandResult(status: status, exitCode: outcome.exitCode.map(Int.init), output: output, truncated: outcome.truncated, durationMs: outcome.durationMs)
+        return CommandResult(status: status, exitCode: outcome.exitCode.map(Int.init), output: output, truncated: outcome.truncated,
+                             durationMs: outcome.durationMs, details: details)
+    }
+}
+
+/// The records of the processes one spawn launched (a fallback chain may launch several);
+/// the last one is the process whose answer the spawn returns.
+private final class LaunchRecords: @unchecked Sendable {
+    private let lock = Lock()
+    private var records: [JSONValue] = []
+
+    func add(_ record: JSONValue) { lock.withLock { records.append(record) } }
+
+    /// The last launch's record, or, when the spawn started no process (an HTTP provider
+    /// talks to its API from loom's own helper), a record that says so.
+    var last: JSONValue {
+        lock.withLock { records.last ?? .object(["profile": .string("no-process"), "confined": .bool(false)]) }
     }
 }

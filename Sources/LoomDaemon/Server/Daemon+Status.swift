@@ -36,7 +36,7 @@ extension Daemon {
                 "running": .int(Int64(counts.running)), "parked": .int(Int64(counts.parked)), "queued": .int(Int64(counts.queued)),
             ])]))
         }
-        reply.result(.object(["server": .string("loomd \(Self.version)"), "projects": .array(summaries),
+        reply.result(.object(["server": .string("loomd \(Self.version)"), "projects": .array(summaries), "confinement": confinementStatus,
                               "effects": .object(["running": .int(Int64(runner.pool.runningCount)), "waiting": .int(Int64(runner.pool.waitingCount)), "limit": .int(Int64(runner.pool.limit))])]))
     }
 
@@ -121,9 +121,19 @@ extension Daemon {
         return .object(summary)
     }
 
+    /// How task processes are confined, and whether that works here.
+    var confinementStatus: JSONValue {
+        var status: [String: JSONValue] = ["mode": .string(runner.executor.confinement.mode.rawValue),
+                                           "confined": .bool(runner.executor.confinement.mode != .none && confinementProblem == nil)]
+        if let confinementProblem { status["problem"] = .string(confinementProblem) }
+        return .object(status)
+    }
+
     func metricsText() -> String {
         var text = PrometheusText()
         text.gauge("loom_build_info", help: "loomd build; the value is always 1.", [(labels: [("version", Self.version)], value: 1)])
+        text.gauge("loom_task_processes_confined", help: "1 when every process started for a task is confined (bwrap works), 0 when unconfined or broken.",
+                   [(labels: [("mode", runner.executor.confinement.mode.rawValue)], value: confinementStatus["confined"]?.boolValue == true ? 1 : 0)])
         var states: [String: Double] = [:]
         var queueDepth: [(labels: [(String, String)], value: Double)] = []
         var byFlow: [[String]: Double] = [:]

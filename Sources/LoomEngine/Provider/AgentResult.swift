@@ -32,6 +32,9 @@ public struct AgentResult: Sendable, Equatable {
     /// How many model calls this result stands for: more than one when a fallback chain
     /// moved on. Each counts against the task's spawn cap.
     public var attempts = 1
+    /// How the process that produced it was confined, as the host recorded it (opaque to
+    /// the kernel; kept so the journal shows how every spawn ran). Absent from older results.
+    public var confinement: JSONValue?
 
     public init(output: String, tokensIn: Int = 0, tokensOut: Int = 0, tokensCached: Int = 0, costMicroUSD: Int = 0, durationMs: Int = 0, provider: String = "", model: String = "") {
         self.output = output
@@ -69,6 +72,7 @@ public struct AgentResult: Sendable, Equatable {
         if let errorReason { object["errorReason"] = .string(errorReason) }
         if let retryAfterMs { object["retryAfterMs"] = .int(Int64(retryAfterMs)) }
         if attempts != 1 { object["attempts"] = .int(Int64(attempts)) }
+        if let confinement { object["confinement"] = confinement }
         return .object(object)
     }
 
@@ -90,6 +94,7 @@ public struct AgentResult: Sendable, Equatable {
         provider = json["provider"]?.stringValue ?? ""
         model = json["model"]?.stringValue ?? ""
         attempts = max(1, Int(json["attempts"]?.intValue ?? 1))
+        confinement = json["confinement"]
     }
 }
 

@@ -33,6 +33,8 @@ public struct AiderBackend: SpawnBackend {
         argv += settings.arguments
         var run = ProgramRun(provider: provider, model: shownModel, argv: argv, separateStandardError: false, secretEnvironment: settings.secretEnvironment)
         run.readablePaths = [promptFile.directory]
+        // Its settings; the rest of $HOME stays hidden under confinement.
+        run.homePaths = [".aider", ".aider.conf.yml"]
         let outcome: ProgramRun.Outcome
         switch run.run(request, context: context) {
         case .failure(let failure): return failure.result

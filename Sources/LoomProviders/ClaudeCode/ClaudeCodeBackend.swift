@@ -29,8 +29,10 @@ public struct ClaudeCodeBackend: SpawnBackend {
     public func spawn(_ request: AgentRequest, model: String, context: SpawnContext) -> AgentResult {
         let provider = providerName
         let shownModel = model.isEmpty ? "default" : model
-        let run = ProgramRun(provider: provider, model: shownModel, argv: arguments(model: model), input: Array(request.prompt.utf8),
+        var run = ProgramRun(provider: provider, model: shownModel, argv: arguments(model: model), input: Array(request.prompt.utf8),
                              secretEnvironment: settings.secretEnvironment)
+        // Its login and settings; the rest of $HOME stays hidden under confinement.
+        run.homePaths = [".claude", ".claude.json", ".config/claude"]
         let outcome: ProgramRun.Outcome
         switch run.run(request, context: context) {
         case .failure(let failure): return failure.result

@@ -22,7 +22,9 @@ public struct OpenCodeBackend: SpawnBackend {
         var argv = [settings.executable ?? "opencode", "run"]
         if !model.isEmpty { argv += ["--model", model] }
         argv += settings.arguments
-        let run = ProgramRun(provider: provider, model: shownModel, argv: argv, input: Array(request.prompt.utf8), secretEnvironment: settings.secretEnvironment)
+        var run = ProgramRun(provider: provider, model: shownModel, argv: argv, input: Array(request.prompt.utf8), secretEnvironment: settings.secretEnvironment)
+        // Its configuration and login; the rest of $HOME stays hidden under confinement.
+        run.homePaths = [".config/opencode", ".local/share/opencode", ".local/state/opencode"]
         return run.estimatedAnswer(request, context: context, prices: prices, priceModel: model)
     }
 }

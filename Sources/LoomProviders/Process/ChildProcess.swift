@@ -20,7 +20,8 @@ private func closeOnExecPipe(_ fds: inout [Int32]) -> Int32 {
 }
 
 /// Runs a child process with a deadline and a cap on what it may print, and leaves nothing
-/// behind: the child gets its own process group, and a timeout kills the whole group.
+/// behind: the child gets its own session and process group, and a timeout kills the
+/// whole group.
 ///
 /// Used for command steps (checks) and for providers that are programs. Output is stdout
 /// and stderr merged, as a person would see it in a terminal.
@@ -42,6 +43,9 @@ public enum ChildProcess {
         /// stderr, when it was kept apart (bounded by `standardErrorLimitBytes`).
         public var standardError: [UInt8] = []
     }
+
+    /// glibc's POSIX_SPAWN_SETSID (2.26), hidden from Swift without _GNU_SOURCE.
+    static let spawnSetSession: Int32 = 0x80
 
     /// stderr kept apart is for diagnostics only; this much is plenty.
     public static let standardErrorLimitBytes = 64 * 1024
@@ -94,9 +98,9 @@ public enum ChildProcess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        // Its own process group, so a timeout can kill everything it started.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        posix_spawnattr_setpgroup(&attributes, 0)
+        // Its own session (so its own process group, which a timeout kills whole), with no
+        // controlling terminal: a child cannot open /dev/tty and type into the person's.
+        posix_spawnattr_setflags(&attributes, Int16(Self.spawnSetSession | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var defaultSignals = sigset_t()
         sigfillset(&defaultSignals)
         posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
@@ -111,9 +115,13 @@ public enum ChildProcess {
             cEnvironment.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let spawnResult = argv[0].contains("/")
-            ? posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, cEnvironment)
-            : posix_spawnp(&pid, argv[0], &actions, &attributes, cArguments, cEnvironment)
+        var spawnResult: Int32 = 0
+        _ = ChildReaper.shared.spawning {
+            spawnResult = argv[0].contains("/")
+                ? posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, cEnvironment)
+                : posix_spawnp(&pid, argv[0], &actions, &attributes, cArguments, cEnvironment)
+            return spawnResult == 0 ? pid : nil
+        }
         close(inPipe[0])
         close(outPipe[1])
         if errorPipe[1] >= 0 { close(errorPipe[1]) }
@@ -203,6 +211,7 @@ public enum ChildProcess {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         // Whatever the child left in its group goes with it.
         kill(-pid, SIGKILL)
+        ChildReaper.shared.reaped(pid)
         if status & 0x7f == 0 {
             result.exitCode = (status >> 8) & 0xff
         } else {

@@ -15,8 +15,10 @@ struct ProgramRun {
     var separateStandardError = true
     /// Secrets put into the child's environment under their own names.
     var secretEnvironment: [String] = []
-    /// Files the sandboxed child must be able to read (a prompt file outside the worktree).
+    /// Files the confined child must be able to read (a prompt file outside the worktree).
     var readablePaths: [String] = []
+    /// What of `$HOME` the program keeps under confinement (a harness's login and settings).
+    var homePaths: [String] = []
 
     struct Outcome {
         var result: ChildProcess.Result
@@ -38,51 +40,58 @@ struct ProgramRun {
             }
             environment[name] = value
         }
-        var command = [executable] + argv.dropFirst()
-        if case .bubblewrap(let hidden, let bwrap) = context.sandbox {
-            guard let bwrapPath = Self.resolve(bwrap, path: context.environment["PATH"] ?? "/usr/bin:/bin") else {
-                return .failure(AgentResultFailure(.failure(.configuration, "the sandbox is bwrap but bwrap is not installed (apt-get install bubblewrap)",
-                                                            provider: provider, model: model)))
-            }
-            command = Sandbox.bubblewrap(hiddenDirectories: hidden, executable: bwrapPath).wrap(command, workingDirectory: context.workingDirectory,
-                                                                                                readablePaths: readablePaths)
-        }
+        let command = [executable] + argv.dropFirst()
+        let profile = LaunchProfile(kind: .agent, workingDirectory: context.workingDirectory, projectDirectory: context.projectDirectory,
+                                    readOnlyPaths: context.readOnlyPaths + readablePaths + [executable], homePaths: homePaths, network: true)
         var started: Int32 = 0
-        var result = ChildProcess.Result(exitCode: nil, signal: nil, output: [], truncated: false, timedOut: false, durationMs: 0)
+        var launch = Launcher.Outcome(result: ChildProcess.Result(exitCode: nil, signal: nil, output: [], truncated: false, timedOut: false, durationMs: 0),
+                                      record: .null)
         // An executable just written (an installer, a test's script) is "busy" while any
         // other thread's fork still holds it open for writing; that passes in moments.
         for attempt in 0..<Self.busyRetriesMax {
-            result = ChildProcess.run(argv: command, directory: context.workingDirectory, environment: environment, input: input,
-                                      timeoutMs: request.limits.timeoutMs, outputLimitBytes: request.limits.outputMaxBytes,
-                                      idleTimeoutMs: request.limits.idleTimeoutMs, separateStandardError: separateStandardError,
-                                      onStart: { pid in
-                                          started = pid
-                                          context.onChild(.started(pid))
-                                      },
-                                      onOutput: context.onProgress == nil ? nil : { chunk in context.progress(String(decoding: chunk, as: UTF8.self)) })
-            guard result.spawnError?.contains(String(cString: strerror(ETXTBSY))) == true, attempt < Self.busyRetriesMax - 1 else { break }
+            launch = Launcher.run(argv: command, profile: profile, confinement: context.confinement, environment: environment, input: input,
+                                  timeoutMs: request.limits.timeoutMs, outputLimitBytes: request.limits.outputMaxBytes,
+                                  idleTimeoutMs: request.limits.idleTimeoutMs, separateStandardError: separateStandardError,
+                                  onStart: { pid in
+                                      started = pid
+                                      context.onChild(.started(pid))
+                                  },
+                                  onOutput: context.onProgress == nil ? nil : { chunk in context.progress(String(decoding: chunk, as: UTF8.self)) })
+            guard launch.result.spawnError?.contains(String(cString: strerror(ETXTBSY))) == true, attempt < Self.busyRetriesMax - 1 else { break }
             sleepMs(20 << attempt)
         }
+        let result = launch.result
         if started > 0 { context.onChild(.ended(started)) }
+        context.onLaunch(launch.record)
         let output = context.secrets.redact(String(decoding: result.output, as: UTF8.self))
         let diagnostics = context.secrets.redact(Self.tail(String(decoding: result.standardError, as: UTF8.self)))
+        if let failure = failure(launch, limits: request.limits) { return .failure(AgentResultFailure(failure)) }
+        return .success(Outcome(result: result, output: output, diagnostics: diagnostics))
+    }
+
+    /// What a launch that did not run to an exit is, as a failed result; nil when it did.
+    private func failure(_ launch: Launcher.Outcome, limits: AgentRequest.Limits) -> AgentResult? {
+        let result = launch.result
         let duration = result.durationMs
+        if let problem = launch.confinementProblem {
+            return .failure(.configuration, "\(provider): \(problem)", provider: provider, model: model, durationMs: duration)
+        }
         if let spawnError = result.spawnError {
-            return .failure(AgentResultFailure(.failure(.unavailable, "\(provider): \(spawnError)", provider: provider, model: model, durationMs: duration)))
+            return .failure(.unavailable, "\(provider): \(spawnError)", provider: provider, model: model, durationMs: duration)
         }
         if result.timedOut {
-            return .failure(AgentResultFailure(.failure(.timeout, "\(provider) ran past the session timeout (\(request.limits.timeoutMs) ms) and was killed",
-                                                        provider: provider, model: model, durationMs: duration)))
+            return .failure(.timeout, "\(provider) ran past the session timeout (\(limits.timeoutMs) ms) and was killed",
+                            provider: provider, model: model, durationMs: duration)
         }
         if result.idleTimedOut {
-            return .failure(AgentResultFailure(.failure(.idleTimeout, "\(provider) printed nothing for \(request.limits.idleTimeoutMs) ms and was killed",
-                                                        provider: provider, model: model, durationMs: duration)))
+            return .failure(.idleTimeout, "\(provider) printed nothing for \(limits.idleTimeoutMs) ms and was killed",
+                            provider: provider, model: model, durationMs: duration)
         }
         if result.truncated {
-            return .failure(AgentResultFailure(.failure(.outputTooLarge, "\(provider) printed more than \(request.limits.outputMaxBytes) bytes",
-                                                        provider: provider, model: model, durationMs: duration)))
+            return .failure(.outputTooLarge, "\(provider) printed more than \(limits.outputMaxBytes) bytes",
+                            provider: provider, model: model, durationMs: duration)
         }
-        return .success(Outcome(result: result, output: output, diagnostics: diagnostics))
+        return nil
     }
 
     /// Runs a program that reports no usage of its own: its answer is what it printed, the

@@ -48,12 +48,6 @@ public final class ModelRouter: Sendable {
                     prices: try PriceTable.load(stateDirectory: stateDirectory), backends: backends)
     }
 
-    /// The sandbox the configuration asks for, hiding `hiddenDirectories` (loomd's socket
-    /// and state directories) from the children.
-    public func sandbox(hiding hiddenDirectories: [String]) -> Sandbox {
-        configuration.sandbox == "bwrap" ? .bubblewrap(hiddenDirectories: hiddenDirectories) : .none
-    }
-
     /// The chain `request` would walk.
     public func chain(for request: AgentRequest) -> [ModelReference] {
         configuration.chain(role: request.role, tier: request.modelTier).chain

@@ -7,8 +7,7 @@ import LoomEngine
 ///  "default": ["claude-code"],
 ///  "tiers": {"fast": ["ollama:qwen2.5-coder"], "premium": ["anthropic:claude-opus-4-1"]},
 ///  "roles": {"implementer": ["openrouter:deepseek/deepseek-chat", "ollama:qwen2.5-coder"]},
-///  "providers": {"local": {"kind": "openai", "baseURL": "http://127.0.0.1:8080/v1"}},
-///  "sandbox": "bwrap"}
+///  "providers": {"local": {"kind": "openai", "baseURL": "http://127.0.0.1:8080/v1"}}}
 /// ```
 ///
 /// A spawn's chain is its role's chain when one is set (a role is an agent's name in the
@@ -22,15 +21,12 @@ public struct ModelsConfiguration: Sendable, Equatable {
     public static let chainLengthMax = 8
     public static let rolesMax = 256
     public static let providersMax = 64
-    public static let sandboxNames = ["none", "bwrap"]
 
     public var defaultChain: [ModelReference] = [ModelReference(provider: "claude-code", model: "")]
     public var tiers: [String: [ModelReference]] = [:]
     public var roles: [String: [ModelReference]] = [:]
     /// Settings over the built-in providers, and providers of the user's own.
     public var providers: [String: ProviderSettings] = [:]
-    /// `none` or `bwrap`: how program-backed spawns are confined.
-    public var sandbox = "none"
 
     public init() {}
 
@@ -92,9 +88,6 @@ public struct ModelsConfiguration: Sendable, Equatable {
             }
             try validate(chain: chain, at: "roles.\(name)")
         }
-        guard Self.sandboxNames.contains(sandbox) else {
-            throw ProviderConfigurationError(.invalidValue, "sandbox must be one of \(Self.sandboxNames.joined(separator: ", ")), not '\(sandbox)'", context: "validating models")
-        }
     }
 
     private func validate(chain: [ModelReference], at name: String) throws(ProviderConfigurationError) {
@@ -134,7 +127,10 @@ extension ModelsConfiguration {
         func fail(_ message: String) -> ProviderConfigurationError {
             ProviderConfigurationError(.invalidValue, "\(path): \(message)", context: "loading models")
         }
-        let known: Set<String> = ["version", "default", "tiers", "roles", "providers", "sandbox"]
+        let known: Set<String> = ["version", "default", "tiers", "roles", "providers"]
+        if object["sandbox"] != nil {
+            throw fail("'sandbox' is no longer a models setting: every task process is confined by loomd (bwrap by default; the operator's `confinement` setting); remove it")
+        }
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw fail("unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
         }
@@ -168,17 +164,13 @@ extension ModelsConfiguration {
                 configuration.providers[name] = try ProviderSettings.parse(item, name: name, path: path)
             }
         }
-        if let value = object["sandbox"] {
-            guard let name = value.stringValue else { throw fail("sandbox must be a string") }
-            configuration.sandbox = name
-        }
         do { try configuration.validate() } catch { throw fail(error.message) }
         return configuration
     }
 
     public var json: JSONValue {
         func chain(_ references: [ModelReference]) -> JSONValue { .array(references.map { .string($0.description) }) }
-        var object: [String: JSONValue] = ["version": .int(1), "default": chain(defaultChain), "sandbox": .string(sandbox)]
+        var object: [String: JSONValue] = ["version": .int(1), "default": chain(defaultChain)]
         if !tiers.isEmpty { object["tiers"] = .object(tiers.mapValues(chain)) }
         if !roles.isEmpty { object["roles"] = .object(roles.mapValues(chain)) }
         if !providers.isEmpty { object["providers"] = .object(providers.mapValues(\.json)) }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomEngine
 
 /// Everything about where and how a spawn runs that is not part of the kernel's request:
 /// given by the daemon per spawn.
@@ -14,7 +15,9 @@ import Glibc
 ///   progress; nil when nobody watches. Called on whatever thread reads the stream; keep it
 ///   cheap. Text is redacted before it is passed on.
 /// - `secrets`: where API keys come from; also what gets redacted.
-/// - `sandbox`: how child processes are confined (`.none` or bubblewrap).
+/// - `confinement`: how child processes are confined (see `Launcher`); `projectDirectory`
+///   is the project the task belongs to (hidden from them) and `readOnlyPaths` what they
+///   may read of it (its repository's git directory).
 /// - `environment`: what child processes get as their environment (and where their
 ///   executables are looked up: its `PATH`). Secrets are added per provider, by name.
 public struct SpawnContext: Sendable {
@@ -26,18 +29,24 @@ public struct SpawnContext: Sendable {
 
     public var workingDirectory: String
     public var secrets: SecretsLookup
-    public var sandbox: Sandbox
+    public var confinement: Confinement
+    public var projectDirectory: String?
+    public var readOnlyPaths: [String] = []
     public var onChild: @Sendable (ChildEvent) -> Void
     public var onProgress: (@Sendable (String) -> Void)?
+    /// Told the record of each process launched for the spawn (`Launcher.Outcome.record`).
+    public var onLaunch: @Sendable (JSONValue) -> Void = { _ in }
     public var environment: [String: String]
 
-    public init(workingDirectory: String, secrets: SecretsLookup = SecretsLookup(), sandbox: Sandbox = .none,
-                environment: [String: String] = SpawnContext.inheritedEnvironment(),
+    public init(workingDirectory: String, secrets: SecretsLookup = SecretsLookup(), confinement: Confinement,
+                projectDirectory: String? = nil, readOnlyPaths: [String] = [], environment: [String: String] = SpawnContext.inheritedEnvironment(),
                 onChild: @escaping @Sendable (ChildEvent) -> Void = { _ in }, onProgress: (@Sendable (String) -> Void)? = nil) {
         self.workingDirectory = workingDirectory
         self.environment = environment
         self.secrets = secrets
-        self.sandbox = sandbox
+        self.confinement = confinement
+        self.projectDirectory = projectDirectory
+        self.readOnlyPaths = readOnlyPaths
         self.onChild = onChild
         self.onProgress = onProgress
     }

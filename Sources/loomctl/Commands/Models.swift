@@ -9,7 +9,7 @@ struct Models: ParsableCommand {
                                                     subcommands: [List.self, Set.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the default chain, the tiers' and the roles' chains, and the sandbox.")
+        static let configuration = CommandConfiguration(abstract: "List the default chain, the tiers' and the roles' chains.")
         @OptionGroup var state: StateDirectoryOption
         @Flag(name: .long, help: "Print models.json as it resolves (defaults filled in), for scripts.")
         var json = false
@@ -29,7 +29,6 @@ struct Models: ParsableCommand {
                     lines.append(line("tier \(tier)", models.tiers[tier] ?? []) + (models.tiers[tier] == nil ? "(default chain)" : ""))
                 }
                 for role in models.roles.keys.sorted() { lines.append(line("role \(role)", models.roles[role]!)) }
-                lines.append("sandbox".padding(toLength: 22, withPad: " ", startingAt: 0) + models.sandbox)
                 print(lines.joined(separator: "\n"))
             }
         }

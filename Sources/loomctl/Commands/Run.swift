@@ -30,6 +30,9 @@ struct Run: ParsableCommand {
     @Flag(help: "The resolver answers every gate above the safety floor (full-autonomous).") var auto = false
     @Flag(help: "Continue the project's unfinished task.") var resume = false
     @Option(name: .customLong("provider-script"), help: "Answer agent spawns from a script (tests and demos); default: the model router of the state directory.") var providerScript: String?
+    @Option(help: ArgumentHelp("How every process started for the task is confined: bwrap (namespaces, loom's files hidden, no terminal; fails closed without bubblewrap) or none (unconfined, on record). See docs/SECURITY.md.",
+                               valueName: "bwrap|none"))
+    var confinement: String = Confinement.Mode.bubblewrap.rawValue
     @OptionGroup var bundles: BundleOption
     @OptionGroup var state: StateDirectoryOption
 
@@ -37,6 +40,7 @@ struct Run: ParsableCommand {
         let presets = [supervised, reviewPlan, reviewFinal, gatesOnBlockers, auto].filter { $0 }.count
         if presets > 1 { throw ValidationError("choose at most one of --supervised, --review-plan, --review-final, --gates-on-blockers, --auto") }
         if resume && input != nil { throw ValidationError("--resume continues the unfinished task; it takes no new request") }
+        if Confinement.Mode(rawValue: confinement) == nil { throw ValidationError("--confinement must be bwrap or none, not '\(confinement)'") }
         if !resume && input == nil { throw ValidationError("say what to do: loomctl run \"…\" (or --resume)") }
     }
 
@@ -49,9 +53,17 @@ struct Run: ParsableCommand {
         return nil
     }
 
+    /// The confinement asked for, hiding the state directory and the bundles.
+    var taskConfinement: Confinement {
+        Confinement(mode: Confinement.Mode(rawValue: confinement) ?? .bubblewrap,
+                    hiddenPaths: [state.path] + (bundles.resolved.map { [$0] } ?? ShippedBundles.directory(before: ["bundles"]).map { [$0] } ?? []))
+    }
+
     func run() throws {
         try runReporting {
             InterruptGuard.install()
+            // The task's processes must not read this one's memory or environment (its keys).
+            forbidInspection()
             let loaded = try BundleCommand.loadAll(bundles)
             var provider: ScriptedProvider?
             if let providerScript {
@@ -59,7 +71,7 @@ struct Run: ParsableCommand {
                 do { provider = try ScriptedProvider(scriptText: text) } catch { throw CLIError("\(error)", status: 2) }
             }
             var options = OneShotRun.Options(project: project.root, bundles: loaded,
-                                             executor: EffectExecutor(provider: provider, stateDirectory: state.path, hiddenDirectories: [state.path]))
+                                             executor: EffectExecutor(provider: provider, stateDirectory: state.path, confinement: taskConfinement))
             options.bundle = bundle
             options.flow = flow
             options.input = input

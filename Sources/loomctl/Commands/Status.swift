@@ -20,6 +20,14 @@ struct Status: ParsableCommand {
                 if params["project"] != nil { return Self.describeProject(result) }
                 let projects = result["projects"]?.arrayValue ?? []
                 var lines = ["\(result["server"]?.stringValue ?? "loomd"): \(projects.count) project(s); effects running \(result["effects"]?["running"]?.intValue ?? 0) of \(result["effects"]?["limit"]?.intValue ?? 0), waiting \(result["effects"]?["waiting"]?.intValue ?? 0)"]
+                if let confinement = result["confinement"] {
+                    let mode = confinement["mode"]?.stringValue ?? "?"
+                    if let problem = confinement["problem"]?.stringValue {
+                        lines.append("confinement: \(mode), BROKEN: \(problem)")
+                    } else {
+                        lines.append(mode == "none" ? "confinement: none (UNCONFINED: task processes run as loomd's own children)" : "confinement: \(mode)")
+                    }
+                }
                 lines += projects.map(Self.describeProject)
                 lines.append("(loomctl status -C DIR for a project's tasks)")
                 return lines.joined(separator: "\n")

@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How loom confines every process it starts for a task: an agent's program, a check, a
+/// command step, and everything those start. Set once, by the operator (loomd's
+/// `confinement` setting, `loomctl run --confinement`); `Launcher` applies it.
+///
+/// `.bubblewrap` is the default and fails closed: when bwrap is missing or cannot make its
+/// namespaces, the spawn fails, naming the package. `.none` runs task processes as loomd's
+/// own children, with loomd's view of the machine; it must be asked for by name, and every
+/// spawn's record then says `"confined": false` (see docs/SECURITY.md).
+public struct Confinement: Sendable, Equatable {
+    public enum Mode: String, Sendable, CaseIterable {
+        case bubblewrap = "bwrap"
+        case none
+    }
+
+    public var mode: Mode
+    /// loom's own places that no task process may see: loomd's state directory (keys,
+    /// secrets, models), its socket's directory, its bundle directories and config file.
+    /// A directory is covered by an empty tmpfs, a file by /dev/null.
+    public var hiddenPaths: [String]
+    /// bubblewrap's program: a name looked up on `/usr/bin:/bin`, or a path.
+    public var bwrapExecutable = "bwrap"
+
+    public init(mode: Mode, hiddenPaths: [String] = []) {
+        self.mode = mode
+        self.hiddenPaths = hiddenPaths
+    }
+
+    /// The default: bubblewrap, hiding `paths`.
+    public static func bubblewrap(hiding paths: [String]) -> Confinement { Confinement(mode: .bubblewrap, hiddenPaths: paths) }
+
+    /// Task processes run as loomd's children, unconfined: an operator's explicit choice.
+    public static let unconfined = Confinement(mode: .none)
+
+    /// The package to install when bwrap is missing, named in every error about it.
+    public static let bwrapPackage = "bubblewrap"
+
+    /// Where the bwrap program is, or nil when it is not installed.
+    public var bwrapPath: String? { ProgramRun.resolve(bwrapExecutable, path: "/usr/local/bin:/usr/bin:/bin") }
+
+    /// Whether bubblewrap can confine a process here: nil when it can (or when confinement
+    /// is off), else what is wrong, in words an operator can act on. loomd asks at start and
+    /// says so in its log and status; each spawn still fails closed on its own.
+    public func problem() -> String? {
+        guard mode == .bubblewrap else { return nil }
+        guard let bwrap = bwrapPath else {
+            return "confinement is bwrap but \(bwrapExecutable) is not installed: apt-get install \(Self.bwrapPackage)"
+        }
+        let probe = ChildProcess.run(argv: [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
+                                            "--cap-drop", "ALL", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"],
+                                     environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], timeoutMs: 10_000, outputLimitBytes: 4_096)
+        if let spawnError = probe.spawnError { return "bwrap cannot be started: \(spawnError)" }
+        if probe.exitCode == 0 { return nil }
+        let said = String(decoding: probe.output, as: UTF8.self).trimmingSpaces
+        return "bwrap cannot make its namespaces here (exit \(probe.exitCode.map(String.init) ?? "by a signal")): \(said)"
+    }
+}
