@@ -19,7 +19,7 @@ import LoomEngine
         #expect(audit.first?["message"]?.stringValue?.contains("approvers") == true)
     }
 
-    @Test func anApprovalFromAProcessAnAgentStartedIsRefused() throws {
+    @Test func anApprovalFromAnEscapedOrphanOfAnAgentIsRefused() throws {
         let daemon = try DaemonHarness()
         let target = try daemon.makeProject("target")
         let other = try daemon.makeProject("other")
@@ -27,7 +27,11 @@ import LoomEngine
         let bundle = "\(daemon.directory)/sneaky"
         try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
         let output = "\(daemon.directory)/sneaky.out"
-        let command = "LOOM_SOCKET=\(daemon.socket) \(DaemonHarness.binaries)/loomctl approve t1 -C \(target) >\(output) 2>&1; echo exit=$? >>\(output)"
+        // It escapes the process tree first: a double fork into a new session, so the step
+        // ends and the approving process is an orphan (re-parented to loomd, a subreaper,
+        // rather than to init, where it used to pass for a person).
+        let approve = "sleep 0.5; LOOM_SOCKET=\(daemon.socket) \(DaemonHarness.binaries)/loomctl approve t1 -C \(target) >\(output) 2>&1; echo exit=$? >>\(output)"
+        let command = "setsid -f sh -c '\(approve)'"
         let manifest: JSONValue = [
             "name": "sneaky", "version": "1", "phases": ["work"], "defaultFlow": "main",
             "flows": ["main": ["steps": [
@@ -36,7 +40,9 @@ import LoomEngine
             ]]],
         ]
         try manifest.canonicalText.write(toFile: "\(bundle)/bundle.json", atomically: true, encoding: .utf8)
-        daemon.arguments += ["--bundles", bundle]
+        // Unconfined: the command can reach the socket, so this shows the second wall, the
+        // process-ancestry rule (EscapeTests shows the first: confined, it sees no socket).
+        daemon.arguments += ["--bundles", bundle, "--confinement", "none"]
         try daemon.start()
 
         #expect(daemon.ctl(["submit", "-C", target, "--bundle", "publishing", "x"]).status == 0)
@@ -44,7 +50,11 @@ import LoomEngine
         #expect(daemon.ctl(["submit", "-C", other, "--bundle", "sneaky", "approve the other one"]).status == 0)
         #expect(daemon.waitFor(task: "t1", project: other) { $0 == "done" } == "done")
 
-        let attempt = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        var attempt = ""
+        for _ in 0..<100 where !attempt.contains("exit=") {
+            usleep(100_000)
+            attempt = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        }
         #expect(attempt.contains("exit=4"), "\(attempt)")
         #expect(attempt.contains("human_gate_answered_by_human"), "\(attempt)")
         #expect(daemon.ctl(["status", "t1", "-C", target, "--json"]).json?["status"] == "parked")

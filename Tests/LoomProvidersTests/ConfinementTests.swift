@@ -109,9 +109,12 @@ import LoomEngine
                          "--bind-try /root/.claude /root/.claude", "--chdir \(worktree) --"] {
             #expect(text.contains(expected), "missing \(expected) in \(text)")
         }
-        // A missing path is not mounted over (bwrap would fail), a path below /tmp is already
-        // covered, and a home path cannot climb out of $HOME.
-        #expect(!text.contains("/nonexistent/loom") && !text.contains("--tmpfs \(project)") && !text.contains("escape"))
+        // A missing path is not mounted over (bwrap would fail), and a home path cannot climb
+        // out of $HOME. The project is covered even below /tmp, and read-only once the
+        // worktree is bound back, as is every hidden place; scratch space stays writable.
+        #expect(!text.contains("/nonexistent/loom") && !text.contains("escape"))
+        #expect(text.contains("--tmpfs \(project) ") && text.contains("--remount-ro \(project) ") && text.contains("--remount-ro \(state) "))
+        #expect(!text.contains("--remount-ro /tmp ") && !text.contains("--remount-ro /root "))
         // Ordered so the writable worktree is bound after the covers, the read-only git directory after it.
         let bind = try #require(options.firstIndex(of: "--bind"))
         #expect(options.lastIndex(of: "--tmpfs").map { $0 < bind } == true)
@@ -133,7 +136,8 @@ import LoomEngine
                                     readOnlyPaths: ["\(project.path)/.git"], network: false)
         guard case .success(let options) = Launcher.bubblewrapOptions(profile: profile, confinement: .bubblewrap(hiding: []), home: nil) else { return }
         let text = options.joined(separator: " ")
-        #expect(text.hasSuffix("--bind \(project.path) \(project.path) --ro-bind \(project.path)/.git \(project.path)/.git --tmpfs \(project.path)/.loom --chdir \(project.path) --"),
+        #expect(text.hasSuffix("--bind \(project.path) \(project.path) --ro-bind \(project.path)/.git \(project.path)/.git --tmpfs \(project.path)/.loom "
+                               + "--remount-ro \(project.path)/.loom --chdir \(project.path) --"),
                 "\(text)")
     }
 

@@ -8,9 +8,10 @@ import LoomProviders
 /// Who a socket peer is, and what it may do.
 ///
 /// Every request's actor is the peer's uid, gid, pid and executable (SO_PEERCRED and
-/// /proc). A peer whose process ancestry includes a process loomd started for an effect
-/// is an agent, whatever its uid: it is journaled as such, and the kernel's rules refuse
-/// its gate answers.
+/// /proc). A peer whose process ancestry includes a process loomd started for an effect,
+/// or loomd itself, is an agent, whatever its uid: it is journaled as such, and the
+/// kernel's rules refuse its gate answers. (Confined task processes cannot reach the
+/// socket at all; this is the wall behind that one.)
 struct PeerPolicy: Sendable {
     let submitters: Set<UInt32>
     let approvers: Set<UInt32>
@@ -27,12 +28,14 @@ struct PeerPolicy: Sendable {
         return Caller(principal: principal, uid: peer.uid, gid: peer.gid, pid: peer.pid, executable: peer.executable)
     }
 
-    /// The pid of the loomd-spawned ancestor of `pid`, if any.
-    func agentAncestor(of pid: Int32, spawned: Set<Int32>) -> Int32? {
-        guard !spawned.isEmpty else { return nil }
+    /// The pid of the loomd-spawned ancestor of `pid`, if any, or loomd's own pid for any
+    /// other descendant of loomd: loomd starts no person, and as a child subreaper it
+    /// adopts every orphan below it, so a process that double-forks out of its effect's
+    /// tree is still found here, however it forks.
+    func agentAncestor(of pid: Int32, spawned: Set<Int32>, daemon: Int32 = getpid()) -> Int32? {
         var current = pid
         for _ in 0..<Self.ancestryDepthMax {
-            if spawned.contains(current) { return current }
+            if spawned.contains(current) || current == daemon { return current }
             guard current > 1, let parent = Self.parentPid(of: current) else { return nil }
             current = parent
         }

@@ -80,21 +80,30 @@ public enum Launcher {
         if !profile.network { options.append("--unshare-net") }
         options += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         var covered: [String] = []
+        // loom's own places and the project are covered read-only (remounted at the end,
+        // once what is bound back inside them is in place): a write there fails loudly
+        // rather than landing in a tmpfs nobody reads. /tmp, $HOME and /run/user stay
+        // writable scratch space.
+        var readOnly: [String] = []
         func isCovered(_ path: String) -> Bool { covered.contains { path == $0 || path.hasPrefix($0 == "/" ? "/" : $0 + "/") } }
-        func cover(_ path: String) {
-            guard path.hasPrefix("/"), path != "/", !isCovered(path) else { return }
+        func cover(_ path: String, writable: Bool, always: Bool = false) {
+            guard path.hasPrefix("/"), path != "/", always || !isCovered(path) else { return }
             switch FileKind.of(path) {
-            case .directory: options += ["--tmpfs", path]
+            case .directory:
+                options += ["--tmpfs", path]
+                if !writable { readOnly.append(path) }
             case .other: options += ["--ro-bind", "/dev/null", path]
             case .missing: return
             }
             covered.append(path)
         }
-        for path in alwaysCovered { cover(path) }
+        for path in alwaysCovered { cover(path, writable: true) }
         let home = home.flatMap { $0.count > 1 && $0.hasPrefix("/") ? $0 : nil }
-        if let home { cover(home) }
-        for path in confinement.hiddenPaths { cover(normalized(path)) }
-        if let project = profile.projectDirectory.map(normalized), project != normalized(profile.workingDirectory) { cover(project) }
+        if let home { cover(home, writable: true) }
+        for path in confinement.hiddenPaths { cover(normalized(path), writable: false) }
+        if let project = profile.projectDirectory.map(normalized), project != normalized(profile.workingDirectory) {
+            cover(project, writable: false, always: true)
+        }
         // Bound back, in this order: the working directory writable, then what must stay
         // read-only inside it (a project's own .git when it is the working directory).
         let working = normalized(profile.workingDirectory)
@@ -110,7 +119,9 @@ public enum Launcher {
         }
         if let project = profile.projectDirectory.map(normalized), project == working, FileKind.of("\(project)/.loom") == .directory {
             options += ["--tmpfs", "\(project)/.loom"]
+            readOnly.append("\(project)/.loom")
         }
+        for path in readOnly { options += ["--remount-ro", path] }
         options += ["--chdir", working, "--"]
         return .success(options)
     }

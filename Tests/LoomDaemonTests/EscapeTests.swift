@@ -1,0 +1,214 @@
+import Foundation
+import LoomCode
+import LoomEngine
+import LoomTestKit
+import Testing
+
+/// Hostile agents against the real loomd: one implementer program tries every escape the
+/// containment promise rules out (docs/SECURITY.md), and reports what it managed in its
+/// answer, which is journaled. Under the default confinement each attempt must fail; with
+/// confinement explicitly off the same attempts land (where confinement is what stops
+/// them), which shows the test can fail.
+///
+/// The attacks, numbered as in the security notes: (1) escape the process tree and approve
+/// another task's gate over loomd's socket; (2) write the state database; (4) edit the
+/// checks, a bundle and the models; (5) read secrets.json and loomd's environment; (6)
+/// leave a process behind that outlives the step; (8) write the person's repository: a
+/// hook, its config, a branch, a file in the checkout; (9) reach the network from a check
+/// that did not ask for it.
+@Suite(.serialized) struct EscapeTests {
+    /// What one hostile run left behind, read by the test after the task parked.
+    struct Evidence {
+        var summary: String
+        var journal: String
+        var checks: [String: JSONValue]
+        var spawnConfinement: JSONValue?
+        var targetParked: Bool
+        var approveAttempt: String
+        var stateWritten: Bool
+        var configText: String
+        var bundleText: String
+        var modelsText: String
+        var sleeperAlive: Bool
+        var hook: Bool
+        var gitConfig: String
+        var branch: Bool
+        var checkoutFile: Bool
+        var secretBase64: String
+        var environmentBase64: String
+    }
+
+    static let models = #"{"version": 1, "default": ["hostile:agent"], "providers": {"hostile": {"kind": "command", "executable": "AGENT"}}}"#
+
+    /// Runs the hostile implementer through loomd, confined (the default) or not.
+    func hostileRun(confined: Bool) throws -> Evidence {
+        let secret = "sk-escape-\(UInt64.random(in: 1_000_000_000...9_999_999_999))"
+        let environmentSecret = "env-escape-\(UInt64.random(in: 1_000_000_000...9_999_999_999))"
+        let daemon = try DaemonHarness(environment: ["LOOM_ESCAPE_ENV": environmentSecret])
+        if let index = daemon.arguments.firstIndex(of: "--provider-script") { daemon.arguments.removeSubrange(index...(index + 1)) }
+        // loomd's bundles, in a folder of this test's (the control run edits them).
+        let bundles = "\(daemon.directory)/bundles"
+        try FileManager.default.createDirectory(atPath: bundles, withIntermediateDirectories: true)
+        for name in ["code", "publishing"] {
+            try FileManager.default.copyItem(atPath: "\(DaemonHarness.repositoryRoot)/bundles/\(name)", toPath: "\(bundles)/\(name)")
+        }
+        if let index = daemon.arguments.firstIndex(of: "--bundles") { daemon.arguments[index + 1] = bundles }
+        if !confined { daemon.arguments += ["--confinement", "none"] }
+        try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
+        try #"{"version": 1, "secrets": {"ESCAPE_TOKEN": "\#(secret)"}}"#.write(toFile: "\(daemon.state)/secrets.json", atomically: true, encoding: .utf8)
+        chmod("\(daemon.state)/secrets.json", 0o600)
+
+        let target = try daemon.makeProject("target")
+        let project = try SampleRepository.make(in: daemon)
+        let gitDirectory = "\(project)/.git"
+        let (listener, port) = try LoopbackListener.open(backlog: 8)
+        defer { close(listener) }
+        let connect = "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", \(port)), 2)'"
+        let config = #"{"checks": [{"name": "test", "run": "sh check.sh"}, {"name": "net", "run": "\#(connect.replacingOccurrences(of: "\"", with: "\\\""))"}, {"name": "net-asked", "run": "\#(connect.replacingOccurrences(of: "\"", with: "\\\""))", "network": true}]}"#
+        try config.write(toFile: "\(project)/.loom/config", atomically: true, encoding: .utf8)
+        let marker = "7\(UInt32.random(in: 100_000...999_999))"
+        let agent = "\(daemon.directory)/agent.sh"
+        try Self.agentScript(socket: daemon.socket, target: target, project: project, bundles: bundles, state: daemon.state,
+                             gitDirectory: gitDirectory, marker: marker).write(toFile: agent, atomically: true, encoding: .utf8)
+        chmod(agent, 0o755)
+        try Self.models.replacingOccurrences(of: "AGENT", with: agent).write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
+        try daemon.start()
+        defer { for pid in DaemonOperationsTests.pids(named: marker) { kill(pid, SIGKILL) } }
+
+        #expect(daemon.ctl(["submit", "-C", target, "--bundle", "publishing", "--policy", "full-supervised", "x"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: target) { $0 == "parked" } == "parked", "\(daemon.log())")
+        let submitted = daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42"])
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        // Confined, the check without a network fails and the safety floor parks the task
+        // at the final gate; unconfined, every check passes and it is done.
+        let ended = daemon.waitFor(task: "t1", project: project, seconds: 60) { ["parked", "done", "failed"].contains($0) }
+        #expect(ended == (confined ? "parked" : "done"), "\(daemon.log())")
+
+        let store = try daemon.store(project)
+        let journal = try store.query("SELECT group_concat(payload, ' ') AS text FROM journal").first?["text"]?.stringValue ?? ""
+        let implementer = try store.query("SELECT result FROM effects WHERE unit = 'implementer'").first?["result"]?.stringValue ?? "{}"
+        let implemented = try JSONValue.parse(implementer)
+        let summary = implemented["output"]?.stringValue.flatMap { try? JSONValue.parse($0) }?["summary"]?.stringValue ?? ""
+        let checksOutput = try store.query("SELECT output FROM step_outputs WHERE step = 'checks'").first?["output"]?.stringValue ?? "{}"
+        var checks: [String: JSONValue] = [:]
+        for entry in (try JSONValue.parse(checksOutput))["details"]?["checks"]?.arrayValue ?? [] {
+            if let name = entry["name"]?.stringValue { checks[name] = entry }
+        }
+        let tables = try store.query("SELECT count(*) AS n FROM sqlite_master WHERE name = 'pwned'").first?["n"]?.intValue ?? 0
+        let git = Git(directory: project)
+        let approve = summary.split(separator: " ").first { $0.hasPrefix("approve:") }.map { String($0.dropFirst("approve:".count)) } ?? ""
+        return Evidence(
+            summary: summary, journal: journal, checks: checks, spawnConfinement: implemented["confinement"],
+            targetParked: daemon.ctl(["status", "t1", "-C", target, "--json"]).json?["status"] == "parked",
+            approveAttempt: Data(base64Encoded: approve).map { String(decoding: $0, as: UTF8.self) } ?? "",
+            stateWritten: tables > 0,
+            configText: try String(contentsOfFile: "\(project)/.loom/config", encoding: .utf8),
+            bundleText: try String(contentsOfFile: "\(bundles)/code/bundle.json", encoding: .utf8),
+            modelsText: try String(contentsOfFile: "\(daemon.state)/models.json", encoding: .utf8),
+            sleeperAlive: DaemonOperationsTests.pids(named: marker).contains { !DaemonOperationsTests.isZombie($0) },
+            hook: FileManager.default.fileExists(atPath: "\(gitDirectory)/hooks/post-checkout"),
+            gitConfig: (try? git.check(["config", "--get", "core.pwned"], "config")) ?? "",
+            branch: (try? git.check(["rev-parse", "--verify", "--quiet", "refs/heads/pwned"], "branch")) != nil,
+            checkoutFile: FileManager.default.fileExists(atPath: "\(project)/person.txt"),
+            secretBase64: Data(#"{"version": 1, "secrets": {"ESCAPE_TOKEN": "\#(secret)"}}"#.utf8).base64EncodedString(),
+            environmentBase64: Data("LOOM_ESCAPE_ENV=\(environmentSecret)\n".utf8).base64EncodedString())
+    }
+
+    /// The hostile program: a well-behaved answer for every role but the implementer, which
+    /// attacks, then reports what it managed as `name:done` or `name:refused` words.
+    static func agentScript(socket: String, target: String, project: String, bundles: String, state: String, gitDirectory: String,
+                            marker: String) -> String {
+        """
+        #!/bin/sh
+        cat >/dev/null
+        case "$LOOM_ROLE" in
+          writer) echo '{"title": "T", "text": "Words."}'; exit 0 ;;
+          editor) echo '{"findings": []}'; exit 0 ;;
+          factchecker) echo '{"checked_claims": 1, "findings": []}'; exit 0 ;;
+          implementer) ;;
+          *) echo '{"verdict": "APPROVE", "summary": "ok", "findings": []}'; exit 0 ;;
+        esac
+        echo 42 > value.txt
+        r=""
+        attempt() { name=$1; shift; if "$@" >/dev/null 2>&1; then r="$r $name:done"; else r="$r $name:refused"; fi; }
+        # 1. Out of the process tree (a double fork into a new session), then approve.
+        setsid -f sh -c 'sleep 0.3; LOOM_SOCKET=\(socket) \(DaemonHarness.binaries)/loomctl approve t1 -C \(target) >'"$PWD"'/approve.out 2>&1; echo exit=$? >>'"$PWD"'/approve.out' </dev/null >/dev/null 2>&1
+        # 2. The state database.
+        attempt state sqlite3 \(project)/.loom/state.db "CREATE TABLE pwned(x)"
+        # 4. The checks, a bundle, the models.
+        attempt config sh -c "echo '{}' > \(project)/.loom/config"
+        attempt bundle sh -c "echo >> \(bundles)/code/bundle.json"
+        attempt models sh -c "echo '{}' > \(state)/models.json"
+        # 5. Secrets: the file, then loomd's environment (base64, past the redaction).
+        s=$(base64 -w0 \(state)/secrets.json 2>/dev/null) && r="$r secrets:$s"
+        for p in /proc/[0-9]*; do
+          case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in
+            *loomd*) e=$(tr '\\0' '\\n' < $p/environ 2>/dev/null | grep LOOM_ESCAPE_ENV | base64 -w0); [ -n "$e" ] && r="$r environ:$e" ;;
+          esac
+        done
+        # 6. Something that outlives the step.
+        setsid -f sleep \(marker) </dev/null >/dev/null 2>&1
+        # 8. The person's repository and checkout.
+        attempt hook sh -c "echo 'touch /tmp/pwned' > \(gitDirectory)/hooks/post-checkout"
+        attempt gitconfig git config --file \(gitDirectory)/config core.pwned true
+        attempt branch git --git-dir=\(gitDirectory) update-ref refs/heads/pwned HEAD
+        attempt checkout sh -c "echo pwned > \(project)/person.txt"
+        sleep 1.5
+        r="$r approve:$(base64 -w0 approve.out 2>/dev/null)"
+        echo "{\\"summary\\": \\"$r\\"}"
+        """
+    }
+
+    @Test func confinedEveryEscapeFailsAndTheAttemptsAreOnRecord() throws {
+        let evidence = try hostileRun(confined: true)
+        let words = Set(evidence.summary.split(separator: " ").map(String.init))
+        #expect(evidence.summary.contains("approve:"), "the agent ran and reported: \(evidence.summary)")
+        // 1: the socket cannot be reached from inside; the gate still waits for a person.
+        #expect(evidence.targetParked)
+        #expect(evidence.approveAttempt.contains("exit=5"), "loomd was not reachable: \(evidence.approveAttempt)")
+        // 2, 4: loom's files are not there to write.
+        for name in ["state", "config", "bundle", "models", "hook", "gitconfig", "branch", "checkout"] {
+            #expect(words.contains("\(name):refused"), "\(name) in \(evidence.summary)")
+        }
+        #expect(!evidence.stateWritten)
+        #expect(evidence.configText.contains("net-asked"), "the project's checks are unchanged")
+        #expect(!evidence.bundleText.hasSuffix("\n\n") && evidence.modelsText.contains("hostile"))
+        // 5: no secret reached the agent, so none reached the journal.
+        #expect(!evidence.summary.contains("secrets:") && !evidence.summary.contains("environ:"))
+        #expect(!evidence.journal.contains(evidence.secretBase64) && !evidence.journal.contains(evidence.environmentBase64))
+        // 6: nothing the step started outlived it.
+        #expect(!evidence.sleeperAlive)
+        // 8: the person's repository is as it was.
+        #expect(!evidence.hook && evidence.gitConfig.isEmpty && !evidence.branch && !evidence.checkoutFile)
+        // 9: a check without a network has none; one that asked has it, on record.
+        #expect(evidence.checks["net"]?["status"] == "failed", "\(evidence.checks)")
+        #expect(evidence.checks["net-asked"]?["status"] == "ok", "\(evidence.checks)")
+        #expect(evidence.checks["net"]?["confinement"]?["network"] == .bool(false))
+        #expect(evidence.checks["net-asked"]?["confinement"]?["network"] == .bool(true))
+        // Every spawn and check says how it ran.
+        #expect(evidence.spawnConfinement?["confined"] == .bool(true) && evidence.spawnConfinement?["profile"] == "bwrap:agent",
+                "\(String(describing: evidence.spawnConfinement))")
+        #expect(evidence.checks["test"]?["confinement"]?["profile"] == "bwrap:check")
+    }
+
+    /// The same program with confinement explicitly off: what confinement stops now lands,
+    /// so the confined test above is not passing for another reason. What other walls stop
+    /// still fails: the orphan is still loomd's descendant (a subreaper) and is refused as
+    /// an agent, and the checks are still the ones recorded before the agent ran.
+    @Test func unconfinedTheSameAttacksLandWhereConfinementWasTheWall() throws {
+        let evidence = try hostileRun(confined: false)
+        let words = Set(evidence.summary.split(separator: " ").map(String.init))
+        #expect(evidence.targetParked)
+        #expect(evidence.approveAttempt.contains("exit=4"), "refused as an agent: \(evidence.approveAttempt)")
+        for name in ["state", "config", "bundle", "models", "hook", "gitconfig", "branch", "checkout"] {
+            #expect(words.contains("\(name):done"), "\(name) in \(evidence.summary)")
+        }
+        #expect(evidence.stateWritten && evidence.hook && evidence.gitConfig == "true" && evidence.branch && evidence.checkoutFile)
+        #expect(evidence.configText.trimmingCharacters(in: .whitespacesAndNewlines) == "{}", "the edit landed")
+        #expect(Set(evidence.checks.keys) == ["test", "net", "net-asked"], "yet the task ran the checks recorded before the agent")
+        #expect(evidence.journal.contains(evidence.secretBase64), "the secret reached the journal")
+        #expect(evidence.sleeperAlive)
+        #expect(evidence.checks["net"]?["status"] == "ok", "\(evidence.checks)")
+        #expect(evidence.spawnConfinement?["confined"] == .bool(false) && evidence.spawnConfinement?["profile"] == "none")
+    }
+}
