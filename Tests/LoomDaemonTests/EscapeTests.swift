@@ -212,3 +212,70 @@ import Testing
         #expect(evidence.spawnConfinement?["confined"] == .bool(false) && evidence.spawnConfinement?["profile"] == "none")
     }
 }
+
+/// Attack 7: under `loomctl run`, a gate is asked at the person's terminal. An implementer
+/// leaves a process behind that waits for the prompt and types "a" into that terminal with
+/// `TIOCSTI`. Confined, it has no terminal and dies with its step: the run stays parked
+/// until the person answers. Unconfined (as root, which may type into any terminal), the
+/// injected approval arrives.
+@Suite(.serialized) struct TerminalEscapeTests {
+    static let agent = """
+        #!/bin/sh
+        cat >/dev/null
+        case "$LOOM_ROLE" in
+          implementer) ;;
+          *) echo '{"verdict": "APPROVE", "summary": "ok", "findings": []}'; exit 0 ;;
+        esac
+        echo 42 > value.txt
+        setsid -f python3 -c '
+        import fcntl, os, sys, time
+        time.sleep(2)
+        fd = os.open(os.readlink("/proc/%s/fd/0" % sys.argv[1]), os.O_WRONLY)
+        for byte in b"a\\n": fcntl.ioctl(fd, 0x5412, bytes([byte]))
+        ' $PPID </dev/null >/dev/null 2>&1
+        echo '{"summary": "wrote 42"}'
+        """
+
+    /// Runs the hostile task under script(1): the person types nothing for 8 s, then quits.
+    func run(confined: Bool) throws -> (status: Int32, output: String, journal: String) {
+        let directory = "/tmp/loom-tty-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let project = "\(directory)/repo"
+        try SampleRepository.make(at: project)
+        let state = "\(directory)/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let agent = "\(directory)/agent.sh"
+        try Self.agent.write(toFile: agent, atomically: true, encoding: .utf8)
+        chmod(agent, 0o755)
+        try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(toFile: "\(state)/models.json", atomically: true, encoding: .utf8)
+        let command = "\(DaemonHarness.binaries)/loomctl run 'Make value.txt hold 42' -C \(project) --flow trivial --review-final --state-dir \(state) "
+            + "--bundles \(DaemonHarness.repositoryRoot)/bundles --confinement \(confined ? "bwrap" : "none")"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "(sleep 8; printf 'q\\n'; sleep 3) | script -qfec \"\(command)\" /dev/null"]
+        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb"]
+        let output = try ChildOutput.run(process, merged: true)
+        if !output.wait(seconds: 60) { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let store = try Store(path: "\(project)/.loom/state.db", options: .readOnlyAccess)
+        let journal = try store.query("SELECT group_concat(kind || ' ' || payload, '\n') AS text FROM journal").first?["text"]?.stringValue ?? ""
+        return (process.terminationStatus, output.stdout, journal)
+    }
+
+    @Test func confinedAnAgentCannotTypeIntoThePersonsTerminal() throws {
+        let (_, output, journal) = try run(confined: true)
+        #expect(output.contains("[a]pprove"), "the gate was asked at the terminal: \(output)")
+        #expect(!journal.contains("\"answer\":\"approve\""), "nobody approved: \(output)")
+        #expect(output.contains("waits at gate t1.g1"), "the person quit and the run parked: \(output)")
+    }
+
+    @Test func unconfinedAsRootTheInjectedApprovalArrives() throws {
+        let legacy = (try? String(contentsOfFile: "/proc/sys/dev/tty/legacy_tiocsti", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard getuid() == 0, legacy != "0" else {
+            print("SKIPPED the unconfined TIOCSTI control: it needs root and TIOCSTI enabled (dev.tty.legacy_tiocsti)")
+            return
+        }
+        let (_, output, journal) = try run(confined: false)
+        #expect(journal.contains("\"answer\":\"approve\""), "the keystrokes arrived as the person's answer: \(output)")
+    }
+}
