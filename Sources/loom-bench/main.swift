@@ -9,6 +9,7 @@ usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
        loom-bench recovery [--history N] [--in-flight N] [--parked N]
        loom-bench history [--tasks N] [--bundle DIR] [--dir DIR]
        loom-bench providers [--requests N] [--events N]
+       loom-bench spawn [--spawns N]
   kernel    durable kernel ticks/s vs. raw SQLite transactions writing the same rows,
             for synchronous=FULL and NORMAL, plus replay ticks/s
   ipc       status round trips to a real loomd (in-process client and loomctl processes)
@@ -20,6 +21,8 @@ usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
             --dir keeps the project for `loomctl replay --since 7d -C DIR`
   providers the OpenAI-compatible backend (loom-http, SSE, JSON) on a loopback stream
             vs. a plain socket reading the same bytes
+  spawn     p50/p99 of starting `true` through the launcher (bubblewrap, a check's and an
+            agent's profile) vs. unconfined, interleaved (default 200 spawns each)
 Run from the repository root after `swift build -c release` (it starts .build/release/loomd).
 """
 
@@ -70,6 +73,13 @@ case "ipc", "recovery":
 case "providers":
     do {
         try ProviderBench(requests: Int(option("--requests") ?? "200") ?? 200, events: Int(option("--events") ?? "500") ?? 500).run()
+    } catch {
+        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        exit(1)
+    }
+case "spawn":
+    do {
+        try SpawnBench(spawns: max(10, Int(option("--spawns") ?? "200") ?? 200)).run()
     } catch {
         FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
         exit(1)
