@@ -58,9 +58,10 @@ public final class Daemon: @unchecked Sendable {
         }
         registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
         runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration), stateDirectory: configuration.stateDirectory,
-                                                                            confinement: configuration.confinementSettings), metrics: metrics)
+                                                                            confinement: try configuration.confinementSettings()), metrics: metrics)
         reloadable = Reloadable(configuration: configuration, bundles: try Self.loadBundles(configuration.bundleDirectories),
-                                policy: PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers))
+                                policy: PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers,
+                                                   agentUID: runner.executor.confinement.agent?.uid))
     }
 
     /// The directory part of a path ("/" for a file at the root).
@@ -231,7 +232,8 @@ public final class Daemon: @unchecked Sendable {
                 let newBundles = try Self.loadBundles(updated.bundleDirectories)
                 reloadLock.withLock {
                     reloadable = Reloadable(configuration: updated, bundles: newBundles,
-                                            policy: PeerPolicy(submitters: updated.submitters, approvers: updated.approvers))
+                                            policy: PeerPolicy(submitters: updated.submitters, approvers: updated.approvers,
+                                                                               agentUID: runner.executor.confinement.agent?.uid))
                 }
                 for project in allProjects { project.queue.async { project.use(bundles: newBundles) } }
                 log("reloaded: \(newBundles.count) bundle(s); new tasks use them, tasks under way keep the version they started with")

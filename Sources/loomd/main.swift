@@ -8,13 +8,13 @@ import LoomProviders
 // loomd: the supervisor daemon. Flags override the environment, which overrides defaults.
 let help = """
 usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]... [--default-bundle NAME]
-             [--provider-script FILE] [--confinement bwrap|none] [--foreground]
+             [--provider-script FILE] [--confinement bwrap|none] [--agent-user USER] [--foreground]
 
   --state-dir DIR        where loomd keeps its project registry
                          (default: $STATE_DIRECTORY, else ~/.local/state/loom)
   --socket PATH          the control socket (default: $RUNTIME_DIRECTORY/loomd.sock,
                          else $XDG_RUNTIME_DIR/loom/loomd.sock); ignored under socket activation
-  --config FILE          JSON settings: bundles, defaultBundle, providerScript, confinement, effectsMax, submitters,
+  --config FILE          JSON settings: bundles, defaultBundle, providerScript, confinement, agentUser, effectsMax, submitters,
                          approvers, maxFrameBytes, retry, rate-limit and grace settings; flags
                          beat it. SIGHUP reloads bundles, defaultBundle, the allowlists and the
                          grace period; the others wait for a restart (the log names them)
@@ -28,6 +28,9 @@ usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]..
                          files hidden, the worktree the only writable place; fails closed when
                          bubblewrap is missing) or none (unconfined: the log, status, metrics
                          and every spawn's record say so). See docs/SECURITY.md
+  --agent-user USER      run every task process as USER (a name or uid; the system service
+                         uses loom-agent), never an approver: loomd refuses to start when USER
+                         is on an allowlist, is loomd's own user, or cannot be switched to
   --foreground           stay attached (the default; systemd runs it this way)
   --version, --help
 
@@ -74,6 +77,7 @@ while !arguments.isEmpty {
         guard let mode = Confinement.Mode(rawValue: name) else { fail("--confinement must be bwrap or none, not '\(name)'") }
         configuration.confinement = mode
         configuration.setByFlags.insert("confinement")
+    case "--agent-user": configuration.agentUser = value(flag); configuration.setByFlags.insert("agentUser")
     case "--foreground": configuration.foreground = true
     case "--version": print("loomd \(Daemon.version)"); exit(0)
     case "-h", "--help": print(help); exit(0)

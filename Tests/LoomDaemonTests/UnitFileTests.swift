@@ -15,9 +15,13 @@ struct UnitFileTests {
     static let systemdTmpfiles = findTool("systemd-tmpfiles")
 
     /// Highest acceptable `systemd-analyze security` exposure for loomd.service (0 = locked
-    /// down, 10 = unprotected). It measures 1.9 with systemd 252; a change that loosens the
-    /// hardening past this fails here first.
-    static let exposureCeiling = 2.5
+    /// down, 10 = unprotected). It measures 3.1 with systemd 252; a change that loosens the
+    /// hardening past this fails here first. It was 1.9 before loomd confined its task
+    /// processes: bubblewrap needs the user, mount, pid, ipc, uts and net namespaces
+    /// (0.8) and starting them as loom-agent needs CAP_SETUID, CAP_SETGID and CAP_CHOWN
+    /// (0.6). That trade is deliberate: loomd's own surface grows by exactly the walls it
+    /// builds around the agents (docs/SECURITY.md).
+    static let exposureCeiling = 3.2
     /// How long one systemd tool may run before the test gives up on it.
     static let toolTimeoutSeconds = 60.0
 
@@ -70,12 +74,13 @@ struct UnitFileTests {
         #expect(sysusers.status == 0, "\(sysusers.error)")
         let passwd = try String(contentsOf: root.appendingPathComponent("etc/passwd"), encoding: .utf8)
         #expect(passwd.split(separator: "\n").contains { $0.hasPrefix("loom:") && $0.contains(":/var/lib/loom:") }, "\(passwd)")
+        #expect(passwd.split(separator: "\n").contains { $0.hasPrefix("loom-agent:") }, "\(passwd)")
 
         let tmpfiles = try Self.run(Self.systemdTmpfiles!, ["--root=\(root.path)", "--create", Self.unitDirectory.appendingPathComponent("loom.tmpfiles.conf").path], in: root)
         #expect(tmpfiles.status == 0, "\(tmpfiles.error)")
-        for path in ["var/lib/loom", "run/loom", "srv/loom"] {
+        for (path, mode) in [("var/lib/loom", 0o750), ("run/loom", 0o750), ("srv/loom", 0o751)] {
             let attributes = try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(path).path)
-            #expect((attributes[.posixPermissions] as? Int) == 0o750, "\(path)")
+            #expect((attributes[.posixPermissions] as? Int) == mode, "\(path)")
             #expect((attributes[.ownerAccountID] as? Int) != 0, "\(path) should belong to loom, not root")
         }
     }
@@ -90,7 +95,7 @@ struct UnitFileTests {
         for name in ["loomd.service", "loomd.socket", "loom-nightly.service", "loom-nightly.timer"] {
             var text = try String(contentsOf: unitDirectory.appendingPathComponent(name), encoding: .utf8)
             if name == "loomd.service" {
-                #expect(text.contains("\nExecStart=/usr/local/bin/loomd --foreground\n"))
+                #expect(text.contains("\nExecStart=/usr/local/bin/loomd --foreground --agent-user loom-agent\n"))
                 text = text.replacingOccurrences(of: "\nExecStart=/usr/local/bin/loomd ", with: "\nExecStart=/bin/true ")
             }
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)

@@ -19,6 +19,9 @@ public struct DaemonConfiguration: Sendable {
     /// How every process started for a task is confined: bubblewrap unless the operator
     /// says `none` (see `Confinement`, docs/SECURITY.md).
     public var confinement: Confinement.Mode = .bubblewrap
+    /// The user task processes run as (a name or uid), when agents get one of their own;
+    /// nil runs them as loomd's user. Never an approver or submitter (refused at start).
+    public var agentUser: String?
     /// The bundle a submission without `bundle` runs: loom's main job, the code bundle,
     /// when it is loaded, else the first bundle loaded.
     public var defaultBundle = "code"
@@ -41,12 +44,16 @@ public struct DaemonConfiguration: Sendable {
         for setting in Self.restartOnly { self[keyPath: setting.path] = running[keyPath: setting.path] }
         providerScript = running.providerScript
         confinement = running.confinement
+        agentUser = running.agentUser
     }
 
     /// The restart-only settings that differ between `self` and `other`, as "name (old → new)".
     func restartOnlyChanges(to other: DaemonConfiguration) -> [String] {
         var changes = Self.restartOnly.compactMap { setting in
             self[keyPath: setting.path] == other[keyPath: setting.path] ? nil : "\(setting.name) (\(self[keyPath: setting.path]) → \(other[keyPath: setting.path]))"
+        }
+        if agentUser != other.agentUser {
+            changes.append("agentUser (\(agentUser ?? "none") → \(other.agentUser ?? "none"))")
         }
         if confinement != other.confinement {
             changes.append("confinement (\(confinement.rawValue) → \(other.confinement.rawValue))")
@@ -59,9 +66,24 @@ public struct DaemonConfiguration: Sendable {
 
     /// What task processes must never see: the state directory (keys, secrets, models),
     /// the socket's directory, the bundles and the config file.
-    public var confinementSettings: Confinement {
+    /// The agent user is resolved and checked here: it must exist, must not be loomd's own
+    /// user, must be on neither allowlist (an agent's uid never answers a gate, whatever
+    /// the config says), and loomd must be able to switch to it.
+    public func confinementSettings() throws(LoomError) -> Confinement {
         let hidden = [stateDirectory, Daemon.directory(of: socketPath)] + bundleDirectories + (configPath.map { [$0] } ?? [])
-        return Confinement(mode: confinement, hiddenPaths: hidden.filter { !$0.isEmpty })
+        var settings = Confinement(mode: confinement, hiddenPaths: hidden.filter { !$0.isEmpty })
+        guard let agentUser else { return settings }
+        func refuse(_ message: String) -> LoomError { LoomError(.invalidInput, message, context: "checking agentUser") }
+        guard let agent = AgentIdentity.lookUp(agentUser) else {
+            throw refuse("agentUser '\(agentUser)' is not a user on this machine (systemd-sysusers creates loom-agent from loom.sysusers.conf)")
+        }
+        guard agent.uid != getuid() else { throw refuse("agentUser \(agent.name) is loomd's own user; agents need a user of their own") }
+        for (list, uids) in [("approvers", approvers), ("submitters", submitters)] where uids.contains(agent.uid) {
+            throw refuse("agentUser \(agent.name) (uid \(agent.uid)) is listed in \(list): an agent's user may never answer gates or submit; remove it from \(list)")
+        }
+        if let problem = agent.problem() { throw refuse(problem) }
+        settings.agent = agent
+        return settings
     }
 
     /// The bundle a submission that names none runs: `preferred` when it is loaded, else
@@ -122,7 +144,7 @@ public struct DaemonConfiguration: Sendable {
             throw LoomError(.invalidJSON, "\(file) is not JSON: \(error.message) at byte \(error.offset)", context: "reading the configuration")
         }
         guard let object = json.objectValue else { throw LoomError(.invalidInput, "\(file) must hold a JSON object", context: "reading the configuration") }
-        let known: Set<String> = ["bundles", "defaultBundle", "providerScript", "confinement", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs"]
+        let known: Set<String> = ["bundles", "defaultBundle", "providerScript", "confinement", "agentUser", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw LoomError(.invalidInput, "\(file): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))", context: "reading the configuration")
         }
@@ -143,6 +165,12 @@ public struct DaemonConfiguration: Sendable {
         if !setByFlags.contains("bundles"), let bundles = object["bundles"]?.arrayValue { bundleDirectories = bundles.compactMap(\.stringValue) }
         if !setByFlags.contains("providerScript"), let script = object["providerScript"]?.stringValue { providerScript = script }
         if !setByFlags.contains("defaultBundle"), let name = object["defaultBundle"]?.stringValue { defaultBundle = name }
+        if !setByFlags.contains("agentUser"), let value = object["agentUser"] {
+            guard let user = value.stringValue ?? value.intValue.map(String.init), !user.isEmpty else {
+                throw LoomError(.invalidInput, "\(file): agentUser must be a user name or uid", context: "reading the configuration")
+            }
+            agentUser = user
+        }
         if let value = object["confinement"] {
             guard let mode = value.stringValue.flatMap(Confinement.Mode.init(rawValue:)) else {
                 throw LoomError(.invalidInput, "\(file): confinement must be \"bwrap\" or \"none\"", context: "reading the configuration")

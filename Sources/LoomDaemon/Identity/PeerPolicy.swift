@@ -15,12 +15,17 @@ import LoomProviders
 struct PeerPolicy: Sendable {
     let submitters: Set<UInt32>
     let approvers: Set<UInt32>
+    /// The agents' own user, when they have one: a peer with this uid is an agent whatever
+    /// its ancestry, and may neither submit nor answer, whatever a reloaded config lists.
+    var agentUID: UInt32? = nil
     /// How far up the process tree to look; deeper trees count as agents (refuse on doubt).
     static let ancestryDepthMax = 64
 
     func caller(for peer: PeerCredentials, spawned: Set<Int32>) -> Caller {
         let principal: Principal
-        if let ancestor = agentAncestor(of: peer.pid, spawned: spawned) {
+        if let agentUID, peer.uid == agentUID {
+            principal = Principal(kind: .agent, id: "agent-user:\(agentUID)")
+        } else if let ancestor = agentAncestor(of: peer.pid, spawned: spawned) {
             principal = Principal(kind: .agent, id: "agent-process:\(ancestor)")
         } else {
             principal = .human(uid: peer.uid)
@@ -47,8 +52,8 @@ struct PeerPolicy: Sendable {
         ProcessStat.field(4, of: pid).flatMap { Int32($0) }
     }
 
-    func maySubmit(_ peer: PeerCredentials) -> Bool { submitters.contains(peer.uid) }
-    func mayAnswer(_ peer: PeerCredentials) -> Bool { approvers.contains(peer.uid) }
+    func maySubmit(_ peer: PeerCredentials) -> Bool { peer.uid != agentUID && submitters.contains(peer.uid) }
+    func mayAnswer(_ peer: PeerCredentials) -> Bool { peer.uid != agentUID && approvers.contains(peer.uid) }
 }
 
 /// Fields of /proc/<pid>/stat, numbered as in proc(5). The command (field 2) may hold

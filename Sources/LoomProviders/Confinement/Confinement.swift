@@ -23,6 +23,9 @@ public struct Confinement: Sendable, Equatable {
     public var hiddenPaths: [String]
     /// bubblewrap's program: a name looked up on `/usr/bin:/bin`, or a path.
     public var bwrapExecutable = "bwrap"
+    /// The user task processes run as, when agents have one of their own (the system
+    /// service's `loom-agent`); nil runs them as loomd's own user.
+    public var agent: AgentIdentity?
 
     public init(mode: Mode, hiddenPaths: [String] = []) {
         self.mode = mode

@@ -40,21 +40,28 @@ public enum Launcher {
         case .failure(let message):
             var result = ChildProcess.Result(exitCode: nil, signal: nil, output: [], truncated: false, timedOut: false, durationMs: 0)
             result.spawnError = message
-            return Outcome(result: result, record: record(profile: profile, options: nil), confinementProblem: message)
+            return Outcome(result: result, record: record(profile: profile, options: nil, uid: confinement.agent?.uid ?? getuid()),
+                           confinementProblem: message)
         case .success(let built):
             options = built
         }
-        let result = ChildProcess.run(argv: options + argv, directory: profile.workingDirectory, environment: environment, input: input,
-                                      timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes, idleTimeoutMs: idleTimeoutMs,
-                                      separateStandardError: separateStandardError, onStart: onStart, onOutput: onOutput)
-        return Outcome(result: result, record: record(profile: profile, options: confinement.mode == .none ? nil : options))
+        // Under an agent user of its own, the process is that user from its first
+        // instruction, and owns the worktree only while it runs.
+        let worktree = confinement.agent == nil ? nil : worktreeDirectory(profile)
+        if let agent = confinement.agent, let worktree { WorktreeOwnership.shared.handOver(worktree, to: agent) }
+        defer { if let worktree { WorktreeOwnership.shared.takeBack(worktree) } }
+        let result = ChildProcess.run(argv: (confinement.agent?.prefix() ?? []) + options + argv, directory: profile.workingDirectory,
+                                      environment: environment, input: input, timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes,
+                                      idleTimeoutMs: idleTimeoutMs, separateStandardError: separateStandardError, onStart: onStart, onOutput: onOutput)
+        return Outcome(result: result, record: record(profile: profile, options: confinement.mode == .none ? nil : options,
+                                                      uid: confinement.agent?.uid ?? getuid()))
     }
 
     /// The record of one launch: whether it was confined, the profile's name, a digest of
     /// the exact bubblewrap options (so a proof shows which confinement ran, and two runs
     /// can be compared), the uid and whether it had a network.
-    static func record(profile: LaunchProfile, options: [String]?) -> JSONValue {
-        var record: [String: JSONValue] = ["confined": .bool(options != nil), "uid": .int(Int64(getuid())), "network": .bool(profile.network)]
+    static func record(profile: LaunchProfile, options: [String]?, uid: UInt32 = getuid()) -> JSONValue {
+        var record: [String: JSONValue] = ["confined": .bool(options != nil), "uid": .int(Int64(uid)), "network": .bool(profile.network)]
         if let options {
             record["profile"] = .string("bwrap:\(profile.kind.rawValue)")
             record["digest"] = .string(SHA256.hash(Array(options.joined(separator: "\u{0}").utf8)).hexString)
@@ -124,6 +131,16 @@ public enum Launcher {
         for path in readOnly { options += ["--remount-ro", path] }
         options += ["--chdir", working, "--"]
         return .success(options)
+    }
+
+    /// The working directory when it is a worktree inside the project (handed to the agent's
+    /// user while it runs), never the project itself: the person's files keep their owner.
+    static func worktreeDirectory(_ profile: LaunchProfile) -> String? {
+        guard let project = profile.projectDirectory.map(normalized) else { return nil }
+        let root = project + "/.loom/worktrees/"
+        let working = normalized(profile.workingDirectory)
+        guard working.hasPrefix(root), let task = working.dropFirst(root.count).split(separator: "/").first else { return nil }
+        return root + task
     }
 
     /// `path` without trailing or repeated slashes (bwrap compares mount points as given).
