@@ -32,6 +32,8 @@ public final class Daemon: @unchecked Sendable {
     let notifier = SystemdNotifier()
     let metrics = DaemonMetrics()
     let registry: ProjectRegistry
+    /// Signs every project's chain heads with loomd's key (created at first start).
+    let signer: ChainSigner
     var runner: EffectRunner
     var server: IPCServer?
     /// Agent hosts that execute steps from outside (never approvers).
@@ -54,6 +56,7 @@ public final class Daemon: @unchecked Sendable {
             throw LoomError(.io, "cannot create the state directory \(configuration.stateDirectory): \(String(cString: strerror(errno)))", context: "starting loomd")
         }
         registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
+        signer = try ChainSigner(stateDirectory: configuration.stateDirectory)
         runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration), stateDirectory: configuration.stateDirectory,
                                                                             hiddenDirectories: [configuration.stateDirectory, Self.directory(of: configuration.socketPath)]), metrics: metrics)
         reloadable = Reloadable(configuration: configuration, bundles: try Self.loadBundles(configuration.bundleDirectories),
@@ -198,6 +201,8 @@ public final class Daemon: @unchecked Sendable {
         log("stopping: no new effects; in-flight effects get \(configuration.shutdownGraceMs) ms")
         server?.stop()
         runner.drain(graceMs: configuration.shutdownGraceMs)
+        // A clean stop leaves every head signed: no unsigned tail for verify to report.
+        for project in allProjects { project.queue.sync { project.checkpointReporting(force: true) } }
         // Effects still running are abandoned here and re-issued by recovery on the next start.
         projectsLock.withLock { projects.removeAll() }
         exit(0)
@@ -246,7 +251,8 @@ public final class Daemon: @unchecked Sendable {
         // gets it (a second open would fail on the project's own lock).
         return try openingLock.withLock { () throws(LoomError) -> Project in
             if let existing = project(root) { return existing }
-            let opened = try Project(root: root, bundles: bundles, frameMaxBytes: configuration.maxFrameBytes, clock: { [unowned self] in self.now() })
+            let opened = try Project(root: root, bundles: bundles, frameMaxBytes: configuration.maxFrameBytes, signer: signer,
+                                     log: { [weak self] line in self?.log(line) }, clock: { [unowned self] in self.now() })
             projectsLock.withLock { projects[root] = opened }
             // First on the project's queue: every request's work runs after it.
             opened.queue.async { [self] in recover(opened) }
@@ -374,12 +380,17 @@ public final class Daemon: @unchecked Sendable {
         DispatchQueue.global().async { WorktreeJanitor.release(project: root, task: task) }
     }
 
-    /// After any tick of a project: watchers, counts, completion time, the parked crash point.
-    func afterTick(_ project: Project, task: String) {
+    /// After any tick of a project: watchers, counts, completion time, the signed chain head,
+    /// the parked crash point.
+    /// - Parameter checkpoint: sign the head now (a gate answer, a cancel); a task that
+    ///   parked or ended is signed anyway, other ticks every `entriesPerCheckpoint`.
+    func afterTick(_ project: Project, task: String, checkpoint: Bool = false) {
         project.publish()
         project.refreshCounts()
         defer { project.hibernateSoon() }
-        if let record = try? (try project.engine).task(task) {
+        let record = try? (try project.engine).task(task)
+        project.checkpointReporting(force: checkpoint || record.map { $0.status.isFinished || $0.status == .parked } ?? false)
+        if let record {
             if record.status.isFinished {
                 metrics.completed(atSeconds: Double(now()) / 1_000)
                 runner.dropWaitingRetries(task: task, directory: project.root)

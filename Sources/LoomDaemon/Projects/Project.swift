@@ -4,6 +4,7 @@ import Glibc
 import Dispatch
 import LoomCode
 import LoomEngine
+import LoomProof
 import LoomProviders
 
 /// One supervised project: its lock, its database, its engine, and the serial queue every
@@ -64,9 +65,11 @@ public final class Project: @unchecked Sendable {
         closeEngine()
     }
 
-    /// Drops the open engine, if any; the next use reopens it (on `queue`).
+    /// Drops the open engine, if any; the next use reopens it (on `queue`). The head is
+    /// signed first: a project that goes quiet leaves no unsigned tail behind.
     private func closeEngine() {
         guard openEngine != nil else { return }
+        checkpointReporting(force: true)
         openEngine = nil
         Self.openCount.withLock { $0 -= 1 }
     }
@@ -129,8 +132,18 @@ public final class Project: @unchecked Sendable {
         let end: () -> Void
     }
 
-    init(root: String, bundles: [LoomBundle], frameMaxBytes: Int, clock: @escaping () -> Int64) throws(LoomError) {
+    /// Signs chain heads; nil leaves the chain unsigned (a host that holds no key).
+    let signer: ChainSigner?
+    /// The last entry a checkpoint covers (on `queue`).
+    private var lastSignedSeq: Int64 = 0
+    /// Where failures that have no caller to answer go (the daemon's log).
+    let log: @Sendable (String) -> Void
+
+    init(root: String, bundles: [LoomBundle], frameMaxBytes: Int, signer: ChainSigner? = nil, log: @escaping @Sendable (String) -> Void = { _ in },
+         clock: @escaping () -> Int64) throws(LoomError) {
         self.root = root
+        self.signer = signer
+        self.log = log
         shownPayloadMaxBytes = frameMaxBytes / 4
         queue = DispatchQueue(label: "loom.project.\(root)")
         guard LoomDirectory.ensure(project: root) else {
@@ -140,7 +153,25 @@ public final class Project: @unchecked Sendable {
         self.clock = clock
         use(bundles: bundles)
         publishedSeq = try engine.store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue ?? 0
+        lastSignedSeq = try engine.store.lastCheckpoint()?.seq ?? 0
         refreshCounts()
+    }
+
+    /// Signs the chain head the engine committed and stores the checkpoint (on `queue`), when
+    /// `force` (a gate, a task's end, going idle, shutdown) or when enough entries went
+    /// unsigned. Needs the engine open: a closed project has signed its head already.
+    func checkpoint(force: Bool) throws(LoomError) {
+        guard let signer, let engine = openEngine else { return }
+        let position = try engine.chainPosition()
+        guard position.seq > lastSignedSeq, force || position.seq - lastSignedSeq >= signer.entriesPerCheckpoint else { return }
+        try engine.store.appendCheckpoint(try signer.sign(position))
+        lastSignedSeq = position.seq
+    }
+
+    /// `checkpoint(force:)`, with a failure logged: an unsigned stretch is not lost work
+    /// (the next checkpoint covers it), so it never fails the tick that prompted it.
+    func checkpointReporting(force: Bool) {
+        do { try checkpoint(force: force) } catch { log("signing the chain head of \(root) failed: \(error)") }
     }
 
     /// Adds a watcher (on `queue`); returns its id.

@@ -213,7 +213,7 @@ extension Daemon {
                 if let openedMs { metrics.gateWait.observe(Double(now() - openedMs) / 1_000) }
                 reply.result(.object(["task": .string(task), "gate": .string(gate), "answer": .string(answer.rawValue)]))
                 schedule(effects, in: project)
-                afterTick(project, task: task)
+                afterTick(project, task: task, checkpoint: true)
             } catch let error as LoomError {
                 if error.code == .invariantViolation { error.violations.forEach { metrics.violations.increment($0.rule) } }
                 project.publish()
@@ -230,7 +230,7 @@ extension Daemon {
             let started = try project.engine.cancel(task: task, reason: reply.request.params["reason"]?.stringValue ?? "", by: caller)
             reply.result(.object(["task": .string(task), "status": "cancelled"]))
             schedule(started, in: project)
-            afterTick(project, task: task)
+            afterTick(project, task: task, checkpoint: true)
         }
     }
 
