@@ -12,7 +12,11 @@ public enum CheckpointVerifier {
     ///   - entries: the number of journal entries (from `ChainVerifier`).
     ///   - trustedKey: the key every checkpoint must be signed by, and where it came from
     ///     (for messages); nil checks each signature against the key its row names.
-    public static func verify(_ store: Store, entries: Int64, trustedKey: (key: PublicOperatorKey, source: String)? = nil) throws(LoomError) -> CheckpointReport {
+    ///   - signedThrough: the signer's own note, kept outside the project, of the last head it
+    ///     signed, and where it came from: valid checkpoints must reach it, so checkpoints (or
+    ///     entries) deleted after a rewrite do not pass for an unsigned tail.
+    public static func verify(_ store: Store, entries: Int64, trustedKey: (key: PublicOperatorKey, source: String)? = nil,
+                              signedThrough: (position: ChainPosition, source: String)? = nil) throws(LoomError) -> CheckpointReport {
         var report = CheckpointReport(entries: entries, trustedKey: trustedKey.map { ($0.key.hex, $0.source) })
         var afterSeq: Int64 = 0
         while true {
@@ -23,6 +27,17 @@ public enum CheckpointVerifier {
                 report.record(checkpoint, problem: problem(with: checkpoint, storedHash: hashes[checkpoint.seq], trustedKey: trustedKey))
             }
             afterSeq = batch[batch.count - 1].seq
+        }
+        if let signedThrough, report.isValid {
+            let noted = signedThrough.position
+            let stored = try store.journalHashes(at: [noted.seq])[noted.seq]
+            if report.coveredThrough < noted.seq {
+                report.fail(firstSeq: report.coveredThrough + 1, lastSeq: noted.seq,
+                            reason: "\(signedThrough.source) says entry \(noted.seq) was signed, but valid checkpoints reach only entry \(report.coveredThrough): checkpoints or entries were deleted")
+            } else if stored != noted.head {
+                report.fail(firstSeq: 1, lastSeq: noted.seq,
+                            reason: "\(signedThrough.source) says entry \(noted.seq) was signed with head \(noted.head.hexString), but this database's entry \(noted.seq) has \(stored?.hexString ?? "no hash"): it is another history")
+            }
         }
         return report
     }
@@ -80,6 +95,10 @@ public struct CheckpointReport: Sendable {
         if problem == nil {
             problem = CheckpointProblem(firstSeq: coveredThrough + 1, lastSeq: checkpoint.seq, reason: reason)
         }
+    }
+
+    mutating func fail(firstSeq: Int64, lastSeq: Int64, reason: String) {
+        if problem == nil { problem = CheckpointProblem(firstSeq: firstSeq, lastSeq: lastSeq, reason: reason) }
     }
 
     public var isValid: Bool { problem == nil }

@@ -85,4 +85,35 @@ import LoomTestKit
         #expect(rewritten.stdout.contains("are not covered by a valid signature"), "\(rewritten.stdout)")
         #expect(rewritten.stdout.contains("rewritten without the key"))
     }
+
+    /// Deleting the checkpoints after a rewrite would make it read as an unsigned tail;
+    /// loomd's note of the last head it signed, in its state directory, says otherwise.
+    @Test func checkpointsDeletedAfterARewriteAreCaughtByLoomdsNote() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let project = try daemon.makeProject()
+        _ = daemon.ctl(["submit", "-C", project, "x"])
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
+        #expect(daemon.ctl(["approve", "t1", "-C", project]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "done" } == "done")
+        daemon.signal(SIGTERM)
+        _ = daemon.waitForExit()
+
+        let answer = try daemon.store(project).query("SELECT seq, payload FROM journal WHERE kind = 'gate_answered' ORDER BY seq LIMIT 1")[0]
+        let seq = answer["seq"]?.intValue ?? 0
+        guard case .object(var payload) = try JSONValue.parse(answer["payload"]?.stringValue ?? "") else { Issue.record("no gate answer"); return }
+        payload["answer"] = "abandon"
+        try HistoryRewriter.rewrite(database: "\(project)/.loom/state.db", seq: seq, payload: .object(payload))
+        tamper(project, "DROP TRIGGER chain_checkpoints_no_delete; DELETE FROM chain_checkpoints WHERE seq >= \(seq)")
+
+        // Without loomd's note (another machine, say) the signatures read the rewrite as an
+        // unsigned tail, not as tampering (only the replay, here, still shows the state disagrees).
+        let elsewhere = daemon.ctl(["verify", "-C", project, "--state-dir", "\(daemon.directory)/no-state"])
+        #expect(elsewhere.status == 7, "\(elsewhere.stdout) \(elsewhere.stderr)")
+        #expect(elsewhere.stdout.contains("unsigned tail: entries \(seq)–"), "\(elsewhere.stdout)")
+
+        let here = daemon.ctl(["verify", "-C", project])
+        #expect(here.status == 8, "\(here.stdout) \(here.stderr)")
+        #expect(here.stdout.contains("checkpoints or entries were deleted"), "\(here.stdout)")
+    }
 }

@@ -217,6 +217,7 @@ public final class Project: @unchecked Sendable {
         guard position.seq > lastSignedSeq, force || position.seq - lastSignedSeq >= signer.entriesPerCheckpoint else { return }
         try engine.store.appendCheckpoint(try signer.sign(position))
         lastSignedSeq = position.seq
+        try signer.noteSigned(position, project: root)
     }
 
     /// `checkpoint(force:)`, with a failure logged: an unsigned stretch is not lost work

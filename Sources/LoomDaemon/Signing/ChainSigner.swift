@@ -27,6 +27,8 @@ public final class ChainSigner: @unchecked Sendable {
 
     let key: OperatorKey
     public let entriesPerCheckpoint: Int64
+    /// Where the key lives, and the notes of what was signed (`SignedHeadRecord`).
+    let stateDirectory: String
     public var publicKey: PublicOperatorKey { key.publicKey }
 
     public static func keyPath(stateDirectory: String) -> String {
@@ -37,6 +39,7 @@ public final class ChainSigner: @unchecked Sendable {
     public init(stateDirectory: String, entriesPerCheckpoint: Int64 = ChainSigner.entriesPerCheckpointDefault) throws(LoomError) {
         precondition(entriesPerCheckpoint >= 1, "a checkpoint interval of \(entriesPerCheckpoint) entries")
         self.entriesPerCheckpoint = entriesPerCheckpoint
+        self.stateDirectory = stateDirectory
         let directory = "\(stateDirectory)/\(Self.keyDirectoryName)"
         let path = Self.keyPath(stateDirectory: stateDirectory)
         let context = "loading loomd's chain-signing key \(path)"
@@ -55,6 +58,11 @@ public final class ChainSigner: @unchecked Sendable {
         } catch {
             throw LoomError(error.code == .io ? .io : .invalidInput, error.description, context: context)
         }
+    }
+
+    /// Notes, outside the project, that `root`'s head at `position` was signed.
+    func noteSigned(_ position: ChainPosition, project root: String) throws(LoomError) {
+        try SignedHeadRecord.write(position, stateDirectory: stateDirectory, project: root)
     }
 
     /// Signs `position` as a checkpoint.

@@ -57,7 +57,9 @@ struct Verify: ParsableCommand {
         var lines = [chain.description]
         if case .intact(let entries, _) = chain {
             // The chain recomputes; now check nobody recomputed it without loomd's key.
-            let signatures = try CheckpointVerifier.verify(store, entries: entries, trustedKey: try trustedChainKey())
+            let noted = SignedHeadRecord.read(stateDirectory: stateDirectory.path, project: project.root)
+            let signatures = try CheckpointVerifier.verify(store, entries: entries, trustedKey: try trustedChainKey(),
+                                                           signedThrough: noted.map { ($0, "loomd's note \(SignedHeadRecord.path(stateDirectory: stateDirectory.path, project: project.root))") })
             result["signatures"] = signatures.json
             lines += signatures.summary
             if !signatures.isValid { status = 8 }
