@@ -4,7 +4,6 @@ import Glibc
 import Dispatch
 import LoomCode
 import LoomEngine
-import LoomProof
 import LoomProviders
 
 /// One supervised project: its lock, its database, its engine, and the serial queue every
