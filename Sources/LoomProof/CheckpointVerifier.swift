@@ -42,6 +42,17 @@ public enum CheckpointVerifier {
         return report
     }
 
+    /// Checks a proof file's checkpoints against its entries (already checked to be 1, 2, 3, …
+    /// with hashes that recompute).
+    public static func verify(_ checkpoints: [ChainCheckpoint], entries: [JournalEntry], trustedKey: (key: PublicOperatorKey, source: String)? = nil) -> CheckpointReport {
+        var report = CheckpointReport(entries: Int64(entries.count), trustedKey: trustedKey.map { ($0.key.hex, $0.source) })
+        for checkpoint in checkpoints {
+            let stored = checkpoint.seq >= 1 && checkpoint.seq <= Int64(entries.count) ? entries[Int(checkpoint.seq) - 1].hash : nil
+            report.record(checkpoint, problem: problem(with: checkpoint, storedHash: stored, trustedKey: trustedKey))
+        }
+        return report
+    }
+
     /// What is wrong with one checkpoint, or nil when it vouches for the entries up to it.
     static func problem(with checkpoint: ChainCheckpoint, storedHash: [UInt8]?, trustedKey: (key: PublicOperatorKey, source: String)?) -> String? {
         let at = "the checkpoint at entry \(checkpoint.seq)"
@@ -113,18 +124,18 @@ public struct CheckpointReport: Sendable {
     /// One line per finding, for people.
     public var summary: [String] {
         if let problem {
-            return ["signatures: \(problem)" + (badCheckpoints > 1 ? " (\(badCheckpoints) checkpoints do not verify)" : "")]
+            return ["chain signatures: \(problem)" + (badCheckpoints > 1 ? " (\(badCheckpoints) checkpoints do not verify)" : "")]
         }
         if checkpoints == 0 {
-            return entries == 0 ? ["signatures: no entries"] : ["signatures: none; entries 1–\(entries) are not covered by a signed checkpoint (written before loom signed its chain, or by a one-shot run)"]
+            return entries == 0 ? ["chain signatures: no entries"] : ["chain signatures: none; entries 1–\(entries) are not covered by a signed checkpoint (written before loom signed its chain, or by a one-shot run)"]
         }
         let who: String
         if let trustedKey {
             who = "by \(trustedKey.source) \(trustedKey.hex)"
         } else {
-            who = "by key\(signers.count == 1 ? "" : "s") \(signers.joined(separator: ", ")) (not checked against a trusted key: pass --public-key, or run where loomd's state directory is readable)"
+            who = "by key\(signers.count == 1 ? "" : "s") \(signers.joined(separator: ", ")) (not checked against a trusted key: loomd's chain.key.pub was neither given nor found)"
         }
-        var lines = ["signatures: \(checkpoints) checkpoint\(checkpoints == 1 ? "" : "s") \(who); entries 1–\(coveredThrough) covered"]
+        var lines = ["chain signatures: \(checkpoints) checkpoint\(checkpoints == 1 ? "" : "s") \(who); entries 1–\(coveredThrough) covered"]
         if let tail = unsignedTail {
             lines.append("unsigned tail: entries \(tail.lowerBound)–\(tail.upperBound) were written after the last checkpoint (loomd is running, crashed, or a one-shot run wrote them); not tampering by itself")
         }

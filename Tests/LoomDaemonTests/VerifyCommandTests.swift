@@ -74,6 +74,15 @@ import LoomTestKit
         #expect(intact.json?["signatures"]?["covered_through"]?.intValue == entries, "a clean stop signs the last head: \(intact.stdout)")
         #expect((intact.json?["signatures"]?["checkpoints"]?.intValue ?? 0) >= 2)
 
+        // A proof carries the signed head; verify checks it against loomd's key.
+        let proof = "\(daemon.directory)/t1.loomproof"
+        let exported = daemon.ctl(["export", "t1", "-o", proof, "-C", project, "--json"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        #expect(exported.json?["checkpoint"]?["seq"]?.intValue == entries)
+        let checked = daemon.ctl(["verify", proof, "--json"])
+        #expect(checked.status == 0, "\(checked.stdout) \(checked.stderr)")
+        #expect(checked.json?["checkpoints"]?["signer_trusted"] == true, "\(checked.stdout)")
+
         let answer = try daemon.store(project).query("SELECT seq, payload FROM journal WHERE kind = 'gate_answered' ORDER BY seq LIMIT 1")[0]
         guard case .object(var payload) = try JSONValue.parse(answer["payload"]?.stringValue ?? "") else { Issue.record("no gate answer"); return }
         payload["answer"] = "abandon"

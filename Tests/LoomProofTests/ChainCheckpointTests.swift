@@ -80,7 +80,7 @@ import LoomTestKit
         #expect(report.problem?.firstSeq == coveredBefore + 1, "\(report.summary)")
         #expect(report.problem?.lastSeq == firstBroken)
         #expect(report.problem?.reason.contains("rewritten without the key") == true)
-        #expect(report.summary[0].hasPrefix("signatures: entries \(coveredBefore + 1)–\(firstBroken) are not covered by a valid signature"))
+        #expect(report.summary[0].hasPrefix("chain signatures: entries \(coveredBefore + 1)–\(firstBroken) are not covered by a valid signature"))
         #expect(report.coveredThrough == coveredBefore)
         #expect(!report.isValid)
     }
@@ -94,7 +94,7 @@ import LoomTestKit
         #expect(report.isValid)
         #expect(report.checkpoints == 0)
         #expect(report.unsignedTail == 1...entries)
-        #expect(report.summary == ["signatures: none; entries 1–\(entries) are not covered by a signed checkpoint (written before loom signed its chain, or by a one-shot run)"])
+        #expect(report.summary == ["chain signatures: none; entries 1–\(entries) are not covered by a signed checkpoint (written before loom signed its chain, or by a one-shot run)"])
     }
 
     @Test func entriesAfterTheLastCheckpointAreAnUnsignedTailNotTampering() throws {
@@ -162,6 +162,76 @@ import LoomTestKit
         try sign(project, with: OperatorKey.generate(), every: 8)
         let report = try Replayer(source: project.readOnlyStore(), bundles: [RecordedProject.publishing()]).run(task: nil)
         guard case .identical = report else { Issue.record("\(report)"); return }
+    }
+
+    // MARK: Proof files
+
+    private func exported(_ project: RecordedProject, task: String, chainKey: OperatorKey? = nil) throws -> ProofFile {
+        try ProofExporter.export(store: project.readOnlyStore(), task: task, bundles: [RecordedProject.publishing()],
+                                 trustedChainKey: chainKey.map { ($0.publicKey, "the test key") })
+    }
+
+    @Test func aProofCarriesTheLatestSignedHeadWithinIt() throws {
+        let project = try RecordedProject(tasks: 3, seed: 7)
+        let key = OperatorKey.generate()
+        try sign(project, with: key, every: 8)
+        let proof = try exported(project, task: "t2", chainKey: key)
+        let last = proof.entries.last!.seq
+        let total = try entries(project)
+        #expect(last >= 8 && last < total, "t2 ends past the first checkpoint and before the last entry")
+        #expect(proof.checkpoints.map(\.seq) == [last / 8 * 8], "the latest checkpoint at or before entry \(last), none after it")
+        #expect(proof.header["version"] == .int(ProofFile.versionWithCheckpoints))
+        #expect(proof.header["checkpoints"] == 1)
+        let (decoded, verification) = try ProofVerifier.verify(bytes: proof.encoded(), trustedChainKey: (key.publicKey, "the test key"))
+        #expect(decoded.checkpoints == proof.checkpoints)
+        #expect(verification.checkpoints?.isValid == true)
+        #expect(verification.checkpoints?.coveredThrough == proof.checkpoints[0].seq)
+        #expect(verification.json["checkpoints"]?["signer_trusted"] == true)
+        // Another key than loomd's is refused when loomd's is known.
+        #expect(throws: ProofError.self) { try ProofVerifier.verify(bytes: proof.encoded(), trustedChainKey: (OperatorKey.generate().publicKey, "another key")) }
+    }
+
+    /// A project loomd never signed exports the format earlier looms wrote and read.
+    @Test func aProofWithoutCheckpointsIsStillVersionOne() throws {
+        let project = try RecordedProject(tasks: 1, seed: 7)
+        let proof = try exported(project, task: "t1")
+        #expect(proof.checkpoints.isEmpty)
+        #expect(proof.header["version"] == 1)
+        #expect(proof.header["checkpoints"] == nil)
+        let (_, verification) = try ProofVerifier.verify(bytes: proof.encoded())
+        #expect(verification.checkpoints == nil)
+    }
+
+    @Test func everyChangedByteOfACheckpointLineIsFound() throws {
+        let project = try RecordedProject(tasks: 1, seed: 7)
+        let key = OperatorKey.generate()
+        try sign(project, with: key, every: 4)
+        let bytes = try exported(project, task: "t1").encoded()
+        _ = try ProofVerifier.verify(bytes: bytes)
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        guard let index = lines.firstIndex(where: { String(decoding: $0, as: UTF8.self).contains(#""type":"checkpoint""#) }) else {
+            Issue.record("no checkpoint line")
+            return
+        }
+        let start = lines[..<index].reduce(0) { $0 + $1.count + 1 }
+        var undetected: [Int] = []
+        for position in start..<(start + lines[index].count) {
+            var copy = bytes
+            copy[position] ^= 0x01
+            do {
+                _ = try ProofVerifier.verify(bytes: copy)
+                undetected.append(position - start)
+            } catch {}
+        }
+        #expect(undetected.isEmpty, "changes at offsets \(undetected.prefix(10)) of the checkpoint line went unnoticed")
+    }
+
+    @Test func exportRefusesAProjectWhoseSignedHeadsDoNotVerify() throws {
+        let project = try RecordedProject(tasks: 2, seed: 7)
+        let key = OperatorKey.generate()
+        try sign(project, with: key, every: 8)
+        _ = try rewriteGateAnswer(project)
+        #expect { try exported(project, task: "t2", chainKey: key) } throws: { ($0 as? ProofError)?.code == .badSignature }
     }
 
     private func execute(_ project: RecordedProject, _ sql: String) throws {

@@ -18,8 +18,9 @@ struct Verify: ParsableCommand {
         else by the key each checkpoint names. Entries after the last checkpoint are reported \
         as an unsigned tail, not as tampering. With a FILE (an existing file, from `loomctl export`), \
         checks the proof with nothing but the file: every entry's hash and link, the head, \
-        each bundle's digest recomputed from its files, the provider identities, the signature \
-        (against --public-key when given), and a replay with the bundles it carries.
+        each bundle's digest recomputed from its files, the provider identities, loomd's signed \
+        chain head if the proof carries one (by loomd's key when its state directory is readable \
+        here), the signature (against --public-key when given), and a replay with the bundles it carries.
         Exit status 0 when intact; 6 when the hash chain is broken (an entry edited, deleted or \
         inserted) or the proof file is damaged; 7 when the chain holds but replay diverges \
         (state edited without touching the journal); 8 when a signature does not verify: a \
@@ -87,9 +88,7 @@ struct Verify: ParsableCommand {
     /// checked against the key it names, and the output says so).
     private func trustedChainKey() throws -> (key: PublicOperatorKey, source: String)? {
         if let publicKey { return (try PublicOperatorKey(file: publicKey), "the key in \(publicKey)") }
-        let path = ChainSigner.keyPath(stateDirectory: stateDirectory.path) + ".pub"
-        guard access(path, R_OK) == 0 else { return nil }
-        return (try PublicOperatorKey(file: path), "loomd's key (\(path))")
+        return try stateDirectory.loomdChainKey()
     }
 
     private func verifyProof(_ path: String) throws {
@@ -98,7 +97,7 @@ struct Verify: ParsableCommand {
         let proof: ProofFile
         let verification: ProofVerification
         do throws(ProofError) {
-            (proof, verification) = try ProofVerifier.verify(bytes: bytes, trustedKey: trusted)
+            (proof, verification) = try ProofVerifier.verify(bytes: bytes, trustedKey: trusted, trustedChainKey: try stateDirectory.loomdChainKey())
         } catch {
             if json {
                 print(JSONValue.object(["ok": false, "file": .string(path), "code": .string(error.code.rawValue),
