@@ -313,7 +313,8 @@ public final class Daemon: @unchecked Sendable {
                     // As before the retry was on record: a journal that cannot take the note
                     // will refuse the result too, and that failure is logged where it happens.
                     self.log("journaling the retry of \(effect.key) failed: \(error)")
-                    then(true)
+                    // A quarantined project spends nothing more: no retry.
+                    then(!project.isQuarantined)
                 }
             }
         }, progress: { [weak project] effect, text in
