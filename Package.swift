@@ -18,7 +18,8 @@ let package = Package(
     dependencies: [
         // The CLI's argument parsing; the kernel, the wire and the daemon use no packages.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // Ed25519 for signing proof files; used by LoomProof only, never by the kernel.
+        // Ed25519 for signing proof files and chain heads; used through LoomProof (by loomd and
+        // loomctl), never by the kernel.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // The Model Context Protocol server; used by the loom-mcp executable only.
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
@@ -46,13 +47,16 @@ let package = Package(
         // The code bundle's host side: git worktrees, checks, diffs, delivery on loom/<task>.
         .target(name: "LoomCode", dependencies: ["LoomEngine", "LoomProviders"]),
         // The daemon's wiring as a library, so tests can drive it in-process too.
-        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "CSystemd"]),
+        // LoomProof (and with it the crypto package) for the key that signs chain heads.
+        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "CSystemd"]),
         // Pictures of bundles and task paths (dot, mermaid) for the CLI and the dashboard.
         .target(name: "LoomViews", dependencies: ["LoomEngine"]),
-        // Deterministic doubles for tests, the simulator and the benchmark.
-        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy"]),
+        // Deterministic doubles for tests, the simulator and the benchmark; SQLite for the
+        // hostile writer that rewrites a journal straight in the file.
+        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy", "CSQLite"]),
         // Portable proof files: export, offline verification, replay, and Ed25519 signing of
-        // the chain head. Its own target so the crypto package stays out of the kernel and loomd.
+        // the chain head (proofs, and loomd's chain checkpoints). Its own target so the crypto
+        // package stays out of the kernel; loomd links it to sign its chain heads.
         .target(name: "LoomProof", dependencies: ["LoomEngine", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
         // Makes the HTTP backends' requests (URLSession): FoundationNetworking and libcurl load

@@ -32,6 +32,10 @@ public final class Daemon: @unchecked Sendable {
     let notifier = SystemdNotifier()
     let metrics = DaemonMetrics()
     let registry: ProjectRegistry
+    /// Signs every project's chain heads with loomd's key (created at first start).
+    let signer: ChainSigner
+    /// Projects whose database someone else wrote: not driven until an operator clears them.
+    let quarantines: QuarantineList
     var runner: EffectRunner
     var server: IPCServer?
     /// Agent hosts that execute steps from outside (never approvers).
@@ -57,6 +61,8 @@ public final class Daemon: @unchecked Sendable {
             throw LoomError(.io, "cannot create the state directory \(configuration.stateDirectory): \(String(cString: strerror(errno)))", context: "starting loomd")
         }
         registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
+        signer = try ChainSigner(stateDirectory: configuration.stateDirectory)
+        quarantines = try QuarantineList(stateDirectory: configuration.stateDirectory)
         runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration), stateDirectory: configuration.stateDirectory,
                                                                             confinement: try configuration.confinementSettings()), metrics: metrics)
         reloadable = Reloadable(configuration: configuration, bundles: try Self.loadBundles(configuration.bundleDirectories),
@@ -214,6 +220,8 @@ public final class Daemon: @unchecked Sendable {
         log("stopping: no new effects; in-flight effects get \(configuration.shutdownGraceMs) ms")
         server?.stop()
         runner.drain(graceMs: configuration.shutdownGraceMs)
+        // A clean stop leaves every head signed: no unsigned tail for verify to report.
+        for project in allProjects { project.queue.sync { project.checkpointReporting(force: true) } }
         // Effects still running are abandoned here and re-issued by recovery on the next start.
         projectsLock.withLock { projects.removeAll() }
         exit(0)
@@ -263,7 +271,9 @@ public final class Daemon: @unchecked Sendable {
         // gets it (a second open would fail on the project's own lock).
         return try openingLock.withLock { () throws(LoomError) -> Project in
             if let existing = project(root) { return existing }
-            let opened = try Project(root: root, bundles: bundles, frameMaxBytes: configuration.maxFrameBytes, clock: { [unowned self] in self.now() })
+            let opened = try Project(root: root, bundles: bundles, frameMaxBytes: configuration.maxFrameBytes, signer: signer,
+                                     quarantines: quarantines, onQuarantine: { [weak self] root, reason in self?.quarantine(root, because: reason) },
+                                     log: { [weak self] line in self?.log(line) }, clock: { [unowned self] in self.now() })
             projectsLock.withLock { projects[root] = opened }
             // First on the project's queue: every request's work runs after it.
             opened.queue.async { [self] in recover(opened) }
@@ -272,9 +282,13 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// On the project's queue: re-issues what was in flight when the last loomd stopped.
-    private func recover(_ project: Project) {
+    func recover(_ project: Project) {
         do {
             let engine = try project.engine
+            if let entry = quarantines.entry(for: project.root) {
+                log("project \(project.root) stays quarantined (since \(entry.sinceMs) ms): \(entry.reason); nothing of it runs until `loomctl projects clear-quarantine -C \(project.root)`")
+                return project.hibernateSoon()
+            }
             // Worktrees of tasks that ended while no daemon watched (the branch stays).
             WorktreeJanitor.sweep(project: project.root) { task in (try? engine.task(task))?.status.isFinished ?? true }
             let pending = try engine.pendingEffects()
@@ -300,7 +314,8 @@ public final class Daemon: @unchecked Sendable {
         // A host-executed task's spawns wait in the ledger for its host (`effects.pending`);
         // its command and handler steps run here as usual.
         let effects = effects.filter { !($0.kind == .spawn && project.isHostExecuted($0.taskID)) }
-        guard !effects.isEmpty else { return }
+        // A quarantined project runs nothing: its intents stay pending for after the clear.
+        guard !effects.isEmpty, !project.isQuarantined else { return }
         configuration.crashPoint?.hit(.afterIntent, once: "\(configuration.stateDirectory)/crash-after-intent.done")
         runner.run(effects, directory: project.root, retrying: { [weak self, weak project] effect, attempt, errorClass, delayMs, message, then in
             guard let self, let project else { return then(false) }
@@ -315,7 +330,8 @@ public final class Daemon: @unchecked Sendable {
                     // As before the retry was on record: a journal that cannot take the note
                     // will refuse the result too, and that failure is logged where it happens.
                     self.log("journaling the retry of \(effect.key) failed: \(error)")
-                    then(true)
+                    // A quarantined project spends nothing more: no retry.
+                    then(!project.isQuarantined)
                 }
             }
         }, progress: { [weak project] effect, text in
@@ -358,6 +374,9 @@ public final class Daemon: @unchecked Sendable {
                 if let replacement = effect.standIn(forRefused: result, because: error) {
                     return deliver(effect, replacement, in: project, standIn: true)
                 }
+            case .foreignWrite:
+                // Quarantined: nothing more is written, not even the cancel below.
+                return log("\(effect.key) stays pending: \(project.root) is quarantined")
             case .busy, .full, .io, .readOnly:
                 guard retry < Self.deliveryRetriesMax else {
                     return log("\(effect.key) stays pending: the next start of loomd runs it again")
@@ -384,6 +403,17 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// Records that `root`'s database was written by someone else (on the project's queue,
+    /// as its store fences itself): persisted, logged, counted in the metrics.
+    func quarantine(_ root: String, because reason: String) {
+        do {
+            guard try quarantines.add(root, reason: reason, atMs: now()) else { return }
+        } catch {
+            log("recording the quarantine of \(root) failed (it holds until loomd stops): \(error)")
+        }
+        log("QUARANTINED project \(root): \(reason). No ticks or effects run for it. Check it with `loomctl verify -C \(root)`, then clear it with `loomctl projects clear-quarantine -C \(root)`")
+    }
+
     /// Removes an ended task's worktree off the project's queue (git may take a while);
     /// its branch stays.
     func releaseWorkspace(of task: String, in project: Project) {
@@ -391,12 +421,17 @@ public final class Daemon: @unchecked Sendable {
         DispatchQueue.global().async { WorktreeJanitor.release(project: root, task: task) }
     }
 
-    /// After any tick of a project: watchers, counts, completion time, the parked crash point.
-    func afterTick(_ project: Project, task: String) {
+    /// After any tick of a project: watchers, counts, completion time, the signed chain head,
+    /// the parked crash point.
+    /// - Parameter checkpoint: sign the head now (a gate answer, a cancel); a task that
+    ///   parked or ended is signed anyway, other ticks every `entriesPerCheckpoint`.
+    func afterTick(_ project: Project, task: String, checkpoint: Bool = false) {
         project.publish()
         project.refreshCounts()
         defer { project.hibernateSoon() }
-        if let record = try? (try project.engine).task(task) {
+        let record = try? (try project.engine).task(task)
+        project.checkpointReporting(force: checkpoint || record.map { $0.status.isFinished || $0.status == .parked } ?? false)
+        if let record {
             if record.status.isFinished {
                 metrics.completed(atSeconds: Double(now()) / 1_000)
                 runner.dropWaitingRetries(task: task, directory: project.root)

@@ -15,12 +15,18 @@ extension ProofFile {
         guard bytes.last == 0x0A else { throw ProofError(.malformed, "a proof file ends with a newline", at: "end of file") }
         var reader = LineReader(bytes: bytes, limits: limits)
 
-        let header = try reader.next(type: "header", fields: ["type", "format", "version", "task", "entries", "head", "missing_bundles"])
+        let headerFields: Set<String> = ["type", "format", "version", "task", "entries", "head", "missing_bundles"]
+        let fileVersion = reader.peekHeaderVersion()
+        let header = try reader.next(type: "header", fields: fileVersion == versionWithCheckpoints ? headerFields.union(["checkpoints"]) : headerFields)
         guard header.value["format"]?.stringValue == format else {
             throw ProofError(.malformed, "not a loom proof file (format \(header.value["format"]?.canonicalText ?? "missing"))", at: header.location)
         }
-        guard header.value["version"]?.intValue == version else {
-            throw ProofError(.malformed, "proof format version \(header.value["version"]?.canonicalText ?? "?") is not one this loom reads (\(version))", at: header.location)
+        guard let fileVersion, fileVersion == version || fileVersion == versionWithCheckpoints else {
+            throw ProofError(.malformed, "proof format version \(header.value["version"]?.canonicalText ?? "?") is not one this loom reads (\(version), \(versionWithCheckpoints))", at: header.location)
+        }
+        let checkpointCount = fileVersion == versionWithCheckpoints ? try header.int("checkpoints") : 0
+        guard fileVersion == version || (1...Int64(limits.entriesMax)).contains(checkpointCount) else {
+            throw ProofError(.malformed, "a version \(versionWithCheckpoints) proof carries 1 to \(limits.entriesMax) checkpoints", at: header.location)
         }
         let task = try header.string("task")
         guard let count = header.value["entries"]?.intValue, count >= 1, count <= limits.entriesMax else {
@@ -80,6 +86,20 @@ extension ProofFile {
             providers.append(ProviderIdentity(provider: provider, model: model, results: Int(results), units: units))
         }
 
+        var checkpoints: [ChainCheckpoint] = []
+        for _ in 0..<checkpointCount {
+            let line = try reader.next(type: "checkpoint", fields: ["type", "seq", "head", "public_key", "signature"])
+            guard let key = line.value["public_key"]?.stringValue.flatMap(Hex.decode), key.count == 32,
+                  let bytes = line.value["signature"]?.stringValue.flatMap(Hex.decode), bytes.count == 64 else {
+                throw ProofError(.malformed, "a checkpoint needs a 32-byte public_key and a 64-byte signature in lowercase hex", at: line.location)
+            }
+            let checkpoint = ChainCheckpoint(seq: try line.int("seq"), head: try line.hash("head"), publicKey: key, signature: bytes)
+            if let previous = checkpoints.last, previous.seq >= checkpoint.seq {
+                throw ProofError(.malformed, "checkpoints must be in increasing entry order", at: line.location)
+            }
+            checkpoints.append(checkpoint)
+        }
+
         var signature: ProofSignature?
         if !reader.atEnd {
             let line = try reader.next(type: "signature", fields: ["type", "algorithm", "public_key", "signature"])
@@ -94,7 +114,8 @@ extension ProofFile {
         }
         guard reader.atEnd else { throw ProofError(.malformed, "unexpected content after the last section", at: reader.location) }
 
-        let proof = ProofFile(task: task, entries: entries, bundles: bundles, missingBundles: missing, providers: providers, signature: signature)
+        let proof = ProofFile(task: task, entries: entries, bundles: bundles, missingBundles: missing, providers: providers,
+                              checkpoints: checkpoints, signature: signature)
         guard proof.head == head else {
             throw ProofError(.chainBroken, "the header's head \(head.hexString) is not the hash of the last entry (\(proof.head.hexString))", at: header.location)
         }
@@ -137,6 +158,13 @@ struct LineReader {
             }
             return bytes
         }
+    }
+
+    /// The header's `version`, read ahead of checking its fields (which depend on it); nil
+    /// when unreadable (`next` then reports the problem).
+    func peekHeaderVersion() -> Int64? {
+        guard let end = lineEnd() else { return nil }
+        return try? JSONValue.parse(bytes: Array(bytes[offset..<end]), limits: JSONLimits(maxBytes: limits.lineMaxBytes, maxDepth: limits.jsonDepthMax))["version"]?.intValue
     }
 
     /// The type of the next line without consuming it (nil at the end or if unreadable;

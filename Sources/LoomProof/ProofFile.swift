@@ -6,11 +6,15 @@ import LoomEngine
 /// The layout is JSON Lines, each line the canonical JSON of one object (docs/proof-file.md):
 /// a header, every journal entry from the project's first up to the task's last (the chain
 /// is project-wide, and replaying the task needs the state the earlier entries built), the
-/// bundles those entries ran, the provider identities of the task's agent runs, and an
-/// optional Ed25519 signature of the header, which names the chain head.
+/// bundles those entries ran, the provider identities of the task's agent runs, loomd's
+/// signed chain heads covering the entries (version 2), and an optional Ed25519 signature
+/// of the header, which names the chain head.
 public struct ProofFile: Sendable {
     public static let format = "loom-proof"
+    /// A proof without checkpoints is written as version 1, byte for byte what earlier
+    /// looms wrote and read; one with checkpoints as version 2, whose header counts them.
     public static let version: Int64 = 1
+    public static let versionWithCheckpoints: Int64 = 2
     /// Prefixed to the header line before signing, so a loom proof signature can never be
     /// mistaken for (or replayed as) a signature over anything else.
     public static let signatureDomain = "loom-proof-signature-v1\n"
@@ -26,15 +30,18 @@ public struct ProofFile: Sendable {
     public var missingBundles: [BundleReference]
     /// Which provider and model answered the task's agent runs.
     public var providers: [ProviderIdentity]
+    /// loomd's signed chain heads at entries of the proof, by seq (docs/journal.md).
+    public var checkpoints: [ChainCheckpoint]
     public var signature: ProofSignature?
 
     public init(task: String, entries: [JournalEntry], bundles: [ProofBundle], missingBundles: [BundleReference],
-                providers: [ProviderIdentity], signature: ProofSignature? = nil) {
+                providers: [ProviderIdentity], checkpoints: [ChainCheckpoint] = [], signature: ProofSignature? = nil) {
         self.task = task
         self.entries = entries
         self.bundles = bundles
         self.missingBundles = missingBundles
         self.providers = providers
+        self.checkpoints = checkpoints
         self.signature = signature
     }
 
@@ -42,11 +49,16 @@ public struct ProofFile: Sendable {
     public var head: [UInt8] { entries.last?.hash ?? JournalEntry.genesisHash }
 
     public var header: JSONValue {
-        .object([
+        var object: [String: JSONValue] = [
             "type": "header", "format": .string(Self.format), "version": .int(Self.version),
             "task": .string(task), "entries": .int(Int64(entries.count)), "head": .string(head.hexString),
             "missing_bundles": .array(missingBundles.map(\.json)),
-        ])
+        ]
+        if !checkpoints.isEmpty {
+            object["version"] = .int(Self.versionWithCheckpoints)
+            object["checkpoints"] = .int(Int64(checkpoints.count))
+        }
+        return .object(object)
     }
 
     /// The bytes a signature covers: the domain prefix and the header line. The header
@@ -66,6 +78,7 @@ public struct ProofFile: Sendable {
         for entry in entries { line(Self.json(entry)) }
         for bundle in bundles { line(bundle.json) }
         line(.object(["type": "providers", "providers": .array(providers.map(\.json))]))
+        for checkpoint in checkpoints { line(Self.json(checkpoint)) }
         if let signature { line(signature.json) }
         return bytes
     }
@@ -75,6 +88,13 @@ public struct ProofFile: Sendable {
             "type": "entry", "seq": .int(entry.seq), "tick": .int(entry.tick), "time": .int(entry.timeMs),
             "task": .string(entry.taskID), "kind": .string(entry.kind.rawValue), "actor": entry.actor, "payload": entry.payload,
             "prev": .string(entry.previousHash.hexString), "hash": .string(entry.hash.hexString),
+        ])
+    }
+
+    static func json(_ checkpoint: ChainCheckpoint) -> JSONValue {
+        .object([
+            "type": "checkpoint", "seq": .int(checkpoint.seq), "head": .string(checkpoint.head.hexString),
+            "public_key": .string(checkpoint.publicKey.hexString), "signature": .string(checkpoint.signature.hexString),
         ])
     }
 

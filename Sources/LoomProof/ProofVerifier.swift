@@ -8,12 +8,16 @@ public enum ProofVerifier {
     /// - Parameter trustedKey: the operator's public key; with it, the proof must be signed
     ///   by that key. Without it, a signature present must still verify (against the key
     ///   the proof names), and the result says it was not checked against a trusted key.
-    public static func verify(bytes: [UInt8], trustedKey: PublicOperatorKey? = nil, limits: ProofLimits = ProofLimits()) throws(ProofError) -> (ProofFile, ProofVerification) {
+    /// - Parameter trustedChainKey: loomd's chain key, which the proof's checkpoints must be
+    ///   signed by (and where it came from); without it each is checked against its own key.
+    public static func verify(bytes: [UInt8], trustedKey: PublicOperatorKey? = nil, trustedChainKey: (key: PublicOperatorKey, source: String)? = nil,
+                              limits: ProofLimits = ProofLimits()) throws(ProofError) -> (ProofFile, ProofVerification) {
         let proof = try ProofFile.decode(bytes, limits: limits)
-        return (proof, try verify(proof, trustedKey: trustedKey))
+        return (proof, try verify(proof, trustedKey: trustedKey, trustedChainKey: trustedChainKey))
     }
 
-    public static func verify(_ proof: ProofFile, trustedKey: PublicOperatorKey? = nil) throws(ProofError) -> ProofVerification {
+    public static func verify(_ proof: ProofFile, trustedKey: PublicOperatorKey? = nil,
+                              trustedChainKey: (key: PublicOperatorKey, source: String)? = nil) throws(ProofError) -> ProofVerification {
         // Entry i is on line i + 2 (the header is line 1).
         func entryAt(_ index: Int) -> String { "line \(index + 2) (entry \(proof.entries[index].seq))" }
         var previous = JournalEntry.genesisHash
@@ -68,9 +72,21 @@ public enum ProofVerifier {
             throw ProofError(.derivedMismatch, "the provider identities do not match the task's effect results", at: "line \(proof.entries.count + proof.bundles.count + 2) (providers)")
         }
 
+        // Checkpoints: loomd's signed heads must match the recomputed chain.
+        let providersLine = proof.entries.count + proof.bundles.count + 2
+        var checkpoints: CheckpointReport?
+        if !proof.checkpoints.isEmpty {
+            let report = CheckpointVerifier.verify(proof.checkpoints, entries: proof.entries, trustedKey: trustedChainKey)
+            if let problem = report.problem {
+                let index = proof.checkpoints.firstIndex { $0.seq == problem.lastSeq } ?? 0
+                throw ProofError(.badSignature, problem.description, at: "line \(providersLine + 1 + index) (checkpoint at entry \(problem.lastSeq))")
+            }
+            checkpoints = report
+        }
+
         var signer: String?
         if let signature = proof.signature {
-            let location = "line \(proof.entries.count + proof.bundles.count + 3) (signature)"
+            let location = "line \(providersLine + proof.checkpoints.count + 1) (signature)"
             let key = try PublicOperatorKey(raw: signature.publicKey, at: location)
             if let trustedKey, trustedKey != key {
                 throw ProofError(.badSignature, "signed by key \(key.hex), not by the trusted key \(trustedKey.hex)", at: location)
@@ -86,7 +102,7 @@ public enum ProofVerifier {
         return ProofVerification(
             task: proof.task, entries: proof.entries.count, taskEntries: proof.entries.filter { $0.taskID == proof.task }.count,
             head: proof.head.hexString, taskBundle: taskReference, bundles: bundleReports, missingBundles: missing,
-            providers: providers, signer: signer, signerTrusted: signer != nil && trustedKey != nil)
+            providers: providers, checkpoints: checkpoints, signer: signer, signerTrusted: signer != nil && trustedKey != nil)
     }
 }
 
@@ -101,6 +117,8 @@ public struct ProofVerification: Sendable {
     public let bundles: [BundleReference]
     public let missingBundles: [BundleReference]
     public let providers: [ProviderIdentity]
+    /// loomd's signed chain heads the proof carries, as checked; nil when it carries none.
+    public let checkpoints: CheckpointReport?
     /// The signing key (hex), when signed.
     public let signer: String?
     /// The signer is the key the caller trusts (given with `--public-key`).
@@ -114,6 +132,7 @@ public struct ProofVerification: Sendable {
         ]
         if let signer { object["signer"] = .string(signer) }
         if let taskBundle { object["task_bundle"] = taskBundle.json }
+        if let checkpoints { object["checkpoints"] = checkpoints.json }
         return .object(object)
     }
 
@@ -125,6 +144,7 @@ public struct ProofVerification: Sendable {
         ]
         if !missingBundles.isEmpty { lines.append("not included (an earlier task's bundle version): " + missingBundles.map(\.description).joined(separator: ", ")) }
         lines.append("providers: " + (providers.isEmpty ? "none" : providers.map { "\($0.provider)/\($0.model) ×\($0.results) (\($0.units.joined(separator: ", ")))" }.joined(separator: "; ")))
+        lines += checkpoints?.summary ?? ["chain signatures: none in the proof (its project's chain heads were not signed by loomd)"]
         if let signer {
             lines.append(signerTrusted ? "signature: valid, by the trusted key \(signer)" : "signature: valid, by key \(signer) (not checked against a trusted key: pass --public-key)")
         } else {

@@ -129,6 +129,8 @@ final class DaemonHarness: @unchecked Sendable {
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["LOOM_SOCKET"] = socket
+        // As under systemd: loomctl finds this loomd's state directory (its chain key) here.
+        env["STATE_DIRECTORY"] = state
         process.environment = env
         let output: ChildOutput
         do { output = try ChildOutput.run(process) } catch { return Output(status: -1, stdout: "", stderr: "\(error)") }

@@ -12,7 +12,7 @@ import LoomTestKit
         #expect(try store.query("PRAGMA journal_mode") == [["journal_mode": "wal"]])
         #expect(try store.query("PRAGMA synchronous") == [["synchronous": 2]])
         #expect(store.schemaVersion == Int64(Migrations.all.count))
-        #expect(try store.query("SELECT name FROM schema_migrations ORDER BY version") == [["name": "0001_kernel"], ["name": "0002_bundle_versions"], ["name": "0003_gates_by_decision"]])
+        #expect(try store.query("SELECT name FROM schema_migrations ORDER BY version") == [["name": "0001_kernel"], ["name": "0002_bundle_versions"], ["name": "0003_gates_by_decision"], ["name": "0004_chain_checkpoints"]])
         let strict = try store.query("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE '%STRICT%'")
         #expect(strict.isEmpty)
         var normal = StoreOptions()

@@ -25,15 +25,50 @@ public final class Project: @unchecked Sendable {
     private var openEngine: Engine?
 
     /// The project's engine, opened on first use (on `queue`).
+    ///
+    /// Its store is the file's sole writer: a commit by anyone else fences it (no more
+    /// writes) and quarantines the project. A quarantined project's store is fenced as it
+    /// opens, and a write made while the project was closed shows in the file's fingerprint.
     var engine: Engine {
         get throws(LoomError) {
             if let openEngine { return openEngine }
-            let store = try Store(path: "\(root)/.loom/state.db")
+            var options = StoreOptions()
+            options.soleWriter = true
+            let store = try Store(path: databasePath, options: options)
+            store.onFence = { [weak self] reason in self?.quarantine(reason) }
+            if let entry = quarantines?.entry(for: root) {
+                store.fence(because: entry.reason)
+            } else if let closedFingerprint, closedFingerprint != DatabaseFingerprint(databasePath: databasePath) {
+                store.fence(because: "\(databasePath) changed while loomd had it closed (a write loomd did not make)")
+            }
+            closedFingerprint = nil
             let opened = try Engine(store: store, bundles: bundles, clock: clock)
             openEngine = opened
             Self.openCount.withLock { $0 += 1 }
             return opened
         }
+    }
+
+    var databasePath: String { "\(root)/.loom/state.db" }
+    /// The database's files as loomd closed them (on `queue`); nil while open, or when the
+    /// close could not be confirmed.
+    private var closedFingerprint: DatabaseFingerprint?
+    /// Where quarantines are kept; nil for a host that does not quarantine.
+    let quarantines: QuarantineList?
+    /// Tells the daemon a project was just quarantined (it logs and records it).
+    let onQuarantine: @Sendable (String, String) -> Void
+
+    /// Whether the project is quarantined: no ticks, no effects, until the operator clears it.
+    var isQuarantined: Bool { quarantines?.entry(for: root) != nil }
+
+    private func quarantine(_ reason: String) {
+        onQuarantine(root, reason)
+    }
+
+    /// Looks for a write loomd did not make (on `queue`), without writing: a status request
+    /// shows a quarantine at once, not at the next tick.
+    func noticeOtherWriters() {
+        _ = openEngine?.store.noticeOtherWriters()
     }
 
     /// How long a project stays open after its last use: a burst of requests reuses the
@@ -64,11 +99,25 @@ public final class Project: @unchecked Sendable {
         closeEngine()
     }
 
-    /// Drops the open engine, if any; the next use reopens it (on `queue`).
+    /// Drops the open engine, if any; the next use reopens it (on `queue`). The head is
+    /// signed first: a project that goes quiet leaves no unsigned tail behind.
     private func closeEngine() {
+        guard openEngine != nil else { return }
+        if !isQuarantined { checkpointReporting(force: true) }
+        weak var closing = openEngine
+        openEngine = nil
+        Self.openCount.withLock { $0 -= 1 }
+        // Only a connection that is really closed has written its last (its WAL checkpoint).
+        closedFingerprint = closing == nil && !isQuarantined ? DatabaseFingerprint(databasePath: databasePath) : nil
+    }
+
+    /// Ends a quarantine (on `queue`, after the list dropped it): the fenced engine goes
+    /// unsigned (it can write nothing), and the next use opens the file afresh.
+    func reopenAfterQuarantine() {
         guard openEngine != nil else { return }
         openEngine = nil
         Self.openCount.withLock { $0 -= 1 }
+        closedFingerprint = nil
     }
 
     /// Closes the connection once the project has been idle a while (on `queue`).
@@ -129,8 +178,21 @@ public final class Project: @unchecked Sendable {
         let end: () -> Void
     }
 
-    init(root: String, bundles: [LoomBundle], frameMaxBytes: Int, clock: @escaping () -> Int64) throws(LoomError) {
+    /// Signs chain heads; nil leaves the chain unsigned (a host that holds no key).
+    let signer: ChainSigner?
+    /// The last entry a checkpoint covers (on `queue`).
+    private var lastSignedSeq: Int64 = 0
+    /// Where failures that have no caller to answer go (the daemon's log).
+    let log: @Sendable (String) -> Void
+
+    init(root: String, bundles: [LoomBundle], frameMaxBytes: Int, signer: ChainSigner? = nil, quarantines: QuarantineList? = nil,
+         onQuarantine: @escaping @Sendable (String, String) -> Void = { _, _ in }, log: @escaping @Sendable (String) -> Void = { _ in },
+         clock: @escaping () -> Int64) throws(LoomError) {
         self.root = root
+        self.signer = signer
+        self.quarantines = quarantines
+        self.onQuarantine = onQuarantine
+        self.log = log
         shownPayloadMaxBytes = frameMaxBytes / 4
         queue = DispatchQueue(label: "loom.project.\(root)")
         guard LoomDirectory.ensure(project: root) else {
@@ -140,7 +202,27 @@ public final class Project: @unchecked Sendable {
         self.clock = clock
         use(bundles: bundles)
         publishedSeq = try engine.store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue ?? 0
+        lastSignedSeq = try engine.store.lastCheckpoint()?.seq ?? 0
         refreshCounts()
+    }
+
+    /// Signs the chain head the engine committed and stores the checkpoint (on `queue`), when
+    /// `force` (a gate, a task's end, going idle, shutdown) or when enough entries went
+    /// unsigned. Needs the engine open: a closed project has signed its head already.
+    func checkpoint(force: Bool) throws(LoomError) {
+        // A quarantined project's head is not loomd's to vouch for.
+        guard let signer, let engine = openEngine, !isQuarantined else { return }
+        let position = try engine.chainPosition()
+        guard position.seq > lastSignedSeq, force || position.seq - lastSignedSeq >= signer.entriesPerCheckpoint else { return }
+        try engine.store.appendCheckpoint(try signer.sign(position))
+        lastSignedSeq = position.seq
+        try signer.noteSigned(position, project: root)
+    }
+
+    /// `checkpoint(force:)`, with a failure logged: an unsigned stretch is not lost work
+    /// (the next checkpoint covers it), so it never fails the tick that prompted it.
+    func checkpointReporting(force: Bool) {
+        do { try checkpoint(force: force) } catch { log("signing the chain head of \(root) failed: \(error)") }
     }
 
     /// Adds a watcher (on `queue`); returns its id.

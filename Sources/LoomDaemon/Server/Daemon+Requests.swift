@@ -12,7 +12,7 @@ import LoomProviders
 extension Daemon {
     static let methods: Set<String> = [
         "submit", "status", "log", "answer", "cancel", "replay", "metrics", "watch",
-        "projects.list", "projects.add", "projects.remove",
+        "projects.list", "projects.add", "projects.remove", "projects.clear-quarantine",
         "hosts.attach", "effects.pending", "effects.deliver",
     ]
 
@@ -43,7 +43,9 @@ extension Daemon {
             case "effects.pending": try pendingForHost(reply)
             case "effects.deliver": try deliverFromHost(reply)
             case "projects.list": reply.result(.object(["projects": .array(registry.all.map { root in
-                .object(["path": .string(root), "open": .bool(project(root) != nil)])
+                var entry: [String: JSONValue] = ["path": .string(root), "open": .bool(project(root) != nil)]
+                if let quarantine = quarantines.entry(for: root) { entry["quarantined"] = Self.quarantineJSON(quarantine) }
+                return .object(entry)
             })]))
             case "projects.add":
                 let root = try projectRoot(reply.request.params, required: true)
@@ -51,6 +53,7 @@ extension Daemon {
                 try Self.requireDirectory(root)
                 try openProject(root)
                 reply.result(.object(["path": .string(root), "added": .bool(try registry.add(root))]))
+            case "projects.clear-quarantine": try clearQuarantine(reply)
             case "projects.remove":
                 let root = try projectRoot(reply.request.params, required: true)
                 guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not remove projects") }
@@ -77,6 +80,8 @@ extension Daemon {
         switch error.code {
         case .notFound: code = .notFound
         case .staleGate, .conflict: code = .conflict
+        case .foreignWrite:
+            return IPCError(.conflict, "the project is quarantined: \(error.message). Check it with `loomctl verify -C PROJECT`, then `loomctl projects clear-quarantine -C PROJECT`")
         case .forbidden, .invariantViolation: code = .forbidden
         case .busy: code = .busy
         case .invalidInput, .invalidJSON, .tooLarge, .bundle: code = .invalidParams
@@ -213,7 +218,7 @@ extension Daemon {
                 if let openedMs { metrics.gateWait.observe(Double(now() - openedMs) / 1_000) }
                 reply.result(.object(["task": .string(task), "gate": .string(gate), "answer": .string(answer.rawValue)]))
                 schedule(effects, in: project)
-                afterTick(project, task: task)
+                afterTick(project, task: task, checkpoint: true)
             } catch let error as LoomError {
                 if error.code == .invariantViolation { error.violations.forEach { metrics.violations.increment($0.rule) } }
                 project.publish()
@@ -230,7 +235,7 @@ extension Daemon {
             let started = try project.engine.cancel(task: task, reason: reply.request.params["reason"]?.stringValue ?? "", by: caller)
             reply.result(.object(["task": .string(task), "status": "cancelled"]))
             schedule(started, in: project)
-            afterTick(project, task: task)
+            afterTick(project, task: task, checkpoint: true)
         }
     }
 
@@ -282,5 +287,36 @@ extension Daemon {
                 project.queue.async { project.removeWatcher(id) }
             }
         }
+    }
+
+    /// `projects.clear-quarantine`: the operator has checked the project (`loomctl verify`)
+    /// and lets loomd drive it again. Only an approver, never an agent: an agent that wrote
+    /// the file must not be able to clear the alarm it raised.
+    private func clearQuarantine(_ reply: IPCReply) throws {
+        let root = try projectRoot(reply.request.params, required: true)
+        guard policy.mayAnswer(reply.peer), caller(of: reply.peer).principal.kind != .agent else {
+            throw IPCError(.forbidden, "uid \(reply.peer.uid) may not clear a quarantine (only an approver, and never an agent)")
+        }
+        guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
+        let project = try openProject(root)
+        project.queue.async { [self] in
+            do {
+                let was = quarantines.entry(for: root)
+                try quarantines.remove(root)
+                if let was {
+                    log("quarantine of \(root) cleared by uid \(reply.peer.uid) (it was: \(was.reason))")
+                    project.reopenAfterQuarantine()
+                    // What was held while quarantined runs now (the file as it is now is the baseline).
+                    recover(project)
+                }
+                reply.result(.object(["path": .string(root), "cleared": .bool(was != nil)]))
+            } catch {
+                reply.error(Self.ipcError(any: error))
+            }
+        }
+    }
+
+    static func quarantineJSON(_ entry: QuarantineList.Entry) -> JSONValue {
+        .object(["reason": .string(entry.reason), "sinceMs": .int(entry.sinceMs)])
     }
 }

@@ -11,6 +11,8 @@ extension Daemon {
             let project = try openProject(root)
             project.queue.async {
                 do {
+                    // A write someone else made shows here at once, not only at the next tick.
+                    project.noticeOtherWriters()
                     if let task = params["task"]?.stringValue {
                         guard let summary = try Self.taskSummary(project, task) else { throw IPCError(.notFound, "no task \(task) in \(root)") }
                         reply.result(summary)
@@ -32,9 +34,11 @@ extension Daemon {
                 continue
             }
             let counts = project.activeCounts
-            summaries.append(.object(["path": .string(root), "tasks": .object([
+            var summary: [String: JSONValue] = ["path": .string(root), "tasks": .object([
                 "running": .int(Int64(counts.running)), "parked": .int(Int64(counts.parked)), "queued": .int(Int64(counts.queued)),
-            ])]))
+            ])]
+            if let quarantine = quarantines.entry(for: root) { summary["quarantined"] = Self.quarantineJSON(quarantine) }
+            summaries.append(.object(summary))
         }
         reply.result(.object(["server": .string("loomd \(Self.version)"), "projects": .array(summaries), "confinement": confinementStatus,
                               "effects": .object(["running": .int(Int64(runner.pool.runningCount)), "waiting": .int(Int64(runner.pool.waitingCount)), "limit": .int(Int64(runner.pool.limit))])]))
@@ -51,7 +55,9 @@ extension Daemon {
         for row in active {
             if let id = row["id"]?.stringValue, let summary = try taskSummary(project, id) { tasks.append(summary) }
         }
-        return .object(["path": .string(project.root), "tasks": .object(counts), "active": .array(tasks)])
+        var summary: [String: JSONValue] = ["path": .string(project.root), "tasks": .object(counts), "active": .array(tasks)]
+        if let quarantine = project.quarantines?.entry(for: project.root) { summary["quarantined"] = quarantineJSON(quarantine) }
+        return .object(summary)
     }
 
     /// One read transaction for the whole summary: a consistent snapshot, and one
@@ -98,6 +104,7 @@ extension Daemon {
             "policy": task.policy.json,
         ]
         if project.isHostExecuted(id) { summary["executor"] = "host" }
+        if let quarantine = project.quarantines?.entry(for: project.root) { summary["quarantined"] = quarantineJSON(quarantine) }
         // Only a task whose steps include host handlers has their facts to show.
         // (A task of a bundle version no longer loaded is read as if it had them.)
         let handled = project.handlerBundleDigests.contains(task.bundleDigest) || !project.loadedDigests.contains(task.bundleDigest)
@@ -165,6 +172,9 @@ extension Daemon {
                        (labels: [("bundle", key[0]), ("flow", key[1]), ("state", key[2])], value: byFlow[key]!)
                    })
         text.gauge("loom_queue_depth", help: "Tasks queued behind the one in flight, per project.", queueDepth)
+        let quarantined = quarantines.all
+        text.gauge("loom_project_quarantined", help: "1 while a project is quarantined (its database was written by someone other than loomd), per project.",
+                   registry.all.map { (labels: [("project", $0)], value: quarantined[$0] == nil ? 0 : 1) })
         text.histogram("loom_tick_duration_seconds", help: "Time to commit one kernel tick.", metrics.tickSeconds)
         text.histogram("loom_schedule_to_start_seconds", help: "Time from an effect's intent to its start on the pool.", metrics.scheduleToStart)
         text.histogram("loom_gate_wait_seconds", help: "Time a gate waited for its answer.", metrics.gateWait)

@@ -41,6 +41,14 @@ public final class Engine {
     /// The chain head after this engine's last committed tick, when it knows it.
     var committedChainHead: [UInt8]? { cursor?.chainHead }
 
+    /// Where the journal stands after this engine's last committed tick: from memory when
+    /// the engine knows it, else as stored. The host signs it (docs/journal.md, "Checkpoints");
+    /// the kernel itself holds no key.
+    public func chainPosition() throws(LoomError) -> ChainPosition {
+        if let cursor { return ChainPosition(seq: cursor.seq, head: cursor.chainHead) }
+        return try store.storedChainPosition()
+    }
+
     /// - Parameters:
     ///   - clock: the time source; called exactly once per tick, in milliseconds.
     ///   - extraRules: operator rules added to the kernel's and the bundles' (replay uses it).

@@ -31,6 +31,9 @@ public struct LoomError: Error, Sendable, CustomStringConvertible {
         /// A commit-time rule found violating rows; the tick was rolled back.
         case invariantViolation = "invariant_violation"
         case conflict
+        /// Another connection wrote to a database this store is the sole writer of (or the
+        /// host fenced the store): it refuses every write from then on.
+        case foreignWrite = "foreign_write"
         case bundle
         case sqlite
         case `internal`

@@ -17,6 +17,7 @@ enum Migrations {
         Migration(name: "0001_kernel", sql: kernelV1),
         Migration(name: "0002_bundle_versions", sql: bundleVersions),
         Migration(name: "0003_gates_by_decision", sql: gatesByDecision),
+        Migration(name: "0004_chain_checkpoints", sql: chainCheckpoints),
     ]
 
     static var latestVersion: Int64 { Int64(all.count) }
@@ -185,5 +186,21 @@ enum Migrations {
     /// this index each read every gate row of the task on every tick.
     static let gatesByDecision = """
     CREATE INDEX gates_by_decision ON gates(task_id, decided_tick);
+    """
+
+    /// Signed chain heads (docs/journal.md, "Checkpoints"). The kernel stores them as opaque
+    /// bytes and never signs or checks a signature: the host holds the key, and the
+    /// verifier checks it. Not part of a project's state (`TableDump.tables` leaves it out):
+    /// replay reproduces the journal, and a signature is made with a key, not by the journal.
+    /// One checkpoint per entry at most; append-only like the journal.
+    static let chainCheckpoints = """
+    CREATE TABLE chain_checkpoints(
+        seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+        head BLOB NOT NULL CHECK (length(head) = 32),
+        public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+        signature BLOB NOT NULL CHECK (length(signature) = 64)
+    ) STRICT;
+    CREATE TRIGGER chain_checkpoints_no_update BEFORE UPDATE ON chain_checkpoints BEGIN SELECT RAISE(ABORT, 'chain checkpoints are append-only'); END;
+    CREATE TRIGGER chain_checkpoints_no_delete BEFORE DELETE ON chain_checkpoints BEGIN SELECT RAISE(ABORT, 'chain checkpoints are append-only'); END;
     """
 }

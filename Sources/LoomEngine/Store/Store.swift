@@ -24,6 +24,10 @@ public struct StoreOptions: Sendable {
     public var journalEntryMaxBytes: Int = 1 << 20
     /// Open without writing anything (for `verify`): no migration, no WAL switch.
     public var readOnly: Bool = false
+    /// This connection is the file's only writer (a host that holds the project lock).
+    /// A commit by any other connection is then noticed (`PRAGMA data_version`) before the
+    /// next write, which is refused (`foreignWrite`), as is every write after it.
+    public var soleWriter: Bool = false
 
     public init() {}
 }
@@ -47,6 +51,13 @@ public final class Store {
     public let options: StoreOptions
     /// Called at each `FaultPoint`; throwing from it aborts like a crash would. Tests only.
     public var faultHook: ((FaultPoint) throws -> Void)?
+    /// Why writes are refused, once they are (`fence(because:)`); nil while they are not.
+    public private(set) var fencedBecause: String?
+    /// Called once, when the store fences itself or is fenced: the host's chance to say so.
+    public var onFence: ((String) -> Void)?
+    /// `PRAGMA data_version` as this connection last saw it (`soleWriter` only). It changes
+    /// only when another connection commits, never for this one's own commits.
+    private var dataVersion: Int64?
 
     /// Opens (and creates or migrates) a loom database.
     ///
@@ -90,6 +101,28 @@ public final class Store {
         // write per statement.
         try connection.execute("PRAGMA temp_store=MEMORY")
         try migrate(from: version)
+        if options.soleWriter { dataVersion = try connection.scalarInt("PRAGMA data_version") }
+    }
+
+    /// Refuses every write from now on (`foreignWrite`, with `reason`). There is no unfence:
+    /// a host that has checked the file opens a new store.
+    public func fence(because reason: String) {
+        guard fencedBecause == nil else { return }
+        fencedBecause = reason
+        onFence?(reason)
+    }
+
+    /// Whether another connection has committed since this store last looked (`soleWriter`
+    /// only); if so the store fences itself. Returns why writes are refused, if they are.
+    /// Cheap (no I/O beyond the shared WAL index): a host may call it before a read, so a
+    /// write it did not make shows at once, not only at its next write.
+    @discardableResult
+    public func noticeOtherWriters() -> String? {
+        if fencedBecause == nil, options.soleWriter, let dataVersion,
+           let current = try? connection.scalarInt("PRAGMA data_version"), current != dataVersion {
+            fence(because: "another connection wrote to \(path) (a write this store did not make)")
+        }
+        return fencedBecause
     }
 
     private func checkMigrationNames(upTo version: Int64) throws(LoomError) {
@@ -129,9 +162,13 @@ public final class Store {
     public func write<T>(_ body: (Transaction) throws(LoomError) -> T) throws(LoomError) -> T {
         guard !options.readOnly else { throw LoomError(.readOnly, "the store was opened read-only", context: "writing \(path)") }
         precondition(!connection.isInTransaction, "Store.write is not reentrant")
+        if let fencedBecause { throw LoomError(.foreignWrite, fencedBecause, context: "writing \(path)") }
         try connection.statement("BEGIN IMMEDIATE").run()
         let transaction = Transaction(connection: connection)
-        do {
+        do throws(LoomError) {
+            // Inside the transaction: the write lock is held, so no other commit can land
+            // between this check and ours.
+            if let reason = noticeOtherWriters() { throw LoomError(.foreignWrite, reason, context: "writing \(path)") }
             let value = try body(transaction)
             try fault(.beforeCommit)
             try connection.statement("COMMIT").run()

@@ -1,10 +1,10 @@
 import ArgumentParser
 import LoomEngine
 
-/// `loomctl projects list|add|remove`.
+/// `loomctl projects list|add|remove|clear-quarantine`.
 struct Projects: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List, add or remove the projects loomd supervises.",
-                                                    subcommands: [List.self, Add.self, Remove.self], defaultSubcommand: List.self)
+    static let configuration = CommandConfiguration(abstract: "List, add or remove the projects loomd supervises; clear a quarantine.",
+                                                    subcommands: [List.self, Add.self, Remove.self, ClearQuarantine.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List supervised projects.")
@@ -13,7 +13,9 @@ struct Projects: ParsableCommand {
             try runReporting {
                 try global.call("projects.list", .object([:])) { result in
                     let projects = result["projects"]?.arrayValue ?? []
-                    return projects.isEmpty ? "no projects" : projects.map { $0["path"]?.stringValue ?? "?" }.joined(separator: "\n")
+                    return projects.isEmpty ? "no projects" : projects.map { project in
+                        (project["path"]?.stringValue ?? "?") + (project["quarantined"].map { "  QUARANTINED: \($0["reason"]?.stringValue ?? "")" } ?? "")
+                    }.joined(separator: "\n")
                 }
             }
         }
@@ -40,6 +42,31 @@ struct Projects: ParsableCommand {
             try runReporting {
                 try global.call("projects.remove", .object(["project": .string(project.root)])) { result in
                     "\(result["path"]?.stringValue ?? ""): \(result["removed"]?.boolValue == true ? "removed" : "was not supervised")"
+                }
+            }
+        }
+    }
+
+    /// `loomctl projects clear-quarantine -C DIR`: after `loomctl verify`, let loomd drive a
+    /// project whose database someone else wrote.
+    struct ClearQuarantine: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "clear-quarantine",
+            abstract: "Let loomd drive a quarantined project again (run `loomctl verify -C DIR` first).",
+            discussion: """
+            loomd quarantines a project when its .loom/state.db is written by anyone but loomd \
+            (an agent or a person with sqlite3, say): it stops ticking it and running its \
+            effects, and `loomctl status` and the loom_project_quarantined metric say why. Check \
+            the project with `loomctl verify -C DIR` (the hash chain, loomd's signatures and a \
+            replay); if you accept the file as it is, clear the quarantine: loomd reopens the \
+            database and re-issues the effects it held. Only an approver may clear, never an agent.
+            """)
+        @OptionGroup var project: ProjectOption
+        @OptionGroup var global: GlobalOptions
+        func run() throws {
+            try runReporting {
+                try global.call("projects.clear-quarantine", .object(["project": .string(project.root)])) { result in
+                    "\(result["path"]?.stringValue ?? ""): \(result["cleared"]?.boolValue == true ? "quarantine cleared; loomd drives it again" : "was not quarantined")"
                 }
             }
         }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import LoomDaemon
+import LoomProof
 
 /// `--state-dir`, for the commands that edit loomd's files directly (models, secrets):
 /// the same default as loomd's (`$STATE_DIRECTORY`, as systemd sets it, else
@@ -13,5 +15,13 @@ struct StateDirectoryOption: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         if let state = environment["STATE_DIRECTORY"], let first = state.split(separator: ":").first { return String(first) }
         return "\(environment["HOME"] ?? "/tmp")/.local/state/loom"
+    }
+
+    /// loomd's chain-signing public key (`STATE/keys/chain.key.pub`) and where it was read,
+    /// when it is readable here; nil otherwise (another machine, another user).
+    func loomdChainKey() throws(ProofError) -> (key: PublicOperatorKey, source: String)? {
+        let path = ChainSigner.keyPath(stateDirectory: self.path) + ".pub"
+        guard access(path, R_OK) == 0 else { return nil }
+        return (try PublicOperatorKey(file: path), "loomd's key (\(path))")
     }
 }

@@ -16,7 +16,9 @@ struct Status: ParsableCommand {
             if task != nil || directory != nil { params["project"] = .string(ProjectOption.resolve(directory)) }
             if let task { params["task"] = .string(task) }
             try global.call("status", .object(params)) { result in
-                if task != nil { return Self.describeTask(result) }
+                if task != nil {
+                    return Self.describeTask(result) + (result["quarantined"].map { "\n" + Self.describeQuarantine($0, project: result["project"]?.stringValue ?? "DIR") } ?? "")
+                }
                 if params["project"] != nil { return Self.describeProject(result) }
                 let projects = result["projects"]?.arrayValue ?? []
                 var lines = ["\(result["server"]?.stringValue ?? "loomd"): \(projects.count) project(s); effects running \(result["effects"]?["running"]?.intValue ?? 0) of \(result["effects"]?["limit"]?.intValue ?? 0), waiting \(result["effects"]?["waiting"]?.intValue ?? 0)"]
@@ -38,8 +40,14 @@ struct Status: ParsableCommand {
     static func describeProject(_ project: JSONValue) -> String {
         let counts = (project["tasks"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.intValue ?? 0)" }.joined(separator: ", ")
         var lines = ["\(project["path"]?.stringValue ?? "?"): \(counts.isEmpty ? "no tasks" : counts)"]
+        if let quarantine = project["quarantined"] { lines.append(describeQuarantine(quarantine, project: project["path"]?.stringValue ?? "DIR")) }
         for task in project["active"]?.arrayValue ?? [] { lines.append("  " + describeTask(task).replacingOccurrences(of: "\n", with: "\n  ")) }
         return lines.joined(separator: "\n")
+    }
+
+    static func describeQuarantine(_ quarantine: JSONValue, project: String) -> String {
+        "  QUARANTINED since \(formatTime(quarantine["sinceMs"]?.intValue)): \(quarantine["reason"]?.stringValue ?? "")\n"
+            + "  nothing runs until you check it (loomctl verify -C \(project)) and clear it (loomctl projects clear-quarantine -C \(project))"
     }
 
     static func describeTask(_ task: JSONValue) -> String {
