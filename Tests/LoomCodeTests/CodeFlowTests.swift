@@ -265,6 +265,22 @@ import Testing
         #expect(try String(contentsOfFile: "\(worktree)/value.txt", encoding: .utf8) == "42\n")
     }
 
+    /// The checks are `.loom/config` as it was when the worktree was prepared: an agent
+    /// (unconfined, or anything else) that rewrites the file to make its checks pass
+    /// changes nothing for the task.
+    @Test func checksRunTheConfigRecordedAtPrepareNotTheLiveFile() throws {
+        let world = try CodeWorld(script: CodeScript.script())
+        let (request, _) = try world.diffedWorktree(task: "t8", value: "40")
+        try #"{"checks": [{"name": "test", "run": "true"}]}"#.write(toFile: CodeConfig.path(project: world.project), atomically: true, encoding: .utf8)
+        let checks = RunChecks(confinement: CodeWorld.confinement).run(request)
+        #expect(checks.status == .failed, "the recorded check (value must be 42) ran: \(checks.output)")
+        #expect(checks.output.contains("value is 40"), "\(checks.output)")
+        // A task prepared after the edit runs the edited file.
+        let later = HandlerRequest(taskID: "t9", step: "prepare", input: "x", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096)
+        #expect(PrepareWorktree().run(later).status == .ok)
+        #expect(RunChecks(confinement: CodeWorld.confinement).run(later).status == .ok)
+    }
+
     /// A file an agent adds after the diff (a conftest.py that makes the tests pass) is not
     /// there when the checks run, ignored or not: they judge the delivered tree only.
     @Test func checksDoNotSeeAFileAddedSinceTheDiff() throws {

@@ -24,6 +24,10 @@ import Testing
         var checks: [String: JSONValue]
         var spawnConfinement: JSONValue?
         var targetParked: Bool
+        /// What loomd said of the project: a quarantine once something else wrote its database.
+        var quarantine: JSONValue?
+        /// How the task ended up (`parked`, `done`, or `running` when quarantined).
+        var ended: String
         var approveAttempt: String
         var stateWritten: Bool
         var configText: String
@@ -81,14 +85,27 @@ import Testing
         #expect(submitted.status == 0, "\(submitted.stderr)")
         // Confined, the check without a network fails and the safety floor parks the task
         // at the final gate; unconfined, every check passes and it is done.
-        let ended = daemon.waitFor(task: "t1", project: project, seconds: 60) { ["parked", "done", "failed"].contains($0) }
-        #expect(ended == (confined ? "parked" : "done"), "\(daemon.log())")
+        // Confined, the check without a network fails and the safety floor parks the task at
+        // the final gate. Unconfined, the state write lands and loomd quarantines the project
+        // at its next write: the task stays where it was.
+        var quarantine: JSONValue?
+        let ended = daemon.waitFor(task: "t1", project: project, seconds: 30) { status in
+            quarantine = daemon.ctl(["status", "-C", project, "--json"]).json?["quarantined"]
+            return ["parked", "done", "failed"].contains(status) || quarantine != nil
+        }
 
         let store = try daemon.store(project)
         let journal = try store.query("SELECT group_concat(payload, ' ') AS text FROM journal").first?["text"]?.stringValue ?? ""
         let implementer = try store.query("SELECT result FROM effects WHERE unit = 'implementer'").first?["result"]?.stringValue ?? "{}"
         let implemented = try JSONValue.parse(implementer)
-        let summary = implemented["output"]?.stringValue.flatMap { try? JSONValue.parse($0) }?["summary"]?.stringValue ?? ""
+        // The agent's report: its journaled answer, or (when loomd refused to record it) the
+        // copy it left in its worktree.
+        let worktree = TaskWorkspace(projectDirectory: project, taskID: "t1").directory
+        // Quarantined, the agent may still be finishing: wait (bounded) for its report.
+        for _ in 0..<100 where quarantine != nil && !FileManager.default.fileExists(atPath: "\(worktree)/escape-report.txt") { usleep(100_000) }
+        usleep(quarantine != nil ? 200_000 : 0)
+        let summary = implemented["output"]?.stringValue.flatMap { try? JSONValue.parse($0) }?["summary"]?.stringValue
+            ?? (try? String(contentsOfFile: "\(worktree)/escape-report.txt", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let checksOutput = try store.query("SELECT output FROM step_outputs WHERE step = 'checks'").first?["output"]?.stringValue ?? "{}"
         var checks: [String: JSONValue] = [:]
         for entry in (try JSONValue.parse(checksOutput))["details"]?["checks"]?.arrayValue ?? [] {
@@ -100,6 +117,7 @@ import Testing
         return Evidence(
             summary: summary, journal: journal, checks: checks, spawnConfinement: implemented["confinement"],
             targetParked: daemon.ctl(["status", "t1", "-C", target, "--json"]).json?["status"] == "parked",
+            quarantine: quarantine, ended: ended,
             approveAttempt: Data(base64Encoded: approve).map { String(decoding: $0, as: UTF8.self) } ?? "",
             stateWritten: tables > 0,
             configText: try String(contentsOfFile: "\(project)/.loom/config", encoding: .utf8),
@@ -155,6 +173,7 @@ import Testing
         attempt checkout sh -c "echo pwned > \(project)/person.txt"
         sleep 1.5
         r="$r approve:$(base64 -w0 approve.out 2>/dev/null)"
+        echo "$r" > escape-report.txt
         echo "{\\"summary\\": \\"$r\\"}"
         """
     }
@@ -162,6 +181,7 @@ import Testing
     @Test func confinedEveryEscapeFailsAndTheAttemptsAreOnRecord() throws {
         let evidence = try hostileRun(confined: true)
         let words = Set(evidence.summary.split(separator: " ").map(String.init))
+        #expect(evidence.ended == "parked" && evidence.quarantine == nil, "\(evidence.ended) \(String(describing: evidence.quarantine))")
         #expect(evidence.summary.contains("approve:"), "the agent ran and reported: \(evidence.summary)")
         // 1: the socket cannot be reached from inside; the gate still waits for a person.
         #expect(evidence.targetParked)
@@ -192,24 +212,25 @@ import Testing
     }
 
     /// The same program with confinement explicitly off: what confinement stops now lands,
-    /// so the confined test above is not passing for another reason. What other walls stop
-    /// still fails: the orphan is still loomd's descendant (a subreaper) and is refused as
-    /// an agent, and the checks are still the ones recorded before the agent ran.
+    /// so the confined test above is not passing for another reason. The walls behind
+    /// confinement still hold: the orphan is still loomd's descendant (a subreaper) and is
+    /// refused as an agent, and the write to the state is noticed at loomd's next write,
+    /// which quarantines the project (nothing the agent did is recorded, nothing runs on).
     @Test func unconfinedTheSameAttacksLandWhereConfinementWasTheWall() throws {
         let evidence = try hostileRun(confined: false)
         let words = Set(evidence.summary.split(separator: " ").map(String.init))
         #expect(evidence.targetParked)
-        #expect(evidence.approveAttempt.contains("exit=4"), "refused as an agent: \(evidence.approveAttempt)")
+        #expect(evidence.approveAttempt.contains("exit=4"), "refused as an agent: \(evidence.approveAttempt) in \(evidence.summary)")
         for name in ["state", "config", "bundle", "models", "hook", "gitconfig", "branch", "checkout"] {
             #expect(words.contains("\(name):done"), "\(name) in \(evidence.summary)")
         }
         #expect(evidence.stateWritten && evidence.hook && evidence.gitConfig == "true" && evidence.branch && evidence.checkoutFile)
         #expect(evidence.configText.trimmingCharacters(in: .whitespacesAndNewlines) == "{}", "the edit landed")
-        #expect(Set(evidence.checks.keys) == ["test", "net", "net-asked"], "yet the task ran the checks recorded before the agent")
-        #expect(evidence.journal.contains(evidence.secretBase64), "the secret reached the journal")
+        #expect(evidence.summary.contains("secrets:\(evidence.secretBase64)"), "the agent read the secret")
         #expect(evidence.sleeperAlive)
-        #expect(evidence.checks["net"]?["status"] == "ok", "\(evidence.checks)")
-        #expect(evidence.spawnConfinement?["confined"] == .bool(false) && evidence.spawnConfinement?["profile"] == "none")
+        #expect(evidence.quarantine?["reason"]?.stringValue?.isEmpty == false, "the foreign write quarantined the project: \(evidence.ended)")
+        #expect(evidence.ended == "running" && evidence.checks.isEmpty, "nothing ran on after the foreign write")
+        #expect(!evidence.journal.contains(evidence.secretBase64), "the answer carrying the secret was never recorded")
     }
 }
 

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import LoomEngine
+import LoomTestKit
 @testable import LoomProviders
 
 /// The launcher under bubblewrap: the worktree is writable, the rest is not, a hidden
@@ -152,6 +153,28 @@ import LoomEngine
         #expect(result.errorClass == .permanent, "a configuration problem is not retried: \(result)")
         #expect(result.errorMessage?.contains("apt-get install bubblewrap") == true, "\(result.errorMessage ?? "")")
         #expect(!FileManager.default.fileExists(atPath: "\(worktree.path)/ran.txt"), "nothing ran unconfined")
+    }
+
+    /// Attack 9 at the launcher: a check connects to a listener on loopback. Without a
+    /// network it cannot; asking for one, or running unconfined, it can.
+    @Test func aCheckHasNoNetworkUnlessItAsks() throws {
+        if let problem = Self.problem {
+            print("SKIPPED confinement test: \(problem)")
+            return
+        }
+        let worktree = TemporaryDirectory()
+        defer { worktree.remove() }
+        let (listener, port) = try LoopbackListener.open(backlog: 4)
+        defer { close(listener) }
+        let argv = ["/usr/bin/python3", "-c", "import socket; socket.create_connection(('127.0.0.1', \(port)), 2)"]
+        func connects(network: Bool, confinement: Confinement) -> Bool {
+            let profile = LaunchProfile(kind: .check, workingDirectory: worktree.path, network: network)
+            return Launcher.run(argv: argv, profile: profile, confinement: confinement, environment: ChildEnvironment.base(),
+                                timeoutMs: 10_000, outputLimitBytes: 4_096).result.exitCode == 0
+        }
+        #expect(!connects(network: false, confinement: .bubblewrap(hiding: [])))
+        #expect(connects(network: true, confinement: .bubblewrap(hiding: [])))
+        #expect(connects(network: false, confinement: .unconfined), "the listener is real")
     }
 
     @Test func everyLaunchRecordsHowItRan() {
