@@ -68,7 +68,9 @@ import Testing
         let (listener, port) = try LoopbackListener.open(backlog: 8)
         defer { close(listener) }
         let connect = "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", \(port)), 2)'"
-        let config = #"{"checks": [{"name": "test", "run": "sh check.sh"}, {"name": "net", "run": "\#(connect.replacingOccurrences(of: "\"", with: "\\\""))"}, {"name": "net-asked", "run": "\#(connect.replacingOccurrences(of: "\"", with: "\\\""))", "network": true}]}"#
+        // Attack 1 from a check as well: checks run the agent's code.
+        let approveFromCheck = "LOOM_SOCKET=\(daemon.socket) \(DaemonHarness.binaries)/loomctl approve t1 -C \(target)"
+        let config = #"{"checks": [{"name": "test", "run": "sh check.sh"}, {"name": "net", "run": "\#(connect.replacingOccurrences(of: "\"", with: "\\\""))"}, {"name": "net-asked", "run": "\#(connect.replacingOccurrences(of: "\"", with: "\\\""))", "network": true}, {"name": "approve", "run": "\#(approveFromCheck)"}]}"#
         try config.write(toFile: "\(project)/.loom/config", atomically: true, encoding: .utf8)
         let marker = "7\(UInt32.random(in: 100_000...999_999))"
         let agent = "\(daemon.directory)/agent.sh"
@@ -186,6 +188,7 @@ import Testing
         // 1: the socket cannot be reached from inside; the gate still waits for a person.
         #expect(evidence.targetParked)
         #expect(evidence.approveAttempt.contains("exit=5"), "loomd was not reachable: \(evidence.approveAttempt)")
+        #expect(evidence.checks["approve"]?["status"] == "failed" && evidence.checks["approve"]?["exitCode"]?.intValue == 5, "\(evidence.checks)")
         // 2, 4: loom's files are not there to write.
         for name in ["state", "config", "bundle", "models", "hook", "gitconfig", "branch", "checkout"] {
             #expect(words.contains("\(name):refused"), "\(name) in \(evidence.summary)")
