@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "LoomCode", dependencies: ["LoomEngine", "LoomProviders"]),
         // The daemon's wiring as a library, so tests can drive it in-process too.
         // LoomProof (and with it the crypto package) for the key that signs chain heads.
-        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "CSystemd"]),
+        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomViews", "CSystemd"]),
         // Pictures of bundles and task paths (dot, mermaid) for the CLI and the dashboard.
         .target(name: "LoomViews", dependencies: ["LoomEngine"]),
         // Deterministic doubles for tests, the simulator and the benchmark; SQLite for the

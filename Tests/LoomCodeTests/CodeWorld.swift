@@ -25,13 +25,14 @@ final class CodeWorld {
     /// The repository's top; `project` is it, or a folder below it (`subdirectory`, a monorepo).
     let repository: String
 
-    init(script: JSONValue, config: String? = CodeWorld.defaultConfig, makeRepository: Bool = true, subdirectory: String? = nil) throws {
+    init(script: JSONValue, config: String? = CodeWorld.defaultConfig, makeRepository: Bool = true, subdirectory: String? = nil,
+         bundleName: String = "code") throws {
         let top = "/tmp/loom-code-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         repository = top
         project = subdirectory.map { "\(top)/\($0)" } ?? top
         try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
         LoomDirectory.ensure(project: project)
-        bundle = try BundleLoader.load(directory: "\(Self.repositoryRoot)/bundles/code")
+        bundle = try BundleLoader.load(directory: "\(Self.repositoryRoot)/bundles/\(bundleName)")
         executor = EffectExecutor(provider: ScriptedProvider(script: script), confinement: Self.confinement)
         engine = try Engine(store: Store(path: "\(project)/.loom/state.db"), bundles: [bundle], clock: clock.next)
         if makeRepository {
@@ -55,7 +56,7 @@ final class CodeWorld {
     // MARK: Driving
 
     func submit(_ input: String = "Make value.txt hold 42", preset: PolicyPreset = .gatesOnBlockers, flow: String? = nil) throws -> String {
-        try engine.submit(bundle: "code", flow: flow, input: input, policy: preset.policy, by: Self.person).taskID
+        try engine.submit(bundle: bundle.name, flow: flow, input: input, policy: preset.policy, by: Self.person).taskID
     }
 
     /// Executes and delivers pending effects until none is left (a parked or ended task).

@@ -38,11 +38,17 @@ import Testing
         #expect(submitted.status == 0, "\(submitted.stderr)")
         #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
         #expect(daemon.ctl(["status", "t1", "-C", project, "--json"]).json?["step"]?.stringValue == "plan_gate")
+        // The plan gate's card: the question and the plan itself, not a pointer to JSON.
+        let planCard = daemon.ctl(["status", "t1", "-C", project]).stdout
+        #expect(planCard.contains("Approve this plan?") && planCard.contains("summary: Write 42.") && planCard.contains("- edit value.txt"), "\(planCard)")
         #expect(daemon.ctl(["approve", "t1", "-C", project, "--reason", "plan is fine"]).status == 0)
         #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
         #expect(daemon.ctl(["status", "t1", "-C", project, "--json"]).json?["step"]?.stringValue == "final")
         // What the person looks at before approving.
         #expect(daemon.ctl(["status", "t1", "-C", project]).stdout.contains("change: 1 file(s), +1 −1 (loomctl diff t1)"))
+        let finalCard = daemon.ctl(["status", "t1", "-C", project]).stdout
+        #expect(finalCard.contains("Deliver this change?") && finalCard.contains("reviewer-tests: WARN — no new test")
+                && finalCard.contains("[warn] no test for the new value (reviewer-tests)"), "\(finalCard)")
         let diff = daemon.ctl(["diff", "t1", "-C", project])
         #expect(diff.status == 0, "\(diff.stderr)")
         #expect(diff.stdout.contains("-41") && diff.stdout.contains("+42"))

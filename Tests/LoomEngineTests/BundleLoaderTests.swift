@@ -102,7 +102,12 @@ struct BundleLoaderTests {
         #expect(bundle.agents["factchecker"]?.variables["task"] == .taskID)
         #expect(bundle.agents["factchecker"]?.tier == "premium")
 
-        #expect(bundle.gates == ["legal": GateSpec(role: "legal", defaultPolicy: .onBlockers, safetyFloor: ["claims_unchecked"])])
+        let card = GateCardSpec(asks: "Clear this piece for publication?", sections: [
+            .init(title: "Draft", source: .steps(["draft"], fields: ["title", "text"])),
+            .init(title: "Fact check", source: .steps(["edit"], fields: ["checked_claims"])),
+            .init(title: "Open findings", source: .findings), .init(title: "Spent", source: .usage),
+        ])
+        #expect(bundle.gates == ["legal": GateSpec(role: "legal", defaultPolicy: .onBlockers, safetyFloor: ["claims_unchecked"], card: card)])
         #expect(bundle.rules.map(\.name) == ["published_needs_legal", "draft_recorded_before_done"])
         #expect(bundle.rules[0].file == "rules/published_needs_legal.sql")
         #expect(bundle.rules[1].file == "bundle.json")
@@ -366,5 +371,32 @@ struct BundleLoaderTests {
         try fileManager.removeItem(atPath: root.appendingPathComponent("templates/leak.md").path)
         let bundle = try BundleLoader.load(directory: root.path)
         #expect(bundle.files["alias.md"] == bundle.files["templates/writer.md"])
+    }
+}
+
+/// Gate cards are bundle data: checked at load like everything else in a manifest.
+@Suite struct GateCardLoadingTests {
+    func withGate(_ card: String) -> [String: String] {
+        BundleLoaderTests.mini { $0.replacingOccurrences(of: "\"agents\": {", with: "\"gates\": {\"review\": {\"card\": \(card)}},\n  \"agents\": {") }
+    }
+
+    @Test func aCardLoadsWithItsSections() throws {
+        let bundle = try BundleLoader.load(files: withGate(#"{"asks": "Ship it?", "show": [{"title": "Made", "step": ["check", "make"], "fields": ["text"]}, {"title": "Cost", "usage": true}]}"#))
+        #expect(bundle.gates["review"]?.card == GateCardSpec(asks: "Ship it?", sections: [
+            .init(title: "Made", source: .steps(["check", "make"], fields: ["text"])), .init(title: "Cost", source: .usage),
+        ]))
+    }
+
+    @Test(arguments: [
+        (#"{"asks": "?", "show": [{"title": "T", "step": "nosuch", "fields": ["text"]}]}"#, "gates.review.card.show[0].step", "no step named \"nosuch\""),
+        (#"{"asks": "?", "show": [{"title": "T", "step": "make", "fields": ["text"], "usage": true}]}"#, "gates.review.card.show[0]", "exactly one of"),
+        (#"{"asks": "?", "show": [{"title": "T", "findings": "all"}]}"#, "gates.review.card.show[0].findings", "must be \"open\""),
+        (#"{"asks": "?", "show": [{"title": "T", "step": "make", "fields": ["a..b"]}]}"#, "gates.review.card.show[0].fields[0]", "not a field path"),
+        (#"{"show": [{"title": "T", "usage": true}]}"#, "gates.review.card.asks", "missing required field"),
+        (#"{"asks": "?", "show": []}"#, "gates.review.card.show", "1 to 16 sections"),
+    ])
+    func aBadCardIsRefusedNamingWhere(card: String, location: String, message: String) {
+        let problems = BundleLoaderTests().problems(withGate(card))
+        #expect(problems.contains { $0.location == location && $0.message.contains(message) }, "\(problems)")
     }
 }

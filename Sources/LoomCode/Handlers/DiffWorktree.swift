@@ -38,7 +38,8 @@ public struct DiffWorktree: StepHandler {
             var diffGit = git
             diffGit.outputLimitBytes = request.outputLimitBytes
             let text = try diffGit.run(["diff", "--cached", base])
-            let config = (try? CodeConfig.load(project: request.projectDirectory)) ?? CodeConfig()
+            // The test globs recorded at prepare: which paths count as tests is not the agent's to change.
+            let config = (try? workspace.recordedConfig()) ?? CodeConfig()
             let tests = TestFileGlobs.matches(files, globs: config.testGlobs)
             return CommandResult(status: .ok, exitCode: 0, output: text.text, truncated: text.truncated, details: .object([
                 "files": .array(files.prefix(Self.filesListedMax).map { .string($0) }),

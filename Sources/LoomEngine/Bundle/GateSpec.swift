@@ -6,10 +6,13 @@ public struct GateSpec: Sendable, Equatable {
     public let defaultPolicy: GatePolicy
     /// Names of the bundle's `safetyFloor` rules that apply to this gate.
     public let safetyFloor: [String]
+    /// What the gate shows the person it asks (nil: the gate's facts only).
+    public let card: GateCardSpec?
 
-    public init(role: String, defaultPolicy: GatePolicy, safetyFloor: [String]) {
+    public init(role: String, defaultPolicy: GatePolicy, safetyFloor: [String], card: GateCardSpec? = nil) {
         self.role = role
         self.defaultPolicy = defaultPolicy
         self.safetyFloor = safetyFloor
+        self.card = card
     }
 }

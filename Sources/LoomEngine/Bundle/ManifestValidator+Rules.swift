@@ -82,7 +82,7 @@ extension ManifestValidator {
                 problem(at, "expected a gate object, found \(entries[role]!.typeName)")
                 continue
             }
-            rejectUnknownFields(fields, at: at, allowed: ["policy", "safetyFloor"])
+            rejectUnknownFields(fields, at: at, allowed: ["policy", "safetyFloor", "card"])
             // A gate that does not say otherwise is decided by a person: the
             // safe default when a field is left out.
             var policy = GatePolicy.human
@@ -118,8 +118,13 @@ extension ManifestValidator {
                     }
                 }
             }
+            var card: GateCardSpec?
+            if let value = fields["card"] {
+                card = readCard(value, at: PathText.member(at, "card"))
+                if card == nil { ok = false }
+            }
             if ok {
-                gates[role] = GateSpec(role: role, defaultPolicy: policy, safetyFloor: floor)
+                gates[role] = GateSpec(role: role, defaultPolicy: policy, safetyFloor: floor, card: card)
             }
         }
     }

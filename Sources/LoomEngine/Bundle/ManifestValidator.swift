@@ -34,6 +34,8 @@ final class ManifestValidator {
     var rawStepNames = Set<String>()
     /// Flow names as declared, even flows with problems (branch targets resolve against them).
     var rawFlowNames: [String] = []
+    /// Steps gate cards show, checked once every flow is known.
+    var cardStepReferences: [(location: String, step: String)] = []
     /// Flows named by branch steps, checked once every flow is known.
     var branchTargets: [(location: String, flow: String)] = []
 
@@ -76,6 +78,7 @@ final class ManifestValidator {
         let defaultFlow = readDefaultFlow(top)
         checkOutputReferences()
         checkBranchTargets()
+        checkCardReferences()
 
         guard problems.isEmpty, let name, let version, let defaultFlow else { return nil }
         return (name, version, phases, flows, defaultFlow, agents, gates, rules, safetyFloor, budgets)

@@ -151,6 +151,9 @@ public final class Engine {
         try store.read { tx throws(LoomError) in try tx.task(id) }
     }
 
+    /// The bundle version a task runs (by its digest), loaded or archived.
+    public func bundle(digest: String) -> LoomBundle? { versions[digest] }
+
     public func waitingGate(task: String) throws(LoomError) -> GateRecord? {
         try store.read { tx throws(LoomError) in try tx.waitingGate(task: task) }
     }

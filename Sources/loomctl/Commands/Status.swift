@@ -72,7 +72,14 @@ struct Status: ParsableCommand {
         }
         if let gate = task["gate"] {
             lines.append("  waiting at gate \(gate["event"]?.stringValue ?? "?") (\(gate["role"]?.stringValue ?? "?"), policy \(gate["policy"]?.stringValue ?? "?")) since \(formatTime(gate["sinceMs"]?.intValue))")
-            for reason in gate["reasons"]?.arrayValue ?? [] { lines.append("    because \(reason.stringValue ?? "")") }
+            if let card = task["card"]?["text"]?.stringValue {
+                // The card: what the gate asks, and the facts the bundle says decide it.
+                lines.append("")
+                lines += card.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }
+                lines.append("")
+            } else {
+                for reason in gate["reasons"]?.arrayValue ?? [] { lines.append("    because \(reason.stringValue ?? "")") }
+            }
             lines.append("  answer: loomctl approve \(task["task"]?.stringValue ?? "") | reject --reason '…' | abandon")
         }
         if let outcome = task["outcome"]?.stringValue, !outcome.isEmpty { lines.append("  outcome: \(outcome)") }
