@@ -147,8 +147,11 @@ public struct GateCard: Sendable, Equatable {
         return "$\(tenThousandths / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction
     }
 
+    /// A line cut to `lineMaxCharacters`.
+    static func clip(_ line: String) -> String { line.count > lineMaxCharacters ? String(line.prefix(lineMaxCharacters)) + "…" : line }
+
     static func bounded(_ lines: [String]) -> [String] {
-        var kept = lines.prefix(linesPerSectionMax).map { $0.count > lineMaxCharacters ? String($0.prefix(lineMaxCharacters)) + "…" : $0 }
+        var kept = lines.prefix(linesPerSectionMax).map(clip)
         if lines.count > linesPerSectionMax { kept.append("… \(lines.count - linesPerSectionMax) more line(s)") }
         return kept
     }

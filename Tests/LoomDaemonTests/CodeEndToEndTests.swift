@@ -65,6 +65,9 @@ import Testing
         #expect(daemon.ctl(["diff", "t7", "-C", project]).status == 3)
         let log = daemon.ctl(["log", "t1", "-C", project]).stdout
         #expect(log.contains("gate_answered") || log.contains("approve"))
+        // Agents' outputs read as text, not escaped JSON.
+        #expect(log.contains("\n    steps:\n    - edit value.txt\n    summary: Write 42."), "\(log)")
+        #expect(!log.contains("\\\""), "no escaped JSON in the log: \(log)")
     }
 
     @Test func aKilledDaemonContinuesTheTaskInItsWorktreeWithoutADuplicateCommit() throws {

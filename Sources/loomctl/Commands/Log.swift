@@ -1,6 +1,7 @@
 import ArgumentParser
 import LoomEngine
 import LoomIPC
+import LoomViews
 
 /// `loomctl log TASK [--follow]`: the audit trail.
 struct Log: ParsableCommand {
@@ -47,6 +48,7 @@ enum LogLine {
             let key = payload["key"]?.stringValue ?? ""
             if let status = result["status"]?.stringValue, result["usage"] != nil {
                 detail = "result \(key): \(status)\(result["errorClass"]?.stringValue.map { " (\($0))" } ?? ""), tokens \(result["usage"]?["in"]?.intValue ?? 0)/\(result["usage"]?["out"]?.intValue ?? 0), \(result["provider"]?.stringValue ?? ""):\(result["model"]?.stringValue ?? "")"
+                    + said(result)
             } else {
                 detail = "result \(key): \(result["status"]?.stringValue ?? "?")\(result["exitCode"]?.intValue.map { " exit \($0)" } ?? "")"
             }
@@ -58,5 +60,11 @@ enum LogLine {
         default: detail = payload.canonicalText
         }
         return "#\(entry["seq"]?.intValue ?? 0) \(formatTime(entry["time"]?.intValue)) \(entry["task"]?.stringValue ?? "") \(who)\(pid): \(detail)"
+    }
+
+    /// What an agent said, as indented text lines: its output's fields, or its error.
+    static func said(_ result: JSONValue) -> String {
+        guard let text = result["output"]?.stringValue ?? result["error"]?.stringValue else { return "" }
+        return OutputText.lines(text).map { "\n    " + $0 }.joined()
     }
 }
