@@ -21,7 +21,7 @@ struct Loomctl: ParsableCommand {
         """,
         version: "loomctl 0.1.0",
         subcommands: [
-            Submit.self, Run.self, Status.self, Diff.self, Log.self, Approve.self, Reject.self, Abandon.self, Cancel.self,
+            Submit.self, Run.self, Status.self, Gates.self, Tasks.self, Diff.self, Log.self, Approve.self, Reject.self, Abandon.self, Cancel.self,
             Replay.self, Verify.self, Export.self, Keys.self, Ship.self, BundleCommand.self, GraphCommand.self,
             Models.self, Secrets.self, Metrics.self, Projects.self, MCP.self, Bot.self, Web.self,
         ]

@@ -148,17 +148,25 @@ public final class Project: @unchecked Sendable {
     private let countsLock = Lock()
     private var counts = ActiveCounts()
 
-    /// Tasks in flight or waiting, for STATUS= and the fleet view.
+    /// Tasks in flight or waiting, for STATUS= and the fleet view, and the ended ones by
+    /// state (done, failed, …) so the fleet view counts every state without opening a
+    /// database.
     struct ActiveCounts: Equatable, Sendable {
         var running = 0, parked = 0, queued = 0
+        var ended: [String: Int] = [:]
+
+        var active: [Int] { [running, parked, queued] }
     }
 
     /// The latest counts (any thread).
     var activeCounts: ActiveCounts { countsLock.withLock { counts } }
 
-    /// Re-reads the counts (on `queue`): an index range over three statuses, not a scan.
+    /// Re-reads the counts (on `queue`): an index range over three statuses, not a scan;
+    /// the ended states are counted again only when the active counts moved (a task
+    /// started, parked or ended), not on every tick.
     func refreshCounts() {
         var fresh = ActiveCounts()
+        let old = activeCounts
         let rows = (try? (try engine).store.query("SELECT status, count(*) AS n FROM tasks WHERE status IN ('running', 'parked', 'queued') GROUP BY status")) ?? []
         for row in rows {
             let count = Int(row["n"]?.intValue ?? 0)
@@ -167,6 +175,11 @@ public final class Project: @unchecked Sendable {
             case "parked": fresh.parked = count
             default: fresh.queued = count
             }
+        }
+        fresh.ended = old.ended
+        if fresh.active != old.active || old.ended.isEmpty {
+            let ended = (try? (try engine).store.query("SELECT status, count(*) AS n FROM tasks WHERE status NOT IN ('running', 'parked', 'queued') GROUP BY status")) ?? []
+            fresh.ended = Dictionary(uniqueKeysWithValues: ended.compactMap { row in row["status"]?.stringValue.map { ($0, Int(row["n"]?.intValue ?? 0)) } })
         }
         countsLock.withLock { counts = fresh }
     }

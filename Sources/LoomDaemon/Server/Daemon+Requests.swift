@@ -11,7 +11,7 @@ import LoomProviders
 /// queue; the reply is sent from there.
 extension Daemon {
     static let methods: Set<String> = [
-        "submit", "status", "log", "answer", "cancel", "replay", "metrics", "watch",
+        "submit", "status", "gates", "tasks", "log", "answer", "cancel", "replay", "metrics", "watch",
         "projects.list", "projects.add", "projects.remove", "projects.clear-quarantine",
         "hosts.attach", "effects.pending", "effects.deliver",
     ]
@@ -25,6 +25,8 @@ extension Daemon {
             switch request.method {
             case "submit": try submit(reply)
             case "status": try status(reply)
+            case "gates": try gates(reply)
+            case "tasks": try tasks(reply)
             case "log":
                 // A page that fits in a frame (half of it, leaving room for escaping and the
                 // envelope); `more` says to ask again after the last seq.

@@ -35,9 +35,9 @@ extension Daemon {
                 continue
             }
             let counts = project.activeCounts
-            var summary: [String: JSONValue] = ["path": .string(root), "tasks": .object([
-                "running": .int(Int64(counts.running)), "parked": .int(Int64(counts.parked)), "queued": .int(Int64(counts.queued)),
-            ])]
+            var states: [String: JSONValue] = ["running": .int(Int64(counts.running)), "parked": .int(Int64(counts.parked)), "queued": .int(Int64(counts.queued))]
+            for (state, count) in counts.ended { states[state] = .int(Int64(count)) }
+            var summary: [String: JSONValue] = ["path": .string(root), "tasks": .object(states)]
             if let quarantine = quarantines.entry(for: root) { summary["quarantined"] = Self.quarantineJSON(quarantine) }
             summaries.append(.object(summary))
         }
