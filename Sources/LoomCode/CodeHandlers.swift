@@ -4,6 +4,9 @@ import LoomProviders
 /// The step handlers the code bundle names, by handler name. The checks run the project's
 /// commands, which are the agent's code, so they take the daemon's confinement.
 public enum CodeHandlers {
+    /// The admission checks the code bundle names (`admission` in its manifest).
+    public static let admission: [String: any AdmissionCheck] = ["git.ready": GitReadiness()]
+
     public static func make(confinement: Confinement) -> [String: any StepHandler] {
         [
             "git.prepare": PrepareWorktree(),

@@ -43,6 +43,8 @@ public struct Git: Sendable {
         var environment = ChildEnvironment.base()
         environment["LC_ALL"] = "C.UTF-8"
         environment["GIT_TERMINAL_PROMPT"] = "0"
+        // Reads never write: `git status` would otherwise refresh the person's index file.
+        environment["GIT_OPTIONAL_LOCKS"] = "0"
         return environment
     }
 

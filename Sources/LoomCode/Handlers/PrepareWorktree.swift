@@ -32,9 +32,6 @@ public struct PrepareWorktree: StepHandler {
         } catch {
             throw GitError("the project's .loom/config cannot be used: \(error)", command: [])
         }
-        guard try git.run(["rev-parse", "--show-toplevel"]).ok else {
-            throw GitError("\(project) is not a git repository: run `git init` and commit, or submit the task to a repository", command: ["rev-parse"])
-        }
         if workspace.exists, let base = workspace.baseCommit {
             let branch = try workspace.git().check(["rev-parse", "--abbrev-ref", "HEAD"], "reading the worktree's branch")
             guard branch == workspace.branch else {
@@ -43,23 +40,9 @@ public struct PrepareWorktree: StepHandler {
             if FileSystem.readText(workspace.configSnapshotFile, limit: 256 * 1024) == nil { try record(configText, at: workspace.configSnapshotFile) }
             return ready(workspace, base: base, note: "reusing the worktree")
         }
-        let head = try git.run(["symbolic-ref", "-q", "--short", "HEAD"])
-        guard head.ok else {
-            throw GitError("HEAD is detached in \(project): check out a branch (the task's branch starts from it)", command: ["symbolic-ref"])
-        }
-        // loom's own directory is not the person's change (a hand-written .loom/config included).
-        let status = try git.check(["status", "--porcelain", "--untracked-files=normal", "--", ".", ":(exclude).loom"], "reading the working tree's status")
-        if !status.isEmpty {
-            let lines = status.split(separator: "\n")
-            let shown = lines.prefix(5).map { String($0).trimmingSpaces() }.joined(separator: ", ")
-            throw GitError("the working tree of \(project) has uncommitted changes (\(shown)\(lines.count > 5 ? ", …" : "")): commit or stash them first", command: ["status"])
-        }
-        let baseName = config.base ?? head.text.trimmingSpaces()
-        let resolved = try git.run(["rev-parse", "--verify", "--quiet", "\(baseName)^{commit}"])
-        guard resolved.ok else {
-            throw GitError("the base \(baseName) does not exist in \(project) (set \"base\" in .loom/config to a branch that does)", command: ["rev-parse"])
-        }
-        let base = resolved.text.trimmingSpaces()
+        let readiness = try GitReadiness().check(project, base: config.base)
+        let baseName = readiness.name
+        let base = readiness.commit
         // A project below its repository's top (a monorepo): agents and checks work in its place
         // inside the worktree, which holds the whole repository.
         let prefix = try git.check(["rev-parse", "--show-prefix"], "locating the project in its repository")

@@ -23,18 +23,30 @@ public struct EffectExecutor: Sendable {
     /// steps, checks): through `Launcher`, always.
     public let confinement: Confinement
     public let handlers: [String: any StepHandler]
+    /// The checks bundles name in `admission`, run before a submission is taken.
+    public let admissionChecks: [String: any AdmissionCheck]
 
     public init(provider: ScriptedProvider?, stateDirectory: String? = nil, confinement: Confinement,
-                handlers: [String: any StepHandler]? = nil) {
+                handlers: [String: any StepHandler]? = nil, admissionChecks: [String: any AdmissionCheck] = CodeHandlers.admission) {
         self.provider = provider
         self.stateDirectory = stateDirectory
         self.confinement = confinement
         self.handlers = handlers ?? CodeHandlers.make(confinement: confinement)
+        self.admissionChecks = admissionChecks
     }
 
     /// - Parameters:
     ///   - onChild: told a child's pid when it starts (`true`) and when it has ended (`false`).
     ///   - onProgress: an agent's output as it streams in (not journaled: the result is).
+    /// Why `project` cannot take a task of `bundle` (its admission checks), or nil.
+    public func admissionRefusal(_ bundle: LoomBundle, project: String) -> String? {
+        for name in bundle.admission {
+            guard let check = admissionChecks[name] else { return "bundle \(bundle.name) names an admission check '\(name)' this loom does not have" }
+            if let refusal = check.refusal(projectDirectory: project) { return refusal }
+        }
+        return nil
+    }
+
     public func execute(_ effect: Effect, project: String, onChild: @escaping @Sendable (Int32, Bool) -> Void = { _, _ in },
                         onProgress: (@Sendable (String) -> Void)? = nil) -> JSONValue {
         let directory = TaskWorkspace.workingDirectory(project: project, task: effect.taskID)

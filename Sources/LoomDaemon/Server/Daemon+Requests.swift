@@ -169,6 +169,10 @@ extension Daemon {
         case "host": options = .object(["executor": "host"])
         case let other?: throw IPCError(.invalidParams, "params.executor must be loomd or host, not '\(other)'")
         }
+        // Refused before anything is written: no .loom, no registration.
+        if let loaded = bundles.first(where: { $0.name == bundle }), let refusal = runner.executor.admissionRefusal(loaded, project: root) {
+            throw IPCError(.conflict, "\(root) cannot take a \(bundle) task: \(refusal)")
+        }
         let project = try openProject(root)
         _ = try registry.add(root)
         let caller = caller(of: reply.peer)

@@ -56,7 +56,7 @@ public enum BundleLoader {
         return LoomBundle(
             name: model.name, version: model.version, digest: BundleDigest.compute(files: files), files: files,
             phases: model.phases, flows: model.flows, defaultFlow: model.defaultFlow, agents: model.agents,
-            gates: model.gates, rules: model.rules, safetyFloor: model.safetyFloor, budgets: model.budgets
+            gates: model.gates, rules: model.rules, safetyFloor: model.safetyFloor, budgets: model.budgets, admission: validator.admission
         )
     }
 

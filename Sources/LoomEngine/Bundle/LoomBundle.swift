@@ -27,6 +27,10 @@ public struct LoomBundle: Sendable {
     /// returned means the gate may not be decided automatically.
     public let safetyFloor: [SQLRule]
     public let budgets: Budgets
+    /// Checks the host runs on a submission before it is acknowledged, by handler name
+    /// (the code bundle: the folder is a git repository ready for a task). Cheap, and
+    /// writing nothing: a refused submission leaves the folder as it was.
+    public let admission: [String]
 
     // Internal on purpose: the digest must describe `files`, and every
     // reference must resolve, which only the loader guarantees.
@@ -34,7 +38,7 @@ public struct LoomBundle: Sendable {
         name: String, version: String, digest: String, files: [String: String],
         phases: [String], flows: [String: Flow], defaultFlow: String,
         agents: [String: AgentSpec], gates: [String: GateSpec],
-        rules: [SQLRule], safetyFloor: [SQLRule], budgets: Budgets
+        rules: [SQLRule], safetyFloor: [SQLRule], budgets: Budgets, admission: [String] = []
     ) {
         self.name = name
         self.version = version
@@ -48,6 +52,7 @@ public struct LoomBundle: Sendable {
         self.rules = rules
         self.safetyFloor = safetyFloor
         self.budgets = budgets
+        self.admission = admission
     }
 
     /// The flow called `named`, or nil if the bundle declares none by that name.

@@ -1,6 +1,20 @@
-// Gate cards: what a gate shows the person it asks.
+// Gate cards: what a gate shows the person it asks; and admission, what the host checks
+// before it takes a submission.
 
 extension ManifestValidator {
+    static let admissionChecksMax = 8
+
+    /// `admission`: a list of host handler names, checked before a submission is taken.
+    func readAdmission(_ top: [String: JSONValue]) {
+        guard let list = arrayField(top, "admission", at: "", required: false) else { return }
+        let names = list.compactMap(\.stringValue)
+        guard names.count == list.count, names.count <= Self.admissionChecksMax, names.allSatisfy({ !$0.isEmpty && $0.count <= 64 }) else {
+            problem("admission", "admission is a list of at most \(Self.admissionChecksMax) host check names (strings)")
+            return
+        }
+        admission = names
+    }
+
     /// Reads `gates.<role>.card`; nil (with problems recorded) when it does not check.
     func readCard(_ value: JSONValue, at path: String) -> GateCardSpec? {
         guard let fields = value.objectValue else {

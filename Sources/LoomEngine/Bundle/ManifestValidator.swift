@@ -22,6 +22,8 @@ final class ManifestValidator {
     var declaredRuleNames = Set<String>()
     var declaredFloorNames = Set<String>()
     var gates: [String: GateSpec] = [:]
+    /// Host checks run before a submission is acknowledged (`admission`).
+    var admission: [String] = []
     var declaredGateRoles = Set<String>()
     var agents: [String: AgentSpec] = [:]
     var declaredAgentNames = Set<String>()
@@ -40,7 +42,7 @@ final class ManifestValidator {
     var branchTargets: [(location: String, flow: String)] = []
 
     static let topLevelFields = [
-        "name", "version", "phases", "defaultFlow", "budgets", "flows", "agents", "gates", "rules", "safetyFloor",
+        "name", "version", "phases", "defaultFlow", "budgets", "flows", "agents", "gates", "rules", "safetyFloor", "admission",
     ]
 
     init(files: [String: String], problems: [BundleProblem]) {
@@ -73,6 +75,7 @@ final class ManifestValidator {
         rules = readRules(top, key: "rules")
         safetyFloor = readRules(top, key: "safetyFloor")
         readGates(top)
+        readAdmission(top)
         readAgents(top)
         readFlows(top)
         let defaultFlow = readDefaultFlow(top)
