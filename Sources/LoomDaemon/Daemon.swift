@@ -166,6 +166,8 @@ public final class Daemon: @unchecked Sendable {
 
     /// Where the server listens, for people reading the log.
     private var listeningOn = ""
+    /// The socket file loomd bound itself (not one systemd passed): removed on a clean stop.
+    private var boundSocketPath: String?
 
     private func listeningSocket() throws(IPCError) -> Int32 {
         if let fd = SystemdNotifier.listenFDs().first {
@@ -175,7 +177,9 @@ public final class Daemon: @unchecked Sendable {
         listeningOn = configuration.socketPath
         let parent = String(configuration.socketPath[..<(configuration.socketPath.lastIndex(of: "/") ?? configuration.socketPath.endIndex)])
         if !parent.isEmpty { FileSystem.makeDirectories(parent, mode: 0o750) }
-        return try IPCServer.bind(path: configuration.socketPath)
+        let fd = try IPCServer.bind(path: configuration.socketPath)
+        boundSocketPath = configuration.socketPath
+        return fd
     }
 
     /// The signals loomd handles on its control queue.
@@ -219,6 +223,9 @@ public final class Daemon: @unchecked Sendable {
         notifier.stopping()
         log("stopping: no new effects; in-flight effects get \(configuration.shutdownGraceMs) ms")
         server?.stop()
+        // A socket file left behind would read as a daemon that is not answering; one that
+        // systemd owns stays (the socket unit listens on it between runs).
+        if let boundSocketPath { unlink(boundSocketPath) }
         runner.drain(graceMs: configuration.shutdownGraceMs)
         // A clean stop leaves every head signed: no unsigned tail for verify to report.
         for project in allProjects { project.queue.sync { project.checkpointReporting(force: true) } }

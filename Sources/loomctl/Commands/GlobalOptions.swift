@@ -81,22 +81,46 @@ struct CLIError: Error, CustomStringConvertible {
     }
 
     var description: String { message }
+
+    /// The exit status's name in a JSON error (the statuses `loomctl --help` lists).
+    static func codeName(_ status: Int32) -> String {
+        switch status {
+        case 2: "usage"
+        case 3: "not_found"
+        case 4: "forbidden"
+        case 5: "unavailable"
+        case 6: "broken_chain"
+        case 7: "replay_diverged"
+        case 8: "bad_signature"
+        case 9: "parked"
+        default: "error"
+        }
+    }
 }
 
-/// Runs a command body, turning CLIError into its message and exit status.
+/// Runs a command body, turning an error into its message (stderr) and exit status; under
+/// `--json` the error is also a JSON object on stdout, `{"error": {"code", "message"}}`, so
+/// a script reads one format either way.
 func runReporting(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as CLIError {
-        FileHandle.standardError.write(Data("loomctl: \(error.message)\n".utf8))
-        throw ExitCode(error.status)
+        throw reported(error.message, status: error.status)
     } catch let error as LoomError {
-        FileHandle.standardError.write(Data("loomctl: \(error)\n".utf8))
-        throw ExitCode(error.code == .notFound ? 3 : 1)
+        throw reported("\(error)", status: error.code == .notFound ? 3 : 1)
     } catch let error as ProofError {
-        FileHandle.standardError.write(Data("loomctl: \(error)\n".utf8))
-        throw ExitCode(error.exitStatus)
+        throw reported("\(error)", status: error.exitStatus)
     }
+}
+
+/// Prints a failure for people (and for scripts, under `--json`); the exit to throw.
+private func reported(_ message: String, status: Int32) -> ExitCode {
+    FileHandle.standardError.write(Data("loomctl: \(message)\n".utf8))
+    let arguments = CommandLine.arguments.dropFirst().prefix { $0 != "--" }
+    if arguments.contains("--json") {
+        print(JSONValue.object(["error": .object(["code": .string(CLIError.codeName(status)), "message": .string(message), "status": .int(Int64(status))])]).canonicalText)
+    }
+    return ExitCode(status)
 }
 
 /// Formats a time token (ms since the epoch) for people, in UTC.

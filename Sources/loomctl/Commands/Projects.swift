@@ -35,12 +35,17 @@ struct Projects: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop supervising a project (its .loom/state.db stays).")
+        static let configuration = CommandConfiguration(abstract: "Stop supervising a project (its .loom/state.db stays): loomctl projects remove PATH, or -C PATH.")
+        @Argument(help: "The project directory (or give it with -C; default: the current directory).") var path: String?
         @OptionGroup var project: ProjectOption
         @OptionGroup var global: GlobalOptions
+        func validate() throws {
+            if path != nil && project.directory != nil { throw ValidationError("give the project once: as PATH or with -C") }
+        }
         func run() throws {
             try runReporting {
-                try global.call("projects.remove", .object(["project": .string(project.root)])) { result in
+                let root = path.map { ProjectOption.resolve($0) } ?? project.root
+                try global.call("projects.remove", .object(["project": .string(root)])) { result in
                     "\(result["path"]?.stringValue ?? ""): \(result["removed"]?.boolValue == true ? "removed" : "was not supervised")"
                 }
             }
