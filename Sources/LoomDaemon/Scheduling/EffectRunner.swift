@@ -119,7 +119,10 @@ final class EffectRunner: @unchecked Sendable {
             guard attempt < configuration.retryAttemptsMax else { return nil }
             let backoff = min(configuration.retryCapMs, configuration.retryBaseMs << min(attempt - 1, 20))
             let jitter = Int(SHA256.hash("\(effect.key)#\(attempt)")[0]) * backoff / 1_024
-            return (backoff + jitter, attempt + 1)
+            // A server that said when to come back (a 503's retry-after) is not asked sooner,
+            // within the longest rate-limit wait.
+            let asked = min(max(retryAfterMs ?? 0, 0), configuration.rateLimitWaitMs)
+            return (max(backoff + jitter, asked), attempt + 1)
         case ProviderErrorClass.rateLimited.rawValue:
             guard waits < configuration.rateLimitWaitsMax else { return nil }
             // The provider's own retry-after when it gave one, within the configured wait.
