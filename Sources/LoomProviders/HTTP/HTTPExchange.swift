@@ -21,12 +21,13 @@ enum HTTPExchange {
 
     /// Runs `request`; a 2xx body goes to `consume` chunk by chunk, anything else is kept
     /// (bounded) as the error body.
-    static func perform(_ request: StreamingHTTPClient.Request, limits: AgentRequest.Limits, consume: @escaping @Sendable ([UInt8]) -> Bool) -> Response {
+    static func perform(_ request: StreamingHTTPClient.Request, limits: AgentRequest.Limits, onChild: @escaping @Sendable (SpawnContext.ChildEvent) -> Void = { _ in },
+                        consume: @escaping @Sendable ([UInt8]) -> Bool) -> Response {
         let started = ChildProcess.monotonicMilliseconds()
         let errorBody = ErrorBodyCollector()
         let responseMaxBytes = min(responseMaxBytesCap, max(4 << 20, limits.outputMaxBytes * framingFactor))
         let outcome = StreamingHTTPClient.send(request, limits: .init(timeoutMs: limits.timeoutMs, idleTimeoutMs: limits.idleTimeoutMs, responseMaxBytes: responseMaxBytes),
-                                               onHead: { status, _ in errorBody.setStatus(status) },
+                                               onHead: { status, _ in errorBody.setStatus(status) }, onChild: onChild,
                                                onChunk: { chunk in errorBody.isError ? errorBody.append(chunk) : consume(chunk) })
         return Response(outcome: outcome, errorBody: errorBody.text, durationMs: ChildProcess.monotonicMilliseconds() - started)
     }
