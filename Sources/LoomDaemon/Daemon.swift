@@ -324,11 +324,17 @@ public final class Daemon: @unchecked Sendable {
         // A quarantined project runs nothing: its intents stay pending for after the clear.
         guard !effects.isEmpty, !project.isQuarantined else { return }
         configuration.crashPoint?.hit(.afterIntent, once: "\(configuration.stateDirectory)/crash-after-intent.done")
-        runner.run(effects, directory: project.root, retrying: { [weak self, weak project] effect, attempt, errorClass, delayMs, message, then in
+        let now = self.now()
+        runner.run(effects, directory: project.root, resume: { effect in
+            // A retry journaled before loomd (re)started resumes at its attempt and due time.
+            // Unreadable: start afresh; `recordRetry` still refuses to journal a decision twice.
+            RetryResume.from((try? project.engine.retries(key: effect.key)) ?? [], nowMs: now)
+        }, retrying: { [weak self, weak project] effect, attempt, errorClass, delayMs, message, wait, then in
             guard let self, let project else { return then(false) }
             project.queue.async {
                 do {
-                    let started = try project.engine.recordRetry(key: effect.key, attempt: attempt, errorClass: errorClass, delayMs: delayMs, message: message)
+                    let started = try project.engine.recordRetry(key: effect.key, attempt: attempt, errorClass: errorClass, delayMs: delayMs, message: message, wait: wait)
+                    self.configuration.crashPoint?.hit(.duringBackoff, once: "\(self.configuration.stateDirectory)/crash-during-backoff.done")
                     // A retry past the spawn cap ended the task: do not spend the attempt.
                     then((try? project.engine.task(effect.taskID))??.status.isFinished != true)
                     self.schedule(started, in: project)

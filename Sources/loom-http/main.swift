@@ -33,6 +33,23 @@ func emit(_ bytes: [UInt8]) -> Bool {
     return true
 }
 
+// glibc's prctl is variadic, which Swift cannot call; this takes the one option used here.
+@_silgen_name("prctl")
+func prctl(_ option: Int32, _ argument: UInt, _ unused2: UInt, _ unused3: UInt, _ unused4: UInt) -> Int32
+
+/// Dies with loomd: PR_SET_PDEATHSIG makes the kernel SIGKILL this helper when the thread
+/// that started it (a loomd pool thread, blocked on it for its whole life) goes, a
+/// `kill -9` of loomd included. Without it the helper was re-parented and kept its request
+/// open for up to its whole timeout. The parent may have died before the call: then the
+/// parent is no longer the pid loom named (`LOOM_HTTP_PARENT`), and the helper exits at once.
+func dieWithParent() {
+    _ = prctl(1 /* PR_SET_PDEATHSIG */, UInt(SIGKILL), 0, 0, 0)
+    if let named = getenv("LOOM_HTTP_PARENT").flatMap({ Int32(String(cString: $0)) }), getppid() != named {
+        exit(3)
+    }
+}
+
+dieWithParent()
 if CommandLine.arguments.count > 1 {
     let text = "usage: loom-http < request\nMakes one HTTP request for loom's HTTP agent backends (see HTTPHelperWire); loom starts it itself.\n"
     _ = text.utf8CString.withUnsafeBytes { write(2, $0.baseAddress, $0.count - 1) }

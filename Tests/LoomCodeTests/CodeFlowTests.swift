@@ -2,6 +2,7 @@ import Foundation
 import LoomCode
 import LoomEngine
 import LoomPolicy
+import LoomProviders
 import Testing
 
 /// The code bundle on real git repositories: agents plan, implement (with real edits) and
@@ -279,6 +280,32 @@ import Testing
         let later = HandlerRequest(taskID: "t9", step: "prepare", input: "x", projectDirectory: world.project, timeoutMs: 60_000, outputLimitBytes: 4_096)
         #expect(PrepareWorktree().run(later).status == .ok)
         #expect(RunChecks(confinement: CodeWorld.confinement).run(later).status == .ok)
+    }
+
+    /// Checks run the person's programs: loomd's own PATH by default, and what `.loom/config`'s
+    /// `env` sets over it (a virtualenv's bin first); the effective environment is journaled
+    /// with the result, a secret-named value redacted.
+    @Test func checksRunWithTheConfiguredEnvironmentAndRecordIt() throws {
+        // Outside /tmp and $HOME, which a confined check does not see.
+        let tools = "/var/tmp/loom-check-tools-\(getpid())"
+        try FileManager.default.createDirectory(atPath: tools, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tools) }
+        // A "python3" that only this PATH finds, as a venv's would be.
+        FileManager.default.createFile(atPath: "\(tools)/python3", contents: Data("#!/bin/sh\necho venv-python \"$MODE\"\n".utf8), attributes: [.posixPermissions: 0o755])
+        let config = #"{"env": {"PATH": "\#(tools):/usr/bin:/bin", "MODE": "strict", "PYPI_TOKEN": "pypi-secret-value-123"}, "checks": [{"name": "which", "run": "python3 | grep -q 'venv-python strict'", "timeoutMs": 60000}]}"#
+        let world = try CodeWorld(script: CodeScript.script(), config: config)
+        let (request, _) = try world.diffedWorktree(task: "t8", value: "42")
+        let checks = RunChecks(confinement: CodeWorld.confinement).run(request)
+        #expect(checks.status == .ok, "\(checks.output)")
+        let environment = try #require(checks.details?["environment"])
+        #expect(environment["PATH"]?.stringValue == "\(tools):/usr/bin:/bin")
+        #expect(environment["MODE"]?.stringValue == "strict")
+        #expect(environment["PYPI_TOKEN"]?.stringValue == "[redacted]")
+        #expect(!checks.json.canonicalText.contains("pypi-secret-value-123"))
+        // Without env, loomd's own PATH is the default, not a fixed one.
+        #expect(ChildEnvironment.base()["PATH"] == ProcessInfo.processInfo.environment["PATH"])
+        #expect(throws: CodeConfigError.self) { try CodeConfig.parse(#"{"env": {"LOOM_AGENT": "0"}}"#, path: "config") }
+        #expect(throws: CodeConfigError.self) { try CodeConfig.parse(#"{"env": {"1BAD": "x"}}"#, path: "config") }
     }
 
     /// A file an agent adds after the diff (a conftest.py that makes the tests pass) is not

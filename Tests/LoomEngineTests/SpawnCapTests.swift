@@ -18,6 +18,28 @@ import LoomTestKit
         #expect(task.outcome.contains("spawn cap of 40 reached at step edit"))
     }
 
+    /// A host that lost its memory of a retry (loomd killed during the backoff) and met the
+    /// same failure again journals nothing and counts nothing a second time.
+    @Test func theSameRetryDecisionIsJournaledOnce() throws {
+        let directory = TemporaryDirectory()
+        let engine = try Fixtures.engine(in: directory)
+        let id = try engine.submit(bundle: "publishing", input: "tides", by: Fixtures.person).taskID
+        let key = try engine.pending("writer").key
+        let before = try #require(try engine.task(id)).spawnCount
+        try engine.recordRetry(key: key, attempt: 1, errorClass: "transient", delayMs: 1_500, message: "503")
+        try engine.recordRetry(key: key, attempt: 1, errorClass: "transient", delayMs: 1_500, message: "503")
+        try engine.recordRetry(key: key, attempt: 2, errorClass: "rate_limited", delayMs: 100, message: "429", wait: 1)
+        try engine.recordRetry(key: key, attempt: 2, errorClass: "rate_limited", delayMs: 100, message: "429", wait: 1)
+        try engine.recordRetry(key: key, attempt: 2, errorClass: "rate_limited", delayMs: 100, message: "429", wait: 2)
+        let retries = try engine.retries(key: key)
+        #expect(retries.map(\.attempt) == [1, 2, 2])
+        #expect(retries.map(\.wait) == [nil, 1, 2])
+        #expect(retries[0].delayMs == 1_500 && retries[0].dueMs == retries[0].timeMs + 1_500 && retries[0].timeMs > 0)
+        // One transient retry: one more call counted.
+        #expect(try #require(try engine.task(id)).spawnCount == before + 1)
+        #expect(try engine.retries(key: "t9:nothing:0:0:1").isEmpty)
+    }
+
     @Test func aTransientRetryPastTheCapEndsTheTask() throws {
         let directory = TemporaryDirectory()
         let engine = try Fixtures.engine(in: directory)

@@ -23,6 +23,11 @@ struct ErrorClassifierTests {
         (503, "", .server, .transient, false),
         (504, "", .server, .transient, false),
         (529, "", .server, .transient, false),
+        (400, #"{"error":{"code":"context_length_exceeded"}}"#, .contextExceeded, .permanent, true),
+        (400, "request (3906 tokens) exceeds the available context size (2048 tokens)", .contextExceeded, .permanent, true),
+        (413, "prompt is too long: 215344 tokens > 200000 maximum", .contextExceeded, .permanent, true),
+        (500, "Requested tokens (3906) exceed context window of 2048", .contextExceeded, .permanent, true),
+        (429, "maximum context length", .rateLimited, .rateLimited, true),
     ])
     func httpStatus(status: Int, body: String, reason: ProviderErrorReason, errorClass: ProviderErrorClass, fallsBack: Bool) {
         let got = ErrorClassifier.reason(httpStatus: status, body: body)
@@ -53,15 +58,18 @@ struct ErrorClassifierTests {
         ("API Error: 429 rate_limit_error", .rateLimited),
         ("Invalid API key · Please run /login", .authentication),
         ("model: claude-nope not found", .unknownModel),
+        ("API Error: 400 prompt is too long: 215344 tokens > 200000 maximum", .contextExceeded),
         ("something else broke", .providerError),
     ])
     func cliText(text: String, reason: ProviderErrorReason) {
         #expect(ErrorClassifier.reason(cliErrorText: text) == reason, "\(text)")
     }
 
-    @Test func onlyRateLimitsLoginsAndModelsFallBack() {
+    @Test func onlyRateLimitsLoginsModelsAndContextWindowsFallBack() {
         let falling = ProviderErrorReason.allCases.filter(\.fallsBack)
-        #expect(Set(falling) == [.rateLimited, .authentication, .unknownModel])
+        #expect(Set(falling) == [.rateLimited, .authentication, .unknownModel, .contextExceeded])
+        // Never retried as transient: the same prompt fails the same way.
+        #expect(ProviderErrorReason.contextExceeded.errorClass == .permanent)
     }
 
     @Test func theNewFieldsEncodeOnlyWhenSet() throws {

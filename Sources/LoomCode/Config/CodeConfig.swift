@@ -27,6 +27,13 @@ public struct CodeConfig: Sendable, Equatable {
     public var checks: [Check] = []
     public var testGlobs: [String] = TestFileGlobs.defaults
     public var checkOutputLimitBytes = 65_536
+    /// Variables set for checks (and over loomd's PATH, when it names `PATH`): which
+    /// programs the checks run, such as a virtualenv's python. Journaled with the checks'
+    /// result, secret-named values redacted.
+    public var environment: [String: String] = [:]
+
+    public static let environmentMax = 64
+    public static let environmentValueMaxBytes = 8_192
 
     public static let checksMax = 16
     public static let checkTimeoutMsRange = 1_000...3_600_000
@@ -51,10 +58,27 @@ public struct CodeConfig: Sendable, Equatable {
             throw CodeConfigError(path: path, "not JSON: \(error.message) at byte \(error.offset)")
         }
         guard let fields = root.objectValue else { throw CodeConfigError(path: path, "expected a JSON object") }
-        for key in fields.keys where !["base", "checks", "testGlobs", "checkOutputLimitBytes"].contains(key) {
-            throw CodeConfigError(path: path, "unknown field \"\(key)\" (known: base, checks, testGlobs, checkOutputLimitBytes)")
+        for key in fields.keys where !["base", "checks", "testGlobs", "checkOutputLimitBytes", "env"].contains(key) {
+            throw CodeConfigError(path: path, "unknown field \"\(key)\" (known: base, checks, testGlobs, checkOutputLimitBytes, env)")
         }
         var config = CodeConfig()
+        if let env = fields["env"] {
+            guard let entries = env.objectValue, entries.count <= environmentMax else {
+                throw CodeConfigError(path: path, "env must be an object of at most \(environmentMax) variables")
+            }
+            for (name, value) in entries {
+                guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic),
+                      name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }), name.count <= 128 else {
+                    throw CodeConfigError(path: path, "env: \"\(name)\" is not a variable name (letters, digits, _)")
+                }
+                // The agent marker is loom's: a check cannot pass for a person's shell.
+                guard name != AgentMarker.variable else { throw CodeConfigError(path: path, "env: \(name) is set by loom") }
+                guard let text = value.stringValue, text.utf8.count <= environmentValueMaxBytes, !text.contains("\u{0}") else {
+                    throw CodeConfigError(path: path, "env: \(name) must be a string of at most \(environmentValueMaxBytes) bytes")
+                }
+                config.environment[name] = text
+            }
+        }
         if let base = fields["base"] {
             guard let text = base.stringValue, !text.isEmpty, !text.hasPrefix("-") else { throw CodeConfigError(path: path, "base must be a branch or commit name") }
             config.base = text

@@ -52,6 +52,8 @@ public struct RunChecks: StepHandler {
         var entries: [JSONValue] = []
         var allPassed = true
         var truncated = false
+        // loomd's PATH, then what .loom/config sets (its PATH included), as recorded at prepare.
+        let environment = Git.environment.merging(config.environment) { $1 }
         for check in config.checks {
             let remaining = deadline - ChildProcess.monotonicMilliseconds()
             guard remaining > 0 else {
@@ -63,7 +65,7 @@ public struct RunChecks: StepHandler {
             var started: Int32 = 0
             let profile = LaunchProfile(kind: .check, workingDirectory: directory, projectDirectory: request.projectDirectory,
                                         readOnlyPaths: TaskWorkspace.gitDirectories(project: request.projectDirectory), network: check.network)
-            let launch = Launcher.run(argv: check.argv, profile: profile, confinement: confinement, environment: Git.environment,
+            let launch = Launcher.run(argv: check.argv, profile: profile, confinement: confinement, environment: environment,
                                       timeoutMs: min(check.timeoutMs, remaining), outputLimitBytes: min(config.checkOutputLimitBytes, perCheckOutput),
                                       onStart: { pid in started = pid; request.onChild(pid, true) })
             if started > 0 { request.onChild(started, false) }
@@ -80,6 +82,6 @@ public struct RunChecks: StepHandler {
             if !report.hasSuffix("\n") { report += "\n" }
         }
         return CommandResult(status: allPassed ? .ok : .failed, exitCode: nil, output: report, truncated: truncated,
-                             durationMs: 0, details: .object(["checks": .array(entries)]))
+                             durationMs: 0, details: .object(["checks": .array(entries), "environment": ChildEnvironment.recordable(environment)]))
     }
 }

@@ -196,6 +196,8 @@ public enum CrashPoint: String, Sendable, CaseIterable {
     case afterIntent = "after-intent"
     case afterExecute = "after-execute"
     case afterDelivery = "after-delivery"
+    /// Just after a retry is journaled, before its delay has run out.
+    case duringBackoff = "during-backoff"
     case parked
     case recovery
 

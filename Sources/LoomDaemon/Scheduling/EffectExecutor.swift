@@ -35,9 +35,6 @@ public struct EffectExecutor: Sendable {
         self.admissionChecks = admissionChecks
     }
 
-    /// - Parameters:
-    ///   - onChild: told a child's pid when it starts (`true`) and when it has ended (`false`).
-    ///   - onProgress: an agent's output as it streams in (not journaled: the result is).
     /// Why `project` cannot take a task of `bundle` (its admission checks), or nil.
     public func admissionRefusal(_ bundle: LoomBundle, project: String) -> String? {
         for name in bundle.admission {
@@ -47,7 +44,13 @@ public struct EffectExecutor: Sendable {
         return nil
     }
 
-    public func execute(_ effect: Effect, project: String, onChild: @escaping @Sendable (Int32, Bool) -> Void = { _, _ in },
+    /// - Parameters:
+    ///   - call: which call of the effect this is (1 + its journaled retries), when the caller
+    ///     knows: the scripted provider answers by it, so a restarted loomd gets the answers
+    ///     the first one would have got.
+    ///   - onChild: told a child's pid when it starts (`true`) and when it has ended (`false`).
+    ///   - onProgress: an agent's output as it streams in (not journaled: the result is).
+    public func execute(_ effect: Effect, project: String, call: Int? = nil, onChild: @escaping @Sendable (Int32, Bool) -> Void = { _, _ in },
                         onProgress: (@Sendable (String) -> Void)? = nil) -> JSONValue {
         let directory = TaskWorkspace.workingDirectory(project: project, task: effect.taskID)
         switch effect.kind {
@@ -55,7 +58,7 @@ public struct EffectExecutor: Sendable {
             guard let request = AgentRequest(json: effect.request) else {
                 return AgentResult(error: .permanent, message: "the spawn request could not be read").json
             }
-            if let provider { return provider.answer(request, directory: directory).json }
+            if let provider { return provider.answer(request, directory: directory, call: call).json }
             guard let stateDirectory else {
                 return AgentResult(error: .permanent, message: "no provider is configured for agent \(request.role)").json
             }

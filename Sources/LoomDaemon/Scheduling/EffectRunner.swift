@@ -44,29 +44,45 @@ final class EffectRunner: @unchecked Sendable {
     var spawnedPids: Set<Int32> { lock.withLock { children } }
 
     /// A retry about to happen, for the journal: (effect, attempt, error class, delay, message,
-    /// then). The retry is scheduled only once `then` is called, with whether it may go
-    /// ahead (false when journaling it ended the task, at its spawn cap say).
-    typealias RetryNotice = @Sendable (Effect, Int, String, Int, String, _ then: @escaping @Sendable (Bool) -> Void) -> Void
+    /// which rate-limit wait of the attempt it is or nil, then). The retry is scheduled only
+    /// once `then` is called, with whether it may go ahead (false when journaling it ended
+    /// the task, at its spawn cap say).
+    typealias RetryNotice = @Sendable (Effect, Int, String, Int, String, Int?, _ then: @escaping @Sendable (Bool) -> Void) -> Void
 
     /// Starts `effects` (once each) of the project at `directory`;
     /// `deliver` runs with each result, `retrying` before each retry.
     /// What an agent prints while it works: (effect, text), for watchers; never journaled.
     typealias ProgressNotice = @Sendable (Effect, String) -> Void
 
-    func run(_ effects: [Effect], directory: String, retrying: @escaping RetryNotice, progress: @escaping ProgressNotice = { _, _ in },
-             deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
+    /// `resume`: where an effect's retries stand when the journal already holds some (a
+    /// restarted loomd): its next attempt starts at its due time, with its count, instead of
+    /// as a first attempt now, so nothing is journaled or counted twice.
+    func run(_ effects: [Effect], directory: String, resume: (Effect) -> RetryResume? = { _ in nil }, retrying: @escaping RetryNotice,
+             progress: @escaping ProgressNotice = { _, _ in }, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
         for effect in effects {
-            let fresh = lock.withLock { inFlight.insert(Self.slot(effect.key, directory)).inserted }
+            let slot = Self.slot(effect.key, directory)
+            let fresh = lock.withLock { inFlight.insert(slot).inserted }
             guard fresh else { continue }
-            attempt(effect, number: 1, waits: 0, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
+            guard let resumed = resume(effect) else {
+                attempt(effect, number: 1, waits: 0, calls: 1, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
+                continue
+            }
+            let retry = DispatchWorkItem { [self] in
+                guard lock.withLock({ waiting.removeValue(forKey: slot) }) != nil else { return }
+                attempt(effect, number: resumed.attempt, waits: resumed.waits, calls: resumed.calls, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
+            }
+            lock.withLock { waiting[slot] = (effect.taskID, retry) }
+            timers.asyncAfter(deadline: .now() + .milliseconds(resumed.delayMs), execute: retry)
         }
     }
 
-    /// `waits`: rate-limit waits so far for this attempt.
-    private func attempt(_ effect: Effect, number: Int, waits: Int, directory: String, retrying: @escaping RetryNotice, progress: @escaping ProgressNotice,
+    /// `waits`: rate-limit waits so far for this attempt; `calls`: which call of the effect
+    /// this is (1 + the retries before it), handed to the scripted provider so its answers
+    /// follow the journal, not this process's memory.
+    private func attempt(_ effect: Effect, number: Int, waits: Int, calls: Int, directory: String, retrying: @escaping RetryNotice, progress: @escaping ProgressNotice,
                          deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
         pool.submit { [self] done in
-            let result = execute(effect, directory: directory) { text in progress(effect, text) }
+            let result = execute(effect, directory: directory, call: calls) { text in progress(effect, text) }
             done()
             if let errorClass = result["errorClass"]?.stringValue,
                let decision = retryDecision(effect, errorClass: errorClass, attempt: number, waits: waits, retryAfterMs: result["retryAfterMs"]?.intValue.map { Int($0) }) {
@@ -74,15 +90,15 @@ final class EffectRunner: @unchecked Sendable {
                 // The timer starts only after the retry is on record: a delay shorter than the
                 // journal write must not let an attempt run for a task that write ended.
                 let slot = Self.slot(effect.key, directory)
-                retrying(effect, number, errorClass, decision.delayMs, result["error"]?.stringValue ?? "") { [self] goAhead in
+                let wait = decision.nextAttempt == number ? waits + 1 : nil
+                retrying(effect, number, errorClass, decision.delayMs, result["error"]?.stringValue ?? "", wait) { [self] goAhead in
                     guard goAhead else {
                         lock.withLock { _ = inFlight.remove(slot) }
                         return
                     }
                     let retry = DispatchWorkItem { [self] in
                         guard lock.withLock({ waiting.removeValue(forKey: slot) }) != nil else { return }
-                        let nextWaits = decision.nextAttempt == number ? waits + 1 : 0
-                        attempt(effect, number: decision.nextAttempt, waits: nextWaits, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
+                        attempt(effect, number: decision.nextAttempt, waits: wait ?? 0, calls: calls + 1, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
                     }
                     lock.withLock { waiting[slot] = (effect.taskID, retry) }
                     timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs), execute: retry)
@@ -119,7 +135,10 @@ final class EffectRunner: @unchecked Sendable {
             guard attempt < configuration.retryAttemptsMax else { return nil }
             let backoff = min(configuration.retryCapMs, configuration.retryBaseMs << min(attempt - 1, 20))
             let jitter = Int(SHA256.hash("\(effect.key)#\(attempt)")[0]) * backoff / 1_024
-            return (backoff + jitter, attempt + 1)
+            // A server that said when to come back (a 503's retry-after) is not asked sooner,
+            // within the longest rate-limit wait.
+            let asked = min(max(retryAfterMs ?? 0, 0), configuration.rateLimitWaitMs)
+            return (max(backoff + jitter, asked), attempt + 1)
         case ProviderErrorClass.rateLimited.rawValue:
             guard waits < configuration.rateLimitWaitsMax else { return nil }
             // The provider's own retry-after when it gave one, within the configured wait.
@@ -129,8 +148,8 @@ final class EffectRunner: @unchecked Sendable {
         }
     }
 
-    private func execute(_ effect: Effect, directory: String, progress: @escaping @Sendable (String) -> Void) -> JSONValue {
-        let result = executor.execute(effect, project: directory, onChild: { [self] pid, started in
+    private func execute(_ effect: Effect, directory: String, call: Int, progress: @escaping @Sendable (String) -> Void) -> JSONValue {
+        let result = executor.execute(effect, project: directory, call: call, onChild: { [self] pid, started in
             if started {
                 lock.withLock { _ = children.insert(pid) }
                 childRecords.add(pid)

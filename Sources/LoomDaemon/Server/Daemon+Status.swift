@@ -87,7 +87,7 @@ extension Daemon {
         guard let task = try project.engine.task(id) else { return nil }
         let store = try project.engine.store
         let usage = try store.query("""
-            SELECT count(*) AS spawns, coalesce(sum(json_extract(result, '$.usage.in')), 0) AS tokens_in,
+            SELECT coalesce(sum(json_extract(result, '$.usage.in')), 0) AS tokens_in,
                    coalesce(sum(json_extract(result, '$.usage.out')), 0) AS tokens_out,
                    coalesce(sum(json_extract(result, '$.usage.cached')), 0) AS tokens_cached,
                    coalesce(sum(json_extract(result, '$.costMicroUSD')), 0) AS cost,
@@ -99,7 +99,10 @@ extension Daemon {
             "project": .string(project.root), "task": .string(task.id), "status": .string(task.status.rawValue),
             "bundle": .string(task.bundle), "flow": .string(task.flow), "step": .string(task.step),
             "iteration": .int(Int64(task.iteration)), "input": .string(String(task.input.prefix(200))),
-            "outcome": .string(task.outcome), "spawns": usage["spawns"] ?? 0, "spawnCap": .int(Int64(task.spawnCap)),
+                        // Spawns used are the kernel's count, the one the cap is checked against: every
+            // model call (each spawn, each transient retry, each fallback entry tried), not the
+            // effect rows, which miss retries and fallbacks.
+            "outcome": .string(task.outcome), "spawns": .int(Int64(task.spawnCount)), "spawnCap": .int(Int64(task.spawnCap)),
             "tokens": .object(["in": usage["tokens_in"] ?? 0, "out": usage["tokens_out"] ?? 0, "cached": usage["tokens_cached"] ?? 0]),
             "costUSD": .double(Double(usage["cost"]?.intValue ?? 0) / 1_000_000),
             "policy": task.policy.json,
@@ -180,7 +183,7 @@ extension Daemon {
         text.histogram("loom_tick_duration_seconds", help: "Time to commit one kernel tick.", metrics.tickSeconds)
         text.histogram("loom_schedule_to_start_seconds", help: "Time from an effect's intent to its start on the pool.", metrics.scheduleToStart)
         text.histogram("loom_gate_wait_seconds", help: "Time a gate waited for its answer.", metrics.gateWait)
-        text.counter("loom_spawns_total", help: "Agent spawns by outcome.", metrics.spawns.snapshot.map { (labels: [("outcome", $0.0)], value: $0.1) })
+        text.counter("loom_spawns_total", help: "Model calls this loomd process made since it started, by outcome (a task's spawns used is its spawn_count, in status).", metrics.spawns.snapshot.map { (labels: [("outcome", $0.0)], value: $0.1) })
         text.counter("loom_tokens_total", help: "Tokens used by agent spawns.", metrics.tokens.snapshot.map { (labels: [("kind", $0.0)], value: $0.1) })
         text.counter("loom_cost_usd_total", help: "Cost of agent spawns in US dollars.", [(labels: [], value: metrics.costUSD)])
         text.counter("loom_effect_retries_total", help: "Effect retries by reason.", metrics.retries.snapshot.map { (labels: [("reason", $0.0)], value: $0.1) })

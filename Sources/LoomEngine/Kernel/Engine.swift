@@ -289,13 +289,48 @@ extension Engine {
     /// out a rate limit): the audit trail shows every attempt, and nothing else changes.
     /// Returns the effects of a task that started because this one ended (a retry past the
     /// spawn cap fails the task, and the next queued one starts in the same tick).
+    ///
+    /// Idempotent per decision: when the key's last retry on record is the same attempt,
+    /// class and wait, nothing is journaled and nothing is counted again (a host that lost
+    /// its memory of a retry in a crash and met the same failure again). The check is here,
+    /// on the host's way in, and not in the transition, so that a journal written before it
+    /// (duplicates included) still replays as it was recorded.
+    /// - Parameter wait: for a rate-limit wait, which wait of `attempt` this is (1-based).
     @discardableResult
-    public func recordRetry(key: String, attempt: Int, errorClass: String, delayMs: Int, message: String, by caller: Caller = .system) throws(LoomError) -> [Effect] {
-        let payload: JSONValue = .object([
+    public func recordRetry(key: String, attempt: Int, errorClass: String, delayMs: Int, message: String, wait: Int? = nil,
+                            by caller: Caller = .system) throws(LoomError) -> [Effect] {
+        if let last = try retries(key: key).last,
+           last.isSameDecision(as: RetryRecord(attempt: attempt, errorClass: errorClass, delayMs: delayMs, wait: wait, timeMs: 0)) {
+            return []
+        }
+        var fields: [String: JSONValue] = [
             "key": .string(key), "attempt": .int(Int64(attempt)), "errorClass": .string(errorClass),
             "delayMs": .int(Int64(delayMs)), "message": .string(String(message.prefix(1_000))),
-        ])
-        return try perform(JournalInput(kind: .effectRetry, taskID: "", payload: payload, caller: caller)).newEffects
+        ]
+        if let wait { fields["wait"] = .int(Int64(wait)) }
+        return try perform(JournalInput(kind: .effectRetry, taskID: "", payload: .object(fields), caller: caller)).newEffects
+    }
+
+    /// The retries journaled for the effect `key`, oldest first (at most `limit`): what a
+    /// restarted host resumes from. Reads the effect's task's entries through
+    /// `journal_by_task`, so the cost follows the task, not the history.
+    public func retries(key: String, limit: Int = 1_000) throws(LoomError) -> [RetryRecord] {
+        try store.read { tx throws(LoomError) in
+            guard let task = try tx.rows("SELECT task_id FROM effects WHERE key = :key", bindings: [":key": key], limit: 1).first?["task_id"]?.stringValue else {
+                return []
+            }
+            return try tx.rows("""
+                SELECT json_extract(j.payload, '$.attempt') AS attempt, json_extract(j.payload, '$.errorClass') AS error_class,
+                       json_extract(j.payload, '$.delayMs') AS delay_ms, json_extract(j.payload, '$.wait') AS wait, t.time_ms AS time_ms
+                FROM journal j JOIN ticks t ON t.tick = j.tick
+                WHERE j.task_id = :task AND j.kind = 'effect_retry' AND json_extract(j.payload, '$.key') = :key
+                ORDER BY j.seq
+                """, bindings: [":task": task, ":key": key], limit: limit).map { row in
+                RetryRecord(attempt: Int(row["attempt"]?.intValue ?? 0), errorClass: row["error_class"]?.stringValue ?? "",
+                            delayMs: Int(row["delay_ms"]?.intValue ?? 0), wait: row["wait"]?.intValue.map { Int($0) },
+                            timeMs: row["time_ms"]?.intValue ?? 0)
+            }
+        }
     }
 
     func applyRetryRecord(_ input: JournalInput, in context: TickContext) throws(LoomError) -> Outcome {

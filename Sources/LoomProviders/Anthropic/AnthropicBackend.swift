@@ -47,9 +47,12 @@ public struct AnthropicBackend: SpawnBackend {
                                   request: request, provider: provider, model: model, prices: prices, context: context)
     }
 
-    /// An `error.type` from the API (in an error body or an `error` event) as a reason.
-    public static func reason(errorType: String) -> ProviderErrorReason {
-        switch errorType {
+    /// An `error.type` from the API (in an error body or an `error` event) as a reason. A
+    /// prompt past the window is an `invalid_request_error` whose message says "prompt is too
+    /// long: N tokens > M maximum": the message decides that one.
+    public static func reason(errorType: String, message: String = "") -> ProviderErrorReason {
+        if errorType == "invalid_request_error", ErrorClassifier.mentionsContextExceeded(message) { return .contextExceeded }
+        return switch errorType {
         case "rate_limit_error": .rateLimited
         case "authentication_error", "permission_error": .authentication
         case "not_found_error": .unknownModel

@@ -8,6 +8,7 @@ final class AnthropicStream: StreamDecoder, @unchecked Sendable {
     private var tokensIn = 0
     private var tokensCached = 0
     private var tokensOut = 0
+    private var stopReason: String?
     private var problem: (ProviderErrorReason, String)?
 
     required init(answer: StreamedAnswer) {
@@ -41,13 +42,14 @@ final class AnthropicStream: StreamDecoder, @unchecked Sendable {
             }
         case "message_delta":
             if let out = json["usage"]?["output_tokens"]?.intValue { tokensOut = Int(out) }
+            if let reason = json["delta"]?["stop_reason"]?.stringValue { stopReason = reason }
         case "message_stop":
             stopped = true
             return false
         case "error":
             let type = json["error"]?["type"]?.stringValue ?? "api_error"
             let message = json["error"]?["message"]?.stringValue ?? ""
-            problem = (AnthropicBackend.reason(errorType: type), "the stream reported \(type): \(message.prefix(500))")
+            problem = (AnthropicBackend.reason(errorType: type, message: message), "the stream reported \(type): \(message.prefix(500))")
             return false
         default:
             break   // ping, content_block_start, content_block_stop
@@ -59,10 +61,14 @@ final class AnthropicStream: StreamDecoder, @unchecked Sendable {
         if let status = response.outcome.status, !(200..<300).contains(status), let type = (try? JSONValue.parse(response.errorBody))?["error"]?["type"]?.stringValue,
            var failure = HTTPExchange.failure(response, provider: provider, model: model) {
             // The error type is more precise than the status (a 400 can be a bad model name).
-            let reason = status == 429 || status == 529 ? ErrorClassifier.reason(httpStatus: status) : AnthropicBackend.reason(errorType: type)
+            let message = (try? JSONValue.parse(response.errorBody))?["error"]?["message"]?.stringValue ?? ""
+            let reason = status == 429 || status == 529 ? ErrorClassifier.reason(httpStatus: status) : AnthropicBackend.reason(errorType: type, message: message)
             failure.errorClass = reason.errorClass
             failure.errorReason = reason.rawValue
             return failure
+        }
+        if problem == nil, stopped, stopReason == "max_tokens" {
+            problem = HTTPExchange.cutAnswer("stop_reason \"max_tokens\"", provider: provider, model: model, answerBytes: answer.value.utf8.count)
         }
         if let failure = HTTPExchange.streamFailure(response, problem: problem, finished: stopped, endMarker: "message_stop", provider: provider, model: model) {
             return failure

@@ -1,3 +1,4 @@
+import Foundation
 import LoomEngine
 
 /// What the HTTP backends share: one exchange with the spawn's limits, the error body
@@ -20,12 +21,13 @@ enum HTTPExchange {
 
     /// Runs `request`; a 2xx body goes to `consume` chunk by chunk, anything else is kept
     /// (bounded) as the error body.
-    static func perform(_ request: StreamingHTTPClient.Request, limits: AgentRequest.Limits, consume: @escaping @Sendable ([UInt8]) -> Bool) -> Response {
+    static func perform(_ request: StreamingHTTPClient.Request, limits: AgentRequest.Limits, onChild: @escaping @Sendable (SpawnContext.ChildEvent) -> Void = { _ in },
+                        consume: @escaping @Sendable ([UInt8]) -> Bool) -> Response {
         let started = ChildProcess.monotonicMilliseconds()
         let errorBody = ErrorBodyCollector()
         let responseMaxBytes = min(responseMaxBytesCap, max(4 << 20, limits.outputMaxBytes * framingFactor))
         let outcome = StreamingHTTPClient.send(request, limits: .init(timeoutMs: limits.timeoutMs, idleTimeoutMs: limits.idleTimeoutMs, responseMaxBytes: responseMaxBytes),
-                                               onHead: { status, _ in errorBody.setStatus(status) },
+                                               onHead: { status, _ in errorBody.setStatus(status) }, onChild: onChild,
                                                onChunk: { chunk in errorBody.isError ? errorBody.append(chunk) : consume(chunk) })
         return Response(outcome: outcome, errorBody: errorBody.text, durationMs: ChildProcess.monotonicMilliseconds() - started)
     }
@@ -42,21 +44,37 @@ enum HTTPExchange {
             return .failure(reason, "\(provider): \(message)", provider: provider, model: model, durationMs: response.durationMs)
         }
         guard finished else {
-            return .failure(.truncatedStream, "\(provider)'s stream ended before \(endMarker)", provider: provider, model: model, durationMs: response.durationMs)
+            // Transient: a dropped connection is worth another try. What the server did not say
+            // cannot be guessed; a prompt past the window is caught before sending when the
+            // model's window is known (`contextTokens`).
+            return .failure(.truncatedStream, "\(provider)'s stream ended before \(endMarker) after \(response.outcome.bytesReceived) bytes (the server's own log says why)",
+                            provider: provider, model: model, durationMs: response.durationMs)
         }
         return nil
+    }
+
+    /// The answer stopped because it reached the output budget or the context window
+    /// (`finish_reason: "length"`, `stop_reason: "max_tokens"`, `done_reason: "length"`): it is
+    /// cut, and the same request would be cut again.
+    static func cutAnswer(_ field: String, provider: String, model: String, answerBytes: Int) -> (ProviderErrorReason, String) {
+        (.contextExceeded, "the answer of \(provider):\(model) was cut at \(answerBytes) bytes (\(field)): the model's context window or output budget (maxTokens) is used up")
     }
 
     static func failure(_ response: Response, provider: String, model: String) -> AgentResult? {
         let duration = response.durationMs
         if let status = response.outcome.status, !(200..<300).contains(status) {
             let reason = ErrorClassifier.reason(httpStatus: status, body: response.errorBody)
-            let retryAfter = reason == .rateLimited ? retryAfterMs(response.outcome.headers) : nil
+            // A rate limit's wait, and a 503's: an overloaded server that says when to come back
+            // is believed (the daemon waits at least that long before its transient retry).
+            let retryAfter = reason == .rateLimited || status == 503 ? retryAfterMs(response.outcome.headers) : nil
             var detail = errorMessage(response.errorBody)
             if (300..<400).contains(status) {
                 detail = "redirects are not followed; set the provider's baseURL to where it points (\(response.outcome.headers["location"] ?? "no location"))"
             }
-            return .failure(reason, "\(provider) answered HTTP \(status) for model \(model)" + (detail.isEmpty ? "" : ": \(detail)"),
+            let head = reason == .contextExceeded
+                ? "the prompt does not fit the context window of \(provider):\(model) (HTTP \(status))"
+                : "\(provider) answered HTTP \(status) for model \(model)"
+            return .failure(reason, head + (detail.isEmpty ? "" : ": \(detail)"),
                             provider: provider, model: model, retryAfterMs: retryAfter, durationMs: duration)
         }
         switch response.outcome.failure {
@@ -75,11 +93,33 @@ enum HTTPExchange {
         }
     }
 
-    /// `retry-after` (seconds, as RFC 9110 allows) or `retry-after-ms`, in milliseconds.
-    static func retryAfterMs(_ headers: [String: String]) -> Int? {
+    /// `retry-after-ms`, or `retry-after` as seconds or as an HTTP-date (both are RFC 9110's),
+    /// in milliseconds. A date is measured against `now` (milliseconds since 1970); one in the
+    /// past means "now" (0).
+    static func retryAfterMs(_ headers: [String: String], now: Int = Int(Date().timeIntervalSince1970 * 1_000)) -> Int? {
         if let text = headers["retry-after-ms"], let value = Double(text.trimmingSpaces), value >= 0 { return Int(value) }
-        if let text = headers["retry-after"], let value = Double(text.trimmingSpaces), value >= 0 { return Int(value * 1_000) }
+        guard let text = headers["retry-after"]?.trimmingSpaces else { return nil }
+        if let value = Double(text), value >= 0 { return Int(value * 1_000) }
+        if let date = httpDateMs(text) { return max(0, date - now) }
         return nil
+    }
+
+    /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form RFC 9110 lets a server send.
+    static func httpDateMs(_ text: String) -> Int? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let year = Int(parts[3]),
+              let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].firstIndex(of: String(parts[2])) else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3, (1...31).contains(day), (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
+        // Days from the civil date (Howard Hinnant's algorithm), so no calendar or locale is needed.
+        let y = month < 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let m = month + 1
+        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return ((days * 86_400) + clock[0] * 3_600 + clock[1] * 60 + clock[2]) * 1_000
     }
 
     /// The human part of an error body: `error.message`, `error` or `message`, at most 500 characters.

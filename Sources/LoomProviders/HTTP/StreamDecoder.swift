@@ -34,7 +34,7 @@ extension HTTPExchange {
                                               request: AgentRequest, provider: String, model: String, prices: PriceTable,
                                               context: SpawnContext) -> AgentResult {
         let stream = Decoder(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
-        let response = perform(.init(url: url, headers: headers, body: body.canonicalBytes()), limits: request.limits, consume: stream.consume)
+        let response = perform(.init(url: url, headers: headers, body: body.canonicalBytes()), limits: request.limits, onChild: context.onChild, consume: stream.consume)
         return stream.result(response, provider: provider, model: model, prices: prices).redacted(context.secrets)
     }
 }

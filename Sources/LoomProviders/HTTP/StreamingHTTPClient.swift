@@ -70,7 +70,10 @@ public enum StreamingHTTPClient {
     /// Sends `request` and blocks until the response ended, failed or ran out of time.
     /// `onChunk` runs for each piece of the body, in order, on the calling thread;
     /// returning false stops the transfer.
+    /// `onChild`: told the helper's pid when it starts and when it has ended, so the daemon
+    /// records it with its other children (a restarted loomd ends what a killed one left).
     public static func send(_ request: Request, limits: Limits, onHead: @escaping @Sendable (Int, [String: String]) -> Void = { _, _ in },
+                            onChild: @escaping @Sendable (SpawnContext.ChildEvent) -> Void = { _ in },
                             onChunk: @escaping @Sendable ([UInt8]) -> Bool) -> Outcome {
         guard let url = URL(string: request.url), let scheme = url.scheme, scheme == "http" || scheme == "https" else {
             return Outcome(failure: .invalidURL)
@@ -84,11 +87,19 @@ public enum StreamingHTTPClient {
         var pid: Int32 = 0
         // The helper is loom's own program, not an agent: it gets loom's environment (proxies,
         // CA bundles), and the request, API key included, on stdin.
-        let run = ChildProcess.run(argv: [helper], environment: ProcessInfo.processInfo.environment,
+        // The helper dies with this process (PR_SET_PDEATHSIG, set by the helper itself, which
+        // checks it is still this process's child).
+        var environment = ProcessInfo.processInfo.environment
+        environment["LOOM_HTTP_PARENT"] = String(getpid())
+        defer { if pid > 0 { onChild(.ended(pid)) } }
+        let run = ChildProcess.run(argv: [helper], environment: environment,
                                    input: HTTPHelperWire.encodeRequest(request, limits: limits),
                                    timeoutMs: limits.timeoutMs + backstopMs, outputLimitBytes: 0, idleTimeoutMs: limits.idleTimeoutMs + backstopMs,
                                    separateStandardError: true, streamsOutputOnly: true,
-                                   onStart: { pid = $0 },
+                                   onStart: { started in
+                                       pid = started
+                                       onChild(.started(started))
+                                   },
                                    onOutput: { bytes in
             guard !ended, outcome.failure != .stopped else { return }
             let frames: [HTTPHelperWire.Frame]

@@ -7,6 +7,7 @@ final class OllamaStream: StreamDecoder, @unchecked Sendable {
     private var done = false
     private var tokensIn = 0
     private var tokensOut = 0
+    private var cutByLength = false
     private var problem: (ProviderErrorReason, String)?
 
     required init(answer: StreamedAnswer) {
@@ -31,7 +32,9 @@ final class OllamaStream: StreamDecoder, @unchecked Sendable {
             return false
         }
         if let error = json["error"]?.stringValue {
-            problem = (ErrorClassifier.mentionsUnknownModel(error) ? .unknownModel : .server, "the stream reported: \(error.prefix(500))")
+            let reason: ProviderErrorReason = ErrorClassifier.mentionsContextExceeded(error) ? .contextExceeded
+                : ErrorClassifier.mentionsUnknownModel(error) ? .unknownModel : .server
+            problem = (reason, "the stream reported: \(error.prefix(500))")
             return false
         }
         if let content = json["message"]?["content"]?.stringValue, !answer.append(content) {
@@ -42,12 +45,16 @@ final class OllamaStream: StreamDecoder, @unchecked Sendable {
             tokensIn = Int(json["prompt_eval_count"]?.intValue ?? 0)
             tokensOut = Int(json["eval_count"]?.intValue ?? 0)
             done = true
+            cutByLength = json["done_reason"]?.stringValue == "length"
             return false
         }
         return true
     }
 
     func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
+        if problem == nil, done, cutByLength {
+            problem = HTTPExchange.cutAnswer("done_reason \"length\"", provider: provider, model: model, answerBytes: answer.value.utf8.count)
+        }
         if let failure = HTTPExchange.streamFailure(response, problem: problem, finished: done, endMarker: "\"done\": true", provider: provider, model: model) {
             return failure
         }

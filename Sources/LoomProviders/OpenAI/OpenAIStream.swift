@@ -6,6 +6,7 @@ final class OpenAIStream: StreamDecoder, @unchecked Sendable {
     private var feed = ServerSentEventFeed()
     private var done = false
     private var usage: JSONValue?
+    private var finishReason: String?
     private var problem: (ProviderErrorReason, String)?
 
     required init(answer: StreamedAnswer) {
@@ -34,7 +35,7 @@ final class OpenAIStream: StreamDecoder, @unchecked Sendable {
         if let error = json["error"], !error.isNull {
             let code = Int(error["code"]?.intValue ?? 500)
             let message = error["message"]?.stringValue ?? error.canonicalText
-            problem = (ErrorClassifier.reason(httpStatus: code, body: message), "the stream reported an error (\(code)): \(message.prefix(500))")
+            problem = (ErrorClassifier.reason(httpStatus: code, body: error.canonicalText), "the stream reported an error (\(code)): \(message.prefix(500))")
             return false
         }
         if let usage = json["usage"], !usage.isNull { self.usage = usage }
@@ -43,11 +44,15 @@ final class OpenAIStream: StreamDecoder, @unchecked Sendable {
                 problem = (.outputTooLarge, "the answer ran past the spawn's output limit")
                 return false
             }
+            if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
         }
         return true
     }
 
     func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
+        if problem == nil, done, finishReason == "length" {
+            problem = HTTPExchange.cutAnswer("finish_reason \"length\"", provider: provider, model: model, answerBytes: answer.value.utf8.count)
+        }
         if let failure = HTTPExchange.streamFailure(response, problem: problem, finished: done, endMarker: "[DONE]", provider: provider, model: model) {
             return failure
         }

@@ -32,14 +32,16 @@ public final class ScriptedProvider: AgentProvider, @unchecked Sendable {
     }
 
     /// The answer without suspending (the daemon calls it from its effect pool), with edits
-    /// applied under `directory`.
-    public func answer(_ request: AgentRequest, directory: String? = nil) -> AgentResult {
+    /// applied under `directory`. `call`: which call of the effect this is, when the caller
+    /// knows it from the journal (the daemon); else calls are counted in memory.
+    public func answer(_ request: AgentRequest, directory: String? = nil, call known: Int? = nil) -> AgentResult {
         // An effect's calls, counted per working directory: every project has a t1.
         let key = "\(directory ?? ""):\(request.taskID):\(request.step):\(request.role):\(request.iteration):\(request.attempt)"
-        let call = lock.withLock { () -> Int in
+        let counted = lock.withLock { () -> Int in
             calls[key, default: 0] += 1
             return calls[key]!
         }
+        let call = known ?? counted
         let entries = script["agents"]?[request.role]?.arrayValue ?? []
         var answer = entries.isEmpty ? (script["default"] ?? .null) : entries[min(request.iteration, entries.count - 1)]
         while let errorName = answer["error"]?.stringValue {

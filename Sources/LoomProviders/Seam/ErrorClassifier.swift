@@ -6,6 +6,10 @@ public enum ErrorClassifier {
     /// An HTTP status outside 2xx. `body` is the start of the error body: some providers
     /// say "unknown model" with a 400 (OpenRouter) rather than a 404.
     public static func reason(httpStatus status: Int, body: String = "") -> ProviderErrorReason {
+        // What the body says about the context window is believed over the status: servers
+        // disagree on it (400 from OpenAI and llama-server, 413 from some proxies, 500 from
+        // older llama-cpp-python), and it is the one cause a person can act on.
+        if status >= 400, status != 429, status != 401, status != 403, mentionsContextExceeded(body) { return .contextExceeded }
         switch status {
         // Redirects are not followed (the key must not travel): the base URL is wrong.
         case 300..<400: return .configuration
@@ -44,6 +48,7 @@ public enum ErrorClassifier {
             || lower.contains("unauthorized") {
             return .authentication
         }
+        if mentionsContextExceeded(lower) { return .contextExceeded }
         if mentionsUnknownModel(lower) { return .unknownModel }
         return .providerError
     }
@@ -54,4 +59,21 @@ public enum ErrorClassifier {
         return lower.contains("not found") || lower.contains("not a valid model") || lower.contains("does not exist")
             || lower.contains("invalid model") || lower.contains("unknown model") || lower.contains("model_not_found")
     }
+
+    /// The phrases servers use when a prompt does not fit the model's window, as they send them:
+    /// OpenAI and llama-cpp-python's server (`context_length_exceeded`, "This model's maximum
+    /// context length is …"), llama.cpp's llama-server (`exceed_context_size_error`, "request
+    /// (N tokens) exceeds the available context size (M tokens)"), llama-cpp-python's own
+    /// `ValueError` ("Requested tokens (N) exceed context window of M"), Anthropic
+    /// ("prompt is too long: N tokens > M maximum"), Ollama ("input length exceeds the
+    /// context length").
+    static func mentionsContextExceeded(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        return contextPhrases.contains { lower.contains($0) }
+    }
+
+    static let contextPhrases = [
+        "context_length_exceeded", "exceed_context_size_error", "maximum context length", "exceeds the available context size",
+        "exceed context window", "prompt is too long", "exceeds the context length", "input length exceeds the context",
+    ]
 }

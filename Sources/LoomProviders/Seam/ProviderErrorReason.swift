@@ -2,14 +2,18 @@ import LoomEngine
 
 /// Why a spawn failed, finer than `ProviderErrorClass`: recorded as `AgentResult.errorReason`.
 ///
-/// A fallback chain moves to its next model only for `rateLimited`, `authentication` and
-/// `unknownModel` (another provider or model can help there); every other failure is
+/// A fallback chain moves to its next model only for `rateLimited`, `authentication`,
+/// `unknownModel` and `contextExceeded` (another provider or model can help there); every other failure is
 /// returned as it is and the daemon retries the transient ones with its own backoff.
 /// docs/providers.md has the table of which HTTP status or exit status gives which reason.
 public enum ProviderErrorReason: String, Sendable, CaseIterable {
     case rateLimited = "rate_limited"
     case authentication
     case unknownModel = "unknown_model"
+    /// The prompt (with the room kept for the answer) does not fit the model's context window,
+    /// or the answer was cut at its output budget: the same request fails the same way every
+    /// time, so it is never retried as transient; a model with a larger window can help.
+    case contextExceeded = "context_exceeded"
     /// The request itself was refused (4xx other than the above): retrying cannot help.
     case badRequest = "bad_request"
     /// The provider failed on its side (5xx, overloaded).
@@ -41,14 +45,14 @@ public enum ProviderErrorReason: String, Sendable, CaseIterable {
     public var errorClass: ProviderErrorClass {
         switch self {
         case .rateLimited: .rateLimited
-        case .authentication, .unknownModel, .badRequest, .outputTooLarge, .unavailable, .missingSecret, .configuration: .permanent
+        case .authentication, .unknownModel, .contextExceeded, .badRequest, .outputTooLarge, .unavailable, .missingSecret, .configuration: .permanent
         case .server, .network, .timeout, .idleTimeout, .truncatedStream, .malformedResponse, .exitStatus, .providerError: .transient
         }
     }
 
     /// Whether a fallback chain tries its next entry after this failure.
     public var fallsBack: Bool {
-        self == .rateLimited || self == .authentication || self == .unknownModel
+        self == .rateLimited || self == .authentication || self == .unknownModel || self == .contextExceeded
     }
 }
 
