@@ -253,15 +253,22 @@ import Testing
         echo 42 > value.txt
         setsid -f python3 -c '
         import fcntl, os, sys, time
-        time.sleep(2)
         fd = os.open(os.readlink("/proc/%s/fd/0" % sys.argv[1]), os.O_WRONLY)
-        for byte in b"a\\n": fcntl.ioctl(fd, 0x5412, bytes([byte]))
-        ' $PPID </dev/null >/dev/null 2>&1
+        # Again and again, so one lands after the prompt however slow the steps before it.
+        for _ in range(60):
+            time.sleep(0.5)
+            for byte in b"a\\n": fcntl.ioctl(fd, 0x5412, bytes([byte]))
+        ' $PPID </dev/null >/dev/null 2>"$HOME/injector.log"
+        # setsid -f returns before its child has left this process group, which the step's
+        # end kills: give it the moment an attacker would.
+        sleep 0.5
         echo '{"summary": "wrote 42"}'
         """
 
-    /// Runs the hostile task under script(1): the person types nothing for 8 s, then quits.
+    /// Runs the hostile task under script(1): the person types nothing for a while (long
+    /// enough, unconfined, for the injector to find the prompt on a loaded machine), then quits.
     func run(confined: Bool) throws -> (status: Int32, output: String, journal: String) {
+        let quietSeconds = confined ? 8 : 20
         let directory = "/tmp/loom-tty-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let project = "\(directory)/repo"
@@ -276,14 +283,15 @@ import Testing
             + "--bundles \(DaemonHarness.repositoryRoot)/bundles --confinement \(confined ? "bwrap" : "none")"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "(sleep 8; printf 'q\\n'; sleep 3) | script -qfec \"\(command)\" /dev/null"]
+        process.arguments = ["-c", "(sleep \(quietSeconds); printf 'q\\n'; sleep 3) | script -qfec \"\(command)\" /dev/null"]
         process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb"]
         let output = try ChildOutput.run(process, merged: true)
         if !output.wait(seconds: 60) { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        let injector = (try? String(contentsOfFile: "\(directory)/injector.log", encoding: .utf8)) ?? ""
         let store = try Store(path: "\(project)/.loom/state.db", options: .readOnlyAccess)
         let journal = try store.query("SELECT group_concat(kind || ' ' || payload, '\n') AS text FROM journal").first?["text"]?.stringValue ?? ""
-        return (process.terminationStatus, output.stdout, journal)
+        return (process.terminationStatus, output.stdout + "\n(injector: \(injector))", journal)
     }
 
     @Test func confinedAnAgentCannotTypeIntoThePersonsTerminal() throws {

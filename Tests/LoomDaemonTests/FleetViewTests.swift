@@ -37,5 +37,39 @@ import Testing
 
         let fleet = daemon.ctl(["status"]).stdout
         #expect(fleet.contains("\(second): cancelled 1, parked 1, queued 0, running 0"), "\(fleet)")
+
+        // What an alert needs: gates open and the oldest one's age, per project, in text
+        // promtool accepts; and the shipped alert rules check.
+        let metrics = daemon.ctl(["metrics"]).stdout
+        #expect(metrics.contains("loom_gates_open{project=\"\(first)\"} 1"), "\(metrics)")
+        let prefix = "loom_gate_open_oldest_seconds{project=\"\(first)\"} "
+        let line = metrics.split(separator: "\n").map(String.init).first { $0.hasPrefix(prefix) } ?? ""
+        let waited: Double = Double(line.dropFirst(prefix.count)) ?? -1
+        #expect(waited >= 0 && waited < 60, "\(line)")
+        if let promtool = Self.promtool {
+            let checked = try Self.run([promtool, "check", "metrics"], input: metrics)
+            #expect(checked.status == 0, "promtool check metrics: \(checked.output)")
+            let rules = try Self.run([promtool, "check", "rules", "\(DaemonHarness.repositoryRoot)/systemd/loom-alerts.rules.yml"], input: "")
+            #expect(rules.status == 0 && rules.output.contains("SUCCESS: 3 rules found"), "\(rules.output)")
+        } else {
+            Issue.record("promtool is missing: apt-get install prometheus (scripts/install-deps does)")
+        }
+    }
+
+    static let promtool: String? = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Runs `argv` with `input` on stdin; its exit status and merged output.
+    static func run(_ argv: [String], input: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        let stdin = Pipe()
+        process.standardInput = stdin
+        let output = try ChildOutput.run(process, merged: true)
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        if !output.wait(seconds: 30) { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, output.stdout)
     }
 }

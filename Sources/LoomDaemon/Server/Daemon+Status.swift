@@ -149,13 +149,23 @@ extension Daemon {
         var states: [String: Double] = [:]
         var queueDepth: [(labels: [(String, String)], value: Double)] = []
         var byFlow: [[String]: Double] = [:]
+        var gatesOpen: [(labels: [(String, String)], value: Double)] = []
+        var gateOldest: [(labels: [(String, String)], value: Double)] = []
+        let nowMs = now()
         for project in allProjects {
-            let (rows, flows) = project.queue.sync {
+            let (rows, flows, gates) = project.queue.sync {
                 defer { project.hibernateSoon() }
                 let store = try? (try project.engine).store
                 return ((try? store?.query("SELECT status, count(*) AS n FROM tasks GROUP BY status")) ?? [],
-                        (try? store?.query("SELECT bundle, flow, status, count(*) AS n FROM tasks GROUP BY bundle, flow, status")) ?? [])
+                        (try? store?.query("SELECT bundle, flow, status, count(*) AS n FROM tasks GROUP BY bundle, flow, status")) ?? [],
+                        (try? store?.query("""
+                            SELECT count(*) AS n, min(k.time_ms) AS oldest FROM gates g JOIN ticks k ON k.tick = g.opened_tick WHERE g.status = 'waiting'
+                            """))?.first)
             }
+            // What waits for a person, per project: alert on a gate nobody has answered.
+            gatesOpen.append((labels: [("project", project.root)], value: Double(gates?["n"]?.intValue ?? 0)))
+            let oldest = gates?["oldest"]?.intValue.map { Double(max(0, nowMs - $0)) / 1_000 } ?? 0
+            gateOldest.append((labels: [("project", project.root)], value: oldest))
             for row in flows {
                 let key = [row["bundle"]?.stringValue ?? "", row["flow"]?.stringValue ?? "", row["status"]?.stringValue ?? ""]
                 byFlow[key, default: 0] += Double(row["n"]?.intValue ?? 0)
@@ -177,6 +187,8 @@ extension Daemon {
                        (labels: [("bundle", key[0]), ("flow", key[1]), ("state", key[2])], value: byFlow[key]!)
                    })
         text.gauge("loom_queue_depth", help: "Tasks queued behind the one in flight, per project.", queueDepth)
+        text.gauge("loom_gates_open", help: "Gates waiting for a person, per project.", gatesOpen)
+        text.gauge("loom_gate_open_oldest_seconds", help: "How long the oldest waiting gate has waited, per project (0 when none waits).", gateOldest)
         let quarantined = quarantines.all
         text.gauge("loom_project_quarantined", help: "1 while a project is quarantined (its database was written by someone other than loomd), per project.",
                    registry.all.map { (labels: [("project", $0)], value: quarantined[$0] == nil ? 0 : 1) })

@@ -27,9 +27,8 @@ public struct LoomBundle: Sendable {
     /// returned means the gate may not be decided automatically.
     public let safetyFloor: [SQLRule]
     public let budgets: Budgets
-    /// Checks the host runs on a submission before it is acknowledged, by handler name
-    /// (the code bundle: the folder is a git repository ready for a task). Cheap, and
-    /// writing nothing: a refused submission leaves the folder as it was.
+    /// Checks the host runs on a submission before it is acknowledged, by name: cheap, and
+    /// writing nothing, so a refused submission leaves the folder as it was.
     public let admission: [String]
 
     // Internal on purpose: the digest must describe `files`, and every
