@@ -16,7 +16,7 @@ import Testing
         let project = try harness.makeRepository()
         let browser = try WebDriver(logFile: "\(harness.directory)/chromedriver.log")
         defer { browser.quit() }
-        try browser.startSession()
+        try browser.startSession(width: 1400, height: 1000)
 
         // The printed URL: the token becomes a cookie and leaves the address bar.
         try browser.go(harness.url)
@@ -33,6 +33,14 @@ import Testing
         _ = try browser.script("window.loomMarker = 'same page'; return true;")
         #expect(browser.wait(for: "return !!document.getElementById('gate-panel') && !!document.getElementById('agent-chain')"), "the plan gate shows up live")
         #expect(try browser.script("return window.loomMarker || ''").stringValue == "same page", "no reload was needed")
+        // The card: the plan itself, visible above the Approve button in the first screen.
+        #expect(browser.wait(for: """
+            var card = document.getElementById('gate-card'), approve = document.getElementById('approve');
+            if (!card || !approve || card.textContent.indexOf('Write 42.') < 0) return false;
+            var plan = Array.from(card.querySelectorAll('pre')).find(function (p) { return p.textContent.indexOf('Write 42.') >= 0; });
+            var a = approve.getBoundingClientRect(), p = plan.getBoundingClientRect();
+            return p.bottom <= a.top && a.bottom <= window.innerHeight;
+            """), "the plan is shown above the Approve button, on the first screen")
         try browser.click("#approve")
 
         #expect(browser.wait(seconds: 40, for: """

@@ -22,6 +22,13 @@ public enum StaticAssets {
         #live-output { max-height: 240px; }
         .graph img { max-width: 100%; max-height: 900px; background: #fff; border: 1px solid #ddd; }
         button { padding: 4px 12px; }
+        .card { background: #fff; border: 1px solid #ddd; padding: 6px 12px; margin: 8px 0; max-width: 960px; }
+        .card .asks { font-size: 16px; font-weight: 600; }
+        .card h3 { font-size: 14px; margin: 10px 0 2px; }
+        .card pre.card-section { border: none; padding: 2px 0 2px 8px; margin: 0; font-size: 13px; white-space: pre-wrap; max-height: 320px; }
+        button.primary { background: #0a6; color: #fff; border: 1px solid #085; font-weight: 600; }
+        .danger-zone { margin-left: 48px; padding-left: 16px; border-left: 1px solid #ddd; }
+        button.danger { background: #fff; color: #b00; border: 1px solid #b00; }
         """
 
     /// Live updates: the task page listens to /events (SSE fed by loomd's watch stream) and

@@ -23,7 +23,7 @@ public enum TaskPage {
         body += "<p>\(HTML.escape(Redactor.redact(status["input"]?.stringValue ?? "")))</p>"
         body += "<div id=\"live\">\(live(content))</div>"
 
-        body += "<h2>Diff so far</h2>"
+        body += "<h2 id=\"diff\">Diff so far</h2>"
         if let diff = content.diff {
             if let problem = diff.problem { body += "<p class=\"muted\">\(HTML.escape(problem))</p>" }
             if !diff.source.isEmpty { body += "<p class=\"muted\">\(HTML.escape(diff.source))\(diff.truncated ? " (cut at the size limit)" : "")</p>" }
@@ -77,13 +77,30 @@ public enum TaskPage {
         var html = "<div class=\"gate\" id=\"gate-panel\"><h2>Gate <code>\(HTML.escape(event))</code> waits for a person</h2>"
         html += "<p>role \(HTML.escape(gate["role"]?.stringValue ?? "?")) · policy \(HTML.escape(gate["policy"]?.stringValue ?? "?")) · since \(HTML.escape(HTML.time(gate["sinceMs"]?.intValue))) (\(HTML.age(since: gate["sinceMs"]?.intValue, nowMs: content.nowMs)))</p>"
         for reason in gate["reasons"]?.arrayValue ?? [] { html += "<p>because \(HTML.escape(Redactor.redact(reason.stringValue ?? "")))</p>" }
+        html += card(content.status["card"], task: content.task, project: content.project)
         html += "<form method=\"post\" action=\"/answer\">" + Layout.csrfField(content.csrfToken)
         html += hidden("project", content.project) + hidden("task", content.task) + hidden("gate", event)
         html += "<p><textarea name=\"message\" rows=\"3\" placeholder=\"a message (needed to request changes)\"></textarea></p>"
-        html += "<button name=\"answer\" value=\"approve\" id=\"approve\">Approve</button> "
-        html += "<button name=\"answer\" value=\"request_changes\" id=\"request-changes\">Request changes</button> "
-        html += "<button name=\"answer\" value=\"abandon\" id=\"abandon\">Abandon</button>"
+        html += "<button name=\"answer\" value=\"approve\" id=\"approve\" class=\"primary\">Approve</button> "
+        html += "<button name=\"answer\" value=\"request_changes\" id=\"request-changes\">Request changes</button>"
+        // Set apart, and confirmed: abandoning ends the task for good.
+        html += "<span class=\"danger-zone\"><button name=\"answer\" value=\"abandon\" id=\"abandon\" class=\"danger\" "
+            + "onclick=\"return confirm('Abandon this task? It ends for good; nothing is delivered.')\">Abandon…</button></span>"
         html += "<p class=\"muted\">Your answer goes to loomd through its socket and is journaled as the OS user running this dashboard.</p></form></div>"
+        return html
+    }
+
+    /// The gate's card: what it asks and the facts the bundle says decide it, above the
+    /// buttons; the change itself one click away.
+    static func card(_ card: JSONValue?, task: String, project: String) -> String {
+        guard let card, card != .null else { return "" }
+        var html = "<div class=\"card\" id=\"gate-card\"><p class=\"asks\">\(HTML.escape(card["asks"]?.stringValue ?? ""))</p>"
+        for section in card["sections"]?.arrayValue ?? [] {
+            let lines = section["lines"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            html += "<h3>\(HTML.escape(section["title"]?.stringValue ?? ""))</h3>"
+            html += "<pre class=\"card-section\">\(HTML.escape(Redactor.redact(lines.isEmpty ? "(nothing yet)" : lines.joined(separator: "\n"))))</pre>"
+        }
+        html += "<p><a href=\"#diff\">the change</a></p></div>"
         return html
     }
 
