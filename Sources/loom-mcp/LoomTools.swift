@@ -117,7 +117,9 @@ struct LoomTools: Sendable {
             let summary = try connection.call("status", .object(["project": .string(project)]))
             let waiting = (summary["active"]?.arrayValue ?? []).compactMap { task -> JSONValue? in
                 guard let gate = task["gate"] else { return nil }
-                return .object(["task": task["task"] ?? .null, "step": task["step"] ?? .null, "gate": gate, "input": task["input"] ?? .null])
+                // The card: what the gate asks and the facts that decide it, as a person sees it.
+                return .object(["task": task["task"] ?? .null, "step": task["step"] ?? .null, "gate": gate, "input": task["input"] ?? .null,
+                                "card": task["card"] ?? .null])
             }
             return .object(["project": .string(project), "gates": .array(waiting)])
         case "answer_gate":

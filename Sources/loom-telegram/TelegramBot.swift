@@ -400,8 +400,13 @@ final class TelegramBot: @unchecked Sendable {
         record { $0.tracked[key]?.pushedGates.append(event) }
         let reasons = gate["reasons"]?.arrayValue?.compactMap(\.stringValue) ?? []
         var text = "\(tracked.task) waits at gate \(gate["role"]?.stringValue ?? "?") (\(event)) in \(tracked.project)."
-        if !reasons.isEmpty { text += "\nWhy a person: \(reasons.joined(separator: "; "))" }
         if let input = status["input"]?.stringValue { text += "\nTask: \(input)" }
+        if let card = status["card"]?["text"]?.stringValue {
+            // The card, as loomctl and the dashboard show it, cut to fit one message.
+            text += "\n\n" + Self.fitted(card, room: Self.cardCharactersMax)
+        } else if !reasons.isEmpty {
+            text += "\nWhy a person: \(reasons.joined(separator: "; "))"
+        }
         send(tracked.chat, text, markup: .object(["inline_keyboard": .array([
             .array([button("Approve", "a:\(key):\(event)")]),
             .array([button("Request changes", "r:\(key):\(event)")]),
@@ -411,5 +416,17 @@ final class TelegramBot: @unchecked Sendable {
 
     func log(_ line: String) {
         FileHandle.standardError.write(Data("loom-telegram: \(line)\n".utf8))
+    }
+
+    /// A message holds at most 4,096 characters; the card gets this many, the rest is the
+    /// task line and the gate's name.
+    static let cardCharactersMax = 3_500
+
+    /// `text` cut to `room` characters at a line end, saying where the rest is.
+    static func fitted(_ text: String, room: Int) -> String {
+        guard text.count > room else { return text }
+        let cut = String(text.prefix(room))
+        let kept = cut.lastIndex(of: "\n").map { String(cut[..<$0]) } ?? cut
+        return kept + "\n… (the whole card: loomctl status TASK -C PROJECT)"
     }
 }

@@ -99,6 +99,7 @@ import Testing
         #expect(report["host_approval"]?.stringValue?.hasPrefix("forbidden") == true, "\(report["host_approval"] ?? .null)")
         #expect(report["host_approval"]?.stringValue?.contains("human_gate_answered_by_human") == true)
         #expect(report["gates"]?["gates"]?[0]?["gate"]?["role"]?.stringValue == "final")
+        #expect(report["gates"]?["gates"]?[0]?["card"]?["asks"]?.stringValue?.hasPrefix("Deliver this change?") == true, "the host sees the gate's card")
         #expect(report["finished"]?["status"]?.stringValue == "done")
         #expect(report["finished"]?["branch"]?.stringValue == "loom/t1")
         #expect(report["replay"]?["outcome"]?.stringValue == "identical")

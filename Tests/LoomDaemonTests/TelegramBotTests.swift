@@ -110,6 +110,9 @@ import Testing
 
         let gate = api.waitFor { $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").contains("waits at gate final (t1.g1)") }
         #expect(gate != nil, "\(bot.log)\n\(daemon.log())")
+        // The card, as loomctl shows it: the question and the facts behind it.
+        let gateText = gate?.body["text"]?.stringValue ?? ""
+        #expect(gateText.contains("Deliver this change?") && gateText.contains("Checks\n  - name: test, status: ok"), "\(gateText)")
         let gateButtons = buttons(gate)
         #expect(Set(gateButtons.keys) == ["Approve", "Request changes", "Abandon"])
         let approve = try #require(gateButtons["Approve"])
