@@ -6,6 +6,7 @@ import LoomCode
 import LoomEngine
 import LoomIPC
 import LoomProviders
+import LoomViews
 
 /// loomd's one lifecycle owner: it starts the parts in order (registry, projects and their
 /// recovery, the socket, READY) and stops them in reverse (STOPPING, the socket, effects
@@ -30,6 +31,8 @@ public final class Daemon: @unchecked Sendable {
     var bundles: [LoomBundle] { reloadLock.withLock { reloadable.bundles } }
     var policy: PeerPolicy { reloadLock.withLock { reloadable.policy } }
     let notifier = SystemdNotifier()
+    /// The operator's command run when a gate opens (nil: none configured).
+    private(set) var gateNotifier: GateNotifier?
     let metrics = DaemonMetrics()
     let registry: ProjectRegistry
     /// Signs every project's chain heads with loomd's key (created at first start).
@@ -65,6 +68,9 @@ public final class Daemon: @unchecked Sendable {
         quarantines = try QuarantineList(stateDirectory: configuration.stateDirectory)
         runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration), stateDirectory: configuration.stateDirectory,
                                                                             confinement: try configuration.confinementSettings()), metrics: metrics)
+        if let argv = configuration.notifier {
+            gateNotifier = GateNotifier(argv: argv, timeoutMs: configuration.notifierTimeoutMs, log: Daemon.logLine)
+        }
         reloadable = Reloadable(configuration: configuration, bundles: try Self.loadBundles(configuration.bundleDirectories),
                                 policy: PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers,
                                                    agentUID: runner.executor.confinement.agent?.uid))
@@ -452,9 +458,22 @@ public final class Daemon: @unchecked Sendable {
             }
             if record.status == .parked {
                 configuration.crashPoint?.hit(.parked, once: "\(configuration.stateDirectory)/crash-parked.done")
+                announceGate(of: record, in: project)
             }
         }
         sendStatusIfChanged()
+    }
+
+    /// Runs the notifier for the gate `task` waits at, once per gate event (on the
+    /// project's queue: it reads the card; the command itself runs on its own queue).
+    private func announceGate(of task: TaskRecord, in project: Project) {
+        guard let gateNotifier, let engine = try? project.engine, let gate = try? engine.waitingGate(task: task.id), gateNotifier.isNew(gate.eventID) else { return }
+        let card = try? engine.store.read { _ throws(LoomError) in
+            try GateCard.build(store: engine.store, task: task, gate: gate, bundle: engine.bundle(digest: task.bundleDigest))
+        }
+        gateNotifier.announce(.object(["project": .string(project.root), "task": .string(task.id), "event": .string(gate.eventID),
+                                       "role": .string(gate.role), "summary": .string(card?.summary ?? "gate \(gate.role) waits"),
+                                       "card": card?.json ?? .null]), event: gate.eventID)
     }
 
     /// STATUS= only when the line changes: sd_notify is a syscall to a socket that may be
@@ -477,7 +496,9 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// One line to stderr (the journal, under systemd).
-    func log(_ line: String) {
+    func log(_ line: String) { Self.logLine(line) }
+
+    @Sendable static func logLine(_ line: String) {
         let bytes = Array("loomd: \(line)\n".utf8)
         _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }

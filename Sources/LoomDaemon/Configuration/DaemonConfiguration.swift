@@ -22,6 +22,10 @@ public struct DaemonConfiguration: Sendable {
     /// The user task processes run as (a name or uid), when agents get one of their own;
     /// nil runs them as loomd's user. Never an approver or submitter (refused at start).
     public var agentUser: String?
+    /// The operator's notifier: a command (argv, no shell) run with a gate's card as JSON
+    /// on stdin whenever a gate opens; nil announces nothing.
+    public var notifier: [String]?
+    public var notifierTimeoutMs = 10_000
     /// The bundle a submission without `bundle` runs: loom's main job, the code bundle,
     /// when it is loaded, else the first bundle loaded.
     public var defaultBundle = "code"
@@ -45,12 +49,17 @@ public struct DaemonConfiguration: Sendable {
         providerScript = running.providerScript
         confinement = running.confinement
         agentUser = running.agentUser
+        notifier = running.notifier
+        notifierTimeoutMs = running.notifierTimeoutMs
     }
 
     /// The restart-only settings that differ between `self` and `other`, as "name (old → new)".
     func restartOnlyChanges(to other: DaemonConfiguration) -> [String] {
         var changes = Self.restartOnly.compactMap { setting in
             self[keyPath: setting.path] == other[keyPath: setting.path] ? nil : "\(setting.name) (\(self[keyPath: setting.path]) → \(other[keyPath: setting.path]))"
+        }
+        if notifier != other.notifier || notifierTimeoutMs != other.notifierTimeoutMs {
+            changes.append("notifier")
         }
         if agentUser != other.agentUser {
             changes.append("agentUser (\(agentUser ?? "none") → \(other.agentUser ?? "none"))")
@@ -144,7 +153,7 @@ public struct DaemonConfiguration: Sendable {
             throw LoomError(.invalidJSON, "\(file) is not JSON: \(error.message) at byte \(error.offset)", context: "reading the configuration")
         }
         guard let object = json.objectValue else { throw LoomError(.invalidInput, "\(file) must hold a JSON object", context: "reading the configuration") }
-        let known: Set<String> = ["bundles", "defaultBundle", "providerScript", "confinement", "agentUser", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs"]
+        let known: Set<String> = ["bundles", "defaultBundle", "providerScript", "confinement", "agentUser", "notifier", "notifierTimeoutMs", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw LoomError(.invalidInput, "\(file): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))", context: "reading the configuration")
         }
@@ -165,6 +174,13 @@ public struct DaemonConfiguration: Sendable {
         if !setByFlags.contains("bundles"), let bundles = object["bundles"]?.arrayValue { bundleDirectories = bundles.compactMap(\.stringValue) }
         if !setByFlags.contains("providerScript"), let script = object["providerScript"]?.stringValue { providerScript = script }
         if !setByFlags.contains("defaultBundle"), let name = object["defaultBundle"]?.stringValue { defaultBundle = name }
+        if let value = object["notifier"] {
+            guard let argv = value.arrayValue?.compactMap(\.stringValue), argv.count == value.arrayValue?.count, !argv.isEmpty, argv.count <= 64 else {
+                throw LoomError(.invalidInput, "\(file): notifier must be a command as a list of 1 to 64 strings, e.g. [\"notify-send\", \"loom\"]", context: "reading the configuration")
+            }
+            notifier = argv
+        }
+        if let value = try int("notifierTimeoutMs", 1_000...120_000) { notifierTimeoutMs = value }
         if !setByFlags.contains("agentUser"), let value = object["agentUser"] {
             guard let user = value.stringValue ?? value.intValue.map(String.init), !user.isEmpty else {
                 throw LoomError(.invalidInput, "\(file): agentUser must be a user name or uid", context: "reading the configuration")

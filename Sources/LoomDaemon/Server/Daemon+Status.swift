@@ -198,6 +198,10 @@ extension Daemon {
         text.counter("loom_spawns_total", help: "Model calls this loomd process made since it started, by outcome (a task's spawns used is its spawn_count, in status).", metrics.spawns.snapshot.map { (labels: [("outcome", $0.0)], value: $0.1) })
         text.counter("loom_tokens_total", help: "Tokens used by agent spawns.", metrics.tokens.snapshot.map { (labels: [("kind", $0.0)], value: $0.1) })
         text.counter("loom_cost_usd_total", help: "Cost of agent spawns in US dollars.", [(labels: [], value: metrics.costUSD)])
+        if let gateNotifier {
+            text.counter("loom_notifications_total", help: "Gate notifications by outcome (sent, failed, dropped when too many waited).",
+                         gateNotifier.outcomes.snapshot.map { (labels: [("outcome", $0.0)], value: $0.1) })
+        }
         text.counter("loom_effect_retries_total", help: "Effect retries by reason.", metrics.retries.snapshot.map { (labels: [("reason", $0.0)], value: $0.1) })
         text.counter("loom_invariant_violations_total", help: "Ticks refused by a commit-time rule, by rule.", metrics.violations.snapshot.map { (labels: [("rule", $0.0)], value: $0.1) })
         text.gauge("loom_recovery_duration_seconds", help: "Start-up recovery time, before READY.", [(labels: [], value: metrics.recoverySeconds)])
