@@ -30,6 +30,8 @@ let package = Package(
         // Already part of Hummingbird's graph; named so the dashboard can use their types directly.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // loomd's structured log (levels, metadata); already in the graph through NIO and MCP.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // SQLite from the system (apt: libsqlite3-dev). The kernel's only dependency.
@@ -48,7 +50,8 @@ let package = Package(
         .target(name: "LoomCode", dependencies: ["LoomEngine", "LoomProviders"]),
         // The daemon's wiring as a library, so tests can drive it in-process too.
         // LoomProof (and with it the crypto package) for the key that signs chain heads.
-        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomViews", "CSystemd"]),
+        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomViews", "CSystemd",
+                                                   .product(name: "Logging", package: "swift-log")]),
         // Pictures of bundles and task paths (dot, mermaid) for the CLI and the dashboard.
         .target(name: "LoomViews", dependencies: ["LoomEngine"]),
         // Deterministic doubles for tests, the simulator and the benchmark; SQLite for the

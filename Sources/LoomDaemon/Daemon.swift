@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import LoomCode
+import Logging
 import LoomEngine
 import LoomIPC
 import LoomProviders
@@ -33,6 +34,10 @@ public final class Daemon: @unchecked Sendable {
     let notifier = SystemdNotifier()
     /// The operator's command run when a gate opens (nil: none configured).
     private(set) var gateNotifier: GateNotifier?
+    /// Gate events already logged and announced as opened (once per loomd process).
+    private let openedGates = RecentSet(capacity: 4_096)
+    /// The structured log (stderr; the journal under systemd).
+    let logger: Logger
     let metrics = DaemonMetrics()
     let registry: ProjectRegistry
     /// Signs every project's chain heads with loomd's key (created at first start).
@@ -68,8 +73,12 @@ public final class Daemon: @unchecked Sendable {
         quarantines = try QuarantineList(stateDirectory: configuration.stateDirectory)
         runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration), stateDirectory: configuration.stateDirectory,
                                                                             confinement: try configuration.confinementSettings()), metrics: metrics)
+        let level = StderrLogHandler.level(named: configuration.logLevel) ?? .info
+        let journald = getenv("JOURNAL_STREAM") != nil
+        logger = Logger(label: "loomd") { _ in StderrLogHandler(level: level, journald: journald) }
         if let argv = configuration.notifier {
-            gateNotifier = GateNotifier(argv: argv, timeoutMs: configuration.notifierTimeoutMs, log: Daemon.logLine)
+            let log = logger
+            gateNotifier = GateNotifier(argv: argv, timeoutMs: configuration.notifierTimeoutMs) { line in log.warning("\(line)") }
         }
         reloadable = Reloadable(configuration: configuration, bundles: try Self.loadBundles(configuration.bundleDirectories),
                                 policy: PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers,
@@ -467,7 +476,10 @@ public final class Daemon: @unchecked Sendable {
     /// Runs the notifier for the gate `task` waits at, once per gate event (on the
     /// project's queue: it reads the card; the command itself runs on its own queue).
     private func announceGate(of task: TaskRecord, in project: Project) {
-        guard let gateNotifier, let engine = try? project.engine, let gate = try? engine.waitingGate(task: task.id), gateNotifier.isNew(gate.eventID) else { return }
+        guard let engine = try? project.engine, let gate = try? engine.waitingGate(task: task.id), openedGates.insert(gate.eventID) else { return }
+        logger.info("gate opened", metadata: ["project": "\(project.root)", "task": "\(task.id)", "gate": "\(gate.eventID)", "role": "\(gate.role)",
+                                              "policy": "\(gate.policy.rawValue)"])
+        guard let gateNotifier else { return }
         let card = try? engine.store.read { _ throws(LoomError) in
             try GateCard.build(store: engine.store, task: task, gate: gate, bundle: engine.bundle(digest: task.bundleDigest))
         }
@@ -495,13 +507,8 @@ public final class Daemon: @unchecked Sendable {
         return "\(projects.count) project(s), \(totals.0) running, \(totals.1) parked, \(totals.2) queued"
     }
 
-    /// One line to stderr (the journal, under systemd).
-    func log(_ line: String) { Self.logLine(line) }
-
-    @Sendable static func logLine(_ line: String) {
-        let bytes = Array("loomd: \(line)\n".utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    }
+    /// A line of the daemon's own story (start, stop, reloads, trouble), at `level`.
+    func log(_ line: String, level: Logger.Level = .notice) { logger.log(level: level, "\(line)") }
 }
 
 func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }

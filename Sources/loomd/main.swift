@@ -8,7 +8,7 @@ import LoomProviders
 // loomd: the supervisor daemon. Flags override the environment, which overrides defaults.
 let help = """
 usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]... [--default-bundle NAME]
-             [--provider-script FILE] [--confinement bwrap|none] [--agent-user USER] [--foreground]
+             [--provider-script FILE] [--confinement bwrap|none] [--agent-user USER] [--log-level LEVEL] [--foreground]
 
   --state-dir DIR        where loomd keeps its project registry
                          (default: $STATE_DIRECTORY, else ~/.local/state/loom)
@@ -31,6 +31,9 @@ usage: loomd [--state-dir DIR] [--socket PATH] [--config FILE] [--bundles DIR]..
   --agent-user USER      run every task process as USER (a name or uid; the system service
                          uses loom-agent), never an approver: loomd refuses to start when USER
                          is on an allowlist, is loomd's own user, or cannot be switched to
+  --log-level LEVEL      trace, debug (adds every request), info (the default: start-up, submissions,
+                         gates opened and answered, effects started, finished, retried, failed),
+                         notice, warning, error, critical (also $LOOM_LOG)
   --foreground           stay attached (the default; systemd runs it this way)
   --version, --help
 
@@ -78,6 +81,10 @@ while !arguments.isEmpty {
         configuration.confinement = mode
         configuration.setByFlags.insert("confinement")
     case "--agent-user": configuration.agentUser = value(flag); configuration.setByFlags.insert("agentUser")
+    case "--log-level":
+        let name = value(flag)
+        guard StderrLogHandler.level(named: name) != nil else { fail("--log-level must be trace, debug, info, notice, warning, error or critical, not '\(name)'") }
+        configuration.logLevel = name
     case "--foreground": configuration.foreground = true
     case "--version": print("loomd \(Daemon.version)"); exit(0)
     case "-h", "--help": print(help); exit(0)
@@ -93,6 +100,9 @@ if configuration.bundleDirectories.isEmpty, let shipped = ShippedBundles.directo
     configuration.bundleDirectories = [shipped]
 }
 
+guard StderrLogHandler.level(named: configuration.logLevel) != nil else {
+    fail("LOOM_LOG must be trace, debug, info, notice, warning, error or critical, not '\(configuration.logLevel)'")
+}
 do {
     let daemon = try Daemon(configuration: configuration)
     exit(daemon.run())

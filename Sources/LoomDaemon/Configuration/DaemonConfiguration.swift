@@ -26,6 +26,9 @@ public struct DaemonConfiguration: Sendable {
     /// on stdin whenever a gate opens; nil announces nothing.
     public var notifier: [String]?
     public var notifierTimeoutMs = 10_000
+    /// How much loomd logs: trace, debug, info (the default), notice, warning, error,
+    /// critical (`LOOM_LOG`, `--log-level`).
+    public var logLevel = "info"
     /// The bundle a submission without `bundle` runs: loom's main job, the code bundle,
     /// when it is loaded, else the first bundle loaded.
     public var defaultBundle = "code"
@@ -135,6 +138,7 @@ public struct DaemonConfiguration: Sendable {
         var configuration = DaemonConfiguration(stateDirectory: state, socketPath: DefaultSocketPath.resolve(environment))
         if let bundles = environment["LOOM_BUNDLES"] { configuration.bundleDirectories = bundles.split(separator: ":").map(String.init) }
         configuration.crashPoint = environment["LOOMD_CRASH_AT"].flatMap(CrashPoint.init(rawValue:))
+        if let level = environment["LOOM_LOG"], !level.isEmpty { configuration.logLevel = level }
         return configuration
     }
 

@@ -13,8 +13,6 @@ import LoomProviders
 final class GateNotifier: @unchecked Sendable {
     /// Notifications waiting to run; past this many, new ones are dropped (and counted).
     static let pendingMax = 64
-    /// Gate events remembered as notified; the oldest are forgotten past this many.
-    static let rememberedMax = 4_096
     static let outputLimitBytes = 16 * 1024
 
     let argv: [String]
@@ -22,8 +20,6 @@ final class GateNotifier: @unchecked Sendable {
     let outcomes = LabeledCounter()
     private let queue = DispatchQueue(label: "loom.gate-notifier")
     private let lock = Lock()
-    private var notified: [String] = []
-    private var notifiedSet: Set<String> = []
     private var pending = 0
     private let log: @Sendable (String) -> Void
 
@@ -31,18 +27,6 @@ final class GateNotifier: @unchecked Sendable {
         self.argv = argv
         self.timeoutMs = timeoutMs
         self.log = log
-    }
-
-    /// Whether `event` is new to this notifier (and remembers it). A gate is announced once
-    /// per loomd process: after a restart, gates still waiting are announced again.
-    func isNew(_ event: String) -> Bool {
-        lock.withLock {
-            guard !notifiedSet.contains(event) else { return false }
-            notified.append(event)
-            notifiedSet.insert(event)
-            if notified.count > Self.rememberedMax { notifiedSet.remove(notified.removeFirst()) }
-            return true
-        }
     }
 
     /// Queues the command for `payload` (the gate and its card); returns at once.
