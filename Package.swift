@@ -38,6 +38,10 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The domain-blind kernel: store, journal, ticks, ledger, invariants, gates, bundles, replay.
         .target(name: "LoomEngine", dependencies: ["CSQLite"]),
+        // The host's scheduling decisions without threads (pool admission, retry schedule,
+        // delivery failures, who runs a spawn): loomd wraps them in locks and Dispatch, the
+        // whole-system simulator drives them in simulated time. One copy of the logic.
+        .target(name: "LoomScheduling", dependencies: ["LoomEngine"]),
         // Named gate-policy presets: tables of kernel overrides that name bundle roles.
         .target(name: "LoomPolicy", dependencies: ["LoomEngine"]),
         // Length-prefixed JSON over a Unix socket: framing, messages, client, server.
@@ -48,12 +52,12 @@ let package = Package(
         .target(name: "LoomCode", dependencies: ["LoomEngine", "LoomProviders"]),
         // The daemon's wiring as a library, so tests can drive it in-process too.
         // LoomProof (and with it the crypto package) for the key that signs chain heads.
-        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "CSystemd"]),
+        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomScheduling", "CSystemd"]),
         // Pictures of bundles and task paths (dot, mermaid) for the CLI and the dashboard.
         .target(name: "LoomViews", dependencies: ["LoomEngine"]),
         // Deterministic doubles for tests, the simulator and the benchmark; SQLite for the
         // hostile writer that rewrites a journal straight in the file.
-        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy", "CSQLite"]),
+        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "CSQLite"]),
         // Portable proof files: export, offline verification, replay, and Ed25519 signing of
         // the chain head (proofs, and loomd's chain checkpoints). Its own target so the crypto
         // package stays out of the kernel; loomd links it to sign its chain heads.
@@ -82,8 +86,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "loom-web", dependencies: ["LoomWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
-        .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
+        .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
+        .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
         .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews"]),

@@ -191,7 +191,7 @@ public final class Store {
     private func fault(_ point: FaultPoint) throws(LoomError) {
         guard let faultHook else { return }
         do { try faultHook(point) } catch let error as LoomError { throw error } catch {
-            throw LoomError(.internal, "simulated crash at \(point)", context: "fault injection")
+            throw LoomError(.injectedFault, "simulated crash at \(point): \(error)", context: "committing \(path)")
         }
     }
 
