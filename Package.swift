@@ -55,9 +55,13 @@ let package = Package(
         .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomScheduling", "CSystemd"]),
         // Pictures of bundles and task paths (dot, mermaid) for the CLI and the dashboard.
         .target(name: "LoomViews", dependencies: ["LoomEngine"]),
+        // The simulator's SQLite VFS shim (C: the VFS is a table of C function pointers): wraps
+        // the default VFS to fail reads, writes and syncs and to drop unsynced writes at a
+        // simulated power cut. Test kit only; loomd never links it.
+        .target(name: "CFaultVFS", dependencies: ["CSQLite"]),
         // Deterministic doubles for tests, the simulator and the benchmark; SQLite for the
         // hostile writer that rewrites a journal straight in the file.
-        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "CSQLite"]),
+        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "CFaultVFS", "CSQLite"]),
         // Portable proof files: export, offline verification, replay, and Ed25519 signing of
         // the chain head (proofs, and loomd's chain checkpoints). Its own target so the crypto
         // package stays out of the kernel; loomd links it to sign its chain heads.

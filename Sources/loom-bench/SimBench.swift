@@ -9,6 +9,7 @@ struct SimBench {
     let seconds: Double
     let seed: UInt64?
     let bundlePath: String
+    var trace = false
 
     /// Returns the number of failing seeds.
     func run() throws -> Int {
@@ -31,7 +32,9 @@ struct SimBench {
             let directory = "\(scratchRoot)/loom-sim-\(getpid())-\(next)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let simulator = SystemSimulator(configuration: SystemSimulator.Configuration(seed: next, directory: directory, bundle: bundle))
+            var configuration = SystemSimulator.Configuration(seed: next, directory: directory, bundle: bundle)
+            configuration.trace = trace
+            let simulator = SystemSimulator(configuration: configuration)
             if seed != nil { print("seed \(next): \(simulator.swarm)") }
             do {
                 total.add(try simulator.run())

@@ -10,7 +10,7 @@ usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
        loom-bench history [--tasks N] [--bundle DIR] [--dir DIR]
        loom-bench providers [--requests N] [--events N]
        loom-bench spawn [--spawns N]
-       loom-bench sim [--seconds N | --seed S] [--bundle DIR]
+       loom-bench sim [--seconds N | --seed S [--trace]] [--bundle DIR]
   kernel    durable kernel ticks/s vs. raw SQLite transactions writing the same rows,
             for synchronous=FULL and NORMAL, plus replay ticks/s
   ipc       status round trips to a real loomd (in-process client and loomctl processes)
@@ -54,7 +54,7 @@ case "kernel":
 case "sim":
     do {
         let failed = try SimBench(seconds: Double(option("--seconds") ?? "60") ?? 60, seed: option("--seed").flatMap { UInt64($0) },
-                                  bundlePath: option("--bundle") ?? "bundles/publishing").run()
+                                  bundlePath: option("--bundle") ?? "bundles/publishing", trace: arguments.contains("--trace")).run()
         exit(failed == 0 ? 0 : 1)
     } catch {
         FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))

@@ -72,3 +72,16 @@ import LoomTestKit
         }
     }
 }
+
+/// Seeds that once failed, kept as regressions (each names what it found and the fix).
+@Suite struct SimulationRegressionTests {
+    /// A full disk in the middle of a commit made SQLite's pager bump `data_version`, and the
+    /// sole-writer store fenced itself as if another process had written: loomd would have
+    /// quarantined a project for a disk error. Fixed in `Store.write` (re-reading
+    /// `data_version` right after its own failed transaction).
+    @Test(arguments: [UInt64(7_903_182_644_561_405_159)])
+    func seedThatFoundADiskErrorFencingTheStore(seed: UInt64) throws {
+        let directory = SystemSimulationTests.scratch("loom-vopr-regression-\(seed)")
+        try SystemSimulator(configuration: .init(seed: seed, directory: directory.path, bundle: try Fixtures.publishing())).run()
+    }
+}

@@ -28,6 +28,8 @@ public final class SystemSimulator {
         public var livenessTicksMax = 2_000
         /// After faults stop: simulated time within which every task must end.
         public var livenessMs = 600_000
+        /// Prints every event as it happens (`loom-bench sim --seed S --trace`).
+        public var trace = false
         /// A bound on events in one run.
         public var eventsMax = 200_000
         /// The host's retry schedule (loomd's, with shorter waits so a seed stays quick).
@@ -65,6 +67,10 @@ public final class SystemSimulator {
     private var pool: EffectQueue<Job>
     private var tracker = EffectTracker<Int>()
     private var nextTimer = 0
+    /// The storage shim, when the swarm injects storage faults; a power cut since the last
+    /// start makes the next start check what survived.
+    private let shim: StorageShim?
+    private var powerWasCut = false
 
     // Liveness.
     private var ticksAfterFaults = 0
@@ -79,8 +85,8 @@ public final class SystemSimulator {
         var lastTokenMs: Int64 = 0
         /// Idempotency key → task id, as acknowledged to the client.
         var submissions: [String: String] = [:]
-        /// The order acknowledgements were given in, with the journal length then.
-        var acknowledged: [(what: String, seq: Int64)] = []
+        /// The acknowledgements given, with the journal's position (length, head) then.
+        var acknowledged: [Acknowledgement] = []
         var deliveries: Set<String> = []
         var answers: Set<String> = []
         /// Effect key → times the kernel answered `applied` (must stay at one).
@@ -94,6 +100,14 @@ public final class SystemSimulator {
             self.path = path
             self.durability = durability
         }
+    }
+
+    /// What a client was told, and where the journal stood when it was.
+    struct Acknowledgement {
+        enum What { case submission(key: String, index: Int), delivery(key: String), answer(eventID: String), cancel(task: String) }
+        let what: What
+        let seq: Int64
+        let headHex: String
     }
 
     struct Job {
@@ -112,6 +126,7 @@ public final class SystemSimulator {
         case hostDelivery(project: Int, key: String, result: JSONValue)
         case person(project: Int)
         case restart
+        case powerCut
         case faultsEnd
     }
 
@@ -120,6 +135,8 @@ public final class SystemSimulator {
         self.swarm = configuration.swarm ?? Swarm.draw(seed: configuration.seed)
         self.chance = SplitMix64(seed: configuration.seed)
         self.pool = EffectQueue(limit: swarm.poolLimit)
+        let unique = SplitMix64.hash(seed: configuration.seed, configuration.directory)
+        self.shim = swarm.storage.isOff ? nil : StorageShim(name: "loom-sim-\(configuration.seed)-\(unique)", seed: configuration.seed)
         for index in 0..<swarm.projectCount {
             projects.append(ProjectState(index: index, path: "\(configuration.directory)/p\(index).db", durability: swarm.durabilities[index]))
         }
@@ -144,9 +161,13 @@ public final class SystemSimulator {
             schedule(.person(project: project.index), inMs: swarm.personPeriodMs)
         }
         schedule(.faultsEnd, inMs: configuration.faultPhaseMs)
+        if swarm.storage.powerLossRate > 0 {
+            for _ in 0..<(1 + chance.below(3)) { schedule(.powerCut, inMs: chance.below(configuration.faultPhaseMs)) }
+        }
         while let (timeMs, event) = agenda.next() {
             nowMs = timeMs
             stats.events += 1
+            if configuration.trace { print("[\(timeMs) ms, epoch \(epoch)\(daemonUp ? "" : ", down")] \(event)") }
             guard stats.events <= configuration.eventsMax else {
                 throw failure(.liveness, "more than \(configuration.eventsMax) events")
             }
@@ -160,6 +181,13 @@ public final class SystemSimulator {
         }
         guard !faultsOn, try allFinished() else {
             throw failure(.liveness, "the world went quiet with tasks unfinished: \(try unfinishedSummary())")
+        }
+        if let counts = shim?.counts {
+            stats.ioErrors = counts.ioErrors
+            stats.diskFull = counts.diskFull
+            stats.shortWrites = counts.shortWrites
+            stats.powerLosses = counts.powerCuts
+            stats.tornWrites = counts.tornWrites
         }
         try check()
         return stats
@@ -175,7 +203,11 @@ public final class SystemSimulator {
             try startDaemon()
         case .faultsEnd:
             faultsOn = false
+            shim?.set(StorageFaultRates())
             if !daemonUp { try startDaemon() }
+        case .powerCut:
+            guard faultsOn, daemonUp else { return }
+            crash(power: true)
         case .submit(let project, let index):
             try submit(projects[project], key: "sim-\(project)-\(index)", index: index)
         case .resubmit(let project, let key):
@@ -204,11 +236,17 @@ public final class SystemSimulator {
         pool.reset()
         tracker = EffectTracker()
         daemonUp = true
+        // Every connection of the dead process is closed by now: the disk takes I/O again.
+        shim?.revive()
+        shim?.set(faultsOn ? swarm.storage : StorageFaultRates())
+        let afterPowerCut = powerWasCut
+        powerWasCut = false
         for project in projects {
             do throws(LoomError) {
                 var options = StoreOptions()
                 options.durability = project.durability
                 options.soleWriter = true
+                options.vfsName = shim?.name
                 let store = try Store(path: project.path, options: options)
                 store.faultHook = { [unowned self] point in try self.maybeCrash(point) }
                 project.lastTokenMs = try store.lastTimeToken() ?? 1_700_000_000_000
@@ -217,9 +255,22 @@ public final class SystemSimulator {
                     return project.lastTokenMs
                 }
                 project.engine = engine
+            } catch {
+                if afterPowerCut, error.code == .corrupt || error.code == .notADatabase {
+                    throw failure(.durability, "\(project.path) (\(project.durability.rawValue)) does not open after a power cut: \(error)")
+                }
+                if afterPowerCut { powerWasCut = true }
+                guard try absorb(error, doing: "opening \(project.path)") else { return }
+            }
+            guard let engine = project.engine else { continue }
+            if afterPowerCut {
+                try checkSurvivors(project, engine: engine)
+                guard daemonUp else { return }
+            }
+            do throws(LoomError) {
                 try schedule(engine.pendingEffects(), in: project)
             } catch {
-                guard try absorb(error, doing: "opening \(project.path)") else { return }
+                guard try absorb(error, doing: "recovering \(project.path)") else { return }
             }
         }
         stats.restarts += 1
@@ -231,9 +282,67 @@ public final class SystemSimulator {
         throw SimulatedCrash(point: "\(point)")
     }
 
+    /// After a power cut: the file passes integrity_check, what survived is a prefix of what
+    /// was acknowledged (the same chain at every surviving acknowledgement), nothing
+    /// acknowledged is missing under FULL, and under NORMAL what is missing is a suffix,
+    /// which the clients are then told about (they submit again, people answer again).
+    private func checkSurvivors(_ project: ProjectState, engine: Engine) throws(SimulationFailure) {
+        var surviving: Int64 = 0
+        var broken: String?
+        // The simulator's own look at the file: no faults injected into it.
+        shim?.set(StorageFaultRates())
+        defer { shim?.set(faultsOn ? swarm.storage : StorageFaultRates()) }
+        do throws(LoomError) {
+            let integrity = try engine.store.integrityCheck()
+            if integrity != "ok" { broken = "integrity_check: \(integrity)" }
+            surviving = try engine.chainPosition().seq
+            for acknowledgement in project.acknowledged where broken == nil && acknowledgement.seq <= surviving && acknowledgement.seq > 0 {
+                let rows = try engine.store.query("SELECT lower(hex(hash)) AS h FROM journal WHERE seq = :seq", bindings: [":seq": String(acknowledgement.seq)])
+                if rows.first?["h"]?.stringValue != acknowledgement.headHex {
+                    broken = "the journal at \(acknowledgement.seq) is not what was acknowledged (\(acknowledgement.what)): not a prefix"
+                }
+            }
+        } catch {
+            if error.code == .injectedFault || error.code == .io || error.code == .full { crash(); return }
+            throw failure(.durability, "\(project.path) after a power cut: \(error)")
+        }
+        if let broken { throw failure(.durability, "\(project.path) (\(project.durability.rawValue)) after a power cut: \(broken)") }
+        let lost = project.acknowledged.filter { $0.seq > surviving }
+        guard !lost.isEmpty else { return }
+        guard project.durability == .normal else {
+            throw failure(.durability, "\(project.path) (full) lost \(lost.count) acknowledged input(s) to a power cut, first \(lost[0].what) at \(lost[0].seq); the journal ends at \(surviving)")
+        }
+        stats.lostTail += lost.count
+        project.acknowledged.removeAll { $0.seq > surviving }
+        for acknowledgement in lost {
+            switch acknowledgement.what {
+            case .submission(let key, let index):
+                project.submissions[key] = nil
+                schedule(.submit(project: project.index, index: index), inMs: 1)
+            case .delivery(let key):
+                project.deliveries.remove(key)
+                project.applied[key] = nil
+            case .answer(let eventID):
+                project.answers.remove(eventID)
+            case .cancel:
+                break
+            }
+        }
+    }
+
     /// The daemon process dies: every engine, pool slot, tracked effect and timer goes.
-    private func crash() {
+    /// With `power`, the machine loses power too: the shim drops what no sync covered.
+    private func crash(power: Bool = false) {
         stats.crashes += 1
+        if let shim {
+            let cut = power || (swarm.storage.powerLossRate > 0 && chance.chance(0.3))
+            if cut {
+                shim.powerCut(torn: swarm.storage.tornPages)
+                powerWasCut = true
+            } else {
+                shim.crash()
+            }
+        }
         daemonUp = false
         epoch += 1
         for project in projects { project.engine = nil }
@@ -336,6 +445,7 @@ public final class SystemSimulator {
             throw broken
         } catch {
             let error = error as! LoomError
+            if configuration.trace { print("  delivering \(effect.key) failed: \(error) [sqlite \(error.sqliteCode ?? 0)]") }
             switch DeliveryFailure.decide(error, key: effect.key, retry: retry, standInPossible: false) {
             case .retry(let delayMs):
                 guard error.code != .injectedFault else { return crash() }
@@ -359,7 +469,7 @@ public final class SystemSimulator {
             guard project.applied[key] == 1 else { throw failure(.safety, "the result of \(key) was applied \(project.applied[key] ?? 0) times") }
             guard !fromHost || !project.deliveries.contains(key) else { throw failure(.safety, "a duplicate delivery of \(key) was applied") }
             project.deliveries.insert(key)
-            acknowledge("delivery \(key)", in: project)
+            acknowledge(.delivery(key: key), in: project)
         case .duplicate:
             stats.duplicateDeliveries += 1
         case .discarded:
@@ -373,12 +483,20 @@ public final class SystemSimulator {
         let outcome: Delivery
         do throws(LoomError) {
             outcome = try engine.deliver(key: key, result: result)
+        } catch where error.code == .notFound && project.durability == .normal && (shim?.counts.powerCuts ?? 0) > 0 {
+            // Its intent was in the tail a power cut took (NORMAL): the key is unknown now.
+            return
         } catch {
             _ = try absorb(error, doing: "delivering \(key) again")
             return
         }
-        if case .applied = outcome { throw failure(.safety, "a late duplicate delivery of \(key) was applied") }
         try noteDelivery(outcome, key: key, in: project, fromHost: true)
+        // A host's delivery that applies (its first application was in a tail a power cut
+        // took) moves the task on, as loomd's `effects.deliver` does.
+        if case .applied(let more) = outcome {
+            schedule(more, in: project)
+            if let task = try? engine.task(key.split(separator: ":").first.map(String.init) ?? "")?.id { try afterTick(task, in: project) }
+        }
     }
 
     private func afterTick(_ task: String, in project: ProjectState) throws(SimulationFailure) {
@@ -399,8 +517,12 @@ public final class SystemSimulator {
 
     /// Records what a client was told, with the journal's length at that moment (from the
     /// engine's memory: no I/O, so no fault can hit it).
-    private func acknowledge(_ what: String, in project: ProjectState) {
-        project.acknowledged.append((what, (try? project.engine?.chainPosition().seq) ?? -1))
+    private func acknowledge(_ what: Acknowledgement.What, in project: ProjectState) {
+        guard let position = try? project.engine?.chainPosition() else { return }
+        project.acknowledged.append(Acknowledgement(what: what, seq: position.seq, headHex: position.head.map { byte in
+            let digits = Array("0123456789abcdef")
+            return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+        }.joined()))
     }
 
     // MARK: Clients and people
@@ -426,7 +548,7 @@ public final class SystemSimulator {
         }
         if project.submissions[key] == nil {
             project.submissions[key] = receipt.taskID
-            acknowledge("submission \(key) → \(receipt.taskID)", in: project)
+            acknowledge(.submission(key: key, index: index), in: project)
         }
         schedule(receipt.newEffects, in: project)
         if faultsOn, chance.chance(swarm.resubmitRate) {
@@ -465,7 +587,7 @@ public final class SystemSimulator {
                 stats.cancelRaces += 1
                 schedule(try engine.cancel(task: running, reason: "simulated cancel while effects run", by: person), in: project)
                 countTick()
-                acknowledge("cancel \(running)", in: project)
+                acknowledge(.cancel(task: running), in: project)
                 try afterTickLoom(running, in: project)
             }
             let parked = try engine.store.query("SELECT id FROM tasks WHERE status = 'parked' ORDER BY seq")
@@ -499,7 +621,7 @@ public final class SystemSimulator {
             stats.cancelRaces += 1
             schedule(try engine.cancel(task: task, reason: "simulated cancel racing an answer", by: person), in: project)
             countTick()
-            acknowledge("cancel \(task)", in: project)
+            acknowledge(.cancel(task: task), in: project)
             do throws(LoomError) {
                 try engine.answerGate(task: task, gate: gate.eventID, answer: .approve, by: person)
                 throw LoomError(.internal, "an answer to \(gate.eventID) was applied after its task was cancelled", context: "simulating")
@@ -519,7 +641,7 @@ public final class SystemSimulator {
             let started = try engine.answerGate(task: task, gate: gate.eventID, answer: answer, message: message, by: person)
             countTick()
             project.answers.insert(gate.eventID)
-            acknowledge("answer \(gate.eventID)", in: project)
+            acknowledge(.answer(eventID: gate.eventID), in: project)
             schedule(started, in: project)
             // A second person on a stale page answers the same event id: refused, never applied.
             if faultsOn, chance.chance(swarm.staleAnswerRate) {
@@ -536,7 +658,7 @@ public final class SystemSimulator {
             countTick()
             let started = try engine.answerGate(task: task, gate: gate.eventID, answer: .abandon, message: "refused", by: person)
             project.answers.insert(gate.eventID)
-            acknowledge("answer \(gate.eventID)", in: project)
+            acknowledge(.answer(eventID: gate.eventID), in: project)
             schedule(started, in: project)
         }
         try afterTickLoom(task, in: project)
