@@ -40,6 +40,10 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The domain-blind kernel: store, journal, ticks, ledger, invariants, gates, bundles, replay.
         .target(name: "LoomEngine", dependencies: ["CSQLite"]),
+        // The host's scheduling decisions without threads (pool admission, retry schedule,
+        // delivery failures, who runs a spawn): loomd wraps them in locks and Dispatch, the
+        // whole-system simulator drives them in simulated time. One copy of the logic.
+        .target(name: "LoomScheduling", dependencies: ["LoomEngine"]),
         // Named gate-policy presets: tables of kernel overrides that name bundle roles.
         .target(name: "LoomPolicy", dependencies: ["LoomEngine"]),
         // Length-prefixed JSON over a Unix socket: framing, messages, client, server.
@@ -50,13 +54,17 @@ let package = Package(
         .target(name: "LoomCode", dependencies: ["LoomEngine", "LoomProviders"]),
         // The daemon's wiring as a library, so tests can drive it in-process too.
         // LoomProof (and with it the crypto package) for the key that signs chain heads.
-        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomViews", "CSystemd",
-                                                   .product(name: "Logging", package: "swift-log")]),
+        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomScheduling", "LoomViews",
+                                                   "CSystemd", .product(name: "Logging", package: "swift-log")]),
         // Pictures of bundles and task paths (dot, mermaid) for the CLI and the dashboard.
         .target(name: "LoomViews", dependencies: ["LoomEngine"]),
+        // The simulator's SQLite VFS shim (C: the VFS is a table of C function pointers): wraps
+        // the default VFS to fail reads, writes and syncs and to drop unsynced writes at a
+        // simulated power cut. Test kit only; loomd never links it.
+        .target(name: "CFaultVFS", dependencies: ["CSQLite"]),
         // Deterministic doubles for tests, the simulator and the benchmark; SQLite for the
         // hostile writer that rewrites a journal straight in the file.
-        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy", "CSQLite"]),
+        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "CFaultVFS", "CSQLite"]),
         // Portable proof files: export, offline verification, replay, and Ed25519 signing of
         // the chain head (proofs, and loomd's chain checkpoints). Its own target so the crypto
         // package stays out of the kernel; loomd links it to sign its chain heads.
@@ -85,8 +93,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "loom-web", dependencies: ["LoomWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
-        .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
+        .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
+        .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
         .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews"]),

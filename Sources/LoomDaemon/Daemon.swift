@@ -7,6 +7,7 @@ import Logging
 import LoomEngine
 import LoomIPC
 import LoomProviders
+import LoomScheduling
 import LoomViews
 
 /// loomd's one lifecycle owner: it starts the parts in order (registry, projects and their
@@ -334,10 +335,11 @@ public final class Daemon: @unchecked Sendable {
     /// Hands effects to the runner; their results come back on the project's queue.
     func schedule(_ effects: [Effect], in project: Project) {
         // A host-executed task's spawns wait in the ledger for its host (`effects.pending`);
-        // its command and handler steps run here as usual.
-        let effects = effects.filter { !($0.kind == .spawn && project.isHostExecuted($0.taskID)) }
-        // A quarantined project runs nothing: its intents stay pending for after the clear.
-        guard !effects.isEmpty, !project.isQuarantined else { return }
+        // its command and handler steps run here as usual. A quarantined project runs
+        // nothing: its intents stay pending for after the clear.
+        let (effects, lookupFailed) = ScheduleDecision.split(effects, quarantined: project.isQuarantined, executor: project.executorChoice)
+        for (effect, error) in lookupFailed { retryExecutorLookup(effect, in: project, after: error, tries: 0) }
+        guard !effects.isEmpty else { return }
         configuration.crashPoint?.hit(.afterIntent, once: "\(configuration.stateDirectory)/crash-after-intent.done")
         let now = self.now()
         runner.run(effects, directory: project.root, resume: { effect in
@@ -374,11 +376,42 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// How often a delivery the store cannot take for now (busy, full, an I/O error) is tried
-    /// again, and the first delay, doubled each time: about a minute in all. Past that the
-    /// effect stays pending and the next start of loomd re-issues it.
-    static let deliveryRetriesMax = 6
-    static let deliveryRetryBaseMs = 1_000
+    /// A spawn whose executor could not be read (the store failed reading its submission):
+    /// looked up again with backoff, each try on record (`effect_retry`, class
+    /// `executor_lookup`), and after `ScheduleDecision.lookupRetriesMax` tries its task is
+    /// ended on record. Never left waiting for the next start of loomd.
+    func retryExecutorLookup(_ effect: Effect, in project: Project, after error: LoomError, tries: Int) {
+        guard tries < ScheduleDecision.lookupRetriesMax else {
+            log("ending \(effect.taskID): who executes \(effect.key) could not be read: \(error)")
+            do {
+                let started = try project.engine.cancel(task: effect.taskID, reason: "who executes \(effect.key) could not be read: \(error.message)", by: .system)
+                schedule(started, in: project)
+            } catch {
+                log("ending \(effect.taskID) after failed executor lookups failed too: \(error)")
+            }
+            return afterTick(project, task: effect.taskID)
+        }
+        let delayMs = ScheduleDecision.lookupRetryBaseMs << tries
+        do {
+            try project.engine.recordRetry(key: effect.key, attempt: effect.attempt, errorClass: "executor_lookup", delayMs: delayMs, message: error.message)
+        } catch {
+            log("journaling the executor lookup retry of \(effect.key) failed: \(error)")
+        }
+        project.queue.asyncAfter(deadline: .now() + .milliseconds(delayMs)) { [weak self, weak project] in
+            guard let self, let project else { return }
+            guard (try? project.engine.task(effect.taskID))??.status.isFinished != true else { return }
+            switch project.executorChoice(effect.taskID) {
+            case .daemon: self.schedule([effect], in: project)
+            case .host: return
+            case .unknown(let again): self.retryExecutorLookup(effect, in: project, after: again, tries: tries + 1)
+            }
+        }
+    }
+
+    /// How often a delivery the store cannot take for now is tried again, and the first delay
+    /// (LoomScheduling's `DeliveryFailure`, shared with the simulator).
+    static let deliveryRetriesMax = DeliveryFailure.retriesMax
+    static let deliveryRetryBaseMs = DeliveryFailure.retryBaseMs
 
     /// On the project's queue. `retry` counts the tries after a store failure; `standIn` says
     /// `result` already replaces one the journal refused.
@@ -392,32 +425,27 @@ public final class Daemon: @unchecked Sendable {
             afterTick(project, task: effect.taskID)
         } catch {
             log("delivering \(effect.key) failed: \(error)")
-            var reason = "the result of \(effect.key) could not be recorded: \(error.message)"
-            switch error.code {
-            case .invariantViolation:
-                // The violation is journaled; loomd will not run the step again to the same result.
-                error.violations.forEach { metrics.violations.increment($0.rule) }
-                reason = "the result of \(effect.key) was refused by rule \(error.violations.map(\.rule).joined(separator: ", "))"
-            case .tooLarge where !standIn:
-                if let replacement = effect.standIn(forRefused: result, because: error) {
-                    return deliver(effect, replacement, in: project, standIn: true)
-                }
-            case .foreignWrite:
-                // Quarantined: nothing more is written, not even the cancel below.
+            let replacement = standIn ? nil : effect.standIn(forRefused: result, because: error)
+            let reason: String
+            switch DeliveryFailure.decide(error, key: effect.key, retry: retry, standInPossible: replacement != nil) {
+            case .standIn:
+                guard let replacement else { return }
+                return deliver(effect, replacement, in: project, standIn: true)
+            case .quarantined:
+                // Quarantined: nothing more is written, not even a cancel.
                 return log("\(effect.key) stays pending: \(project.root) is quarantined")
-            case .busy, .full, .io, .readOnly:
-                guard retry < Self.deliveryRetriesMax else {
-                    return log("\(effect.key) stays pending: the next start of loomd runs it again")
-                }
-                let delayMs = Self.deliveryRetryBaseMs << retry
+            case .leavePending:
+                return log("\(effect.key) stays pending: the next start of loomd runs it again")
+            case .retry(let delayMs):
                 log("delivering \(effect.key) again in \(delayMs) ms")
                 project.queue.asyncAfter(deadline: .now() + .milliseconds(delayMs)) { [weak self, weak project] in
                     guard let self, let project else { return }
                     self.deliver(effect, result, in: project, retry: retry + 1, standIn: standIn)
                 }
                 return
-            default:
-                break
+            case .cancelTask(let why):
+                if error.code == .invariantViolation { error.violations.forEach { metrics.violations.increment($0.rule) } }
+                reason = why
             }
             // Left pending, the task would wait for ever and hold the project's queue: end
             // it, on record, for a person to look at.

@@ -53,11 +53,11 @@ public final class CrashSimulator {
 
     private func maybeCrash() throws(LoomError) {
         if crashesOn && chance.chance(configuration.crashProbability) {
-            throw LoomError(.internal, "simulated crash", context: "fault injection")
+            throw LoomError(.injectedFault, "simulated crash", context: "crash simulation")
         }
     }
 
-    private static func isCrash(_ error: LoomError) -> Bool { error.context == "fault injection" }
+    private static func isCrash(_ error: LoomError) -> Bool { error.code == .injectedFault }
 
     /// Runs the whole workload, with or without crashes, and returns what happened.
     public func run(crashes: Bool) throws(LoomError) -> Outcome {

@@ -10,6 +10,7 @@ usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
        loom-bench history [--tasks N] [--bundle DIR] [--dir DIR]
        loom-bench providers [--requests N] [--events N]
        loom-bench spawn [--spawns N]
+       loom-bench sim [--seconds N | --seed S [--trace]] [--bundle DIR]
   kernel    durable kernel ticks/s vs. raw SQLite transactions writing the same rows,
             for synchronous=FULL and NORMAL, plus replay ticks/s
   ipc       status round trips to a real loomd (in-process client and loomctl processes)
@@ -23,6 +24,9 @@ usage: loom-bench kernel [--ticks N] [--rounds R] [--bundle DIR] [--dir DIR]
             vs. a plain socket reading the same bytes
   spawn     p50/p99 of starting `true` through the launcher (bubblewrap, a check's and an
             agent's profile) vs. unconfined, interleaved (default 200 spawns each)
+  sim       the whole-system simulator on fresh random seeds for N seconds (default 60):
+            seeds/s, faults injected by kind, and each failure's reproduce command;
+            --seed S runs one seed again
 Run from the repository root after `swift build -c release` (it starts .build/release/loomd).
 """
 
@@ -43,6 +47,15 @@ case "kernel":
     do {
         let rounds = max(1, Int(option("--rounds") ?? "5") ?? 5)
         try KernelBench(ticks: ticks, rounds: rounds, bundlePath: bundle, directory: option("--dir")).run()
+    } catch {
+        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        exit(1)
+    }
+case "sim":
+    do {
+        let failed = try SimBench(seconds: Double(option("--seconds") ?? "60") ?? 60, seed: option("--seed").flatMap { UInt64($0) },
+                                  bundlePath: option("--bundle") ?? "bundles/publishing", trace: arguments.contains("--trace")).run()
+        exit(failed == 0 ? 0 : 1)
     } catch {
         FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
         exit(1)

@@ -6,8 +6,9 @@ import LoomTestKit
 final class TemporaryDirectory {
     let path: String
 
-    init(_ name: String = "loom") {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0...UInt64.max))")
+    init(_ name: String = "loom", under parent: String? = nil) {
+        let root = parent.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+        let base = root.appendingPathComponent("\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0...UInt64.max))")
         try! FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         path = base.path
     }

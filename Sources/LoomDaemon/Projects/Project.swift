@@ -5,6 +5,7 @@ import Dispatch
 import LoomCode
 import LoomEngine
 import LoomProviders
+import LoomScheduling
 
 /// One supervised project: its lock, its database, its engine, and the serial queue every
 /// call into that engine runs on (one task in flight per project; its ticks in order).
@@ -279,24 +280,35 @@ public final class Project: @unchecked Sendable {
     /// The cache is bounded; past this many tasks it starts over (a miss costs one indexed read).
     static let executorsCachedMax = 10_000
 
+    /// Whether a host executes `task`'s spawns; unknown (held, never run here) when its
+    /// submission cannot be read.
     func isHostExecuted(_ task: String) -> Bool {
-        if let known = executorsLock.withLock({ executors[task] }) { return known }
+        executorChoice(task) != .daemon
+    }
+
+    /// Who executes `task`'s spawns, from its journaled submission; `.unknown` when the store
+    /// could not be read (not cached: the caller looks again, on record).
+    func executorChoice(_ task: String) -> ExecutorChoice {
+        if let known = executorsLock.withLock({ executors[task] }) { return known ? .host : .daemon }
         let rows: [JSONValue]
-        do {
+        do throws(LoomError) {
+            if let failure = executorLookupFault?(task) { throw failure }
             rows = try (try engine).store.query(
                 "SELECT json_extract(payload, '$.options.executor') AS executor FROM journal WHERE task_id = :task AND kind = 'submitted' LIMIT 1",
                 bindings: [":task": task])
         } catch {
-            // Unknown: hold the spawn rather than run it here; recovery asks again.
-            return true
+            return .unknown(error)
         }
         let host = rows.first?["executor"]?.stringValue == "host"
         executorsLock.withLock {
             if executors.count >= Self.executorsCachedMax { executors.removeAll() }
             executors[task] = host
         }
-        return host
+        return host ? .host : .daemon
     }
+
+    /// Tests only: makes the executor lookup of a task fail with the returned error.
+    var executorLookupFault: ((String) -> LoomError?)?
 
     /// The most text one progress event carries; a longer chunk is cut (the result has it all).
     static let progressTextMaxBytes = 4_096

@@ -1,63 +1,48 @@
 import Dispatch
 import LoomProviders
+import LoomScheduling
 
 /// A bounded, fleet-wide pool for effect work (agent spawns, commands): at most `limit`
 /// run at once, the rest wait in FIFO order. Nothing here polls; a finishing job starts
-/// the next one.
+/// the next one. The admission decisions are `EffectQueue`'s (LoomScheduling), the same the
+/// whole-system simulator drives in simulated time; this type adds the lock and Dispatch.
 final class EffectPool: @unchecked Sendable {
     let limit: Int
     private let lock = Lock()
-    private var running = 0
-    private var waiting: [(enqueuedMs: Int, job: @Sendable () -> Void)] = []
-    private var accepting = true
+    private var queue: EffectQueue<@Sendable () -> Void>
     private let workers = DispatchQueue(label: "loom.effects", attributes: .concurrent)
     /// Milliseconds from enqueue to start, for the schedule-to-start histogram.
     var onStart: (@Sendable (Int) -> Void)?
 
     init(limit: Int) {
         self.limit = max(1, limit)
+        self.queue = EffectQueue(limit: limit)
     }
 
     /// Queues a job; it must call `done` exactly once when finished.
     func submit(_ job: @escaping @Sendable (_ done: @escaping @Sendable () -> Void) -> Void) {
         let now = ChildProcess.monotonicMilliseconds()
-        let start: (@Sendable () -> Void)? = lock.withLock {
-            guard accepting else { return nil }
-            let wrapped: @Sendable () -> Void = { [self] in job { self.finished() } }
-            if running < limit {
-                running += 1
-                return wrapped
-            }
-            waiting.append((now, wrapped))
-            return nil
-        }
-        if let start {
+        let wrapped: @Sendable () -> Void = { [self] in job { self.finished() } }
+        let admission = lock.withLock { queue.submit(wrapped, nowMs: now) }
+        if case .start(let start) = admission {
             onStart?(0)
             workers.async(execute: start)
         }
     }
 
     private func finished() {
-        let next: (Int, @Sendable () -> Void)? = lock.withLock {
-            if accepting, !waiting.isEmpty { return waiting.removeFirst() }
-            running -= 1
-            return nil
-        }
-        if let (enqueued, job) = next {
-            onStart?(ChildProcess.monotonicMilliseconds() - enqueued)
-            workers.async(execute: job)
+        let now = ChildProcess.monotonicMilliseconds()
+        if let next = lock.withLock({ queue.finish(nowMs: now) }) {
+            onStart?(next.waitedMs)
+            workers.async(execute: next.job)
         }
     }
 
     /// Stops starting new work; returns how many jobs are still running.
     func stopAccepting() -> Int {
-        lock.withLock {
-            accepting = false
-            waiting.removeAll()
-            return running
-        }
+        lock.withLock { queue.stopAccepting() }
     }
 
-    var runningCount: Int { lock.withLock { running } }
-    var waitingCount: Int { lock.withLock { waiting.count } }
+    var runningCount: Int { lock.withLock { queue.running } }
+    var waitingCount: Int { lock.withLock { queue.waitingCount } }
 }

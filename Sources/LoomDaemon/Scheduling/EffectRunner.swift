@@ -4,6 +4,7 @@ import Glibc
 import Dispatch
 import LoomEngine
 import LoomProviders
+import LoomScheduling
 
 /// Executes the effects the kernel asks for, on the bounded pool, and hands each result
 /// back to its project's queue for delivery.
@@ -17,12 +18,12 @@ final class EffectRunner: @unchecked Sendable {
     let executor: EffectExecutor
     let metrics: DaemonMetrics
     private let lock = Lock()
-    /// Effects started and not yet delivered, by `slot`: a key names an effect only within
-    /// its project (every project has a t1).
-    private var inFlight: Set<String> = []
-    /// Retries waiting out their delay, by slot, with their task: a task that ends meanwhile
+    /// Effects started and not yet delivered, and retries waiting out their delay, by slot
+    /// (LoomScheduling's decisions, shared with the simulator): a task that ends meanwhile
     /// (cancelled, failed) spends no more attempts.
-    private var waiting: [String: (task: String, item: DispatchWorkItem)] = [:]
+    private var tracker = EffectTracker<DispatchWorkItem>()
+    /// When a failed effect runs again (LoomScheduling, shared with the simulator).
+    let retryPolicy: RetryPolicy
     /// Pids of the processes loomd started for effects; an answer from one of their
     /// descendants is refused.
     private var children: Set<Int32> = []
@@ -38,6 +39,8 @@ final class EffectRunner: @unchecked Sendable {
         self.pool = EffectPool(limit: configuration.effectsMax)
         self.executor = executor
         self.metrics = metrics
+        self.retryPolicy = RetryPolicy(attemptsMax: configuration.retryAttemptsMax, baseMs: configuration.retryBaseMs, capMs: configuration.retryCapMs,
+                                       rateLimitWaitMs: configuration.rateLimitWaitMs, rateLimitWaitsMax: configuration.rateLimitWaitsMax)
         pool.onStart = { waitedMs in metrics.scheduleToStart.observe(Double(waitedMs) / 1_000) }
     }
 
@@ -61,17 +64,17 @@ final class EffectRunner: @unchecked Sendable {
              progress: @escaping ProgressNotice = { _, _ in }, deliver: @escaping @Sendable (Effect, JSONValue) -> Void) {
         for effect in effects {
             let slot = Self.slot(effect.key, directory)
-            let fresh = lock.withLock { inFlight.insert(slot).inserted }
+            let fresh = lock.withLock { tracker.begin(slot) }
             guard fresh else { continue }
             guard let resumed = resume(effect) else {
                 attempt(effect, number: 1, waits: 0, calls: 1, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
                 continue
             }
             let retry = DispatchWorkItem { [self] in
-                guard lock.withLock({ waiting.removeValue(forKey: slot) }) != nil else { return }
+                guard lock.withLock({ tracker.wake(slot) }) else { return }
                 attempt(effect, number: resumed.attempt, waits: resumed.waits, calls: resumed.calls, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
             }
-            lock.withLock { waiting[slot] = (effect.taskID, retry) }
+            lock.withLock { tracker.park(slot, task: effect.taskID, timer: retry) }
             timers.asyncAfter(deadline: .now() + .milliseconds(resumed.delayMs), execute: retry)
         }
     }
@@ -93,19 +96,19 @@ final class EffectRunner: @unchecked Sendable {
                 let wait = decision.nextAttempt == number ? waits + 1 : nil
                 retrying(effect, number, errorClass, decision.delayMs, result["error"]?.stringValue ?? "", wait) { [self] goAhead in
                     guard goAhead else {
-                        lock.withLock { _ = inFlight.remove(slot) }
+                        lock.withLock { tracker.end(slot) }
                         return
                     }
                     let retry = DispatchWorkItem { [self] in
-                        guard lock.withLock({ waiting.removeValue(forKey: slot) }) != nil else { return }
+                        guard lock.withLock({ tracker.wake(slot) }) else { return }
                         attempt(effect, number: decision.nextAttempt, waits: wait ?? 0, calls: calls + 1, directory: directory, retrying: retrying, progress: progress, deliver: deliver)
                     }
-                    lock.withLock { waiting[slot] = (effect.taskID, retry) }
+                    lock.withLock { tracker.park(slot, task: effect.taskID, timer: retry) }
                     timers.asyncAfter(deadline: .now() + .milliseconds(decision.delayMs), execute: retry)
                 }
                 return
             }
-            lock.withLock { _ = inFlight.remove(Self.slot(effect.key, directory)) }
+            lock.withLock { tracker.end(Self.slot(effect.key, directory)) }
             deliver(effect, result)
         }
     }
@@ -113,39 +116,16 @@ final class EffectRunner: @unchecked Sendable {
     /// Drops the retries of `task` (in the project at `directory`) that wait out their delay:
     /// the task has ended, and their effects were cancelled with it.
     func dropWaitingRetries(task: String, directory: String) {
-        let prefix = Self.slot("", directory)
-        let dropped = lock.withLock { () -> [DispatchWorkItem] in
-            let slots = waiting.filter { $0.value.task == task && $0.key.hasPrefix(prefix) }
-            for slot in slots.keys {
-                waiting[slot] = nil
-                inFlight.remove(slot)
-            }
-            return slots.values.map(\.item)
-        }
+        let dropped = lock.withLock { tracker.dropWaiting(task: task, project: directory) }
         for item in dropped { item.cancel() }
     }
 
-    private static func slot(_ key: String, _ directory: String) -> String { directory + "\u{0}" + key }
+    private static func slot(_ key: String, _ directory: String) -> String { EffectTracker<DispatchWorkItem>.slot(key: key, project: directory) }
 
     /// nil: deliver the failure. Otherwise when and as which attempt to try again.
     /// `waits`: how many rate-limit waits this attempt has had already.
     func retryDecision(_ effect: Effect, errorClass: String, attempt: Int, waits: Int = 0, retryAfterMs: Int? = nil) -> (delayMs: Int, nextAttempt: Int)? {
-        switch errorClass {
-        case ProviderErrorClass.transient.rawValue:
-            guard attempt < configuration.retryAttemptsMax else { return nil }
-            let backoff = min(configuration.retryCapMs, configuration.retryBaseMs << min(attempt - 1, 20))
-            let jitter = Int(SHA256.hash("\(effect.key)#\(attempt)")[0]) * backoff / 1_024
-            // A server that said when to come back (a 503's retry-after) is not asked sooner,
-            // within the longest rate-limit wait.
-            let asked = min(max(retryAfterMs ?? 0, 0), configuration.rateLimitWaitMs)
-            return (max(backoff + jitter, asked), attempt + 1)
-        case ProviderErrorClass.rateLimited.rawValue:
-            guard waits < configuration.rateLimitWaitsMax else { return nil }
-            // The provider's own retry-after when it gave one, within the configured wait.
-            return (min(max(retryAfterMs ?? configuration.rateLimitWaitMs, 0), configuration.rateLimitWaitMs), attempt)
-        default:
-            return nil
-        }
+        retryPolicy.decision(key: effect.key, errorClass: errorClass, attempt: attempt, waits: waits, retryAfterMs: retryAfterMs).map { ($0.delayMs, $0.nextAttempt) }
     }
 
     private func execute(_ effect: Effect, directory: String, call: Int, progress: @escaping @Sendable (String) -> Void) -> JSONValue {

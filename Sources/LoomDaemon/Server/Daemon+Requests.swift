@@ -88,7 +88,7 @@ extension Daemon {
         case .busy: code = .busy
         case .invalidInput, .invalidJSON, .tooLarge, .bundle: code = .invalidParams
         case .full, .io, .readOnly, .corrupt, .notADatabase, .foreignDatabase, .newerSchema, .schemaMismatch: code = .unavailable
-        case .sqlite, .internal: code = .internal
+        case .sqlite, .internal, .injectedFault: code = .internal
         }
         var message = error.message
         if error.code == .invariantViolation { message = "refused by rule \(error.violations.map(\.rule).joined(separator: ", ")): \(error.violations.first?.message ?? error.message)" }

@@ -163,6 +163,8 @@ extension Engine {
     }
 
     func save(_ task: TaskRecord, in context: TickContext) throws(LoomError) {
+        // Assertion: counts never go negative.
+        precondition(task.spawnCount >= 0 && task.iteration >= 0, "task \(task.id) saved with spawns \(task.spawnCount), iteration \(task.iteration)")
         var task = task
         task.updatedTick = context.tick
         if context.stored.contains(task.id) {

@@ -375,7 +375,11 @@ extension Engine {
                 reasons.append("safety floor \(ruleName): \(bundle.safetyFloor.first { $0.name == ruleName }?.message ?? "")")
             }
         }
-        let eventID = "\(task.id).g\(try tx.gateCount(task: task.id) + 1)"
+        let gateNumber = try tx.gateCount(task: task.id) + 1
+        // Assertion: gate event ids are minted in order and never reused (a stale answer is
+        // told apart from the waiting one by this number alone).
+        assert((try? tx.waitingGate(task: task.id)) == nil, "task \(task.id) mints gate \(gateNumber) while another waits")
+        let eventID = "\(task.id).g\(gateNumber)"
         let requiresHuman = !reasons.isEmpty
         var gate = GateRecord(eventID: eventID, taskID: task.id, step: step.name, role: role, policy: policy,
                               requiresHuman: requiresHuman, reasons: reasons, status: .waiting, decidedBy: nil,

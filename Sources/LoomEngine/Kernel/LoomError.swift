@@ -37,6 +37,10 @@ public struct LoomError: Error, Sendable, CustomStringConvertible {
         case bundle
         case sqlite
         case `internal`
+        /// A fault a test or the simulator injected (a simulated crash at a transaction
+        /// boundary): never raised in production. Typed, so a simulator recognises its own
+        /// faults by code, not by matching a message.
+        case injectedFault = "injected_fault"
     }
 
     public let code: Code

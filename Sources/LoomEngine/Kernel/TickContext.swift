@@ -13,10 +13,14 @@ final class TickContext {
     /// is not a tick and takes none). Every row this tick writes that needs a time uses it.
     var timeMs: Int64 {
         if let token { return token }
+        // Assertion: the clock is read once per tick, whatever path asks for the time.
+        precondition(clockReads == 0, "tick \(tick) read the clock a second time")
+        clockReads += 1
         let value = clock()
         token = value
         return value
     }
+    private var clockReads = 0
     private(set) var nextSeq: Int64
     private(set) var chainHead: [UInt8]
     let firstSeq: Int64
@@ -111,6 +115,9 @@ final class TickContext {
     }
 
     func insertEffect(_ effect: Effect) throws(LoomError) {
+        // Assertion: an intent is recorded once; a key already pending would be a second
+        // intent for the same (task, step, unit, iteration, attempt).
+        assert(pending?[effect.key] == nil, "effect \(effect.key) is already pending")
         try tx.insertEffect(effect, tick: tick)
         pending?[effect.key] = Effect(key: effect.key, taskID: effect.taskID, step: effect.step, unit: effect.unit,
                                       iteration: effect.iteration, attempt: effect.attempt, kind: effect.kind, request: .null)
@@ -139,6 +146,10 @@ final class TickContext {
 
     /// Records the tick row; the last write of every tick.
     func finish() throws(LoomError) {
+        // Assertions: a tick journals its input before its row is written (so its token was
+        // taken there), and its journal range is not empty.
+        precondition(token != nil, "tick \(tick) ends without having journaled its input")
+        precondition(nextSeq > firstSeq, "tick \(tick) journaled nothing")
         try tx.statement("INSERT INTO ticks(tick, time_ms, task_id, first_seq, last_seq, chain_head) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(1, tick).bind(2, timeMs).bind(3, primaryTask).bind(4, firstSeq).bind(5, nextSeq - 1).bind(6, blob: chainHead)
             .run()

@@ -303,9 +303,13 @@ extension Transaction {
     }
 
     func decideGate(eventID: String, status: GateRecord.Status, by principal: Principal, message: String, tick: Int64) throws(LoomError) {
+        precondition(status != .waiting, "gate \(eventID) decided as waiting")
         try statement("UPDATE gates SET status = ?, decided_by = ?, message = ?, decided_tick = ? WHERE event_id = ? AND status = 'waiting'")
             .bind(1, status.rawValue).bind(2, json: principal.json).bind(3, message).bind(4, tick).bind(5, eventID)
             .run()
+        // Assertion: the only legal transition is waiting → decided, exactly once; the caller
+        // checked the gate waits, so anything else is a kernel bug.
+        precondition(connection.changes == 1, "gate \(eventID) was not waiting when decided (\(connection.changes) rows)")
     }
 
     func cancelWaitingGates(task: String, tick: Int64) throws(LoomError) {

@@ -16,7 +16,8 @@ final class SQLiteConnection {
     static let statementCacheMax = 256
 
     /// Opens `path`. `create` decides whether a missing file may be created.
-    init(path: String, create: Bool, readOnly: Bool = false) throws(LoomError) {
+    /// `vfs`: an SQLite VFS registered by name (a test's fault-injecting shim); nil: the default.
+    init(path: String, create: Bool, readOnly: Bool = false, vfs: String? = nil) throws(LoomError) {
         var flags: Int32 = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE
         if readOnly {
             flags |= SQLITE_OPEN_READONLY
@@ -25,7 +26,7 @@ final class SQLiteConnection {
             if create { flags |= SQLITE_OPEN_CREATE }
         }
         var db: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(path, &db, flags, vfs)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let db { sqlite3_close_v2(db) }

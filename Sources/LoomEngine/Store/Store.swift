@@ -28,6 +28,9 @@ public struct StoreOptions: Sendable {
     /// A commit by any other connection is then noticed (`PRAGMA data_version`) before the
     /// next write, which is refused (`foreignWrite`), as is every write after it.
     public var soleWriter: Bool = false
+    /// The SQLite VFS to open the file through, by its registered name; nil: SQLite's
+    /// default. The simulator registers a shim that injects storage faults and power cuts.
+    public var vfsName: String?
 
     public init() {}
 }
@@ -66,7 +69,7 @@ public final class Store {
     public init(path: String, options: StoreOptions = StoreOptions()) throws(LoomError) {
         self.path = path
         self.options = options
-        let connection = try SQLiteConnection(path: path, create: !options.readOnly, readOnly: options.readOnly)
+        let connection = try SQLiteConnection(path: path, create: !options.readOnly, readOnly: options.readOnly, vfs: options.vfsName)
         self.connection = connection
         sqlite3_busy_timeout(connection.handle, Int32(clamping: options.busyTimeoutMs))
 
@@ -176,6 +179,14 @@ public final class Store {
             return value
         } catch {
             if connection.isInTransaction { try? connection.statement("ROLLBACK").run() }
+            // A failed write or sync puts SQLite's pager in its error state, and leaving it
+            // resets the cache and bumps `data_version` exactly as another writer's commit
+            // would: a disk error would pass for a write loomd did not make and quarantine the
+            // project (found by the simulator's storage faults). Take the new value now,
+            // right after our own failure, so only later commits by others count.
+            if options.soleWriter, fencedBecause == nil, error.code == .io || error.code == .full {
+                dataVersion = (try? connection.scalarInt("PRAGMA data_version")) ?? dataVersion
+            }
             throw error
         }
     }
@@ -191,7 +202,7 @@ public final class Store {
     private func fault(_ point: FaultPoint) throws(LoomError) {
         guard let faultHook else { return }
         do { try faultHook(point) } catch let error as LoomError { throw error } catch {
-            throw LoomError(.internal, "simulated crash at \(point)", context: "fault injection")
+            throw LoomError(.injectedFault, "simulated crash at \(point): \(error)", context: "committing \(path)")
         }
     }
 
