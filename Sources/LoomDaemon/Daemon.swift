@@ -332,6 +332,26 @@ public final class Daemon: @unchecked Sendable {
         closed.queue.async { closed.closeWatchers() }
     }
 
+    /// What every line about an effect carries.
+    static func metadata(_ effect: Effect, in project: Project) -> Logger.Metadata {
+        ["project": "\(project.root)", "task": "\(effect.taskID)", "effect": "\(effect.key)", "kind": "\(effect.kind.rawValue)"]
+    }
+
+    /// An effect's result as a log line: finished (info) or failed (warning), with the
+    /// error as the provider reported it (results are redacted of secrets before this).
+    private func logFinished(_ effect: Effect, _ result: JSONValue, in project: Project) {
+        var metadata = Self.metadata(effect, in: project)
+        if let errorClass = result["errorClass"]?.stringValue {
+            metadata["class"] = "\(errorClass)"
+            metadata["error"] = "\(String((result["error"]?.stringValue ?? "").prefix(300)))"
+            logger.warning("effect failed", metadata: metadata)
+        } else {
+            metadata["status"] = "\(result["status"]?.stringValue ?? "?")"
+            if let provider = result["provider"]?.stringValue, !provider.isEmpty { metadata["model"] = "\(provider):\(result["model"]?.stringValue ?? "")" }
+            logger.info("effect finished", metadata: metadata)
+        }
+    }
+
     /// Hands effects to the runner; their results come back on the project's queue.
     func schedule(_ effects: [Effect], in project: Project) {
         // A host-executed task's spawns wait in the ledger for its host (`effects.pending`);
@@ -341,6 +361,7 @@ public final class Daemon: @unchecked Sendable {
         for (effect, error) in lookupFailed { retryExecutorLookup(effect, in: project, after: error, tries: 0) }
         guard !effects.isEmpty else { return }
         configuration.crashPoint?.hit(.afterIntent, once: "\(configuration.stateDirectory)/crash-after-intent.done")
+        for effect in effects { logger.info("effect started", metadata: Self.metadata(effect, in: project)) }
         let now = self.now()
         runner.run(effects, directory: project.root, resume: { effect in
             // A retry journaled before loomd (re)started resumes at its attempt and due time.
@@ -348,6 +369,8 @@ public final class Daemon: @unchecked Sendable {
             RetryResume.from((try? project.engine.retries(key: effect.key)) ?? [], nowMs: now)
         }, retrying: { [weak self, weak project] effect, attempt, errorClass, delayMs, message, wait, then in
             guard let self, let project else { return then(false) }
+            self.logger.info("effect retried", metadata: Self.metadata(effect, in: project).merging([
+                "attempt": "\(attempt)", "class": "\(errorClass)", "delayMs": "\(delayMs)", "error": "\(message.prefix(300))"]) { $1 })
             project.queue.async {
                 do {
                     let started = try project.engine.recordRetry(key: effect.key, attempt: attempt, errorClass: errorClass, delayMs: delayMs, message: message, wait: wait)
@@ -420,6 +443,7 @@ public final class Daemon: @unchecked Sendable {
         do {
             let outcome = try project.engine.deliver(key: effect.key, result: result)
             metrics.tickSeconds.observe(Double(ChildProcess.monotonicMilliseconds() - started) / 1_000)
+            logFinished(effect, result, in: project)
             configuration.crashPoint?.hit(.afterDelivery, once: "\(configuration.stateDirectory)/crash-after-delivery.done")
             if case .applied(let more) = outcome { schedule(more, in: project) }
             afterTick(project, task: effect.taskID)

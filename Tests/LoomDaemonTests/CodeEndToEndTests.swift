@@ -174,6 +174,8 @@ import Testing
             """, models: { #"{"version": 1, "default": ["leaky:echo"], "providers": {"leaky": {"kind": "command", "executable": "\#($0)", "secretEnvironment": ["LEAKY_TOKEN"]}}}"# })
         try #"{"version": 1, "secrets": {"LEAKY_TOKEN": "\#(secret)"}}"#.write(toFile: "\(daemon.state)/secrets.json", atomically: true, encoding: .utf8)
         chmod("\(daemon.state)/secrets.json", 0o600)
+        // Every line loomd can log, requests included, is checked for the key below.
+        daemon.arguments += ["--log-level", "debug"]
         try daemon.start()
         let project = try SampleRepository.make(in: daemon)
         let submitted = daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42", "--wait"])

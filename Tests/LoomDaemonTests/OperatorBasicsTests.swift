@@ -22,6 +22,29 @@ import Testing
         #expect(missing.stderr.contains("loomctl: "), "people still read it on stderr")
     }
 
+    /// At info, an operator reads the story in loomd's log: what was submitted, each effect,
+    /// each gate opened and answered and by whom, with the project, task and key as
+    /// metadata; at debug, every request too.
+    @Test func theLogTellsTheStoryAtInfoAndRequestsAtDebug() throws {
+        let daemon = try DaemonHarness()
+        daemon.arguments += ["--log-level", "debug"]
+        try daemon.start()
+        let project = try daemon.makeProject()
+        #expect(daemon.ctl(["submit", "-C", project, "--policy", "full-supervised", "Tides"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
+        #expect(daemon.ctl(["approve", "t1", "-C", project]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "done" } == "done")
+        let log = daemon.log()
+        for expected in ["loomd: info: submitted bundle=publishing by=uid:\(getuid()) project=\(project) task=t1",
+                         "loomd: info: effect started effect=t1:draft:writer:0:1 kind=spawn project=\(project) task=t1",
+                         "loomd: info: effect finished effect=t1:draft:writer:0:1 kind=spawn model=scripted:",
+                         "loomd: info: gate opened gate=t1.g1 policy=human project=\(project) role=legal task=t1",
+                         "loomd: info: gate answered answer=approve by=uid:", "loomd: debug: request method=status"] {
+            #expect(log.contains(expected), "missing \(expected) in:\n\(log)")
+        }
+        #expect(!log.contains("\u{1B}"), "no terminal escapes in the log")
+    }
+
     @Test func aCleanStopRemovesTheSocketFile() throws {
         let daemon = try DaemonHarness()
         try daemon.start()

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import LoomEngine
 import LoomIPC
 import LoomPolicy
@@ -18,6 +19,7 @@ extension Daemon {
 
     func handle(_ reply: IPCReply) {
         let request = reply.request
+        logger.debug("request", metadata: ["method": "\(request.method)", "uid": "\(reply.peer.uid)", "pid": "\(reply.peer.pid)"])
         guard Self.methods.contains(request.method) else {
             return reply.error(IPCError(.unknownMethod, "unknown method '\(request.method)'; known: \(Self.methods.sorted().joined(separator: ", "))"))
         }
@@ -184,6 +186,8 @@ extension Daemon {
                 metrics.tickSeconds.observe(Double(ChildProcess.monotonicMilliseconds() - started) / 1_000)
                 // Acknowledged only now: the submission is committed.
                 reply.result(.object(["task": .string(receipt.taskID), "created": .bool(receipt.created), "project": .string(root)]))
+                logger.info(receipt.created ? "submitted" : "submission repeated", metadata: [
+                    "project": "\(root)", "task": "\(receipt.taskID)", "bundle": "\(bundle)", "by": "\(caller.principal.id)"])
                 schedule(receipt.newEffects, in: project)
                 afterTick(project, task: receipt.taskID)
             } catch {
@@ -223,6 +227,8 @@ extension Daemon {
                 let effects = try project.engine.answerGate(task: task, gate: gate, answer: answer, message: message, by: caller)
                 if let openedMs { metrics.gateWait.observe(Double(now() - openedMs) / 1_000) }
                 reply.result(.object(["task": .string(task), "gate": .string(gate), "answer": .string(answer.rawValue)]))
+                logger.info("gate answered", metadata: ["project": "\(project.root)", "task": "\(task)", "gate": "\(gate)", "answer": "\(answer.rawValue)",
+                                                        "by": "\(caller.principal.id)"])
                 schedule(effects, in: project)
                 afterTick(project, task: task, checkpoint: true)
             } catch let error as LoomError {
