@@ -16,9 +16,14 @@ extension Daemon {
                     project.noticeOtherWriters()
                     if let task = params["task"]?.stringValue {
                         guard let summary = try Self.taskSummary(project, task) else { throw IPCError(.notFound, "no task \(task) in \(root)") }
-                        reply.result(summary)
+                        reply.result(self.withLiveEffects(summary, directory: root))
                     } else {
-                        reply.result(try Self.projectSummary(project, tasksMax: 50))
+                        var summary = try Self.projectSummary(project, tasksMax: 50)
+                        if case .object(var members) = summary, let active = members["active"]?.arrayValue {
+                            members["active"] = .array(active.map { self.withLiveEffects($0, directory: root) })
+                            summary = .object(members)
+                        }
+                        reply.result(summary)
                     }
                 } catch {
                     reply.error(Self.ipcError(any: error))
@@ -131,6 +136,17 @@ extension Daemon {
             summary["card"] = try GateCard.build(store: store, task: task, gate: gate, bundle: project.engine.bundle(digest: task.bundleDigest)).json
         }
         return .object(summary)
+    }
+
+    /// A task's summary with what loomd is doing for it right now (`effects`: each started
+    /// effect's key and state, a spawn that queues for its model saying so): kept in memory,
+    /// not journaled, so it is added here rather than read from the database.
+    func withLiveEffects(_ summary: JSONValue, directory: String) -> JSONValue {
+        guard case .object(var members) = summary, let task = members["task"]?.stringValue else { return summary }
+        let live = runner.liveEffects(task: task, directory: directory)
+        guard !live.isEmpty else { return summary }
+        members["effects"] = .array(live.map { .object(["key": .string($0.key), "state": .string($0.state)]) })
+        return .object(members)
     }
 
     /// How task processes are confined, and whether that works here.

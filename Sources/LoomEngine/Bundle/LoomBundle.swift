@@ -28,7 +28,7 @@ public struct LoomBundle: Sendable {
     public let safetyFloor: [SQLRule]
     public let budgets: Budgets
     /// Checks the host runs on a submission before it is acknowledged, by handler name
-    /// (the code bundle: the folder is a git repository ready for a task). Cheap, and
+    /// (the code bundle: the folder is a repository ready for a task). Cheap, and
     /// writing nothing: a refused submission leaves the folder as it was.
     public let admission: [String]
 

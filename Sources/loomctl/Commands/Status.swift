@@ -67,6 +67,12 @@ struct Status: ParsableCommand {
         if let open = task["openFindings"]?.objectValue, !open.isEmpty {
             lines.append("  open findings: " + ["blocking", "warn", "info"].compactMap { key in open[key].map { "\($0.intValue ?? 0) \(key)" } }.joined(separator: ", "))
         }
+        for effect in task["effects"]?.arrayValue ?? [] {
+            // key is task:step:unit:iteration:attempt; the unit is what a person knows.
+            let parts = (effect["key"]?.stringValue ?? "").split(separator: ":")
+            let unit = parts.count >= 3 ? "\(parts[2]) at \(parts[1])" : effect["key"]?.stringValue ?? "?"
+            lines.append("  \(unit): \(effect["state"]?.stringValue ?? "?")")
+        }
         if let branch = task["branch"]?.stringValue {
             lines.append("  branch \(branch)" + (task["commit"]?.stringValue.map { " at \($0.prefix(12))" } ?? ""))
         }
