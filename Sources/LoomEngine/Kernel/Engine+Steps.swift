@@ -267,6 +267,13 @@ extension Engine {
         }
     }
 
+    /// Why `text` is not an acceptable output of `spec` (empty when it is): the same check
+    /// the kernel made when it was delivered, so a reader of the record (`loomctl log`) can
+    /// show a rejected output's reasons without the kernel journaling them twice.
+    public func validationErrors(of text: String, agent spec: AgentSpec) -> [String] {
+        validate(text, against: spec).errors
+    }
+
     private func validate(_ text: String, against spec: AgentSpec) -> (parsed: JSONValue?, errors: [String]) {
         let jsonLimits = JSONLimits(maxBytes: limits.resultMaxBytes, maxDepth: 64)
         let parsed: JSONValue

@@ -48,7 +48,7 @@ enum LogLine {
             let key = payload["key"]?.stringValue ?? ""
             if let status = result["status"]?.stringValue, result["usage"] != nil {
                 detail = "result \(key): \(status)\(result["errorClass"]?.stringValue.map { " (\($0))" } ?? ""), tokens \(result["usage"]?["in"]?.intValue ?? 0)/\(result["usage"]?["out"]?.intValue ?? 0), \(result["provider"]?.stringValue ?? ""):\(result["model"]?.stringValue ?? "")"
-                    + said(result)
+                    + said(result) + rejected(entry["rejected"])
             } else {
                 detail = "result \(key): \(result["status"]?.stringValue ?? "?")\(result["exitCode"]?.intValue.map { " exit \($0)" } ?? "")"
             }
@@ -60,6 +60,18 @@ enum LogLine {
         default: detail = payload.canonicalText
         }
         return "#\(entry["seq"]?.intValue ?? 0) \(formatTime(entry["time"]?.intValue)) \(entry["task"]?.stringValue ?? "") \(who)\(pid): \(detail)"
+    }
+
+    /// Why the kernel rejected an answer, and the harness finding it became (when it did).
+    static func rejected(_ rejection: JSONValue?) -> String {
+        guard let rejection else { return "" }
+        var text = "\n    REJECTED: " + (rejection["errors"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: "; ")
+        if let finding = rejection["finding"] {
+            text += "\n    became finding \(finding["id"]?.stringValue ?? "?") (\(finding["severity"]?.stringValue ?? "?"), harness): \(finding["summary"]?.stringValue ?? "")"
+        } else {
+            text += "\n    (asked again with the error in the prompt)"
+        }
+        return text
     }
 
     /// What an agent said, as indented text lines: its output's fields, or its error.
