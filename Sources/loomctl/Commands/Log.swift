@@ -47,7 +47,7 @@ enum LogLine {
             let result = payload["result"] ?? .null
             let key = payload["key"]?.stringValue ?? ""
             if let status = result["status"]?.stringValue, result["usage"] != nil {
-                detail = "result \(key): \(status)\(result["errorClass"]?.stringValue.map { " (\($0))" } ?? ""), tokens \(result["usage"]?["in"]?.intValue ?? 0)/\(result["usage"]?["out"]?.intValue ?? 0), \(result["provider"]?.stringValue ?? ""):\(result["model"]?.stringValue ?? "")"
+                detail = "result \(key): \(status)\(result["errorClass"]?.stringValue.map { " (\($0))" } ?? ""), tokens \(result["usage"]?["in"]?.intValue ?? 0)/\(result["usage"]?["out"]?.intValue ?? 0)\(result["usage"]?["estimated"] == true ? " (estimated)" : ""), \(result["provider"]?.stringValue ?? ""):\(result["model"]?.stringValue ?? "")"
                     + said(result) + rejected(entry["rejected"])
             } else {
                 detail = "result \(key): \(result["status"]?.stringValue ?? "?")\(result["exitCode"]?.intValue.map { " exit \($0)" } ?? "")"
