@@ -85,6 +85,9 @@ import Testing
         #expect(status.stdout.contains("outcome: finished: nothing was delivered (empty change)"), "\(status.stdout)")
         let json = daemon.ctl(["status", "t1", "-C", project, "--json"]).json
         #expect(json?["delivered"] == .bool(false) && json?["outcome"]?.stringValue == "finished", "the kernel's outcome is as journaled")
+        // Open findings are listed with their text.
+        #expect(status.stdout.contains("t1.f1 [warn] no test for the new value (reviewer-tests)"), "\(status.stdout)")
+        #expect(json?["findings"]?[0]?["summary"]?.stringValue == "no test for the new value")
     }
 
     @Test func aKilledDaemonContinuesTheTaskInItsWorktreeWithoutADuplicateCommit() throws {

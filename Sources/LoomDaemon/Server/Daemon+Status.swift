@@ -139,6 +139,12 @@ extension Daemon {
             summary["outcomeNote"] = "nothing was delivered (empty change)"
         }
         summary["openFindings"] = usage["findings"]?.stringValue.flatMap { try? JSONValue.parse($0) } ?? .object([:])
+        // The open findings themselves, blocking first, at most `openFindingsShownMax`.
+        let open = try store.query("""
+            SELECT id, severity, agent, origin, summary FROM findings WHERE task_id = :task AND status = 'open'
+            ORDER BY CASE severity WHEN 'blocking' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, created_tick, id LIMIT \(Self.openFindingsShownMax)
+            """, bindings: [":task": id])
+        if !open.isEmpty { summary["findings"] = .array(open) }
         if let gate = try project.engine.waitingGate(task: id) {
             let since = try store.query("SELECT time_ms FROM ticks WHERE tick = :tick", bindings: [":tick": String(gate.openedTick)]).first?["time_ms"] ?? .null
             summary["gate"] = .object(["event": .string(gate.eventID), "role": .string(gate.role), "policy": .string(gate.policy.rawValue),
@@ -158,6 +164,9 @@ extension Daemon {
         members["effects"] = .array(live.map { .object(["key": .string($0.key), "state": .string($0.state)]) })
         return .object(members)
     }
+
+    /// Open findings a task's status lists with their text (the counts cover them all).
+    static let openFindingsShownMax = 20
 
     /// How task processes are confined, and whether that works here.
     var confinementStatus: JSONValue {

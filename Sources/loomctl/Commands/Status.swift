@@ -67,6 +67,12 @@ struct Status: ParsableCommand {
         }
         if let open = task["openFindings"]?.objectValue, !open.isEmpty {
             lines.append("  open findings: " + ["blocking", "warn", "info"].compactMap { key in open[key].map { "\($0.intValue ?? 0) \(key)" } }.joined(separator: ", "))
+            // Listed with their text, unless the gate card below already shows them.
+            if task["card"] == nil {
+                for finding in task["findings"]?.arrayValue ?? [] {
+                    lines.append("    \(finding["id"]?.stringValue ?? "?") [\(finding["severity"]?.stringValue ?? "?")] \(finding["summary"]?.stringValue ?? "") (\(finding["agent"]?.stringValue ?? "?")\(finding["origin"]?.stringValue == "harness" ? ", harness" : ""))")
+                }
+            }
         }
         for effect in task["effects"]?.arrayValue ?? [] {
             // key is task:step:unit:iteration:attempt; the unit is what a person knows.
