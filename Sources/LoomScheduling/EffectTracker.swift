@@ -15,6 +15,12 @@ public struct EffectTracker<Timer> {
     public var inFlightCount: Int { inFlight.count }
     public var waitingCount: Int { waiting.count }
 
+    /// The started slots beginning with `prefix`, sorted (what a status shows of a task).
+    public func inFlight(withPrefix prefix: String) -> [String] { inFlight.filter { $0.hasPrefix(prefix) }.sorted() }
+
+    /// Whether `slot` waits out a retry delay.
+    public func isWaiting(_ slot: String) -> Bool { waiting[slot] != nil }
+
     /// Marks a slot started; false when it already runs (do not start it again).
     public mutating func begin(_ slot: String) -> Bool { inFlight.insert(slot).inserted }
 

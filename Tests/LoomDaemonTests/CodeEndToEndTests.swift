@@ -70,6 +70,26 @@ import Testing
         #expect(!log.contains("\\\""), "no escaped JSON in the log: \(log)")
     }
 
+    /// A task whose implementer changed nothing ends done, and says it delivered nothing.
+    @Test func aTaskThatDeliveredNothingSaysSo() throws {
+        let daemon = try DaemonHarness(script: Self.script.replacingOccurrences(of: #", "edits": {"value.txt": "42\n"}"#, with: ""))
+        try daemon.start()
+        let project = try SampleRepository.make(in: daemon)
+        #expect(daemon.ctl(["submit", "-C", project, "--bundle", "code", "--policy", "full-supervised", "Make value.txt hold 42"]).status == 0)
+        for _ in 0..<2 {
+            #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
+            #expect(daemon.ctl(["approve", "t1", "-C", project, "--reason", "fine"]).status == 0)
+        }
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "done" } == "done", "\(daemon.log())")
+        let status = daemon.ctl(["status", "t1", "-C", project])
+        #expect(status.stdout.contains("outcome: finished: nothing was delivered (empty change)"), "\(status.stdout)")
+        let json = daemon.ctl(["status", "t1", "-C", project, "--json"]).json
+        #expect(json?["delivered"] == .bool(false) && json?["outcome"]?.stringValue == "finished", "the kernel's outcome is as journaled")
+        // Open findings are listed with their text.
+        #expect(status.stdout.contains("t1.f1 [warn] no test for the new value (reviewer-tests)"), "\(status.stdout)")
+        #expect(json?["findings"]?[0]?["summary"]?.stringValue == "no test for the new value")
+    }
+
     @Test func aKilledDaemonContinuesTheTaskInItsWorktreeWithoutADuplicateCommit() throws {
         let daemon = try DaemonHarness(script: Self.script.replacingOccurrences(of: "\"delayMs\": 300", with: "\"delayMs\": 1500"))
         try daemon.start()

@@ -44,6 +44,35 @@ import LoomIPC
         #expect(Set(tried.objectValue?.keys.map { $0 } ?? []) == ["task", "gate", "answer", "message"])
     }
 
+    /// A rejected answer shows why in the log, and the second one the harness finding it became.
+    @Test func theLogShowsARejectedOutputsErrorAndItsFinding() throws {
+        let script = """
+            {"agents": {
+              "writer": [{"output": {"title": "T", "text": "words"}}],
+              "editor": [{"output": "Looks fine to me."}, {"output": {"verdict": "ok"}}],
+              "factchecker": [{"output": {"checked_claims": 0, "findings": []}}]
+            }}
+            """
+        let daemon = try DaemonHarness(script: script)
+        try daemon.start()
+        let project = try daemon.makeProject()
+        #expect(daemon.ctl(["submit", "-C", project, "x"]).status == 0)
+        #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
+        let log = daemon.ctl(["log", "t1", "-C", project])
+        #expect(log.status == 0, "\(log.stderr)")
+        let rejected = log.stdout.components(separatedBy: "\n").filter { $0.contains("REJECTED: ") }
+        // The harness blocker walks the task back, and the script's last answer repeats: each
+        // round's two rejections are shown.
+        #expect(rejected.count >= 2 && rejected.count % 2 == 0, "\(log.stdout)")
+        #expect(rejected.first?.contains("output is not JSON") == true, "\(rejected)")
+        #expect(rejected.last?.contains("findings") == true, "the schema's complaint: \(rejected)")
+        #expect(log.stdout.contains("(asked again with the error in the prompt)"))
+        #expect(log.stdout.contains("became finding t1.f1 (blocking, harness): output of editor failed its schema twice"), "\(log.stdout)")
+        // Valid answers carry no rejection.
+        let json = try #require(daemon.ctl(["log", "t1", "-C", project, "--json"]).json)
+        #expect(json["entries"]?.arrayValue?.filter { $0["rejected"] != nil }.count == rejected.count)
+    }
+
     /// `watch` of a task that does not exist says so instead of never answering.
     @Test func watchingAnUnknownTaskIsNotFound() throws {
         let daemon = try DaemonHarness()

@@ -29,6 +29,19 @@ import LoomEngine
         #expect(json["default"] == .array(["claude-code"]))
         let human = ctl(["models", "list", "--state-dir", state.path])
         #expect(human.output.contains("role implementer") && human.output.contains("tier fast"))
+        // Columns line up however long a role's name is.
+        try #"{"version": 1, "default": ["claude-code"], "roles": {"reviewer-security-and-more": ["local:smollm2"], "implementer": ["local:smollm2"]}, "providers": {"local": {"kind": "openai", "baseURL": "http://127.0.0.1:8080/v1", "contextTokens": 8192, "models": {"smollm2": {"maxTokens": 1024}}}}}"#
+            .write(toFile: "\(state.path)/models.json", atomically: true, encoding: .utf8)
+        let aligned = ctl(["models", "list", "--state-dir", state.path]).output.split(separator: "\n").map(String.init)
+        let chains = aligned.filter { $0.hasPrefix("default") || $0.hasPrefix("tier ") || $0.hasPrefix("role ") }
+        let offsets = Set(chains.map { line -> Int in
+            // Where the chain starts: after the label and its padding.
+            let label = line.hasPrefix("default") ? "default" : String(line.split(separator: " ").prefix(2).joined(separator: " "))
+            return label.count + line.dropFirst(label.count).prefix(while: { $0 == " " }).count
+        })
+        #expect(chains.count == 6 && offsets.count == 1, "\(aligned)")
+        #expect(aligned.contains { $0.hasPrefix("local") && $0.contains("openai") && $0.contains("8192") && $0.contains("http://127.0.0.1:8080/v1") }, "\(aligned)")
+        #expect(aligned.contains { $0.contains("local:smollm2") && $0.contains("1024") }, "\(aligned)")
         let bad = ctl(["models", "set", "implementer", "nosuch:model", "--state-dir", state.path])
         #expect(bad.status == 2 && bad.output.contains("unknown provider 'nosuch'"))
     }

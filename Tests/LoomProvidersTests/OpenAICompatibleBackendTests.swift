@@ -44,7 +44,15 @@ import LoomEngine
         var plain = settings(.openai, baseURL: "\(server.baseURL)/v1")
         plain.temperature = 0
         let result = OpenAICompatibleBackend(providerName: "local", settings: plain).spawn(makeRequest(), model: "smol", context: SpawnWatcher().context())
-        #expect(result.output == "ok" && result.tokensIn == 0 && result.costMicroUSD == 0)
+        // No usage in the stream (llama.cpp's way): estimated from the text (4 bytes a token,
+        // rounded up: "Say hello." is 10 bytes, "ok" 2), and marked as an estimate.
+        #expect(result.output == "ok" && result.tokensIn == 3 && result.tokensOut == 1 && result.tokensEstimated && result.costMicroUSD == 0)
+        #expect(result.json["usage"]?["estimated"] == .bool(true))
+        // A server that reports usage is believed, and not marked.
+        let counted = try LoopbackHTTPServer { _ in .stream([Self.chunk("ok"), Self.usage, "data: [DONE]\n\n"]) }
+        defer { counted.stop() }
+        let reported = OpenAICompatibleBackend(providerName: "local", settings: settings(.openai, baseURL: "\(counted.baseURL)/v1")).spawn(makeRequest(), model: "smol", context: SpawnWatcher().context())
+        #expect(reported.tokensIn == 20 && reported.tokensOut == 7 && !reported.tokensEstimated && reported.json["usage"]?["estimated"] == nil)
         let body = try JSONValue.parse(try #require(server.requests.first).body)
         #expect(body["usage"] == nil)
         #expect(body["stream_options"]?["include_usage"] == .bool(true))

@@ -48,9 +48,34 @@ public struct Git: Sendable {
         return environment
     }
 
+    /// How git is started: under `setpriv --pdeathsig KILL` when util-linux's setpriv is
+    /// installed, so a git child is killed when the loomd thread waiting for it dies (a
+    /// `kill -9` of loomd leaves no `git gc` or `git worktree add` running on). git and setpriv
+    /// are found on loomd's PATH once; without git, every call fails saying to install it.
+    struct Launch: Sendable {
+        var git: String?
+        var setpriv: String?
+
+        static let found = Launch(git: ChildEnvironment.which("git", path: ChildEnvironment.startPath),
+                                  setpriv: ChildEnvironment.which("setpriv", path: ChildEnvironment.startPath))
+
+        func argv(_ arguments: [String]) -> [String]? {
+            guard let git else { return nil }
+            guard let setpriv else { return [git] + arguments }
+            return [setpriv, "--pdeathsig", "KILL", "--", git] + arguments
+        }
+    }
+
     /// Runs `git ARGS`; a git that cannot be started at all is a `GitError`.
     public func run(_ arguments: [String]) throws(GitError) -> Output {
-        let result = ChildProcess.run(argv: ["git"] + leadingOptions + arguments, directory: directory, environment: Self.environment,
+        try run(arguments, launch: .found)
+    }
+
+    func run(_ arguments: [String], launch: Launch) throws(GitError) -> Output {
+        guard let argv = launch.argv(leadingOptions + arguments) else {
+            throw GitError("git is not available (not found on PATH \(ChildEnvironment.startPath)); install git", command: arguments)
+        }
+        let result = ChildProcess.run(argv: argv, directory: directory, environment: Self.environment,
                                       timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes)
         if let spawnError = result.spawnError {
             throw GitError("git is not available (\(spawnError)); install git", command: arguments)

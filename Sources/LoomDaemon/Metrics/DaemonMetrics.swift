@@ -10,9 +10,12 @@ final class DaemonMetrics: @unchecked Sendable {
     let retries = LabeledCounter()
     let spawns = LabeledCounter()
     let tokens = LabeledCounter()
+    /// The part of `tokens` (and of the cost) loom estimated from the text: the server reported none.
+    let tokensEstimated = LabeledCounter()
     let violations = LabeledCounter()
     private let lock = Lock()
     private var costMicroUSD = 0
+    private var estimatedCostMicroUSD = 0
     /// Set once, before the socket opens.
     var recoverySeconds = 0.0
     /// Written from every project's queue, hence the lock.
@@ -30,9 +33,15 @@ final class DaemonMetrics: @unchecked Sendable {
         tokens.increment("out", by: Double(result.tokensOut))
         tokens.increment("cached", by: Double(result.tokensCached))
         lock.withLock { costMicroUSD += result.costMicroUSD }
+        if result.tokensEstimated {
+            tokensEstimated.increment("in", by: Double(result.tokensIn))
+            tokensEstimated.increment("out", by: Double(result.tokensOut))
+            lock.withLock { estimatedCostMicroUSD += result.costMicroUSD }
+        }
     }
 
     var costUSD: Double { lock.withLock { Double(costMicroUSD) / 1_000_000 } }
+    var estimatedCostUSD: Double { lock.withLock { Double(estimatedCostMicroUSD) / 1_000_000 } }
 }
 
 /// A counter family keyed by one label value.

@@ -358,11 +358,45 @@ public final class Project: @unchecked Sendable {
                 size += text.utf8.count
                 if let parsed = try? JSONValue.parse(text) { object[key] = parsed }
             }
+            if object["kind"]?.stringValue == "effect_result", let rejection = try rejection(object) {
+                object["rejected"] = rejection
+                size += rejection.canonicalText.utf8.count
+            }
             if !entries.isEmpty, bytes + size > bytesMax { return (entries, true) }
             bytes += size
             entries.append(.object(object))
         }
         return (entries, rows.count > limit)
+    }
+}
+
+extension Project {
+    /// For an agent's answer the kernel rejected (its output failed the agent's schema): why,
+    /// checked again by the kernel's own validator against the task's bundle version, and the
+    /// harness finding the rejection became when it did (the second failure). Not journaled
+    /// apart: the output and the schema are, and the check is a pure function of them.
+    func rejection(_ entry: [String: JSONValue]) throws(LoomError) -> JSONValue? {
+        guard let key = entry["payload"]?["key"]?.stringValue, let tick = entry["tick"]?.intValue,
+              entry["payload"]?["result"]?["status"]?.stringValue == "ok", let text = entry["payload"]?["result"]?["output"]?.stringValue else { return nil }
+        let engine = try engine
+        let store = try engine.store
+        guard let row = try store.query("""
+            SELECT o.task_id, o.step, o.unit, o.iteration, t.bundle_digest FROM effects e
+            JOIN step_outputs o ON o.task_id = e.task_id AND o.step = e.step AND o.unit = e.unit AND o.iteration = e.iteration AND o.attempt = e.attempt
+            JOIN tasks t ON t.id = e.task_id
+            WHERE e.key = :key AND e.kind = 'spawn' AND o.kind = 'spawn' AND o.valid = 0
+            """, bindings: [":key": key]).first,
+              let digest = row["bundle_digest"]?.stringValue, let unit = row["unit"]?.stringValue,
+              let spec = engine.bundle(digest: digest)?.agents[unit] else { return nil }
+        var rejection: [String: JSONValue] = ["errors": .array(engine.validationErrors(of: text, agent: spec).prefix(10).map { .string($0) })]
+        if let finding = try store.query("""
+            SELECT id, severity, summary FROM findings WHERE task_id = :task AND step = :step AND agent = :agent AND iteration = :iteration
+              AND origin = 'harness' AND created_tick = :tick
+            """, bindings: [":task": row["task_id"]?.stringValue ?? "", ":step": row["step"]?.stringValue ?? "", ":agent": unit,
+                            ":iteration": String(row["iteration"]?.intValue ?? 0), ":tick": String(tick)]).first {
+            rejection["finding"] = finding
+        }
+        return .object(rejection)
     }
 }
 

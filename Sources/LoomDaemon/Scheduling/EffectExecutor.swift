@@ -50,8 +50,10 @@ public struct EffectExecutor: Sendable {
     ///     the first one would have got.
     ///   - onChild: told a child's pid when it starts (`true`) and when it has ended (`false`).
     ///   - onProgress: an agent's output as it streams in (not journaled: the result is).
+    ///   - onModelWait: told when a spawn starts waiting for its model's endpoint (what for)
+    ///     and when it gets its turn (nil).
     public func execute(_ effect: Effect, project: String, call: Int? = nil, onChild: @escaping @Sendable (Int32, Bool) -> Void = { _, _ in },
-                        onProgress: (@Sendable (String) -> Void)? = nil) -> JSONValue {
+                        onProgress: (@Sendable (String) -> Void)? = nil, onModelWait: (@Sendable (String?) -> Void)? = nil) -> JSONValue {
         let directory = TaskWorkspace.workingDirectory(project: project, task: effect.taskID)
         switch effect.kind {
         case .spawn:
@@ -75,6 +77,7 @@ public struct EffectExecutor: Sendable {
                                                }
                                            }, onProgress: onProgress)
                 context.onLaunch = { launches.add($0) }
+                context.onModelWait = onModelWait
                 var result = router.spawn(request, context: context)
                 result.confinement = launches.last
                 return result.json
@@ -100,19 +103,28 @@ public struct EffectExecutor: Sendable {
         guard let argv = request["argv"]?.arrayValue?.compactMap(\.stringValue), !argv.isEmpty else {
             return CommandResult(status: .failed, exitCode: nil, output: "the command step names neither an argv nor a handler")
         }
+        // The same environment as the checks: loomd's PATH, then what the project's
+        // .loom/config sets (as recorded when the task's worktree was prepared).
+        let config: CodeConfig
+        do {
+            config = try TaskWorkspace(projectDirectory: project, taskID: request["task"]?.stringValue ?? "").recordedConfig()
+        } catch {
+            return CommandResult(status: .failed, exitCode: nil, output: "the command step's environment cannot be read: \(error)")
+        }
+        let environment = ChildEnvironment.base().merging(config.environment) { $1 }
         let timeoutMs = Int(request["timeoutMs"]?.intValue ?? Int64(CommandSpec.defaultTimeoutMs))
         let limit = Int(request["outputLimitBytes"]?.intValue ?? Int64(CommandSpec.defaultOutputLimitBytes))
         let profile = LaunchProfile(kind: .command, workingDirectory: directory, projectDirectory: project,
                                     readOnlyPaths: TaskWorkspace.gitDirectories(project: project), network: false)
         var started: Int32 = 0
-        let launch = Launcher.run(argv: argv, profile: profile, confinement: confinement, environment: ChildEnvironment.base(), timeoutMs: timeoutMs,
+        let launch = Launcher.run(argv: argv, profile: profile, confinement: confinement, environment: environment, timeoutMs: timeoutMs,
                                   outputLimitBytes: limit, onStart: { pid in
             started = pid
             onChild(pid, true)
         })
         if started > 0 { onChild(started, false) }
         let outcome = launch.result
-        let details: JSONValue = .object(["confinement": launch.record])
+        let details: JSONValue = .object(["confinement": launch.record, "environment": ChildEnvironment.recordable(environment)])
         let output = String(decoding: outcome.output, as: UTF8.self)
         if let spawnError = outcome.spawnError { return CommandResult(status: .failed, exitCode: nil, output: spawnError, details: details) }
         let status: CommandResult.Status = outcome.timedOut ? .timeout : (outcome.exitCode == 0 ? .ok : .failed)

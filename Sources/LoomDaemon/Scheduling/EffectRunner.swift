@@ -27,6 +27,8 @@ final class EffectRunner: @unchecked Sendable {
     /// Pids of the processes loomd started for effects; an answer from one of their
     /// descendants is refused.
     private var children: Set<Int32> = []
+    /// Spawns waiting for their model's endpoint (`EndpointSlots`), by slot: what they wait for.
+    private var modelWaits: [String: String] = [:]
     private let timers = DispatchQueue(label: "loom.retries")
 
     /// Children on record in the state directory, so a restarted loomd can end what a
@@ -137,9 +139,27 @@ final class EffectRunner: @unchecked Sendable {
                 lock.withLock { _ = children.remove(pid) }
                 childRecords.remove(pid)
             }
-        }, onProgress: progress)
+        }, onProgress: progress, onModelWait: { [self] text in
+            let slot = Self.slot(effect.key, directory)
+            lock.withLock { modelWaits[slot] = text }
+        })
         if effect.kind == .spawn, let spawn = AgentResult(json: result) { metrics.recordSpawn(spawn) }
         return result
+    }
+
+    /// The effects of `task` in the project at `directory` that loomd has started and not yet
+    /// delivered, by key, each with its state: running, waiting for its model (and why), or
+    /// waiting out a retry's delay. Effect keys start with their task's id.
+    func liveEffects(task: String, directory: String) -> [(key: String, state: String)] {
+        let prefix = Self.slot("\(task):", directory)
+        return lock.withLock {
+            tracker.inFlight(withPrefix: prefix).map { slot in
+                let key = String(slot.dropFirst(directory.utf8.count + 1))
+                if let wait = modelWaits[slot] { return (key, wait) }
+                if tracker.isWaiting(slot) { return (key, "waiting to retry") }
+                return (key, "running")
+            }
+        }
     }
 
     /// Stops starting work and waits up to the grace period for what runs.

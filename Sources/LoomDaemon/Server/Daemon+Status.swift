@@ -16,9 +16,14 @@ extension Daemon {
                     project.noticeOtherWriters()
                     if let task = params["task"]?.stringValue {
                         guard let summary = try Self.taskSummary(project, task) else { throw IPCError(.notFound, "no task \(task) in \(root)") }
-                        reply.result(summary)
+                        reply.result(self.withLiveEffects(summary, directory: root))
                     } else {
-                        reply.result(try Self.projectSummary(project, tasksMax: 50))
+                        var summary = try Self.projectSummary(project, tasksMax: 50)
+                        if case .object(var members) = summary, let active = members["active"]?.arrayValue {
+                            members["active"] = .array(active.map { self.withLiveEffects($0, directory: root) })
+                            summary = .object(members)
+                        }
+                        reply.result(summary)
                     }
                 } catch {
                     reply.error(Self.ipcError(any: error))
@@ -91,6 +96,7 @@ extension Daemon {
                    coalesce(sum(json_extract(result, '$.usage.out')), 0) AS tokens_out,
                    coalesce(sum(json_extract(result, '$.usage.cached')), 0) AS tokens_cached,
                    coalesce(sum(json_extract(result, '$.costMicroUSD')), 0) AS cost,
+                   coalesce(max(json_extract(result, '$.usage.estimated')), 0) AS estimated,
                    (SELECT json_group_object(severity, n) FROM
                       (SELECT severity, count(*) AS n FROM findings WHERE task_id = :task AND status = 'open' GROUP BY severity)) AS findings
             FROM effects WHERE task_id = :task AND kind = 'spawn'
@@ -103,7 +109,10 @@ extension Daemon {
             // model call (each spawn, each transient retry, each fallback entry tried), not the
             // effect rows, which miss retries and fallbacks.
             "outcome": .string(task.outcome), "spawns": .int(Int64(task.spawnCount)), "spawnCap": .int(Int64(task.spawnCap)),
-            "tokens": .object(["in": usage["tokens_in"] ?? 0, "out": usage["tokens_out"] ?? 0, "cached": usage["tokens_cached"] ?? 0]),
+            // `estimated`: some of the counts are loom's estimate (a server reported no usage), and
+            // so is the cost priced from them.
+            "tokens": .object(["in": usage["tokens_in"] ?? 0, "out": usage["tokens_out"] ?? 0, "cached": usage["tokens_cached"] ?? 0,
+                               "estimated": .bool((usage["estimated"]?.intValue ?? 0) != 0)]),
             "costUSD": .double(Double(usage["cost"]?.intValue ?? 0) / 1_000_000),
             "policy": task.policy.json,
         ]
@@ -123,7 +132,19 @@ extension Daemon {
                                          "deletions": details["deletions"] ?? 0, "testFiles": details["testFiles"] ?? .array([])])
         }
         if let checks = parsed("checks") { summary["checks"] = checks }
+        // A finished task whose change is empty delivered nothing; the kernel's outcome
+        // ("finished") is journaled and replayed as it is, so this is said here, beside it.
+        if task.status == .done, let files = summary["change"]?["files"]?.intValue, files == 0 {
+            summary["delivered"] = false
+            summary["outcomeNote"] = "nothing was delivered (empty change)"
+        }
         summary["openFindings"] = usage["findings"]?.stringValue.flatMap { try? JSONValue.parse($0) } ?? .object([:])
+        // The open findings themselves, blocking first, at most `openFindingsShownMax`.
+        let open = try store.query("""
+            SELECT id, severity, agent, origin, summary FROM findings WHERE task_id = :task AND status = 'open'
+            ORDER BY CASE severity WHEN 'blocking' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, created_tick, id LIMIT \(Self.openFindingsShownMax)
+            """, bindings: [":task": id])
+        if !open.isEmpty { summary["findings"] = .array(open) }
         if let gate = try project.engine.waitingGate(task: id) {
             let since = try store.query("SELECT time_ms FROM ticks WHERE tick = :tick", bindings: [":tick": String(gate.openedTick)]).first?["time_ms"] ?? .null
             summary["gate"] = .object(["event": .string(gate.eventID), "role": .string(gate.role), "policy": .string(gate.policy.rawValue),
@@ -132,6 +153,20 @@ extension Daemon {
         }
         return .object(summary)
     }
+
+    /// A task's summary with what loomd is doing for it right now (`effects`: each started
+    /// effect's key and state, a spawn that queues for its model saying so): kept in memory,
+    /// not journaled, so it is added here rather than read from the database.
+    func withLiveEffects(_ summary: JSONValue, directory: String) -> JSONValue {
+        guard case .object(var members) = summary, let task = members["task"]?.stringValue else { return summary }
+        let live = runner.liveEffects(task: task, directory: directory)
+        guard !live.isEmpty else { return summary }
+        members["effects"] = .array(live.map { .object(["key": .string($0.key), "state": .string($0.state)]) })
+        return .object(members)
+    }
+
+    /// Open findings a task's status lists with their text (the counts cover them all).
+    static let openFindingsShownMax = 20
 
     /// How task processes are confined, and whether that works here.
     var confinementStatus: JSONValue {
@@ -197,7 +232,10 @@ extension Daemon {
         text.histogram("loom_gate_wait_seconds", help: "Time a gate waited for its answer.", metrics.gateWait)
         text.counter("loom_spawns_total", help: "Model calls this loomd process made since it started, by outcome (a task's spawns used is its spawn_count, in status).", metrics.spawns.snapshot.map { (labels: [("outcome", $0.0)], value: $0.1) })
         text.counter("loom_tokens_total", help: "Tokens used by agent spawns.", metrics.tokens.snapshot.map { (labels: [("kind", $0.0)], value: $0.1) })
+        text.counter("loom_tokens_estimated_total", help: "Of loom_tokens_total, the tokens loom estimated from the text (4 bytes a token) because the server reported none.",
+                     metrics.tokensEstimated.snapshot.map { (labels: [("kind", $0.0)], value: $0.1) })
         text.counter("loom_cost_usd_total", help: "Cost of agent spawns in US dollars.", [(labels: [], value: metrics.costUSD)])
+        text.counter("loom_cost_estimated_usd_total", help: "Of loom_cost_usd_total, the cost priced from estimated tokens.", [(labels: [], value: metrics.estimatedCostUSD)])
         if let gateNotifier {
             text.counter("loom_notifications_total", help: "Gate notifications by outcome (sent, failed, dropped when too many waited).",
                          gateNotifier.outcomes.snapshot.map { (labels: [("outcome", $0.0)], value: $0.1) })

@@ -19,11 +19,13 @@ public struct AgentSpec: Sendable, Equatable {
     /// Free-text capability hint ("fast", "balanced", "premium", ...) the host
     /// maps to a concrete model; the kernel does not interpret it.
     public let tier: String?
+    /// Variables that may be cut to fit a model's window, and how (absent: `.none`).
+    public let shrink: [String: ShrinkRule]
 
     public init(
         name: String, templatePath: String, template: PromptTemplate,
         variables: [String: VariableSource], outputSchema: OutputSchema,
-        producesFindings: Bool, dismissesFindings: Bool = false, tier: String?
+        producesFindings: Bool, dismissesFindings: Bool = false, tier: String?, shrink: [String: ShrinkRule] = [:]
     ) {
         self.name = name
         self.templatePath = templatePath
@@ -33,5 +35,6 @@ public struct AgentSpec: Sendable, Equatable {
         self.producesFindings = producesFindings
         self.dismissesFindings = dismissesFindings
         self.tier = tier
+        self.shrink = shrink.filter { $0.value != .none }
     }
 }

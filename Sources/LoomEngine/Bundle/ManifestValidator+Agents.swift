@@ -36,6 +36,7 @@ extension ManifestValidator {
 
         // Variables.
         var variables: [String: VariableSource] = [:]
+        var shrink: [String: ShrinkRule] = [:]
         var variablesReadable = false
         if let entries = objectField(fields, "variables", at: at, required: false) {
             variablesReadable = true
@@ -46,8 +47,24 @@ extension ManifestValidator {
                     problem(variableAt, "invalid variable name \"\(variable)\": names must match [A-Za-z_][A-Za-z0-9_]* and be at most 64 characters")
                     continue
                 }
-                guard let text = entries[variable]!.stringValue else {
-                    problem(variableAt, "expected a variable source (a string), found \(entries[variable]!.typeName)")
+                // A source, or {"from": SOURCE, "shrink": RULE} for a value that may be cut to
+                // fit a model's window.
+                var sourceText = entries[variable]!.stringValue
+                if let spec = entries[variable]!.objectValue {
+                    rejectUnknownFields(spec, at: variableAt, allowed: ["from", "shrink"])
+                    sourceText = spec["from"]?.stringValue
+                    if sourceText == nil { problem(PathText.member(variableAt, "from"), "expected a variable source (a string)") }
+                    if let value = spec["shrink"] {
+                        if let rule = value.stringValue.flatMap(ShrinkRule.init(rawValue:)) {
+                            shrink[variable] = rule
+                        } else {
+                            problem(PathText.member(variableAt, "shrink"), "expected one of \(ShrinkRule.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+                        }
+                    }
+                    if sourceText == nil { continue }
+                }
+                guard let text = sourceText else {
+                    problem(variableAt, "expected a variable source (a string, or {\"from\": SOURCE, \"shrink\": RULE}), found \(entries[variable]!.typeName)")
                     continue
                 }
                 guard let source = VariableSource(parsing: text) else {
@@ -122,7 +139,7 @@ extension ManifestValidator {
         if problems.count == before, let template, let reference, let schema {
             agents[name] = AgentSpec(
                 name: name, templatePath: reference.path, template: template, variables: variables,
-                outputSchema: schema, producesFindings: findings ?? false, dismissesFindings: dismisses, tier: tier
+                outputSchema: schema, producesFindings: findings ?? false, dismissesFindings: dismisses, tier: tier, shrink: shrink
             )
         }
     }

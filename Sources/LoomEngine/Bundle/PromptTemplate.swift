@@ -127,4 +127,25 @@ public struct PromptTemplate: Sendable, Equatable {
         }
         return result
     }
+
+    /// Renders like `render`, and says where the values of `tracked` variables landed: for
+    /// each, the UTF-8 byte ranges of its occurrences in the result, in source order. A host
+    /// that must shorten the prompt cuts there, without re-rendering (see `ShrinkRule`).
+    public func render(_ values: [String: String], tracking tracked: Set<String>, maxBytes: Int = 262_144) throws(TemplateError) -> (text: String, spans: [String: [Range<Int>]]) {
+        let text = try render(values, maxBytes: maxBytes)
+        guard !tracked.isEmpty else { return (text, [:]) }
+        var spans: [String: [Range<Int>]] = [:]
+        var offset = 0
+        for segment in segments {
+            switch segment {
+            case .text(_, let byteCount):
+                offset += byteCount
+            case .variable(let name):
+                let length = values[name]!.utf8.count
+                if tracked.contains(name) { spans[name, default: []].append(offset..<(offset + length)) }
+                offset += length
+            }
+        }
+        return (text, spans)
+    }
 }

@@ -134,8 +134,16 @@ extension Engine {
                 throw LoomError(.bundle, "step \(step.name) names agent '\(agent)', which bundle \(bundle.name) does not declare", context: "driving \(task.id)")
             }
             let prompt: String
+            var shrinkable: [AgentRequest.Shrinkable] = []
             do {
-                prompt = try spec.template.render(try variables(for: spec, task: task, validationError: validationError, in: context), maxBytes: limits.promptMaxBytes)
+                let values = try variables(for: spec, task: task, validationError: validationError, in: context)
+                let rendered = try spec.template.render(values, tracking: Set(spec.shrink.keys), maxBytes: limits.promptMaxBytes)
+                prompt = rendered.text
+                // Sorted by name: the request's JSON, and so the journal, does not depend on
+                // dictionary order.
+                for name in spec.shrink.keys.sorted(by: BundleNames.utf8Less) {
+                    shrinkable.append(AgentRequest.Shrinkable(variable: name, rule: spec.shrink[name]!, spans: rendered.spans[name] ?? []))
+                }
             } catch let error as LoomError {
                 throw error
             } catch {
@@ -143,7 +151,7 @@ extension Engine {
                 return
             }
             let request = AgentRequest(taskID: task.id, step: step.name, role: agent, prompt: prompt, modelTier: spec.tier,
-                                       iteration: task.iteration, attempt: attempt)
+                                       iteration: task.iteration, attempt: attempt, shrinkable: shrinkable)
             try ask(Effect(key: Effect.key(task: task.id, step: step.name, unit: agent, iteration: task.iteration, attempt: attempt),
                            taskID: task.id, step: step.name, unit: agent, iteration: task.iteration, attempt: attempt,
                            kind: .spawn, request: request.json), in: context)
@@ -257,6 +265,13 @@ extension Engine {
         if try context.pendingEffectCount(task: task.id, step: effect.step, iteration: effect.iteration) == 0 {
             try completeReviewStep(step, task: &task, bundle: bundle, in: context)
         }
+    }
+
+    /// Why `text` is not an acceptable output of `spec` (empty when it is): the same check
+    /// the kernel made when it was delivered, so a reader of the record (`loomctl log`) can
+    /// show a rejected output's reasons without the kernel journaling them twice.
+    public func validationErrors(of text: String, agent spec: AgentSpec) -> [String] {
+        validate(text, against: spec).errors
     }
 
     private func validate(_ text: String, against spec: AgentSpec) -> (parsed: JSONValue?, errors: [String]) {

@@ -13,6 +13,24 @@ public struct AgentRequest: Sendable, Equatable {
     public let iteration: Int
     public let attempt: Int
     public let limits: Limits
+    /// Where the values that may be cut to fit a model's window sit in `prompt`, and how each
+    /// shrinks, sorted by variable name; empty when the agent declares none (and then absent
+    /// from the JSON, so requests of bundles without it encode exactly as before).
+    public let shrinkable: [Shrinkable]
+
+    /// One shrinkable template variable: its rule and the UTF-8 byte ranges of its value's
+    /// occurrences in the prompt (the same value at each).
+    public struct Shrinkable: Sendable, Equatable {
+        public let variable: String
+        public let rule: ShrinkRule
+        public let spans: [Range<Int>]
+
+        public init(variable: String, rule: ShrinkRule, spans: [Range<Int>]) {
+            self.variable = variable
+            self.rule = rule
+            self.spans = spans
+        }
+    }
 
     public struct Limits: Sendable, Equatable {
         /// Whole session, start to last byte.
@@ -25,7 +43,7 @@ public struct AgentRequest: Sendable, Equatable {
         public init() {}
     }
 
-    public init(taskID: String, step: String, role: String, prompt: String, modelTier: String?, iteration: Int, attempt: Int, limits: Limits = Limits()) {
+    public init(taskID: String, step: String, role: String, prompt: String, modelTier: String?, iteration: Int, attempt: Int, limits: Limits = Limits(), shrinkable: [Shrinkable] = []) {
         self.taskID = taskID
         self.step = step
         self.role = role
@@ -34,6 +52,7 @@ public struct AgentRequest: Sendable, Equatable {
         self.iteration = iteration
         self.attempt = attempt
         self.limits = limits
+        self.shrinkable = shrinkable
     }
 
     public var json: JSONValue {
@@ -47,6 +66,12 @@ public struct AgentRequest: Sendable, Equatable {
             ]),
         ]
         if let modelTier { object["tier"] = .string(modelTier) }
+        if !shrinkable.isEmpty {
+            object["shrink"] = .array(shrinkable.map { item in
+                .object(["variable": .string(item.variable), "rule": .string(item.rule.rawValue),
+                         "spans": .array(item.spans.map { .array([.int(Int64($0.lowerBound)), .int(Int64($0.upperBound))]) })])
+            })
+        }
         return .object(object)
     }
 
@@ -58,7 +83,18 @@ public struct AgentRequest: Sendable, Equatable {
         if let value = json["limits"]?["timeoutMs"]?.intValue { limits.timeoutMs = Int(value) }
         if let value = json["limits"]?["idleTimeoutMs"]?.intValue { limits.idleTimeoutMs = Int(value) }
         if let value = json["limits"]?["outputMaxBytes"]?.intValue { limits.outputMaxBytes = Int(value) }
+        var shrinkable: [Shrinkable] = []
+        let promptBytes = prompt.utf8.count
+        for item in json["shrink"]?.arrayValue ?? [] {
+            // A span outside the prompt is dropped, not trusted: a host cuts only inside it.
+            guard let variable = item["variable"]?.stringValue, let rule = item["rule"]?.stringValue.flatMap(ShrinkRule.init(rawValue:)) else { continue }
+            let spans = (item["spans"]?.arrayValue ?? []).compactMap { pair -> Range<Int>? in
+                guard let start = pair[0]?.intValue, let end = pair[1]?.intValue, 0 <= start, start <= end, Int(end) <= promptBytes else { return nil }
+                return Int(start)..<Int(end)
+            }
+            shrinkable.append(Shrinkable(variable: variable, rule: rule, spans: spans))
+        }
         self.init(taskID: task, step: step, role: role, prompt: prompt, modelTier: json["tier"]?.stringValue,
-                  iteration: Int(iteration), attempt: Int(attempt), limits: limits)
+                  iteration: Int(iteration), attempt: Int(attempt), limits: limits, shrinkable: shrinkable)
     }
 }

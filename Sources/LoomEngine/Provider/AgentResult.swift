@@ -35,6 +35,13 @@ public struct AgentResult: Sendable, Equatable {
     /// How the process that produced it was confined, as the host recorded it (opaque to
     /// the kernel; kept so the journal shows how every spawn ran). Absent from older results.
     public var confinement: JSONValue?
+    /// How the prompt was fitted to the model's window (the window, the prompt's size before
+    /// and after, what was cut), as the host recorded it: opaque to the kernel, journaled so
+    /// every cut is on record. Absent from older results.
+    public var fit: JSONValue?
+    /// True when the token counts are loom's estimate from the text, not the server's count
+    /// (a server that reported no usage). Absent (false) from older results.
+    public var tokensEstimated = false
 
     public init(output: String, tokensIn: Int = 0, tokensOut: Int = 0, tokensCached: Int = 0, costMicroUSD: Int = 0, durationMs: Int = 0, provider: String = "", model: String = "") {
         self.output = output
@@ -59,7 +66,9 @@ public struct AgentResult: Sendable, Equatable {
     public var json: JSONValue {
         var object: [String: JSONValue] = [
             "status": .string(errorClass == nil ? "ok" : "error"),
-            "usage": .object(["in": .int(Int64(tokensIn)), "out": .int(Int64(tokensOut)), "cached": .int(Int64(tokensCached))]),
+            "usage": tokensEstimated
+                ? .object(["in": .int(Int64(tokensIn)), "out": .int(Int64(tokensOut)), "cached": .int(Int64(tokensCached)), "estimated": true])
+                : .object(["in": .int(Int64(tokensIn)), "out": .int(Int64(tokensOut)), "cached": .int(Int64(tokensCached))]),
             "costMicroUSD": .int(Int64(costMicroUSD)),
             "durationMs": .int(Int64(durationMs)),
             "provider": .string(provider),
@@ -73,6 +82,7 @@ public struct AgentResult: Sendable, Equatable {
         if let retryAfterMs { object["retryAfterMs"] = .int(Int64(retryAfterMs)) }
         if attempts != 1 { object["attempts"] = .int(Int64(attempts)) }
         if let confinement { object["confinement"] = confinement }
+        if let fit { object["fit"] = fit }
         return .object(object)
     }
 
@@ -95,6 +105,8 @@ public struct AgentResult: Sendable, Equatable {
         model = json["model"]?.stringValue ?? ""
         attempts = max(1, Int(json["attempts"]?.intValue ?? 1))
         confinement = json["confinement"]
+        fit = json["fit"]
+        tokensEstimated = json["usage"]?["estimated"]?.boolValue ?? false
     }
 }
 

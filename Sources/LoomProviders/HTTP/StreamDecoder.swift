@@ -35,6 +35,17 @@ extension HTTPExchange {
                                               context: SpawnContext) -> AgentResult {
         let stream = Decoder(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
         let response = perform(.init(url: url, headers: headers, body: body.canonicalBytes()), limits: request.limits, onChild: context.onChild, consume: stream.consume)
-        return stream.result(response, provider: provider, model: model, prices: prices).redacted(context.secrets)
+        var result = stream.result(response, provider: provider, model: model, prices: prices)
+        // A server that counted nothing (llama.cpp streams no usage) did not answer for free:
+        // the tokens are estimated from the prompt sent and the answer, and marked so.
+        if result.errorClass == nil, result.tokensIn == 0, result.tokensOut == 0, result.tokensCached == 0 {
+            result.tokensIn = TokenEstimate.usage(request.prompt)
+            result.tokensOut = TokenEstimate.usage(result.output ?? "")
+            result.tokensEstimated = true
+            if result.costMicroUSD == 0 {
+                result.costMicroUSD = prices.costMicroUSD(provider: provider, model: model, tokensIn: result.tokensIn, tokensOut: result.tokensOut, tokensCached: 0) ?? 0
+            }
+        }
+        return result.redacted(context.secrets)
     }
 }

@@ -16,7 +16,10 @@ public struct OllamaBackend: SpawnBackend {
         self.prices = prices
     }
 
-    public func body(for request: AgentRequest, model: String) -> JSONValue {
+    /// `budget`: the model's window as the router found it. A stated window (operator or
+    /// server) is asked for (`num_ctx`: Ollama otherwise runs with its small default and
+    /// drops the start of a longer prompt) and caps the answer (`num_predict`).
+    public func body(for request: AgentRequest, model: String, budget: ContextBudget? = nil) -> JSONValue {
         var body: [String: JSONValue] = [
             "model": .string(model),
             "messages": .array([.object(["role": "user", "content": .string(request.prompt)])]),
@@ -24,7 +27,9 @@ public struct OllamaBackend: SpawnBackend {
         ]
         var options: [String: JSONValue] = [:]
         if let temperature = settings.temperature { options["temperature"] = .double(temperature) }
-        if let maxTokens = settings.maxTokens { options["num_predict"] = .int(Int64(maxTokens)) }
+        let stated = budget.flatMap { $0.source == .kindDefault ? nil : $0 }
+        if let maxTokens = settings.maxTokens ?? stated?.answerTokens { options["num_predict"] = .int(Int64(maxTokens)) }
+        if let stated { options["num_ctx"] = .int(Int64(stated.contextTokens)) }
         if !options.isEmpty { body["options"] = .object(options) }
         return .object(body)
     }
@@ -39,7 +44,7 @@ public struct OllamaBackend: SpawnBackend {
         var headers = [("Content-Type", "application/json"), ("Accept", "application/x-ndjson")]
         // A hosted or proxied Ollama may want a bearer token.
         if let key = endpoint.key { headers.append(("Authorization", "Bearer \(key)")) }
-        return HTTPExchange.spawn(OllamaStream.self, url: "\(endpoint.baseURL)/api/chat", headers: headers, body: body(for: request, model: model),
+        return HTTPExchange.spawn(OllamaStream.self, url: "\(endpoint.baseURL)/api/chat", headers: headers, body: body(for: request, model: model, budget: context.budget),
                                   request: request, provider: provider, model: model, prices: prices, context: context)
     }
 }

@@ -22,7 +22,10 @@ public struct OpenAICompatibleBackend: SpawnBackend {
     }
 
     /// The request body, as sent (tests compare it).
-    public func body(for request: AgentRequest, model: String) -> JSONValue {
+    /// `budget`: the model's window as the router found it. A window the operator or the
+    /// server stated caps the answer at its share (`max_tokens`) when no `maxTokens` is set,
+    /// so prompt and answer together stay inside it; a kind's assumed default sends nothing.
+    public func body(for request: AgentRequest, model: String, budget: ContextBudget? = nil) -> JSONValue {
         var body: [String: JSONValue] = [
             "model": .string(model),
             "messages": .array([.object(["role": "user", "content": .string(request.prompt)])]),
@@ -30,7 +33,9 @@ public struct OpenAICompatibleBackend: SpawnBackend {
             "stream_options": .object(["include_usage": true]),
         ]
         if settings.kind == .openrouter { body["usage"] = .object(["include": true]) }
-        if let maxTokens = settings.maxTokens { body["max_tokens"] = .int(Int64(maxTokens)) }
+        if let maxTokens = settings.maxTokens ?? budget.flatMap({ $0.source == .kindDefault ? nil : $0.answerTokens }) {
+            body["max_tokens"] = .int(Int64(maxTokens))
+        }
         if let temperature = settings.temperature { body["temperature"] = .double(temperature) }
         return .object(body)
     }
@@ -45,7 +50,7 @@ public struct OpenAICompatibleBackend: SpawnBackend {
         var headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream")]
         if let key = endpoint.key { headers.append(("Authorization", "Bearer \(key)")) }
         if settings.kind == .openrouter { headers.append(("X-Title", "loom")) }
-        return HTTPExchange.spawn(OpenAIStream.self, url: "\(endpoint.baseURL)/chat/completions", headers: headers, body: body(for: request, model: model),
+        return HTTPExchange.spawn(OpenAIStream.self, url: "\(endpoint.baseURL)/chat/completions", headers: headers, body: body(for: request, model: model, budget: context.budget),
                                   request: request, provider: provider, model: model, prices: prices, context: context)
     }
 }

@@ -29,6 +29,12 @@ public enum ChildEnvironment {
         return value
     }()
 
+    /// `name` as an executable path: as it is when it holds a slash, else the first regular,
+    /// executable file of that name on `path`.
+    public static func which(_ name: String, path: String) -> String? {
+        ProgramRun.resolve(name, path: path)
+    }
+
     public static func base() -> [String: String] {
         var environment = ["PATH": startPath, "LANG": "C.UTF-8", AgentMarker.variable: AgentMarker.value]
         if let home = getenv("HOME") { environment["HOME"] = String(cString: home) }

@@ -103,11 +103,13 @@ struct ProgramRun {
         case .success(let value): outcome = value
         }
         guard outcome.result.exitCode == 0 else { return exitFailure(outcome) }
-        let tokensIn = request.prompt.utf8.count / 4
-        let tokensOut = outcome.output.utf8.count / 4
-        return AgentResult(output: outcome.output, tokensIn: tokensIn, tokensOut: tokensOut,
-                           costMicroUSD: prices.costMicroUSD(provider: provider, model: priceModel, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: 0) ?? 0,
-                           durationMs: outcome.result.durationMs, provider: provider, model: model)
+        let tokensIn = TokenEstimate.usage(request.prompt)
+        let tokensOut = TokenEstimate.usage(outcome.output)
+        var result = AgentResult(output: outcome.output, tokensIn: tokensIn, tokensOut: tokensOut,
+                                 costMicroUSD: prices.costMicroUSD(provider: provider, model: priceModel, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: 0) ?? 0,
+                                 durationMs: outcome.result.durationMs, provider: provider, model: model)
+        result.tokensEstimated = true
+        return result
     }
 
     /// The failure for a program that ran but did not exit 0.

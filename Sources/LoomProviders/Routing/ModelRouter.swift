@@ -23,6 +23,9 @@ public final class ModelRouter: Sendable {
     public let configuration: ModelsConfiguration
     public let prices: PriceTable
     private let backends: [String: any SpawnBackend]
+    /// Providers whose backend was given, not built from settings: their window is the
+    /// file's only if it names them.
+    private let givenBackends: Set<String>
 
     /// - Parameters:
     ///   - configuration: the chains and provider settings (`models.json`).
@@ -40,6 +43,7 @@ public final class ModelRouter: Sendable {
             }
         }
         self.backends = table
+        self.givenBackends = Set(backends.keys)
     }
 
     /// `models.json` and `prices.json` from loomd's state directory.
@@ -61,11 +65,12 @@ public final class ModelRouter: Sendable {
         }
         var spent = AgentResult(output: "")
         var tried: [String] = []
+        var calls = 0
         var last = AgentResult.failure(.configuration, "\(source) is empty", provider: "", model: "")
         for (index, reference) in chain.enumerated() {
             var result: AgentResult
             if let backend = backends[reference.provider] {
-                result = backend.spawn(request, model: reference.model, context: context)
+                result = call(backend, reference: reference, request: request, context: context)
             } else {
                 result = .failure(.configuration, "unknown provider '\(reference.provider)' in \(source)", provider: reference.provider, model: reference.model)
             }
@@ -80,7 +85,11 @@ public final class ModelRouter: Sendable {
             result.tokensCached = spent.tokensCached
             result.costMicroUSD = spent.costMicroUSD
             result.durationMs = spent.durationMs
-            result.attempts = index + 1
+            // A prompt refused before sending (it cannot fit the window) made no model call.
+            if !(result.errorReason == ProviderErrorReason.contextExceeded.rawValue && result.fit?["fits"]?.boolValue == false) { calls += 1 }
+            result.attempts = max(1, calls)
+            spent.tokensEstimated = spent.tokensEstimated || result.tokensEstimated
+            result.tokensEstimated = spent.tokensEstimated
             if result.provider.isEmpty { result.provider = reference.provider }
             if result.model.isEmpty { result.model = reference.model }
             let fallsBack = result.errorClass != nil && (result.reason?.fallsBack ?? (result.errorClass == .rateLimited))
@@ -94,5 +103,48 @@ public final class ModelRouter: Sendable {
             last = result
         }
         return last
+    }
+
+    /// One chain entry: the prompt fitted to the model's window (or refused as
+    /// `context_exceeded` without a call when it cannot fit even cut to its minimum), then a
+    /// slot of the endpoint, then the call. The fit is recorded with the result.
+    private func call(_ backend: any SpawnBackend, reference: ModelReference, request: AgentRequest, context: SpawnContext) -> AgentResult {
+        let settings = givenBackends.contains(reference.provider) ? configuration.providers[reference.provider] : configuration.settings(for: reference.provider)
+        let budget = ContextBudgetResolver.budget(settings: settings, model: reference.model, secrets: context.secrets, onChild: context.onChild)
+        let (prompt, fit) = PromptFitter.fit(request, budget: budget)
+        guard fit.fits else {
+            var refused = AgentResult.failure(
+                .contextExceeded,
+                "the prompt of \(request.role) does not fit the context window of \(reference): it is about \(fit.promptTokensBefore) tokens "
+                    + "(\(fit.promptTokensMin) with every shrinkable value cut to its minimum) and the window is \(budget.contextTokens) tokens "
+                    + "with \(budget.answerTokens) kept for the answer (\(budget.source.rawValue) figures; tokens estimated as \(TokenEstimate.fittingRule))",
+                provider: reference.provider, model: reference.model)
+            refused.fit = fit.json
+            return refused
+        }
+        let fitted = prompt == request.prompt ? request
+            : AgentRequest(taskID: request.taskID, step: request.step, role: request.role, prompt: prompt, modelTier: request.modelTier,
+                           iteration: request.iteration, attempt: request.attempt, limits: request.limits)
+        var entryContext = context
+        entryContext.budget = budget
+        var release: (@Sendable () -> Void)?
+        if let settings, let limit = settings.maxConcurrent ?? EndpointSlots.defaultLimit(for: settings) {
+            let endpoint = settings.baseURL ?? reference.provider
+            let onWait = context.onModelWait
+            switch EndpointSlots.shared.acquire(endpoint, limit: limit, timeoutMs: request.limits.timeoutMs, onWait: { runningNow in
+                onWait?(runningNow.map { "waiting for the model \(reference) (\($0) of \(limit) request(s) at \(endpoint) running)" })
+            }) {
+            case .success(let done): release = done
+            case .failure(.timedOut(let waitedMs)):
+                return .failure(.timeout, "waited \(waitedMs) ms for the model \(reference) (at most \(limit) request(s) at once at \(endpoint)) without getting a turn",
+                                provider: reference.provider, model: reference.model)
+            case .failure(.tooManyEndpoints):
+                return .failure(.configuration, "more than \(EndpointSlots.endpointsMax) model endpoints are in use at once", provider: reference.provider, model: reference.model)
+            }
+        }
+        var result = backend.spawn(fitted, model: reference.model, context: entryContext)
+        release?()
+        result.fit = fit.json
+        return result
     }
 }

@@ -31,6 +31,29 @@ public struct ProviderSettings: Sendable, Equatable {
     public var apiVersion: String?
     /// The scripted provider's script file.
     public var script: String?
+    /// The model's context window in tokens, as the operator states it (over what the server
+    /// says and the kind's default: `ContextBudget`).
+    public var contextTokens: Int?
+    /// How many spawns may talk to this provider's endpoint at once (`EndpointSlots`); nil:
+    /// the kind's default (1 for a local server, the effect pool's size for hosted APIs).
+    public var maxConcurrent: Int?
+    /// Per model: its own `contextTokens` and `maxTokens`, over the provider's.
+    public var models: [String: ModelLimits] = [:]
+
+    /// One model's window and answer budget, as the operator states them.
+    public struct ModelLimits: Sendable, Equatable {
+        public var contextTokens: Int?
+        public var maxTokens: Int?
+        public init(contextTokens: Int? = nil, maxTokens: Int? = nil) {
+            self.contextTokens = contextTokens
+            self.maxTokens = maxTokens
+        }
+    }
+
+    /// Bounds on the numbers above (a window of a billion tokens is a typo).
+    public static let contextTokensRange = 256...10_000_000
+    public static let maxConcurrentRange = 1...256
+    public static let modelsMax = 64
 
     public init(kind: Kind) {
         self.kind = kind
@@ -74,7 +97,7 @@ public struct ProviderSettings: Sendable, Equatable {
     }()
 
     static let knownKeys: Set<String> = ["kind", "baseURL", "apiKeySecret", "executable", "arguments", "secretEnvironment", "maxTokens",
-                                         "temperature", "permissionMode", "apiVersion", "script"]
+                                         "temperature", "permissionMode", "apiVersion", "script", "contextTokens", "maxConcurrent", "models"]
 
     /// Settings from `models.json`, over the built-in ones of the same name (if any).
     static func parse(_ json: JSONValue, name: String, path: String) throws(ProviderConfigurationError) -> ProviderSettings {
@@ -130,6 +153,24 @@ public struct ProviderSettings: Sendable, Equatable {
             guard let number = value.doubleValue, number >= 0, number <= 2 else { throw fail("temperature must be a number in 0...2") }
             settings.temperature = number
         }
+        func integer(_ key: String, in range: ClosedRange<Int>, of members: [String: JSONValue], at place: String) throws(ProviderConfigurationError) -> Int? {
+            guard let value = members[key] else { return nil }
+            guard let number = value.intValue, range.contains(Int(number)) else { throw fail("\(place)\(key) must be an integer in \(range.lowerBound)...\(range.upperBound)") }
+            return Int(number)
+        }
+        if let value = try integer("contextTokens", in: contextTokensRange, of: object, at: "") { settings.contextTokens = value }
+        if let value = try integer("maxConcurrent", in: maxConcurrentRange, of: object, at: "") { settings.maxConcurrent = value }
+        if let value = object["models"] {
+            guard let members = value.objectValue, members.count <= modelsMax else { throw fail("models must be an object of at most \(modelsMax) models") }
+            for (model, item) in members {
+                guard let limits = item.objectValue, !model.isEmpty else { throw fail("models.\(model) must be an object") }
+                if let unknown = limits.keys.sorted().first(where: { $0 != "contextTokens" && $0 != "maxTokens" }) {
+                    throw fail("models.\(model): unknown setting '\(unknown)'; known: contextTokens, maxTokens")
+                }
+                settings.models[model] = ModelLimits(contextTokens: try integer("contextTokens", in: contextTokensRange, of: limits, at: "models.\(model)."),
+                                                     maxTokens: try integer("maxTokens", in: 1...1_000_000, of: limits, at: "models.\(model)."))
+            }
+        }
         if let value = try string("permissionMode") { settings.permissionMode = value }
         if let value = try string("apiVersion") { settings.apiVersion = value }
         if let value = try string("script") { settings.script = value }
@@ -148,6 +189,16 @@ public struct ProviderSettings: Sendable, Equatable {
         if let permissionMode { object["permissionMode"] = .string(permissionMode) }
         if let apiVersion { object["apiVersion"] = .string(apiVersion) }
         if let script { object["script"] = .string(script) }
+        if let contextTokens { object["contextTokens"] = .int(Int64(contextTokens)) }
+        if let maxConcurrent { object["maxConcurrent"] = .int(Int64(maxConcurrent)) }
+        if !models.isEmpty {
+            object["models"] = .object(models.mapValues { limits in
+                var entry: [String: JSONValue] = [:]
+                if let value = limits.contextTokens { entry["contextTokens"] = .int(Int64(value)) }
+                if let value = limits.maxTokens { entry["maxTokens"] = .int(Int64(value)) }
+                return .object(entry)
+            })
+        }
         return .object(object)
     }
 }

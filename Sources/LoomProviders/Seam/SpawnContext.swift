@@ -37,6 +37,12 @@ public struct SpawnContext: Sendable {
     /// Told the record of each process launched for the spawn (`Launcher.Outcome.record`).
     public var onLaunch: @Sendable (JSONValue) -> Void = { _ in }
     public var environment: [String: String]
+    /// The window and answer budget of the model this call goes to, set by the router per
+    /// chain entry: HTTP backends of local servers send the answer's cap (and Ollama the window).
+    public var budget: ContextBudget?
+    /// Told when the spawn starts waiting for its model's endpoint (a text saying for which,
+    /// and how many run) and when the wait ends (nil): status shows it as waiting, not running.
+    public var onModelWait: (@Sendable (String?) -> Void)?
 
     public init(workingDirectory: String, secrets: SecretsLookup = SecretsLookup(), confinement: Confinement,
                 projectDirectory: String? = nil, readOnlyPaths: [String] = [], environment: [String: String] = SpawnContext.inheritedEnvironment(),

@@ -47,8 +47,8 @@ enum LogLine {
             let result = payload["result"] ?? .null
             let key = payload["key"]?.stringValue ?? ""
             if let status = result["status"]?.stringValue, result["usage"] != nil {
-                detail = "result \(key): \(status)\(result["errorClass"]?.stringValue.map { " (\($0))" } ?? ""), tokens \(result["usage"]?["in"]?.intValue ?? 0)/\(result["usage"]?["out"]?.intValue ?? 0), \(result["provider"]?.stringValue ?? ""):\(result["model"]?.stringValue ?? "")"
-                    + said(result)
+                detail = "result \(key): \(status)\(result["errorClass"]?.stringValue.map { " (\($0))" } ?? ""), tokens \(result["usage"]?["in"]?.intValue ?? 0)/\(result["usage"]?["out"]?.intValue ?? 0)\(result["usage"]?["estimated"] == true ? " (estimated)" : ""), \(result["provider"]?.stringValue ?? ""):\(result["model"]?.stringValue ?? "")"
+                    + fitted(result["fit"]) + said(result) + rejected(entry["rejected"])
             } else {
                 detail = "result \(key): \(result["status"]?.stringValue ?? "?")\(result["exitCode"]?.intValue.map { " exit \($0)" } ?? "")"
             }
@@ -60,6 +60,33 @@ enum LogLine {
         default: detail = payload.canonicalText
         }
         return "#\(entry["seq"]?.intValue ?? 0) \(formatTime(entry["time"]?.intValue)) \(entry["task"]?.stringValue ?? "") \(who)\(pid): \(detail)"
+    }
+
+    /// How the prompt was cut to fit the model's window, when it was (every cut is journaled
+    /// with the result; a prompt sent whole shows nothing here).
+    static func fitted(_ fit: JSONValue?) -> String {
+        guard let fit, let cuts = fit["cuts"]?.arrayValue, !cuts.isEmpty || fit["fits"] == false else { return "" }
+        let tokens = fit["promptTokens"]
+        let window = "\(fit["window"]?["contextTokens"]?.intValue ?? 0) tokens (\(fit["window"]?["source"]?.stringValue ?? "?"))"
+        guard fit["fits"] != false else {
+            return "\n    prompt of about \(tokens?["before"]?.intValue ?? 0) tokens (\(tokens?["min"]?.intValue ?? 0) at its smallest) does not fit the window of \(window)"
+        }
+        let what = cuts.map { cut in
+            "\(cut["variable"]?.stringValue ?? "?") (\(cut["rule"]?.stringValue ?? "?")) \(cut["bytes"]?["before"]?.intValue ?? 0) → \(cut["bytes"]?["after"]?.intValue ?? 0) bytes"
+        }.joined(separator: ", ")
+        return "\n    prompt cut to fit a window of \(window): about \(tokens?["before"]?.intValue ?? 0) → \(tokens?["after"]?.intValue ?? 0) tokens; \(what)"
+    }
+
+    /// Why the kernel rejected an answer, and the harness finding it became (when it did).
+    static func rejected(_ rejection: JSONValue?) -> String {
+        guard let rejection else { return "" }
+        var text = "\n    REJECTED: " + (rejection["errors"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: "; ")
+        if let finding = rejection["finding"] {
+            text += "\n    became finding \(finding["id"]?.stringValue ?? "?") (\(finding["severity"]?.stringValue ?? "?"), harness): \(finding["summary"]?.stringValue ?? "")"
+        } else {
+            text += "\n    (asked again with the error in the prompt)"
+        }
+        return text
     }
 
     /// What an agent said, as indented text lines: its output's fields, or its error.

@@ -21,16 +21,41 @@ struct Models: ParsableCommand {
                     print(models.json.canonicalText)
                     return
                 }
-                func line(_ label: String, _ chain: [ModelReference]) -> String {
-                    label.padding(toLength: 22, withPad: " ", startingAt: 0) + chain.map(\.description).joined(separator: ",")
-                }
-                var lines = [line(ModelsConfiguration.defaultName, models.defaultChain)]
+                var rows = [[ModelsConfiguration.defaultName, models.defaultChain.map(\.description).joined(separator: ",")]]
                 for tier in ModelsConfiguration.tierNames {
-                    lines.append(line("tier \(tier)", models.tiers[tier] ?? []) + (models.tiers[tier] == nil ? "(default chain)" : ""))
+                    rows.append(["tier \(tier)", models.tiers[tier].map { $0.map(\.description).joined(separator: ",") } ?? "(default chain)"])
                 }
-                for role in models.roles.keys.sorted() { lines.append(line("role \(role)", models.roles[role]!)) }
-                print(lines.joined(separator: "\n"))
+                for role in models.roles.keys.sorted() { rows.append(["role \(role)", models.roles[role]!.map(\.description).joined(separator: ",")]) }
+                var text = Self.aligned(rows)
+                // The providers the file sets, with the window and concurrency it states (a
+                // blank window is asked of the server, else the kind's default: providers.md).
+                if !models.providers.isEmpty {
+                    var table = [["provider", "kind", "window", "answer", "at once", "base URL"]]
+                    for name in models.providers.keys.sorted() {
+                        let settings = models.providers[name]!
+                        table.append([name, settings.kind.rawValue, settings.contextTokens.map(String.init) ?? "-", settings.maxTokens.map(String.init) ?? "-",
+                                      (settings.maxConcurrent ?? EndpointSlots.defaultLimit(for: settings)).map(String.init) ?? "-", settings.baseURL ?? ""])
+                        for model in settings.models.keys.sorted() {
+                            let limits = settings.models[model]!
+                            table.append(["  \(name):\(model)", "", limits.contextTokens.map(String.init) ?? "-", limits.maxTokens.map(String.init) ?? "-", "", ""])
+                        }
+                    }
+                    text += "\n\n" + Self.aligned(table)
+                }
+                print(text)
             }
+        }
+
+        /// Rows as columns padded to their widest cell (in characters), two spaces apart,
+        /// without trailing blanks.
+        static func aligned(_ rows: [[String]]) -> String {
+            let columns = rows.map(\.count).max() ?? 0
+            let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+            return rows.map { row in
+                row.enumerated().map { column, cell in
+                    column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count + 2)
+                }.joined()
+            }.map { String($0.reversed().drop(while: { $0 == " " }).reversed()) }.joined(separator: "\n")
         }
     }
 

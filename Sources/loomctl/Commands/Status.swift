@@ -54,7 +54,8 @@ struct Status: ParsableCommand {
         var lines = ["\(task["task"]?.stringValue ?? "?") \(task["status"]?.stringValue ?? "?") at \(task["step"]?.stringValue ?? "?") (iteration \(task["iteration"]?.intValue ?? 0), \(task["bundle"]?.stringValue ?? "")/\(task["flow"]?.stringValue ?? ""))"]
         lines.append("  \(task["input"]?.stringValue ?? "")")
         let tokens = task["tokens"]
-        lines.append("  spawns \(task["spawns"]?.intValue ?? 0)/\(task["spawnCap"]?.intValue ?? 0), tokens in \(tokens?["in"]?.intValue ?? 0) out \(tokens?["out"]?.intValue ?? 0) cached \(tokens?["cached"]?.intValue ?? 0), cost $\(String(format: "%.4f", task["costUSD"]?.doubleValue ?? 0))")
+        let estimated = tokens?["estimated"]?.boolValue == true ? " (some estimated from the text: the server reported none)" : ""
+        lines.append("  spawns \(task["spawns"]?.intValue ?? 0)/\(task["spawnCap"]?.intValue ?? 0), tokens in \(tokens?["in"]?.intValue ?? 0) out \(tokens?["out"]?.intValue ?? 0) cached \(tokens?["cached"]?.intValue ?? 0), cost $\(String(format: "%.4f", task["costUSD"]?.doubleValue ?? 0))\(estimated)")
         if let change = task["change"] {
             let tests = change["testFiles"]?.arrayValue?.compactMap(\.stringValue) ?? []
             lines.append("  change: \(change["files"]?.intValue ?? 0) file(s), +\(change["insertions"]?.intValue ?? 0) −\(change["deletions"]?.intValue ?? 0)"
@@ -66,6 +67,18 @@ struct Status: ParsableCommand {
         }
         if let open = task["openFindings"]?.objectValue, !open.isEmpty {
             lines.append("  open findings: " + ["blocking", "warn", "info"].compactMap { key in open[key].map { "\($0.intValue ?? 0) \(key)" } }.joined(separator: ", "))
+            // Listed with their text, unless the gate card below already shows them.
+            if task["card"] == nil {
+                for finding in task["findings"]?.arrayValue ?? [] {
+                    lines.append("    \(finding["id"]?.stringValue ?? "?") [\(finding["severity"]?.stringValue ?? "?")] \(finding["summary"]?.stringValue ?? "") (\(finding["agent"]?.stringValue ?? "?")\(finding["origin"]?.stringValue == "harness" ? ", harness" : ""))")
+                }
+            }
+        }
+        for effect in task["effects"]?.arrayValue ?? [] {
+            // key is task:step:unit:iteration:attempt; the unit is what a person knows.
+            let parts = (effect["key"]?.stringValue ?? "").split(separator: ":")
+            let unit = parts.count >= 3 ? "\(parts[2]) at \(parts[1])" : effect["key"]?.stringValue ?? "?"
+            lines.append("  \(unit): \(effect["state"]?.stringValue ?? "?")")
         }
         if let branch = task["branch"]?.stringValue {
             lines.append("  branch \(branch)" + (task["commit"]?.stringValue.map { " at \($0.prefix(12))" } ?? ""))
@@ -82,7 +95,9 @@ struct Status: ParsableCommand {
             }
             lines.append("  answer: loomctl approve \(task["task"]?.stringValue ?? "") | reject --reason '…' | abandon")
         }
-        if let outcome = task["outcome"]?.stringValue, !outcome.isEmpty { lines.append("  outcome: \(outcome)") }
+        if let outcome = task["outcome"]?.stringValue, !outcome.isEmpty {
+            lines.append("  outcome: \(outcome)" + (task["outcomeNote"]?.stringValue.map { ": \($0)" } ?? ""))
+        }
         return lines.joined(separator: "\n")
     }
 }
