@@ -43,6 +43,10 @@ public struct CodeConfig: Sendable, Equatable {
 
     public static func path(project: String) -> String { "\(project)/.loom/config" }
 
+    /// Every key of `.loom/config`, and of one of its checks (docs/CONFIG.md lists each).
+    public static let settingNames: Set<String> = ["base", "checks", "testGlobs", "checkOutputLimitBytes", "env"]
+    public static let checkSettingNames: Set<String> = ["name", "run", "argv", "timeoutMs", "network"]
+
     /// Reads the project's file; a missing file is the defaults, a bad one a clear error.
     public static func load(project: String) throws(CodeConfigError) -> CodeConfig {
         let path = path(project: project)
@@ -58,7 +62,7 @@ public struct CodeConfig: Sendable, Equatable {
             throw CodeConfigError(path: path, "not JSON: \(error.message) at byte \(error.offset)")
         }
         guard let fields = root.objectValue else { throw CodeConfigError(path: path, "expected a JSON object") }
-        for key in fields.keys where !["base", "checks", "testGlobs", "checkOutputLimitBytes", "env"].contains(key) {
+        for key in fields.keys where !settingNames.contains(key) {
             throw CodeConfigError(path: path, "unknown field \"\(key)\" (known: base, checks, testGlobs, checkOutputLimitBytes, env)")
         }
         var config = CodeConfig()
@@ -108,7 +112,7 @@ public struct CodeConfig: Sendable, Equatable {
 
     private static func check(_ entry: JSONValue, at location: String, path: String, taken: Set<String>) throws(CodeConfigError) -> Check {
         guard let fields = entry.objectValue else { throw CodeConfigError(path: path, "\(location): expected an object") }
-        for key in fields.keys where !["name", "run", "argv", "timeoutMs", "network"].contains(key) {
+        for key in fields.keys where !checkSettingNames.contains(key) {
             throw CodeConfigError(path: path, "\(location): unknown field \"\(key)\" (known: name, run, argv, timeoutMs, network)")
         }
         guard let name = fields["name"]?.stringValue, !name.isEmpty, name.count <= 64 else {

@@ -142,6 +142,9 @@ public struct DaemonConfiguration: Sendable {
         return configuration
     }
 
+    /// Every key a config file may hold (docs/CONFIG.md lists each; a test checks it does).
+    public static let settingNames: Set<String> = ["bundles", "defaultBundle", "providerScript", "confinement", "agentUser", "notifier", "notifierTimeoutMs", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs"]
+
     /// Reads and applies a JSON config file.
     public mutating func apply(configFile path: String) throws(LoomError) {
         guard let text = FileSystem.readText(path) else {
@@ -157,7 +160,7 @@ public struct DaemonConfiguration: Sendable {
             throw LoomError(.invalidJSON, "\(file) is not JSON: \(error.message) at byte \(error.offset)", context: "reading the configuration")
         }
         guard let object = json.objectValue else { throw LoomError(.invalidInput, "\(file) must hold a JSON object", context: "reading the configuration") }
-        let known: Set<String> = ["bundles", "defaultBundle", "providerScript", "confinement", "agentUser", "notifier", "notifierTimeoutMs", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs"]
+        let known = Self.settingNames
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw LoomError(.invalidInput, "\(file): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))", context: "reading the configuration")
         }

@@ -16,6 +16,9 @@ import LoomEngine
 public struct ModelsConfiguration: Sendable, Equatable {
     public static let fileName = "models.json"
     public static let tierNames = ["fast", "balanced", "premium"]
+    /// Every top-level key of models.json (docs/CONFIG.md lists each).
+    public static let settingNames: Set<String> = ["version", "default", "tiers", "roles", "providers"]
+
     /// The name `loomctl models set` uses for the default chain.
     public static let defaultName = "default"
     public static let chainLengthMax = 8
@@ -127,7 +130,7 @@ extension ModelsConfiguration {
         func fail(_ message: String) -> ProviderConfigurationError {
             ProviderConfigurationError(.invalidValue, "\(path): \(message)", context: "loading models")
         }
-        let known: Set<String> = ["version", "default", "tiers", "roles", "providers"]
+        let known = Self.settingNames
         if object["sandbox"] != nil {
             throw fail("'sandbox' is no longer a models setting: every task process is confined by loomd (bwrap by default; the operator's `confinement` setting); remove it")
         }

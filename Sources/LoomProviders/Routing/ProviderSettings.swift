@@ -96,7 +96,8 @@ public struct ProviderSettings: Sendable, Equatable {
         return table
     }()
 
-    static let knownKeys: Set<String> = ["kind", "baseURL", "apiKeySecret", "executable", "arguments", "secretEnvironment", "maxTokens",
+    /// Every key of a provider's settings in models.json (docs/CONFIG.md lists each).
+    public static let settingNames: Set<String> = ["kind", "baseURL", "apiKeySecret", "executable", "arguments", "secretEnvironment", "maxTokens",
                                          "temperature", "permissionMode", "apiVersion", "script", "contextTokens", "maxConcurrent", "models"]
 
     /// Settings from `models.json`, over the built-in ones of the same name (if any).
@@ -105,8 +106,8 @@ public struct ProviderSettings: Sendable, Equatable {
             ProviderConfigurationError(.invalidValue, "\(path): providers.\(name): \(message)", context: "loading models")
         }
         guard let object = json.objectValue else { throw fail("must be an object") }
-        if let unknown = object.keys.sorted().first(where: { !knownKeys.contains($0) }) {
-            throw fail("unknown setting '\(unknown)'; known: \(knownKeys.sorted().joined(separator: ", "))")
+        if let unknown = object.keys.sorted().first(where: { !settingNames.contains($0) }) {
+            throw fail("unknown setting '\(unknown)'; known: \(settingNames.sorted().joined(separator: ", "))")
         }
         var settings: ProviderSettings
         if let kindName = object["kind"] {
