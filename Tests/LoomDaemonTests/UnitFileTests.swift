@@ -49,6 +49,24 @@ struct UnitFileTests {
         #expect(problems.isEmpty, "systemd-analyze verify (systemd \(version)) warned:\n\(problems.joined(separator: "\n"))")
     }
 
+    /// The user units (a user service under the person's own login) verify as well.
+    @Test(.enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed (apt-get install systemd)"))
+    func userUnitsVerify() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-user-units-\(UUID().uuidString)")
+        let runtime = directory.appendingPathComponent("runtime")
+        try FileManager.default.createDirectory(at: runtime, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for name in ["loomd.service", "loomd.socket"] {
+            var text = try String(contentsOf: Self.unitDirectory.appendingPathComponent("user/\(name)"), encoding: .utf8)
+            text = text.replacingOccurrences(of: "\nExecStart=%h/.local/bin/loomd ", with: "\nExecStart=/bin/true ")
+            try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        // A user manager needs a runtime directory, even offline.
+        let result = try Self.run(Self.systemdAnalyze!, ["--user", "verify", "--man=no", "loomd.service", "loomd.socket"], in: directory,
+                                  extraEnvironment: ["XDG_RUNTIME_DIR": runtime.path])
+        #expect(result.status == 0 && !(result.output + result.error).localizedCaseInsensitiveContains("error"), "\(result.output)\(result.error)")
+    }
+
     @Test(.enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed (apt-get install systemd)"))
     func serviceExposureIsLow() throws {
         let directory = try Self.verifiableCopy()
@@ -116,7 +134,7 @@ struct UnitFileTests {
         return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    static func run(_ tool: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String, error: String) {
+    static func run(_ tool: String, _ arguments: [String], in directory: URL, extraEnvironment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
@@ -126,6 +144,7 @@ struct UnitFileTests {
         environment["SYSTEMD_PAGER"] = ""
         environment["SYSTEMD_COLORS"] = "0"
         environment["SYSTEMD_LOG_COLOR"] = "0"
+        environment.merge(extraEnvironment) { $1 }
         process.environment = environment
         let stdout = Pipe(), stderr = Pipe()
         process.standardInput = FileHandle.nullDevice
