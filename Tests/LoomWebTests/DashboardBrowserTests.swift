@@ -51,6 +51,21 @@ import Testing
         let rows = try browser.script("return document.querySelectorAll('#agent-chain tr').length").intValue ?? 0
         #expect(rows >= 6, "header plus planner, implementer and reviewers: \(rows)")
 
+        // The flow picture's smallest label, as drawn on the page, is at least 12 px.
+        _ = try browser.script("""
+            var img = document.querySelector('.graph img');
+            fetch(img.src, {credentials: 'same-origin'}).then(function (r) { return r.text(); }).then(function (text) {
+              var doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+              var box = doc.documentElement.viewBox.baseVal;
+              var sizes = Array.from(doc.querySelectorAll('text')).map(function (t) { return parseFloat(t.getAttribute('font-size')); }).filter(function (s) { return s > 0; });
+              window.loomSmallestLabelPx = Math.min.apply(null, sizes) * img.getBoundingClientRect().width / box.width;
+            });
+            return true;
+            """)
+        #expect(browser.wait(for: "return window.loomSmallestLabelPx > 0"), "the flow picture loaded")
+        let smallest = try browser.script("return window.loomSmallestLabelPx").doubleValue ?? 0
+        #expect(smallest >= 12, "the flow picture's smallest label is \(smallest) px")
+
         // The screenshot of the task page at its final gate, for the README.
         try browser.go("\(harness.base)/task?project=\(project)&task=t1")
         #expect(browser.wait(for: "return !!document.getElementById('gate-panel')"))

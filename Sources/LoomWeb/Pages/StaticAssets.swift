@@ -20,7 +20,9 @@ public enum StaticAssets {
         textarea { width: 100%; max-width: 720px; }
         .diff-add { color: #070; } .diff-del { color: #a00; } .diff-hunk { color: #06c; }
         #live-output { max-height: 240px; }
-        .graph img { max-width: 100%; max-height: 900px; background: #fff; border: 1px solid #ddd; }
+        /* The flow picture at its own size, scrolled rather than shrunk: its labels stay legible. */
+        .graph { overflow: auto; max-height: 900px; }
+        .graph img { max-width: none; background: #fff; border: 1px solid #ddd; }
         button { padding: 4px 12px; }
         .card { background: #fff; border: 1px solid #ddd; padding: 6px 12px; margin: 8px 0; max-width: 960px; }
         .card .asks { font-size: 16px; font-weight: 600; }
