@@ -439,6 +439,7 @@ public final class Daemon: @unchecked Sendable {
     /// On the project's queue. `retry` counts the tries after a store failure; `standIn` says
     /// `result` already replaces one the journal refused.
     private func deliver(_ effect: Effect, _ result: JSONValue, in project: Project, retry: Int = 0, standIn: Bool = false) {
+        project.forgetProgress(effect.key)
         let started = ChildProcess.monotonicMilliseconds()
         do {
             let outcome = try project.engine.deliver(key: effect.key, result: result)

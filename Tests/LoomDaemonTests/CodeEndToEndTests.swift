@@ -215,8 +215,8 @@ import Testing
     }
 
     /// loomd with an implementer program whose answer arrives in two pieces, two seconds
-    /// apart (after a second in which a test attaches its watch: progress is not kept for
-    /// late watchers), and a trivial task submitted to it.
+    /// apart (after a second in which a test attaches its watch), and a trivial task
+    /// submitted to it.
     private func slowAgentDaemon(wait: Bool = false) throws -> (DaemonHarness, String, DaemonHarness.Output) {
         let daemon = try routedDaemon(agent: """
             #!/bin/sh
@@ -257,6 +257,29 @@ import Testing
         #expect(streamed == #"{"summary": "wrote 42"}"#)
         // Progress is for watchers only: the journal holds the result, not the chunks.
         #expect(!daemon.ctl(["log", "t1", "-C", project, "--json"]).stdout.contains(#""kind":"progress""#))
+    }
+
+    /// A watcher that attaches after an agent began printing gets what it printed so far
+    /// first, then the rest as it comes.
+    @Test func aLateWatcherSeesTheOutputSoFar() throws {
+        let (daemon, project, submitted) = try slowAgentDaemon()
+        #expect(submitted.status == 0)
+        // A first watcher waits for the first piece (printed a second in) and goes away; the
+        // second piece comes two seconds after it, so the next watcher attaches in between.
+        let early = try IPCClient(socketPath: daemon.socket, clientName: "test", timeoutMs: 30_000)
+        _ = try early.stream("watch", .object(["project": .string(project), "task": "t1"])) { event in
+            !(event["kind"]?.stringValue == "progress" && event["unit"]?.stringValue == "implementer")
+        }
+        early.close()
+        let client = try IPCClient(socketPath: daemon.socket, clientName: "test", timeoutMs: 30_000)
+        defer { client.close() }
+        var pieces: [String] = []
+        _ = try client.stream("watch", .object(["project": .string(project), "task": "t1"])) { event in
+            if event["kind"]?.stringValue == "progress", event["unit"]?.stringValue == "implementer" { pieces.append(event["text"]?.stringValue ?? "") }
+            return !(event["kind"]?.stringValue == "effect_result" && event["payload"]?["key"]?.stringValue?.contains(":implement:") == true)
+        }
+        #expect(pieces.first == #"{"summary": "#, "the output so far came first: \(pieces)")
+        #expect(pieces.joined() == #"{"summary": "wrote 42"}"#, "\(pieces)")
     }
 
     @Test func submitWaitShowsTheAgentsOutputAsItStreams() throws {

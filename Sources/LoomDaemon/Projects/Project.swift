@@ -316,15 +316,45 @@ public final class Project: @unchecked Sendable {
     /// Sends what an agent printed so far to the watchers of its task (on `queue`). Not a
     /// journal entry: it has no `seq`, and the effect's result is what the journal keeps.
     func publishProgress(_ effect: Effect, text: String) {
-        guard !watchers.isEmpty, !text.isEmpty else { return }
-        let event: JSONValue = .object([
-            "kind": "progress", "project": .string(root), "task": .string(effect.taskID), "key": .string(effect.key),
-            "step": .string(effect.step), "unit": .string(effect.unit),
-            "text": .string(String(decoding: text.utf8.prefix(Self.progressTextMaxBytes), as: UTF8.self)),
-        ])
+        guard !text.isEmpty else { return }
+        let piece = String(decoding: text.utf8.prefix(Self.progressTextMaxBytes), as: UTF8.self)
+        keepProgress(effect, piece)
+        guard !watchers.isEmpty else { return }
+        let event = progressEvent(effect.taskID, key: effect.key, step: effect.step, unit: effect.unit, text: piece)
         for (id, watcher) in watchers where watcher.task == nil || watcher.task == effect.taskID {
             if !watcher.send(event) { watchers[id] = nil }
         }
+    }
+
+    /// An agent's output so far, per running effect, for a watcher that attaches late: the
+    /// last `progressKeptMaxBytes` of each, dropped when its result is delivered.
+    private var progressSoFar: [String: (effect: Effect, text: String)] = [:]
+    static let progressKeptMaxBytes = 16 * 1024
+    /// At most this many effects' output is kept (a runaway fan-out cannot grow it).
+    static let progressKeptEffectsMax = 64
+
+    private func keepProgress(_ effect: Effect, _ piece: String) {
+        guard progressSoFar[effect.key] != nil || progressSoFar.count < Self.progressKeptEffectsMax else { return }
+        var text = (progressSoFar[effect.key]?.text ?? "") + piece
+        if text.utf8.count > Self.progressKeptMaxBytes {
+            text = String(decoding: text.utf8.suffix(Self.progressKeptMaxBytes), as: UTF8.self)
+        }
+        progressSoFar[effect.key] = (effect, text)
+    }
+
+    /// The effect's result was delivered: its output is in the journal now.
+    func forgetProgress(_ key: String) { progressSoFar[key] = nil }
+
+    /// The output so far of `task`'s running effects (every task's with nil), as progress events.
+    func progressBacklog(task: String?) -> [JSONValue] {
+        progressSoFar.values.filter { task == nil || $0.effect.taskID == task }.sorted { $0.effect.key < $1.effect.key }.map {
+            progressEvent($0.effect.taskID, key: $0.effect.key, step: $0.effect.step, unit: $0.effect.unit, text: $0.text)
+        }
+    }
+
+    private func progressEvent(_ task: String, key: String, step: String, unit: String, text: String) -> JSONValue {
+        .object(["kind": "progress", "project": .string(root), "task": .string(task), "key": .string(key),
+                 "step": .string(step), "unit": .string(unit), "text": .string(text)])
     }
 
     /// A payload longer than this (a quarter of a frame) is shown by its size: one journal

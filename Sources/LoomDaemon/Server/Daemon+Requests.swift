@@ -291,6 +291,8 @@ extension Daemon {
                let backlog = try? project.journalEntries(task: task, afterSeq: after, limit: 10_000).entries {
                 for entry in backlog { _ = reply.event(entry) }
             }
+            // What running agents printed before this watcher came: the output so far.
+            for event in project.progressBacklog(task: task) { _ = reply.event(event) }
             let id = project.addWatcher(task: task, send: { event in reply.event(event) }, end: {
                 reply.error(IPCError(.notFound, "\(root) is no longer a project this daemon supervises"))
             })
