@@ -1,3 +1,4 @@
+import LoomEngine
 import LoomWeb
 import Testing
 
@@ -48,5 +49,14 @@ struct DashboardUnitTests {
         #expect(!DashboardConfiguration.isLoopback("0.0.0.0"))
         #expect(DashboardConfiguration(socketPath: "/s", bundlesDirectory: "/b", stateDirectory: "/x").host == "127.0.0.1")
         #expect(DashboardConfiguration.randomToken().count == 64)
+    }
+
+    /// The timeline and the agent chain read as text; JSON only behind "raw".
+    @Test func theTimelineAndTheAgentChainReadAsText() throws {
+        let submitted: JSONValue = ["seq": 1, "tick": 1, "time": 0, "kind": "submitted", "actor": ["principal": ["kind": "human", "id": "uid:1000"]],
+                                    "payload": ["input": "Make value.txt hold 42", "bundle": "code", "flow": "classify", "policy": ["label": "full-supervised"]]]
+        #expect(TaskPage.timelineRow(submitted).last == "\"Make value.txt hold 42\" — code/classify, policy full-supervised")
+        let html = TaskPage.output(#"{"summary": "Write 42.", "steps": ["edit value.txt"]}"#)
+        #expect(html.hasPrefix("<pre class=\"card-section\">steps:\n- edit value.txt\nsummary: Write 42.</pre><details><summary class=\"muted\">raw</summary>"), "\(html)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LoomEngine
+import LoomViews
 
 /// `/task?project=…&task=…`: one task's whole story. The live panel (status, gate, agent
 /// chain, findings, ship) is also served alone at `/task/live`, which the page's script
@@ -127,9 +128,18 @@ public enum TaskPage {
             html += "<td>\(HTML.escape(result?["provider"]?.stringValue ?? ""))</td><td>\(HTML.escape(result?["model"]?.stringValue ?? ""))</td>"
             html += "<td>\(result?["usage"]?["in"]?.intValue ?? 0)/\(result?["usage"]?["out"]?.intValue ?? 0)</td><td>\(HTML.dollars(cost))</td>"
             html += "<td>\(HTML.escape(result?["status"]?.stringValue ?? ""))\(result?["error"]?.stringValue.map { ": " + HTML.escape(Redactor.redact($0)) } ?? "")</td>"
-            html += "<td><code>\(HTML.escape(Redactor.redact(HTML.clip(result?["output"]?.stringValue ?? "", 300))))</code></td></tr>"
+            html += "<td>\(output(result?["output"]?.stringValue ?? ""))</td></tr>"
         }
         return html + "</table>"
+    }
+
+    /// An agent's output as text lines (a plan's steps, a review's verdict), with the raw
+    /// JSON behind a toggle for whoever wants it.
+    public static func output(_ text: String) -> String {
+        guard !text.isEmpty else { return "" }
+        let lines = OutputText.lines(text, limit: 12).joined(separator: "\n")
+        return "<pre class=\"card-section\">\(HTML.escape(Redactor.redact(lines)))</pre>"
+            + "<details><summary class=\"muted\">raw</summary><code>\(HTML.escape(Redactor.redact(HTML.clip(text, 2_000))))</code></details>"
     }
 
     static func isSpawnResult(_ entry: JSONValue) -> Bool {
@@ -176,6 +186,14 @@ public enum TaskPage {
             let result = payload["result"]
             text = "\(payload["key"]?.stringValue ?? "?") → \(result?["status"]?.stringValue ?? "")"
             if let model = result?["model"]?.stringValue, !model.isEmpty { text += " (\(result?["provider"]?.stringValue ?? ""):\(model))" }
+        case "submitted":
+            text = "\"\(payload["input"]?.stringValue ?? "")\" — \(payload["bundle"]?.stringValue ?? "?")/\(payload["flow"]?.stringValue ?? "?"), policy \(payload["policy"]?["label"]?.stringValue ?? "custom")"
+        case "effect_retry":
+            text = "\(payload["key"]?.stringValue ?? "?"): attempt \(payload["attempt"]?.intValue ?? 0) failed (\(payload["errorClass"]?.stringValue ?? "?")), again in \(payload["delayMs"]?.intValue ?? 0) ms"
+        case "cancelled":
+            text = "cancelled" + (payload["reason"]?.stringValue.flatMap { $0.isEmpty ? nil : ": \($0)" } ?? "")
+        case "violation", "refused":
+            text = "refused: \(payload["message"]?.stringValue ?? payload["code"]?.stringValue ?? "")"
         default:
             text = payload.canonicalText
         }
