@@ -153,6 +153,8 @@ import Testing
         attempt() { name=$1; shift; if "$@" >/dev/null 2>&1; then r="$r $name:done"; else r="$r $name:refused"; fi; }
         # 1. Out of the process tree (a double fork into a new session), then approve.
         setsid -f sh -c 'sleep 0.3; LOOM_SOCKET=\(socket) \(DaemonHarness.binaries)/loomctl approve t1 -C \(target) >'"$PWD"'/approve.out 2>&1; echo exit=$? >>'"$PWD"'/approve.out' </dev/null >/dev/null 2>&1
+        # 1b. The socket itself, with a client of the agent's own (loomctl may not be visible).
+        attempt socket python3 -c "import socket; socket.socket(socket.AF_UNIX).connect('\(socket)')"
         # 2. The state database.
         attempt state sqlite3 \(project)/.loom/state.db "CREATE TABLE pwned(x)"
         # 4. The checks, a bundle, the models.
@@ -187,10 +189,12 @@ import Testing
         #expect(evidence.summary.contains("approve:"), "the agent ran and reported: \(evidence.summary)")
         // 1: the socket cannot be reached from inside; the gate still waits for a person.
         #expect(evidence.targetParked)
-        #expect(evidence.approveAttempt.contains("exit=5"), "loomd was not reachable: \(evidence.approveAttempt)")
-        #expect(evidence.checks["approve"]?["status"] == "failed" && evidence.checks["approve"]?["exitCode"]?.intValue == 5, "\(evidence.checks)")
+        // loomd is not reachable (exit 5), or not even loomctl is, when the binaries live
+        // somewhere hidden (a checkout under /tmp): either way no answer went through.
+        #expect(evidence.approveAttempt.contains("exit=5") || evidence.approveAttempt.contains("exit=127"), "loomd was not reachable: \(evidence.approveAttempt)")
+        #expect(evidence.checks["approve"]?["status"] == "failed" && [5, 127].contains(evidence.checks["approve"]?["exitCode"]?.intValue ?? 0), "\(evidence.checks)")
         // 2, 4: loom's files are not there to write.
-        for name in ["state", "config", "bundle", "models", "hook", "gitconfig", "branch", "checkout"] {
+        for name in ["socket", "state", "config", "bundle", "models", "hook", "gitconfig", "branch", "checkout"] {
             #expect(words.contains("\(name):refused"), "\(name) in \(evidence.summary)")
         }
         #expect(!evidence.stateWritten)
@@ -224,7 +228,7 @@ import Testing
         let words = Set(evidence.summary.split(separator: " ").map(String.init))
         #expect(evidence.targetParked)
         #expect(evidence.approveAttempt.contains("exit=4"), "refused as an agent: \(evidence.approveAttempt) in \(evidence.summary)")
-        for name in ["state", "config", "bundle", "models", "hook", "gitconfig", "branch", "checkout"] {
+        for name in ["socket", "state", "config", "bundle", "models", "hook", "gitconfig", "branch", "checkout"] {
             #expect(words.contains("\(name):done"), "\(name) in \(evidence.summary)")
         }
         #expect(evidence.stateWritten && evidence.hook && evidence.gitConfig == "true" && evidence.branch && evidence.checkoutFile)
