@@ -35,6 +35,14 @@ public final class Daemon: @unchecked Sendable {
     let notifier = SystemdNotifier()
     /// The operator's command run when a gate opens (nil: none configured).
     private(set) var gateNotifier: GateNotifier?
+    /// Fleet-wide watchers (`watch` with `fleet: true`): told after every tick which project
+    /// and task moved, so a fleet view refreshes from events, not a timer.
+    private let fleetLock = Lock()
+    private var fleetWatchers: [Int: @Sendable (JSONValue) -> Bool] = [:]
+    private var nextFleetWatcherID = 0
+    /// At most this many fleet watchers at once (each is a connection; the server bounds those too).
+    static let fleetWatchersMax = 64
+
     /// Gate events already logged and announced as opened (once per loomd process).
     private let openedGates = RecentSet(capacity: 4_096)
     /// The structured log (stderr; the journal under systemd).
@@ -512,6 +520,7 @@ public final class Daemon: @unchecked Sendable {
         defer { project.hibernateSoon() }
         let record = try? (try project.engine).task(task)
         project.checkpointReporting(force: checkpoint || record.map { $0.status.isFinished || $0.status == .parked } ?? false)
+        tellFleet(project, task: task, status: record?.status)
         if let record {
             if record.status.isFinished {
                 metrics.completed(atSeconds: Double(now()) / 1_000)
@@ -524,6 +533,27 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         sendStatusIfChanged()
+    }
+
+    /// Adds a fleet watcher; nil when too many watch already.
+    func addFleetWatcher(_ send: @escaping @Sendable (JSONValue) -> Bool) -> Int? {
+        fleetLock.withLock {
+            guard fleetWatchers.count < Self.fleetWatchersMax else { return nil }
+            nextFleetWatcherID += 1
+            fleetWatchers[nextFleetWatcherID] = send
+            return nextFleetWatcherID
+        }
+    }
+
+    func removeFleetWatcher(_ id: Int) { fleetLock.withLock { _ = fleetWatchers.removeValue(forKey: id) } }
+
+    /// Tells every fleet watcher that `task` of `project` moved (on the project's queue).
+    private func tellFleet(_ project: Project, task: String, status: TaskStatus?) {
+        let watchers = fleetLock.withLock { fleetWatchers }
+        guard !watchers.isEmpty else { return }
+        let event: JSONValue = .object(["kind": "changed", "project": .string(project.root), "task": .string(task),
+                                        "status": status.map { .string($0.rawValue) } ?? .null])
+        for (id, send) in watchers where !send(event) { removeFleetWatcher(id) }
     }
 
     /// Runs the notifier for the gate `task` waits at, once per gate event (on the

@@ -21,6 +21,15 @@ import Testing
         // The printed URL: the token becomes a cookie and leaves the address bar.
         try browser.go(harness.url)
         #expect(!browser.currentURL.contains("token="), "\(browser.currentURL)")
+        // The fleet page follows loomd's fleet watch: a task submitted elsewhere shows up
+        // without a reload (nor a timer: the page has none).
+        _ = try browser.script("window.loomMarker = 'fleet'; return true;")
+        let other = try harness.makeRepository("other")
+        _ = try harness.call("submit", ["project": .string(other), "input": "publish something", "bundle": "publishing", "policy": "full-supervised"])
+        #expect(browser.wait(seconds: 20, for: """
+            var live = document.getElementById('fleet-live');
+            return window.loomMarker === 'fleet' && (window.loomFleetRefreshes || 0) > 0 && !!live && live.textContent.indexOf('other') >= 0;
+            """), "the fleet page updated itself from the watch")
         try browser.go("\(harness.base)/submit")
         try browser.type("#project", project)
         try browser.click("#bundle option[value='code']")

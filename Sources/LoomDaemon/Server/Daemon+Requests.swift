@@ -277,6 +277,14 @@ extension Daemon {
     }
 
     private func watch(_ reply: IPCReply) throws {
+        if reply.request.params["fleet"]?.boolValue == true {
+            // Every project: a `changed` event after each tick, naming the project and task.
+            guard let id = addFleetWatcher({ event in reply.event(event) }) else {
+                throw IPCError(.busy, "\(Self.fleetWatchersMax) fleet watchers already; close one")
+            }
+            reply.onClose = { [weak self] in self?.removeFleetWatcher(id) }
+            return
+        }
         let root = try projectRoot(reply.request.params)
         let task = reply.request.params["task"]?.stringValue
         // Only supervised projects: watching must not create a database (and take a lock) anywhere.

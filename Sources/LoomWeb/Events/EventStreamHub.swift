@@ -85,6 +85,17 @@ public final class EventStreamHub: @unchecked Sendable {
     /// Starts the watch thread; its SSE text chunks come out of the returned stream, which
     /// ends when `stop` is set (after at most one heartbeat interval).
     func start(project: String, task: String, after: Int64, stop: StopFlag) -> AsyncStream<String> {
+        start(watching: ["project": .string(project), "task": .string(task)], label: task, after: after, stop: stop)
+    }
+
+    /// The fleet's stream: a `changed` event whenever any task of any project moves.
+    func startFleet(stop: StopFlag) -> AsyncStream<String> {
+        start(watching: ["fleet": true], label: "the fleet", after: nil, stop: stop)
+    }
+
+    /// `params` are the watch's; `after` resumes a task's journal after a reconnect (nil:
+    /// a stream with no journal to resume, the fleet's).
+    private func start(watching params: [String: JSONValue], label: String, after: Int64?, stop: StopFlag) -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferedEventsMax))
         lock.withLock { running[ObjectIdentifier(stop)] = (stop, continuation) }
         continuation.onTermination = { [weak self] _ in
@@ -94,8 +105,8 @@ public final class EventStreamHub: @unchecked Sendable {
         let socketPath = self.socketPath
         let heartbeatMs = max(1, limits.heartbeatSeconds) * 1_000
         let thread = Thread {
-            var lastSeq = after
-            continuation.yield("retry: 3000\n: watching \(task)\n\n")
+            var lastSeq = after ?? 0
+            continuation.yield("retry: 3000\n: watching \(label)\n\n")
             while !stop.isSet {
                 let started = DispatchTime.now().uptimeNanoseconds
                 do {
@@ -103,7 +114,9 @@ public final class EventStreamHub: @unchecked Sendable {
                     // response: it is checked before every (re)connect and on every event.
                     let client = try IPCClient(socketPath: socketPath, clientName: DaemonGateway.clientName, timeoutMs: heartbeatMs)
                     client.streamIdleTimeoutMs = heartbeatMs
-                    _ = try client.stream("watch", .object(["project": .string(project), "task": .string(task), "after": .int(lastSeq)])) { event in
+                    var watch = params
+                    if after != nil { watch["after"] = .int(lastSeq) }
+                    _ = try client.stream("watch", .object(watch)) { event in
                         if stop.isSet { return false }
                         if let seq = event["seq"]?.intValue { lastSeq = max(lastSeq, seq) }
                         continuation.yield(Self.sse(event))
@@ -121,7 +134,7 @@ public final class EventStreamHub: @unchecked Sendable {
             }
             continuation.finish()
         }
-        thread.name = "loom-web watch \(task)"
+        thread.name = "loom-web watch \(label)"
         thread.start()
         return stream
     }
@@ -129,6 +142,10 @@ public final class EventStreamHub: @unchecked Sendable {
     /// One journal entry as an SSE `entry` event, with the columns the timeline shows; an
     /// agent's streamed output (loomd's `progress` events, which have no seq) as `progress`.
     static func sse(_ entry: JSONValue) -> String {
+        if entry["kind"]?.stringValue == "changed" {
+            let data = JSONValue.object(["project": entry["project"] ?? .null, "task": entry["task"] ?? .null, "status": entry["status"] ?? .null]).canonicalText
+            return "event: changed\ndata: \(data)\n\n"
+        }
         if entry["kind"]?.stringValue == "progress" {
             let data = JSONValue.object([
                 "key": .string(entry["key"]?.stringValue ?? ""), "unit": .string(entry["unit"]?.stringValue ?? ""),

@@ -12,7 +12,7 @@ public enum FleetPage {
     }
 
     public static func render(fleet: JSONValue, projects: [Project], nowMs: Int64) -> String {
-        var body = "<h1>Fleet</h1>"
+        var body = "<h1>Fleet</h1><div id=\"fleet-live\">"
         let effects = fleet["effects"]
         body += "<p>\(HTML.escape(fleet["server"]?.stringValue ?? "loomd")) · \(projects.count) project(s) · effects running \(effects?["running"]?.intValue ?? 0) of \(effects?["limit"]?.intValue ?? 0), waiting \(effects?["waiting"]?.intValue ?? 0)</p>"
         if projects.isEmpty { body += "<p class=\"muted\">No projects yet: <a href=\"/submit\">submit a task</a> to register one.</p>" }
@@ -51,7 +51,8 @@ public enum FleetPage {
                 body += "</table></details>"
             }
         }
-        return Layout.page("fleet", body: body, bodyAttributes: "data-refresh=\"10\"")
+        // Live from loomd's fleet watch: the table is fetched again when a task moves.
+        return Layout.page("fleet", body: body + "</div>", bodyAttributes: "data-fleet=\"1\"")
     }
 
     static func link(_ project: String, _ task: String) -> String {

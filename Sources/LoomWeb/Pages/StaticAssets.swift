@@ -98,6 +98,23 @@ public enum StaticAssets {
               timer = setTimeout(refreshLive, 150);
             });
           }
+          if (body.getAttribute('data-fleet') && window.EventSource) {
+            var fleetTimer = null;
+            function refreshFleet() {
+              fetch(location.href, {credentials: 'same-origin'})
+                .then(function (r) { return r.ok ? r.text() : null; })
+                .then(function (html) {
+                  if (!html) return;
+                  var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('fleet-live');
+                  var live = document.getElementById('fleet-live');
+                  if (fresh && live) { live.innerHTML = fresh.innerHTML; window.loomFleetRefreshes = (window.loomFleetRefreshes || 0) + 1; }
+                });
+            }
+            new EventSource('/events?fleet=1').addEventListener('changed', function () {
+              clearTimeout(fleetTimer);
+              fleetTimer = setTimeout(refreshFleet, 200);
+            });
+          }
           if (body.getAttribute('data-refresh')) {
             setInterval(function () {
               var active = document.activeElement;

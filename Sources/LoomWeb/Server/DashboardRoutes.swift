@@ -97,6 +97,7 @@ struct DashboardRoutes: Sendable {
     }
 
     func events(_ request: Request) async throws(DashboardError) -> Response {
+        if FormFields(request.uri.query ?? "")["fleet"] == "1" { return try fleetEvents() }
         let (project, task) = try await taskParameters(request)
         let after = Int64(FormFields(request.uri.query ?? "")["after"] ?? "") ?? 0
         // A task that does not exist is a 404 now, not a stream that retries forever.
@@ -112,6 +113,26 @@ struct DashboardRoutes: Sendable {
                 for await chunk in stream { try await writer.write(ByteBuffer(string: chunk)) }
             } catch {
                 // The browser went away; the watch thread sees the flag at its next wake-up.
+            }
+            stop.set()
+            slot.release()
+            try? await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
+    }
+
+    /// The fleet page's stream: it refreshes its table when loomd says a task moved.
+    func fleetEvents() throws(DashboardError) -> Response {
+        let hub = server.hub
+        guard let slot = hub.acquire() else {
+            throw DashboardError(.busy, "\(limits.eventStreamsMax) live streams are open already; close a tab", doing: "opening the fleet's live stream")
+        }
+        let body = ResponseBody { writer in
+            let stop = EventStreamHub.StopFlag()
+            do {
+                for await chunk in hub.startFleet(stop: stop) { try await writer.write(ByteBuffer(string: chunk)) }
+            } catch {
+                // The browser went away.
             }
             stop.set()
             slot.release()
