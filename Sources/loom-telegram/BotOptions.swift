@@ -23,6 +23,8 @@ struct BotOptions: Sendable {
     /// A chat told about every task of the project(s) (its gates, with buttons, and its end),
     /// not only those submitted from Telegram.
     var notifyChat: Int64?
+    /// The dashboard's address (`loomctl web`'s base URL): a gate message links to the task's page.
+    var dashboardURL: String?
     var bundle: String?
     var flow: String?
     var policy: String?
@@ -39,7 +41,7 @@ struct BotOptions: Sendable {
     static let usage = """
         usage: loom-telegram [--socket PATH] [--api-base URL] [--token-file FILE] [--state-dir DIR] [--allow ID,ID…]
                              [--state FILE] [--project DIR] [--notify CHAT_ID] [--bundle NAME] [--flow NAME] [--policy PRESET]
-                             [--poll-timeout SECONDS] [--watch-interval-ms MS] [--backoff-max-ms MS]
+                             [--poll-timeout SECONDS] [--watch-interval-ms MS] [--backoff-max-ms MS] [--dashboard URL]
         The Telegram bot for loomd: long polling, outbound only. The token comes from
         $LOOM_TG_TOKEN, --token-file (a file only its owner can read, mode 0600), or the
         secret TELEGRAM_BOT_TOKEN in loomd's state directory (loomctl secrets set); the
@@ -70,6 +72,10 @@ struct BotOptions: Sendable {
             switch arguments[index] {
             case "--socket": options.socketPath = try value("--socket")
             case "--api-base": options.apiBase = try value("--api-base")
+            case "--dashboard":
+                let url = try value("--dashboard")
+                guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw UsageError(description: "--dashboard takes the dashboard's http(s) URL") }
+                options.dashboardURL = url.hasSuffix("/") ? String(url.dropLast()) : url
             case "--token-file": tokenFile = try value("--token-file")
             case "--state-dir": stateDirectory = try value("--state-dir")
             case "--allow": allow = try value("--allow")

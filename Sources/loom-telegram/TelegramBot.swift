@@ -404,6 +404,11 @@ final class TelegramBot: @unchecked Sendable {
         if let card = status["card"]?["text"]?.stringValue {
             // The card, as loomctl and the dashboard show it, cut to fit one message.
             text += "\n\n" + Self.fitted(card, room: Self.cardCharactersMax)
+            if let dashboard = options.dashboardURL {
+                var link = URLComponents(string: dashboard + "/task")
+                link?.queryItems = [URLQueryItem(name: "project", value: tracked.project), URLQueryItem(name: "task", value: tracked.task)]
+                if let url = link?.string { text += "\n\(url)" }
+            }
         } else if !reasons.isEmpty {
             text += "\nWhy a person: \(reasons.joined(separator: "; "))"
         }

@@ -97,7 +97,7 @@ import Testing
         let api = try BotAPIDouble(token: Self.token)
         defer { api.stop() }
         let bot = try Bot(daemon: daemon, api: api, state: "\(daemon.directory)/tg.json",
-                          extra: ["--project", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-supervised"])
+                          extra: ["--project", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-supervised", "--dashboard", "http://127.0.0.1:8941/"])
         defer { bot.stop() }
 
         api.message(from: Self.person, text: "Make value.txt hold 42")
@@ -113,6 +113,7 @@ import Testing
         // The card, as loomctl shows it: the question and the facts behind it.
         let gateText = gate?.body["text"]?.stringValue ?? ""
         #expect(gateText.contains("Deliver this change?") && gateText.contains("Checks\n  - name: test, status: ok"), "\(gateText)")
+        #expect(gateText.contains("http://127.0.0.1:8941/task?project=") && gateText.contains("&task=t1"), "a link to the task's page: \(gateText)")
         let gateButtons = buttons(gate)
         #expect(Set(gateButtons.keys) == ["Approve", "Request changes", "Abandon"])
         let approve = try #require(gateButtons["Approve"])
