@@ -35,6 +35,48 @@ import LoomTestKit
         #expect(shim.counts.diskFull == 1)
     }
 
+    /// An I/O error makes SQLite roll back the whole transaction, and SQLite then runs any
+    /// further statement in autocommit mode, committing it on its own. A body that swallowed
+    /// the error (the kernel once did, in an assertion) must not go on writing: the next
+    /// statement is refused with the failure's own code, and nothing of the body is on file.
+    @Test func aStatementAfterSQLiteRolledTheWriteBackIsRefused() throws {
+        let directory = TemporaryDirectory("loom-lost-tx")
+        let shim = try #require(StorageShim(name: "loom-lost-tx-\(ProcessInfo.processInfo.processIdentifier)", seed: 1))
+        var options = StoreOptions()
+        options.vfsName = shim.name
+        let path = directory.file("state.db")
+        do {
+            let store = try Store(path: path, options: options)
+            try store.write { tx throws(LoomError) in
+                try tx.connection.execute("CREATE TABLE probe(x INTEGER)")
+                for value in 0..<200 { try tx.statement("INSERT INTO probe VALUES (?)").bind(1, value).run() }
+            }
+        }
+        // A fresh connection has none of probe's pages cached: reading them goes to the file.
+        let store = try Store(path: path, options: options)
+        var swallowed = false
+        var outcome: LoomError?
+        do {
+            try store.write { tx throws(LoomError) in
+                shim.fail(.read, nth: 1, with: .ioError)
+                swallowed = (try? tx.rows("SELECT x FROM probe")) == nil
+                try tx.statement("INSERT INTO probe VALUES (?)").bind(1, 1_000).run()
+                try tx.statement("INSERT INTO probe VALUES (?)").bind(1, 1_001).run()
+            }
+        } catch {
+            outcome = error
+        }
+        #expect(swallowed, "the planned read error did not reach the body")
+        #expect(shim.counts.ioErrors == 1)
+        let error = try #require(outcome, "the write went through after SQLite had rolled it back")
+        #expect(error.code == .io, "\(error)")
+        #expect(error.message.contains("rolled the transaction back"), "\(error)")
+        #expect(try store.query("SELECT count(*) AS n FROM probe WHERE x >= 1000").first?["n"]?.intValue == 0)
+        // The store is usable again: the next write opens a transaction of its own.
+        try store.write { tx throws(LoomError) in try tx.statement("INSERT INTO probe VALUES (?)").bind(1, 2_000).run() }
+        #expect(try store.query("SELECT count(*) AS n FROM probe").first?["n"]?.intValue == 201)
+    }
+
     /// Under FULL a power cut loses no commit that returned: every acknowledged submission is
     /// still there after the shim drops everything unsynced, and the file is whole.
     @Test(arguments: [false, true])

@@ -392,8 +392,14 @@ extension Engine {
         }
         let gateNumber = try tx.gateCount(task: task.id) + 1
         // Assertion: gate event ids are minted in order and never reused (a stale answer is
-        // told apart from the waiting one by this number alone).
-        assert((try? tx.waitingGate(task: task.id)) == nil, "task \(task.id) mints gate \(gateNumber) while another waits")
+        // told apart from the waiting one by this number alone). The read's error is passed
+        // on, never swallowed (`try?`): an I/O error makes SQLite roll the whole tick back,
+        // and a tick that carried on would have run its remaining statements outside any
+        // transaction (found by the simulator: seeds 12837580697916989842, 15180299744243109744).
+        #if DEBUG
+        let waiting = try tx.waitingGate(task: task.id)
+        assert(waiting == nil, "task \(task.id) mints gate \(gateNumber) while another waits")
+        #endif
         let eventID = "\(task.id).g\(gateNumber)"
         let requiresHuman = !reasons.isEmpty
         var gate = GateRecord(eventID: eventID, taskID: task.id, step: step.name, role: role, policy: policy,

@@ -9,6 +9,15 @@ final class SQLiteConnection {
     let handle: OpaquePointer
     let path: String
     private var cache: [String: SQLiteStatement] = [:]
+    /// Set by `Store.write` and `Store.read` while the transaction they opened must be the
+    /// one every statement runs in. SQLite ends a transaction on its own after some errors
+    /// (an I/O error, a full disk, out of memory: the whole transaction is rolled back) and
+    /// then runs further statements in autocommit mode, each committed at once. A caller
+    /// that swallowed such an error would go on writing half a tick straight to the file;
+    /// with this set, the next statement is refused instead (`SQLiteStatement.step`).
+    var transactionRequired = false
+    /// The last statement that failed on this connection: what a lost transaction is blamed on.
+    var lastFailure: (rc: Int32, message: String, sql: String)?
     private var byAddress: [TextAddress: SQLiteStatement] = [:]
     /// A bound on cached statements: the kernel's own are a few dozen, but reports and
     /// tools run ad-hoc SQL through the same path, and a long-running daemon must not keep
@@ -45,6 +54,8 @@ final class SQLiteConnection {
 
     /// Runs one or more statements that return no rows the caller needs.
     func execute(_ sql: String, context: @autoclosure () -> String = "") throws(LoomError) {
+        // The same guard as `SQLiteStatement.step` (migrations run through here inside a write).
+        if transactionRequired, sqlite3_get_autocommit(handle) != 0 { throw lostTransaction(running: sql) }
         var errorMessage: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
         if rc != SQLITE_OK {
@@ -97,6 +108,19 @@ final class SQLiteConnection {
     var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     func errorMessage() -> String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// The error for a statement about to run after SQLite ended the caller's transaction:
+    /// the code of the failure that ended it (an I/O error stays an I/O error for the host's
+    /// retry policy), and both statements in the message.
+    func lostTransaction(running sql: String) -> LoomError {
+        let context = "running \(sql.prefix(120))"
+        guard let lastFailure else {
+            return LoomError(.internal, "the transaction ended before this statement, and no failed statement explains it; nothing more was run", context: context)
+        }
+        return LoomError(sqliteCode: lastFailure.rc,
+                         message: "SQLite rolled the transaction back after '\(lastFailure.message)' (while running \(lastFailure.sql.prefix(120))), an error the caller did not pass on; nothing more was run",
+                         context: context)
+    }
 
     /// Reads a single integer pragma or scalar query.
     func scalarInt(_ sql: String) throws(LoomError) -> Int64? {

@@ -97,12 +97,18 @@ final class SQLiteStatement {
 
     /// Steps once: true when a row is available, false when done.
     func step() throws(LoomError) -> Bool {
+        // A statement inside `Store.write`/`read` whose transaction SQLite has already rolled
+        // back (after an error someone swallowed) would run, and commit, on its own.
+        if connection.transactionRequired, sqlite3_get_autocommit(connection.handle) != 0 {
+            throw connection.lostTransaction(running: sql)
+        }
         let rc = sqlite3_step(handle)
         switch rc {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         default:
             let message = connection.errorMessage()
+            connection.lastFailure = (rc, message, sql)
             sqlite3_reset(handle)
             throw LoomError(sqliteCode: rc, message: message, context: "running \(sql.prefix(120))")
         }

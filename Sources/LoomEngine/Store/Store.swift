@@ -168,6 +168,9 @@ public final class Store {
         if let fencedBecause { throw LoomError(.foreignWrite, fencedBecause, context: "writing \(path)") }
         try connection.statement("BEGIN IMMEDIATE").run()
         let transaction = Transaction(connection: connection)
+        // From here to COMMIT every statement must run in this transaction; one that SQLite
+        // rolled back after an error the body swallowed refuses the rest (and the COMMIT).
+        connection.transactionRequired = true
         do throws(LoomError) {
             // Inside the transaction: the write lock is held, so no other commit can land
             // between this check and ours.
@@ -175,9 +178,11 @@ public final class Store {
             let value = try body(transaction)
             try fault(.beforeCommit)
             try connection.statement("COMMIT").run()
+            connection.transactionRequired = false
             try fault(.afterCommit)
             return value
         } catch {
+            connection.transactionRequired = false
             if connection.isInTransaction { try? connection.statement("ROLLBACK").run() }
             // A failed write or sync puts SQLite's pager in its error state, and leaving it
             // resets the cache and bumps `data_version` exactly as another writer's commit
@@ -194,8 +199,17 @@ public final class Store {
     /// Runs `body` against a consistent snapshot (a deferred read transaction).
     public func read<T>(_ body: (Transaction) throws(LoomError) -> T) throws(LoomError) -> T {
         let nested = connection.isInTransaction
-        if !nested { try connection.statement("BEGIN DEFERRED").run() }
-        defer { if !nested { try? connection.statement("COMMIT").run() } }
+        if !nested {
+            try connection.statement("BEGIN DEFERRED").run()
+            // A read that lost its snapshot to an error must not go on reading outside it.
+            connection.transactionRequired = true
+        }
+        defer {
+            if !nested {
+                connection.transactionRequired = false
+                if connection.isInTransaction { try? connection.statement("COMMIT").run() }
+            }
+        }
         return try body(Transaction(connection: connection))
     }
 
