@@ -22,14 +22,29 @@ import Testing
         return path
     }
 
+    /// A script just written is "busy" while a child another test thread forked meanwhile
+    /// still holds it open for writing (until that child execs); that passes in moments.
+    static func runBusyTolerant(_ body: () throws -> Git.Output) throws -> Git.Output {
+        for attempt in 0..<5 {
+            do {
+                let output = try body()
+                if output.text.contains("Text file busy") && attempt < 4 { usleep(50_000 << UInt32(attempt)); continue }
+                return output
+            } catch let error as GitError where error.message.contains("Text file busy") && attempt < 4 {
+                usleep(50_000 << UInt32(attempt))
+            }
+        }
+        return try body()
+    }
+
     @Test func gitIsKilledWithItsParent() throws {
         let setpriv = try #require(Git.Launch.found.setpriv, "setpriv (util-linux) is installed where the tests run")
         let fake = try Self.fakeGit()
         let git = Git(directory: NSTemporaryDirectory())
-        let output = try git.run(["status", "--porcelain"], launch: Git.Launch(git: fake, setpriv: setpriv))
+        let output = try Self.runBusyTolerant { try git.run(["status", "--porcelain"], launch: Git.Launch(git: fake, setpriv: setpriv)) }
         #expect(output.ok && output.text.hasPrefix("pdeathsig 9 status --porcelain"), "\(output.text)")
         // Without the wrapper the signal is not set: the check above can fail.
-        let bare = try git.run(["status"], launch: Git.Launch(git: fake, setpriv: nil))
+        let bare = try Self.runBusyTolerant { try git.run(["status"], launch: Git.Launch(git: fake, setpriv: nil)) }
         #expect(bare.text.hasPrefix("pdeathsig 0 status"), "\(bare.text)")
         // The real git goes through it too.
         #expect(Git.Launch.found.argv(["status"])?.prefix(4) == [setpriv, "--pdeathsig", "KILL", "--"])
