@@ -53,6 +53,26 @@ import LoomEngine
         #expect((held.max() ?? 0) >= 2, "more than one request held the endpoint: \(held)")
     }
 
+    /// A spawn whose task ended while it waited gives its turn up at once, not at its
+    /// timeout, and the next in line gets the slot: no model time on an unread answer.
+    @Test func aWaitingSpawnWhoseTaskEndedGivesItsTurnUp() throws {
+        let slots = EndpointSlots()
+        guard case .success(let release) = slots.acquire("e", limit: 1, timeoutMs: 1_000) else { Issue.record("no first slot"); return }
+        let ended = LockedBox(false)
+        let started = Date()
+        Thread { usleep(300_000); ended.update { $0 = true } }.start()
+        guard case .failure(.cancelled) = slots.acquire("e", limit: 1, timeoutMs: 60_000, isCancelled: { ended.value }) else {
+            Issue.record("the wait did not end when the task did")
+            return
+        }
+        let waited = Date().timeIntervalSince(started)
+        #expect(waited >= 0.25 && waited < 5, "gave up after \(waited) s, not at the 60 s timeout")
+        release()
+        #expect(slots.runningCount("e") == 0)
+        guard case .success(let next) = slots.acquire("e", limit: 1, timeoutMs: 1_000) else { Issue.record("the slot was not free"); return }
+        next()
+    }
+
     @Test func aWaitIsBoundedAndFirstComeFirstServed() throws {
         let slots = EndpointSlots()
         guard case .success(let release) = slots.acquire("e", limit: 1, timeoutMs: 1_000) else { Issue.record("no first slot"); return }

@@ -12,6 +12,8 @@ final class RecentSet: @unchecked Sendable {
         self.capacity = capacity
     }
 
+    func contains(_ value: String) -> Bool { lock.withLock { members.contains(value) } }
+
     /// Adds `value`; true when it was not there.
     func insert(_ value: String) -> Bool {
         lock.withLock {

@@ -50,10 +50,12 @@ public struct EffectExecutor: Sendable {
     ///     the first one would have got.
     ///   - onChild: told a child's pid when it starts (`true`) and when it has ended (`false`).
     ///   - onProgress: an agent's output as it streams in (not journaled: the result is).
+    ///   - isCancelled: whether the effect's task has ended (a spawn waiting for its model gives up).
     ///   - onModelWait: told when a spawn starts waiting for its model's endpoint (what for)
     ///     and when it gets its turn (nil).
     public func execute(_ effect: Effect, project: String, call: Int? = nil, onChild: @escaping @Sendable (Int32, Bool) -> Void = { _, _ in },
-                        onProgress: (@Sendable (String) -> Void)? = nil, onModelWait: (@Sendable (String?) -> Void)? = nil) -> JSONValue {
+                        onProgress: (@Sendable (String) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false },
+                        onModelWait: (@Sendable (String?) -> Void)? = nil) -> JSONValue {
         let directory = TaskWorkspace.workingDirectory(project: project, task: effect.taskID)
         switch effect.kind {
         case .spawn:
@@ -78,6 +80,7 @@ public struct EffectExecutor: Sendable {
                                            }, onProgress: onProgress)
                 context.onLaunch = { launches.add($0) }
                 context.onModelWait = onModelWait
+                context.isCancelled = isCancelled
                 var result = router.spawn(request, context: context)
                 result.confinement = launches.last
                 return result.json

@@ -29,6 +29,9 @@ final class EffectRunner: @unchecked Sendable {
     private var children: Set<Int32> = []
     /// Spawns waiting for their model's endpoint (`EndpointSlots`), by slot: what they wait for.
     private var modelWaits: [String: String] = [:]
+    /// Tasks that have ended (by project), so their spawns still waiting for a model's turn
+    /// give it up; bounded, oldest forgotten first.
+    private let endedTasks = RecentSet(capacity: 4_096)
     private let timers = DispatchQueue(label: "loom.retries")
 
     /// Children on record in the state directory, so a restarted loomd can end what a
@@ -118,6 +121,7 @@ final class EffectRunner: @unchecked Sendable {
     /// Drops the retries of `task` (in the project at `directory`) that wait out their delay:
     /// the task has ended, and their effects were cancelled with it.
     func dropWaitingRetries(task: String, directory: String) {
+        _ = endedTasks.insert(Self.slot(task, directory))
         let dropped = lock.withLock { tracker.dropWaiting(task: task, project: directory) }
         for item in dropped { item.cancel() }
     }
@@ -139,7 +143,7 @@ final class EffectRunner: @unchecked Sendable {
                 lock.withLock { _ = children.remove(pid) }
                 childRecords.remove(pid)
             }
-        }, onProgress: progress, onModelWait: { [self] text in
+        }, onProgress: progress, isCancelled: { [self] in endedTasks.contains(Self.slot(effect.taskID, directory)) }, onModelWait: { [self] text in
             let slot = Self.slot(effect.key, directory)
             lock.withLock { modelWaits[slot] = text }
         })

@@ -25,13 +25,19 @@ public final class EndpointSlots: @unchecked Sendable {
     public enum Refusal: Error, Equatable {
         case timedOut(waitedMs: Int)
         case tooManyEndpoints
+        /// The spawn's task ended while it waited: it gives its turn up rather than spend
+        /// the model's time on an answer nobody will read.
+        case cancelled
     }
+
+    /// How often a waiting spawn looks whether its task has ended.
+    static let cancellationCheckMs = 250
 
     /// Waits for a slot of `endpoint` (at most `limit` at once) for up to `timeoutMs`;
     /// `onWait` is told when the wait starts (how many run, the limit) and ends (nil).
     /// Returns a release to call exactly once when the exchange is over.
-    public func acquire(_ endpoint: String, limit: Int, timeoutMs: Int, onWait: (_ runningNow: Int?) -> Void = { _ in })
-        -> Result<@Sendable () -> Void, Refusal> {
+    public func acquire(_ endpoint: String, limit: Int, timeoutMs: Int, isCancelled: () -> Bool = { false },
+                        onWait: (_ runningNow: Int?) -> Void = { _ in }) -> Result<@Sendable () -> Void, Refusal> {
         condition.lock()
         guard running[endpoint] != nil || queues[endpoint] != nil || running.count < Self.endpointsMax else {
             condition.unlock()
@@ -52,13 +58,16 @@ public final class EndpointSlots: @unchecked Sendable {
                 condition.lock()
                 continue
             }
-            if !condition.wait(until: deadline) {
+            let nextLook = min(deadline, Date().addingTimeInterval(Double(Self.cancellationCheckMs) / 1_000))
+            let signalled = condition.wait(until: nextLook)
+            let cancelled = !signalled && isCancelled()
+            if cancelled || (!signalled && Date() >= deadline) {
                 queues[endpoint]?.removeAll { $0 == ticket }
                 if queues[endpoint]?.isEmpty == true { queues[endpoint] = nil }
                 condition.broadcast()
                 condition.unlock()
                 if toldWaiting { onWait(nil) }
-                return .failure(.timedOut(waitedMs: Int(Date().timeIntervalSince(started) * 1_000)))
+                return .failure(cancelled ? .cancelled : .timedOut(waitedMs: Int(Date().timeIntervalSince(started) * 1_000)))
             }
         }
         queues[endpoint]!.removeFirst()

@@ -131,12 +131,15 @@ public final class ModelRouter: Sendable {
         if let settings, let limit = settings.maxConcurrent ?? EndpointSlots.defaultLimit(for: settings) {
             let endpoint = settings.baseURL ?? reference.provider
             let onWait = context.onModelWait
-            switch EndpointSlots.shared.acquire(endpoint, limit: limit, timeoutMs: request.limits.timeoutMs, onWait: { runningNow in
+            switch EndpointSlots.shared.acquire(endpoint, limit: limit, timeoutMs: request.limits.timeoutMs, isCancelled: context.isCancelled, onWait: { runningNow in
                 onWait?(runningNow.map { "waiting for the model \(reference) (\($0) of \(limit) request(s) at \(endpoint) running)" })
             }) {
             case .success(let done): release = done
             case .failure(.timedOut(let waitedMs)):
                 return .failure(.timeout, "waited \(waitedMs) ms for the model \(reference) (at most \(limit) request(s) at once at \(endpoint)) without getting a turn",
+                                provider: reference.provider, model: reference.model)
+            case .failure(.cancelled):
+                return .failure(.unavailable, "the task ended while this spawn waited for the model \(reference); it was not sent",
                                 provider: reference.provider, model: reference.model)
             case .failure(.tooManyEndpoints):
                 return .failure(.configuration, "more than \(EndpointSlots.endpointsMax) model endpoints are in use at once", provider: reference.provider, model: reference.model)

@@ -34,6 +34,8 @@ public struct SpawnContext: Sendable {
     public var readOnlyPaths: [String] = []
     public var onChild: @Sendable (ChildEvent) -> Void
     public var onProgress: (@Sendable (String) -> Void)?
+    /// Whether the spawn's task has ended meanwhile (a waiting spawn then gives its turn up).
+    public var isCancelled: @Sendable () -> Bool = { false }
     /// Told the record of each process launched for the spawn (`Launcher.Outcome.record`).
     public var onLaunch: @Sendable (JSONValue) -> Void = { _ in }
     public var environment: [String: String]
