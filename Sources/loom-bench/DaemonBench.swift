@@ -4,6 +4,8 @@ import LoomIPC
 import LoomProviders
 
 /// Benchmarks of the real loomd: control-plane round trips and start-up recovery.
+///
+/// not-a-task-process: the benchmark starts loom's own binaries (loomd, loomctl) to time them.
 struct DaemonBench {
     let binaries: String
     let repositoryRoot: String

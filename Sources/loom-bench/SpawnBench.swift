@@ -8,6 +8,9 @@ import LoomProviders
 /// network and an agent's with one), interleaved spawn by spawn in the same run so a noisy
 /// machine weighs on both. Prints p50 and p99 of each and, last, one JSON line with
 /// `overhead_p50_ms`.
+///
+/// not-a-task-process: the unconfined spawn of `/bin/true` is the baseline the launcher's
+/// cost is measured against.
 struct SpawnBench {
     let spawns: Int
 

@@ -7,6 +7,9 @@ import LoomProviders
 ///
 /// Every call gets a fixed, minimal environment: no prompt can block a daemon thread, and
 /// the person's locale cannot change the text we parse.
+///
+/// not-a-task-process: git is loom's own tool, run with the repository named explicitly and
+/// hooks and fsmonitor off, so nothing an agent wrote in a worktree runs through it.
 public struct Git: Sendable {
     public let directory: String
     public var timeoutMs = 120_000

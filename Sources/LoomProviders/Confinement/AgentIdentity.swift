@@ -6,6 +6,9 @@ import Glibc
 /// own (loomd's `agentUser`, the system service's `loom-agent`): a uid that is never an
 /// approver and owns nothing of loom's, so even a process that got past confinement could
 /// read none of loom's files and would be refused at the socket by its uid alone.
+///
+/// not-a-task-process: `problem()` runs `/bin/true` through setpriv once at start, to see
+/// whether loomd may switch users; task processes get the prefix through `Launcher`.
 public struct AgentIdentity: Sendable, Equatable {
     public let name: String
     public let uid: UInt32

@@ -11,6 +11,9 @@ import Foundation
 /// transfer kills the helper. The helper enforces the limits (the whole exchange, silence
 /// between bytes, the response size); this side holds a backstop a few seconds later, so
 /// a helper that hangs is killed all the same.
+///
+/// not-a-task-process: the child is loom's own `loom-http` helper, found beside the running
+/// executable; it carries a provider's request, not anything a task runs.
 public enum StreamingHTTPClient {
     public struct Request: Sendable {
         public var url: String

@@ -23,8 +23,13 @@ private func closeOnExecPipe(_ fds: inout [Int32]) -> Int32 {
 /// behind: the child gets its own session and process group, and a timeout kills the
 /// whole group.
 ///
-/// Used for command steps (checks) and for providers that are programs. Output is stdout
-/// and stderr merged, as a person would see it in a terminal.
+/// Output is stdout and stderr merged, as a person would see it in a terminal.
+///
+/// not-a-task-process: this is the spawning primitive itself. A process loom starts for a
+/// task (an agent's program, a check, a command step) reaches it only through `Launcher`,
+/// which confines it; the other callers start loom's own programs (git, loom-http, the
+/// dashboard's dot) or the operator's notifier, and each says so. A test
+/// (`ProcessStartTests`) keeps every other caller marked.
 public enum ChildProcess {
     public struct Result: Sendable, Equatable {
         public var exitCode: Int32?

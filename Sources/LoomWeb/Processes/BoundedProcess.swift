@@ -3,6 +3,9 @@ import LoomProviders
 
 /// git and dot as children of the dashboard: a deadline, a cap on output, a fixed
 /// environment, and never a shell. The dashboard's own pages wait for them off the event loop.
+///
+/// not-a-task-process: git and dot, started by the dashboard for the person looking at it,
+/// on the dashboard's own arguments.
 public enum BoundedProcess {
     public struct Output: Sendable {
         public var exitCode: Int32?

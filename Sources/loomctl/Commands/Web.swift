@@ -26,14 +26,9 @@ struct Web: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            guard let binary = LoomExecutables.find("loom-web") else {
-                throw CLIError("loom-web is not installed next to loomctl (\(LoomExecutables.directory)) or on PATH; build it with: swift build --product loom-web", status: 1)
-            }
-            var arguments = [binary, "--port", String(port), "--host", host, "--socket", global.socketPath, "--state-dir", state.path]
+            var arguments = ["--port", String(port), "--host", host, "--socket", global.socketPath, "--state-dir", state.path]
             if let bundles { arguments += ["--bundles", bundles] }
-            let argv = arguments.map { strdup($0) } + [nil]
-            execv(binary, argv)
-            throw CLIError("cannot start \(binary): \(String(cString: strerror(errno)))", status: 1)
+            FrontEnd.exec("loom-web", arguments, hint: "build it with: swift build --product loom-web")
         }
     }
 }
