@@ -563,9 +563,7 @@ public final class Daemon: @unchecked Sendable {
         logger.info("gate opened", metadata: ["project": "\(project.root)", "task": "\(task.id)", "gate": "\(gate.eventID)", "role": "\(gate.role)",
                                               "policy": "\(gate.policy.rawValue)"])
         guard let gateNotifier else { return }
-        let card = try? engine.store.read { _ throws(LoomError) in
-            try GateCard.build(store: engine.store, task: task, gate: gate, bundle: engine.bundle(digest: task.bundleDigest))
-        }
+        let card = try? GateCard.build(engine: engine, task: task, gate: gate)
         gateNotifier.announce(.object(["project": .string(project.root), "task": .string(task.id), "event": .string(gate.eventID),
                                        "role": .string(gate.role), "summary": .string(card?.summary ?? "gate \(gate.role) waits"),
                                        "card": card?.json ?? .null]), event: gate.eventID)

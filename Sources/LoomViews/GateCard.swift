@@ -26,6 +26,14 @@ public struct GateCard: Sendable, Equatable {
     public static let linesPerSectionMax = 40
     public static let lineMaxCharacters = 400
 
+    /// The card of `gate` (waiting) of `task`, from `engine`'s record, with the bundle
+    /// version the task runs, in one read snapshot.
+    public static func build(engine: Engine, task: TaskRecord, gate: GateRecord) throws(LoomError) -> GateCard {
+        try engine.store.read { _ throws(LoomError) in
+            try build(store: engine.store, task: task, gate: gate, bundle: engine.bundle(digest: task.bundleDigest))
+        }
+    }
+
     /// Builds the card of `gate` (waiting) from `store`; call it inside a read transaction
     /// (`store.read`) for one consistent snapshot.
     public static func build(store: Store, task: TaskRecord, gate: GateRecord, bundle: LoomBundle?) throws(LoomError) -> GateCard {
@@ -81,17 +89,11 @@ public struct GateCard: Sendable, Equatable {
     /// Each unit's latest valid output of the first step in `steps` that has one.
     static func stepLines(store: Store, task: String, steps: [String], fields: [String]) throws(LoomError) -> [String] {
         for step in steps {
-            let rows = try store.query("""
-                SELECT unit, output FROM step_outputs o WHERE task_id = :task AND step = :step AND valid = 1
-                  AND tick = (SELECT max(tick) FROM step_outputs p WHERE p.task_id = o.task_id AND p.step = o.step AND p.unit = o.unit AND p.valid = 1)
-                ORDER BY unit
-                """, bindings: [":task": task, ":step": step])
-            guard !rows.isEmpty else { continue }
+            let outputs = try store.read { tx throws(LoomError) in try tx.latestOutputs(task: task, step: step) }
+            guard !outputs.isEmpty else { continue }
             var lines: [String] = []
-            for row in rows {
-                guard let text = row["output"]?.stringValue, let output = try? JSONValue.parse(text) else { continue }
-                let unit = row["unit"]?.stringValue ?? "?"
-                if rows.count > 1 {
+            for (unit, output) in outputs {
+                if outputs.count > 1 {
                     // A fan-out: one line per unit when each field is one value
                     // ("reviewer-logic: APPROVE — Looks right."), else the unit's block.
                     let values = fields.map { CardField.lines(CardField(path: $0), in: output, labelled: false) }.filter { !$0.isEmpty }

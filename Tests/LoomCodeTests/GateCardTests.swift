@@ -11,9 +11,7 @@ import Testing
     func card(_ world: CodeWorld, _ task: String) throws -> GateCard {
         let record = try world.task(task)
         let gate = try #require(try world.engine.waitingGate(task: task))
-        return try world.engine.store.read { _ throws(LoomError) in
-            try GateCard.build(store: world.engine.store, task: record, gate: gate, bundle: world.engine.bundle(digest: record.bundleDigest))
-        }
+        return try GateCard.build(engine: world.engine, task: record, gate: gate)
     }
 
     static let warn = CodeScript.output(["verdict": "WARN", "summary": "No new test.", "findings": [

@@ -47,6 +47,8 @@ public struct RunChecks: StepHandler {
             }
         }
         let deadline = ChildProcess.monotonicMilliseconds() + request.timeoutMs
+        // Asked of git once for all the checks: the repository every check may read.
+        let gitDirectories = TaskWorkspace.gitDirectories(project: request.projectDirectory)
         let perCheckOutput = max(256, request.outputLimitBytes / config.checks.count)
         var report = ""
         var entries: [JSONValue] = []
@@ -64,7 +66,7 @@ public struct RunChecks: StepHandler {
             }
             var started: Int32 = 0
             let profile = LaunchProfile(kind: .check, workingDirectory: directory, projectDirectory: request.projectDirectory,
-                                        readOnlyPaths: TaskWorkspace.gitDirectories(project: request.projectDirectory), network: check.network)
+                                        readOnlyPaths: gitDirectories, network: check.network)
             let launch = Launcher.run(argv: check.argv, profile: profile, confinement: confinement, environment: environment,
                                       timeoutMs: min(check.timeoutMs, remaining), outputLimitBytes: min(config.checkOutputLimitBytes, perCheckOutput),
                                       onStart: { pid in started = pid; request.onChild(pid, true) })

@@ -10,6 +10,9 @@ import LoomProviders
 /// a deadline; a tick never waits for one. Failures are logged and counted
 /// (`loom_notifications_total{outcome}`), never retried into a storm. The command is the
 /// operator's, so it runs as loomd's own child, not confined like a task process.
+///
+/// not-a-task-process: the notifier is the operator's command from loomd's own config,
+/// run with a card loomd built; no task names it or feeds it a program.
 final class GateNotifier: @unchecked Sendable {
     /// Notifications waiting to run; past this many, new ones are dropped (and counted).
     static let pendingMax = 64
@@ -51,7 +54,7 @@ final class GateNotifier: @unchecked Sendable {
             }
             outcomes.increment("failed")
             let why = result.spawnError ?? (result.timedOut ? "ran past \(timeoutMs) ms" : "exited \(result.exitCode.map(String.init) ?? "by a signal")")
-            let said = String(String(decoding: result.output.suffix(300), as: UTF8.self).filter { $0 != "\n" })
+            let said = String(decoding: result.output.suffix(300), as: UTF8.self).filter { $0 != "\n" }
             log("notifier for gate \(event) failed: \(why)" + (said.isEmpty ? "" : ": \(said)"))
         }
     }

@@ -36,7 +36,7 @@ extension Daemon {
             var gates: [JSONValue] = []
             for row in rows {
                 guard let id = row["task"]?.stringValue, let task = try engine.task(id), let gate = try engine.waitingGate(task: id) else { continue }
-                let card = try GateCard.build(store: store, task: task, gate: gate, bundle: engine.bundle(digest: task.bundleDigest))
+                let card = try GateCard.build(engine: engine, task: task, gate: gate)
                 gates.append(.object(["project": .string(project.root), "task": .string(id), "event": .string(gate.eventID), "role": .string(gate.role),
                                       "policy": .string(gate.policy.rawValue), "sinceMs": row["since"] ?? .null, "summary": .string(card.summary),
                                       "card": card.json]))

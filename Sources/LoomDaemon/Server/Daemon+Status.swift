@@ -149,7 +149,7 @@ extension Daemon {
             let since = try store.query("SELECT time_ms FROM ticks WHERE tick = :tick", bindings: [":tick": String(gate.openedTick)]).first?["time_ms"] ?? .null
             summary["gate"] = .object(["event": .string(gate.eventID), "role": .string(gate.role), "policy": .string(gate.policy.rawValue),
                                        "sinceMs": since, "reasons": .array(gate.reasons.map { .string($0) })])
-            summary["card"] = try GateCard.build(store: store, task: task, gate: gate, bundle: project.engine.bundle(digest: task.bundleDigest)).json
+            summary["card"] = try GateCard.build(engine: project.engine, task: task, gate: gate).json
         }
         return .object(summary)
     }

@@ -170,8 +170,9 @@ extension Transaction {
             .run()
     }
 
-    /// The latest valid output of each unit of `step`, in unit order.
-    func latestOutputs(task: String, step: String) throws(LoomError) -> [(unit: String, output: JSONValue)] {
+    /// The latest valid output of each unit of `step`, in unit order (what prompts read,
+    /// and what a gate's card shows).
+    public func latestOutputs(task: String, step: String) throws(LoomError) -> [(unit: String, output: JSONValue)] {
         let statement = try statement("""
             SELECT unit, output FROM step_outputs o WHERE task_id = ? AND step = ? AND valid = 1
               AND tick = (SELECT max(tick) FROM step_outputs p WHERE p.task_id = o.task_id AND p.step = o.step AND p.unit = o.unit AND p.valid = 1)

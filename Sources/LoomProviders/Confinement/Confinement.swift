@@ -49,15 +49,17 @@ public struct Confinement: Sendable, Equatable {
     /// says so in its log and status; each spawn still fails closed on its own.
     public func problem() -> String? {
         guard mode == .bubblewrap else { return nil }
-        guard let bwrap = bwrapPath else {
-            return "confinement is bwrap but \(bwrapExecutable) is not installed: apt-get install \(Self.bwrapPackage)"
-        }
-        let probe = ChildProcess.run(argv: [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
-                                            "--cap-drop", "ALL", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"],
-                                     environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], timeoutMs: 10_000, outputLimitBytes: 4_096)
-        if let spawnError = probe.spawnError { return "bwrap cannot be started: \(spawnError)" }
-        if probe.exitCode == 0 { return nil }
-        let said = String(decoding: probe.output, as: UTF8.self).trimmingSpaces
-        return "bwrap cannot make its namespaces here (exit \(probe.exitCode.map(String.init) ?? "by a signal")): \(said)"
+        // The probe is the launcher itself with loom's own `/bin/true` and a check's profile
+        // (no network): it can fail only where a real launch would.
+        var probe = self
+        probe.hiddenPaths = []
+        probe.agent = nil
+        let outcome = Launcher.run(argv: ["/bin/true"], profile: LaunchProfile(kind: .check, workingDirectory: "/tmp", network: false), confinement: probe,
+                                   environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], timeoutMs: 10_000, outputLimitBytes: 4_096)
+        if let confinementProblem = outcome.confinementProblem { return confinementProblem }
+        if let spawnError = outcome.result.spawnError { return "bwrap cannot be started: \(spawnError)" }
+        if outcome.result.exitCode == 0 { return nil }
+        let said = String(decoding: outcome.result.output, as: UTF8.self).trimmingSpaces
+        return "bwrap cannot make its namespaces here (exit \(outcome.result.exitCode.map(String.init) ?? "by a signal")): \(said)"
     }
 }
