@@ -137,14 +137,14 @@ public final class Daemon: @unchecked Sendable {
         // Task processes must not read loomd's memory or environment (its keys), and
         // every process they start stays loomd's descendant however it forks, so a peer
         // on the socket cannot pass for a person by escaping the process tree.
-        if !forbidInspection() { log("warning: cannot make loomd undumpable (PR_SET_DUMPABLE); same-uid processes may read its memory") }
-        if !ChildReaper.shared.becomeSubreaper() { log("warning: cannot become a child subreaper; orphaned task processes leave loomd's tree") }
+        if !forbidInspection() { log("cannot make loomd undumpable (PR_SET_DUMPABLE); same-uid processes may read its memory", level: .warning) }
+        if !ChildReaper.shared.becomeSubreaper() { log("cannot become a child subreaper; orphaned task processes leave loomd's tree", level: .warning) }
         let confinement = runner.executor.confinement
         confinementProblem = confinement.problem()
         if let confinementProblem {
-            log("error: \(confinementProblem); every agent, check and command step will fail until it is fixed")
+            log("\(confinementProblem); every agent, check and command step will fail until it is fixed", level: .error)
         } else if confinement.mode == .none {
-            log("warning: confinement is none: agents, checks and command steps run unconfined, as loomd's own children (docs/SECURITY.md)")
+            log("confinement is none: agents, checks and command steps run unconfined, as loomd's own children (docs/SECURITY.md)", level: .warning)
         }
         let recoveryStarted = ChildProcess.monotonicMilliseconds()
         let leftovers = runner.childRecords.endLeftovers()

@@ -320,7 +320,7 @@ public final class Project: @unchecked Sendable {
         let piece = String(decoding: text.utf8.prefix(Self.progressTextMaxBytes), as: UTF8.self)
         keepProgress(effect, piece)
         guard !watchers.isEmpty else { return }
-        let event = progressEvent(effect.taskID, key: effect.key, step: effect.step, unit: effect.unit, text: piece)
+        let event = progressEvent(effect, text: piece)
         for (id, watcher) in watchers where watcher.task == nil || watcher.task == effect.taskID {
             if !watcher.send(event) { watchers[id] = nil }
         }
@@ -348,13 +348,13 @@ public final class Project: @unchecked Sendable {
     /// The output so far of `task`'s running effects (every task's with nil), as progress events.
     func progressBacklog(task: String?) -> [JSONValue] {
         progressSoFar.values.filter { task == nil || $0.effect.taskID == task }.sorted { $0.effect.key < $1.effect.key }.map {
-            progressEvent($0.effect.taskID, key: $0.effect.key, step: $0.effect.step, unit: $0.effect.unit, text: $0.text)
+            progressEvent($0.effect, text: $0.text)
         }
     }
 
-    private func progressEvent(_ task: String, key: String, step: String, unit: String, text: String) -> JSONValue {
-        .object(["kind": "progress", "project": .string(root), "task": .string(task), "key": .string(key),
-                 "step": .string(step), "unit": .string(unit), "text": .string(text)])
+    private func progressEvent(_ effect: Effect, text: String) -> JSONValue {
+        .object(["kind": "progress", "project": .string(root), "task": .string(effect.taskID), "key": .string(effect.key),
+                 "step": .string(effect.step), "unit": .string(effect.unit), "text": .string(text)])
     }
 
     /// A payload longer than this (a quarter of a frame) is shown by its size: one journal
