@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "loom",
-    platforms: [.macOS(.v14)],
     products: [
         .library(name: "LoomEngine", targets: ["LoomEngine"]),
         .library(name: "LoomIPC", targets: ["LoomIPC"]),
@@ -34,72 +33,97 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // SQLite from the system (apt: libsqlite3-dev). The kernel's only dependency.
+        // The package graph, bottom to top (docs/ARCHITECTURE.md draws it; PackageGraphTests
+        // keeps it): values and system primitives; the kernel and the wire beside each other;
+        // providers and the code bundle; the host; the daemon and the front-ends on top.
+        // SQLite from the system (apt: libsqlite3-dev). The kernel's only system library.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // sd_notify and socket activation (apt: libsystemd-dev).
+        // sd_notify and socket activation (apt: libsystemd-dev); loomd only.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // JSON values, their canonical encoding, hashing and parse limits: what the kernel
+        // stores and what the wire carries, with no SQLite and no threads.
+        .target(name: "LoomValues"),
+        // The system primitives every process uses, written once: a lock, errno text, the
+        // monotonic clock, atomic file writes, bounded reads, stderr.
+        .target(name: "LoomSystem"),
+        // Operator-owned configuration files (models, secrets, prices): bounded reads, atomic
+        // writes, permission checks. The bot reads its token here without the kernel.
+        .target(name: "LoomConfiguration", dependencies: ["LoomValues", "LoomSystem"]),
         // The domain-blind kernel: store, journal, ticks, ledger, invariants, gates, bundles, replay.
-        .target(name: "LoomEngine", dependencies: ["CSQLite"]),
+        .target(name: "LoomEngine", dependencies: ["LoomValues", "CSQLite"]),
         // The host's scheduling decisions without threads (pool admission, retry schedule,
         // delivery failures, who runs a spawn): loomd wraps them in locks and Dispatch, the
         // whole-system simulator drives them in simulated time. One copy of the logic.
         .target(name: "LoomScheduling", dependencies: ["LoomEngine"]),
         // Named gate-policy presets: tables of kernel overrides that name bundle roles.
         .target(name: "LoomPolicy", dependencies: ["LoomEngine"]),
-        // Length-prefixed JSON over a Unix socket: framing, messages, client, server.
-        .target(name: "LoomIPC", dependencies: ["LoomEngine"]),
-        // Agent backends behind the kernel's provider seam, one folder each.
-        .target(name: "LoomProviders", dependencies: ["LoomEngine"]),
+        // The control-plane wire: framing, the typed methods, the client. No kernel, no
+        // SQLite: the front-ends link this and nothing of the daemon.
+        .target(name: "LoomIPC", dependencies: ["LoomValues", "LoomSystem"]),
+        // The control socket's server side: accepting, peer credentials, replies and streams.
+        // loomd links it; no client does.
+        .target(name: "LoomIPCServer", dependencies: ["LoomIPC", "LoomValues", "LoomSystem"]),
+        // Agent backends behind the kernel's provider seam, one folder each; the launcher
+        // that confines every task process.
+        .target(name: "LoomProviders", dependencies: ["LoomEngine", "LoomConfiguration", "LoomSystem"]),
         // The code bundle's host side: git worktrees, checks, diffs, delivery on loom/<task>.
-        .target(name: "LoomCode", dependencies: ["LoomEngine", "LoomProviders"]),
-        // The daemon's wiring as a library, so tests can drive it in-process too.
-        // LoomProof (and with it the crypto package) for the key that signs chain heads.
-        .target(name: "LoomDaemon", dependencies: ["LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomScheduling", "LoomViews",
-                                                   "CSystemd", .product(name: "Logging", package: "swift-log")]),
-        // Pictures of bundles and task paths (dot, mermaid) for the CLI and the dashboard.
+        .target(name: "LoomCode", dependencies: ["LoomEngine", "LoomProviders", "LoomIPC", "LoomSystem"]),
+        // Pictures of bundles and task paths (dot, mermaid), gate cards.
         .target(name: "LoomViews", dependencies: ["LoomEngine"]),
+        // Portable proof files: export, offline verification, replay, and Ed25519 signing of
+        // the chain head (proofs, and loomd's chain checkpoints). Its own target so the crypto
+        // package stays out of the kernel.
+        .target(name: "LoomProof", dependencies: ["LoomEngine", "LoomSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        // The host: projects, effect execution, the one-shot run, chain signing, bundle
+        // catalogs. What loomd and `loomctl run` share; no socket server, no systemd.
+        .target(name: "LoomHost", dependencies: [
+            "LoomEngine", "LoomScheduling", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomSystem",
+        ]),
+        // The daemon proper, as a library so tests can drive it in-process: the socket
+        // server, request handling, identity, metrics, systemd, notifications, the log.
+        .target(name: "LoomDaemon", dependencies: [
+            "LoomHost", "LoomIPC", "LoomIPCServer", "LoomViews", "CSystemd", .product(name: "Logging", package: "swift-log"),
+        ]),
         // The simulator's SQLite VFS shim (C: the VFS is a table of C function pointers): wraps
         // the default VFS to fail reads, writes and syncs and to drop unsynced writes at a
         // simulated power cut. Test kit only; loomd never links it.
         .target(name: "CFaultVFS", dependencies: ["CSQLite"]),
         // Deterministic doubles for tests, the simulator and the benchmark; SQLite for the
         // hostile writer that rewrites a journal straight in the file.
-        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "CFaultVFS", "CSQLite"]),
-        // Portable proof files: export, offline verification, replay, and Ed25519 signing of
-        // the chain head (proofs, and loomd's chain checkpoints). Its own target so the crypto
-        // package stays out of the kernel; loomd links it to sign its chain heads.
-        .target(name: "LoomProof", dependencies: ["LoomEngine", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomSystem", "CFaultVFS", "CSQLite"]),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
         // Makes the HTTP backends' requests (URLSession): FoundationNetworking and libcurl load
         // in this short-lived child only, not in loomd or loomctl.
         .executableTarget(name: "loom-http", dependencies: ["LoomProviders"]),
+        // The CLI: a client of the socket, plus the host for `run`, `verify` and bundles.
         .executableTarget(name: "loomctl", dependencies: [
-            "LoomEngine", "LoomIPC", "LoomPolicy", "LoomProviders", "LoomCode", "LoomDaemon", "LoomProof", "LoomViews",
+            "LoomHost", "LoomIPC", "LoomViews",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The MCP server on stdio (`loomctl mcp` execs it): its own executable so the MCP
         // package and its dependencies stay out of loomctl.
         .executableTarget(name: "loom-mcp", dependencies: [
-            "LoomEngine", "LoomIPC",
-            .product(name: "MCP", package: "swift-sdk"),
+            "LoomIPC", .product(name: "MCP", package: "swift-sdk"),
         ]),
         // The Telegram bot (`loomctl bot telegram` execs it): Foundation's URLSession only.
-        .executableTarget(name: "loom-telegram", dependencies: ["LoomEngine", "LoomIPC", "LoomProviders"]),
+        .executableTarget(name: "loom-telegram", dependencies: [
+            "LoomIPC", "LoomConfiguration", "LoomSystem", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // The web dashboard: an HTTP front-end that is one more client of loomd's socket.
         .target(name: "LoomWeb", dependencies: [
-            "LoomEngine", "LoomIPC", "LoomViews", "LoomCode", "LoomProviders",
+            "LoomIPC", "LoomConfiguration", "LoomSystem",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "loom-web", dependencies: ["LoomWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomTestKit", "LoomIPC", "LoomProviders", "CSQLite"]),
-        .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomTestKit", "CSQLite"]),
-        .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomPolicy", "LoomTestKit", "CSQLite"]),
-        .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomEngine"]),
-        .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews"]),
-        .testTarget(name: "LoomProvidersTests", dependencies: ["LoomProviders", "LoomEngine", "LoomTestKit"]),
-        .testTarget(name: "LoomWebTests", dependencies: ["LoomWeb", "LoomEngine", "LoomIPC"]),
-        .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomCode", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
+        .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomTestKit", "LoomIPC", "LoomProviders", "LoomSystem", "CSQLite"]),
+        .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomValues", "LoomSystem", "LoomPolicy", "LoomScheduling", "LoomTestKit", "CSQLite"]),
+        .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomValues", "LoomSystem", "LoomPolicy", "LoomTestKit", "CSQLite"]),
+        .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomIPCServer", "LoomValues"]),
+        .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomIPC", "LoomValues", "LoomSystem", "LoomConfiguration", "LoomHost", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews"]),
+        .testTarget(name: "LoomProvidersTests", dependencies: ["LoomProviders", "LoomConfiguration", "LoomEngine", "LoomSystem", "LoomValues", "LoomTestKit"]),
+        .testTarget(name: "LoomWebTests", dependencies: ["LoomWeb", "LoomIPC", "LoomSystem", "LoomValues"]),
+        .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomIPCServer", "LoomValues", "LoomSystem", "LoomConfiguration", "LoomViews", "LoomHost", "LoomCode", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
     ]
 )

@@ -2,13 +2,17 @@
 import Glibc
 #endif
 import Dispatch
+import LoomHost
 import LoomCode
 import Logging
 import LoomEngine
 import LoomIPC
+import LoomIPCServer
 import LoomProviders
 import LoomScheduling
 import LoomViews
+import LoomValues
+import LoomSystem
 
 /// loomd's one lifecycle owner: it starts the parts in order (registry, projects and their
 /// recovery, the socket, READY) and stops them in reverse (STOPPING, the socket, effects
@@ -75,7 +79,7 @@ public final class Daemon: @unchecked Sendable {
 
     public init(configuration: DaemonConfiguration) throws(LoomError) {
         guard FileSystem.makeDirectories(configuration.stateDirectory, mode: 0o750) else {
-            throw LoomError(.io, "cannot create the state directory \(configuration.stateDirectory): \(String(cString: strerror(errno)))", context: "starting loomd")
+            throw LoomError(.io, "cannot create the state directory \(configuration.stateDirectory): \(Errno.current.description)", context: "starting loomd")
         }
         registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
         signer = try ChainSigner(stateDirectory: configuration.stateDirectory)
@@ -89,7 +93,7 @@ public final class Daemon: @unchecked Sendable {
             let log = logger
             gateNotifier = GateNotifier(argv: argv, timeoutMs: configuration.notifierTimeoutMs) { line in log.warning("\(line)") }
         }
-        reloadable = Reloadable(configuration: configuration, bundles: try Self.loadBundles(configuration.bundleDirectories),
+        reloadable = Reloadable(configuration: configuration, bundles: try BundleCatalog.load(configuration.bundleDirectories),
                                 policy: PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers,
                                                    agentUID: runner.executor.confinement.agent?.uid))
     }
@@ -104,22 +108,6 @@ public final class Daemon: @unchecked Sendable {
         guard let path = configuration.providerScript else { return nil }
         guard let text = FileSystem.readText(path) else { throw LoomError(.notFound, "cannot read the provider script \(path)", context: "starting loomd") }
         return try ScriptedProvider(scriptText: text)
-    }
-
-    /// Every subdirectory of each bundle directory that holds a bundle.json.
-    public static func loadBundles(_ directories: [String]) throws(LoomError) -> [LoomBundle] {
-        var bundles: [LoomBundle] = []
-        for directory in directories {
-            let candidates = access("\(directory)/bundle.json", F_OK) == 0 ? [directory] : FileSystem.list(directory).map { "\(directory)/\($0)" }
-            for candidate in candidates where access("\(candidate)/bundle.json", F_OK) == 0 {
-                do {
-                    bundles.append(try BundleLoader.load(directory: candidate))
-                } catch {
-                    throw LoomError(.bundle, "bundle \(candidate) does not load:\n\(error.problems.map { "  \($0)" }.joined(separator: "\n"))", context: "loading bundles")
-                }
-            }
-        }
-        return bundles
     }
 
     /// The wall clock for time tokens, never going backwards within this process.
@@ -146,7 +134,7 @@ public final class Daemon: @unchecked Sendable {
         } else if confinement.mode == .none {
             log("confinement is none: agents, checks and command steps run unconfined, as loomd's own children (docs/SECURITY.md)", level: .warning)
         }
-        let recoveryStarted = ChildProcess.monotonicMilliseconds()
+        let recoveryStarted = MonotonicClock.milliseconds()
         let leftovers = runner.childRecords.endLeftovers()
         if leftovers > 0 { log("ended \(leftovers) process(es) left running by a previous loomd") }
         notifier.extendTimeout(usec: 90_000_000)
@@ -160,7 +148,7 @@ public final class Daemon: @unchecked Sendable {
         }
         // Recovery runs on each project's queue, all at once; READY waits for all of it.
         for project in allProjects { project.queue.sync {} }
-        metrics.recoverySeconds = Double(ChildProcess.monotonicMilliseconds() - recoveryStarted) / 1_000
+        metrics.recoverySeconds = Double(MonotonicClock.milliseconds() - recoveryStarted) / 1_000
         if !registry.all.isEmpty {
             configuration.crashPoint?.hit(.recovery, once: "\(configuration.stateDirectory)/crash-recovery.done")
         }
@@ -268,7 +256,7 @@ public final class Daemon: @unchecked Sendable {
                 try updated.apply(configFile: path)
                 let waiting = running.restartOnlyChanges(to: updated)
                 updated.keepRestartOnly(of: running)
-                let newBundles = try Self.loadBundles(updated.bundleDirectories)
+                let newBundles = try BundleCatalog.load(updated.bundleDirectories)
                 reloadLock.withLock {
                     reloadable = Reloadable(configuration: updated, bundles: newBundles,
                                             policy: PeerPolicy(submitters: updated.submitters, approvers: updated.approvers,
@@ -448,10 +436,10 @@ public final class Daemon: @unchecked Sendable {
     /// `result` already replaces one the journal refused.
     private func deliver(_ effect: Effect, _ result: JSONValue, in project: Project, retry: Int = 0, standIn: Bool = false) {
         project.forgetProgress(effect.key)
-        let started = ChildProcess.monotonicMilliseconds()
+        let started = MonotonicClock.milliseconds()
         do {
             let outcome = try project.engine.deliver(key: effect.key, result: result)
-            metrics.tickSeconds.observe(Double(ChildProcess.monotonicMilliseconds() - started) / 1_000)
+            metrics.tickSeconds.observe(Double(MonotonicClock.milliseconds() - started) / 1_000)
             logFinished(effect, result, in: project)
             configuration.crashPoint?.hit(.afterDelivery, once: "\(configuration.stateDirectory)/crash-after-delivery.done")
             if case .applied(let more) = outcome { schedule(more, in: project) }

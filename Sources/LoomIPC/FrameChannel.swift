@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import Dispatch
-import LoomEngine
+import LoomValues
+import LoomValues
+import LoomSystem
 
 /// The client's blocking frame transport over one connected socket, with deadlines.
 ///
@@ -108,7 +110,7 @@ final class FrameChannel {
     }
 
     private func lost(_ e: Int32) -> IPCError {
-        IPCError(.unavailable, "lost the connection to \(peerName): \(UnixSocket.describe(e))")
+        IPCError(.unavailable, "lost the connection to \(peerName): \(Errno(e).description)")
     }
 
     private func closedError() -> IPCError {

@@ -1,4 +1,5 @@
-import LoomEngine
+import LoomValues
+import LoomValues
 
 /// Encodes frames: a 4-byte big-endian body length followed by the body, which is
 /// the value's canonical JSON (UTF-8). Decoding is `FrameDecoder`'s job because it
@@ -11,7 +12,7 @@ public enum FrameCodec {
 
     /// Wraps an already-encoded body. Traps above 4 GiB: the header cannot express
     /// that, and no caller gets near it (everything is far below the frame limit).
-    static func frame(body: [UInt8]) -> [UInt8] {
+    package static func frame(body: [UInt8]) -> [UInt8] {
         precondition(body.count <= Int(UInt32.max), "frame body does not fit a 32-bit length")
         let n = UInt32(body.count)
         var out: [UInt8] = []

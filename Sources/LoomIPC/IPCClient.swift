@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import Dispatch
-import LoomEngine
+import LoomValues
+import LoomValues
 
 /// A blocking control-socket client, for the CLI and front-ends.
 ///
@@ -35,7 +36,7 @@ public final class IPCClient {
         do {
             fd = try UnixSocket.connect(path: socketPath, timeoutMs: max(1, timeoutMs))
         } catch {
-            throw Self.connectError(error, path: socketPath, timeoutMs: timeoutMs)
+            throw Self.connectError(error, path: socketPath, timeoutMs: timeoutMs).failing(.connect)
         }
         let channel = FrameChannel(fd: fd, maxFrameBytes: maxFrameBytes, peerName: "the daemon at \(socketPath)")
         let hello = IPCRequest(id: 1, method: "hello", params: .object([
@@ -48,7 +49,7 @@ public final class IPCClient {
         } catch where error.code == .unavailable {
             // Connected, so a daemon is there: say so, rather than "no daemon is listening".
             channel.close()
-            throw IPCError(.unavailable, "the daemon at \(socketPath) accepted the connection but dropped it before answering hello (is it at its connection limit?): \(error.message)")
+            throw IPCError(.unavailable, "the daemon at \(socketPath) accepted the connection but dropped it before answering hello (is it at its connection limit?): \(error.message)").failing(.hello)
         }
         guard case .some(let result) = answer, result["protocol"]?.intValue == Int64(IPCProtocol.version),
               let server = result["server"]?.stringValue else {
@@ -61,8 +62,26 @@ public final class IPCClient {
 
     deinit { channel.close() }
 
-    /// Sends one request and returns its result, or throws the server's error.
-    /// Events of a streaming method are discarded.
+    /// Calls `method` with `params` and returns its typed result, or throws the server's error.
+    public func call<M: IPCMethod>(_ method: M.Type, _ params: M.Params) throws(IPCError) -> M.Result {
+        try M.Result(json: call(M.name, params.json))
+    }
+
+    /// Calls a method that takes no params.
+    public func call<M: IPCMethod>(_ method: M.Type) throws(IPCError) -> M.Result where M.Params == NoParams {
+        try call(method, NoParams())
+    }
+
+    /// Calls a streaming method (`watch`): `onEvent` runs for each event until the final
+    /// answer; see `stream(_:_:onEvent:)`.
+    public func stream<M: IPCMethod>(_ method: M.Type, _ params: M.Params,
+                                     onEvent: (JSONValue) -> Bool) throws(IPCError) -> M.Result? {
+        guard let result = try stream(M.name, params.json, onEvent: onEvent) else { return nil }
+        return try M.Result(json: result)
+    }
+
+    /// Sends one request by name and returns its result as JSON: the wire as it is, for
+    /// tests that send what no typed client would. Events of a streaming method are discarded.
     public func call(_ method: String, _ params: JSONValue = .object([:])) throws(IPCError) -> JSONValue {
         let answer = try Self.exchange(channel, request(method, params), deadline: Self.deadline(after: timeoutMs),
                                        idleMs: nil, onEvent: nil)

@@ -1,4 +1,5 @@
-import LoomEngine
+import LoomValues
+import LoomSystem
 
 /// One connection to loomd for a long-lived client (the MCP server, the Telegram bot),
 /// made on first use and made again after a transport failure (loomd restarted, the
@@ -8,13 +9,18 @@ public final class ReconnectingClient: @unchecked Sendable {
     private let clientName: String
     /// Run on each new connection before its first call (the MCP server attaches as a host).
     private let onConnect: (IPCClient) throws(IPCError) -> Void
-    private let lock = IPCLock()
+    private let lock = Lock()
     private var client: IPCClient?
 
     public init(socketPath: String, clientName: String, onConnect: @escaping (IPCClient) throws(IPCError) -> Void = { _ in }) {
         self.socketPath = socketPath
         self.clientName = clientName
         self.onConnect = onConnect
+    }
+
+    /// Calls a method that takes no params.
+    public func call<M: IPCMethod>(_ method: M.Type) throws(IPCError) -> M.Result where M.Params == NoParams {
+        try call(method, NoParams())
     }
 
     /// Connects now (running `onConnect`) if not connected, rather than at the first call.
@@ -31,8 +37,8 @@ public final class ReconnectingClient: @unchecked Sendable {
         return fresh
     }
 
-    public func call(_ method: String, _ params: JSONValue) throws(IPCError) -> JSONValue {
-        try lock.withLock { () throws(IPCError) -> JSONValue in
+    public func call<M: IPCMethod>(_ method: M.Type, _ params: M.Params) throws(IPCError) -> M.Result {
+        try lock.withLock { () throws(IPCError) -> M.Result in
             let client = try connected()
             do throws(IPCError) {
                 return try client.call(method, params)

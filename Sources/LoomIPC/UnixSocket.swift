@@ -1,28 +1,24 @@
 #if canImport(Glibc)
 import Glibc
+import LoomSystem
 #endif
 
 /// The small set of Unix-socket syscalls the server, `bind` and the client share,
 /// with errno turned into values the callers can map to `IPCError`s.
-enum UnixSocket {
+package enum UnixSocket {
     /// `sun_path` is 108 bytes on Linux including the terminating NUL.
-    static let maxPathBytes = MemoryLayout<sockaddr_un>.size - MemoryLayout<sa_family_t>.size - 1
+    package static let maxPathBytes = MemoryLayout<sockaddr_un>.size - MemoryLayout<sa_family_t>.size - 1
 
     /// A failed syscall: what we were doing and errno.
-    struct Failure: Error {
-        let operation: String
-        let errno: Int32
-        var text: String { "\(operation): \(UnixSocket.describe(errno))" }
-    }
-
-    static func describe(_ code: Int32) -> String {
-        guard let s = strerror(code) else { return "errno \(code)" }
-        return String(cString: s)
+    package struct Failure: Error {
+        package let operation: String
+        package let errno: Int32
+        package var text: String { "\(operation): \(Errno(errno).description)" }
     }
 
     /// A new unconnected stream socket with close-on-exec set (fcntl, not SOCK_CLOEXEC,
     /// to keep one code path for sockets we create and sockets we are handed).
-    static func makeSocket() throws(Failure) -> Int32 {
+    package static func makeSocket() throws(Failure) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(operation: "socket", errno: errno) }
         _ = setCloseOnExec(fd)
@@ -30,20 +26,20 @@ enum UnixSocket {
     }
 
     @discardableResult
-    static func setCloseOnExec(_ fd: Int32) -> Bool {
+    package static func setCloseOnExec(_ fd: Int32) -> Bool {
         let flags = fcntl(fd, F_GETFD)
         return flags >= 0 && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0
     }
 
     @discardableResult
-    static func setNonBlocking(_ fd: Int32, _ on: Bool = true) -> Bool {
+    package static func setNonBlocking(_ fd: Int32, _ on: Bool = true) -> Bool {
         let flags = fcntl(fd, F_GETFL)
         guard flags >= 0 else { return false }
         return fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) == 0
     }
 
     /// Runs `body` with a filled-in `sockaddr_un` for `path`; nil if the path is too long.
-    static func withAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T? {
+    package static func withAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T? {
         let bytes = Array(path.utf8)
         guard !bytes.isEmpty, bytes.count <= maxPathBytes, !bytes.contains(0) else { return nil }
         var address = sockaddr_un()
@@ -61,7 +57,7 @@ enum UnixSocket {
 
     /// Connects a new blocking socket to `path`. `timeoutMs` bounds a connect that waits
     /// for room in a full backlog (Linux applies SO_SNDTIMEO to Unix-socket connect).
-    static func connect(path: String, timeoutMs: Int) throws(Failure) -> Int32 {
+    package static func connect(path: String, timeoutMs: Int) throws(Failure) -> Int32 {
         let fd = try makeSocket()
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))

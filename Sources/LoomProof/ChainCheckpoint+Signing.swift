@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// Signing and checking chain checkpoints with an `OperatorKey` (docs/journal.md,
 /// "Checkpoints"). Here, not in the kernel: the kernel stores checkpoints as opaque bytes

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// Checks a project's signed chain heads (`chain_checkpoints`, docs/journal.md): every
 /// checkpoint's head must be the journal's hash at its seq and its signature must verify,

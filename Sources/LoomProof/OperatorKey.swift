@@ -4,6 +4,8 @@ import Glibc
 #endif
 import Foundation
 import LoomEngine
+import LoomValues
+import LoomSystem
 
 /// An operator's Ed25519 signing key: signs a proof's header (and with it the chain head),
 /// so whoever holds the public key can tell the proof came from this operator unchanged.
@@ -23,7 +25,7 @@ public struct OperatorKey {
     /// is only worth something while the key is the operator's alone.
     public init(file path: String) throws(ProofError) {
         var status = stat()
-        guard stat(path, &status) == 0 else { throw ProofError(.io, "cannot read the key file: \(String(cString: strerror(errno)))", at: path) }
+        guard stat(path, &status) == 0 else { throw ProofError(.io, "cannot read the key file: \(Errno.current.description)", at: path) }
         guard status.st_mode & 0o077 == 0 else {
             throw ProofError(.invalidKey, "the private key is readable by others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 600 it", at: path)
         }
@@ -53,14 +55,14 @@ public struct OperatorKey {
     static func writeNew(_ path: String, _ text: String, mode: mode_t) throws(ProofError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
-            let reason = errno == EEXIST ? "the file exists; remove it or choose another name" : String(cString: strerror(errno))
+            let reason = errno == EEXIST ? "the file exists; remove it or choose another name" : Errno.current.description
             throw ProofError(.io, "cannot create the key file: \(reason)", at: path)
         }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count, fsync(fd) == 0 else {
-            throw ProofError(.io, "cannot write the key file: \(String(cString: strerror(errno)))", at: path)
+            throw ProofError(.io, "cannot write the key file: \(Errno.current.description)", at: path)
         }
     }
 

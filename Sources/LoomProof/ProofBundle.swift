@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// A bundle as a proof carries it: every file verbatim, so a verifier can recompute the
 /// digest the journal recorded and a replay can load the very bundle that ran.

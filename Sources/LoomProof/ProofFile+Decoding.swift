@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 extension ProofFile {
     /// Reads a proof file's bytes, checking its form only: every line the canonical JSON of

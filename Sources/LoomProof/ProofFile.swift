@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// A self-contained, portable record of one task's run: what `loomctl export` writes and
 /// `loomctl verify FILE` / `loomctl replay FILE` read, on any machine, with no project.

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// Checks a proof file with nothing but the file: recomputes every entry's hash and link
 /// from genesis, the head, each bundle's digest from its files (and that it is the bundle

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// Which provider and model answered a task's agent runs, read from the effect results in
 /// the journal (so a verifier recomputes it rather than trusting the exporter's word).

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// When a failed effect is tried again, and as which attempt: loomd's retry schedule as a
 /// pure function of the effect key, the failure and the configuration.

@@ -1,5 +1,6 @@
 import CSQLite
 import LoomEngine
+import LoomValues
 
 /// A hostile writer with the project's uid, for tests that prove history cannot be
 /// rewritten unnoticed: it edits a journal entry straight in the file, then re-chains every

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import LoomSystem
 #endif
 
 /// A listening TCP socket on 127.0.0.1 and a port the system picked, for the HTTP servers
@@ -12,7 +13,7 @@ public enum LoopbackListener {
     /// Listens with room for `backlog` waiting connections; returns the socket and its port.
     public static func open(backlog: Int32) throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw Failure(description: "socket: \(Errno.current.description)") }
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
@@ -21,7 +22,7 @@ public enum LoopbackListener {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard bound == 0, listen(fd, backlog) == 0 else {
-            let message = String(cString: strerror(errno))
+            let message = Errno.current.description
             close(fd)
             throw Failure(description: "cannot listen on 127.0.0.1: \(message)")
         }

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// A seeded outside world for the test suite's publishing bundle (draft → edit → legal
 /// gate → render → publish): writers, editors and fact-checkers that answer in the bundle's

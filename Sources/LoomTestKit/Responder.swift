@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// How a simulated outside world answers: agents, commands and people, each decided from
 /// the seed and the thing being answered (never from the order of asking).

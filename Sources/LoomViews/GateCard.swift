@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// What a gate asks and the facts that decide it, built from the task's record as the
 /// bundle's card says (`GateCardSpec`) and rendered the same way everywhere: loomd puts
@@ -21,10 +22,9 @@ public struct GateCard: Sendable, Equatable {
     public var summary: String
     public var sections: [Section]
 
-    /// A section shows at most this many lines, a line at most this many characters:
+    /// A section shows at most this many lines (each cut at `OutputText.lineMaxCharacters`):
     /// a card is read by a person, and a step's output can be megabytes.
     public static let linesPerSectionMax = 40
-    public static let lineMaxCharacters = 400
 
     /// The card of `gate` (waiting) of `task`, from `engine`'s record, with the bundle
     /// version the task runs, in one read snapshot.
@@ -149,11 +149,9 @@ public struct GateCard: Sendable, Equatable {
         return "$\(tenThousandths / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction
     }
 
-    /// A line cut to `lineMaxCharacters`.
-    static func clip(_ line: String) -> String { line.count > lineMaxCharacters ? String(line.prefix(lineMaxCharacters)) + "…" : line }
 
     static func bounded(_ lines: [String]) -> [String] {
-        var kept = lines.prefix(linesPerSectionMax).map(clip)
+        var kept = lines.prefix(linesPerSectionMax).map(OutputText.clip)
         if lines.count > linesPerSectionMax { kept.append("… \(lines.count - linesPerSectionMax) more line(s)") }
         return kept
     }

@@ -1,5 +1,6 @@
 import Foundation
 import LoomEngine
+import LoomValues
 
 /// The path one task took, read from its project's database: the steps it entered in order
 /// (with the iteration of each entry), the flows it ran in, and what its stays mean for

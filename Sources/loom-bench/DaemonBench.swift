@@ -1,7 +1,9 @@
+import LoomSystem
 import Foundation
 import LoomEngine
 import LoomIPC
 import LoomProviders
+import LoomValues
 
 /// Benchmarks of the real loomd: control-plane round trips and start-up recovery.
 ///

@@ -1,7 +1,10 @@
+import LoomConfiguration
 import Foundation
 import LoomEngine
 import LoomProviders
 import LoomTestKit
+import LoomValues
+import LoomSystem
 
 /// `loom-bench providers`: what the HTTP provider path costs on top of the wire. A loopback
 /// server streams the same chat-completions SSE answer (`events` chunks) to (a) the real
@@ -29,16 +32,16 @@ struct ProviderBench {
         let context = SpawnContext(workingDirectory: "/tmp", confinement: .unconfined)
         _ = backend.spawn(request, model: "m", context: context)   // warm-up
 
-        var started = ChildProcess.monotonicMilliseconds()
+        var started = MonotonicClock.milliseconds()
         for _ in 0..<requests {
             let result = backend.spawn(request, model: "m", context: context)
             guard result.errorClass == nil else { throw POSIXError(.EIO) }
         }
-        let backendMs = Double(ChildProcess.monotonicMilliseconds() - started) / Double(requests)
+        let backendMs = Double(MonotonicClock.milliseconds() - started) / Double(requests)
 
-        started = ChildProcess.monotonicMilliseconds()
+        started = MonotonicClock.milliseconds()
         for _ in 0..<requests { _ = server.rawFetch() }
-        let rawMs = Double(ChildProcess.monotonicMilliseconds() - started) / Double(requests)
+        let rawMs = Double(MonotonicClock.milliseconds() - started) / Double(requests)
 
         print(String(format: "providers: %d requests of %d SSE events: backend %.2f ms/request, raw socket %.2f ms/request, ratio %.1f×",
                      requests, events, backendMs, rawMs, backendMs / max(rawMs, 0.001)))

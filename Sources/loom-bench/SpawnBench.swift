@@ -1,6 +1,8 @@
+import LoomSystem
 import Foundation
 import LoomEngine
 import LoomProviders
+import LoomValues
 
 /// `loom-bench spawn`: what confinement costs a task process. Starts `true` (a) unconfined
 /// through `ChildProcess` and (b) through `Launcher` with loomd's default confinement

@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import LoomProviders
+import LoomSystem
 
 /// One HTTP exchange with URLSession, its body handed over as it arrives: the work of the
 /// `loom-http` helper (see `HTTPHelperWire` for why it runs in its own process).
@@ -44,12 +45,12 @@ enum HTTPTransfer {
         queue.maxConcurrentOperationCount = 1
         let session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: queue)
         let task = session.dataTask(with: urlRequest)
-        let started = ChildProcess.monotonicMilliseconds()
+        let started = MonotonicClock.milliseconds()
         delegate.touch(started)
         task.resume()
         // Wake every 50 ms to check the deadline and the silence; the delegate signals at the end.
         while delegate.done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
-            let now = ChildProcess.monotonicMilliseconds()
+            let now = MonotonicClock.milliseconds()
             if now - started >= limits.timeoutMs {
                 delegate.fail(.timeout)
                 task.cancel()
@@ -103,7 +104,7 @@ private final class StreamDelegate: NSObject, URLSessionDataDelegate, @unchecked
         lock.withLock {
             state.status = status
             state.headers = headers
-            lastActivity = ChildProcess.monotonicMilliseconds()
+            lastActivity = MonotonicClock.milliseconds()
         }
         onHead(status, headers)
         completionHandler(.allow)
@@ -118,7 +119,7 @@ private final class StreamDelegate: NSObject, URLSessionDataDelegate, @unchecked
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         let stop = lock.withLock { () -> Bool in
-            lastActivity = ChildProcess.monotonicMilliseconds()
+            lastActivity = MonotonicClock.milliseconds()
             state.bytesReceived += data.count
             if state.bytesReceived > limits.responseMaxBytes {
                 if state.failure == nil { state.failure = .responseTooLarge }

@@ -1,5 +1,6 @@
-import LoomEngine
+import LoomValues
 import MCP
+import LoomValues
 
 /// Conversions between loom's JSON values (the wire's) and the MCP package's.
 extension JSONValue {

@@ -8,7 +8,7 @@ typealias LoomConnection = ReconnectingClient
 extension ReconnectingClient {
     convenience init(socketPath: String) {
         self.init(socketPath: socketPath, clientName: "loom-mcp 0.1.0") { client throws(IPCError) in
-            _ = try client.call("hosts.attach", .object([:]))
+            _ = try client.call(HostsAttach.self)
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-import LoomEngine
+import LoomValues
 import LoomIPC
 import MCP
+import LoomValues
 
 /// The tools loom offers an agent host, each a thin call to loomd's socket.
 ///
@@ -79,42 +80,39 @@ struct LoomTools: Sendable {
         switch name {
         case "submit":
             guard let input = arguments["input"]?.stringValue, !input.isEmpty else { throw IPCError(.invalidParams, "input: the task to do, in words") }
-            var params: [String: JSONValue] = ["project": .string(project), "input": .string(input), "executor": "host"]
-            for (argument, param) in [("flow", "flow"), ("policy", "policy"), ("bundle", "bundle"), ("idempotency_key", "idempotencyKey")] {
-                if let value = arguments[argument]?.stringValue { params[param] = .string(value) }
-            }
-            var result = try connection.call("submit", .object(params))
+            let params = Submit.Params(
+                project: project, input: input, bundle: arguments["bundle"]?.stringValue, flow: arguments["flow"]?.stringValue,
+                policy: arguments["policy"]?.stringValue, executor: "host", idempotencyKey: arguments["idempotency_key"]?.stringValue)
+            var result = try connection.call(Submit.self, params).json
             if case .object(var object) = result {
                 object["next"] = "call next_step with this task"
                 result = .object(object)
             }
             return result
         case "status":
-            if let task = arguments["task"]?.stringValue { return try connection.call("status", .object(["project": .string(project), "task": .string(task)])) }
-            return try connection.call("status", .object(["project": .string(project)]))
+            return try connection.call(Status.self, TaskParams(project: project, task: arguments["task"]?.stringValue)).json
         case "next_step":
             return try await nextStep(project: project, task: arguments["task"]?.stringValue,
                                       waitSeconds: min(options.waitSecondsMax, max(0, Int(arguments["wait_seconds"]?.intValue ?? 20))))
         case "report_step":
             guard let key = arguments["key"]?.stringValue else { throw IPCError(.invalidParams, "key: the step's key from next_step") }
             guard let session = arguments["session"]?.stringValue else { throw IPCError(.invalidParams, "session: the name of the context that did the step") }
-            var params: [String: JSONValue] = ["project": .string(project), "key": .string(key), "session": .string(session)]
+            var params = EffectsDeliver.Params(project: project, key: key, session: session, model: arguments["model"]?.stringValue)
             switch arguments["output"] {
-            case .string(let text)?: params["output"] = .string(text)
-            case let structured? where !structured.isNull: params["output"] = .string(structured.canonicalText)
+            case .string(let text)?: params.output = text
+            case let structured? where !structured.isNull: params.output = structured.canonicalText
             default:
                 guard let failure = arguments["error"]?.stringValue else { throw IPCError(.invalidParams, "output (the step's output) or error (why it could not be done)") }
-                params["error"] = .string(failure)
+                params.error = failure
             }
-            if let model = arguments["model"]?.stringValue { params["model"] = .string(model) }
-            var result = try connection.call("effects.deliver", .object(params))
+            var result = try connection.call(EffectsDeliver.self, params).json
             if case .object(var object) = result {
                 object["next"] = "call next_step"
                 result = .object(object)
             }
             return result
         case "gates":
-            let summary = try connection.call("status", .object(["project": .string(project)]))
+            let summary = try connection.call(Status.self, TaskParams(project: project, task: nil))
             let waiting = (summary["active"]?.arrayValue ?? []).compactMap { task -> JSONValue? in
                 guard let gate = task["gate"] else { return nil }
                 // The card: what the gate asks and the facts that decide it, as a person sees it.
@@ -124,13 +122,12 @@ struct LoomTools: Sendable {
             return .object(["project": .string(project), "gates": .array(waiting)])
         case "answer_gate":
             guard let task = arguments["task"]?.stringValue, let answer = arguments["answer"]?.stringValue else { throw IPCError(.invalidParams, "task and answer are required") }
-            var params: [String: JSONValue] = ["project": .string(project), "task": .string(task), "answer": .string(answer)]
-            if let gate = arguments["gate"]?.stringValue { params["gate"] = .string(gate) }
-            if let message = arguments["message"]?.stringValue { params["message"] = .string(message) }
-            return try connection.call("answer", .object(params))
+            let params = Answer.Params(project: project, task: task, gate: arguments["gate"]?.stringValue, answer: answer,
+                                       message: arguments["message"]?.stringValue)
+            return try connection.call(Answer.self, params).json
         case "replay":
             guard let task = arguments["task"]?.stringValue else { throw IPCError(.invalidParams, "task is required") }
-            return try connection.call("replay", .object(["project": .string(project), "task": .string(task)]))
+            return try connection.call(Replay.self, Replay.Params(project: project, task: task)).json
         default:
             throw IPCError(.unknownMethod, "no tool named '\(name)'; tools: \(Self.definitions.map(\.name).joined(separator: ", "))")
         }
@@ -146,14 +143,12 @@ struct LoomTools: Sendable {
     private func nextStep(project: String, task: String?, waitSeconds: Int) async throws -> JSONValue {
         let deadline = Date().addingTimeInterval(Double(waitSeconds))
         while true {
-            var params: [String: JSONValue] = ["project": .string(project), "limit": 1]
-            if let task { params["task"] = .string(task) }
-            let pending = try connection.call("effects.pending", .object(params))
+            let pending = try connection.call(EffectsPending.self, EffectsPending.Params(project: project, task: task, limit: 1))
             if let effect = pending["effects"]?[0] {
                 return Self.step(effect)
             }
             if let task {
-                let status = try connection.call("status", .object(["project": .string(project), "task": .string(task)]))
+                let status = try connection.call(Status.self, TaskParams(project: project, task: task))
                 switch status["status"]?.stringValue {
                 case "done", "failed", "cancelled", "abandoned":
                     return .object(["state": "finished", "task": .string(task), "status": status["status"] ?? .null,

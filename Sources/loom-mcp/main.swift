@@ -1,5 +1,5 @@
 import Foundation
-import LoomEngine
+import LoomValues
 import MCP
 
 // loom-mcp: the MCP server on stdio (`loomctl mcp`). Stdout carries the protocol only;

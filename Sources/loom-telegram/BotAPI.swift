@@ -2,7 +2,8 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import LoomEngine
+import LoomValues
+import LoomValues
 
 /// The Telegram Bot API over HTTPS, one blocking call at a time per caller: POST
 /// `<base>/bot<token>/<method>` with a JSON body, `{"ok": true, "result": …}` back.

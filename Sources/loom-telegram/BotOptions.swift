@@ -2,8 +2,9 @@
 import Glibc
 #endif
 import Foundation
+import LoomConfiguration
 import LoomIPC
-import LoomProviders
+
 
 /// loom-telegram's configuration: flags, then the environment (`LOOM_TG_TOKEN`,
 /// `LOOM_TG_ALLOWED_USERS`, `LOOM_SOCKET`), then loomd's secrets store for the token

@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import Foundation
-import LoomEngine
+import LoomValues
+import LoomValues
+import LoomSystem
 
 /// What the bot must remember across restarts so that nothing is handled or sent twice:
 /// the getUpdates offset, the tasks it follows with the gates and completions already
@@ -110,25 +112,13 @@ struct BotState: Sendable {
 
     func save(_ path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let temporary = "\(path).tmp"
-        let bytes = Array(json.canonicalText.utf8)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw BotStateError(path: path, message: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            guard count > 0 else {
-                close(fd)
-                throw BotStateError(path: path, message: "writing \(temporary) failed: \(String(cString: strerror(errno)))")
-            }
-            written += count
+        if !directory.isEmpty, !FileSystem.makeDirectories(directory, mode: 0o700) {
+            throw BotStateError(path: path, message: "cannot create \(directory): \(Errno.current.description)")
         }
-        guard fsync(fd) == 0 else {
-            close(fd)
-            throw BotStateError(path: path, message: "fsync of \(temporary) failed: \(String(cString: strerror(errno)))")
+        do {
+            try FileSystem.writeAtomically(path, json.canonicalText, mode: 0o600)
+        } catch {
+            throw BotStateError(path: path, message: error.reason)
         }
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw BotStateError(path: path, message: "rename failed: \(String(cString: strerror(errno)))") }
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
-import LoomEngine
+import LoomValues
 import LoomIPC
+import LoomValues
+import LoomSystem
 
 /// The bot: one thread long-polls `getUpdates` and handles each update; another follows the
 /// tasks the bot submitted and pushes their gates (with buttons bound to the gate event id)
@@ -11,7 +13,7 @@ import LoomIPC
 final class TelegramBot: @unchecked Sendable {
     let options: BotOptions
     let api: BotAPI
-    private let lock = NSLock()
+    private let lock = Lock()
     private var state: BotState
 
     init(options: BotOptions) throws {
@@ -40,18 +42,16 @@ final class TelegramBot: @unchecked Sendable {
 
     /// Changes the state and writes it before returning (so before anything it records is sent).
     private func record<T>(_ body: (inout BotState) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        let result = body(&state)
-        state.prune()
-        do { try state.save(options.statePath) } catch { log("\(error)") }
-        return result
+        lock.withLock {
+            let result = body(&state)
+            state.prune()
+            do { try state.save(options.statePath) } catch { log("\(error)") }
+            return result
+        }
     }
 
     private func read<T>(_ body: (BotState) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(state)
+        lock.withLock { body(state) }
     }
 
     // MARK: Polling
@@ -112,9 +112,9 @@ final class TelegramBot: @unchecked Sendable {
         case "/cancel":
             guard words.count > 1 else { return send(chat, "Usage: /cancel TASK (for example /cancel t3)") }
             do {
-                var params: [String: JSONValue] = ["task": .string(words[1].trimmingCharacters(in: .whitespaces)), "reason": .string("cancelled via Telegram by user \(from)")]
-                if let project = options.project { params["project"] = .string(project) }
-                _ = try loom.call("cancel", .object(params))
+                let params = Cancel.Params(project: options.project, task: words[1].trimmingCharacters(in: .whitespaces),
+                                           reason: "cancelled via Telegram by user \(from)")
+                _ = try loom.call(Cancel.self, params)
                 send(chat, "\(words[1]) cancelled.")
             } catch {
                 send(chat, "Could not cancel \(words[1]): \(error.message)")
@@ -179,20 +179,19 @@ final class TelegramBot: @unchecked Sendable {
     /// the bot's OS user on behalf of this Telegram user.
     private func ship(_ arguments: String, chat: Int64, user: Int64, loom: LoomLink) {
         let words = arguments.split(separator: " ").map(String.init)
-        var order: [String: JSONValue] = [:]
+        let order: ShipOrder
         switch (words.count, words.dropFirst().first) {
-        case (3, "push"): order = ["task": .string(words[0]), "push": .string(words[2])]
-        case (3, "merge"): order = ["task": .string(words[0]), "merge": .string(words[2])]
-        case (4, "merge") where words[3] == "squash": order = ["task": .string(words[0]), "merge": .string(words[2]), "squash": true]
+        case (3, "push"): order = ShipOrder(task: words[0], destination: .push(remote: words[2]))
+        case (3, "merge"): order = ShipOrder(task: words[0], destination: .merge(into: words[2], squash: false))
+        case (4, "merge") where words[3] == "squash": order = ShipOrder(task: words[0], destination: .merge(into: words[2], squash: true))
         default: return send(chat, "Usage: /ship TASK push REMOTE, or /ship TASK merge BRANCH [squash]")
         }
         let key = record { $0.mint("p") }
-        var params: [String: JSONValue] = ["input": .string(JSONValue.object(order).canonicalText), "bundle": "code", "flow": "ship",
-                                           "policy": "full-supervised", "idempotencyKey": .string("telegram:\(chat):\(key)")]
-        if let project = options.project { params["project"] = .string(project) }
+        var params = Submit.Params(project: options.project, input: order.input, bundle: "code", flow: "ship", policy: "full-supervised",
+                                   idempotencyKey: "telegram:\(chat):\(key)")
         do {
-            guard let project = try resolveProject(&params, chat: chat, loom: loom) else { return }
-            let task = try loom.call("submit", .object(params))["task"]?.stringValue ?? "?"
+            guard let project = try resolveProject(&params.project, chat: chat, loom: loom) else { return }
+            let task = try loom.call(Submit.self, params).task
             record { state in state.tracked[state.mint("k")] = BotState.Tracked(chat: chat, project: project, task: task) }
             send(chat, "Shipping \(words[0]) as \(task): loomd checks the branch, then asks you to approve.")
         } catch {
@@ -201,30 +200,27 @@ final class TelegramBot: @unchecked Sendable {
     }
 
     /// Fills in the project when the bot was started without one and loomd supervises exactly one.
-    private func resolveProject(_ params: inout [String: JSONValue], chat: Int64, loom: LoomLink) throws(IPCError) -> String? {
-        if let project = params["project"]?.stringValue { return project }
-        let projects = try loom.call("projects.list", .object([:]))["projects"]?.arrayValue ?? []
+    private func resolveProject(_ project: inout String?, chat: Int64, loom: LoomLink) throws(IPCError) -> String? {
+        if let project { return project }
+        let projects = try loom.call(ProjectsList.self)["projects"]?.arrayValue ?? []
         guard projects.count == 1, let only = projects[0]["path"]?.stringValue else {
             send(chat, "Start the bot with --project DIR: loomd supervises \(projects.count) projects.")
             return nil
         }
-        params["project"] = .string(only)
+        project = only
         return only
     }
 
     private func submit(_ proposal: BotState.Proposal, key: String, user: Int64, loom: LoomLink, callbackID: String) {
-        var params: [String: JSONValue] = ["input": .string(proposal.text), "idempotencyKey": .string("telegram:\(proposal.chat):\(key)")]
-        if let project = options.project { params["project"] = .string(project) }
-        if let bundle = options.bundle { params["bundle"] = .string(bundle) }
-        if let flow = options.flow { params["flow"] = .string(flow) }
-        if let policy = options.policy { params["policy"] = .string(policy) }
+        var params = Submit.Params(project: options.project, input: proposal.text, bundle: options.bundle, flow: options.flow,
+                                   policy: options.policy, idempotencyKey: "telegram:\(proposal.chat):\(key)")
         do {
-            guard try resolveProject(&params, chat: proposal.chat, loom: loom) != nil else {
+            guard try resolveProject(&params.project, chat: proposal.chat, loom: loom) != nil else {
                 return acknowledge(callbackID, nil)
             }
-            let result = try loom.call("submit", .object(params))
-            let task = result["task"]?.stringValue ?? "?"
-            let project = result["project"]?.stringValue ?? params["project"]?.stringValue ?? "?"
+            let result = try loom.call(Submit.self, params)
+            let task = result.task
+            let project = result.project
             record { state in
                 state.tracked[state.mint("k")] = BotState.Tracked(chat: proposal.chat, project: project, task: task)
             }
@@ -237,7 +233,7 @@ final class TelegramBot: @unchecked Sendable {
     }
 
     private func currentGate(_ tracked: BotState.Tracked, loom: LoomLink) -> String? {
-        (try? loom.call("status", .object(["project": .string(tracked.project), "task": .string(tracked.task)])))?["gate"]?["event"]?.stringValue
+        (try? loom.call(Status.self, TaskParams(project: tracked.project, task: tracked.task)))?["gate"]?["event"]?.stringValue
     }
 
     private func answerGate(chat: Int64, user: Int64, trackedKey: String, gate: String, answer: String, reason: String?, loom: LoomLink, callbackID: String?) {
@@ -246,11 +242,11 @@ final class TelegramBot: @unchecked Sendable {
             return
         }
         let note = "via Telegram by user \(user)"
-        let params: JSONValue = .object(["project": .string(tracked.project), "task": .string(tracked.task), "gate": .string(gate),
-                                         "answer": .string(answer), "message": .string(reason.map { "\($0) (\(note))" } ?? note)])
+        let params = Answer.Params(project: tracked.project, task: tracked.task, gate: gate, answer: answer,
+                                   message: reason.map { "\($0) (\(note))" } ?? note)
         let failure: IPCError?
         do {
-            _ = try loom.call("answer", params)
+            _ = try loom.call(Answer.self, params)
             failure = nil
         } catch {
             failure = error
@@ -274,9 +270,9 @@ final class TelegramBot: @unchecked Sendable {
     private func statusText(_ loom: LoomLink) -> String {
         do {
             var lines: [String] = []
-            for project in try loom.call("status", .object([:]))["projects"]?.arrayValue ?? [] {
+            for project in try loom.call(Status.self, TaskParams(project: nil, task: nil))["projects"]?.arrayValue ?? [] {
                 guard let path = project["path"]?.stringValue else { continue }
-                let summary = try loom.call("status", .object(["project": .string(path)]))
+                let summary = try loom.call(Status.self, TaskParams(project: path, task: nil))
                 let active = summary["active"]?.arrayValue ?? []
                 lines.append("\(path): \(active.isEmpty ? "nothing active" : "\(active.count) active")")
                 for task in active.prefix(20) {
@@ -292,7 +288,7 @@ final class TelegramBot: @unchecked Sendable {
 
     private func projectsText(_ loom: LoomLink) -> String {
         do {
-            let projects = try loom.call("projects.list", .object([:]))["projects"]?.arrayValue ?? []
+            let projects = try loom.call(ProjectsList.self)["projects"]?.arrayValue ?? []
             return projects.isEmpty ? "No projects yet." : projects.compactMap { $0["path"]?.stringValue }.joined(separator: "\n")
         } catch {
             return "loomd is not reachable: \(error.message)"
@@ -360,10 +356,10 @@ final class TelegramBot: @unchecked Sendable {
         if let project = options.project {
             projects = [project]
         } else {
-            projects = (try loom.call("projects.list", .object([:]))["projects"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
+            projects = (try loom.call(ProjectsList.self)["projects"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
         }
         for project in projects.prefix(64) {
-            let active = try loom.call("status", .object(["project": .string(project)]))["active"]?.arrayValue ?? []
+            let active = try loom.call(Status.self, TaskParams(project: project, task: nil))["active"]?.arrayValue ?? []
             let known = read { state in Set(state.tracked.values.map { "\($0.project)\u{0}\($0.task)" }) }
             for summary in active {
                 guard let task = summary["task"]?.stringValue, !known.contains("\(project)\u{0}\(task)") else { continue }
@@ -375,7 +371,7 @@ final class TelegramBot: @unchecked Sendable {
     private func check(_ key: String, _ tracked: BotState.Tracked, loom: LoomLink) throws {
         let answer: Result<JSONValue, IPCError>
         do {
-            answer = .success(try loom.call("status", .object(["project": .string(tracked.project), "task": .string(tracked.task)])))
+            answer = .success(try loom.call(Status.self, TaskParams(project: tracked.project, task: tracked.task)).json)
         } catch {
             answer = .failure(error)
         }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomHost
 import LoomDaemon
 import LoomEngine
 import LoomProviders

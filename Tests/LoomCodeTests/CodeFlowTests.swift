@@ -4,6 +4,7 @@ import LoomEngine
 import LoomPolicy
 import LoomProviders
 import Testing
+import LoomValues
 
 /// The code bundle on real git repositories: agents plan, implement (with real edits) and
 /// review; checks really run; the result lands on `loom/<task>` and nowhere else.

@@ -1,10 +1,12 @@
 import Foundation
+@testable import LoomHost
 import LoomCode
 import LoomDaemon
 import LoomEngine
 import LoomPolicy
 import LoomProviders
 import LoomTestKit
+import LoomValues
 
 /// A real git repository in a temporary folder with a tiny project whose test really runs
 /// (`sh check.sh` passes when value.txt holds 42), the code bundle, an engine on the

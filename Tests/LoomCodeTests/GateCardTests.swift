@@ -4,6 +4,7 @@ import LoomEngine
 import LoomPolicy
 import LoomViews
 import Testing
+import LoomValues
 
 /// The cards both bundles declare, as a person reads them: golden text, built from the
 /// real record of a task driven to each gate.

@@ -3,6 +3,7 @@ import LoomCode
 import LoomEngine
 import LoomProviders
 import LoomViews
+import LoomSystem
 import Testing
 
 /// Pictures of the machine: the code bundle's graph is valid Graphviz naming every step,

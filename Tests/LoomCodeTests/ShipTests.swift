@@ -1,4 +1,5 @@
 import Foundation
+import LoomIPC
 import LoomCode
 import LoomEngine
 import LoomPolicy

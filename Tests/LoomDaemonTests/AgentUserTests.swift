@@ -3,6 +3,7 @@ import LoomCode
 import LoomEngine
 import LoomProviders
 import Testing
+import LoomValues
 
 /// Agents with a user of their own (`--agent-user`, the system service's `loom-agent`):
 /// every task process runs as that uid, owns the worktree only while it runs, and that uid

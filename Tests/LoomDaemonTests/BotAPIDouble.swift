@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import LoomEngine
+import LoomValues
 
 /// A Telegram Bot API double on 127.0.0.1 (an ephemeral port): it speaks the real wire
 /// (POST /bot<token>/<method>, JSON in, `{"ok": …, "result": …}` out), records every call,

@@ -1,4 +1,5 @@
 import Foundation
+@testable import LoomHost
 import LoomDaemon
 @testable import LoomEngine
 import LoomProviders

@@ -1,3 +1,4 @@
+import LoomConfiguration
 import Foundation
 import LoomCode
 import LoomDaemon

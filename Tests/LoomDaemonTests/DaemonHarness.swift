@@ -1,5 +1,6 @@
 import Foundation
 import LoomEngine
+import LoomValues
 
 /// Starts the real `loomd` binary on a temporary state directory and socket, and runs the
 /// real `loomctl` against it. Everything it starts it stops; every wait is bounded.

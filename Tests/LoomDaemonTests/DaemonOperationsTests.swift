@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import LoomEngine
 import LoomIPC
+import LoomValues
 
 /// What operators rely on: retries on record, leftovers of a crash ended, metrics a real
 /// Prometheus parser accepts, a live log, a hostile client.

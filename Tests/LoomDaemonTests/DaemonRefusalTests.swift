@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import LoomEngine
+import LoomValues
 
 /// Who may not answer: someone off the approvers list, and anything an agent started.
 @Suite(.serialized) struct DaemonRefusalTests {

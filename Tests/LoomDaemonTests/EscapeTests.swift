@@ -3,6 +3,7 @@ import LoomCode
 import LoomEngine
 import LoomTestKit
 import Testing
+import LoomValues
 
 /// Hostile agents against the real loomd: one implementer program tries every escape the
 /// containment promise rules out (docs/SECURITY.md), and reports what it managed in its

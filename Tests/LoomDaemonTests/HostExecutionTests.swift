@@ -3,6 +3,7 @@ import LoomCode
 import LoomEngine
 import LoomIPC
 import Testing
+import LoomValues
 
 /// Tasks whose agent steps a host executes (`executor: host`), through the real loomd and
 /// its socket: loomd holds the spawns for the host and still runs the handler steps; a

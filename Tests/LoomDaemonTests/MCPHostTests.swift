@@ -2,6 +2,7 @@ import Foundation
 import LoomCode
 import LoomEngine
 import Testing
+import LoomValues
 
 /// The official Python MCP client drives `loomctl mcp` over stdio and plays the agent host:
 /// initialize, list the tools, and a code task from submission to its branch, with the

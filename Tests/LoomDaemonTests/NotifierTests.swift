@@ -1,6 +1,7 @@
 import Foundation
 import LoomEngine
 import Testing
+import LoomValues
 
 /// The operator's notifier: run once when a gate opens, the card as JSON on stdin, never
 /// in a tick's way; a failing one is logged and counted.

@@ -1,4 +1,5 @@
 import Testing
+@testable import LoomHost
 import LoomEngine
 @testable import LoomDaemon
 

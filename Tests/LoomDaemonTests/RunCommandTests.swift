@@ -1,4 +1,5 @@
 import Foundation
+@testable import LoomHost
 import LoomCode
 import LoomDaemon
 import LoomEngine

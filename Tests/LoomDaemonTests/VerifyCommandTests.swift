@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import LoomEngine
 import LoomTestKit
+import LoomValues
 
 /// `loomctl verify` on the file, without the daemon: intact, a broken chain, a replay
 /// that diverges, a history rewritten without loomd's key — each with its own exit status.

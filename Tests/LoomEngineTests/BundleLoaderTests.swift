@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LoomEngine
+import LoomValues
 
 @Suite("BundleLoader")
 struct BundleLoaderTests {

@@ -2,6 +2,7 @@ import CSQLite
 import Testing
 @testable import LoomEngine
 import LoomTestKit
+import LoomValues
 
 /// The hash chain catches edits, deletions and insertions made to the file by hand.
 @Suite struct ChainVerifierTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import LoomEngine
+import LoomValues
 
 @Suite("OutputSchema")
 struct OutputSchemaTests {

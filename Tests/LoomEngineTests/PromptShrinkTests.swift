@@ -2,6 +2,7 @@ import Testing
 import Foundation
 @testable import LoomEngine
 import LoomTestKit
+import LoomValues
 
 /// The kernel's half of context budgets: a bundle declares how each variable shrinks, and the
 /// spawn's request records where each shrinkable value sits in the rendered prompt (for the

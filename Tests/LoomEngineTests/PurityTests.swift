@@ -3,15 +3,19 @@ import Testing
 
 /// Fails the build when the kernel grows a dependency, a domain, or a clock.
 @Suite struct PurityTests {
-    static let kernelDirectory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Sources/LoomEngine")
+    /// The kernel is the engine and the values it stores and hashes.
+    static let kernelDirectories = ["Sources/LoomEngine", "Sources/LoomValues"].map {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent($0)
+    }
 
     static func sources() throws -> [(name: String, text: String)] {
-        let enumerator = FileManager.default.enumerator(at: kernelDirectory, includingPropertiesForKeys: nil)!
         var files: [(String, String)] = []
-        for case let url as URL in enumerator where url.pathExtension == "swift" {
-            files.append((url.lastPathComponent, try String(contentsOf: url, encoding: .utf8)))
+        for directory in kernelDirectories {
+            let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)!
+            for case let url as URL in enumerator where url.pathExtension == "swift" {
+                files.append((url.lastPathComponent, try String(contentsOf: url, encoding: .utf8)))
+            }
         }
         return files
     }
@@ -21,7 +25,7 @@ import Testing
     }
 
     @Test func theKernelImportsOnlySQLiteAndFoundation() throws {
-        let allowed: Set<String> = ["CSQLite", "Foundation", "FoundationEssentials"]
+        let allowed: Set<String> = ["CSQLite", "Foundation", "FoundationEssentials", "LoomValues"]
         for (name, text) in try Self.sources() {
             for line in text.split(separator: "\n") where line.hasPrefix("import ") || line.contains(" import ") && line.hasPrefix("@") {
                 let module = line.split(separator: " ").last.map(String.init) ?? ""

@@ -1,5 +1,6 @@
 import Testing
 @testable import LoomEngine
+import LoomValues
 
 @Suite("SHA256")
 struct SHA256Tests {

@@ -1,6 +1,7 @@
 import Foundation
 @testable import LoomEngine
 import LoomTestKit
+import LoomValues
 
 /// A temporary directory removed when the value is released.
 final class TemporaryDirectory {

@@ -1,6 +1,7 @@
-import LoomEngine
+import LoomValues
 import LoomIPC
 import Testing
+import LoomValues
 
 /// Request envelopes and the wire form of errors.
 @Suite struct EnvelopeTests {

@@ -1,6 +1,7 @@
-import LoomEngine
+import LoomValues
 import LoomIPC
 import Testing
+import LoomValues
 
 /// The incremental decoder: arbitrary splits, many frames at once, the hard limit.
 @Suite struct FrameDecoderTests {

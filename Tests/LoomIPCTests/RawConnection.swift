@@ -2,8 +2,9 @@
 import Glibc
 #endif
 import Dispatch
-import LoomEngine
+import LoomValues
 import LoomIPC
+import LoomValues
 
 /// A deliberately dumb client for sending what IPCClient never would: raw bytes,
 /// broken frames, pipelined requests, half-closes. Every wait has a deadline.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LoomIPC
+import LoomIPCServer
 import Testing
 
 /// `IPCServer.bind`: permissions, stale sockets, live servers.

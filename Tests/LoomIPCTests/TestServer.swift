@@ -2,8 +2,10 @@
 import Glibc
 #endif
 import Dispatch
-import LoomEngine
+import LoomValues
 import LoomIPC
+import LoomIPCServer
+import LoomValues
 
 /// An IPCServer on a socket in a fresh temp dir, with a handler that:
 /// - `echo`: returns its params;

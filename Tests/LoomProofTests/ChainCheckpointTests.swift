@@ -4,6 +4,7 @@ import Testing
 import LoomEngine
 import LoomProof
 import LoomTestKit
+import LoomValues
 
 /// Signed chain heads: a history rewritten with correct unkeyed hashes passes the hash
 /// chain but fails the signatures; a tail written after the last checkpoint is reported as

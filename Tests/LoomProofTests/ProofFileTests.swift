@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import LoomEngine
 import LoomProof
+import LoomValues
 
 /// A proof file, in process: it verifies with nothing but its bytes, any changed byte is
 /// found and named, a signature binds it to one key, and a replay of it answers for its task.

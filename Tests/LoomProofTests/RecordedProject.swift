@@ -2,6 +2,7 @@ import Foundation
 import LoomEngine
 import LoomPolicy
 import LoomTestKit
+import LoomValues
 
 /// A real project folder (`DIR/.loom/state.db`) with a recorded run of the publishing
 /// bundle, driven by the seeded world; removed when released.

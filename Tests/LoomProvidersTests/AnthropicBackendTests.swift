@@ -1,7 +1,9 @@
+import LoomConfiguration
 import Testing
 import Foundation
 import LoomEngine
 @testable import LoomProviders
+import LoomValues
 
 /// The Messages API against a loopback double that speaks its SSE event types.
 @Suite(.serialized) struct AnthropicBackendTests {

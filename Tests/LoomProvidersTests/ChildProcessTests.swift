@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import LoomSystem
 import Testing
 @testable import LoomProviders
 

@@ -1,7 +1,9 @@
+import LoomConfiguration
 import Testing
 import Foundation
 import LoomEngine
 @testable import LoomProviders
+import LoomSystem
 
 /// A fake `claude` on PATH that prints what the real CLI prints with `-p --output-format json`.
 @Suite(.serialized) struct ClaudeCodeBackendTests {
@@ -108,10 +110,10 @@ import LoomEngine
 
     @Test func aHungSessionIsKilledWithEverythingItStarted() throws {
         defer { directory.remove() }
-        let started = ChildProcess.monotonicMilliseconds()
+        let started = MonotonicClock.milliseconds()
         let result = ClaudeCodeBackend().spawn(makeRequest(timeoutMs: 60_000, idleTimeoutMs: 700), model: "", context: context("hang"))
         #expect(result.errorReason == "idle_timeout" && result.errorClass == .transient)
-        #expect(ChildProcess.monotonicMilliseconds() - started < 5_000)
+        #expect(MonotonicClock.milliseconds() - started < 5_000)
         let grandchild = try #require(Int32(read(".grandchild").trimmingCharacters(in: .whitespacesAndNewlines)))
         usleep(200_000)
         #expect(isGone(grandchild), "the grandchild \(grandchild) outlived the spawn")

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import LoomConfiguration
 import LoomEngine
 @testable import LoomProviders
 

@@ -1,7 +1,9 @@
 import Testing
 import Foundation
+import LoomConfiguration
 import LoomEngine
 @testable import LoomProviders
+import LoomValues
 
 /// Context budgets: the window comes from the operator, else the server, else the kind's
 /// default; a prompt is cut to fit where the bundle allows it, the cut is recorded with the

@@ -1,3 +1,4 @@
+import LoomConfiguration
 import Testing
 import Foundation
 import LoomEngine

@@ -1,3 +1,5 @@
+import LoomConfiguration
+import LoomSystem
 import Testing
 import Foundation
 import LoomEngine

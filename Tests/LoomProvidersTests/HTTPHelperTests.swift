@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import LoomEngine
 @testable import LoomProviders
+import LoomSystem
 
 /// The pipe to the `loom-http` helper, and a request made through it.
 struct HTTPHelperTests {
@@ -54,11 +55,11 @@ struct HTTPHelperTests {
         #expect(whole.headers["content-type"] == "text/event-stream")
         #expect(received.value.joined() == "data: one\n\ndata: two\n\ndata: three\n\n")
 
-        let started = ChildProcess.monotonicMilliseconds()
+        let started = MonotonicClock.milliseconds()
         let stopped = StreamingHTTPClient.send(.init(url: server.baseURL + "/stream", body: Array("{}".utf8)), limits: limits) { _ in false }
         #expect(stopped.failure == .stopped)
         // Stopped at the first piece, not after the server's last one.
-        #expect(ChildProcess.monotonicMilliseconds() - started < 800)
+        #expect(MonotonicClock.milliseconds() - started < 800)
     }
 
     @Test func theHelperEnforcesTheIdleTimeout() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import LoomSystem
 import Testing
 @testable import LoomProviders
 

@@ -1,7 +1,10 @@
+import LoomSystem
 import Testing
 import Foundation
+import LoomConfiguration
 import LoomEngine
 @testable import LoomProviders
+import LoomValues
 
 /// `loomctl models` and `loomctl secrets`, the real binary on a temporary state directory.
 @Suite(.serialized) struct LoomctlCommandTests {

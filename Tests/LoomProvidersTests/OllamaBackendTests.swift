@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import LoomEngine
 @testable import LoomProviders
+import LoomValues
 
 /// Ollama's /api/chat against a loopback double that streams its NDJSON.
 @Suite(.serialized) struct OllamaBackendTests {

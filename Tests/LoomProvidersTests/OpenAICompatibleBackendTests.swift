@@ -1,7 +1,10 @@
 import Testing
 import Foundation
+import LoomConfiguration
 import LoomEngine
 @testable import LoomProviders
+import LoomValues
+import LoomSystem
 
 /// OpenRouter / OpenAI chat completions against a loopback double that speaks their SSE.
 @Suite(.serialized) struct OpenAICompatibleBackendTests {
@@ -136,10 +139,10 @@ import LoomEngine
     @Test func aSilentServerHitsTheIdleTimeout() throws {
         let server = try LoopbackHTTPServer { _ in .stream([Self.chunk("Hel"), Self.chunk("lo"), "data: [DONE]\n\n"], delayMs: 1_500) }
         defer { server.stop() }
-        let started = ChildProcess.monotonicMilliseconds()
+        let started = MonotonicClock.milliseconds()
         let result = backend(server).spawn(makeRequest(idleTimeoutMs: 400), model: "m", context: SpawnWatcher().context(secrets: ["OPENROUTER_API_KEY": testSecret]))
         #expect(result.errorReason == "idle_timeout" && result.errorClass == .transient)
-        #expect(ChildProcess.monotonicMilliseconds() - started < 1_400)
+        #expect(MonotonicClock.milliseconds() - started < 1_400)
     }
 
     @Test func anAnswerPastTheOutputCapIsRefused() throws {

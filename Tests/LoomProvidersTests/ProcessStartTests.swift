@@ -1,4 +1,5 @@
 import Foundation
+import LoomSystem
 import Testing
 
 /// Confinement holds only if every process loom starts for a task goes through one launcher

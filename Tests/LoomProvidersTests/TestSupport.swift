@@ -1,4 +1,5 @@
 import Foundation
+import LoomConfiguration
 import LoomEngine
 @testable import LoomProviders
 

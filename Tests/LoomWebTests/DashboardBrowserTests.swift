@@ -1,5 +1,4 @@
 import Foundation
-import LoomEngine
 import Testing
 
 /// A real browser (headless Chromium from Debian, driven through chromedriver) submits a code

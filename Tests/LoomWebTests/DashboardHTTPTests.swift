@@ -1,5 +1,4 @@
 import Foundation
-import LoomEngine
 import LoomIPC
 import Testing
 

@@ -1,6 +1,6 @@
-import LoomEngine
 import LoomWeb
 import Testing
+import LoomValues
 
 /// The pure parts: token checks, form decoding, redaction, escaping.
 struct DashboardUnitTests {

@@ -1,5 +1,5 @@
 import Foundation
-import LoomEngine
+import LoomValues
 
 /// Just enough of the W3C WebDriver protocol, spoken to chromedriver over HTTP, to drive a
 /// headless Chromium: navigate, find, type, click, run a script, take a screenshot.
@@ -35,7 +35,7 @@ final class WebDriver: @unchecked Sendable {
             if let ready = try? http.send("GET", "/status", timeout: 2), ready.status == 200 { return }
             usleep(100_000)
         }
-        throw LoomError(.internal, "chromedriver did not answer on port \(port)")
+        throw HarnessFailure("chromedriver did not answer on port \(port)")
     }
 
     deinit { quit() }
@@ -55,14 +55,14 @@ final class WebDriver: @unchecked Sendable {
         if getuid() == 0 { arguments.append("--no-sandbox") }
         let capabilities: JSONValue = ["capabilities": ["alwaysMatch": ["goog:chromeOptions": ["args": .array(arguments)]]]]
         let answer = try command("POST", "/session", capabilities, timeout: 60)
-        session = try answer["sessionId"]?.stringValue ?? { throw LoomError(.internal, "no session: \(answer.canonicalText)") }()
+        session = try answer["sessionId"]?.stringValue ?? { throw HarnessFailure("no session: \(answer.canonicalText)") }()
     }
 
     @discardableResult
     func command(_ method: String, _ path: String, _ body: JSONValue? = nil, timeout: Double = 30) throws -> JSONValue {
         let response = try http.send(method, path, headers: ["Content-Type": "application/json"], body: body?.canonicalText ?? (method == "POST" ? "{}" : ""), timeout: timeout)
         let json = try JSONValue.parse(response.body)
-        guard response.status == 200 else { throw LoomError(.internal, "WebDriver \(method) \(path): \(response.status) \(response.body.prefix(400))") }
+        guard response.status == 200 else { throw HarnessFailure("WebDriver \(method) \(path): \(response.status) \(response.body.prefix(400))") }
         return json["value"] ?? .null
     }
 
@@ -74,7 +74,7 @@ final class WebDriver: @unchecked Sendable {
         let value = try command("POST", "/session/\(session)/element", ["using": "css selector", "value": .string(css)])
         return try value[Self.elementKey]?.stringValue ?? {
             let page = (try? script("return location.href + ' ' + document.body.innerText.slice(0, 300)"))?.stringValue ?? ""
-            throw LoomError(.internal, "no element \(css) (\(value.canonicalText)) on \(page)")
+            throw HarnessFailure("no element \(css) (\(value.canonicalText)) on \(page)")
         }()
     }
 
@@ -102,7 +102,7 @@ final class WebDriver: @unchecked Sendable {
 
     func screenshot() throws -> Data {
         let encoded = try command("GET", "/session/\(session)/screenshot").stringValue ?? ""
-        return try Data(base64Encoded: encoded) ?? { throw LoomError(.internal, "the screenshot is not base64") }()
+        return try Data(base64Encoded: encoded) ?? { throw HarnessFailure("the screenshot is not base64") }()
     }
 
     static func freePort() throws -> Int {
@@ -116,7 +116,7 @@ final class WebDriver: @unchecked Sendable {
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        guard bound else { throw LoomError(.internal, "no free port") }
+        guard bound else { throw HarnessFailure("no free port") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

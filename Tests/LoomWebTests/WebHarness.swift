@@ -1,6 +1,6 @@
 import Foundation
-import LoomEngine
 import LoomIPC
+import LoomValues
 
 /// The real `loomd` on a temporary socket and the real `loom-web` in front of it, on an
 /// ephemeral loopback port. Everything it starts it stops (SIGKILL, then wait); every wait
@@ -65,7 +65,7 @@ final class WebHarness: @unchecked Sendable {
         for _ in 0..<200 where !up {
             if (try? IPCClient(socketPath: socket, clientName: "test", timeoutMs: 1_000)) != nil { up = true } else { usleep(50_000) }
         }
-        guard up else { throw LoomError(.internal, "loomd did not come up: \(text("loomd.log"))") }
+        guard up else { throw HarnessFailure("loomd did not come up: \(text("loomd.log"))") }
 
         let dashboard = Process()
         dashboard.executableURL = URL(fileURLWithPath: "\(Self.binaries)/loom-web")
@@ -79,7 +79,7 @@ final class WebHarness: @unchecked Sendable {
         web = dashboard
         let printed = Self.firstLine(of: output)
         guard let printed, let range = printed.range(of: #"http://[^\s]+"#, options: .regularExpression) else {
-            throw LoomError(.internal, "loom-web printed no URL: \(printed ?? "") \(text("web.log"))")
+            throw HarnessFailure("loom-web printed no URL: \(printed ?? "") \(text("web.log"))")
         }
         url = String(printed[range])
         token = String(url[url.range(of: "token=")!.upperBound...])
@@ -181,7 +181,7 @@ final class WebHarness: @unchecked Sendable {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw LoomError(.internal, "git \(arguments.joined(separator: " ")): \(text)") }
+        guard process.terminationStatus == 0 else { throw HarnessFailure("git \(arguments.joined(separator: " ")): \(text)") }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -213,4 +213,10 @@ enum FormFieldsText {
         return fields.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
     }
 
+}
+
+/// Something the harness needed (a process, a port, an answer) did not happen.
+struct HarnessFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,5 +1,7 @@
 import LoomEngine
 import LoomProviders
+import LoomValues
+import LoomSystem
 
 /// A project's settings for code tasks, from `<project>/.loom/config` (JSON):
 ///

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import LoomSystem
 import Glibc
 #endif
 import LoomProviders
@@ -109,13 +110,4 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        return String(scalars[first...last])
-    }
 }

@@ -1,5 +1,6 @@
 import LoomEngine
 import LoomProviders
+import LoomSystem
 
 /// Handler `git.diff`: the task's change so far, against the commit its branch started
 /// from, with the facts rules need (which files, which of them are tests, whether empty).

@@ -1,5 +1,7 @@
 import LoomEngine
 import LoomProviders
+import LoomValues
+import LoomSystem
 
 /// Handler `git.prepare`: checks the repository and makes the task's worktree on a new
 /// branch `loom/<task>` from the base, before any agent runs.

@@ -1,5 +1,7 @@
 import LoomEngine
 import LoomProviders
+import LoomValues
+import LoomSystem
 
 /// Handler `checks`: runs the project's lint, test and typecheck commands in the task's
 /// worktree, put back first to the tree the last diff recorded (the one delivery commits).
@@ -46,7 +48,7 @@ public struct RunChecks: StepHandler {
                 return CommandResult(status: .failed, exitCode: nil, output: "cannot put the worktree back to the recorded tree: \(error)")
             }
         }
-        let deadline = ChildProcess.monotonicMilliseconds() + request.timeoutMs
+        let deadline = MonotonicClock.milliseconds() + request.timeoutMs
         // Asked of git once for all the checks: the repository every check may read.
         let gitDirectories = TaskWorkspace.gitDirectories(project: request.projectDirectory)
         let perCheckOutput = max(256, request.outputLimitBytes / config.checks.count)
@@ -57,7 +59,7 @@ public struct RunChecks: StepHandler {
         // loomd's PATH, then what .loom/config sets (its PATH included), as recorded at prepare.
         let environment = Git.environment.merging(config.environment) { $1 }
         for check in config.checks {
-            let remaining = deadline - ChildProcess.monotonicMilliseconds()
+            let remaining = deadline - MonotonicClock.milliseconds()
             guard remaining > 0 else {
                 allPassed = false
                 entries.append(.object(["name": .string(check.name), "status": .string("timeout"), "durationMs": .int(0)]))

@@ -1,5 +1,8 @@
+import LoomIPC
 import LoomEngine
 import LoomProviders
+import LoomValues
+import LoomSystem
 
 /// Handlers `git.ship_check` and `git.ship`: send a finished task's branch on, as a person
 /// ordered (the ship gate in between only a human principal can answer).

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 import LoomProviders
+import LoomSystem
 #endif
 
 /// `<project>/.loom`: loom's database and task worktrees inside a person's repository, kept

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LoomProviders
+import LoomSystem
 
 /// Where a task of a project works: a git worktree of its own on branch `loom/<task>`,
 /// beside the project's database, so the person's working tree, index and branch are

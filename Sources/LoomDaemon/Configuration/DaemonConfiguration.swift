@@ -4,6 +4,8 @@ import Glibc
 import LoomEngine
 import LoomIPC
 import LoomProviders
+import LoomValues
+import LoomSystem
 
 /// Everything loomd is told at start: from flags, the environment and an optional config
 /// file (JSON). Every limit has a name and a default.
@@ -98,11 +100,6 @@ public struct DaemonConfiguration: Sendable {
         return settings
     }
 
-    /// The bundle a submission that names none runs: `preferred` when it is loaded, else
-    /// the first loaded.
-    static func defaultBundle(_ preferred: String = "code", among bundles: [LoomBundle]) -> String? {
-        bundles.contains { $0.name == preferred } ? preferred : bundles.first?.name
-    }
     /// Fleet-wide concurrent effects (spawns and commands).
     public var effectsMax = 4
     /// Who may submit and who may answer gates (uids); the daemon's own uid and root by default.
@@ -148,7 +145,7 @@ public struct DaemonConfiguration: Sendable {
     /// Reads and applies a JSON config file.
     public mutating func apply(configFile path: String) throws(LoomError) {
         guard let text = FileSystem.readText(path) else {
-            throw LoomError(.notFound, "cannot read the configuration \(path): \(String(cString: strerror(errno)))", context: "reading the configuration")
+            throw LoomError(.notFound, "cannot read the configuration \(path): \(Errno.current.description)", context: "reading the configuration")
         }
         try apply(configText: text, file: path)
     }

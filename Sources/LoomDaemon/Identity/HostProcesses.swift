@@ -3,6 +3,7 @@ import Glibc
 #endif
 import LoomIPC
 import LoomProviders
+import LoomSystem
 
 /// Processes that execute agent steps for loomd from outside it: an agent host (Claude
 /// Code, through `loomctl mcp`) and the MCP server it started.

@@ -3,7 +3,9 @@ import Glibc
 #endif
 import LoomEngine
 import LoomIPC
+import LoomIPCServer
 import LoomProviders
+import LoomSystem
 
 /// Who a socket peer is, and what it may do.
 ///
@@ -54,15 +56,4 @@ struct PeerPolicy: Sendable {
 
     func maySubmit(_ peer: PeerCredentials) -> Bool { peer.uid != agentUID && submitters.contains(peer.uid) }
     func mayAnswer(_ peer: PeerCredentials) -> Bool { peer.uid != agentUID && approvers.contains(peer.uid) }
-}
-
-/// Fields of /proc/<pid>/stat, numbered as in proc(5). The command (field 2) may hold
-/// spaces and parentheses, so fields are counted from the last ')'.
-enum ProcessStat {
-    static func field(_ number: Int, of pid: Int32) -> String? {
-        guard number >= 3, let stat = FileSystem.readText("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > number - 3 else { return nil }
-        return String(fields[number - 3])
-    }
 }

@@ -1,5 +1,6 @@
 import LoomEngine
 import LoomProviders
+import LoomSystem
 
 /// What loomd counts for `loomctl metrics`. Labels never carry a task id: their values
 /// come from small closed sets (states, outcomes, reasons, rule names, project roots).

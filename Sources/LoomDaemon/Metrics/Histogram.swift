@@ -1,4 +1,4 @@
-import Glibc
+import LoomSystem
 
 /// Cumulative histogram with fixed bucket bounds (seconds), thread-safe to observe.
 ///
@@ -13,9 +13,8 @@ public final class Histogram: @unchecked Sendable {
     /// The finite upper bounds, ascending; the +Inf bucket is implicit.
     public let bounds: [Double]
 
-    // Guarded by `mutex` (why @unchecked Sendable is sound). A pthread mutex rather than
-    // Synchronization.Mutex: the package still names macOS 14, where that type is missing.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    // Guarded by `lock` (why @unchecked Sendable is sound).
+    private let lock = Lock()
     private var bucketCounts: [UInt64]  // not cumulative; last = above every bound (+Inf)
     private var count: UInt64 = 0
     private var sum: Double = 0
@@ -28,15 +27,6 @@ public final class Histogram: @unchecked Sendable {
         precondition(zip(bounds, bounds.dropFirst()).allSatisfy { $0 < $1 }, "Histogram: bounds must be strictly ascending")
         self.bounds = bounds
         self.bucketCounts = Array(repeating: 0, count: bounds.count + 1)
-        mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
     }
 
     /// Durations from half a millisecond (a store write) to a minute (a long command), in
@@ -52,21 +42,17 @@ public final class Histogram: @unchecked Sendable {
     /// bound is ≥ NaN) and makes the sum NaN, as in Prometheus' own clients.
     public func observe(_ value: Double) {
         let index = bucketIndex(value)
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        bucketCounts[index] &+= 1
-        count &+= 1
-        sum += value
+        lock.withLock {
+            bucketCounts[index] &+= 1
+            count &+= 1
+            sum += value
+        }
     }
 
     /// Cumulative bucket counts, the last one for bound +Inf (equal to `count`), with the
     /// count and sum of all observations, taken together under the lock.
     public func snapshot() -> (buckets: [(bound: Double, count: UInt64)], count: UInt64, sum: Double) {
-        pthread_mutex_lock(mutex)
-        let counts = bucketCounts
-        let total = count
-        let totalSum = sum
-        pthread_mutex_unlock(mutex)
+        let (counts, total, totalSum) = lock.withLock { (bucketCounts, count, sum) }
 
         var buckets: [(bound: Double, count: UInt64)] = []
         buckets.reserveCapacity(counts.count)

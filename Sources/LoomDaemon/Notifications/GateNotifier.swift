@@ -1,6 +1,8 @@
 import Dispatch
 import LoomEngine
 import LoomProviders
+import LoomValues
+import LoomSystem
 
 /// Tells a person a gate waits for them: when a gate opens, runs the operator's notifier
 /// command (loomd's `notifier` setting: `notify-send`, `mail`, a webhook through curl or

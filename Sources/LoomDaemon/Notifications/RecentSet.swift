@@ -1,4 +1,5 @@
 import LoomProviders
+import LoomSystem
 
 /// A set that remembers at most `capacity` strings, forgetting the oldest first: what loomd
 /// has already said once (a gate opened) without growing for ever.

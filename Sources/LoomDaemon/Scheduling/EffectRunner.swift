@@ -2,9 +2,12 @@
 import Glibc
 #endif
 import Dispatch
+import LoomHost
 import LoomEngine
 import LoomProviders
 import LoomScheduling
+import LoomValues
+import LoomSystem
 
 /// Executes the effects the kernel asks for, on the bounded pool, and hands each result
 /// back to its project's queue for delivery.
@@ -169,7 +172,7 @@ final class EffectRunner: @unchecked Sendable {
     /// Stops starting work and waits up to the grace period for what runs.
     func drain(graceMs: Int) {
         _ = pool.stopAccepting()
-        let deadline = ChildProcess.monotonicMilliseconds() + graceMs
-        while pool.runningCount > 0 && ChildProcess.monotonicMilliseconds() < deadline { sleepMs(20) }
+        let deadline = MonotonicClock.milliseconds() + graceMs
+        while pool.runningCount > 0 && MonotonicClock.milliseconds() < deadline { MonotonicClock.sleep(milliseconds: 20) }
     }
 }

@@ -1,6 +1,9 @@
+import LoomHost
 import LoomEngine
 import LoomIPC
+import LoomIPCServer
 import LoomViews
+import LoomValues
 
 /// `gates` and `tasks`: what waits for a person, and every task, across all supervised
 /// projects. Each project is read on its own queue, one read snapshot at a time; a
@@ -10,7 +13,7 @@ extension Daemon {
     static let tasksPageMax = 500
     static let tasksPageDefault = 50
 
-    func gates(_ reply: IPCReply) throws {
+    func gates(_ reply: IPCReply) {
         var gates: [JSONValue] = []
         for root in registry.all {
             guard quarantines.entry(for: root) == nil, let project = try? openProject(root), project.activeCounts.parked > 0 else { continue }
@@ -21,7 +24,7 @@ extension Daemon {
             gates += found
         }
         gates.sort { ($0["sinceMs"]?.intValue ?? 0, $0["project"]?.stringValue ?? "") < ($1["sinceMs"]?.intValue ?? 0, $1["project"]?.stringValue ?? "") }
-        reply.result(.object(["gates": .array(gates)]))
+        reply.result(Gates.self, Document(document: .object(["gates": .array(gates)])))
     }
 
     /// Every gate of `project` that waits for a person, with its card.
@@ -45,17 +48,15 @@ extension Daemon {
         }
     }
 
-    func tasks(_ reply: IPCReply) throws {
-        let params = reply.request.params
-        let states = Set(params["states"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+    func tasks(_ params: Tasks.Params, _ reply: IPCReply) throws {
+        let states = Set(params.states)
         if let unknown = states.first(where: { TaskStatus(rawValue: $0) == nil }) {
             throw IPCError(.invalidParams, "unknown state '\(unknown)'; known: \(TaskStatus.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let limit = Int(params["limit"]?.intValue ?? Int64(Self.tasksPageDefault))
+        let limit = Int(params.limit ?? Int64(Self.tasksPageDefault))
         guard (1...Self.tasksPageMax).contains(limit) else { throw IPCError(.invalidParams, "limit must be 1 to \(Self.tasksPageMax)") }
-        let roots = params["project"] != nil ? [try projectRoot(params, required: true)] : registry.all
-        let filter = TaskFilter(states: states, bundle: params["bundle"]?.stringValue, sinceMs: params["sinceMs"]?.intValue,
-                                beforeMs: params["beforeMs"]?.intValue, limit: limit + 1)
+        let roots = params.project != nil ? [try projectRoot(params.project, required: true)] : registry.all
+        let filter = TaskFilter(states: states, bundle: params.bundle, sinceMs: params.sinceMs, beforeMs: params.beforeMs, limit: limit + 1)
         var found: [JSONValue] = []
         for root in roots {
             guard let project = try? openProject(root) else { continue }
@@ -69,7 +70,7 @@ extension Daemon {
         let page = Array(found.prefix(limit))
         var result: [String: JSONValue] = ["tasks": .array(page), "more": .bool(found.count > limit)]
         if found.count > limit, let last = page.last?["createdMs"] { result["nextBeforeMs"] = last }
-        reply.result(.object(result))
+        reply.result(Tasks.self, Document(document: .object(result)))
     }
 
     struct TaskFilter {

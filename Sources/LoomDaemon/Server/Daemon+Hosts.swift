@@ -1,6 +1,8 @@
 import LoomCode
 import LoomEngine
 import LoomIPC
+import LoomIPCServer
+import LoomValues
 
 /// The methods an agent host uses to execute a task's agent steps itself (docs/ipc-protocol.md):
 /// `hosts.attach`, `effects.pending`, `effects.deliver`.
@@ -30,21 +32,22 @@ extension Daemon {
     func attachHost(_ reply: IPCReply) throws {
         guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not execute steps (it is not a submitter)") }
         let registered = try registerHost(reply)
-        reply.result(.object(["hosts": .array(registered.map { .int(Int64($0)) }), "principal": caller(of: reply.peer).principal.json]))
+        reply.result(HostsAttach.self, Document(document: .object([
+            "hosts": .array(registered.map { .int(Int64($0)) }), "principal": caller(of: reply.peer).principal.json,
+        ])))
     }
 
-    func pendingForHost(_ reply: IPCReply) throws {
-        let params = reply.request.params
+    func pendingForHost(_ params: EffectsPending.Params, _ reply: IPCReply) throws {
         guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not execute steps (it is not a submitter)") }
-        let limit = Int(params["limit"]?.intValue ?? Int64(Self.hostEffectsListedDefault))
+        let limit = Int(params.limit ?? Int64(Self.hostEffectsListedDefault))
         guard (1...Self.hostEffectsListedMax).contains(limit) else {
             throw IPCError(.invalidParams, "params.limit must be 1 to \(Self.hostEffectsListedMax)")
         }
         try registerHost(reply)
-        let root = try projectRoot(params)
+        let root = try projectRoot(params.project)
         guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
         let project = try openProject(root)
-        let onlyTask = params["task"]?.stringValue
+        let onlyTask = params.task
         project.queue.async {
             do {
                 var listed: [JSONValue] = []
@@ -59,38 +62,37 @@ extension Daemon {
                         "outputMaxBytes": .int(Int64(request.limits.outputMaxBytes)),
                     ]))
                 }
-                reply.result(.object(["project": .string(root), "effects": .array(listed)]))
+                reply.result(EffectsPending.self, Document(document: .object(["project": .string(root), "effects": .array(listed)])))
             } catch {
                 reply.error(Self.ipcError(any: error))
             }
         }
     }
 
-    func deliverFromHost(_ reply: IPCReply) throws {
-        let params = reply.request.params
+    func deliverFromHost(_ params: EffectsDeliver.Params, _ reply: IPCReply) throws {
         guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not execute steps (it is not a submitter)") }
-        guard let key = params["key"]?.stringValue, !key.isEmpty, key.utf8.count <= 512 else { throw IPCError(.invalidParams, "params.key: the effect key from effects.pending") }
-        guard let session = params["session"]?.stringValue, Self.isSessionName(session) else {
+        guard let key = params.key, !key.isEmpty, key.utf8.count <= 512 else { throw IPCError(.invalidParams, "params.key: the effect key from effects.pending") }
+        guard let session = params.session, Self.isSessionName(session) else {
             throw IPCError(.invalidParams, "params.session: 1 to \(Self.hostSessionMaxBytes) of A-Z a-z 0-9 . _ - naming the context that did this step (a reviewer's must differ from the implementer's)")
         }
         var result: AgentResult
-        if let output = params["output"]?.stringValue {
+        if let output = params.output {
             result = AgentResult(output: output)
-        } else if let failure = params["error"]?.stringValue {
+        } else if let failure = params.error {
             result = AgentResult(error: .permanent, message: failure)
         } else {
             throw IPCError(.invalidParams, "params.output (the step's output, as text) or params.error (why it could not be done)")
         }
-        result.tokensIn = Int(params["usage"]?["in"]?.intValue ?? 0)
-        result.tokensOut = Int(params["usage"]?["out"]?.intValue ?? 0)
-        result.tokensCached = Int(params["usage"]?["cached"]?.intValue ?? 0)
+        result.tokensIn = Int(params.usage?["in"]?.intValue ?? 0)
+        result.tokensOut = Int(params.usage?["out"]?.intValue ?? 0)
+        result.tokensCached = Int(params.usage?["cached"]?.intValue ?? 0)
         result.provider = "host"
-        result.model = params["model"]?.stringValue.map { String($0.prefix(128)) } ?? ""
+        result.model = params.model.map { String($0.prefix(128)) } ?? ""
         try registerHost(reply)
         let peerCaller = caller(of: reply.peer)
         let hostCaller = Caller(principal: Principal(kind: .agent, id: "host:\(session)"), uid: peerCaller.uid, gid: peerCaller.gid,
                                 pid: peerCaller.pid, executable: peerCaller.executable)
-        let root = try projectRoot(params)
+        let root = try projectRoot(params.project)
         guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
         let project = try openProject(root)
         let delivered = result.json
@@ -115,7 +117,7 @@ extension Daemon {
                     project.publish()
                     throw error
                 }
-                reply.result(.object(["key": .string(key), "task": .string(task), "outcome": .string(outcome), "author": .string("host:\(session)")]))
+                reply.result(EffectsDeliver.self, .init(key: key, task: task, outcome: outcome, author: "host:\(session)"))
                 afterTick(project, task: task)
             } catch {
                 reply.error(Self.ipcError(any: error))

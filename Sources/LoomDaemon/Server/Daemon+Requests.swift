@@ -2,73 +2,86 @@
 import Glibc
 #endif
 import Logging
+import LoomHost
 import LoomEngine
 import LoomIPC
+import LoomIPCServer
 import LoomPolicy
 import LoomProviders
+import LoomValues
+import LoomSystem
 
 /// The control plane's methods (listed with their params, results and errors in
 /// docs/ipc-protocol.md). Each request that touches a project runs on that project's
 /// queue; the reply is sent from there.
 extension Daemon {
-    static let methods: Set<String> = [
-        "submit", "status", "gates", "tasks", "log", "answer", "cancel", "replay", "metrics", "watch",
-        "projects.list", "projects.add", "projects.remove", "projects.clear-quarantine",
-        "hosts.attach", "effects.pending", "effects.deliver",
-    ]
+    /// Every method and its handler; each handler gets its method's typed params.
+    static let router: IPCRouter<Daemon> = {
+        var router = IPCRouter<Daemon>()
+        router.add(Submit.self) { daemon, params, reply in try daemon.submit(params, reply) }
+        router.add(Status.self) { daemon, params, reply in try daemon.status(params, reply) }
+        router.add(Gates.self) { daemon, _, reply in daemon.gates(reply) }
+        router.add(Tasks.self) { daemon, params, reply in try daemon.tasks(params, reply) }
+        router.add(Log.self) { daemon, params, reply in try daemon.log(params, reply) }
+        router.add(Answer.self) { daemon, params, reply in try daemon.answer(params, reply) }
+        router.add(Cancel.self) { daemon, params, reply in try daemon.cancel(params, reply) }
+        router.add(Replay.self) { daemon, params, reply in try daemon.replay(params, reply) }
+        router.add(Metrics.self) { daemon, _, reply in reply.result(Metrics.self, .init(text: daemon.metricsText())) }
+        router.add(Watch.self) { daemon, params, reply in try daemon.watch(params, reply) }
+        router.add(Bundles.self) { daemon, _, reply in daemon.bundleNames(reply) }
+        router.add(Graph.self) { daemon, params, reply in try daemon.graph(params, reply) }
+        router.add(ProjectsList.self) { daemon, _, reply in daemon.listProjects(reply) }
+        router.add(ProjectsAdd.self) { daemon, params, reply in try daemon.addProject(params, reply) }
+        router.add(ProjectsRemove.self) { daemon, params, reply in try daemon.removeProject(params, reply) }
+        router.add(ProjectsClearQuarantine.self) { daemon, params, reply in try daemon.clearQuarantine(params, reply) }
+        router.add(HostsAttach.self) { daemon, _, reply in try daemon.attachHost(reply) }
+        router.add(EffectsPending.self) { daemon, params, reply in try daemon.pendingForHost(params, reply) }
+        router.add(EffectsDeliver.self) { daemon, params, reply in try daemon.deliverFromHost(params, reply) }
+        return router
+    }()
 
     func handle(_ reply: IPCReply) {
         let request = reply.request
         logger.debug("request", metadata: ["method": "\(request.method)", "uid": "\(reply.peer.uid)", "pid": "\(reply.peer.pid)"])
-        guard Self.methods.contains(request.method) else {
-            return reply.error(IPCError(.unknownMethod, "unknown method '\(request.method)'; known: \(Self.methods.sorted().joined(separator: ", "))"))
-        }
         do {
-            switch request.method {
-            case "submit": try submit(reply)
-            case "status": try status(reply)
-            case "gates": try gates(reply)
-            case "tasks": try tasks(reply)
-            case "log":
-                // A page that fits in a frame (half of it, leaving room for escaping and the
-                // envelope); `more` says to ask again after the last seq.
-                let bytesMax = configuration.maxFrameBytes / 2
-                try withTask(reply) { project, task in
-                    let after = Int64(reply.request.params["after"]?.intValue ?? 0)
-                    let page = try project.journalEntries(task: task, afterSeq: after, limit: 10_000, bytesMax: bytesMax)
-                    reply.result(.object(["entries": .array(page.entries), "more": .bool(page.more)]))
-                }
-            case "answer": try answer(reply)
-            case "cancel": try cancel(reply)
-            case "replay": try replay(reply)
-            case "metrics": reply.result(.object(["text": .string(metricsText())]))
-            case "watch": try watch(reply)
-            case "hosts.attach": try attachHost(reply)
-            case "effects.pending": try pendingForHost(reply)
-            case "effects.deliver": try deliverFromHost(reply)
-            case "projects.list": reply.result(.object(["projects": .array(registry.all.map { root in
-                var entry: [String: JSONValue] = ["path": .string(root), "open": .bool(project(root) != nil)]
-                if let quarantine = quarantines.entry(for: root) { entry["quarantined"] = Self.quarantineJSON(quarantine) }
-                return .object(entry)
-            })]))
-            case "projects.add":
-                let root = try projectRoot(reply.request.params, required: true)
-                guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not add projects") }
-                try Self.requireDirectory(root)
-                try openProject(root)
-                reply.result(.object(["path": .string(root), "added": .bool(try registry.add(root))]))
-            case "projects.clear-quarantine": try clearQuarantine(reply)
-            case "projects.remove":
-                let root = try projectRoot(reply.request.params, required: true)
-                guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not remove projects") }
-                let removed = try registry.remove(root)
-                closeProject(root)
-                reply.result(.object(["path": .string(root), "removed": .bool(removed)]))
-            default: reply.error(IPCError(.unknownMethod, "unknown method '\(request.method)'"))
-            }
+            try Self.router.dispatch(self, reply)
         } catch {
             reply.error(Self.ipcError(any: error))
         }
+    }
+
+    /// A page of a task's journal that fits in a frame (half of it, leaving room for escaping
+    /// and the envelope); `more` says to ask again after the last seq.
+    private func log(_ params: Log.Params, _ reply: IPCReply) throws {
+        let bytesMax = configuration.maxFrameBytes / 2
+        try withTask(params.project, params.task, reply) { project, task in
+            let page = try project.journalEntries(task: task, afterSeq: params.after ?? 0, limit: 10_000, bytesMax: bytesMax)
+            reply.result(Log.self, .init(entries: page.entries, more: page.more))
+        }
+    }
+
+    private func listProjects(_ reply: IPCReply) {
+        reply.result(ProjectsList.self, Document(document: .object(["projects": .array(registry.all.map { root in
+            var entry: [String: JSONValue] = ["path": .string(root), "open": .bool(project(root) != nil)]
+            if let quarantine = quarantines.entry(for: root) { entry["quarantined"] = Self.quarantineJSON(quarantine) }
+            return .object(entry)
+        })])))
+    }
+
+    private func addProject(_ params: ProjectParams, _ reply: IPCReply) throws {
+        let root = try projectRoot(params.project, required: true)
+        guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not add projects") }
+        try Self.requireDirectory(root)
+        try openProject(root)
+        reply.result(ProjectsAdd.self, .init(path: root, changed: try registry.add(root)))
+    }
+
+    private func removeProject(_ params: ProjectParams, _ reply: IPCReply) throws {
+        let root = try projectRoot(params.project, required: true)
+        guard policy.maySubmit(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not remove projects") }
+        let removed = try registry.remove(root)
+        closeProject(root)
+        reply.result(ProjectsRemove.self, .init(path: root, changed: removed))
     }
 
     /// Any error a request raised, as the wire's.
@@ -100,8 +113,8 @@ extension Daemon {
     /// `project` param: an absolute path; the registry's only project when omitted.
     /// One spelling per directory (no `.` or `..`, repeated slashes folded), so a project is
     /// never registered, opened and locked twice under two names; never inside a `.loom`.
-    func projectRoot(_ params: JSONValue, required: Bool = false) throws -> String {
-        if let path = params["project"]?.stringValue {
+    func projectRoot(_ project: String?, required: Bool = false) throws -> String {
+        if let path = project {
             guard path.hasPrefix("/"), path.utf8.count <= 4_096 else { throw IPCError(.invalidParams, "project must be an absolute path") }
             let components = path.split(separator: "/", omittingEmptySubsequences: true)
             guard !components.contains(where: { $0 == "." || $0 == ".." || $0 == ".loom" }) else {
@@ -128,9 +141,10 @@ extension Daemon {
     }
 
     /// Runs `body` on the project's queue for the task named in params.
-    func withTask(_ reply: IPCReply, _ body: @escaping @Sendable (Project, String) throws -> Void) throws {
-        let root = try projectRoot(reply.request.params)
-        guard let task = reply.request.params["task"]?.stringValue, !task.isEmpty, task.utf8.count <= 64 else {
+    func withTask(_ projectPath: String?, _ task: String?, _ reply: IPCReply,
+                  _ body: @escaping @Sendable (Project, String) throws -> Void) throws {
+        let root = try projectRoot(projectPath)
+        guard let task, !task.isEmpty, task.utf8.count <= 64 else {
             throw IPCError(.invalidParams, "name the task (params.task)")
         }
         guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
@@ -145,19 +159,18 @@ extension Daemon {
         }
     }
 
-    private func submit(_ reply: IPCReply) throws {
-        let params = reply.request.params
+    private func submit(_ params: Submit.Params, _ reply: IPCReply) throws {
         guard policy.maySubmit(reply.peer) else {
             throw IPCError(.forbidden, "uid \(reply.peer.uid) may not submit tasks (allowed: \(policy.submitters.sorted().map(String.init).joined(separator: ", ")))")
         }
-        let root = try projectRoot(params, required: true)
-        guard let input = params["input"]?.stringValue, !input.isEmpty else { throw IPCError(.invalidParams, "params.input: the task to do, as text") }
+        let root = try projectRoot(params.project, required: true)
+        guard let input = params.input, !input.isEmpty else { throw IPCError(.invalidParams, "params.input: the task to do, as text") }
         try Self.requireDirectory(root)
-        let bundle = params["bundle"]?.stringValue
-            ?? DaemonConfiguration.defaultBundle(configuration.defaultBundle, among: bundles)
+        let bundle = params.bundle
+            ?? BundleCatalog.defaultBundle(configuration.defaultBundle, among: bundles)
         guard let bundle else { throw IPCError(.unavailable, "no bundle is loaded; start loomd with --bundles DIR") }
         let taskPolicy: TaskPolicy
-        if let name = params["policy"]?.stringValue {
+        if let name = params.policy {
             guard let preset = PolicyPreset(rawValue: name) else {
                 throw IPCError(.invalidParams, "unknown policy '\(name)'; known: \(PolicyPreset.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -166,7 +179,7 @@ extension Daemon {
             taskPolicy = TaskPolicy()
         }
         let options: JSONValue?
-        switch params["executor"]?.stringValue {
+        switch params.executor {
         case nil, "loomd": options = nil
         case "host": options = .object(["executor": "host"])
         case let other?: throw IPCError(.invalidParams, "params.executor must be loomd or host, not '\(other)'")
@@ -180,12 +193,12 @@ extension Daemon {
         let caller = caller(of: reply.peer)
         project.queue.async { [self] in
             do {
-                let started = ChildProcess.monotonicMilliseconds()
-                let receipt = try project.engine.submit(bundle: bundle, flow: params["flow"]?.stringValue, input: input, policy: taskPolicy,
-                                                        idempotencyKey: params["idempotencyKey"]?.stringValue, options: options, by: caller)
-                metrics.tickSeconds.observe(Double(ChildProcess.monotonicMilliseconds() - started) / 1_000)
+                let started = MonotonicClock.milliseconds()
+                let receipt = try project.engine.submit(bundle: bundle, flow: params.flow, input: input, policy: taskPolicy,
+                                                        idempotencyKey: params.idempotencyKey, options: options, by: caller)
+                metrics.tickSeconds.observe(Double(MonotonicClock.milliseconds() - started) / 1_000)
                 // Acknowledged only now: the submission is committed.
-                reply.result(.object(["task": .string(receipt.taskID), "created": .bool(receipt.created), "project": .string(root)]))
+                reply.result(Submit.self, .init(task: receipt.taskID, created: receipt.created, project: root))
                 logger.info(receipt.created ? "submitted" : "submission repeated", metadata: [
                     "project": "\(root)", "task": "\(receipt.taskID)", "bundle": "\(bundle)", "by": "\(caller.principal.id)"])
                 schedule(receipt.newEffects, in: project)
@@ -199,16 +212,15 @@ extension Daemon {
     /// A refused answer's gate and message are journaled cut to this many bytes.
     static let refusedFieldMaxBytes = 4_096
 
-    private func answer(_ reply: IPCReply) throws {
-        let params = reply.request.params
-        guard let answer = params["answer"]?.stringValue.flatMap(GateAnswer.init(rawValue:)) else {
+    private func answer(_ params: Answer.Params, _ reply: IPCReply) throws {
+        guard let answer = params.answer.flatMap(GateAnswer.init(rawValue:)) else {
             throw IPCError(.invalidParams, "params.answer must be approve, request_changes or abandon")
         }
         let caller = caller(of: reply.peer)
         let allowed = policy.mayAnswer(reply.peer)
-        try withTask(reply) { [self] project, task in
-            let message = params["message"]?.stringValue ?? ""
-            guard let gate = try params["gate"]?.stringValue ?? (try project.engine).waitingGate(task: task)?.eventID else {
+        try withTask(params.project, params.task, reply) { [self] project, task in
+            let message = params.message ?? ""
+            guard let gate = try params.gate ?? (try project.engine).waitingGate(task: task)?.eventID else {
                 throw IPCError(.conflict, "task \(task) is not waiting at a gate")
             }
             let openedMs = try project.engine.store.query("SELECT k.time_ms AS t FROM gates g JOIN ticks k ON k.tick = g.opened_tick WHERE g.event_id = :gate", bindings: [":gate": gate]).first?["t"]?.intValue
@@ -226,7 +238,7 @@ extension Daemon {
             do {
                 let effects = try project.engine.answerGate(task: task, gate: gate, answer: answer, message: message, by: caller)
                 if let openedMs { metrics.gateWait.observe(Double(now() - openedMs) / 1_000) }
-                reply.result(.object(["task": .string(task), "gate": .string(gate), "answer": .string(answer.rawValue)]))
+                reply.result(Answer.self, .init(task: task, gate: gate, answer: answer.rawValue))
                 logger.info("gate answered", metadata: ["project": "\(project.root)", "task": "\(task)", "gate": "\(gate)", "answer": "\(answer.rawValue)",
                                                         "by": "\(caller.principal.id)"])
                 schedule(effects, in: project)
@@ -239,28 +251,24 @@ extension Daemon {
         }
     }
 
-    private func cancel(_ reply: IPCReply) throws {
+    private func cancel(_ params: Cancel.Params, _ reply: IPCReply) throws {
         let caller = caller(of: reply.peer)
         guard policy.maySubmit(reply.peer) || policy.mayAnswer(reply.peer) else { throw IPCError(.forbidden, "uid \(reply.peer.uid) may not cancel tasks") }
-        try withTask(reply) { [self] project, task in
+        try withTask(params.project, params.task, reply) { [self] project, task in
             // The tick that cancels a running task starts the next queued one: run its effects.
-            let started = try project.engine.cancel(task: task, reason: reply.request.params["reason"]?.stringValue ?? "", by: caller)
-            reply.result(.object(["task": .string(task), "status": "cancelled"]))
+            let started = try project.engine.cancel(task: task, reason: params.reason ?? "", by: caller)
+            reply.result(Cancel.self, .init(task: task, status: "cancelled"))
             schedule(started, in: project)
             afterTick(project, task: task, checkpoint: true)
         }
     }
 
-    private func replay(_ reply: IPCReply) throws {
-        let params = reply.request.params
-        var rules: [SQLRule] = []
-        for (index, rule) in (params["rules"]?.arrayValue ?? []).enumerated() {
-            guard let sql = rule["sql"]?.stringValue else { throw IPCError(.invalidParams, "params.rules[\(index)] needs sql") }
-            rules.append(SQLRule(name: rule["name"]?.stringValue ?? "rule\(index + 1)", sql: sql, message: rule["message"]?.stringValue ?? "operator rule", file: rule["file"]?.stringValue ?? "params"))
+    private func replay(_ params: Replay.Params, _ reply: IPCReply) throws {
+        let extraRules = params.rules.enumerated().map { index, rule in
+            SQLRule(name: rule.name ?? "rule\(index + 1)", sql: rule.sql, message: rule.message ?? "operator rule", file: rule.file ?? "params")
         }
         let bundles = self.bundles
-        let extraRules = rules
-        try withTask(reply) { project, task in
+        try withTask(params.project, params.task, reply) { project, task in
             let report = try Replayer(source: (try project.engine).store, bundles: bundles, extraRules: extraRules).run(task: task)
             var result: [String: JSONValue] = ["task": .string(task), "report": .string(report.description)]
             switch report {
@@ -272,12 +280,12 @@ extension Daemon {
                 result["input"] = .object(["kind": .string(caught.input.kind.rawValue), "task": .string(caught.input.taskID), "payload": caught.input.payload, "actor": caught.input.actor])
             case .failed(let tick, let error): result["outcome"] = "failed"; result["tick"] = .int(tick); result["error"] = .string(error.description)
             }
-            reply.result(.object(result))
+            reply.result(Replay.self, Document(document: .object(result)))
         }
     }
 
-    private func watch(_ reply: IPCReply) throws {
-        if reply.request.params["fleet"]?.boolValue == true {
+    private func watch(_ params: Watch.Params, _ reply: IPCReply) throws {
+        if params.fleet {
             // Every project: a `changed` event after each tick, naming the project and task.
             guard let id = addFleetWatcher({ event in reply.event(event) }) else {
                 throw IPCError(.busy, "\(Self.fleetWatchersMax) fleet watchers already; close one")
@@ -285,8 +293,8 @@ extension Daemon {
             reply.onClose = { [weak self] in self?.removeFleetWatcher(id) }
             return
         }
-        let root = try projectRoot(reply.request.params)
-        let task = reply.request.params["task"]?.stringValue
+        let root = try projectRoot(params.project)
+        let task = params.task
         // Only supervised projects: watching must not create a database (and take a lock) anywhere.
         guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
         let project = try openProject(root)
@@ -295,7 +303,7 @@ extension Daemon {
                 return reply.error(IPCError(.notFound, "no task \(task) in \(root)"))
             }
             // Entries after `after` first (so `log --follow` loses nothing between its read and the stream).
-            if let after = reply.request.params["after"]?.intValue,
+            if let after = params.after,
                let backlog = try? project.journalEntries(task: task, afterSeq: after, limit: 10_000).entries {
                 for entry in backlog { _ = reply.event(entry) }
             }
@@ -314,8 +322,8 @@ extension Daemon {
     /// `projects.clear-quarantine`: the operator has checked the project (`loomctl verify`)
     /// and lets loomd drive it again. Only an approver, never an agent: an agent that wrote
     /// the file must not be able to clear the alarm it raised.
-    private func clearQuarantine(_ reply: IPCReply) throws {
-        let root = try projectRoot(reply.request.params, required: true)
+    private func clearQuarantine(_ params: ProjectParams, _ reply: IPCReply) throws {
+        let root = try projectRoot(params.project, required: true)
         guard policy.mayAnswer(reply.peer), caller(of: reply.peer).principal.kind != .agent else {
             throw IPCError(.forbidden, "uid \(reply.peer.uid) may not clear a quarantine (only an approver, and never an agent)")
         }
@@ -331,7 +339,7 @@ extension Daemon {
                     // What was held while quarantined runs now (the file as it is now is the baseline).
                     recover(project)
                 }
-                reply.result(.object(["path": .string(root), "cleared": .bool(was != nil)]))
+                reply.result(ProjectsClearQuarantine.self, .init(path: root, changed: was != nil))
             } catch {
                 reply.error(Self.ipcError(any: error))
             }

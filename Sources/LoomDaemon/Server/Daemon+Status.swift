@@ -1,29 +1,32 @@
+import LoomHost
+import LoomCode
 import LoomEngine
 import LoomIPC
+import LoomIPCServer
 import LoomViews
+import LoomValues
 
 /// `status` (fleet, project or task) and `metrics` (Prometheus text format 0.0.4).
 extension Daemon {
-    func status(_ reply: IPCReply) throws {
-        let params = reply.request.params
-        if params["task"] != nil || params["project"] != nil {
-            let root = try projectRoot(params)
+    func status(_ params: TaskParams, _ reply: IPCReply) throws {
+        if params.task != nil || params.project != nil {
+            let root = try projectRoot(params.project)
             guard registry.all.contains(root) else { throw IPCError(.notFound, "\(root) is not a project this daemon supervises") }
             let project = try openProject(root)
             project.queue.async {
                 do {
                     // A write someone else made shows here at once, not only at the next tick.
                     project.noticeOtherWriters()
-                    if let task = params["task"]?.stringValue {
+                    if let task = params.task {
                         guard let summary = try Self.taskSummary(project, task) else { throw IPCError(.notFound, "no task \(task) in \(root)") }
-                        reply.result(self.withLiveEffects(summary, directory: root))
+                        reply.result(Status.self, Document(document: self.withLiveEffects(summary, directory: root)))
                     } else {
                         var summary = try Self.projectSummary(project, tasksMax: 50)
                         if case .object(var members) = summary, let active = members["active"]?.arrayValue {
                             members["active"] = .array(active.map { self.withLiveEffects($0, directory: root) })
                             summary = .object(members)
                         }
-                        reply.result(summary)
+                        reply.result(Status.self, Document(document: summary))
                     }
                 } catch {
                     reply.error(Self.ipcError(any: error))
@@ -46,8 +49,14 @@ extension Daemon {
             if let quarantine = quarantines.entry(for: root) { summary["quarantined"] = Self.quarantineJSON(quarantine) }
             summaries.append(.object(summary))
         }
-        reply.result(.object(["server": .string("loomd \(Self.version)"), "projects": .array(summaries), "confinement": confinementStatus,
-                              "effects": .object(["running": .int(Int64(runner.pool.runningCount)), "waiting": .int(Int64(runner.pool.waitingCount)), "limit": .int(Int64(runner.pool.limit))])]))
+        let effects: JSONValue = .object([
+            "running": .int(Int64(runner.pool.runningCount)), "waiting": .int(Int64(runner.pool.waitingCount)),
+            "limit": .int(Int64(runner.pool.limit)),
+        ])
+        reply.result(Status.self, Document(document: .object([
+            "server": .string("loomd \(Self.version)"), "projects": .array(summaries), "confinement": confinementStatus,
+            "effects": effects,
+        ])))
     }
 
     static func projectSummary(_ project: Project, tasksMax: Int) throws(LoomError) -> JSONValue {
@@ -132,6 +141,7 @@ extension Daemon {
                                          "deletions": details["deletions"] ?? 0, "testFiles": details["testFiles"] ?? .array([])])
         }
         if let checks = parsed("checks") { summary["checks"] = checks }
+        if handled, task.bundle == "code" { summary["workspace"] = Self.workspaceJSON(project: project.root, task: task.id) }
         // A finished task whose change is empty delivered nothing; the kernel's outcome
         // ("finished") is journaled and replayed as it is, so this is said here, beside it.
         if task.status == .done, let files = summary["change"]?["files"]?.intValue, files == 0 {
@@ -246,5 +256,17 @@ extension Daemon {
         text.counter("loom_recovered_effects_total", help: "Effects re-issued by start-up recovery.", [(labels: [], value: Double(metrics.recoveredEffects))])
         text.gauge("loom_last_completion_timestamp_seconds", help: "When a task last finished (Unix time).", [(labels: [], value: metrics.lastCompletionSeconds)])
         return text.text
+    }
+
+    /// Where a code task's change is, for a front-end that shows its diff: the worktree and
+    /// the commit it started from while the task works, its branch always.
+    static func workspaceJSON(project: String, task: String) -> JSONValue {
+        let workspace = TaskWorkspace(projectDirectory: project, taskID: task)
+        var json: [String: JSONValue] = ["branch": .string(workspace.branch)]
+        if workspace.exists {
+            json["directory"] = .string(workspace.directory)
+            if let base = workspace.baseCommit { json["base"] = .string(base) }
+        }
+        return .object(json)
     }
 }

@@ -1,3 +1,4 @@
+import LoomValues
 /// The bundle versions a project's tasks ran, kept in its database (`bundle_versions`), so
 /// a task is driven, replayed and proved with the exact bundle it started with even after
 /// the bundle on disk has changed.

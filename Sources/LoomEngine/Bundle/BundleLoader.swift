@@ -1,3 +1,4 @@
+import LoomValues
 /// Turns a bundle (a directory, or the same files as a dictionary) into a
 /// validated `LoomBundle`, or refuses it with every problem found.
 ///

@@ -1,3 +1,4 @@
+import LoomValues
 // Agents: template, variables, output schema, findings contract.
 extension ManifestValidator {
     static let severities: Set<String> = ["blocking", "warn", "info"]

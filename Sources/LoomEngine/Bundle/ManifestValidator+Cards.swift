@@ -1,3 +1,4 @@
+import LoomValues
 // Gate cards: what a gate shows the person it asks; and admission, what the host checks
 // before it takes a submission.
 

@@ -1,3 +1,4 @@
+import LoomValues
 // Flows and their steps, the default flow, and output:STEP references.
 extension ManifestValidator {
     static let stepKinds = ["agent", "fanOut", "gate", "command", "branch", "finalize"]

@@ -1,3 +1,4 @@
+import LoomValues
 // Rules, safety-floor rules and gates.
 extension ManifestValidator {
     func readRules(_ top: [String: JSONValue], key: String) -> [SQLRule] {

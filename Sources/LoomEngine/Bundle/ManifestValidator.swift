@@ -1,3 +1,4 @@
+import LoomValues
 /// Walks a parsed manifest, checks everything, records every problem, and,
 /// only when there is none, builds the model.
 ///

@@ -1,3 +1,4 @@
+import LoomValues
 /// The shape an agent's output must have: a small JSON-Schema subset.
 ///
 /// Supported keywords: `type` (object, array, string, integer, number,

@@ -1,3 +1,4 @@
+import LoomValues
 /// Who decides: a person, an agent, a policy, or loom itself.
 ///
 /// Principals are what the rules reason about ("no principal approves work it authored",

@@ -1,3 +1,4 @@
+import LoomValues
 /// Something the kernel asks the outside world to do.
 ///
 /// Its key is derived from (task, step, unit, iteration, attempt), so re-issuing it after a

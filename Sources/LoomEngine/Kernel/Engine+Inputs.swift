@@ -1,3 +1,5 @@
+import LoomValues
+
 /// The transition for each kind of input. Each runs inside one tick's transaction and
 /// decides from the rows it reads, the input, and the tick's time token only.
 extension Engine {

@@ -1,3 +1,4 @@
+import LoomValues
 /// The flow interpreter: how a task moves through its bundle's steps.
 ///
 /// A step is entered (`enterStep`), asks for effects or decides on the spot (a gate whose

@@ -1,3 +1,4 @@
+import LoomValues
 /// The kernel: a replay-deterministic state machine over one project's database.
 ///
 /// Each public input (`submit`, `deliver`, `answerGate`, `cancel`) is one tick: one

@@ -1,3 +1,4 @@
+import LoomValues
 /// What kind of input a journal entry records. `violation` and `refused` record inputs the
 /// kernel rejected, so the audit trail shows attempts as well as effects.
 public enum JournalKind: String, Sendable, CaseIterable {

@@ -1,4 +1,5 @@
 import CSQLite
+import LoomValues
 
 /// The kernel's one error type: a closed code, a human message, and what was being done.
 ///

@@ -1,3 +1,4 @@
+import LoomValues
 /// A task's choice of who answers its gates, stored with the task as JSON.
 ///
 /// Resolution for a gate role: the task's override for that role, then the task's

@@ -1,3 +1,4 @@
+import LoomValues
 /// A task's lifecycle state. `parked` waits at a gate for an answer.
 public enum TaskStatus: String, Sendable, CaseIterable {
     case queued, running, parked, done, abandoned, cancelled, failed

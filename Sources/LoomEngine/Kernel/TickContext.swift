@@ -1,3 +1,4 @@
+import LoomValues
 /// Everything one tick knows: its transaction, its number, its single time token, the
 /// journal chain position, and what it has produced so far.
 ///

@@ -1,3 +1,4 @@
+import LoomValues
 /// Row access for tasks, effects, gates, findings and step outputs.
 ///
 /// Kept beside the transaction so that the transition code reads as decisions, not SQL.

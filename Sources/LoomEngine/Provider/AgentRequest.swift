@@ -1,3 +1,4 @@
+import LoomValues
 /// One agent spawn, as the kernel asks for it: domain-blind and provider-blind.
 ///
 /// The kernel renders the prompt; an adapter picks the model from `modelTier` (or its own

@@ -1,3 +1,4 @@
+import LoomValues
 /// How a spawn failed, in the terms the scheduler acts on.
 public enum ProviderErrorClass: String, Sendable, CaseIterable {
     /// Worth retrying with backoff (timeouts, 5xx, a dropped connection).

@@ -1,3 +1,4 @@
+import LoomValues
 /// The outcome of a command step (a deterministic check such as a test run), delivered as JSON.
 ///
 /// A model never writes one of these: command steps are run by the host, and their status

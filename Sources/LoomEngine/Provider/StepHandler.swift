@@ -1,3 +1,4 @@
+import LoomValues
 /// The seam a host implements for command steps that name a `handler` instead of an argv:
 /// work the host does in Swift (prepare a workspace, run a project's checks, record a
 /// delivery) whose result the kernel records like any command's.

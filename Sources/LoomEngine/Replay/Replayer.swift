@@ -1,3 +1,4 @@
+import LoomValues
 /// Re-runs a project's journal into a fresh database with the recorded time tokens and the
 /// recorded effect results, executing no effect, and compares what it built with the record.
 ///

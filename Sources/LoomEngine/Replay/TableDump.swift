@@ -1,3 +1,4 @@
+import LoomValues
 /// Every row of the kernel's tables in a stable order, for comparing two databases.
 public enum TableDump {
     /// The tables that make up a project's state, each with the order that makes a dump stable.

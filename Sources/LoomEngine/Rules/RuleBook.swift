@@ -1,4 +1,5 @@
 import CSQLite
+import LoomValues
 
 /// Every commit-time rule in force: the kernel's, each bundle version's (keyed by digest, so
 /// a task is checked by the rules of the version it runs), and any an operator added

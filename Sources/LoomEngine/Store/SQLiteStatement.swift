@@ -1,4 +1,5 @@
 import CSQLite
+import LoomValues
 
 /// `SQLITE_TRANSIENT` is a macro casting -1 to a destructor pointer; Swift does not import it.
 private let transientDestructor = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)

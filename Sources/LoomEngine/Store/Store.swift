@@ -1,4 +1,5 @@
 import CSQLite
+import LoomValues
 
 /// How hard a commit waits for the disk.
 public enum Durability: String, Sendable, CaseIterable {

@@ -1,7 +1,9 @@
 #if canImport(Glibc)
+import LoomConfiguration
 import Glibc
 #endif
 import LoomEngine
+import LoomSystem
 
 /// aider, the file-editing harness, run in the task's worktree:
 /// `aider --message-file F --yes-always --no-pretty --no-auto-commits --no-check-update
@@ -25,7 +27,7 @@ public struct AiderBackend: SpawnBackend {
         let provider = providerName
         let shownModel = model.isEmpty ? "default" : model
         guard let promptFile = TemporaryFile(contents: request.prompt, environment: context.environment) else {
-            return .failure(.network, "\(provider): cannot write the prompt file: \(String(cString: strerror(errno)))", provider: provider, model: shownModel)
+            return .failure(.network, "\(provider): cannot write the prompt file: \(Errno.current.description)", provider: provider, model: shownModel)
         }
         defer { promptFile.remove() }
         var argv = [settings.executable ?? "aider", "--message-file", promptFile.path, "--yes-always", "--no-pretty", "--no-auto-commits", "--no-check-update"]

@@ -1,4 +1,6 @@
+import LoomConfiguration
 import LoomEngine
+import LoomValues
 
 /// The Anthropic Messages API (`POST {baseURL}/v1/messages`, headers `x-api-key` and
 /// `anthropic-version`), streamed.

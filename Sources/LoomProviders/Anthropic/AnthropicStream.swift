@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// The decoding state of one Messages stream.
 final class AnthropicStream: StreamDecoder, @unchecked Sendable {

@@ -1,4 +1,6 @@
+import LoomConfiguration
 import LoomEngine
+import LoomValues
 
 /// A model's context window and the part of it kept for the answer, and where the figures
 /// came from: the operator (`contextTokens`, `maxTokens` in models.json, per provider or per

@@ -1,4 +1,7 @@
+import LoomConfiguration
 import LoomEngine
+import LoomValues
+import LoomSystem
 
 /// Finds a model's `ContextBudget`: the operator's figures first (the model's own entry in
 /// the provider's `models`, then the provider's `contextTokens`), else what the server says,
@@ -66,7 +69,7 @@ public enum ContextBudgetResolver {
             return nil
         }
         let key = "\(baseURL)\u{0}\(model)"
-        let now = ChildProcess.monotonicMilliseconds()
+        let now = MonotonicClock.milliseconds()
         if let hit = lock.withLock({ cache[key] }), now - hit.atMs < cacheTtlMs { return hit.window }
         for probe in probes {
             guard let json = fetch(probe.url, method: probe.method, body: probe.body, key: endpoint.key, onChild: onChild),

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// Cuts a rendered prompt to fit a model's window, where the bundle allows it.
 ///

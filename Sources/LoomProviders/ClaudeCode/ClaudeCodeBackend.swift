@@ -1,4 +1,7 @@
+import LoomSystem
+import LoomConfiguration
 import LoomEngine
+import LoomValues
 
 /// The Claude Code CLI: `claude -p --output-format json [--model M] [--permission-mode P]`
 /// in the task's worktree, the prompt on stdin. It uses the person's own Claude Code
@@ -72,7 +75,7 @@ public struct ClaudeCodeBackend: SpawnBackend {
     /// The report: the whole output as JSON, else its last line that is (a CLI may print
     /// a notice first).
     static func parseReport(_ output: String) -> JSONValue? {
-        if let json = try? JSONValue.parse(output.trimmingSpaces), json["type"] != nil || json["result"] != nil { return json }
+        if let json = try? JSONValue.parse(output.trimmingSpaces()), json["type"] != nil || json["result"] != nil { return json }
         for line in output.split(separator: "\n").reversed() where line.hasPrefix("{") {
             if let json = try? JSONValue.parse(String(line)), json["type"] != nil || json["result"] != nil { return json }
         }

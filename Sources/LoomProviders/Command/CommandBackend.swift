@@ -1,3 +1,4 @@
+import LoomConfiguration
 import LoomEngine
 
 /// Any executable as a provider: `command:/usr/local/bin/my-agent --fast`. The model part

@@ -1,4 +1,6 @@
+import LoomConfiguration
 import Foundation
+import LoomSystem
 
 /// How many spawns may talk to one model endpoint at once, process-wide.
 ///

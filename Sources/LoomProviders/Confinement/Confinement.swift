@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import LoomSystem
 import Glibc
 #endif
 
@@ -59,7 +60,7 @@ public struct Confinement: Sendable, Equatable {
         if let confinementProblem = outcome.confinementProblem { return confinementProblem }
         if let spawnError = outcome.result.spawnError { return "bwrap cannot be started: \(spawnError)" }
         if outcome.result.exitCode == 0 { return nil }
-        let said = String(decoding: outcome.result.output, as: UTF8.self).trimmingSpaces
+        let said = String(decoding: outcome.result.output, as: UTF8.self).trimmingSpaces()
         return "bwrap cannot make its namespaces here (exit \(outcome.result.exitCode.map(String.init) ?? "by a signal")): \(said)"
     }
 }

@@ -1,7 +1,9 @@
 #if canImport(Glibc)
+import LoomSystem
 import Glibc
 #endif
 import LoomEngine
+import LoomValues
 
 /// The one place where loom starts a process for a task. Agents' programs, checks and
 /// command steps all come through here, so what confines them is written once and every

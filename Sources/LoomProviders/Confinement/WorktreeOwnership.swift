@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import LoomSystem
 #endif
 
 /// Hands a task's worktree to the agent's user while task processes run in it, and takes

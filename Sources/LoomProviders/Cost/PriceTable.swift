@@ -1,3 +1,4 @@
+import LoomConfiguration
 import LoomEngine
 
 /// Prices per million tokens, in US dollars, for providers whose API does not report a

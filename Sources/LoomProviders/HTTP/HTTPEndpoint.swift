@@ -1,3 +1,4 @@
+import LoomConfiguration
 import LoomEngine
 
 /// What every HTTP backend checks before it sends anything: that its settings name a base

@@ -1,5 +1,7 @@
 import Foundation
 import LoomEngine
+import LoomValues
+import LoomSystem
 
 /// What the HTTP backends share: one exchange with the spawn's limits, the error body
 /// kept apart from the stream, and the table that turns a failed exchange into a result.
@@ -23,13 +25,13 @@ enum HTTPExchange {
     /// (bounded) as the error body.
     static func perform(_ request: StreamingHTTPClient.Request, limits: AgentRequest.Limits, onChild: @escaping @Sendable (SpawnContext.ChildEvent) -> Void = { _ in },
                         consume: @escaping @Sendable ([UInt8]) -> Bool) -> Response {
-        let started = ChildProcess.monotonicMilliseconds()
+        let started = MonotonicClock.milliseconds()
         let errorBody = ErrorBodyCollector()
         let responseMaxBytes = min(responseMaxBytesCap, max(4 << 20, limits.outputMaxBytes * framingFactor))
         let outcome = StreamingHTTPClient.send(request, limits: .init(timeoutMs: limits.timeoutMs, idleTimeoutMs: limits.idleTimeoutMs, responseMaxBytes: responseMaxBytes),
                                                onHead: { status, _ in errorBody.setStatus(status) }, onChild: onChild,
                                                onChunk: { chunk in errorBody.isError ? errorBody.append(chunk) : consume(chunk) })
-        return Response(outcome: outcome, errorBody: errorBody.text, durationMs: ChildProcess.monotonicMilliseconds() - started)
+        return Response(outcome: outcome, errorBody: errorBody.text, durationMs: MonotonicClock.milliseconds() - started)
     }
 
     /// The result for an exchange that failed before or instead of a usable stream: an
@@ -97,8 +99,8 @@ enum HTTPExchange {
     /// in milliseconds. A date is measured against `now` (milliseconds since 1970); one in the
     /// past means "now" (0).
     static func retryAfterMs(_ headers: [String: String], now: Int = Int(Date().timeIntervalSince1970 * 1_000)) -> Int? {
-        if let text = headers["retry-after-ms"], let value = Double(text.trimmingSpaces), value >= 0 { return Int(value) }
-        guard let text = headers["retry-after"]?.trimmingSpaces else { return nil }
+        if let text = headers["retry-after-ms"], let value = Double(text.trimmingSpaces()), value >= 0 { return Int(value) }
+        guard let text = headers["retry-after"]?.trimmingSpaces() else { return nil }
         if let value = Double(text), value >= 0 { return Int(value * 1_000) }
         if let date = httpDateMs(text) { return max(0, date - now) }
         return nil
@@ -126,7 +128,7 @@ enum HTTPExchange {
     static func errorMessage(_ body: String) -> String {
         let json = try? JSONValue.parse(body)
         let text = json?["error"]?["message"]?.stringValue ?? json?["error"]?.stringValue ?? json?["message"]?.stringValue ?? body
-        let flat = text.trimmingSpaces.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        let flat = text.trimmingSpaces().split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
         return flat.count > 500 ? String(flat.prefix(500)) + "…" : flat
     }
 }

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// The pipe between `StreamingHTTPClient` (in loomd, loomctl and the tools) and the
 /// `loom-http` helper that makes the request.

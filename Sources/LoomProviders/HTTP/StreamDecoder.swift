@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// One streamed answer's decoder (`AnthropicStream`, `OpenAIStream`, `OllamaStream`): fed the
 /// body as it arrives, then asked for the spawn's result. It is fed from the thread that

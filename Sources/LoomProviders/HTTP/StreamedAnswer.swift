@@ -1,3 +1,4 @@
+import LoomSystem
 /// Shared text accumulation for streaming backends: bounded, with progress.
 final class StreamedAnswer: @unchecked Sendable {
     private let lock = Lock()

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import LoomSystem
 import Glibc
 #endif
 import Foundation

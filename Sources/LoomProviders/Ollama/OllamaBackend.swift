@@ -1,4 +1,6 @@
+import LoomConfiguration
 import LoomEngine
+import LoomValues
 
 /// Ollama's native chat API: `POST {baseURL}/api/chat` with `"stream": true`, answered
 /// with newline-delimited JSON objects, each holding `message.content`, the last one

@@ -1,4 +1,6 @@
+import LoomSystem
 import LoomEngine
+import LoomValues
 
 /// The decoding state of one NDJSON chat stream.
 final class OllamaStream: StreamDecoder, @unchecked Sendable {
@@ -16,7 +18,7 @@ final class OllamaStream: StreamDecoder, @unchecked Sendable {
 
     func consume(_ chunk: [UInt8]) -> Bool {
         do {
-            for line in try lines.append(chunk) where !line.trimmingSpaces.isEmpty {
+            for line in try lines.append(chunk) where !line.trimmingSpaces().isEmpty {
                 if !handle(line) { return false }
             }
         } catch {

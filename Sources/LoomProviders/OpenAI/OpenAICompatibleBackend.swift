@@ -1,4 +1,6 @@
+import LoomConfiguration
 import LoomEngine
+import LoomValues
 
 /// Any OpenAI-compatible chat-completions endpoint: OpenAI, OpenRouter, llama.cpp, vLLM.
 ///

@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomValues
 
 /// The decoding state of one chat-completions stream.
 final class OpenAIStream: StreamDecoder, @unchecked Sendable {

@@ -1,3 +1,4 @@
+import LoomConfiguration
 import LoomEngine
 
 /// opencode, the file-editing harness: `opencode run [--model provider/model]` in the

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LoomEngine
+import LoomSystem
 
 /// What every program-backed provider shares: finding the executable on the context's
 /// PATH, wrapping it in the sandbox, reporting the child to the daemon, streaming its
@@ -57,8 +58,8 @@ struct ProgramRun {
                                       context.onChild(.started(pid))
                                   },
                                   onOutput: context.onProgress == nil ? nil : { chunk in context.progress(String(decoding: chunk, as: UTF8.self)) })
-            guard launch.result.spawnError?.contains(String(cString: strerror(ETXTBSY))) == true, attempt < Self.busyRetriesMax - 1 else { break }
-            sleepMs(20 << attempt)
+            guard launch.result.spawnError?.contains(Errno(ETXTBSY).description) == true, attempt < Self.busyRetriesMax - 1 else { break }
+            MonotonicClock.sleep(milliseconds: 20 << attempt)
         }
         let result = launch.result
         if started > 0 { context.onChild(.ended(started)) }
@@ -130,7 +131,7 @@ struct ProgramRun {
 
     /// The last 500 characters of `text`, on one line.
     static func tail(_ text: String) -> String {
-        let flat = text.trimmingSpaces.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        let flat = text.trimmingSpaces().split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
         return flat.count > 500 ? "…" + String(flat.suffix(500)) : flat
     }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomConfiguration
 import LoomEngine
 
 /// Builds the backend for a provider name from its settings: the one place that knows

@@ -1,3 +1,4 @@
+import LoomConfiguration
 import LoomEngine
 
 /// Picks the models for a spawn and walks its fallback chain.

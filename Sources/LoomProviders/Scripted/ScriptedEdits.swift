@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import LoomEngine
+import LoomValues
+import LoomSystem
 
 /// File edits a scripted agent makes, for tests and the demo: paths relative to the spawn's
 /// working directory, never absolute and never climbing out of it with `..`.
@@ -16,14 +18,14 @@ enum ScriptedEdits {
             let full = "\(directory)/\(path)"
             switch edits[path]! {
             case .null:
-                if unlink(full) != 0 && errno != ENOENT { return "cannot delete \(path): \(String(cString: strerror(errno)))" }
+                if unlink(full) != 0 && errno != ENOENT { return "cannot delete \(path): \(Errno.current.description)" }
             case .string(let text):
                 var prefix = directory
                 for part in parts.dropLast() {
                     prefix += "/\(part)"
-                    if mkdir(prefix, 0o755) != 0 && errno != EEXIST { return "cannot create \(prefix): \(String(cString: strerror(errno)))" }
+                    if mkdir(prefix, 0o755) != 0 && errno != EEXIST { return "cannot create \(prefix): \(Errno.current.description)" }
                 }
-                guard let file = fopen(full, "wb") else { return "cannot write \(path): \(String(cString: strerror(errno)))" }
+                guard let file = fopen(full, "wb") else { return "cannot write \(path): \(Errno.current.description)" }
                 let bytes = Array(text.utf8)
                 let written = fwrite(bytes, 1, bytes.count, file)
                 fclose(file)

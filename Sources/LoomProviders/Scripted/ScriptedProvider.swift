@@ -1,4 +1,6 @@
 import LoomEngine
+import LoomValues
+import LoomSystem
 
 /// Deterministic agent answers from a script, for tests and the demo.
 ///
@@ -55,7 +57,7 @@ public final class ScriptedProvider: AgentProvider, @unchecked Sendable {
         guard let output = answer["output"] else {
             return AgentResult(error: .permanent, message: "the script has no answer for role \(request.role)", provider: "scripted", model: "script")
         }
-        if let delay = answer["delayMs"]?.intValue, delay > 0 { sleepMs(Int(delay)) }
+        if let delay = answer["delayMs"]?.intValue, delay > 0 { MonotonicClock.sleep(milliseconds: Int(delay)) }
         if let edits = answer["edits"]?.objectValue {
             guard let directory else {
                 return AgentResult(error: .permanent, message: "the script edits files, but the spawn has no working directory", provider: "scripted", model: "script")

@@ -1,3 +1,4 @@
+import LoomConfiguration
 import LoomEngine
 
 /// Why a spawn failed, finer than `ProviderErrorClass`: recorded as `AgentResult.errorReason`.

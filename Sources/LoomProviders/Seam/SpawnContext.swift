@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomConfiguration
 import LoomEngine
+import LoomValues
 
 /// Everything about where and how a spawn runs that is not part of the kernel's request:
 /// given by the daemon per spawn.

@@ -1,5 +1,6 @@
 import LoomEngine
 import LoomScheduling
+import LoomValues
 
 /// A deterministic whole-system simulator in the manner of TigerBeetle's VOPR: one seed
 /// drives several projects' real kernels (real SQLite files) and the host side loomd runs —

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-import LoomEngine
 import LoomIPC
+import LoomValues
 
 /// The dashboard's only way into loom: loomd's socket, through the same blocking client
 /// loomctl uses. Each call takes a fresh connection on a worker queue, so a slow answer
@@ -19,9 +19,9 @@ public struct DaemonGateway: Sendable {
     }
 
     /// One request, answered off the event loop.
-    public func call(_ method: String, _ params: [String: JSONValue] = [:], doing: String) async throws(DashboardError) -> JSONValue {
+    public func call<M: IPCMethod>(_ method: M.Type, _ params: M.Params, doing: String) async throws(DashboardError) -> M.Result {
         let socketPath = self.socketPath, timeoutMs = self.timeoutMs
-        let outcome: Result<JSONValue, DashboardError> = await withCheckedContinuation { continuation in
+        let outcome: Result<M.Result, DashboardError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(returning: Self.callNow(socketPath: socketPath, timeoutMs: timeoutMs, method, params, doing: doing))
             }
@@ -29,12 +29,19 @@ public struct DaemonGateway: Sendable {
         return try outcome.get()
     }
 
+    /// A method that takes no params, answered off the event loop.
+    public func call<M: IPCMethod>(_ method: M.Type, doing: String) async throws(DashboardError) -> M.Result
+    where M.Params == NoParams {
+        try await call(method, NoParams(), doing: doing)
+    }
+
     /// The same call, blocking the calling thread (for the watch threads).
-    static func callNow(socketPath: String, timeoutMs: Int, _ method: String, _ params: [String: JSONValue], doing: String) -> Result<JSONValue, DashboardError> {
+    static func callNow<M: IPCMethod>(socketPath: String, timeoutMs: Int, _ method: M.Type, _ params: M.Params,
+                                      doing: String) -> Result<M.Result, DashboardError> {
         do {
             let client = try IPCClient(socketPath: socketPath, clientName: clientName, timeoutMs: timeoutMs)
             defer { client.close() }
-            return .success(try client.call(method, .object(params)))
+            return .success(try client.call(method, params))
         } catch {
             return .failure(DashboardError(error, doing: doing))
         }
@@ -43,7 +50,7 @@ public struct DaemonGateway: Sendable {
     /// The projects loomd supervises; also how the dashboard decides a `project` parameter
     /// may be handed to git or opened read-only: only a path loomd already knows.
     public func projects() async throws(DashboardError) -> [String] {
-        let result = try await call("projects.list", doing: "listing projects")
+        let result = try await call(ProjectsList.self, doing: "listing projects")
         return (result["projects"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
     }
 

@@ -1,6 +1,8 @@
 import Foundation
-import LoomEngine
+import LoomValues
 import LoomIPC
+import LoomValues
+import LoomSystem
 
 /// Live updates for browsers: each SSE response is fed by its own `watch` stream on loomd's
 /// socket, read on a thread of its own (the IPC client blocks).
@@ -13,7 +15,7 @@ import LoomIPC
 public final class EventStreamHub: @unchecked Sendable {
     public let limits: DashboardLimits
     public let socketPath: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var open = 0
     private var running: [ObjectIdentifier: (stop: StopFlag, continuation: AsyncStream<String>.Continuation)] = [:]
 
@@ -48,7 +50,7 @@ public final class EventStreamHub: @unchecked Sendable {
     /// One reserved stream.
     public final class Slot: @unchecked Sendable {
         private let hub: EventStreamHub
-        private let lock = NSLock()
+        private let lock = Lock()
         private var released = false
 
         fileprivate init(hub: EventStreamHub) { self.hub = hub }
@@ -76,7 +78,7 @@ public final class EventStreamHub: @unchecked Sendable {
 
     /// A flag the HTTP side sets when the browser is gone; the watch thread reads it.
     final class StopFlag: @unchecked Sendable {
-        private let lock = NSLock()
+        private let lock = Lock()
         private var stopped = false
         var isSet: Bool { lock.withLock { stopped } }
         func set() { lock.withLock { stopped = true } }
@@ -85,17 +87,17 @@ public final class EventStreamHub: @unchecked Sendable {
     /// Starts the watch thread; its SSE text chunks come out of the returned stream, which
     /// ends when `stop` is set (after at most one heartbeat interval).
     func start(project: String, task: String, after: Int64, stop: StopFlag) -> AsyncStream<String> {
-        start(watching: ["project": .string(project), "task": .string(task)], label: task, after: after, stop: stop)
+        start(watching: Watch.Params(project: project, task: task), label: task, after: after, stop: stop)
     }
 
     /// The fleet's stream: a `changed` event whenever any task of any project moves.
     func startFleet(stop: StopFlag) -> AsyncStream<String> {
-        start(watching: ["fleet": true], label: "the fleet", after: nil, stop: stop)
+        start(watching: Watch.Params(fleet: true), label: "the fleet", after: nil, stop: stop)
     }
 
     /// `params` are the watch's; `after` resumes a task's journal after a reconnect (nil:
     /// a stream with no journal to resume, the fleet's).
-    private func start(watching params: [String: JSONValue], label: String, after: Int64?, stop: StopFlag) -> AsyncStream<String> {
+    private func start(watching params: Watch.Params, label: String, after: Int64?, stop: StopFlag) -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferedEventsMax))
         lock.withLock { running[ObjectIdentifier(stop)] = (stop, continuation) }
         continuation.onTermination = { [weak self] _ in
@@ -115,8 +117,8 @@ public final class EventStreamHub: @unchecked Sendable {
                     let client = try IPCClient(socketPath: socketPath, clientName: DaemonGateway.clientName, timeoutMs: heartbeatMs)
                     client.streamIdleTimeoutMs = heartbeatMs
                     var watch = params
-                    if after != nil { watch["after"] = .int(lastSeq) }
-                    _ = try client.stream("watch", .object(watch)) { event in
+                    if after != nil { watch.after = lastSeq }
+                    _ = try client.stream(Watch.self, watch) { event in
                         if stop.isSet { return false }
                         if let seq = event["seq"]?.intValue { lastSeq = max(lastSeq, seq) }
                         continuation.yield(Self.sse(event))

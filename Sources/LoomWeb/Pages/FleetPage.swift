@@ -1,5 +1,5 @@
 import Foundation
-import LoomEngine
+import LoomValues
 
 /// `/`: every project loomd supervises, what runs, parks and waits in each, which gates wait
 /// for a person and since when, and what the agents have spent.
@@ -7,8 +7,26 @@ public enum FleetPage {
     public struct Project: Sendable {
         public var path: String
         public var summary: JSONValue?
-        public var recent: [ProjectDatabase.TaskRow]
+        public var recent: [TaskRow]
         public var problem: String?
+    }
+
+    /// One of a project's recent tasks, finished ones included (a finished task is what a
+    /// person ships), as loomd's `tasks` lists them.
+    public struct TaskRow: Sendable {
+        public var id: String
+        public var status: String
+        public var step: String
+        public var flow: String
+        public var input: String
+
+        init(json: JSONValue) {
+            id = json["task"]?.stringValue ?? "?"
+            status = json["status"]?.stringValue ?? "?"
+            step = json["step"]?.stringValue ?? ""
+            flow = json["flow"]?.stringValue ?? ""
+            input = String((json["input"]?.stringValue ?? "").prefix(160))
+        }
     }
 
     public static func render(fleet: JSONValue, projects: [Project], nowMs: Int64) -> String {

@@ -1,5 +1,5 @@
+import LoomSystem
 import Foundation
-import LoomProviders
 
 /// git and dot as children of the dashboard: a deadline, a cap on output, a fixed
 /// environment, and never a shell. The dashboard's own pages wait for them off the event loop.

@@ -1,5 +1,5 @@
 import Foundation
-import LoomCode
+import LoomValues
 
 /// The change a task has made so far: the worktree against the commit it started from while
 /// the task works (`<project>/.loom/worktrees/<task>`), or its branch `loom/<task>` against
@@ -14,20 +14,21 @@ public enum TaskDiff {
         public var problem: String?
     }
 
-    public static func read(project: String, task: String, limits: DashboardLimits) async -> Diff {
-        let workspace = TaskWorkspace(projectDirectory: project, taskID: task)
-        if workspace.exists {
-            let base = (try? String(contentsOfFile: workspace.baseFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-            let against = (base?.isEmpty == false ? base! : "HEAD")
-            let diff = await BoundedProcess.run(["git", "diff", "--no-color", "--no-ext-diff", against, "--"], directory: workspace.directory,
+    /// `workspace` is the task's status entry of that name: loomd says where the change is.
+    public static func read(project: String, workspace: JSONValue, limits: DashboardLimits) async -> Diff {
+        if let directory = workspace["directory"]?.stringValue {
+            let against = workspace["base"]?.stringValue ?? "HEAD"
+            let diff = await BoundedProcess.run(["git", "diff", "--no-color", "--no-ext-diff", against, "--"], directory: directory,
                                                 timeoutMs: limits.childProcessTimeoutMs, outputBytesMax: limits.diffBytesMax)
-            let others = await BoundedProcess.run(["git", "ls-files", "--others", "--exclude-standard"], directory: workspace.directory,
+            let others = await BoundedProcess.run(["git", "ls-files", "--others", "--exclude-standard"], directory: directory,
                                                   timeoutMs: limits.childProcessTimeoutMs, outputBytesMax: 64 << 10)
             let untracked = others.ok ? others.text.split(separator: "\n").map(String.init).prefix(200).map { $0 } : []
-            return Diff(source: "worktree \(workspace.directory) against \(against.prefix(12))", text: diff.text, truncated: diff.truncated,
+            return Diff(source: "worktree \(directory) against \(against.prefix(12))", text: diff.text, truncated: diff.truncated,
                         untracked: untracked, problem: diff.failure)
         }
-        let branch = workspace.branch
+        guard let branch = workspace["branch"]?.stringValue else {
+            return Diff(source: "", text: "", truncated: false, untracked: [], problem: "loomd named no workspace for this task")
+        }
         let exists = await BoundedProcess.run(["git", "rev-parse", "--verify", "--quiet", "refs/heads/\(branch)"], directory: project,
                                               timeoutMs: limits.childProcessTimeoutMs, outputBytesMax: 4 << 10)
         guard exists.ok else {

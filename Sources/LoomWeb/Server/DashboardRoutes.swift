@@ -1,10 +1,11 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import LoomCode
-import LoomEngine
+import LoomConfiguration
+import LoomConfiguration
+import LoomValues
 import LoomIPC
-import LoomProviders
+import LoomValues
 
 /// Every route, one method each. Reads are GET; every change is a POST from a form with its
 /// CSRF token, answered with a redirect (so a reload never repeats it).
@@ -20,7 +21,7 @@ struct DashboardRoutes: Sendable {
         router.get("/task/live") { request, _ in await respond { try await task(request, liveOnly: true) } }
         router.get("/task/graph.svg") { request, _ in await respond { try await taskGraph(request) } }
         router.get("/bundle/graph.svg") { request, _ in await respond { try await bundleGraph(request) } }
-        router.get("/graphs") { _, _ in html(GraphsPage.render(bundles: GraphPicture.bundleNames(in: configuration.bundlesDirectory))) }
+        router.get("/graphs") { _, _ in await respond { try await graphs() } }
         router.get("/events") { request, _ in await respond { try await events(request) } }
         router.get("/submit") { _, _ in await respond { try await submitForm(problem: nil) } }
         router.get("/models") { _, _ in models() }
@@ -35,14 +36,16 @@ struct DashboardRoutes: Sendable {
     // MARK: - Pages
 
     func fleet() async throws(DashboardError) -> Response {
-        let fleet = try await gateway.call("status", doing: "reading the fleet")
+        let fleet = try await gateway.call(Status.self, TaskParams(project: nil, task: nil), doing: "reading the fleet").json
         var projects: [FleetPage.Project] = []
         for entry in (fleet["projects"]?.arrayValue ?? []).prefix(limits.projectsShownMax) {
             let path = entry["path"]?.stringValue ?? "?"
             var project = FleetPage.Project(path: path, summary: nil, recent: [], problem: nil)
             do {
-                project.summary = try await gateway.call("status", ["project": .string(path)], doing: "reading \(path)")
-                project.recent = ProjectDatabase.recentTasks(project: path, limit: limits.recentTasksMax)
+                project.summary = try await gateway.call(Status.self, TaskParams(project: path, task: nil), doing: "reading \(path)").json
+                let recent = try await gateway.call(Tasks.self, Tasks.Params(project: path, limit: Int64(limits.recentTasksMax)),
+                                                    doing: "listing \(path)'s tasks")
+                project.recent = (recent["tasks"]?.arrayValue ?? []).map(FleetPage.TaskRow.init(json:))
             } catch {
                 project.problem = error.description
             }
@@ -53,32 +56,40 @@ struct DashboardRoutes: Sendable {
 
     func task(_ request: Request, liveOnly: Bool, notice: String? = nil) async throws(DashboardError) -> Response {
         let (project, task) = try await taskParameters(request)
-        let status = try await gateway.call("status", ["project": .string(project), "task": .string(task)], doing: "reading \(task)")
+        let status = try await gateway.call(Status.self, TaskParams(project: project, task: task), doing: "reading \(task)").json
         // Page by page (loomd answers a frame's worth at a time), keeping the newest.
         var entries: [JSONValue] = []
         var from: Int64? = 0
         while let after = from {
-            let page = try await gateway.call("log", JournalPages.params(project: project, task: task, after: after), doing: "reading \(task)'s journal")
-            entries = Array((entries + (page["entries"]?.arrayValue ?? [])).suffix(limits.timelineEntriesMax))
-            from = JournalPages.next(after: after, page: page)
+            let page = try await gateway.call(Log.self, Log.Params(project: project, task: task, after: after), doing: "reading \(task)'s journal")
+            entries = Array((entries + page.entries).suffix(limits.timelineEntriesMax))
+            from = page.next(after: after)
         }
         var content = TaskPage.Content(project: project, task: task, status: status, entries: entries, diff: nil,
                                        csrfToken: configuration.csrfToken, nowMs: Self.nowMs(), notice: FormFields(request.uri.query ?? "")["notice"])
         if liveOnly { return html(TaskPage.live(content)) }
-        if status["bundle"]?.stringValue == "code" { content.diff = await TaskDiff.read(project: project, task: task, limits: limits) }
+        if let workspace = status["workspace"] { content.diff = await TaskDiff.read(project: project, workspace: workspace, limits: limits) }
         return html(TaskPage.render(content))
     }
 
     func taskGraph(_ request: Request) async throws(DashboardError) -> Response {
         let (project, task) = try await taskParameters(request)
-        let dot = try GraphPicture.dot(project: project, task: task, bundleName: nil, bundlesDirectory: configuration.bundlesDirectory)
-        return await picture(dot)
+        let graph = try await gateway.call(Graph.self, Graph.Params(project: project, task: task), doing: "drawing \(task)'s path")
+        return await picture(graph.dot)
     }
 
     func bundleGraph(_ request: Request) async throws(DashboardError) -> Response {
         let name = FormFields(request.uri.query ?? "")["bundle"] ?? ""
-        let dot = try GraphPicture.dot(project: nil, task: nil, bundleName: name, bundlesDirectory: configuration.bundlesDirectory)
-        return await picture(dot)
+        let graph = try await gateway.call(Graph.self, Graph.Params(bundle: name), doing: "drawing bundle \(name)")
+        return await picture(graph.dot)
+    }
+
+    func graphs() async throws(DashboardError) -> Response {
+        html(GraphsPage.render(bundles: try await bundleNames()))
+    }
+
+    func bundleNames() async throws(DashboardError) -> [String] {
+        try await gateway.call(Bundles.self, doing: "listing bundles").bundles
     }
 
     func picture(_ dot: String) async -> Response {
@@ -101,7 +112,7 @@ struct DashboardRoutes: Sendable {
         let (project, task) = try await taskParameters(request)
         let after = Int64(FormFields(request.uri.query ?? "")["after"] ?? "") ?? 0
         // A task that does not exist is a 404 now, not a stream that retries forever.
-        _ = try await gateway.call("status", ["project": .string(project), "task": .string(task)], doing: "opening \(task)'s live stream")
+        _ = try await gateway.call(Status.self, TaskParams(project: project, task: task), doing: "opening \(task)'s live stream")
         let hub = server.hub
         guard let slot = hub.acquire() else {
             throw DashboardError(.busy, "\(limits.eventStreamsMax) live streams are open already; close a tab", doing: "opening a live stream")
@@ -144,7 +155,7 @@ struct DashboardRoutes: Sendable {
     func submitForm(problem: String?) async throws(DashboardError) -> Response {
         let projects = (try? await gateway.projects()) ?? []
         return html(SubmitPage.render(csrfToken: configuration.csrfToken, projects: projects,
-                                      bundles: GraphPicture.bundleNames(in: configuration.bundlesDirectory), problem: problem))
+                                      bundles: try await bundleNames(), problem: problem))
     }
 
     /// The chains as loomd resolves them (defaults filled in), as `loomctl models list --json`
@@ -161,8 +172,8 @@ struct DashboardRoutes: Sendable {
     }
 
     func metrics() async throws(DashboardError) -> Response {
-        let result = try await gateway.call("metrics", doing: "reading metrics")
-        return html(MetricsPage.render(result["text"]?.stringValue ?? ""))
+        let result = try await gateway.call(Metrics.self, doing: "reading metrics")
+        return html(MetricsPage.render(result.text))
     }
 
     // MARK: - Changes
@@ -175,10 +186,10 @@ struct DashboardRoutes: Sendable {
         guard !input.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, input.utf8.count <= limits.taskInputBytesMax else {
             throw DashboardError(.badRequest, "say what to do, in at most \(limits.taskInputBytesMax) bytes", doing: "submitting")
         }
-        var params: [String: JSONValue] = ["project": .string(project), "input": .string(input)]
-        for name in ["bundle", "policy", "flow"] { if let value = form[name], !value.isEmpty { params[name] = .string(value) } }
-        let result = try await gateway.call("submit", params, doing: "submitting to \(project)")
-        return redirect(FormFields.link("/task", [("project", result["project"]?.stringValue ?? project), ("task", result["task"]?.stringValue ?? "")]))
+        let chosen = { (name: String) in form[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let params = Submit.Params(project: project, input: input, bundle: chosen("bundle"), flow: chosen("flow"), policy: chosen("policy"))
+        let result = try await gateway.call(Submit.self, params, doing: "submitting to \(project)")
+        return redirect(FormFields.link("/task", [("project", result.project), ("task", result.task)]))
     }
 
     func answer(_ request: Request) async throws(DashboardError) -> Response {
@@ -188,10 +199,10 @@ struct DashboardRoutes: Sendable {
         guard ["approve", "request_changes", "abandon"].contains(answer) else {
             throw DashboardError(.badRequest, "the answer is approve, request_changes or abandon", doing: "answering \(task)'s gate")
         }
-        var params: [String: JSONValue] = ["project": .string(project), "task": .string(task), "answer": .string(answer)]
-        if let gate = form["gate"], !gate.isEmpty { params["gate"] = .string(gate) }
-        if let message = form["message"], !message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { params["message"] = .string(message) }
-        _ = try await gateway.call("answer", params, doing: "answering \(task)'s gate")
+        let gate = form["gate"].flatMap { $0.isEmpty ? nil : $0 }
+        let message = form["message"].flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        let params = Answer.Params(project: project, task: task, gate: gate, answer: answer, message: message)
+        _ = try await gateway.call(Answer.self, params, doing: "answering \(task)'s gate")
         return redirect(FormFields.link("/task", [("project", project), ("task", task), ("notice", "\(answer) sent to \(form["gate"] ?? "the gate")")]))
     }
 
@@ -213,13 +224,15 @@ struct DashboardRoutes: Sendable {
         default: throw DashboardError(.badRequest, "the mode is push, merge or squash", doing: "shipping \(task)")
         }
         let doing = "shipping \(task) (\(order.summary))"
-        let submitted = try await gateway.call("submit", ["project": .string(project), "bundle": "code", "flow": "ship",
-                                                          "input": .string(order.input), "policy": "full-supervised"], doing: doing)
-        let shipTask = submitted["task"]?.stringValue ?? "?"
+        let submitted = try await gateway.call(
+            Submit.self, Submit.Params(project: project, input: order.input, bundle: "code", flow: "ship", policy: "full-supervised"),
+            doing: doing)
+        let shipTask = submitted.task
         var state = try await waitWhileRunning(project: project, task: shipTask, doing: doing)
         if state["status"]?.stringValue == "parked", let gate = state["gate"]?["event"]?.stringValue {
-            _ = try await gateway.call("answer", ["project": .string(project), "task": .string(shipTask), "gate": .string(gate), "answer": "approve",
-                                                  "message": .string("loom-web ship: \(order.summary)")], doing: doing)
+            let approve = Answer.Params(project: project, task: shipTask, gate: gate, answer: "approve",
+                                        message: "loom-web ship: \(order.summary)")
+            _ = try await gateway.call(Answer.self, approve, doing: doing)
             state = try await waitWhileRunning(project: project, task: shipTask, doing: doing)
         }
         let outcome = state["status"]?.stringValue == "done" ? "shipped: \(order.summary)" : "not shipped (\(state["status"]?.stringValue ?? "?")): \(state["outcome"]?.stringValue ?? "")"
@@ -229,7 +242,7 @@ struct DashboardRoutes: Sendable {
     func waitWhileRunning(project: String, task: String, doing: String) async throws(DashboardError) -> JSONValue {
         let deadline = Date().addingTimeInterval(Double(limits.shipWaitSeconds))
         while true {
-            let state = try await gateway.call("status", ["project": .string(project), "task": .string(task)], doing: doing)
+            let state = try await gateway.call(Status.self, TaskParams(project: project, task: task), doing: doing).json
             let status = state["status"]?.stringValue
             if status != "running" && status != "queued" { return state }
             guard Date() < deadline else {

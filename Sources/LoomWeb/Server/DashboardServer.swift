@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import Hummingbird
-import LoomEngine
+import LoomValues
 import NIOCore
 
 /// The web dashboard: an HTTP server in front of loomd's socket. It owns nothing of loom's

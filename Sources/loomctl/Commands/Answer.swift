@@ -1,6 +1,7 @@
 import ArgumentParser
 import LoomEngine
 import LoomIPC
+import LoomValues
 
 /// What approve, reject and abandon share.
 struct AnswerOptions: ParsableArguments {
@@ -12,12 +13,8 @@ struct AnswerOptions: ParsableArguments {
 
     func send(_ answer: String) throws {
         try runReporting {
-            var params: [String: JSONValue] = ["project": .string(project.root), "task": .string(task), "answer": .string(answer)]
-            if let gate { params["gate"] = .string(gate) }
-            if let reason { params["message"] = .string(reason) }
-            try global.call("answer", .object(params)) { result in
-                "\(result["task"]?.stringValue ?? task): \(result["answer"]?.stringValue ?? answer) at \(result["gate"]?.stringValue ?? "?")"
-            }
+            let params = LoomIPC.Answer.Params(project: project.root, task: task, gate: gate, answer: answer, message: reason)
+            try global.call(LoomIPC.Answer.self, params) { result in "\(result.task): \(result.answer) at \(result.gate)" }
         }
     }
 }
@@ -52,9 +49,8 @@ struct Cancel: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            try global.call("cancel", .object(["project": .string(project.root), "task": .string(task), "reason": .string(reason ?? "")])) { result in
-                "\(result["task"]?.stringValue ?? task): cancelled"
-            }
+            let params = LoomIPC.Cancel.Params(project: project.root, task: task, reason: reason ?? "")
+            try global.call(LoomIPC.Cancel.self, params) { result in "\(result.task): cancelled" }
         }
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LoomDaemon
+import LoomHost
 import LoomEngine
 import LoomViews
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LoomDaemon
+import LoomHost
 import LoomEngine
 
 /// `--bundles DIR`, for the commands that work on a project's file without the daemon and
@@ -18,7 +18,7 @@ struct BundleOption: ParsableArguments {
     }
 
     static func load(_ directory: String) throws -> [LoomBundle] {
-        try Daemon.loadBundles([directory])
+        try BundleCatalog.load([directory])
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoomEngine
 import LoomProof
+import LoomValues
 
 /// `loomctl export TASK -o FILE`: a proof file another machine can verify without the project.
 struct Export: ParsableCommand {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import LoomProviders
+import LoomSystem
 
 /// Front-ends with dependencies of their own live in executables of their own (git-style),
 /// so loomctl stays light and quick to start: `loomctl mcp` runs `loom-mcp`, `loomctl bot
@@ -19,7 +20,7 @@ enum FrontEnd {
         var cArgs = ([name] + arguments).map { strdup($0) }
         cArgs.append(nil)
         if let path = LoomExecutables.find(name) { execv(path, &cArgs) }
-        FileHandle.standardError.write(Data("loomctl: cannot run \(name) (looked beside loomctl in \(LoomExecutables.directory), then on PATH): \(String(cString: strerror(errno)))\n".utf8))
+        FileHandle.standardError.write(Data("loomctl: cannot run \(name) (looked beside loomctl in \(LoomExecutables.directory), then on PATH): \(Errno.current.description)\n".utf8))
         if let hint { FileHandle.standardError.write(Data("\(hint)\n".utf8)) }
         exit(1)
     }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import LoomIPC
 import Foundation
 import LoomEngine
+import LoomValues
 
 /// `loomctl gates`: every gate waiting for a person, across all supervised projects.
 struct Gates: ParsableCommand {
@@ -13,7 +15,7 @@ struct Gates: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            try global.call("gates", .object([:])) { result in Self.describe(result["gates"]?.arrayValue ?? [], nowMs: Self.nowMs()) }
+            try global.call(LoomIPC.Gates.self, NoParams()) { result in Self.describe(result["gates"]?.arrayValue ?? [], nowMs: Self.nowMs()) }
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import LoomEngine
 import LoomIPC
 import LoomProof
+import LoomValues
 
 /// Options every daemon command takes.
 struct GlobalOptions: ParsableArguments {
@@ -19,18 +20,18 @@ struct GlobalOptions: ParsableArguments {
         do {
             return try IPCClient(socketPath: socketPath, clientName: "loomctl 0.1.0")
         } catch {
-            let noDaemon = error.code == .unavailable && !error.message.contains("accepted the connection")
+            let noDaemon = error.stage == .connect && error.code == .unavailable
             throw CLIError(error, hint: noDaemon ? "start it with: loomd --state-dir ~/.local/state/loom --socket \(socketPath) &   (or: systemctl start loomd)" : nil)
         }
     }
 
     /// Calls a method and prints the result (JSON or `human`).
-    func call(_ method: String, _ params: JSONValue, human: (JSONValue) -> String) throws {
+    func call<M: IPCMethod>(_ method: M.Type, _ params: M.Params, human: (M.Result) -> String) throws {
         let client = try connect()
         defer { client.close() }
-        let result: JSONValue
+        let result: M.Result
         do { result = try client.call(method, params) } catch { throw CLIError(error) }
-        print(json ? result.canonicalText : human(result))
+        print(json ? result.json.canonicalText : human(result))
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import LoomEngine
 import LoomIPC
 import LoomViews
+import LoomValues
 
 /// `loomctl log TASK [--follow]`: the audit trail.
 struct Log: ParsableCommand {
@@ -23,7 +24,7 @@ struct Log: ParsableCommand {
             var entries: [JSONValue] = []
             let json = global.json
             do {
-                try JournalPages.read(project: project.root, task: task, call: { try client.call("log", $0) }) { entry in
+                try JournalPages.read(project: project.root, task: task, call: { try client.call(LoomIPC.Log.self, $0) }) { entry in
                     if json { entries.append(entry) } else { print(LogLine.format(entry)) }
                 }
             } catch let error as IPCError {

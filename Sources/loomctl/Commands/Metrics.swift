@@ -1,5 +1,7 @@
 import ArgumentParser
+import LoomIPC
 import LoomEngine
+import LoomValues
 
 /// `loomctl metrics`: Prometheus text format, for node_exporter's textfile collector.
 struct Metrics: ParsableCommand {
@@ -10,9 +12,9 @@ struct Metrics: ParsableCommand {
         try runReporting {
             let client = try global.connect()
             defer { client.close() }
-            let result: JSONValue
-            do { result = try client.call("metrics") } catch { throw CLIError(error) }
-            print(global.json ? result.canonicalText : result["text"]?.stringValue ?? "", terminator: global.json ? "\n" : "")
+            let result: LoomIPC.Metrics.Result
+            do { result = try client.call(LoomIPC.Metrics.self) } catch { throw CLIError(error) }
+            print(global.json ? result.json.canonicalText : result.text, terminator: global.json ? "\n" : "")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoomConfiguration
 import LoomEngine
 import LoomProviders
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoomIPC
 import LoomEngine
 
 /// `loomctl projects list|add|remove|clear-quarantine`.
@@ -11,7 +12,7 @@ struct Projects: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         func run() throws {
             try runReporting {
-                try global.call("projects.list", .object([:])) { result in
+                try global.call(ProjectsList.self, NoParams()) { result in
                     let projects = result["projects"]?.arrayValue ?? []
                     return projects.isEmpty ? "no projects" : projects.map { project in
                         (project["path"]?.stringValue ?? "?") + (project["quarantined"].map { "  QUARANTINED: \($0["reason"]?.stringValue ?? "")" } ?? "")
@@ -27,8 +28,8 @@ struct Projects: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         func run() throws {
             try runReporting {
-                try global.call("projects.add", .object(["project": .string(project.root)])) { result in
-                    "\(result["path"]?.stringValue ?? ""): \(result["added"]?.boolValue == true ? "added" : "already supervised")"
+                try global.call(ProjectsAdd.self, ProjectParams(project: project.root)) { result in
+                    "\(result.path): \(result.changed ? "added" : "already supervised")"
                 }
             }
         }
@@ -45,8 +46,8 @@ struct Projects: ParsableCommand {
         func run() throws {
             try runReporting {
                 let root = path.map { ProjectOption.resolve($0) } ?? project.root
-                try global.call("projects.remove", .object(["project": .string(root)])) { result in
-                    "\(result["path"]?.stringValue ?? ""): \(result["removed"]?.boolValue == true ? "removed" : "was not supervised")"
+                try global.call(ProjectsRemove.self, ProjectParams(project: root)) { result in
+                    "\(result.path): \(result.changed ? "removed" : "was not supervised")"
                 }
             }
         }
@@ -70,8 +71,8 @@ struct Projects: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         func run() throws {
             try runReporting {
-                try global.call("projects.clear-quarantine", .object(["project": .string(project.root)])) { result in
-                    "\(result["path"]?.stringValue ?? ""): \(result["cleared"]?.boolValue == true ? "quarantine cleared; loomd drives it again" : "was not quarantined")"
+                try global.call(ProjectsClearQuarantine.self, ProjectParams(project: project.root)) { result in
+                    "\(result.path): \(result.changed ? "quarantine cleared; loomd drives it again" : "was not quarantined")"
                 }
             }
         }

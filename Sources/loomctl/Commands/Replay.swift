@@ -3,6 +3,7 @@ import Foundation
 import LoomEngine
 import LoomIPC
 import LoomProof
+import LoomValues
 
 /// `loomctl replay TASK | FILE | --since DURATION [--rules FILE.sql]…`
 struct Replay: ParsableCommand {
@@ -51,14 +52,12 @@ struct Replay: ParsableCommand {
     // MARK: One task, through loomd
 
     private func replayThroughDaemon(task: String, rules: [SQLRule]) throws {
-        let ruleList: [JSONValue] = rules.map {
-            .object(["name": .string($0.name), "sql": .string($0.sql), "file": .string($0.file), "message": .string($0.message)])
-        }
+        let ruleList = rules.map { LoomIPC.Replay.Rule(name: $0.name, sql: $0.sql, message: $0.message, file: $0.file) }
         let client = try global.connect()
         defer { client.close() }
         let result: JSONValue
         do {
-            result = try client.call("replay", .object(["project": .string(project.root), "task": .string(task), "rules": .array(ruleList)]))
+            result = try client.call(LoomIPC.Replay.self, LoomIPC.Replay.Params(project: project.root, task: task, rules: ruleList)).json
         } catch { throw CLIError(error) }
         print(global.json ? result.canonicalText : (result["report"]?.stringValue ?? ""))
         if result["outcome"]?.stringValue != "identical" { throw ExitCode(6) }

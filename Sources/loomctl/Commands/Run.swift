@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import LoomDaemon
+import LoomSystem
+import LoomHost
 import LoomEngine
 import LoomPolicy
 import LoomProviders

@@ -3,8 +3,10 @@ import Glibc
 #endif
 import ArgumentParser
 import Foundation
+import LoomConfiguration
 import LoomEngine
 import LoomProviders
+import LoomValues
 
 /// `loomctl secrets set|list|remove`: API keys in `secrets.json` (mode 0600) in loomd's
 /// state directory. A value is read from stdin, never from the command line, where `ps`

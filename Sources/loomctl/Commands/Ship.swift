@@ -3,6 +3,7 @@ import Foundation
 import LoomCode
 import LoomEngine
 import LoomIPC
+import LoomValues
 
 /// `loomctl ship TASK --push REMOTE | --merge INTO [--squash]`: a person sends a finished
 /// task's branch on. Shipping cannot be undone, so it is a task of its own whose gate only
@@ -39,7 +40,7 @@ struct Ship: ParsableCommand {
             defer { client.close() }
             let root = project.root
             func status(_ id: String) throws -> JSONValue {
-                do { return try client.call("status", .object(["project": .string(root), "task": .string(id)])) } catch { throw CLIError(error) }
+                do { return try client.call(LoomIPC.Status.self, TaskParams(project: root, task: id)).json } catch { throw CLIError(error) }
             }
             func waitWhileRunning(_ id: String) throws -> JSONValue {
                 let deadline = Date().addingTimeInterval(Double(timeout))
@@ -50,19 +51,19 @@ struct Ship: ParsableCommand {
                     usleep(50_000)
                 }
             }
-            let submitted: JSONValue
+            let submitted: LoomIPC.Submit.Result
             do {
-                submitted = try client.call("submit", .object(["project": .string(root), "bundle": "code", "flow": "ship",
-                                                              "input": .string(order.input), "policy": "full-supervised"]))
+                submitted = try client.call(LoomIPC.Submit.self, LoomIPC.Submit.Params(
+                    project: root, input: order.input, bundle: "code", flow: "ship", policy: "full-supervised"))
             } catch {
                 throw CLIError(error, hint: "only a task that ended done can be shipped")
             }
-            let shipTask = submitted["task"]?.stringValue ?? "?"
+            let shipTask = submitted.task
             var state = try waitWhileRunning(shipTask)
             if state["status"]?.stringValue == "parked", let gate = state["gate"]?["event"]?.stringValue {
                 do {
-                    _ = try client.call("answer", .object(["project": .string(root), "task": .string(shipTask), "gate": .string(gate),
-                                                           "answer": "approve", "message": .string("loomctl ship: \(order.summary)")]))
+                    _ = try client.call(LoomIPC.Answer.self, LoomIPC.Answer.Params(
+                        project: root, task: shipTask, gate: gate, answer: "approve", message: "loomctl ship: \(order.summary)"))
                 } catch {
                     throw CLIError(error, hint: "nothing was shipped; \(shipTask) waits at its gate for a person")
                 }
@@ -83,7 +84,7 @@ struct Ship: ParsableCommand {
     /// The ship step's own words, from the ship task's journal.
     private func shipNote(client: IPCClient, task: String) throws -> String {
         var note = ""
-        _ = try? JournalPages.read(project: project.root, task: task, call: { try client.call("log", $0) }) { entry in
+        _ = try? JournalPages.read(project: project.root, task: task, call: { try client.call(LoomIPC.Log.self, $0) }) { entry in
             if entry["payload"]?["key"]?.stringValue?.contains(":ship:") == true { note = entry["payload"]?["result"]?["output"]?.stringValue ?? note }
         }
         return note

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LoomDaemon
+import LoomHost
 import LoomProof
 
 /// `--state-dir`, for the commands that edit loomd's files directly (models, secrets):

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LoomEngine
 import LoomIPC
+import LoomValues
 
 /// `loomctl status [TASK]`: the fleet, one project, or one task.
 struct Status: ParsableCommand {
@@ -12,14 +13,13 @@ struct Status: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            var params: [String: JSONValue] = [:]
-            if task != nil || directory != nil { params["project"] = .string(ProjectOption.resolve(directory)) }
-            if let task { params["task"] = .string(task) }
-            try global.call("status", .object(params)) { result in
+            let project = task != nil || directory != nil ? ProjectOption.resolve(directory) : nil
+            try global.call(LoomIPC.Status.self, TaskParams(project: project, task: task)) { document in
+                let result = document.json
                 if task != nil {
                     return Self.describeTask(result) + (result["quarantined"].map { "\n" + Self.describeQuarantine($0, project: result["project"]?.stringValue ?? "DIR") } ?? "")
                 }
-                if params["project"] != nil { return Self.describeProject(result) }
+                if project != nil { return Self.describeProject(result) }
                 let projects = result["projects"]?.arrayValue ?? []
                 var lines = ["\(result["server"]?.stringValue ?? "loomd"): \(projects.count) project(s); effects running \(result["effects"]?["running"]?.intValue ?? 0) of \(result["effects"]?["limit"]?.intValue ?? 0), waiting \(result["effects"]?["waiting"]?.intValue ?? 0)"]
                 if let confinement = result["confinement"] {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoomEngine
 import LoomIPC
+import LoomValues
 
 /// `loomctl submit "…"`: acknowledged only once the submission is committed.
 struct Submit: ParsableCommand {
@@ -25,18 +26,14 @@ struct Submit: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            var params: [String: JSONValue] = ["project": .string(project.root), "input": .string(input)]
-            if let bundle { params["bundle"] = .string(bundle) }
-            if let flow { params["flow"] = .string(flow) }
-            if let policy { params["policy"] = .string(policy) }
-            if let idempotencyKey { params["idempotencyKey"] = .string(idempotencyKey) }
-            if let executor { params["executor"] = .string(executor) }
+            let params = LoomIPC.Submit.Params(project: project.root, input: input, bundle: bundle, flow: flow, policy: policy,
+                                               executor: executor, idempotencyKey: idempotencyKey)
             let client = try global.connect()
             defer { client.close() }
-            let result: JSONValue
-            do { result = try client.call("submit", .object(params)) } catch { throw CLIError(error) }
-            let task = result["task"]?.stringValue ?? "?"
-            print(global.json ? result.canonicalText : task)
+            let result: LoomIPC.Submit.Result
+            do { result = try client.call(LoomIPC.Submit.self, params) } catch { throw CLIError(error) }
+            let task = result.task
+            print(global.json ? result.json.canonicalText : task)
             guard wait else { return }
             fflush(nil)
             try followJournal(client: client, project: project.root, task: task, json: global.json, untilQuiet: true)
@@ -65,24 +62,23 @@ func followJournal(client: IPCClient, project: String, task: String, json: Bool,
         guard let status = try? reader.peekStatus(project: project, task: task) else { return false }
         var quiet = ["done", "abandoned", "cancelled", "failed"].contains(status) || (untilQuiet && status == "parked")
         if untilQuiet && status == "queued",
-           let parked = (try? reader.sideCall("status", .object(["project": .string(project)])))?["active"]?.arrayValue?
+           let parked = (try? reader.sideCall(LoomIPC.Status.self, TaskParams(project: project, task: nil)))?["active"]?.arrayValue?
                .first(where: { $0["status"]?.stringValue == "parked" })?["task"]?.stringValue {
             FileHandle.standardError.write(Data("\(task) is queued behind \(parked), which waits at a gate (loomctl approve \(parked))\n".utf8))
             quiet = true
         }
         guard quiet else { return false }
-        _ = try? JournalPages.read(project: project, task: task, after: lastSeq, call: { try reader.sideCall("log", $0) }, each: print)
+        _ = try? JournalPages.read(project: project, task: task, after: lastSeq, call: { try reader.sideCall(LoomIPC.Log.self, $0) }, each: print)
         return true
     }
     do {
-        try JournalPages.read(project: project, task: task, call: { try client.call("log", $0) }, each: print)
+        try JournalPages.read(project: project, task: task, call: { try client.call(LoomIPC.Log.self, $0) }, each: print)
         if settled(client) { return }
         var live = LiveOutput()
         // Waiting until quiet watches the whole project: a queued task settles when the task
         // ahead of it parks, an entry of that other task.
-        var params: [String: JSONValue] = ["project": .string(project), "after": .int(lastSeq)]
-        if !untilQuiet { params["task"] = .string(task) }
-        _ = try client.stream("watch", .object(params)) { entry in
+        let params = Watch.Params(project: project, task: untilQuiet ? nil : task, after: lastSeq)
+        _ = try client.stream(Watch.self, params) { entry in
             guard entry["task"]?.stringValue == task else { return entry["kind"]?.stringValue == "progress" || !settled(client) }
             if entry["kind"]?.stringValue == "progress" {
                 // An agent's output as it streams: whole lines, indented under the entries.
@@ -102,11 +98,11 @@ func followJournal(client: IPCClient, project: String, task: String, json: Bool,
 extension IPCClient {
     /// A task's status through a second connection (the first is busy streaming).
     func peekStatus(project: String, task: String) throws -> String? {
-        try sideCall("status", .object(["project": .string(project), "task": .string(task)]))["status"]?.stringValue
+        try sideCall(LoomIPC.Status.self, TaskParams(project: project, task: task))["status"]?.stringValue
     }
 
     /// A call on a second connection, while this one is busy streaming.
-    func sideCall(_ method: String, _ params: JSONValue) throws -> JSONValue {
+    func sideCall<M: IPCMethod>(_ method: M.Type, _ params: M.Params) throws -> M.Result {
         let side = try IPCClient(socketPath: socketPath, clientName: "loomctl 0.1.0")
         defer { side.close() }
         return try side.call(method, params)

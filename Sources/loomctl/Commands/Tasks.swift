@@ -1,6 +1,8 @@
 import ArgumentParser
+import LoomIPC
 import Foundation
 import LoomEngine
+import LoomValues
 
 /// `loomctl tasks`: tasks across projects, newest first, filtered and paged.
 struct Tasks: ParsableCommand {
@@ -28,13 +30,10 @@ struct Tasks: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            var params: [String: JSONValue] = ["limit": .int(Int64(limit))]
-            if let directory { params["project"] = .string(ProjectOption.resolve(directory)) }
-            if !state.isEmpty { params["states"] = .array(state.map { .string($0) }) }
-            if let bundle { params["bundle"] = .string(bundle) }
-            if let since, let window = Self.durationMs(since) { params["sinceMs"] = .int(Gates.nowMs() - window) }
-            if let before { params["beforeMs"] = .int(before) }
-            try global.call("tasks", .object(params)) { result in
+            let params = LoomIPC.Tasks.Params(
+                project: directory.map(ProjectOption.resolve), states: state, bundle: bundle,
+                sinceMs: since.flatMap(Self.durationMs).map { Gates.nowMs() - $0 }, beforeMs: before, limit: Int64(limit))
+            try global.call(LoomIPC.Tasks.self, params) { result in
                 let tasks = result["tasks"]?.arrayValue ?? []
                 guard !tasks.isEmpty else { return "no tasks" }
                 var lines = tasks.map { task in

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import LoomDaemon
+import LoomHost
 import LoomEngine
 import LoomProof
+import LoomValues
 
 /// `loomctl verify`: works on the file directly, read-only, without the daemon — a
 /// project's state.db, or a proof file from `loomctl export` on a machine with no project.
