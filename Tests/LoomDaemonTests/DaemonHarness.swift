@@ -67,12 +67,16 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// Starts loomd and waits (bounded) until its socket answers.
-    func start(extraEnvironment: [String: String] = [:], waitForSocket: Bool = true) throws {
+    /// - Parameter wrapper: a program that starts loomd itself, given loomd's command line
+    ///   after its own (`systemd-socket-activate --listen …`).
+    func start(extraEnvironment: [String: String] = [:], waitForSocket: Bool = true,
+               under wrapper: [String] = []) throws {
         var env = ProcessInfo.processInfo.environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LOOMD_CRASH_AT"] { env[key] = nil }
         for (key, value) in environment.merging(extraEnvironment, uniquingKeysWith: { $1 }) { env[key] = value }
         FileManager.default.createFile(atPath: stderrFile, contents: nil)
-        let process = try BackgroundChild(argv: ["\(Self.binaries)/loomd"] + arguments, environment: env, outputPath: stderrFile)
+        let process = try BackgroundChild(argv: wrapper + ["\(Self.binaries)/loomd"] + arguments, environment: env,
+                                          outputPath: stderrFile)
         self.process = process
         guard waitForSocket else { return }
         for _ in 0..<200 {
