@@ -1,5 +1,4 @@
 #if canImport(Glibc)
-import LoomSystem
 import Glibc
 #endif
 

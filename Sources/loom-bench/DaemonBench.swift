@@ -91,8 +91,8 @@ struct DaemonBench {
         // posix_spawn and waitpid (Foundation's Process waits in 50 ms steps on Linux).
         for _ in 0..<min(calls, 200) {
             let start = DispatchTime.now().uptimeNanoseconds
-            let run = ChildProcess.run(argv: ["\(binaries)/loomctl", "status", "t1", "-C", project, "--json", "--socket", daemon.socket],
-                                       timeoutMs: 10_000, outputLimitBytes: 65_536)
+            let argv = ["\(binaries)/loomctl", "status", "t1", "-C", project, "--json", "--socket", daemon.socket]
+            let run = ChildProcess.run(.init(argv: argv, timeoutMs: 10_000, outputLimitBytes: 65_536))
             guard run.exitCode == 0 else { throw BenchError("loomctl status failed: \(String(decoding: run.output, as: UTF8.self))") }
             loomctl.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000)
         }

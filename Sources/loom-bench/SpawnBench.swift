@@ -41,7 +41,10 @@ struct SpawnBench {
             return Double(DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
         }
         for index in 0..<(spawns + 10) {
-            let a = try time { ChildProcess.run(argv: ["/bin/true"], directory: worktree, environment: environment, timeoutMs: 10_000, outputLimitBytes: 4_096) }
+            let a = try time {
+                ChildProcess.run(.init(argv: ["/bin/true"], directory: worktree, environment: environment,
+                                       timeoutMs: 10_000, outputLimitBytes: 4_096))
+            }
             let b = try time {
                 Launcher.run(argv: ["/bin/true"], profile: check, confinement: confinement, environment: environment, timeoutMs: 10_000, outputLimitBytes: 4_096).result
             }

@@ -10,7 +10,8 @@ import Testing
 /// and a task's drawn path is the path its journal records.
 @Suite struct GraphTests {
     private func dot(_ text: String) -> (ok: Bool, output: String) {
-        let result = ChildProcess.run(argv: ["dot", "-Tsvg"], environment: ["PATH": "/usr/bin:/bin"], input: Array(text.utf8), timeoutMs: 30_000, outputLimitBytes: 8 << 20)
+        let result = ChildProcess.run(.init(argv: ["dot", "-Tsvg"], environment: ["PATH": "/usr/bin:/bin"],
+                                            input: Array(text.utf8), timeoutMs: 30_000, outputLimitBytes: 8 << 20))
         return (result.exitCode == 0, String(decoding: result.output, as: UTF8.self))
     }
 

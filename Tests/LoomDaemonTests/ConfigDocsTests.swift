@@ -1,3 +1,4 @@
+import LoomSystem
 import LoomConfiguration
 import Foundation
 import LoomCode
@@ -23,13 +24,13 @@ import Testing
     /// loomd's manual page is kept by hand beside its --help: every flag the help names is in it.
     @Test func loomdsManualPageNamesEveryFlag() throws {
         let page = try String(contentsOfFile: "\(DaemonHarness.repositoryRoot)/docs/man/loomd.8", encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loomd")
-        process.arguments = ["--help"]
-        let output = try ChildOutput.run(process)
-        #expect(output.wait(seconds: 10))
-        process.waitUntilExit()
-        let flags = Set(output.stdout.split(whereSeparator: { !$0.isLetter && $0 != "-" }).map(String.init).filter { $0.hasPrefix("--") && $0.count > 2 })
+        let result = ChildProcess.run(.init(argv: ["\(DaemonHarness.binaries)/loomd", "--help"],
+                                            environment: ProcessInfo.processInfo.environment, timeoutMs: 10_000,
+                                            outputLimitBytes: 1 << 20, separateStandardError: true))
+        #expect(result.exitCode == 0 && !result.timedOut, "\(result)")
+        let help = String(decoding: result.output, as: UTF8.self)
+        let words = help.split(whereSeparator: { !$0.isLetter && $0 != "-" }).map(String.init)
+        let flags = Set(words.filter { $0.hasPrefix("--") && $0.count > 2 })
         #expect(flags.count >= 10, "\(flags)")
         for flag in flags.sorted() { #expect(page.contains("Fl -\(flag.dropFirst(2))"), "docs/man/loomd.8 does not name \(flag)") }
     }

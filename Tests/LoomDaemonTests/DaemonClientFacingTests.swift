@@ -1,4 +1,6 @@
+import LoomSystem
 import Foundation
+import LoomProviders
 import Testing
 import LoomEngine
 import LoomIPC
@@ -118,14 +120,10 @@ import LoomIPC
         #expect(daemon.waitFor(task: "t1", project: project) { $0 == "parked" } == "parked")
         let file = "\(daemon.directory)/follow.out"
         FileManager.default.createFile(atPath: file, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loomctl")
-        process.arguments = ["log", "t1", "--follow", "-C", project]
-        process.environment = ProcessInfo.processInfo.environment.merging(["LOOM_SOCKET": daemon.socket]) { $1 }
-        process.standardOutput = FileHandle(forWritingAtPath: file)
-        try process.run()
-        // SIGKILL: a child of the test runner may inherit a mask that blocks SIGTERM.
-        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        let environment = ProcessInfo.processInfo.environment.merging(["LOOM_SOCKET": daemon.socket]) { $1 }
+        let argv = ["\(DaemonHarness.binaries)/loomctl", "log", "t1", "--follow", "-C", project]
+        let process = try BackgroundChild(argv: argv, environment: environment, outputPath: file)
+        defer { process.kill(waitingMs: 10_000) }
         let deadline = Date().addingTimeInterval(10)
         var text = ""
         while Date() < deadline {
@@ -134,7 +132,7 @@ import LoomIPC
             usleep(50_000)
         }
         #expect(text.contains("submitted"), "nothing reached the file while the task is parked")
-        #expect(process.isRunning)
+        #expect(process.termination == nil)
     }
 
     /// `submit --wait` of a task queued behind one parked at a gate returns, saying what it

@@ -1,5 +1,6 @@
 import Foundation
 import LoomEngine
+import LoomSystem
 import LoomValues
 
 /// Starts the real `loomd` binary on a temporary state directory and socket, and runs the
@@ -30,7 +31,7 @@ final class DaemonHarness: @unchecked Sendable {
     let directory: String
     let socket: String
     let state: String
-    var process: Process?
+    var process: BackgroundChild?
     var environment: [String: String]
     var arguments: [String]
     let stderrFile: String
@@ -67,25 +68,21 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// Starts loomd and waits (bounded) until its socket answers.
-    func start(extraEnvironment: [String: String] = [:], waitForSocket: Bool = true) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(Self.binaries)/loomd")
-        process.arguments = arguments
+    /// - Parameter wrapper: a program that starts loomd itself, given loomd's command line
+    ///   after its own (`systemd-socket-activate --listen …`).
+    func start(extraEnvironment: [String: String] = [:], waitForSocket: Bool = true,
+               under wrapper: [String] = []) throws {
         var env = ProcessInfo.processInfo.environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LOOMD_CRASH_AT"] { env[key] = nil }
         for (key, value) in environment.merging(extraEnvironment, uniquingKeysWith: { $1 }) { env[key] = value }
-        process.environment = env
         FileManager.default.createFile(atPath: stderrFile, contents: nil)
-        let logHandle = FileHandle(forWritingAtPath: stderrFile)!
-        logHandle.seekToEndOfFile()
-        process.standardError = logHandle
-        process.standardOutput = logHandle
-        try process.run()
+        let process = try BackgroundChild(argv: wrapper + ["\(Self.binaries)/loomd"] + arguments, environment: env,
+                                          outputPath: stderrFile)
         self.process = process
         guard waitForSocket else { return }
         for _ in 0..<200 {
             if FileManager.default.fileExists(atPath: socket), ctl(["projects", "list"]).status == 0 { return }
-            if !process.isRunning { break }
+            if process.termination != nil { break }
             usleep(50_000)
         }
         throw LoomError(.internal, "loomd did not come up: \(log())")
@@ -93,26 +90,23 @@ final class DaemonHarness: @unchecked Sendable {
 
     func log() -> String { (try? String(contentsOfFile: stderrFile, encoding: .utf8)) ?? "" }
 
-    /// Waits (bounded) for loomd to exit; returns its termination status and reason.
+    /// Waits (bounded) for loomd to exit; returns its exit status (the signal's number when
+    /// a signal ended it) and whether a signal did.
     @discardableResult
     func waitForExit(seconds: Double = 20) -> (status: Int32, signaled: Bool)? {
-        guard let process else { return nil }
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        guard !process.isRunning else { return nil }
-        self.process = nil
-        return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
+        guard let ending = process?.wait(timeoutMs: Int(seconds * 1_000)) else { return nil }
+        process = nil
+        return (ending.exitCode ?? ending.signal ?? -1, ending.signal != nil)
     }
 
     func signal(_ number: Int32) {
-        if let pid = process?.processIdentifier { kill(pid, number) }
+        process?.signal(number)
     }
 
+    /// Kills loomd and waits (bounded) until it is reaped.
     func stop() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        self.process = nil
+        process?.kill(waitingMs: 20_000)
+        process = nil
     }
 
     struct Output {
@@ -120,25 +114,36 @@ final class DaemonHarness: @unchecked Sendable {
         let stdout: String
         let stderr: String
         var json: JSONValue? { try? JSONValue.parse(stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
+
+        init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+
+        /// A finished child's: its exit status (the signal's number when a signal ended
+        /// it, -1 when it never started), stdout, and stderr or why it could not start.
+        init(_ result: ChildProcess.Result) {
+            status = result.exitCode ?? result.signal ?? -1
+            stdout = String(decoding: result.output, as: UTF8.self)
+            stderr = result.spawnError ?? String(decoding: result.standardError, as: UTF8.self)
+        }
     }
+
+    /// The most of loomctl's stdout a test keeps (exports and journals included).
+    static let ctlOutputLimitBytes = 256 << 20
 
     /// Runs loomctl with `--socket` pointing here (bounded by `timeout` seconds).
     @discardableResult
     func ctl(_ arguments: [String], timeout: Double = 30) -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(Self.binaries)/loomctl")
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["LOOM_SOCKET"] = socket
         // As under systemd: loomctl finds this loomd's state directory (its chain key) here.
         env["STATE_DIRECTORY"] = state
-        process.environment = env
-        let output: ChildOutput
-        do { output = try ChildOutput.run(process) } catch { return Output(status: -1, stdout: "", stderr: "\(error)") }
-        if !output.wait(seconds: timeout) { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        output.wait(seconds: 5)
-        return Output(status: process.terminationStatus, stdout: output.stdout, stderr: output.stderr)
+        let result = ChildProcess.run(.init(argv: ["\(Self.binaries)/loomctl"] + arguments, environment: env,
+                                            timeoutMs: Int(timeout * 1_000), outputLimitBytes: Self.ctlOutputLimitBytes,
+                                            separateStandardError: true))
+        return Output(result)
     }
 
     /// Polls a task's status until `done` says stop (bounded).

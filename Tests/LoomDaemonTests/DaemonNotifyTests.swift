@@ -85,7 +85,7 @@ import LoomEngine
         // Without a watchdog, a parked daemon sends nothing at all: it is not polling.
         let idle = receiver.collect(seconds: 1.0)
         #expect(idle.isEmpty, "\(idle.map(\.text))")
-        guard let pid = daemon.process?.processIdentifier else { return }
+        guard let pid = daemon.process?.pid else { return }
         let before = Self.contextSwitches(pid)
         usleep(1_000_000)
         let after = Self.contextSwitches(pid)

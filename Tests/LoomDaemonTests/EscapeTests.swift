@@ -1,6 +1,8 @@
+import LoomSystem
 import Foundation
 import LoomCode
 import LoomEngine
+import LoomProviders
 import LoomTestKit
 import Testing
 import LoomValues
@@ -286,17 +288,16 @@ import LoomValues
         try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(toFile: "\(state)/models.json", atomically: true, encoding: .utf8)
         let command = "\(DaemonHarness.binaries)/loomctl run 'Make value.txt hold 42' -C \(project) --flow trivial --review-final --state-dir \(state) "
             + "--bundles \(DaemonHarness.repositoryRoot)/bundles --confinement \(confined ? "bwrap" : "none")"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "(sleep \(quietSeconds); printf 'q\\n'; sleep 3) | script -qfec \"\(command)\" /dev/null"]
-        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb"]
-        let output = try ChildOutput.run(process, merged: true)
-        if !output.wait(seconds: 60) { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        let shell = "(sleep \(quietSeconds); printf 'q\\n'; sleep 3) | script -qfec \"\(command)\" /dev/null"
+        let environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb"]
+        let result = ChildProcess.run(.init(argv: ["/bin/sh", "-c", shell], environment: environment,
+                                            timeoutMs: 60_000, outputLimitBytes: DaemonHarness.ctlOutputLimitBytes))
+        if let spawnError = result.spawnError { throw LoomError(.internal, spawnError) }
         let injector = (try? String(contentsOfFile: "\(directory)/injector.log", encoding: .utf8)) ?? ""
         let store = try Store(path: "\(project)/.loom/state.db", options: .readOnlyAccess)
         let journal = try store.query("SELECT group_concat(kind || ' ' || payload, '\n') AS text FROM journal").first?["text"]?.stringValue ?? ""
-        return (process.terminationStatus, output.stdout + "\n(injector: \(injector))", journal)
+        let output = String(decoding: result.output, as: UTF8.self)
+        return (result.exitCode ?? result.signal ?? -1, output + "\n(injector: \(injector))", journal)
     }
 
     @Test func confinedAnAgentCannotTypeIntoThePersonsTerminal() throws {

@@ -1,5 +1,7 @@
+import LoomSystem
 import Foundation
 import LoomEngine
+import LoomProviders
 import Testing
 
 /// What waits for a person and every task, across projects: `loomctl gates`, `loomctl
@@ -60,16 +62,9 @@ import Testing
 
     /// Runs `argv` with `input` on stdin; its exit status and merged output.
     static func run(_ argv: [String], input: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        let stdin = Pipe()
-        process.standardInput = stdin
-        let output = try ChildOutput.run(process, merged: true)
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        if !output.wait(seconds: 30) { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return (process.terminationStatus, output.stdout)
+        let result = ChildProcess.run(.init(argv: argv, environment: ProcessInfo.processInfo.environment,
+                                            input: Array(input.utf8), timeoutMs: 30_000, outputLimitBytes: 16 << 20))
+        if let spawnError = result.spawnError { throw LoomError(.internal, spawnError) }
+        return (result.exitCode ?? result.signal ?? -1, String(decoding: result.output, as: UTF8.self))
     }
 }

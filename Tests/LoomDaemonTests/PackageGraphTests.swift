@@ -85,14 +85,14 @@ import Testing
     func binariesLinkOnlyWhatTheirRoleNeeds(binary: String, libraries: [String], modules: [String]) throws {
         let path = "\(Self.root)/.build/debug/\(binary)"
         try #require(FileManager.default.fileExists(atPath: path), "\(path) is built by `swift build`")
-        let needs = ChildProcess.run(argv: ["/usr/bin/readelf", "-d", path], timeoutMs: 30_000, outputLimitBytes: 1 << 20)
+        let needs = ChildProcess.run(.init(argv: ["/usr/bin/readelf", "-d", path], timeoutMs: 30_000, outputLimitBytes: 1 << 20))
         try #require(needs.exitCode == 0, "readelf (binutils) reads \(path)")
         let needed = String(decoding: needs.output, as: UTF8.self).split(separator: "\n").filter { $0.contains("(NEEDED)") }
         #expect(!needed.isEmpty)
         for library in libraries {
             #expect(!needed.contains { $0.contains("[\(library).so") }, "\(binary) links \(library)")
         }
-        let symbols = ChildProcess.run(argv: ["/usr/bin/nm", "--defined-only", path], timeoutMs: 60_000, outputLimitBytes: 256 << 20)
+        let symbols = ChildProcess.run(.init(argv: ["/usr/bin/nm", "--defined-only", path], timeoutMs: 60_000, outputLimitBytes: 256 << 20))
         try #require(symbols.exitCode == 0 && !symbols.truncated)
         let text = String(decoding: symbols.output, as: UTF8.self)
         #expect(text.contains("8LoomIPC"), "the symbol check reads mangled module names (every front-end links LoomIPC)")

@@ -1,8 +1,10 @@
+import LoomSystem
 import Foundation
 @testable import LoomHost
 import LoomCode
 import LoomDaemon
 import LoomEngine
+import LoomProviders
 import Testing
 
 /// `loomctl run`: one task from a terminal, in-process, with the same audit trail as loomd.
@@ -11,18 +13,13 @@ import Testing
 
     /// Runs loomctl with `input` on stdin (no terminal), bounded.
     private func loomctl(_ arguments: [String], input: String = "", in directory: String) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loomctl")
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8"]
-        let stdin = Pipe()
-        process.standardInput = stdin
-        let output = try ChildOutput.run(process)
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        if !output.wait(seconds: 60) { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: output.stdout, stderr: output.stderr)
+        let environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8"]
+        let argv = ["\(DaemonHarness.binaries)/loomctl"] + arguments
+        let result = ChildProcess.run(.init(argv: argv, environment: environment, input: Array(input.utf8),
+                                            timeoutMs: 60_000, outputLimitBytes: DaemonHarness.ctlOutputLimitBytes,
+                                            separateStandardError: true))
+        if let spawnError = result.spawnError { throw LoomError(.internal, spawnError) }
+        return Output(result)
     }
 
     /// A committed repository whose check passes when value.txt holds 42, and the script.
@@ -81,21 +78,20 @@ import Testing
         // The implementer takes 3 s: long enough to be interrupted in the middle.
         let slow = "\(directory)/slow.json"
         try CodeEndToEndTests.script.replacingOccurrences(of: "\"delayMs\": 300", with: "\"delayMs\": 3000").write(toFile: slow, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loomctl")
-        process.arguments = ["run", "Make value.txt hold 42", "-C", project, "--flow", "trivial", "--auto", "--provider-script", slow, "--bundles", bundles]
-        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory]
-        process.standardInput = FileHandle.nullDevice
-        let output = try ChildOutput.run(process, merged: true)
+        let outputFile = "\(directory)/run.out"
+        let argv = ["\(DaemonHarness.binaries)/loomctl", "run", "Make value.txt hold 42", "-C", project,
+                    "--flow", "trivial", "--auto", "--provider-script", slow, "--bundles", bundles]
+        let process = try BackgroundChild(argv: argv,
+                                          environment: ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory],
+                                          outputPath: outputFile)
         // Wait until the implementer is running (its worktree exists), then press Ctrl-C.
         let worktree = TaskWorkspace(projectDirectory: project, taskID: "t1").directory
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: worktree) { usleep(20_000) }
         usleep(500_000)
-        kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
-        output.wait(seconds: 10)
-        let text = output.stdout
-        #expect(process.terminationStatus == 130, "\(text)")
+        process.signal(SIGINT)
+        let ending = process.wait(timeoutMs: 30_000)
+        let text = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
+        #expect(ending?.exitCode == 130, "\(text)")
         #expect(text.contains("continue with: loomctl run --resume"))
 
         let resumed = try loomctl(["run", "--resume", "-C", project, "--provider-script", "\(directory)/script.json", "--bundles", bundles], in: directory)
@@ -135,13 +131,12 @@ extension RunCommandTests {
     /// answering every prompt with the same line until it ends.
     fileprivate func loomctl(_ marker: [String], in directory: String, scriptCommand command: String, input: String) throws -> Output {
         let answers = String(repeating: input, count: 8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "(sleep 1; printf '\(answers)'; sleep 5) | script -qfec \"\(command.replacingOccurrences(of: "\"", with: "\\\""))\" /dev/null"]
-        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb"]
-        let output = try ChildOutput.run(process, merged: true)
-        if !output.wait(seconds: 60) { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: output.stdout, stderr: "")
+        let quoted = command.replacingOccurrences(of: "\"", with: "\\\"")
+        let shell = "(sleep 1; printf '\(answers)'; sleep 5) | script -qfec \"\(quoted)\" /dev/null"
+        let environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb"]
+        let result = ChildProcess.run(.init(argv: ["/bin/sh", "-c", shell], environment: environment,
+                                            timeoutMs: 60_000, outputLimitBytes: DaemonHarness.ctlOutputLimitBytes))
+        if let spawnError = result.spawnError { throw LoomError(.internal, spawnError) }
+        return Output(result)
     }
 }

@@ -1,6 +1,8 @@
+import LoomSystem
 import Foundation
 import LoomCode
 import LoomEngine
+import LoomProviders
 import Testing
 
 /// The real `loom-telegram` against a Bot API double on loopback and the real loomd: a task
@@ -14,40 +16,33 @@ import Testing
 
     /// The bot process, stopped (SIGKILL) by `stop` or at the end of the test.
     final class Bot {
-        let process = Process()
+        let process: BackgroundChild
         let logFile: String
 
         /// - Parameter tokenFromStore: take the token from loomd's secrets store instead of
         ///   the environment.
         init(daemon: DaemonHarness, api: BotAPIDouble, state: String, extra: [String], tokenFromStore: Bool = false) throws {
             logFile = "\(daemon.directory)/bot-\(UInt32.random(in: 0...UInt32.max)).log"
-            process.executableURL = URL(fileURLWithPath: "\(DaemonHarness.binaries)/loomctl")
-            process.arguments = ["bot", "telegram", "--socket", daemon.socket, "--api-base", api.base, "--state", state,
-                                 "--poll-timeout", "1", "--watch-interval-ms", "100", "--backoff-max-ms", "200"] + extra
+            var argv = ["\(DaemonHarness.binaries)/loomctl", "bot", "telegram", "--socket", daemon.socket,
+                        "--api-base", api.base, "--state", state, "--poll-timeout", "1", "--watch-interval-ms", "100",
+                        "--backoff-max-ms", "200"] + extra
             var environment = ProcessInfo.processInfo.environment
             if tokenFromStore {
                 try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
                 let secrets = "\(daemon.state)/secrets.json"
                 try #"{"version": 1, "secrets": {"TELEGRAM_BOT_TOKEN": "\#(TelegramBotTests.token)"}}"#.write(toFile: secrets, atomically: true, encoding: .utf8)
                 chmod(secrets, 0o600)
-                process.arguments! += ["--state-dir", daemon.state]
+                argv += ["--state-dir", daemon.state]
                 environment["LOOM_TG_TOKEN"] = nil
             } else {
                 environment["LOOM_TG_TOKEN"] = TelegramBotTests.token
             }
             environment["LOOM_TG_ALLOWED_USERS"] = "\(TelegramBotTests.person)"
-            process.environment = environment
-            FileManager.default.createFile(atPath: logFile, contents: nil)
-            let handle = FileHandle(forWritingAtPath: logFile)!
-            process.standardError = handle
-            process.standardOutput = handle
-            try process.run()
+            process = try BackgroundChild(argv: argv, environment: environment, outputPath: logFile)
         }
 
         func stop() {
-            guard process.isRunning else { return }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.kill(waitingMs: 10_000)
         }
 
         var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }

@@ -14,11 +14,11 @@ struct ChildProcessTests {
         let sleeperDone = DispatchSemaphore(value: 0)
         let sleeperEnded = LockedFlag()
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(100)) {
-            _ = ChildProcess.run(argv: ["/bin/sleep", "5"], timeoutMs: 20_000, outputLimitBytes: 1_024)
+            _ = ChildProcess.run(.init(argv: ["/bin/sleep", "5"], timeoutMs: 20_000, outputLimitBytes: 1_024))
             sleeperEnded.set()
             sleeperDone.signal()
         }
-        let reader = ChildProcess.run(argv: slowReader, input: input, timeoutMs: 20_000, outputLimitBytes: 1_024)
+        let reader = ChildProcess.run(.init(argv: slowReader, input: input, timeoutMs: 20_000, outputLimitBytes: 1_024))
         #expect(String(decoding: reader.output, as: UTF8.self) == "read\n")
         #expect(!sleeperEnded.value, "the reader waited for the sleeper, which held its stdin open")
         sleeperDone.wait()

@@ -54,7 +54,8 @@ import Testing
     @Test func loomHTTPStartedByAProcessThatIsNotItsParentExitsAtOnce() throws {
         let helper = try #require(LoomExecutables.find(HTTPHelperWire.executableName))
         // The parent named is not the real one (it died before the helper could ask).
-        let result = ChildProcess.run(argv: [helper], environment: ["LOOM_HTTP_PARENT": "1"], input: [], timeoutMs: 10_000, outputLimitBytes: 4_096)
+        let result = ChildProcess.run(.init(argv: [helper], environment: ["LOOM_HTTP_PARENT": "1"], input: [],
+                                            timeoutMs: 10_000, outputLimitBytes: 4_096))
         #expect(result.exitCode == 3)
     }
 }

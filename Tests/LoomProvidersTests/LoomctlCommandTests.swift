@@ -11,8 +11,10 @@ import LoomValues
     static let loomctl = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("loomctl").path
 
     func ctl(_ arguments: [String], stdin: String = "") -> (status: Int32, output: String) {
-        let result = ChildProcess.run(argv: [Self.loomctl] + arguments, environment: ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent"], input: Array(stdin.utf8),
-                                      timeoutMs: 30_000, outputLimitBytes: 1 << 20)
+        let result = ChildProcess.run(.init(argv: [Self.loomctl] + arguments,
+                                            environment: ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent"],
+                                            input: Array(stdin.utf8),
+                                            timeoutMs: 30_000, outputLimitBytes: 1 << 20))
         return (result.exitCode ?? -1, String(decoding: result.output, as: UTF8.self))
     }
 

@@ -79,8 +79,8 @@ public struct Git: Sendable {
         guard let argv = launch.argv(leadingOptions + arguments) else {
             throw GitError("git is not available (not found on PATH \(ChildEnvironment.startPath)); install git", command: arguments)
         }
-        let result = ChildProcess.run(argv: argv, directory: directory, environment: Self.environment,
-                                      timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes)
+        let result = ChildProcess.run(.init(argv: argv, directory: directory, environment: Self.environment,
+                                            timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes))
         if let spawnError = result.spawnError {
             throw GitError("git is not available (\(spawnError)); install git", command: arguments)
         }

@@ -48,8 +48,9 @@ final class GateNotifier: @unchecked Sendable {
         }
         queue.async { [self] in
             defer { lock.withLock { pending -= 1 } }
-            let result = ChildProcess.run(argv: argv, environment: ChildEnvironment.base(), input: Array(payload.canonicalText.utf8),
-                                          timeoutMs: timeoutMs, outputLimitBytes: Self.outputLimitBytes)
+            let result = ChildProcess.run(.init(argv: argv, environment: ChildEnvironment.base(),
+                                                input: Array(payload.canonicalText.utf8),
+                                                timeoutMs: timeoutMs, outputLimitBytes: Self.outputLimitBytes))
             if result.exitCode == 0 {
                 outcomes.increment("sent")
                 return

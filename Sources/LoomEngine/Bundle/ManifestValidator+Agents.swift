@@ -22,99 +22,145 @@ extension ManifestValidator {
             return
         }
         rejectUnknownFields(fields, at: at, allowed: ["template", "variables", "output", "findings", "dismissesFindings", "tier"])
-
-        // Template.
-        var template: PromptTemplate?
         let reference = fileReference(fields, "template", at: at, required: true)
-        if let reference {
-            do {
-                template = try PromptTemplate(source: reference.contents)
-            } catch {
-                let position = TextPosition(line: error.line ?? 1, column: error.column ?? 1)
-                problem(position.description, error.message, file: reference.path)
-            }
+        let template = reference.flatMap(readTemplate)
+        let variables = readVariables(fields, at: at)
+        if let template, let reference, variables.readable {
+            checkPlaceholders(of: template, in: reference.path, against: fields, at: at)
         }
+        let schema = readOutputSchema(fields, at: at)
+        let findings = readFindings(name, fields, schema: schema, at: at)
+        let dismisses = readDismissesFindings(fields, schema: schema, at: at)
+        let tier = readTier(fields, at: at)
+        if problems.count == before, let template, let reference, let schema {
+            agents[name] = AgentSpec(
+                name: name, templatePath: reference.path, template: template, variables: variables.sources,
+                outputSchema: schema, producesFindings: findings ?? false, dismissesFindings: dismisses, tier: tier,
+                shrink: variables.shrink
+            )
+        }
+    }
 
-        // Variables.
-        var variables: [String: VariableSource] = [:]
+    private func readTemplate(_ reference: (path: String, contents: String)) -> PromptTemplate? {
+        do {
+            return try PromptTemplate(source: reference.contents)
+        } catch {
+            let position = TextPosition(line: error.line ?? 1, column: error.column ?? 1)
+            problem(position.description, error.message, file: reference.path)
+            return nil
+        }
+    }
+
+    /// An agent's declared variables. `readable` is false when `variables` is there but not
+    /// an object: its placeholders cannot be checked against it without spurious problems.
+    private struct AgentVariables {
+        var sources: [String: VariableSource] = [:]
         var shrink: [String: ShrinkRule] = [:]
-        var variablesReadable = false
-        if let entries = objectField(fields, "variables", at: at, required: false) {
-            variablesReadable = true
-            let variablesAt = PathText.member(at, "variables")
-            for variable in entries.keys.sorted(by: BundleNames.utf8Less) {
-                let variableAt = PathText.member(variablesAt, variable)
-                if !BundleNames.isPlaceholderName(variable) {
-                    problem(variableAt, "invalid variable name \"\(variable)\": names must match [A-Za-z_][A-Za-z0-9_]* and be at most 64 characters")
-                    continue
-                }
-                // A source, or {"from": SOURCE, "shrink": RULE} for a value that may be cut to
-                // fit a model's window.
-                var sourceText = entries[variable]!.stringValue
-                if let spec = entries[variable]!.objectValue {
-                    rejectUnknownFields(spec, at: variableAt, allowed: ["from", "shrink"])
-                    sourceText = spec["from"]?.stringValue
-                    if sourceText == nil { problem(PathText.member(variableAt, "from"), "expected a variable source (a string)") }
-                    if let value = spec["shrink"] {
-                        if let rule = value.stringValue.flatMap(ShrinkRule.init(rawValue:)) {
-                            shrink[variable] = rule
-                        } else {
-                            problem(PathText.member(variableAt, "shrink"), "expected one of \(ShrinkRule.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
-                        }
-                    }
-                    if sourceText == nil { continue }
-                }
-                guard let text = sourceText else {
-                    problem(variableAt, "expected a variable source (a string, or {\"from\": SOURCE, \"shrink\": RULE}), found \(entries[variable]!.typeName)")
-                    continue
-                }
-                guard let source = VariableSource(parsing: text) else {
-                    let forms = ["input", "task", "feedback", "findings", "iteration", "validation_error", "output:STEP", "output:STEP.FIELD"]
-                    problem(variableAt, "unknown variable source \"\(text)\"; expected one of \(forms.joined(separator: ", "))" + BundleNames.hint(for: text, among: forms.prefix(6)))
-                    continue
-                }
-                if case .output(let step, let field) = source {
-                    outputReferences.append((variableAt, step, field))
-                }
-                variables[variable] = source
-            }
-        } else if fields["variables"] == nil {
-            variablesReadable = true
-        }
+        var readable = false
+    }
 
-        // Template placeholders and declared variables must match exactly:
-        // an undeclared one could never be rendered, an unused one is almost
-        // always a typo on one side or the other.
-        if let template, let reference, variablesReadable {
-            let declared = (fields["variables"]?.objectValue ?? [:]).filter { BundleNames.isPlaceholderName($0.key) }
-            var reported = Set<String>()
-            for placeholder in template.placeholders where declared[placeholder.name] == nil {
-                if reported.insert(placeholder.name).inserted {
-                    let position = TextPosition(line: placeholder.line, column: placeholder.column)
-                    problem(position.description, "template variable \"\(placeholder.name)\" is not declared in \(PathText.member(at, "variables"))" + BundleNames.hint(for: placeholder.name, among: declared.keys), file: reference.path)
-                }
+    private func readVariables(_ fields: [String: JSONValue], at: String) -> AgentVariables {
+        var variables = AgentVariables()
+        guard let entries = objectField(fields, "variables", at: at, required: false) else {
+            variables.readable = fields["variables"] == nil
+            return variables
+        }
+        variables.readable = true
+        let variablesAt = PathText.member(at, "variables")
+        for variable in entries.keys.sorted(by: BundleNames.utf8Less) {
+            let variableAt = PathText.member(variablesAt, variable)
+            if !BundleNames.isPlaceholderName(variable) {
+                problem(variableAt, "invalid variable name \"\(variable)\": "
+                        + "names must match [A-Za-z_][A-Za-z0-9_]* and be at most 64 characters")
+                continue
             }
-            for variable in declared.keys.sorted(by: BundleNames.utf8Less) where !template.variableNames.contains(variable) {
-                problem(PathText.member(PathText.member(at, "variables"), variable), "variable \"\(variable)\" is declared but \(reference.path) never uses it" + BundleNames.hint(for: variable, among: template.variableNames))
+            if let source = readVariable(entries[variable]!, at: variableAt, shrink: &variables.shrink[variable]) {
+                variables.sources[variable] = source
             }
         }
+        return variables
+    }
 
-        // Output schema.
-        var schema: OutputSchema?
-        if let raw = fields["output"] {
-            let outputAt = PathText.member(at, "output")
-            do {
-                schema = try OutputSchema(raw)
-            } catch {
-                for item in error.problems {
-                    // Schema paths are rooted at "$"; graft them onto the manifest path.
-                    problem(outputAt + item.path.dropFirst(), item.message)
+    /// A source, or {"from": SOURCE, "shrink": RULE} for a value that may be cut to fit a
+    /// model's window.
+    private func readVariable(_ value: JSONValue, at variableAt: String, shrink: inout ShrinkRule?) -> VariableSource? {
+        var sourceText = value.stringValue
+        if let spec = value.objectValue {
+            rejectUnknownFields(spec, at: variableAt, allowed: ["from", "shrink"])
+            sourceText = spec["from"]?.stringValue
+            if sourceText == nil {
+                problem(PathText.member(variableAt, "from"), "expected a variable source (a string)")
+            }
+            if let rule = spec["shrink"] {
+                if let parsed = rule.stringValue.flatMap(ShrinkRule.init(rawValue:)) {
+                    shrink = parsed
+                } else {
+                    let names = ShrinkRule.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+                    problem(PathText.member(variableAt, "shrink"), "expected one of \(names)")
                 }
             }
-        } else {
+            if sourceText == nil { return nil }
+        }
+        guard let text = sourceText else {
+            problem(variableAt, "expected a variable source (a string, or {\"from\": SOURCE, \"shrink\": RULE}), "
+                    + "found \(value.typeName)")
+            return nil
+        }
+        guard let source = VariableSource(parsing: text) else {
+            let forms = ["input", "task", "feedback", "findings", "iteration", "validation_error",
+                         "output:STEP", "output:STEP.FIELD"]
+            problem(variableAt, "unknown variable source \"\(text)\"; expected one of \(forms.joined(separator: ", "))"
+                    + BundleNames.hint(for: text, among: forms.prefix(6)))
+            return nil
+        }
+        if case .output(let step, let field) = source {
+            outputReferences.append((variableAt, step, field))
+        }
+        return source
+    }
+
+    /// Template placeholders and declared variables must match exactly: an undeclared one
+    /// could never be rendered, an unused one is almost always a typo on one side or the other.
+    private func checkPlaceholders(of template: PromptTemplate, in templatePath: String,
+                                   against fields: [String: JSONValue], at: String) {
+        let variablesAt = PathText.member(at, "variables")
+        let declared = (fields["variables"]?.objectValue ?? [:]).filter { BundleNames.isPlaceholderName($0.key) }
+        var reported = Set<String>()
+        for placeholder in template.placeholders where declared[placeholder.name] == nil {
+            if reported.insert(placeholder.name).inserted {
+                let position = TextPosition(line: placeholder.line, column: placeholder.column)
+                problem(position.description,
+                        "template variable \"\(placeholder.name)\" is not declared in \(variablesAt)"
+                        + BundleNames.hint(for: placeholder.name, among: declared.keys), file: templatePath)
+            }
+        }
+        let unused = declared.keys.sorted(by: BundleNames.utf8Less).filter { !template.variableNames.contains($0) }
+        for variable in unused {
+            problem(PathText.member(variablesAt, variable),
+                    "variable \"\(variable)\" is declared but \(templatePath) never uses it"
+                    + BundleNames.hint(for: variable, among: template.variableNames))
+        }
+    }
+
+    private func readOutputSchema(_ fields: [String: JSONValue], at: String) -> OutputSchema? {
+        guard let raw = fields["output"] else {
             missing(at, "output")
+            return nil
         }
+        do {
+            return try OutputSchema(raw)
+        } catch {
+            for item in error.problems {
+                // Schema paths are rooted at "$"; graft them onto the manifest path.
+                problem(PathText.member(at, "output") + item.path.dropFirst(), item.message)
+            }
+            return nil
+        }
+    }
 
+    /// Whether the agent's output carries findings; recorded for the flows' checks once known.
+    private func readFindings(_ name: String, _ fields: [String: JSONValue], schema: OutputSchema?,
+                              at: String) -> Bool? {
         let findings = boolField(fields, "findings", at: at)
         if let findings, let schema {
             agentProducesFindings[name] = findings
@@ -122,27 +168,26 @@ extension ManifestValidator {
         } else if fields["findings"] == nil {
             agentProducesFindings[name] = false
         }
+        return findings
+    }
 
+    private func readDismissesFindings(_ fields: [String: JSONValue], schema: OutputSchema?, at: String) -> Bool {
         let dismisses = boolField(fields, "dismissesFindings", at: at) ?? false
         if dismisses, let schema, schema.type != .object || schema.properties["dismissed"] == nil {
-            problem(PathText.member(at, "dismissesFindings"), "an agent that dismisses findings needs an object output declaring a \"dismissed\" property")
+            problem(PathText.member(at, "dismissesFindings"),
+                    "an agent that dismisses findings needs an object output declaring a \"dismissed\" property")
         }
+        return dismisses
+    }
 
-        var tier: String?
-        if let text = stringField(fields, "tier", at: at, required: false) {
-            if text.isEmpty || text.count > 64 || text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-                problem(PathText.member(at, "tier"), "the tier must be 1 to 64 characters without control characters")
-            } else {
-                tier = text
-            }
+    private func readTier(_ fields: [String: JSONValue], at: String) -> String? {
+        guard let text = stringField(fields, "tier", at: at, required: false) else { return nil }
+        let hasControl = text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        if text.isEmpty || text.count > 64 || hasControl {
+            problem(PathText.member(at, "tier"), "the tier must be 1 to 64 characters without control characters")
+            return nil
         }
-
-        if problems.count == before, let template, let reference, let schema {
-            agents[name] = AgentSpec(
-                name: name, templatePath: reference.path, template: template, variables: variables,
-                outputSchema: schema, producesFindings: findings ?? false, dismissesFindings: dismisses, tier: tier, shrink: shrink
-            )
-        }
+        return text
     }
 
     /// `"findings": true` is a promise the kernel relies on when it records

@@ -57,193 +57,32 @@ public struct OutputSchema: Sendable, Equatable {
     }
 
     // Parses leniently and records every problem, so one pass reports all of
-    // them; the result is only used when no problem was recorded.
-    private init(parsing json: JSONValue, path: String, problems: inout [OutputSchemaError.Problem]) {
-        func problem(_ at: String, _ message: String) {
-            problems.append(.init(path: at, message: message))
+    // them; the result is only used when no problem was recorded. A value that
+    // is not an object reads as an empty one, which every keyword's default fits.
+    init(parsing json: JSONValue, path: String, problems: inout [OutputSchemaError.Problem]) {
+        var reader = KeywordReader(fields: json.objectValue ?? [:], path: path)
+        if json.objectValue == nil {
+            reader.problem(path, "a schema must be an object, found \(json.typeName)")
         }
         self.json = json
-        guard let fields = json.objectValue else {
-            problem(path, "a schema must be an object, found \(json.typeName)")
-            self.type = nil
-            self.properties = [:]
-            self.required = []
-            self.additionalProperties = true
-            self.enumValues = nil
-            self.minLength = nil
-            self.maxLength = nil
-            self.minItems = nil
-            self.maxItems = nil
-            self.minimum = nil
-            self.maximum = nil
-            self.itemsStorage = []
-            return
-        }
-        let keys = fields.keys.sorted(by: BundleNames.utf8Less)
-        for key in keys where !Self.keywords.contains(key) {
-            problem(PathText.member(path, key), "unsupported schema keyword \"\(key)\"" + BundleNames.hint(for: key, among: Self.keywords))
-        }
-
-        // type
-        var type: ValueType?
-        if let raw = fields["type"] {
-            if let name = raw.stringValue, let parsed = ValueType(rawValue: name) {
-                type = parsed
-            } else if let name = raw.stringValue {
-                problem(PathText.member(path, "type"), "unknown type \"\(name)\"; expected one of \(ValueType.allCases.map(\.rawValue).joined(separator: ", "))")
-            } else {
-                problem(PathText.member(path, "type"), "expected a single type name (a string), found \(raw.typeName)")
-            }
-        }
-        self.type = type
-
-        // Keywords that cannot apply to the declared type would be dead letters.
-        let applicable: [String: Set<ValueType>] = [
-            "properties": [.object], "required": [.object], "additionalProperties": [.object],
-            "items": [.array], "minItems": [.array], "maxItems": [.array],
-            "minLength": [.string], "maxLength": [.string],
-            "minimum": [.integer, .number], "maximum": [.integer, .number],
-            "enum": [.string, .integer, .number],
-        ]
-        if let type {
-            for key in keys {
-                if let allowed = applicable[key], !allowed.contains(type) {
-                    problem(PathText.member(path, key), "\"\(key)\" does not apply to type \(type.rawValue)")
-                }
-            }
-        }
-
-        // properties
-        var properties: [String: OutputSchema] = [:]
-        if let raw = fields["properties"] {
-            if let members = raw.objectValue {
-                for name in members.keys.sorted(by: BundleNames.utf8Less) {
-                    properties[name] = OutputSchema(parsing: members[name]!, path: PathText.member(PathText.member(path, "properties"), name), problems: &problems)
-                }
-            } else {
-                problem(PathText.member(path, "properties"), "expected an object of schemas, found \(raw.typeName)")
-            }
-        }
-        self.properties = properties
-
-        // additionalProperties
-        var additional = true
-        if let raw = fields["additionalProperties"] {
-            if let flag = raw.boolValue {
-                additional = flag
-            } else {
-                problem(PathText.member(path, "additionalProperties"), "expected a boolean (schema-valued additionalProperties is not supported), found \(raw.typeName)")
-            }
-        }
-        self.additionalProperties = additional
-
-        // required
-        var required: [String] = []
-        if let raw = fields["required"] {
-            let at = PathText.member(path, "required")
-            if let list = raw.arrayValue {
-                var seen = Set<String>()
-                for (index, element) in list.enumerated() {
-                    guard let name = element.stringValue else {
-                        problem(PathText.index(at, index), "expected a property name (a string), found \(element.typeName)")
-                        continue
-                    }
-                    if !seen.insert(name).inserted {
-                        problem(PathText.index(at, index), "\"\(name)\" is listed twice")
-                        continue
-                    }
-                    if !additional, properties[name] == nil, fields["properties"] == nil || fields["properties"]?.objectValue != nil {
-                        problem(PathText.index(at, index), "\"\(name)\" is required but not declared in properties, and additionalProperties is false, so no value can satisfy it")
-                    }
-                    required.append(name)
-                }
-            } else {
-                problem(at, "expected an array of property names, found \(raw.typeName)")
-            }
-        }
-        self.required = required
-
-        // items
-        var items: [OutputSchema] = []
-        if let raw = fields["items"] {
-            if raw.objectValue != nil {
-                items = [OutputSchema(parsing: raw, path: PathText.member(path, "items"), problems: &problems)]
-            } else {
-                problem(PathText.member(path, "items"), "expected a schema object (tuple-style items are not supported), found \(raw.typeName)")
-            }
-        }
-        self.itemsStorage = items
-
-        // enum
-        var enumValues: [JSONValue]?
-        if let raw = fields["enum"] {
-            let at = PathText.member(path, "enum")
-            if let list = raw.arrayValue, !list.isEmpty {
-                var accepted: [JSONValue] = []
-                for (index, element) in list.enumerated() {
-                    switch element {
-                    case .string:
-                        if let type, type != .string {
-                            problem(PathText.index(at, index), "a string value cannot match type \(type.rawValue)")
-                            continue
-                        }
-                    case .int, .double:
-                        if let type, type == .string {
-                            problem(PathText.index(at, index), "a number cannot match type string")
-                            continue
-                        }
-                        if type == .integer, !Self.isIntegral(element) {
-                            problem(PathText.index(at, index), "\(element.canonicalText) is not an integer")
-                            continue
-                        }
-                    default:
-                        problem(PathText.index(at, index), "enum values must be strings or numbers, found \(element.typeName)")
-                        continue
-                    }
-                    if accepted.contains(where: { Self.sameEnumValue($0, element) }) {
-                        problem(PathText.index(at, index), "\(element.canonicalText) is listed twice")
-                        continue
-                    }
-                    accepted.append(element)
-                }
-                enumValues = accepted
-            } else {
-                problem(at, "expected a non-empty array of strings or numbers, found \(raw.arrayValue == nil ? raw.typeName : "an empty array")")
-            }
-        }
-        self.enumValues = enumValues
-
-        func count(_ key: String) -> Int? {
-            guard let raw = fields[key] else { return nil }
-            if case .int(let value) = raw, value >= 0, value <= Int64(Int32.max) { return Int(value) }
-            problem(PathText.member(path, key), "expected a non-negative integer, found \(raw.canonicalText)")
-            return nil
-        }
-        self.minLength = count("minLength")
-        self.maxLength = count("maxLength")
-        self.minItems = count("minItems")
-        self.maxItems = count("maxItems")
-        if let low = minLength, let high = maxLength, low > high {
-            problem(PathText.member(path, "minLength"), "minLength \(low) is greater than maxLength \(high)")
-        }
-        if let low = minItems, let high = maxItems, low > high {
-            problem(PathText.member(path, "minItems"), "minItems \(low) is greater than maxItems \(high)")
-        }
-
-        func bound(_ key: String) -> JSONValue? {
-            guard let raw = fields[key] else { return nil }
-            switch raw {
-            case .int, .double: return raw
-            default:
-                problem(PathText.member(path, key), "expected a number, found \(raw.typeName)")
-                return nil
-            }
-        }
-        self.minimum = bound("minimum")
-        self.maximum = bound("maximum")
-        if let low = minimum, let high = maximum, Self.compare(low, high) > 0 {
-            problem(PathText.member(path, "minimum"), "minimum \(low.canonicalText) is greater than maximum \(high.canonicalText)")
-        }
+        reader.refuseUnknownKeywords()
+        type = reader.type()
+        reader.refuseInapplicableKeywords(to: type)
+        properties = reader.properties()
+        additionalProperties = reader.additionalProperties()
+        required = reader.required(declared: properties, additionalProperties: additionalProperties)
+        itemsStorage = reader.items()
+        enumValues = reader.enumValues(of: type)
+        minLength = reader.count("minLength")
+        maxLength = reader.count("maxLength")
+        minItems = reader.count("minItems")
+        maxItems = reader.count("maxItems")
+        reader.refuseCrossedCounts("minLength", minLength, "maxLength", maxLength)
+        reader.refuseCrossedCounts("minItems", minItems, "maxItems", maxItems)
+        minimum = reader.bound("minimum")
+        maximum = reader.bound("maximum")
+        reader.refuseCrossedBounds(minimum, maximum)
+        problems += reader.problems
     }
 
     // MARK: - Validation

@@ -49,7 +49,8 @@ public struct AgentIdentity: Sendable, Equatable {
     /// is missing, in words an operator can act on.
     public func problem() -> String? {
         guard access(Self.switchProgram, X_OK) == 0 else { return "\(Self.switchProgram) is missing: apt-get install util-linux" }
-        let probe = ChildProcess.run(argv: prefix() + ["/bin/true"], environment: ["PATH": "/usr/bin:/bin"], timeoutMs: 10_000, outputLimitBytes: 4_096)
+        let probe = ChildProcess.run(.init(argv: prefix() + ["/bin/true"], environment: ["PATH": "/usr/bin:/bin"],
+                                           timeoutMs: 10_000, outputLimitBytes: 4_096))
         if probe.exitCode == 0 { return nil }
         let said = String(decoding: probe.output, as: UTF8.self).trimmingSpaces()
         return "loomd cannot start processes as \(name) (uid \(uid)): it needs CAP_SETUID and CAP_SETGID (the system unit grants them)"

@@ -52,9 +52,11 @@ public enum Launcher {
         let worktree = confinement.agent == nil ? nil : worktreeDirectory(profile)
         if let agent = confinement.agent, let worktree { WorktreeOwnership.shared.handOver(worktree, to: agent) }
         defer { if let worktree { WorktreeOwnership.shared.takeBack(worktree) } }
-        let result = ChildProcess.run(argv: (confinement.agent?.prefix() ?? []) + options + argv, directory: profile.workingDirectory,
-                                      environment: environment, input: input, timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes,
-                                      idleTimeoutMs: idleTimeoutMs, separateStandardError: separateStandardError, onStart: onStart, onOutput: onOutput)
+        let launch = ChildProcess.Launch(argv: (confinement.agent?.prefix() ?? []) + options + argv,
+                                         directory: profile.workingDirectory, environment: environment, input: input,
+                                         timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes,
+                                         idleTimeoutMs: idleTimeoutMs, separateStandardError: separateStandardError)
+        let result = ChildProcess.run(launch, onStart: onStart, onOutput: onOutput)
         return Outcome(result: result, record: record(profile: profile, options: confinement.mode == .none ? nil : options,
                                                       uid: confinement.agent?.uid ?? getuid()))
     }

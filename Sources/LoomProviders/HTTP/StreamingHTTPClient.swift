@@ -96,10 +96,11 @@ public enum StreamingHTTPClient {
         var environment = ProcessInfo.processInfo.environment
         environment["LOOM_HTTP_PARENT"] = String(getpid())
         defer { if pid > 0 { onChild(.ended(pid)) } }
-        let run = ChildProcess.run(argv: [helper], environment: environment,
-                                   input: HTTPHelperWire.encodeRequest(request, limits: limits),
-                                   timeoutMs: limits.timeoutMs + backstopMs, outputLimitBytes: 0, idleTimeoutMs: limits.idleTimeoutMs + backstopMs,
-                                   separateStandardError: true, streamsOutputOnly: true,
+        let run = ChildProcess.run(.init(argv: [helper], environment: environment,
+                                         input: HTTPHelperWire.encodeRequest(request, limits: limits),
+                                         timeoutMs: limits.timeoutMs + backstopMs, outputLimitBytes: 0,
+                                         idleTimeoutMs: limits.idleTimeoutMs + backstopMs,
+                                         separateStandardError: true, streamsOutputOnly: true),
                                    onStart: { started in
                                        pid = started
                                        onChild(.started(started))

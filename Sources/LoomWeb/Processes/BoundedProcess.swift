@@ -26,8 +26,9 @@ public enum BoundedProcess {
     static func runNow(_ argv: [String], directory: String?, input: String, timeoutMs: Int, outputBytesMax: Int) -> Output {
         var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0"]
         if let home = ProcessInfo.processInfo.environment["HOME"] { environment["HOME"] = home }
-        let result = ChildProcess.run(argv: argv, directory: directory, environment: environment, input: Array(input.utf8),
-                                      timeoutMs: timeoutMs, outputLimitBytes: outputBytesMax, separateStandardError: true)
+        let result = ChildProcess.run(.init(argv: argv, directory: directory, environment: environment,
+                                            input: Array(input.utf8), timeoutMs: timeoutMs,
+                                            outputLimitBytes: outputBytesMax, separateStandardError: true))
         var failure: String?
         if let spawnError = result.spawnError {
             failure = "\(argv.first ?? "") could not be started (\(spawnError))"
