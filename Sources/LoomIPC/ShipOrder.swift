@@ -1,4 +1,3 @@
-import LoomIPC
 import LoomValues
 
 /// What a ship task is asked to do, from its input (JSON): `{"task": "t3", "push": "origin"}`

@@ -49,7 +49,11 @@ public enum HistoryRewriter {
         }
     }
 
-    enum Value { case integer(Int64), text(String), blob([UInt8]) }
+    enum Value {
+        case integer(Int64)
+        case text(String)
+        case blob([UInt8])
+    }
 
     static func execute(_ db: OpaquePointer, _ sql: String) throws {
         guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw Failure(description: "\(sql): \(String(cString: sqlite3_errmsg(db)))") }

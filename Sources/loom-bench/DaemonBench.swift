@@ -77,14 +77,14 @@ struct DaemonBench {
         let project = "\(directory)/p"
         try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
         let client = try IPCClient(socketPath: daemon.socket, clientName: "loom-bench")
-        _ = try client.call("submit", ["project": .string(project), "input": "warm up", "policy": "full-supervised"])
+        _ = try client.call(Submit.self, Submit.Params(project: project, input: "warm up", policy: "full-supervised"))
 
         // Baseline: the same request and answer sizes bounced through a socketpair by a thread.
         let baseline = SocketPairEcho().roundTrips(count: calls, payloadBytes: 64)
         var status: [Double] = []
         for _ in 0..<calls {
             let start = DispatchTime.now().uptimeNanoseconds
-            _ = try client.call("status", ["project": .string(project), "task": "t1"])
+            _ = try client.call(Status.self, TaskParams(project: project, task: "t1"))
             status.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000)
         }
         var loomctl: [Double] = []
@@ -101,7 +101,7 @@ struct DaemonBench {
         let submissions = min(calls, 2_000)
         let start = DispatchTime.now().uptimeNanoseconds
         for index in 0..<submissions {
-            _ = try client.call("submit", ["project": .string(project), "input": .string("job \(index)"), "policy": "full-supervised"])
+            _ = try client.call(Submit.self, Submit.Params(project: project, input: "job \(index)", policy: "full-supervised"))
         }
         let submitRate = Double(submissions) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         let figures: [(String, Double)] = [
@@ -147,11 +147,11 @@ struct DaemonBench {
         for index in 0..<parked {
             let project = "\(idleDirectory)/p\(index)"
             try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
-            _ = try client.call("submit", ["project": .string(project), "input": "park", "policy": "full-supervised"])
+            _ = try client.call(Submit.self, Submit.Params(project: project, input: "park", policy: "full-supervised"))
         }
         // Wait until every task is parked.
         for _ in 0..<600 {
-            let fleet = try client.call("status")
+            let fleet = try client.call(Status.self, TaskParams(project: nil, task: nil))
             let parkedNow = (fleet["projects"]?.arrayValue ?? []).reduce(0) { $0 + Int($1["tasks"]?["parked"]?.intValue ?? 0) }
             if parkedNow >= parked { break }
             usleep(100_000)

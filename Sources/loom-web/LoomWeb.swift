@@ -20,7 +20,6 @@ struct LoomWebCommand: AsyncParsableCommand {
     @Option(help: "The TCP port (0: any free port).") var port: Int = 8_787
     @Option(help: "The address to listen on. Anything but loopback exposes the dashboard to the network; say so explicitly.") var host: String = "127.0.0.1"
     @Option(help: "The loomd socket (default: $LOOM_SOCKET, /run/loom/loomd.sock, $XDG_RUNTIME_DIR/loom/loomd.sock).") var socket: String?
-    @Option(help: "A directory of bundles, for flow graphs (default: $LOOM_BUNDLES, else ./bundles).") var bundles: String?
     @Option(help: "loomd's state directory, for models.json (default: $STATE_DIRECTORY, else ~/.local/state/loom).") var stateDir: String?
 
     @Option(help: "Live-update streams open at once (1...1000).") var eventStreamsMax: Int = DashboardLimits().eventStreamsMax
@@ -39,7 +38,6 @@ struct LoomWebCommand: AsyncParsableCommand {
             ?? "\(environment["HOME"] ?? "/tmp")/.local/state/loom"
         var configuration = DashboardConfiguration(
             socketPath: socket ?? DefaultSocketPath.resolve(environment, forClient: true),
-            bundlesDirectory: bundles ?? environment["LOOM_BUNDLES"] ?? "bundles",
             stateDirectory: state)
         configuration.host = host
         configuration.port = port

@@ -376,6 +376,27 @@ struct IPCServerTests {
         #expect(PeerCredentials.of(socket: -1) == nil)
     }
 
+    /// A listener that takes the connection and hangs up: a daemon is there, so the error is
+    /// marked as failing at hello, and loomctl does not suggest starting one.
+    @Test func aConnectionDroppedBeforeHelloIsMarkedSo() throws {
+        let dir = IPCTempDir()
+        let path = dir.file("rude.sock")
+        let listener = try UnixSocket.makeSocket()
+        defer { close(listener) }
+        let bound = UnixSocket.withAddress(path) { address, length in bind(listener, address, length) }
+        try #require(bound == 0 && listen(listener, 4) == 0)
+        DispatchQueue.global().async {
+            let accepted = accept(listener, nil, nil)
+            if accepted >= 0 { close(accepted) }
+        }
+        do {
+            _ = try IPCClient(socketPath: path, timeoutMs: 2_000)
+            Issue.record("a client said hello to a listener that never answers")
+        } catch {
+            #expect(error.code == .unavailable && error.stage == .hello, "\(error)")
+        }
+    }
+
     @Test func noDaemonIsUnavailable() {
         let dir = IPCTempDir()
         do {
@@ -383,6 +404,7 @@ struct IPCServerTests {
             Issue.record("connected to nothing")
         } catch {
             #expect(error == IPCError(.unavailable, "no daemon is listening on \(dir.file("nobody.sock"))"))
+            #expect(error.stage == .connect, "loomctl's start-loomd hint is for this stage only")
         }
     }
 }

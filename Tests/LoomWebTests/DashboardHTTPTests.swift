@@ -168,7 +168,7 @@ import Testing
         try harness.start()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "\(WebHarness.binaries)/loomctl")
-        process.arguments = ["web", "--port", "0", "--socket", harness.socket, "--bundles", "\(WebHarness.repositoryRoot)/bundles", "--state-dir", harness.state]
+        process.arguments = ["web", "--port", "0", "--socket", harness.socket, "--state-dir", harness.state]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -47,7 +47,7 @@ struct DashboardUnitTests {
         #expect(DashboardConfiguration.isLoopback("127.0.0.1"))
         #expect(DashboardConfiguration.isLoopback("localhost"))
         #expect(!DashboardConfiguration.isLoopback("0.0.0.0"))
-        #expect(DashboardConfiguration(socketPath: "/s", bundlesDirectory: "/b", stateDirectory: "/x").host == "127.0.0.1")
+        #expect(DashboardConfiguration(socketPath: "/s", stateDirectory: "/x").host == "127.0.0.1")
         #expect(DashboardConfiguration.randomToken().count == 64)
     }
 

@@ -69,7 +69,7 @@ final class WebHarness: @unchecked Sendable {
 
         let dashboard = Process()
         dashboard.executableURL = URL(fileURLWithPath: "\(Self.binaries)/loom-web")
-        dashboard.arguments = ["--port", "0", "--socket", socket, "--bundles", "\(Self.repositoryRoot)/bundles", "--state-dir", state] + webArguments
+        dashboard.arguments = ["--port", "0", "--socket", socket, "--state-dir", state] + webArguments
         dashboard.environment = environment
         let output = Pipe()
         dashboard.standardOutput = output

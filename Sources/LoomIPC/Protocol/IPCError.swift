@@ -24,6 +24,9 @@ public struct IPCError: Error, Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
+    /// Equal when the wire says the same: the stage is the client's own annotation.
+    public static func == (a: IPCError, b: IPCError) -> Bool { a.code == b.code && a.message == b.message }
+
     /// The same error, marked as a connection failure at `stage`.
     public func failing(_ stage: ConnectStage) -> IPCError {
         var marked = self

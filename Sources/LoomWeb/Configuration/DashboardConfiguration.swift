@@ -10,8 +10,6 @@ public struct DashboardConfiguration: Sendable {
     public var port = 8_787
     /// loomd's control socket; the dashboard is one more client of it.
     public var socketPath: String
-    /// Bundles, for drawing a task's path over its flow graph.
-    public var bundlesDirectory: String
     /// loomd's state directory, for models.json (secrets.json there is never read).
     public var stateDirectory: String
     /// The access token printed in the URL; every request must carry it (query once, then a cookie).
@@ -21,10 +19,9 @@ public struct DashboardConfiguration: Sendable {
     public var csrfToken: String
     public var limits = DashboardLimits()
 
-    public init(socketPath: String, bundlesDirectory: String, stateDirectory: String,
+    public init(socketPath: String, stateDirectory: String,
                 accessToken: String = DashboardConfiguration.randomToken(), csrfToken: String = DashboardConfiguration.randomToken()) {
         self.socketPath = socketPath
-        self.bundlesDirectory = bundlesDirectory
         self.stateDirectory = stateDirectory
         self.accessToken = accessToken
         self.csrfToken = csrfToken

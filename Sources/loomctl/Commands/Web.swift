@@ -16,7 +16,6 @@ struct Web: ParsableCommand {
 
     @Option(help: "The TCP port (0: any free port).") var port: Int = 8_787
     @Option(help: "The address to listen on; anything but loopback must be asked for here.") var host: String = "127.0.0.1"
-    @Option(name: .customLong("bundles"), help: "A directory of bundles, for flow graphs (default: $LOOM_BUNDLES, else ./bundles).") var bundles: String?
     @OptionGroup var state: StateDirectoryOption
     @OptionGroup var global: GlobalOptions
 
@@ -27,7 +26,6 @@ struct Web: ParsableCommand {
     func run() throws {
         try runReporting {
             var arguments = ["--port", String(port), "--host", host, "--socket", global.socketPath, "--state-dir", state.path]
-            if let bundles { arguments += ["--bundles", bundles] }
             FrontEnd.exec("loom-web", arguments, hint: "build it with: swift build --product loom-web")
         }
     }
