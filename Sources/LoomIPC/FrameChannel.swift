@@ -3,7 +3,6 @@ import Glibc
 #endif
 import Dispatch
 import LoomValues
-import LoomValues
 import LoomSystem
 
 /// The client's blocking frame transport over one connected socket, with deadlines.

@@ -1,3 +1,4 @@
+import LoomSystem
 /// Splits a byte stream into frame bodies, incrementally and with a hard size limit.
 ///
 /// Bytes arrive in arbitrary pieces (one byte, half a header, ten frames at once),
@@ -76,11 +77,7 @@ public struct FrameDecoder: Sendable {
         return nil
     }
 
-    private func headerLength() -> Int {
-        var n = 0
-        for i in 0..<IPCProtocol.headerBytes { n = n << 8 | Int(buffer[readIndex + i]) }
-        return n
-    }
+    private func headerLength() -> Int { LengthPrefix.read(buffer, at: readIndex) }
 
     private mutating func compactIfWorthIt() {
         if readIndex == buffer.count {

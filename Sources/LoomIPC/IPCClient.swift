@@ -3,7 +3,6 @@ import Glibc
 #endif
 import Dispatch
 import LoomValues
-import LoomValues
 
 /// A blocking control-socket client, for the CLI and front-ends.
 ///

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
-import LoomSystem
 #endif
+import LoomSystem
 
 /// The small set of Unix-socket syscalls the server, `bind` and the client share,
 /// with errno turned into values the callers can map to `IPCError`s.

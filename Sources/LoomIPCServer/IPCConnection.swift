@@ -5,8 +5,6 @@ import Dispatch
 import LoomIPC
 import LoomSystem
 import LoomValues
-import LoomValues
-import LoomSystem
 
 /// One accepted client connection inside `IPCServer`.
 ///

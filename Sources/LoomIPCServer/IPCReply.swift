@@ -1,7 +1,6 @@
 import LoomIPC
 import LoomSystem
 import LoomValues
-import LoomValues
 
 /// The handle a server handler gets for one request: read `request` and `peer`,
 /// then answer exactly once with `result` or `error`, optionally after any number

@@ -1,9 +1,8 @@
 #if canImport(Glibc)
 import Glibc
-import LoomSystem
 #endif
-import LoomIPC
 import LoomSystem
+import LoomIPC
 
 extension IPCServer {
     /// Mode of socket directories `bind` creates: the group may traverse, others not.

@@ -5,7 +5,6 @@ import Dispatch
 import LoomIPC
 import LoomSystem
 import LoomValues
-import LoomSystem
 
 // glibc's accept4 (2.10); Swift's Glibc module hides it without _GNU_SOURCE.
 @_silgen_name("accept4")

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
-import LoomSystem
 #endif
+import LoomSystem
 
 /// A listening TCP socket on 127.0.0.1 and a port the system picked, for the HTTP servers
 /// tests and benchmarks start on loopback. The caller accepts on `fd` and closes it.

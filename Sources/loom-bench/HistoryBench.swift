@@ -1,4 +1,5 @@
 import CSQLite
+import LoomSystem
 import Foundation
 import LoomEngine
 import LoomPolicy
@@ -85,7 +86,7 @@ struct HistoryBench {
         for index in 0..<tasks {
             _ = try engine.submit(bundle: bundle.name, input: "history \(index)", policy: index % 4 == 0 ? PolicyPreset.fullSupervised.policy : TaskPolicy(), by: person)
             try driver.runUntilQuiet()
-            if (index + 1) % 1_000 == 0 { FileHandle.standardError.write(Data("built \(index + 1)/\(tasks) tasks\n".utf8)) }
+            if (index + 1) % 1_000 == 0 { StandardError.write("built \(index + 1)/\(tasks) tasks\n") }
         }
         return try store.query("SELECT count(*) AS n FROM ticks")[0]["n"]?.intValue ?? 0
     }

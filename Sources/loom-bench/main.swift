@@ -1,6 +1,7 @@
 // loom-bench: figures, not tests. Each subcommand prints a human summary and, as its last
 // line, one JSON object, each figure beside a baseline measured in the same run.
 import Foundation
+import LoomSystem
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
@@ -48,7 +49,7 @@ case "kernel":
         let rounds = max(1, Int(option("--rounds") ?? "5") ?? 5)
         try KernelBench(ticks: ticks, rounds: rounds, bundlePath: bundle, directory: option("--dir")).run()
     } catch {
-        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        StandardError.write("loom-bench: \(error)\n")
         exit(1)
     }
 case "sim":
@@ -57,7 +58,7 @@ case "sim":
                                   bundlePath: option("--bundle") ?? "bundles/publishing", trace: arguments.contains("--trace")).run()
         exit(failed == 0 ? 0 : 1)
     } catch {
-        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        StandardError.write("loom-bench: \(error)\n")
         exit(1)
     }
 case "history":
@@ -65,7 +66,7 @@ case "history":
         try HistoryBench(tasks: max(1, Int(option("--tasks") ?? "10000") ?? 10_000), bundlePath: option("--bundle") ?? "bundles/publishing",
                          directory: option("--dir")).run()
     } catch {
-        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        StandardError.write("loom-bench: \(error)\n")
         exit(1)
     }
 case "ipc", "recovery":
@@ -80,26 +81,26 @@ case "ipc", "recovery":
                                parked: Int(option("--parked") ?? "1000") ?? 1000)
         }
     } catch {
-        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        StandardError.write("loom-bench: \(error)\n")
         exit(1)
     }
 case "providers":
     do {
         try ProviderBench(requests: Int(option("--requests") ?? "200") ?? 200, events: Int(option("--events") ?? "500") ?? 500).run()
     } catch {
-        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        StandardError.write("loom-bench: \(error)\n")
         exit(1)
     }
 case "spawn":
     do {
         try SpawnBench(spawns: max(10, Int(option("--spawns") ?? "200") ?? 200)).run()
     } catch {
-        FileHandle.standardError.write(Data("loom-bench: \(error)\n".utf8))
+        StandardError.write("loom-bench: \(error)\n")
         exit(1)
     }
 case "-h", "--help", "help":
     print(usage)
 default:
-    FileHandle.standardError.write(Data("loom-bench: unknown command '\(command)'\n\(usage)\n".utf8))
+    StandardError.write("loom-bench: unknown command '\(command)'\n\(usage)\n")
     exit(2)
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import LoomProviders
 
 // loom-http: makes one HTTP request for an HTTP agent backend and streams the answer back
@@ -51,8 +52,7 @@ func dieWithParent() {
 
 dieWithParent()
 if CommandLine.arguments.count > 1 {
-    let text = "usage: loom-http < request\nMakes one HTTP request for loom's HTTP agent backends (see HTTPHelperWire); loom starts it itself.\n"
-    _ = text.utf8CString.withUnsafeBytes { write(2, $0.baseAddress, $0.count - 1) }
+    StandardError.write("usage: loom-http < request\nMakes one HTTP request for loom's HTTP agent backends (see HTTPHelperWire); loom starts it itself.\n")
     exit(CommandLine.arguments[1] == "--help" ? 0 : 2)
 }
 // A reader that went away shows as a failed write, not as a signal.

@@ -1,6 +1,5 @@
 import LoomValues
 import MCP
-import LoomValues
 
 /// Conversions between loom's JSON values (the wire's) and the MCP package's.
 extension JSONValue {

@@ -2,7 +2,6 @@ import Foundation
 import LoomValues
 import LoomIPC
 import MCP
-import LoomValues
 
 /// The tools loom offers an agent host, each a thin call to loomd's socket.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import LoomSystem
 import LoomValues
 import MCP
 
@@ -8,7 +9,7 @@ let options: MCPOptions
 do {
     options = try MCPOptions.parse(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
 } catch {
-    FileHandle.standardError.write(Data(((error.description.isEmpty ? "" : "loom-mcp: \(error.description)\n") + MCPOptions.usage + "\n").utf8))
+    StandardError.write(((error.description.isEmpty ? "" : "loom-mcp: \(error.description)\n") + MCPOptions.usage + "\n"))
     exit(error.description.isEmpty ? 0 : 2)
 }
 
@@ -18,7 +19,7 @@ let connection = LoomConnection(socketPath: options.socketPath)
 do {
     try connection.connect()
 } catch {
-    FileHandle.standardError.write(Data("loom-mcp: loomd at \(options.socketPath) is not reachable yet (\(error)); this host attaches at the first call\n".utf8))
+    StandardError.write("loom-mcp: loomd at \(options.socketPath) is not reachable yet (\(error)); this host attaches at the first call\n")
 }
 let tools = LoomTools(options: options, connection: connection)
 let server = Server(
@@ -35,6 +36,6 @@ do {
     try await server.start(transport: StdioTransport())
     await server.waitUntilCompleted()
 } catch {
-    FileHandle.standardError.write(Data("loom-mcp: \(error)\n".utf8))
+    StandardError.write("loom-mcp: \(error)\n")
     exit(1)
 }

@@ -3,7 +3,6 @@ import Foundation
 import FoundationNetworking
 #endif
 import LoomValues
-import LoomValues
 
 /// The Telegram Bot API over HTTPS, one blocking call at a time per caller: POST
 /// `<base>/bot<token>/<method>` with a JSON body, `{"ok": true, "result": …}` back.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Foundation
 import LoomConfiguration
 import LoomIPC
@@ -117,7 +118,7 @@ struct BotOptions: Sendable {
             options.allowedUsers.insert(id)
         }
         if options.allowedUsers.isEmpty {
-            FileHandle.standardError.write(Data("loom-telegram: the allowlist is empty: every sender will be refused (set LOOM_TG_ALLOWED_USERS or --allow)\n".utf8))
+            StandardError.write("loom-telegram: the allowlist is empty: every sender will be refused (set LOOM_TG_ALLOWED_USERS or --allow)\n")
         }
         return options
     }

@@ -3,7 +3,6 @@ import Glibc
 #endif
 import Foundation
 import LoomValues
-import LoomValues
 import LoomSystem
 
 /// What the bot must remember across restarts so that nothing is handled or sent twice:

@@ -1,7 +1,6 @@
 import Foundation
 import LoomValues
 import LoomIPC
-import LoomValues
 import LoomSystem
 
 /// The bot: one thread long-polls `getUpdates` and handles each update; another follows the
@@ -416,7 +415,7 @@ final class TelegramBot: @unchecked Sendable {
     }
 
     func log(_ line: String) {
-        FileHandle.standardError.write(Data("loom-telegram: \(line)\n".utf8))
+        StandardError.write("loom-telegram: \(line)\n")
     }
 
     /// A message holds at most 4,096 characters; the card gets this many, the rest is the

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Foundation
 
 // loom-telegram: the Telegram bot (`loomctl bot telegram`).
@@ -9,7 +10,7 @@ let options: BotOptions
 do {
     options = try BotOptions.parse(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
 } catch {
-    FileHandle.standardError.write(Data(((error.description.isEmpty ? "" : "loom-telegram: \(error.description)\n") + BotOptions.usage + "\n").utf8))
+    StandardError.write(((error.description.isEmpty ? "" : "loom-telegram: \(error.description)\n") + BotOptions.usage + "\n"))
     exit(error.description.isEmpty ? 0 : 2)
 }
 do {
@@ -17,6 +18,6 @@ do {
     bot.log("serving \(options.allowedUsers.count) user id(s) through \(options.apiBase); loomd at \(options.socketPath)")
     bot.run()
 } catch {
-    FileHandle.standardError.write(Data("loom-telegram: \(error)\n".utf8))
+    StandardError.write("loom-telegram: \(error)\n")
     exit(1)
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoomSystem
 import Foundation
 import LoomIPC
 import LoomWeb
@@ -44,7 +45,7 @@ struct LoomWebCommand: AsyncParsableCommand {
         configuration.limits.eventStreamsMax = eventStreamsMax
         configuration.limits.heartbeatSeconds = heartbeatSeconds
         if !DashboardConfiguration.isLoopback(host) {
-            FileHandle.standardError.write(Data("loom-web: listening on \(host), not loopback: anyone who can reach it and learns the token can answer gates\n".utf8))
+            StandardError.write("loom-web: listening on \(host), not loopback: anyone who can reach it and learns the token can answer gates\n")
         }
         let server = DashboardServer(configuration: configuration)
         let socketPath = configuration.socketPath

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoomSystem
 import Foundation
 import LoomIPC
 
@@ -34,7 +35,7 @@ struct Loomctl: ParsableCommand {
             try command.run()
         } catch {
             if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                StandardError.write((fullMessage(for: error) + "\n"))
                 Foundation.exit(2)
             }
             exit(withError: error)

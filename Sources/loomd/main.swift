@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import LoomHost
 import LoomDaemon
 import LoomEngine
@@ -43,8 +44,7 @@ submission. Stop with SIGTERM or SIGINT; SIGHUP reloads --config.
 """
 
 func fail(_ message: String, status: Int32 = 2) -> Never {
-    let bytes = Array("loomd: \(message)\n".utf8)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    StandardError.line("loomd", message)
     exit(status)
 }
 

@@ -1,7 +1,6 @@
 import LoomValues
 import LoomIPC
 import Testing
-import LoomValues
 
 /// Request envelopes and the wire form of errors.
 @Suite struct EnvelopeTests {

@@ -1,7 +1,6 @@
 import LoomValues
 import LoomIPC
 import Testing
-import LoomValues
 
 /// The incremental decoder: arbitrary splits, many frames at once, the hard limit.
 @Suite struct FrameDecoderTests {

@@ -6,7 +6,6 @@ import LoomValues
 import LoomIPC
 import LoomIPCServer
 import Testing
-import LoomValues
 
 /// The server and the client together over a real socket, including clients that
 /// misbehave. Serialized: several cases measure time and would be skewed by

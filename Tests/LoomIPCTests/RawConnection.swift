@@ -4,7 +4,6 @@ import Glibc
 import Dispatch
 import LoomValues
 import LoomIPC
-import LoomValues
 
 /// A deliberately dumb client for sending what IPCClient never would: raw bytes,
 /// broken frames, pipelined requests, half-closes. Every wait has a deadline.

@@ -5,7 +5,6 @@ import Dispatch
 import LoomValues
 import LoomIPC
 import LoomIPCServer
-import LoomValues
 
 /// An IPCServer on a socket in a fresh temp dir, with a handler that:
 /// - `echo`: returns its params;

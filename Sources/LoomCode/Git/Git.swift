@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import LoomSystem
 import Glibc
 #endif
+import LoomSystem
 import LoomProviders
 
 /// Runs git in one directory, without a shell, with a deadline and bounded output.

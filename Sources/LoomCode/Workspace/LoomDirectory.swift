@@ -1,8 +1,8 @@
 #if canImport(Glibc)
 import Glibc
+#endif
 import LoomProviders
 import LoomSystem
-#endif
 
 /// `<project>/.loom`: loom's database and task worktrees inside a person's repository, kept
 /// out of their way.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Logging
 
 /// loomd's log: one line per event on stderr, `loomd: LEVEL message key=value …`, the
@@ -29,9 +30,7 @@ public struct StderrLogHandler: LogHandler {
         line += "loomd: \(level.rawValue): \(message)"
         let merged = extra.map { metadata.merging($0) { $1 } } ?? metadata
         for key in merged.keys.sorted() { line += " \(key)=\(Self.quoted("\(merged[key]!)"))" }
-        line += "\n"
-        let bytes = Array(line.utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        StandardError.write(line + "\n")
     }
 
     /// syslog priorities, as journald reads them from a line's `<N>` prefix.

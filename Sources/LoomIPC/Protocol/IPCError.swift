@@ -1,5 +1,4 @@
 import LoomValues
-import LoomValues
 
 /// A typed control-plane error: a wire code plus a human-readable message.
 ///

@@ -1,5 +1,4 @@
 import LoomValues
-import LoomValues
 
 /// One request envelope: `{"v":1,"id":<int>,"method":"<name>","params":{…}}`.
 ///

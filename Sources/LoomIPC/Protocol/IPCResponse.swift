@@ -1,5 +1,4 @@
 import LoomValues
-import LoomValues
 
 /// One answer frame from the server: a final `result` or `error`, or a stream `event`.
 ///

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import LoomConfiguration
 import Glibc
 #endif
+import LoomConfiguration
 import LoomEngine
 import LoomSystem
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import LoomSystem
 import Glibc
 #endif
+import LoomSystem
 
 /// The uid and gid task processes run as when the operator gives agents a user of their
 /// own (loomd's `agentUser`, the system service's `loom-agent`): a uid that is never an

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import LoomSystem
 import Glibc
 #endif
+import LoomSystem
 
 /// How loom confines every process it starts for a task: an agent's program, a check, a
 /// command step, and everything those start. Set once, by the operator (loomd's

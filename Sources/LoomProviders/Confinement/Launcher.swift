@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import LoomSystem
 import Glibc
 #endif
+import LoomSystem
 import LoomEngine
 import LoomValues
 

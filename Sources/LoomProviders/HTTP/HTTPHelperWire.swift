@@ -1,3 +1,4 @@
+import LoomSystem
 import LoomEngine
 import LoomValues
 
@@ -72,8 +73,9 @@ public enum HTTPHelperWire {
             type = 0x45  // E
             payload = JSONValue.object(["failure": failure.map(json) ?? .null]).canonicalBytes()
         }
-        let length = UInt32(payload.count)
-        return [type, UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)] + payload
+        var out: [UInt8] = [type]
+        LengthPrefix.append(payload.count, to: &out)
+        return out + payload
     }
 
     private static func json(_ failure: StreamingHTTPClient.Failure) -> JSONValue {
@@ -114,7 +116,7 @@ public enum HTTPHelperWire {
             var offset = 0
             while buffer.count - offset >= 5 {
                 let type = buffer[offset]
-                let length = Int(buffer[offset + 1]) << 24 | Int(buffer[offset + 2]) << 16 | Int(buffer[offset + 3]) << 8 | Int(buffer[offset + 4])
+                let length = LengthPrefix.read(buffer, at: offset + 1)
                 let limit = type == 0x42 ? chunkMaxBytes : headerMaxBytes
                 guard length <= limit else { throw .malformed("a frame of \(length) bytes") }
                 guard buffer.count - offset - 5 >= length else { break }

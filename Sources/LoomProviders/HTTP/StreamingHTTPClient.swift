@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import LoomSystem
 import Glibc
 #endif
+import LoomSystem
 import Foundation
 
 /// A blocking HTTP request whose body is handed over as it arrives, for streaming APIs.

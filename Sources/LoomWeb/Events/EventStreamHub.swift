@@ -1,7 +1,6 @@
 import Foundation
 import LoomValues
 import LoomIPC
-import LoomValues
 import LoomSystem
 
 /// Live updates for browsers: each SSE response is fed by its own `watch` stream on loomd's

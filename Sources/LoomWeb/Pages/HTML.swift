@@ -1,6 +1,5 @@
 import Foundation
 import LoomValues
-import LoomValues
 
 /// Escaping and the few formats every page shares. All text that came from loomd, git or a
 /// person goes through `escape` (and, where it can carry secrets, `Redactor`) on its way out.

@@ -1,5 +1,4 @@
 import LoomValues
-import LoomValues
 
 /// `/models`: the fallback chains from models.json in loomd's state directory. secrets.json,
 /// beside it, is never opened; any value under a secret-sounding key is masked anyway.

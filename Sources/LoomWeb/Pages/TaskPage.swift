@@ -1,6 +1,5 @@
 import Foundation
 import LoomValues
-import LoomValues
 
 /// `/task?project=…&task=…`: one task's whole story. The live panel (status, gate, agent
 /// chain, findings, ship) is also served alone at `/task/live`, which the page's script

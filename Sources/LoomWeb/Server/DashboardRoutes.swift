@@ -2,10 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LoomConfiguration
-import LoomConfiguration
 import LoomValues
 import LoomIPC
-import LoomValues
 
 /// Every route, one method each. Reads are GET; every change is a POST from a form with its
 /// CSRF token, answered with a redirect (so a reload never repeats it).

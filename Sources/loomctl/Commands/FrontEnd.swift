@@ -20,8 +20,8 @@ enum FrontEnd {
         var cArgs = ([name] + arguments).map { strdup($0) }
         cArgs.append(nil)
         if let path = LoomExecutables.find(name) { execv(path, &cArgs) }
-        FileHandle.standardError.write(Data("loomctl: cannot run \(name) (looked beside loomctl in \(LoomExecutables.directory), then on PATH): \(Errno.current.description)\n".utf8))
-        if let hint { FileHandle.standardError.write(Data("\(hint)\n".utf8)) }
+        StandardError.write("loomctl: cannot run \(name) (looked beside loomctl in \(LoomExecutables.directory), then on PATH): \(Errno.current.description)\n")
+        if let hint { StandardError.write("\(hint)\n") }
         exit(1)
     }
 }

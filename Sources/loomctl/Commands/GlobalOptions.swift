@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoomSystem
 import Foundation
 import LoomEngine
 import LoomIPC
@@ -116,7 +117,7 @@ func runReporting(_ body: () throws -> Void) throws {
 
 /// Prints a failure for people (and for scripts, under `--json`); the exit to throw.
 private func reported(_ message: String, status: Int32) -> ExitCode {
-    FileHandle.standardError.write(Data("loomctl: \(message)\n".utf8))
+    StandardError.write("loomctl: \(message)\n")
     let arguments = CommandLine.arguments.dropFirst().prefix { $0 != "--" }
     if arguments.contains("--json") {
         print(JSONValue.object(["error": .object(["code": .string(CLIError.codeName(status)), "message": .string(message), "status": .int(Int64(status))])]).canonicalText)

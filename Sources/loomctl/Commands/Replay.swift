@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoomSystem
 import Foundation
 import LoomEngine
 import LoomIPC
@@ -83,7 +84,7 @@ struct Replay: ParsableCommand {
         } else {
             print("task \(proof.task): the added rules would not have stopped it (\(report.ticks) ticks replayed)")
         }
-        if let problem = report.problem, !global.json { FileHandle.standardError.write(Data("loomctl: \(problem)\n".utf8)) }
+        if let problem = report.problem, !global.json { StandardError.write("loomctl: \(problem)\n") }
         if caught != nil { throw ExitCode(6) }
         if report.problem != nil { throw ExitCode(7) }
     }
@@ -154,7 +155,7 @@ struct Replay: ParsableCommand {
             for line in lines { print(line) }
             print("\(finished.count) task(s) finished since \(formatTime(cutoffMs)); \(caughtCount) would have been stopped. "
                   + "\(ticks) ticks replayed in \(String(format: "%.2f", seconds)) s (\(Int(Double(finished.count) / seconds)) tasks/s, \(Int(Double(ticks) / seconds)) ticks/s)")
-            if let problem = report?.problem { FileHandle.standardError.write(Data("loomctl: \(problem); tasks after it were not checked\n".utf8)) }
+            if let problem = report?.problem { StandardError.write("loomctl: \(problem); tasks after it were not checked\n") }
         }
         if caughtCount > 0 { throw ExitCode(6) }
         if report?.problem != nil { throw ExitCode(7) }
@@ -201,10 +202,10 @@ final class ProgressLine {
         shown = true
         let rate = Double(progress.ticks) / max(now.timeIntervalSince(started), 1e-9)
         let percent = total > 0 ? Int(Double(progress.lastTick) * 100 / Double(total)) : 0
-        FileHandle.standardError.write(Data("replay: tick \(progress.lastTick) of \(total) (\(percent)%), \(Int(rate)) ticks/s, \(progress.caught) task(s) caught so far\n".utf8))
+        StandardError.write("replay: tick \(progress.lastTick) of \(total) (\(percent)%), \(Int(rate)) ticks/s, \(progress.caught) task(s) caught so far\n")
     }
 
     func finish() {
-        if shown { FileHandle.standardError.write(Data("replay: done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s\n".utf8)) }
+        if shown { StandardError.write("replay: done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s\n") }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import ArgumentParser
 import Foundation
 import LoomConfiguration
@@ -84,7 +85,7 @@ struct Secrets: ParsableCommand {
 func readSecretValue(prompt: String) throws -> String {
     let limit = SecretsFile.valueLengthMaxBytes + 2
     if isatty(0) == 1 {
-        FileHandle.standardError.write(Data(prompt.utf8))
+        StandardError.write(prompt)
         var saved = termios()
         tcgetattr(0, &saved)
         var silent = saved
@@ -92,7 +93,7 @@ func readSecretValue(prompt: String) throws -> String {
         tcsetattr(0, TCSANOW, &silent)
         defer {
             tcsetattr(0, TCSANOW, &saved)
-            FileHandle.standardError.write(Data("\n".utf8))
+            StandardError.write("\n")
         }
         return readLine(strippingNewline: true) ?? ""
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoomSystem
 import Foundation
 import LoomEngine
 import LoomIPC
@@ -64,7 +65,7 @@ func followJournal(client: IPCClient, project: String, task: String, json: Bool,
         if untilQuiet && status == "queued",
            let parked = (try? reader.sideCall(LoomIPC.Status.self, TaskParams(project: project, task: nil)))?["active"]?.arrayValue?
                .first(where: { $0["status"]?.stringValue == "parked" })?["task"]?.stringValue {
-            FileHandle.standardError.write(Data("\(task) is queued behind \(parked), which waits at a gate (loomctl approve \(parked))\n".utf8))
+            StandardError.write("\(task) is queued behind \(parked), which waits at a gate (loomctl approve \(parked))\n")
             quiet = true
         }
         guard quiet else { return false }
