@@ -46,7 +46,7 @@ import Testing
         #expect(throws: IPCError(.invalidParams, "params.limit must be an integer, not string")) {
             try Tasks.Params(json: ["limit": "ten"])
         }
-        #expect(throws: IPCError(.invalidParams, "params.rules[0] needs sql")) {
+        #expect(throws: IPCError(.invalidParams, "params.rules[0].sql is required")) {
             try Replay.Params(json: ["task": "t1", "rules": [["name": "r"]]])
         }
         #expect(throws: IPCError(.invalidParams, "params must be an object, not array")) {
@@ -57,7 +57,9 @@ import Testing
     @Test func paramsSurviveTheWire() throws {
         let submit = Submit.Params(project: "/p", input: "do it", bundle: "code", policy: "full-supervised", idempotencyKey: "k")
         #expect(try Submit.Params(json: JSONValue.parse(submit.json.canonicalText)) == submit)
-        let deliver = EffectsDeliver.Params(project: "/p", key: "k", session: "s", output: "{}", usage: ["in": 3], model: "m")
+        var deliver = EffectsDeliver.Params(project: "/p", key: "k", session: "s", output: "{}", model: "m")
+        deliver.usage = try IPCCoding.decode(EffectsDeliver.Usage.self, from: ["in": 3, "cached": 1], "params")
+        #expect(deliver.json["usage"] == ["in": 3, "cached": 1])
         #expect(try EffectsDeliver.Params(json: deliver.json) == deliver)
         let replay = Replay.Params(project: nil, task: "t2", rules: [.init(name: "r", sql: "SELECT 1")])
         #expect(try Replay.Params(json: replay.json) == replay)

@@ -49,7 +49,7 @@ extension Daemon {
     }
 
     func tasks(_ params: Tasks.Params, _ reply: IPCReply) throws {
-        let states = Set(params.states)
+        let states = Set(params.states ?? [])
         if let unknown = states.first(where: { TaskStatus(rawValue: $0) == nil }) {
             throw IPCError(.invalidParams, "unknown state '\(unknown)'; known: \(TaskStatus.allCases.map(\.rawValue).joined(separator: ", "))")
         }

@@ -83,9 +83,9 @@ extension Daemon {
         } else {
             throw IPCError(.invalidParams, "params.output (the step's output, as text) or params.error (why it could not be done)")
         }
-        result.tokensIn = Int(params.usage?["in"]?.intValue ?? 0)
-        result.tokensOut = Int(params.usage?["out"]?.intValue ?? 0)
-        result.tokensCached = Int(params.usage?["cached"]?.intValue ?? 0)
+        result.tokensIn = Int(params.usage?.tokensIn ?? 0)
+        result.tokensOut = Int(params.usage?.tokensOut ?? 0)
+        result.tokensCached = Int(params.usage?.tokensCached ?? 0)
         result.provider = "host"
         result.model = params.model.map { String($0.prefix(128)) } ?? ""
         try registerHost(reply)

@@ -264,7 +264,7 @@ extension Daemon {
     }
 
     private func replay(_ params: Replay.Params, _ reply: IPCReply) throws {
-        let extraRules = params.rules.enumerated().map { index, rule in
+        let extraRules = (params.rules ?? []).enumerated().map { index, rule in
             SQLRule(name: rule.name ?? "rule\(index + 1)", sql: rule.sql, message: rule.message ?? "operator rule", file: rule.file ?? "params")
         }
         let bundles = self.bundles
@@ -285,7 +285,7 @@ extension Daemon {
     }
 
     private func watch(_ params: Watch.Params, _ reply: IPCReply) throws {
-        if params.fleet {
+        if params.fleet == true {
             // Every project: a `changed` event after each tick, naming the project and task.
             guard let id = addFleetWatcher({ event in reply.event(event) }) else {
                 throw IPCError(.busy, "\(Self.fleetWatchersMax) fleet watchers already; close one")

@@ -1,11 +1,11 @@
-import LoomValues
-
 /// `cancel`: ends a task as cancelled, with a reason for the journal.
 public enum Cancel: IPCMethod {
     public static let name = "cancel"
 
-    public struct Params: IPCParams, Equatable {
-        public static let fields = ["project", "task", "reason"]
+    public struct Params: IPCCodableParams {
+        public typealias Field = CodingKeys
+        public enum CodingKeys: String, CodingKey, CaseIterable { case project, task, reason }
+
         public var project: String?
         public var task: String?
         public var reason: String?
@@ -15,20 +15,9 @@ public enum Cancel: IPCMethod {
             self.task = task
             self.reason = reason
         }
-
-        public init(json: JSONValue) throws(IPCError) {
-            let fields = try IPCFields(json, "params")
-            project = try fields.string("project")
-            task = try fields.string("task")
-            reason = try fields.string("reason")
-        }
-
-        public var json: JSONValue {
-            .members(["project": project.map(JSONValue.string), "task": task.map(JSONValue.string), "reason": reason.map(JSONValue.string)])
-        }
     }
 
-    public struct Result: IPCMessage, Equatable {
+    public struct Result: IPCMessage, Codable, Equatable {
         public var task: String
         public var status: String
 
@@ -36,13 +25,5 @@ public enum Cancel: IPCMethod {
             self.task = task
             self.status = status
         }
-
-        public init(json: JSONValue) throws(IPCError) {
-            let fields = try IPCFields(json, "result")
-            task = try fields.required("task", fields.string)
-            status = try fields.required("status", fields.string)
-        }
-
-        public var json: JSONValue { .object(["task": .string(task), "status": .string(status)]) }
     }
 }

@@ -4,8 +4,10 @@ import LoomValues
 public enum Log: IPCMethod {
     public static let name = "log"
 
-    public struct Params: IPCParams, Equatable {
-        public static let fields = ["project", "task", "after"]
+    public struct Params: IPCCodableParams {
+        public typealias Field = CodingKeys
+        public enum CodingKeys: String, CodingKey, CaseIterable { case project, task, after }
+
         public var project: String?
         public var task: String?
         public var after: Int64?
@@ -15,21 +17,11 @@ public enum Log: IPCMethod {
             self.task = task
             self.after = after
         }
-
-        public init(json: JSONValue) throws(IPCError) {
-            let fields = try IPCFields(json, "params")
-            project = try fields.string("project")
-            task = try fields.string("task")
-            after = try fields.int("after")
-        }
-
-        public var json: JSONValue {
-            .members(["project": project.map(JSONValue.string), "task": task.map(JSONValue.string), "after": after.map(JSONValue.int)])
-        }
     }
 
+    /// Mapped by hand: the entries are journal documents, passed through as they are.
     public struct Result: IPCMessage, Equatable {
-        /// Journal entries as documents (`seq`, `kind`, `payload`, …), oldest first.
+        /// Journal entries (`seq`, `kind`, `payload`, …), oldest first.
         public var entries: [JSONValue]
         /// More entries follow: ask again after the last one's seq.
         public var more: Bool
@@ -40,14 +32,17 @@ public enum Log: IPCMethod {
         }
 
         public init(json: JSONValue) throws(IPCError) {
-            let fields = try IPCFields(json, "result")
-            entries = try fields.required("entries", fields.array)
-            more = try fields.bool("more") ?? false
+            let members = try IPCCoding.members(of: json, "result")
+            guard let entries = members["entries"]?.arrayValue else {
+                throw IPCError(.internal, "result.entries must be an array")
+            }
+            self.init(entries: entries, more: members["more"]?.boolValue ?? false)
         }
 
         public var json: JSONValue { .object(["entries": .array(entries), "more": .bool(more)]) }
 
-        /// The `after` of the next page, or nil when this was the last.
+        /// The `after` of the next page, or nil when this was the last. A page that moved
+        /// nothing forward ends the reading: asking again would get the same page for ever.
         public func next(after: Int64) -> Int64? {
             guard more, let last = entries.last?["seq"]?.intValue, last > after else { return nil }
             return last

@@ -46,9 +46,11 @@ public struct ProjectChange<Kind: ProjectChangeKind>: IPCMessage, Equatable {
     }
 
     public init(json: JSONValue) throws(IPCError) {
-        let fields = try IPCFields(json, "result")
-        path = try fields.required("path", fields.string)
-        changed = try fields.required(Kind.member, fields.bool)
+        let members = try IPCCoding.members(of: json, "result")
+        guard let path = members["path"]?.stringValue, let changed = members[Kind.member]?.boolValue else {
+            throw IPCError(.internal, "result needs a string path and a boolean \(Kind.member)")
+        }
+        self.init(path: path, changed: changed)
     }
 
     public var json: JSONValue { .object(["path": .string(path), Kind.member: .bool(changed)]) }

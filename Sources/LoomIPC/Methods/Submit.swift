@@ -1,11 +1,13 @@
-import LoomValues
-
 /// `submit`: a new task in a project (created when new). Acknowledged once committed.
 public enum Submit: IPCMethod {
     public static let name = "submit"
 
-    public struct Params: IPCParams, Equatable {
-        public static let fields = ["project", "input", "bundle", "flow", "policy", "executor", "idempotencyKey"]
+    public struct Params: IPCCodableParams {
+        public typealias Field = CodingKeys
+        public enum CodingKeys: String, CodingKey, CaseIterable {
+            case project, input, bundle, flow, policy, executor, idempotencyKey
+        }
+
         public var project: String?
         public var input: String?
         public var bundle: String?
@@ -17,8 +19,10 @@ public enum Submit: IPCMethod {
         /// Submitting again with the same key returns the same task.
         public var idempotencyKey: String?
 
-        public init(project: String?, input: String, bundle: String? = nil, flow: String? = nil, policy: String? = nil,
-                    executor: String? = nil, idempotencyKey: String? = nil) {
+        public init(
+            project: String?, input: String, bundle: String? = nil, flow: String? = nil, policy: String? = nil,
+            executor: String? = nil, idempotencyKey: String? = nil
+        ) {
             self.project = project
             self.input = input
             self.bundle = bundle
@@ -27,29 +31,9 @@ public enum Submit: IPCMethod {
             self.executor = executor
             self.idempotencyKey = idempotencyKey
         }
-
-        public init(json: JSONValue) throws(IPCError) {
-            let fields = try IPCFields(json, "params")
-            project = try fields.string("project")
-            input = try fields.string("input")
-            bundle = try fields.string("bundle")
-            flow = try fields.string("flow")
-            policy = try fields.string("policy")
-            executor = try fields.string("executor")
-            idempotencyKey = try fields.string("idempotencyKey")
-        }
-
-        public var json: JSONValue {
-            .members([
-                "project": project.map(JSONValue.string), "input": input.map(JSONValue.string),
-                "bundle": bundle.map(JSONValue.string), "flow": flow.map(JSONValue.string),
-                "policy": policy.map(JSONValue.string), "executor": executor.map(JSONValue.string),
-                "idempotencyKey": idempotencyKey.map(JSONValue.string),
-            ])
-        }
     }
 
-    public struct Result: IPCMessage, Equatable {
+    public struct Result: IPCMessage, Codable, Equatable {
         public var task: String
         /// False when an earlier submission with the same idempotency key made the task.
         public var created: Bool
@@ -60,14 +44,5 @@ public enum Submit: IPCMethod {
             self.created = created
             self.project = project
         }
-
-        public init(json: JSONValue) throws(IPCError) {
-            let fields = try IPCFields(json, "result")
-            task = try fields.required("task", fields.string)
-            created = try fields.required("created", fields.bool)
-            project = try fields.required("project", fields.string)
-        }
-
-        public var json: JSONValue { .object(["task": .string(task), "created": .bool(created), "project": .string(project)]) }
     }
 }

@@ -22,23 +22,42 @@ extension IPCMethod {
 
 /// A value that travels as a JSON object: the params of a request or the result of one.
 public protocol IPCMessage: Sendable {
-    /// Reads the wire form; a field of the wrong type is `invalid_params` naming it.
+    /// Reads the wire form; a member of the wrong type is `invalid_params` naming it.
     init(json: JSONValue) throws(IPCError)
     /// The wire form (absent optionals are left out).
     var json: JSONValue { get }
 }
 
-/// A request's params: also names its fields, so docs/ipc-protocol.md is checked against
-/// the types rather than against a copy of them.
+/// A request's params, which name their members, so docs/ipc-protocol.md is checked against
+/// the type rather than against a copy of it.
 public protocol IPCParams: IPCMessage {
     static var fields: [String] { get }
+}
+
+/// Params mapped by `Codable`: their coding keys are their members.
+public protocol IPCCodableParams: IPCParams, Codable, Equatable {
+    associatedtype Field: CodingKey, CaseIterable
+}
+
+extension IPCCodableParams {
+    public static var fields: [String] { Field.allCases.map(\.stringValue) }
+}
+
+/// Params and results mapped by `Codable` (synthesized): one definition of each member,
+/// read and written through `IPCCoding`.
+extension IPCMessage where Self: Codable {
+    public init(json: JSONValue) throws(IPCError) {
+        self = try IPCCoding.decode(Self.self, from: json, Self.self is any IPCParams.Type ? "params" : "result")
+    }
+
+    public var json: JSONValue { IPCCoding.encode(self) }
 }
 
 /// A method that takes no params.
 public struct NoParams: IPCParams, Equatable {
     public static let fields: [String] = []
     public init() {}
-    public init(json: JSONValue) throws(IPCError) { _ = try IPCFields(json, "params") }
+    public init(json: JSONValue) throws(IPCError) { _ = try IPCCoding.members(of: json, "params") }
     public var json: JSONValue { .object([:]) }
 }
 

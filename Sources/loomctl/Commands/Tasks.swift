@@ -31,7 +31,7 @@ struct Tasks: ParsableCommand {
     func run() throws {
         try runReporting {
             let params = LoomIPC.Tasks.Params(
-                project: directory.map(ProjectOption.resolve), states: state, bundle: bundle,
+                project: directory.map(ProjectOption.resolve), states: state.isEmpty ? nil : state, bundle: bundle,
                 sinceMs: since.flatMap(Self.durationMs).map { Gates.nowMs() - $0 }, beforeMs: before, limit: Int64(limit))
             try global.call(LoomIPC.Tasks.self, params) { result in
                 let tasks = result["tasks"]?.arrayValue ?? []
