@@ -68,29 +68,26 @@ public struct ProviderSettings: Sendable, Equatable {
         // the task's own worktree, and delivery commits only the tree that was reviewed.
         claude.permissionMode = "acceptEdits"
         table["claude-code"] = claude
-        var openai = ProviderSettings(kind: .openai)
-        openai.baseURL = "https://api.openai.com/v1"
-        openai.apiKeySecret = "OPENAI_API_KEY"
-        table["openai"] = openai
-        var openrouter = ProviderSettings(kind: .openrouter)
-        openrouter.baseURL = "https://openrouter.ai/api/v1"
-        openrouter.apiKeySecret = "OPENROUTER_API_KEY"
-        table["openrouter"] = openrouter
-        var anthropic = ProviderSettings(kind: .anthropic)
-        anthropic.baseURL = "https://api.anthropic.com"
-        anthropic.apiKeySecret = "ANTHROPIC_API_KEY"
+        func endpoint(_ kind: Kind, _ baseURL: String, secret: String? = nil) -> ProviderSettings {
+            var settings = ProviderSettings(kind: kind)
+            settings.baseURL = baseURL
+            settings.apiKeySecret = secret
+            return settings
+        }
+        func program(_ kind: Kind, _ executable: String) -> ProviderSettings {
+            var settings = ProviderSettings(kind: kind)
+            settings.executable = executable
+            return settings
+        }
+        table["openai"] = endpoint(.openai, "https://api.openai.com/v1", secret: "OPENAI_API_KEY")
+        table["openrouter"] = endpoint(.openrouter, "https://openrouter.ai/api/v1", secret: "OPENROUTER_API_KEY")
+        var anthropic = endpoint(.anthropic, "https://api.anthropic.com", secret: "ANTHROPIC_API_KEY")
         anthropic.apiVersion = "2023-06-01"
         anthropic.maxTokens = 8_192
         table["anthropic"] = anthropic
-        var ollama = ProviderSettings(kind: .ollama)
-        ollama.baseURL = "http://127.0.0.1:11434"
-        table["ollama"] = ollama
-        var aider = ProviderSettings(kind: .aider)
-        aider.executable = "aider"
-        table["aider"] = aider
-        var opencode = ProviderSettings(kind: .opencode)
-        opencode.executable = "opencode"
-        table["opencode"] = opencode
+        table["ollama"] = endpoint(.ollama, "http://127.0.0.1:11434")
+        table["aider"] = program(.aider, "aider")
+        table["opencode"] = program(.opencode, "opencode")
         table["command"] = ProviderSettings(kind: .command)
         table["scripted"] = ProviderSettings(kind: .scripted)
         return table

@@ -41,24 +41,20 @@ enum PrometheusFormat {
 
     /// A label value as it goes between the quotes: `\` → `\\`, `"` → `\"`, newline → `\n`.
     static func escapeLabelValue(_ value: String) -> String {
-        var result = ""
-        for scalar in truncated(value, toBytes: labelValueByteLimit).unicodeScalars {
-            switch scalar {
-            case "\\": result += "\\\\"
-            case "\"": result += "\\\""
-            case "\n": result += "\\n"
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
+        escape(truncated(value, toBytes: labelValueByteLimit), quotes: true)
     }
 
     /// A HELP text: `\` → `\\`, newline → `\n` (quotes stay as they are in HELP).
     static func escapeHelp(_ help: String) -> String {
+        escape(truncated(help, toBytes: helpByteLimit), quotes: false)
+    }
+
+    private static func escape(_ text: String, quotes: Bool) -> String {
         var result = ""
-        for scalar in truncated(help, toBytes: helpByteLimit).unicodeScalars {
+        for scalar in text.unicodeScalars {
             switch scalar {
             case "\\": result += "\\\\"
+            case "\"" where quotes: result += "\\\""
             case "\n": result += "\\n"
             default: result.unicodeScalars.append(scalar)
             }

@@ -4,9 +4,6 @@ public enum Answer: IPCMethod {
     public static let name = "answer"
 
     public struct Params: IPCCodableParams {
-        public typealias Field = CodingKeys
-        public enum CodingKeys: String, CodingKey, CaseIterable { case project, task, gate, answer, message }
-
         public var project: String?
         public var task: String?
         public var gate: String?

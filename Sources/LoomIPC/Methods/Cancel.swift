@@ -3,9 +3,6 @@ public enum Cancel: IPCMethod {
     public static let name = "cancel"
 
     public struct Params: IPCCodableParams {
-        public typealias Field = CodingKeys
-        public enum CodingKeys: String, CodingKey, CaseIterable { case project, task, reason }
-
         public var project: String?
         public var task: String?
         public var reason: String?

@@ -4,9 +4,6 @@ public enum Graph: IPCMethod {
     public static let name = "graph"
 
     public struct Params: IPCCodableParams {
-        public typealias Field = CodingKeys
-        public enum CodingKeys: String, CodingKey, CaseIterable { case project, task, bundle }
-
         public var project: String?
         public var task: String?
         public var bundle: String?

@@ -13,9 +13,6 @@ public enum EffectsPending: IPCMethod {
     public typealias Result = Document
 
     public struct Params: IPCCodableParams {
-        public typealias Field = CodingKeys
-        public enum CodingKeys: String, CodingKey, CaseIterable { case project, task, limit }
-
         public var project: String?
         public var task: String?
         public var limit: Int64?
@@ -47,9 +44,6 @@ public enum EffectsDeliver: IPCMethod {
     }
 
     public struct Params: IPCCodableParams {
-        public typealias Field = CodingKeys
-        public enum CodingKeys: String, CodingKey, CaseIterable { case project, key, session, output, error, usage, model }
-
         public var project: String?
         public var key: String?
         public var session: String?

@@ -5,9 +5,6 @@ public enum Log: IPCMethod {
     public static let name = "log"
 
     public struct Params: IPCCodableParams {
-        public typealias Field = CodingKeys
-        public enum CodingKeys: String, CodingKey, CaseIterable { case project, task, after }
-
         public var project: String?
         public var task: String?
         public var after: Int64?

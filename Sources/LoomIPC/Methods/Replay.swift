@@ -22,9 +22,6 @@ public enum Replay: IPCMethod {
     }
 
     public struct Params: IPCCodableParams {
-        public typealias Field = CodingKeys
-        public enum CodingKeys: String, CodingKey, CaseIterable { case project, task, rules }
-
         public var project: String?
         public var task: String?
         public var rules: [Rule]?

@@ -3,11 +3,6 @@ public enum Submit: IPCMethod {
     public static let name = "submit"
 
     public struct Params: IPCCodableParams {
-        public typealias Field = CodingKeys
-        public enum CodingKeys: String, CodingKey, CaseIterable {
-            case project, input, bundle, flow, policy, executor, idempotencyKey
-        }
-
         public var project: String?
         public var input: String?
         public var bundle: String?

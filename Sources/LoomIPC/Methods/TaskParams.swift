@@ -1,9 +1,6 @@
 /// The params of a method about one task of one project: the project (the only one when
 /// loomd supervises one) and the task's id.
 public struct TaskParams: IPCCodableParams {
-    public typealias Field = CodingKeys
-    public enum CodingKeys: String, CodingKey, CaseIterable { case project, task }
-
     public var project: String?
     public var task: String?
 

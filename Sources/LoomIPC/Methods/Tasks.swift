@@ -5,9 +5,6 @@ public enum Tasks: IPCMethod {
     public typealias Result = Document
 
     public struct Params: IPCCodableParams {
-        public typealias Field = CodingKeys
-        public enum CodingKeys: String, CodingKey, CaseIterable { case project, states, bundle, sinceMs, beforeMs, limit }
-
         public var project: String?
         public var states: [String]?
         public var bundle: String?

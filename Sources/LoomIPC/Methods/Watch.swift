@@ -8,9 +8,6 @@ public enum Watch: IPCMethod {
     public typealias Result = Document
 
     public struct Params: IPCCodableParams {
-        public typealias Field = CodingKeys
-        public enum CodingKeys: String, CodingKey, CaseIterable { case project, task, after, fleet }
-
         public var project: String?
         public var task: String?
         public var after: Int64?

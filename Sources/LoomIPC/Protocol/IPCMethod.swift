@@ -34,13 +34,15 @@ public protocol IPCParams: IPCMessage {
     static var fields: [String] { get }
 }
 
-/// Params mapped by `Codable`: their coding keys are their members.
-public protocol IPCCodableParams: IPCParams, Codable, Equatable {
-    associatedtype Field: CodingKey, CaseIterable
-}
+/// Params mapped by `Codable`, every member optional (loomd decides what a method cannot do
+/// without, and says so in its own words). Their members are read off an empty instance.
+public protocol IPCCodableParams: IPCParams, Codable, Equatable {}
 
 extension IPCCodableParams {
-    public static var fields: [String] { Field.allCases.map(\.stringValue) }
+    public static var fields: [String] {
+        guard let empty = try? Self(json: .object([:])) else { preconditionFailure("\(Self.self): a member is not optional") }
+        return Mirror(reflecting: empty).children.compactMap(\.label)
+    }
 }
 
 /// Params and results mapped by `Codable` (synthesized): one definition of each member,
