@@ -106,9 +106,7 @@ let package = Package(
             "LoomIPC", .product(name: "MCP", package: "swift-sdk"),
         ]),
         // The Telegram bot (`loomctl bot telegram` execs it): Foundation's URLSession only.
-        .executableTarget(name: "loom-telegram", dependencies: [
-            "LoomIPC", "LoomConfiguration", "LoomSystem", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(name: "loom-telegram", dependencies: ["LoomIPC", "LoomConfiguration", "LoomSystem"]),
         // The web dashboard: an HTTP front-end that is one more client of loomd's socket.
         .target(name: "LoomWeb", dependencies: [
             "LoomIPC", "LoomConfiguration", "LoomSystem",
