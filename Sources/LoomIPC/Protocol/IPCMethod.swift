@@ -54,37 +54,3 @@ extension IPCMessage where Self: Codable {
 
     public var json: JSONValue { IPCCoding.encode(self) }
 }
-
-/// A method that takes no params.
-public struct NoParams: IPCParams, Equatable {
-    public static let fields: [String] = []
-    public init() {}
-    public init(json: JSONValue) throws(IPCError) { _ = try IPCCoding.members(of: json, "params") }
-    public var json: JSONValue { .object([:]) }
-}
-
-/// A result that is a document (a status, a journal entry): its schema is in
-/// docs/ipc-protocol.md, clients print it as it is or read the members they need.
-public protocol IPCDocument: IPCMessage {
-    init(document: JSONValue)
-}
-
-extension IPCDocument {
-    public init(json: JSONValue) throws(IPCError) {
-        guard case .object = json else { throw IPCError(.internal, "the answer must be an object, not \(json.typeName)") }
-        self.init(document: json)
-    }
-
-    /// A member of the document.
-    public subscript(key: String) -> JSONValue? { json[key] }
-}
-
-/// Every method loomd answers, in the order docs/ipc-protocol.md lists them.
-public enum IPCMethods {
-    public static let all: [any IPCMethod.Type] = [
-        Submit.self, Status.self, Gates.self, Tasks.self, Log.self, Answer.self, Cancel.self, Replay.self,
-        Metrics.self, Watch.self, Bundles.self, Graph.self,
-        ProjectsList.self, ProjectsAdd.self, ProjectsRemove.self, ProjectsClearQuarantine.self,
-        HostsAttach.self, EffectsPending.self, EffectsDeliver.self,
-    ]
-}

@@ -20,13 +20,13 @@ struct AnswerOptions: ParsableArguments {
 }
 
 struct Approve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Approve the gate a task waits at (journaled as you, the OS user).")
+    static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve the gate a task waits at (journaled as you, the OS user).")
     @OptionGroup var options: AnswerOptions
     func run() throws { try options.send("approve") }
 }
 
 struct Reject: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Request changes at the gate; --reason says what to change, and the task walks back.")
+    static let configuration = CommandConfiguration(commandName: "reject", abstract: "Request changes at the gate; --reason says what to change, and the task walks back.")
     @OptionGroup var options: AnswerOptions
     func validate() throws {
         guard let reason = options.reason, !reason.allSatisfy(\.isWhitespace) else { throw ValidationError("requesting changes needs --reason saying what to change") }
@@ -35,13 +35,13 @@ struct Reject: ParsableCommand {
 }
 
 struct Abandon: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Abandon a task at its gate.")
+    static let configuration = CommandConfiguration(commandName: "abandon", abstract: "Abandon a task at its gate.")
     @OptionGroup var options: AnswerOptions
     func run() throws { try options.send("abandon") }
 }
 
 struct Cancel: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Cancel a task that has not finished; its pending effects are cancelled with it.")
+    static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a task that has not finished; its pending effects are cancelled with it.")
     @Argument(help: "The task id.") var task: String
     @OptionGroup var project: ProjectOption
     @Option(help: "Why, for the audit trail.") var reason: String?

@@ -12,7 +12,7 @@ struct BundleCommand: ParsableCommand {
         subcommands: [Show.self, Graph.self])
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a bundle: phases, flows and steps, agents, gates and policies, rules.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a bundle: phases, flows and steps, agents, gates and policies, rules.")
         @Argument(help: "The bundle's name.") var name: String
         @OptionGroup var bundles: BundleOption
         func run() throws {
@@ -22,6 +22,7 @@ struct BundleCommand: ParsableCommand {
 
     struct Graph: ParsableCommand {
         static let configuration = CommandConfiguration(
+        commandName: "graph",
             abstract: "Draw a bundle's flows: steps as nodes, walk-backs, gate outcomes and branches as labelled edges.",
             discussion: "Pipe dot to Graphviz: loomctl bundle graph code | dot -Tsvg > code.svg")
         @Argument(help: "The bundle's name.") var name: String

@@ -6,6 +6,7 @@ import LoomEngine
 /// `loomctl diff TASK`: the change a code task has made so far, for the person at a gate.
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diff",
         abstract: "Show a code task's change against the commit its branch started from (read-only; no daemon needed).",
         discussion: """
             While the task runs, the diff of its worktree (new files appear once the task's diff step \

@@ -7,6 +7,7 @@ import LoomValues
 /// `loomctl export TASK -o FILE`: a proof file another machine can verify without the project.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write a self-contained proof of a task's run (its journal with the chain, the bundles, the providers, the chain head). Read-only; no daemon needed.",
         discussion: """
         The format is described in docs/proof-file.md. Check it anywhere with `loomctl verify FILE`; \

@@ -7,6 +7,7 @@ import LoomValues
 /// `loomctl gates`: every gate waiting for a person, across all supervised projects.
 struct Gates: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "gates",
         abstract: "List every gate waiting for a person, across all projects, oldest first, with what each asks.",
         discussion: "Each line: how long it has waited, the project, the task, the gate and the card's one-line summary. "
             + "`loomctl status TASK -C DIR` shows the whole card; --json gives every card.")

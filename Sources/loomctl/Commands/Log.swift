@@ -6,7 +6,7 @@ import LoomValues
 
 /// `loomctl log TASK [--follow]`: the audit trail.
 struct Log: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a task's audit trail: every input, who gave it, when; --follow streams new entries.")
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Print a task's audit trail: every input, who gave it, when; --follow streams new entries.")
 
     @Argument(help: "The task id.") var task: String
     @OptionGroup var project: ProjectOption

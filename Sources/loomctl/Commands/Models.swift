@@ -6,11 +6,11 @@ import LoomProviders
 /// `loomctl models list|set`: the fallback chains in `models.json` (loomd reads the file
 /// when it starts a spawn, so a change applies to the next spawn).
 struct Models: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show or set the model chains of roles and tiers.",
+    static let configuration = CommandConfiguration(commandName: "models", abstract: "Show or set the model chains of roles and tiers.",
                                                     subcommands: [List.self, Set.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the default chain, the tiers' and the roles' chains.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the default chain, the tiers' and the roles' chains.")
         @OptionGroup var state: StateDirectoryOption
         @Flag(name: .long, help: "Print models.json as it resolves (defaults filled in), for scripts.")
         var json = false
@@ -62,6 +62,7 @@ struct Models: ParsableCommand {
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
+        commandName: "set",
             abstract: "Set the chain of a role, a tier (fast, balanced, premium) or the default.",
             discussion: """
             The chain is a comma-separated list of provider:model, tried in order; the next \

@@ -4,11 +4,11 @@ import LoomEngine
 
 /// `loomctl projects list|add|remove|clear-quarantine`.
 struct Projects: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List, add or remove the projects loomd supervises; clear a quarantine.",
+    static let configuration = CommandConfiguration(commandName: "projects", abstract: "List, add or remove the projects loomd supervises; clear a quarantine.",
                                                     subcommands: [List.self, Add.self, Remove.self, ClearQuarantine.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List supervised projects.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List supervised projects.")
         @OptionGroup var global: GlobalOptions
         func run() throws {
             try runReporting {
@@ -23,7 +23,7 @@ struct Projects: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start supervising a project directory.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Start supervising a project directory.")
         @OptionGroup var project: ProjectOption
         @OptionGroup var global: GlobalOptions
         func run() throws {
@@ -36,7 +36,7 @@ struct Projects: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop supervising a project (its .loom/state.db stays): loomctl projects remove PATH, or -C PATH.")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Stop supervising a project (its .loom/state.db stays): loomctl projects remove PATH, or -C PATH.")
         @Argument(help: "The project directory (or give it with -C; default: the current directory).") var path: String?
         @OptionGroup var project: ProjectOption
         @OptionGroup var global: GlobalOptions

@@ -9,6 +9,7 @@ import LoomValues
 /// `loomctl replay TASK | FILE | --since DURATION [--rules FILE.sql]…`
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "replay",
         abstract: "Replay a task's journal, a proof file, or every task finished in a window, against added rules.",
         discussion: """
         Each --rules file holds one SQL query that returns violating rows (it may use :task and :tick); its name is the file's name.

@@ -9,6 +9,7 @@ import LoomProviders
 /// `loomctl run "…"`: one task from a terminal, in this process, without a daemon.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Drive one task to its end here, without loomd: live progress, gates asked at the terminal.",
         discussion: """
             Takes the project's lock (so loomd must not be supervising it), works in the task's own \

@@ -13,11 +13,12 @@ import LoomValues
 /// state directory. A value is read from stdin, never from the command line, where `ps`
 /// and shell history would keep it; it is never printed back.
 struct Secrets: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Store API keys for providers (values never printed).",
+    static let configuration = CommandConfiguration(commandName: "secrets", abstract: "Store API keys for providers (values never printed).",
                                                     subcommands: [Set.self, List.self, Remove.self], defaultSubcommand: List.self)
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
+        commandName: "set",
             abstract: "Store a secret; its value is read from stdin (typed without echo on a terminal).",
             discussion: "Example: printf %s \"$KEY\" | loomctl secrets set OPENROUTER_API_KEY")
         @OptionGroup var state: StateDirectoryOption
@@ -45,7 +46,7 @@ struct Secrets: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the names of the stored secrets (never their values).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the names of the stored secrets (never their values).")
         @OptionGroup var state: StateDirectoryOption
         @Flag(name: .long, help: "Print the names as a JSON array.")
         var json = false
@@ -64,7 +65,7 @@ struct Secrets: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a stored secret.")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a stored secret.")
         @OptionGroup var state: StateDirectoryOption
         @Argument(help: "The secret's name.")
         var name: String

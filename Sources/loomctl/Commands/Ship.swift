@@ -12,6 +12,7 @@ import LoomValues
 /// you. From a process an agent started, the answer is refused and nothing ships.
 struct Ship: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "ship",
         abstract: "Push a finished task's branch loom/TASK to a remote, or merge it into a branch (fast-forward or squash).",
         discussion: """
             Nothing is shipped on a conflict, a branch that cannot be fast-forwarded, or a target checked out \

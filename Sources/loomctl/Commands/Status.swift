@@ -5,7 +5,7 @@ import LoomValues
 
 /// `loomctl status [TASK]`: the fleet, one project, or one task.
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the fleet, a project (-C) or a task: phase, step, the gate waiting and since when, spawns, tokens, cost.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the fleet, a project (-C) or a task: phase, step, the gate waiting and since when, spawns, tokens, cost.")
 
     @Argument(help: "A task id (t1, t2, …) in the project.") var task: String?
     @Option(name: .customShort("C"), help: "The project directory; without it and without a task, the whole fleet.") var directory: String?

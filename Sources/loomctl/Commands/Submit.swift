@@ -8,6 +8,7 @@ import LoomValues
 /// `loomctl submit "…"`: acknowledged only once the submission is committed.
 struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "submit",
         abstract: "Submit a task to a project and print its id.",
         discussion: "The same --idempotency-key returns the same task id, so a retried cron job is harmless.")
 

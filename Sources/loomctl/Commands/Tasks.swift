@@ -7,6 +7,7 @@ import LoomValues
 /// `loomctl tasks`: tasks across projects, newest first, filtered and paged.
 struct Tasks: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "tasks",
         abstract: "List tasks across all projects (or one, with -C), newest first: done, failed and cancelled ones too.",
         discussion: "Filters combine. A page holds --limit tasks; when more follow, the last line says how to ask for the next page "
             + "(--before with the last task's creation time).")

@@ -9,6 +9,7 @@ import LoomValues
 /// project's state.db, or a proof file from `loomctl export` on a machine with no project.
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Check a project's journal, or a proof file: recompute the hash chain and replay it. Read-only; no daemon needed.",
         discussion: """
         With a TASK (or --all), checks the project's state.db and replays it with the bundle \

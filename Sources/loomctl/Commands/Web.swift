@@ -7,6 +7,7 @@ import LoomProviders
 /// to itself and replaces this process with it (exec), passing the options on.
 struct Web: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "web",
         abstract: "Start the web dashboard (loom-web) on 127.0.0.1 and print its URL with an access token.",
         discussion: """
             The dashboard is a client of loomd's socket: a gate answered there is journaled as \
