@@ -86,7 +86,13 @@ struct KernelBench {
             ceilings.append(Double(writer.next) / seconds(since: started))
         }
         print("replay ceiling: \(Int(median(ceilings))) ticks/s (the recorded rows written raw into a scratch database in one transaction: rebuilding them in SQLite alone)")
-        let keys = ["full_ticks_per_s", "full_raw_tx_per_s", "full_ratio", "normal_ticks_per_s", "normal_raw_tx_per_s", "normal_ratio", "replay_ticks_per_s"]
+        let messages = try journalMessages(Store(path: "\(base)/kernel-full-1.db"))
+        let hashing = HashComparison(messages: messages, rounds: 9).run()
+        figures["hash_loom_mb_per_s"] = hashing.loom
+        figures["hash_crypto_mb_per_s"] = hashing.crypto
+        print("hash: SHA-256 of \(messages.count) journal entries, loom's own \(Int(hashing.loom)) MB/s, swift-crypto \(Int(hashing.crypto)) MB/s")
+        let keys = ["full_ticks_per_s", "full_raw_tx_per_s", "full_ratio", "normal_ticks_per_s", "normal_raw_tx_per_s", "normal_ratio", "replay_ticks_per_s",
+                    "hash_loom_mb_per_s", "hash_crypto_mb_per_s"]
         print("{" + keys.map { key in
             let value = figures[key] ?? 0
             return "\"\(key)\":" + (key.hasSuffix("ratio") ? String(format: "%.3f", value) : String(Int(value.rounded())))
@@ -107,6 +113,13 @@ struct KernelBench {
             try columns.query("SELECT name FROM pragma_table_info('\(table)') ORDER BY cid", limit: .max).compactMap { $0["name"]?.stringValue }
         }
         return (plan, try chainHead(store))
+    }
+
+    /// Each journal entry about as the chain hashes it: the link before it, then its content.
+    private func journalMessages(_ store: Store) throws -> [[UInt8]] {
+        try store.query("SELECT actor || payload AS content FROM journal ORDER BY seq", limit: .max).map { row in
+            JournalEntry.genesisHash + Array((row["content"]?.stringValue ?? "").utf8)
+        }
     }
 
     private func chainHead(_ store: Store) throws -> String {
