@@ -31,12 +31,10 @@ public final class Engine {
     private static let knownTasksMax = 256
     /// The project's pending effects as this engine last committed them (see `TickContext.pending`).
     private var knownPending: [String: Effect]?
-    /// History replay: the operator's added rules report (into `observedViolations`)
-    /// instead of rolling the tick back, so one pass over the journal can say, for every
-    /// task, where a new rule would have stopped it while the replayed state stays the
-    /// recorded one. Off for every live engine.
-    var observesExtraRules = false
-    /// What the added rules found in the last tick, by task (history replay only).
+    /// Which rules each tick runs: all of them live; in replay only those added since the
+    /// journal was recorded, enforced (`Replayer`) or observed (`HistoryReplayer`).
+    var ruleChecking = RuleChecking.enforceAll
+    /// What the added rules found in the last tick, by task (`.observeAdded` only).
     var observedViolations: [(task: String, violations: [RuleViolation])] = []
 
     /// The chain head after this engine's last committed tick, when it knows it.
@@ -258,11 +256,12 @@ public final class Engine {
         var violations: [RuleViolation] = []
         for taskID in context.touchedTasks {
             let digest = context.taskCache[taskID]?.bundleDigest
-            violations += try rules.check(tx: context.tx, task: taskID, tick: context.tick, bundle: digest, rowsMax: limits.violationRowsMax,
-                                          includeExtra: !observesExtraRules)
-            if observesExtraRules && rules.hasExtraRules {
-                let observed = try rules.checkExtra(tx: context.tx, task: taskID, tick: context.tick, rowsMax: limits.violationRowsMax)
-                if !observed.isEmpty { observedViolations.append((taskID, observed)) }
+            let found = try rules.check(tx: context.tx, task: taskID, tick: context.tick, bundle: digest,
+                                        rowsMax: limits.violationRowsMax, onlyAdded: ruleChecking != .enforceAll)
+            if ruleChecking == .observeAdded {
+                if !found.isEmpty { observedViolations.append((taskID, found)) }
+            } else {
+                violations += found
             }
         }
         if !violations.isEmpty {

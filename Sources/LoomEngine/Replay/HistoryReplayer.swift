@@ -38,7 +38,7 @@ public struct HistoryReplayer {
         try target.makeScratch()
         let clock = ReplayClock()
         let engine = try Engine(store: target, bundles: bundles, archived: try journal.storedBundles(), extraRules: extraRules, clock: { clock.timeMs })
-        engine.observesExtraRules = true
+        engine.ruleChecking = .observeAdded
         var catches: [String: RuleCatch] = [:]
         var ticks: Int64 = 0
         var lastTick: Int64 = 0

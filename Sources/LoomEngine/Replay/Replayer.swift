@@ -5,7 +5,8 @@ import LoomValues
 /// With the same rules the rows must come out identical; otherwise the report names the
 /// first tick that diverges. With added rules (an operator's new SQL rule), it reports the
 /// first tick at which a new rule would have rolled the recorded run back: "would this rule
-/// have caught last week's incident?"
+/// have caught last week's incident?" Only rules added since the recording run (an added or
+/// changed one); those in force then passed on the rows the replay reproduces (`RuleChecking`).
 public struct Replayer {
     public let source: Store
     public let bundles: [LoomBundle]
@@ -28,6 +29,7 @@ public struct Replayer {
         try target.makeScratch()
         let clock = ReplayClock()
         let engine = try Engine(store: target, bundles: bundles, archived: try BundleArchive.all(in: source), extraRules: extraRules, clock: { clock.timeMs })
+        engine.ruleChecking = .enforceAdded
         var lastTick = Int64.max
         if let task {
             // Not just to the task's last entry: a queued task starts in the tick that ends the

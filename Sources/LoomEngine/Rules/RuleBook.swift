@@ -53,48 +53,51 @@ final class RuleBook {
         }
     }
 
-    /// One statement per bundle version that asks every rule at once whether it has a row: the
+    /// The rules a task of `bundle` is checked against, with a key for the caches below.
+    private func rules(bundle: String?, onlyAdded: Bool) -> (key: String, rules: [SQLRule]) {
+        let key = (onlyAdded ? "+" : "*") + (bundle ?? "")
+        if let rules = selected[key] { return (key, rules) }
+        let inForce = kernel + (bundle.flatMap { byBundle[$0] } ?? [])
+        // An operator's rule with the name and SQL of one in force is that rule, not a new one.
+        let added = extra.filter { rule in !inForce.contains { $0.name == rule.name && $0.sql == rule.sql } }
+        let rules = onlyAdded ? added : inForce + extra
+        selected[key] = rules
+        return (key, rules)
+    }
+
+    private var selected: [String: [SQLRule]] = [:]
+
+    /// One statement per set of rules that asks every rule at once whether it has a row: the
     /// common case (nothing violated) costs one statement instead of one per rule.
     private var anyViolationSQL: [String: String] = [:]
 
-    private func anyViolation(bundle: String?, includeExtra: Bool) -> String {
-        let key = (includeExtra ? "+" : "-") + (bundle ?? "")
+    private func anyViolation(key: String, rules: [SQLRule]) -> String {
         if let sql = anyViolationSQL[key] { return sql }
-        let rules = kernel + (bundle.flatMap { byBundle[$0] } ?? []) + (includeExtra ? extra : [])
         let sql = "SELECT " + rules.map { "EXISTS (\n\($0.sql)\n)" }.joined(separator: " OR ")
         anyViolationSQL[key] = sql
         return sql
     }
 
-    /// Runs every rule that applies to `task` and returns those that found rows.
-    /// - Parameter includeExtra: false leaves the operator's added rules out (a history
-    ///   replay asks them separately, through `checkExtra`, so they report instead of refuse).
-    func check(tx: Transaction, task: String, tick: Int64, bundle: String?, rowsMax: Int, includeExtra: Bool = true) throws(LoomError) -> [RuleViolation] {
-        let probe = try tx.statement(anyViolation(bundle: bundle, includeExtra: includeExtra))
+    /// Runs the rules that apply to `task` and returns those that found rows.
+    /// - Parameter onlyAdded: only the operator's rules that are not in force for the task's
+    ///   bundle version (replay: see `RuleChecking`); false runs every rule.
+    func check(tx: Transaction, task: String, tick: Int64, bundle: String?, rowsMax: Int,
+               onlyAdded: Bool = false) throws(LoomError) -> [RuleViolation] {
+        let (key, rules) = rules(bundle: bundle, onlyAdded: onlyAdded)
+        guard !rules.isEmpty else { return [] }
+        let probe = try tx.statement(anyViolation(key: key, rules: rules))
         probe.bindIfPresent(":task", task)
         probe.bindIfPresent(":tick", tick)
         let found = try probe.step() && probe.int64(0) != 0
         probe.reset()
         guard found else { return [] }
         var violations: [RuleViolation] = []
-        for rule in kernel + (bundle.flatMap { byBundle[$0] } ?? []) + (includeExtra ? extra : []) {
+        for rule in rules {
             let rows = try run(rule, tx: tx, task: task, tick: tick, rowsMax: rowsMax)
             if !rows.isEmpty { violations.append(RuleViolation(rule: rule.name, message: rule.message, rows: rows)) }
         }
         return violations
     }
-
-    /// Only the operator's added rules, for `task` at `tick`: those that found rows.
-    func checkExtra(tx: Transaction, task: String, tick: Int64, rowsMax: Int) throws(LoomError) -> [RuleViolation] {
-        var violations: [RuleViolation] = []
-        for rule in extra {
-            let rows = try run(rule, tx: tx, task: task, tick: tick, rowsMax: rowsMax)
-            if !rows.isEmpty { violations.append(RuleViolation(rule: rule.name, message: rule.message, rows: rows)) }
-        }
-        return violations
-    }
-
-    var hasExtraRules: Bool { !extra.isEmpty }
 
     /// The rows a safety-floor rule returns (nil if the bundle version has no such rule).
     func safetyFloorRows(tx: Transaction, bundle: String, rule name: String, task: String, tick: Int64) throws(LoomError) -> [JSONValue]? {
