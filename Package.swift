@@ -15,10 +15,10 @@ let package = Package(
         .executable(name: "loom-http", targets: ["loom-http"]),
     ],
     dependencies: [
-        // The CLI's argument parsing; the kernel, the wire and the daemon use no packages.
+        // The CLI's argument parsing.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // Ed25519 for signing proof files and chain heads; used through LoomProof (by loomd and
-        // loomctl), never by the kernel.
+        // Ed25519 for signing proof files and chain heads, used through LoomProof (by loomd and
+        // loomctl); the kernel uses its SHA-256 only, and holds no key.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // The Model Context Protocol server; used by the loom-mcp executable only.
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
@@ -41,8 +41,10 @@ let package = Package(
         // sd_notify and socket activation (apt: libsystemd-dev); loomd only.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // JSON values, their canonical encoding, hashing and parse limits: what the kernel
-        // stores and what the wire carries, with no SQLite and no threads.
-        .target(name: "LoomValues"),
+        // stores and what the wire carries, with no SQLite and no threads. swift-crypto for
+        // SHA-256 only (SHA256.swift): BoringSSL's is about nine times the hand-written one
+        // `loom-bench kernel` compared it with.
+        .target(name: "LoomValues", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The system primitives every process uses, written once: a lock, errno text, the
         // monotonic clock, atomic file writes, bounded reads, stderr.
         .target(name: "LoomSystem"),
@@ -71,8 +73,8 @@ let package = Package(
         // Pictures of bundles and task paths (dot, mermaid), gate cards.
         .target(name: "LoomViews", dependencies: ["LoomEngine"]),
         // Portable proof files: export, offline verification, replay, and Ed25519 signing of
-        // the chain head (proofs, and loomd's chain checkpoints). Its own target so the crypto
-        // package stays out of the kernel.
+        // the chain head (proofs, and loomd's chain checkpoints). Its own target so keys and
+        // signatures stay out of the kernel.
         .target(name: "LoomProof", dependencies: ["LoomEngine", "LoomSystem", .product(name: "Crypto", package: "swift-crypto")]),
         // The host: projects, effect execution, the one-shot run, chain signing, bundle
         // catalogs. What loomd and `loomctl run` share; no socket server, no systemd.
