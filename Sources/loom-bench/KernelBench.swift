@@ -75,7 +75,8 @@ struct KernelBench {
         }
         let replayRate = try replay(bundle: bundle, path: "\(base)/kernel-full-1.db")
         figures["replay_ticks_per_s"] = replayRate
-        print("replay: \(Int(replayRate)) ticks/s (in memory, every row compared; no rule added since the record, so none run)")
+        print("replay: \(Int(replayRate)) ticks/s (in memory, every row compared; "
+              + "no rule added since the record, so none run)")
         // The most a replay that rebuilds the rows in SQLite could reach: the same rows written
         // raw into a scratch database in one transaction, with no kernel, rule or comparison.
         var ceilings: [Double] = []
@@ -92,7 +93,8 @@ struct KernelBench {
         figures["hash_crypto_mb_per_s"] = hashing.crypto
         print("hash: SHA-256 of \(messages.count) journal entries, the kernel's \(Int(hashing.kernel)) MB/s, "
               + "swift-crypto called directly \(Int(hashing.crypto)) MB/s")
-        let keys = ["full_ticks_per_s", "full_raw_tx_per_s", "full_ratio", "normal_ticks_per_s", "normal_raw_tx_per_s", "normal_ratio", "replay_ticks_per_s",
+        let keys = ["full_ticks_per_s", "full_raw_tx_per_s", "full_ratio",
+                    "normal_ticks_per_s", "normal_raw_tx_per_s", "normal_ratio", "replay_ticks_per_s",
                     "hash_kernel_mb_per_s", "hash_crypto_mb_per_s"]
         print("{" + keys.map { key in
             let value = figures[key] ?? 0
