@@ -40,11 +40,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // sd_notify and socket activation (apt: libsystemd-dev); loomd only.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        // JSON values, their canonical encoding, hashing and parse limits: what the kernel
-        // stores and what the wire carries, with no SQLite and no threads. swift-crypto for
-        // SHA-256 only (SHA256.swift): BoringSSL's is about nine times the hand-written one
-        // `loom-bench kernel` compared it with.
-        .target(name: "LoomValues", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // JSON values, their canonical encoding and parse limits: what the kernel stores and
+        // what the wire carries, with no SQLite, no crypto and no threads.
+        .target(name: "LoomValues"),
         // The system primitives every process uses, written once: a lock, errno text, the
         // monotonic clock, atomic file writes, bounded reads, stderr.
         .target(name: "LoomSystem"),
@@ -52,7 +50,9 @@ let package = Package(
         // writes, permission checks. The bot reads its token here without the kernel.
         .target(name: "LoomConfiguration", dependencies: ["LoomValues", "LoomSystem"]),
         // The domain-blind kernel: store, journal, ticks, ledger, invariants, gates, bundles, replay.
-        .target(name: "LoomEngine", dependencies: ["LoomValues", "CSQLite"]),
+        // swift-crypto for SHA-256 only (Kernel/SHA256.swift): BoringSSL's is about nine times the
+        // hand-written one `loom-bench kernel` compared it with. The front-ends do not link it.
+        .target(name: "LoomEngine", dependencies: ["LoomValues", "CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
         // The host's scheduling decisions without threads (pool admission, retry schedule,
         // delivery failures, who runs a spawn): loomd wraps them in locks and Dispatch, the
         // whole-system simulator drives them in simulated time. One copy of the logic.

@@ -1,5 +1,5 @@
 import Crypto
-import LoomValues
+import LoomEngine
 
 /// SHA-256 as the kernel uses it, once per journal entry: the kernel's `SHA256` against
 /// swift-crypto's called directly (what the kernel's own type costs), on the same messages
@@ -18,7 +18,7 @@ struct HashComparison {
         var sink: UInt8 = 0
         for _ in 1...rounds {
             var started = ContinuousClock.now
-            for message in messages { sink ^= LoomValues.SHA256.hash(message)[0] }
+            for message in messages { sink ^= LoomEngine.SHA256.hash(message)[0] }
             kernelRates.append(bytes / 1e6 / seconds(since: started))
             started = ContinuousClock.now
             for message in messages { sink ^= Crypto.SHA256.hash(data: message).withUnsafeBytes { $0[0] } }

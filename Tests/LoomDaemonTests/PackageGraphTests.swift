@@ -78,9 +78,9 @@ import Testing
     /// this test run built (their ELF needs and their symbols).
     @Test(arguments: [
         ("loomctl", ["libsystemd"], ["13LoomIPCServer", "10LoomDaemon"]),
-        ("loom-mcp", ["libsqlite3", "libsystemd"], ["10LoomEngine", "13LoomIPCServer"]),
-        ("loom-telegram", ["libsqlite3", "libsystemd"], ["10LoomEngine", "13LoomIPCServer"]),
-        ("loom-web", ["libsqlite3", "libsystemd"], ["10LoomEngine", "13LoomIPCServer", "9LoomViews"]),
+        ("loom-mcp", ["libsqlite3", "libsystemd"], ["10LoomEngine", "13LoomIPCServer", "6Crypto"]),
+        ("loom-telegram", ["libsqlite3", "libsystemd"], ["10LoomEngine", "13LoomIPCServer", "6Crypto"]),
+        ("loom-web", ["libsqlite3", "libsystemd"], ["10LoomEngine", "13LoomIPCServer", "9LoomViews", "6Crypto"]),
     ])
     func binariesLinkOnlyWhatTheirRoleNeeds(binary: String, libraries: [String], modules: [String]) throws {
         let path = "\(Self.root)/.build/debug/\(binary)"
