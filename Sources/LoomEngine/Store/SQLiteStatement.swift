@@ -8,6 +8,9 @@ final class SQLiteStatement {
     let handle: OpaquePointer
     unowned let connection: SQLiteConnection
     let sql: String
+    /// Column indexes by name, read from SQLite the first time a row is read by name: once
+    /// per prepared statement, which the connection's cache keeps for the next tick.
+    private var columnIndexes: [String: Int32]?
 
     init(connection: SQLiteConnection, sql: String) throws(LoomError) {
         var statement: OpaquePointer?
@@ -118,6 +121,22 @@ final class SQLiteStatement {
     func run() throws(LoomError) {
         defer { sqlite3_reset(handle) }
         while try step() {}
+    }
+
+    /// The current row, read by column name.
+    var row: SQLiteRow { SQLiteRow(statement: self) }
+
+    /// The index of the result column named `name` (its alias when it has one).
+    func columnIndex(_ name: String) throws(LoomError) -> Int32 {
+        if let index = columnIndexes?[name] { return index }
+        if columnIndexes == nil {
+            var indexes: [String: Int32] = [:]
+            // The first of two columns with one name wins, as a reader by name would expect.
+            for index in (0..<columnCount).reversed() { indexes[columnName(index)] = index }
+            columnIndexes = indexes
+            if let index = indexes[name] { return index }
+        }
+        throw LoomError(.internal, "the statement has no column named \(name)", context: "reading \(sql.prefix(120))")
     }
 
     var columnCount: Int32 { sqlite3_column_count(handle) }
