@@ -71,7 +71,8 @@ final class TickContext {
         defer { statement.reset() }
         guard try statement.step() else { return Cursor(tick: 0, seq: 0, chainHead: JournalEntry.genesisHash) }
         let row = statement.row
-        return Cursor(tick: try row.int64("tick"), seq: try row.int64("last_seq"), chainHead: try row.blob("chain_head"))
+        return Cursor(tick: try row.int64("tick"), seq: try row.int64("last_seq"),
+                      chainHead: try row.blob("chain_head"))
     }
 
     /// The position after this tick, once it has committed.

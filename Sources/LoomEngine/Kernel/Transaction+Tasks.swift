@@ -254,7 +254,9 @@ extension Transaction {
         defer { statement.reset() }
         statement.bind(1, task).bind(2, step)
         var rows: [(String, String)] = []
-        while try statement.step() { rows.append((try statement.row.text("agent"), try statement.row.text("fingerprint"))) }
+        while try statement.step() {
+            rows.append((try statement.row.text("agent"), try statement.row.text("fingerprint")))
+        }
         return rows
     }
 

@@ -18,7 +18,8 @@ struct SQLiteRow {
         guard let pointer = sqlite3_column_text(statement.handle, index) else {
             // Not NULL and still no text: SQLite could not allocate the conversion.
             throw nullError(column, at: index)
-                ?? LoomError(sqliteCode: SQLITE_NOMEM, message: "out of memory reading column \(column)", context: context)
+                ?? LoomError(sqliteCode: SQLITE_NOMEM, message: "out of memory reading column \(column)",
+                             context: context)
         }
         return String(cString: pointer)
     }
@@ -60,7 +61,8 @@ struct SQLiteRow {
         do {
             return try JSONValue.parse(text)
         } catch {
-            throw LoomError(.corrupt, "stored JSON in column \(column) does not parse: \(error.message)", context: context)
+            throw LoomError(.corrupt, "stored JSON in column \(column) does not parse: \(error.message)",
+                            context: context)
         }
     }
 
