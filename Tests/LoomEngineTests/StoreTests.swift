@@ -41,6 +41,11 @@ import LoomTestKit
         }
         let unknown = #expect(throws: LoomError.self) { try row.text("absent") }
         #expect(unknown?.code == .internal)
+        // Two columns of one name: the first, however the columns were read before.
+        let twice = try store.connection.statement("SELECT 1 AS a, 2 AS b, 3 AS a")
+        defer { twice.reset() }
+        #expect(try twice.step())
+        #expect(try [twice.row.int("a"), twice.row.int("b"), twice.row.int("a")] == [1, 2, 1])
     }
 
     @Test func aFileThatIsNotADatabaseIsRefusedUntouched() throws {
