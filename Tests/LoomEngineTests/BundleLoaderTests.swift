@@ -326,6 +326,32 @@ struct BundleLoaderTests {
         #expect(fine.rules.first?.sql == #"SELECT ';', "a;b" /* ; */ FROM tasks WHERE id = :task AND :tick > 0"#)
     }
 
+    /// SQLite, not a lexer, decides: what it cannot prepare against the kernel's schema, what
+    /// is not a query, what writes or attaches, and what follows the one statement.
+    @Test func sqlRulesAreCheckedBySQLiteAgainstTheKernelSchema() throws {
+        func files(_ sql: String) -> [String: String] {
+            Self.mini({ $0.replacing(#""defaultFlow": "main","#, with: #""defaultFlow": "main", "rules": [{"name": "a", "file": "r.sql", "message": "m"}],"#) },
+                      files: ["r.sql": sql])
+        }
+        func expectRefused(_ sql: String, at location: String, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            expectProblem(problems(files(sql)), file: "r.sql", at: location, containing: text, sourceLocation: sourceLocation)
+        }
+        expectRefused("SELECT nosuch FROM tasks", at: "line 1, column 8", containing: "no such column: nosuch")
+        expectRefused("-- x\nATTACH 'other.db' AS other", at: "line 2, column 1", containing: "found ATTACH")
+        expectRefused("BEGIN", at: "line 1, column 1", containing: "found BEGIN")
+        expectRefused("PRAGMA user_version = 3", at: "line 1, column 1", containing: "SELECT or WITH")
+        expectRefused("EXPLAIN SELECT 1", at: "line 1, column 1", containing: "found EXPLAIN")
+        expectRefused("SELECT 1 FROM tasks WHERE id = $task", at: "line 1, column 32", containing: "\"$task\" is not bound")
+        expectRefused("SELECT 1 /* open", at: "line 1, column 10", containing: "unterminated /* comment")
+        expectRefused("SELECT 1;\n;", at: "line 2, column 1", containing: "single statement")
+        expectRefused("; SELECT 1", at: "line 1, column 1", containing: "empty before")
+        expectRefused("", at: "line 1, column 1", containing: "is empty")
+        expectRefused("SELECT \"a", at: "line 1, column 8", containing: "unterminated quoted identifier")
+        // A table-valued function makes SQLite read its schema table while preparing: still a read.
+        let eachAuthor = try BundleLoader.load(files: files("SELECT a.value FROM gates g, json_each(g.authors) a WHERE g.task_id = :task\n"))
+        #expect(eachAuthor.rules.first?.sql == "SELECT a.value FROM gates g, json_each(g.authors) a WHERE g.task_id = :task")
+    }
+
     @Test func fanOutWidthIsBoundedByTheBudget() {
         let problems = problems(Self.mini {
             $0.replacing(#""defaultFlow": "main","#, with: #""defaultFlow": "main", "budgets": {"maxConcurrentSpawns": 1},"#)

@@ -21,6 +21,33 @@ import LoomTestKit
         #expect(try reopened.query("PRAGMA synchronous") == [["synchronous": 1]])
     }
 
+    /// A row is read by column name; a NULL where the reader needs a value is an error that
+    /// names the column and the statement, never an empty string or a zero.
+    @Test func rowsAreReadByNameAndANullIsNamed() throws {
+        let store = try Store(path: ":memory:")
+        let statement = try store.connection.statement("SELECT 'a' AS word, NULL AS missing, 7 AS number")
+        defer { statement.reset() }
+        #expect(try statement.step())
+        let row = statement.row
+        #expect(try row.text("word") == "a")
+        #expect(try row.int("number") == 7)
+        #expect(try row.optionalText("missing") == nil)
+        #expect(try row.optionalInt64("missing") == nil)
+        for read in [{ _ = try row.text("missing") }, { _ = try row.int64("missing") }, { _ = try row.json("missing") }] {
+            let error = #expect(throws: LoomError.self) { try read() }
+            #expect(error?.code == .corrupt)
+            #expect(error?.message.contains("column missing is NULL") == true)
+            #expect(error?.context.contains("SELECT 'a' AS word") == true)
+        }
+        let unknown = #expect(throws: LoomError.self) { try row.text("absent") }
+        #expect(unknown?.code == .internal)
+        // Two columns of one name: the first, however the columns were read before.
+        let twice = try store.connection.statement("SELECT 1 AS a, 2 AS b, 3 AS a")
+        defer { twice.reset() }
+        #expect(try twice.step())
+        #expect(try [twice.row.int("a"), twice.row.int("b"), twice.row.int("a")] == [1, 2, 1])
+    }
+
     @Test func aFileThatIsNotADatabaseIsRefusedUntouched() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("notes.db")

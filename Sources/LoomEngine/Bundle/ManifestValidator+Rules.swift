@@ -57,7 +57,14 @@ extension ManifestValidator {
     /// is located by JSON path (with the position inside the SQL in the
     /// message); a rule file by line and column.
     private func checkedSQL(_ text: String, file: String, inlineAt: String?) -> String? {
-        let result = SQLRuleText.check(text)
+        let schema: Store
+        do {
+            schema = try ruleSchema()
+        } catch {
+            problem(inlineAt ?? "", "the rule's SQL could not be checked: \(error.description)", file: file)
+            return nil
+        }
+        let result = RuleSQLCheck(text, schema: schema.connection)
         for issue in result.issues {
             let position = TextPosition(text: text, offset: issue.offset)
             if let inlineAt {

@@ -46,6 +46,17 @@ final class ManifestValidator {
         "name", "version", "phases", "defaultFlow", "budgets", "flows", "agents", "gates", "rules", "safetyFloor", "admission",
     ]
 
+    /// An in-memory database with the kernel's schema, opened for the first rule: SQLite checks
+    /// each rule's SQL against the tables the engine will run it on.
+    private var ruleSchemaStore: Store?
+
+    func ruleSchema() throws(LoomError) -> Store {
+        if let ruleSchemaStore { return ruleSchemaStore }
+        let store = try Store(path: ":memory:")
+        ruleSchemaStore = store
+        return store
+    }
+
     init(files: [String: String], problems: [BundleProblem]) {
         self.files = files
         self.problems = problems

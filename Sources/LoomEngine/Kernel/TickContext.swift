@@ -71,7 +71,9 @@ final class TickContext {
         let statement = try tx.statement("SELECT tick, last_seq, chain_head FROM ticks ORDER BY tick DESC LIMIT 1")
         defer { statement.reset() }
         guard try statement.step() else { return Cursor(tick: 0, seq: 0, chainHead: JournalEntry.genesisHash) }
-        return Cursor(tick: statement.int64(0), seq: statement.int64(1), chainHead: statement.blob(2))
+        let row = statement.row
+        return Cursor(tick: try row.int64("tick"), seq: try row.int64("last_seq"),
+                      chainHead: try row.blob("chain_head"))
     }
 
     /// The position after this tick, once it has committed.

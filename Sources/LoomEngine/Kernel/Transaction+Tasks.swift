@@ -20,23 +20,22 @@ extension Transaction {
         let statement = try statement("SELECT id FROM tasks WHERE idempotency_key = ?")
         defer { statement.reset() }
         statement.bind(1, idempotencyKey)
-        return try statement.step() ? statement.text(0) : nil
+        return try statement.step() ? statement.row.text("id") : nil
     }
 
     static func decodeTask(_ statement: SQLiteStatement) throws(LoomError) -> TaskRecord {
-        let policy = try TaskPolicy(json: parseStored(statement.text(6), "tasks.policy"))
-        let lastBlockers = try parseStored(statement.text(15), "tasks.last_blockers").arrayValue?.compactMap(\.stringValue) ?? []
-        guard let status = statement.text(8).flatMap(TaskStatus.init(rawValue:)) else {
-            throw LoomError(.corrupt, "task has an unknown status", context: "reading tasks")
-        }
+        let row = statement.row
         return TaskRecord(
-            id: statement.text(0) ?? "", seq: statement.int64(1), bundle: statement.text(2) ?? "",
-            bundleDigest: statement.text(3) ?? "", flow: statement.text(4) ?? "", input: statement.text(5) ?? "",
-            policy: policy, idempotencyKey: statement.text(7), status: status, stepIndex: statement.int(9),
-            step: statement.text(10) ?? "", iteration: statement.int(11), spawnCount: statement.int(12),
-            spawnCap: statement.int(13), feedback: statement.text(14) ?? "", lastBlockers: lastBlockers,
-            stalled: statement.int(16) != 0, submittedBy: try parseStored(statement.text(17), "tasks.submitted_by"),
-            outcome: statement.text(18) ?? "", createdTick: statement.int64(19), updatedTick: statement.int64(20))
+            id: try row.text("id"), seq: try row.int64("seq"), bundle: try row.text("bundle"),
+            bundleDigest: try row.text("bundle_digest"), flow: try row.text("flow"), input: try row.text("input"),
+            policy: try TaskPolicy(json: row.json("policy")), idempotencyKey: try row.optionalText("idempotency_key"),
+            status: try row.value("status", as: TaskStatus.self), stepIndex: try row.int("step_index"),
+            step: try row.text("step"), iteration: try row.int("iteration"), spawnCount: try row.int("spawn_count"),
+            spawnCap: try row.int("spawn_cap"), feedback: try row.text("feedback"),
+            lastBlockers: try row.json("last_blockers").arrayValue?.compactMap(\.stringValue) ?? [],
+            stalled: try row.bool("stalled"), submittedBy: try row.json("submitted_by"),
+            outcome: try row.text("outcome"), createdTick: try row.int64("created_tick"),
+            updatedTick: try row.int64("updated_tick"))
     }
 
     func insert(_ task: TaskRecord) throws(LoomError) {
@@ -108,23 +107,23 @@ extension Transaction {
         defer { statement.reset() }
         statement.bind(1, key)
         guard try statement.step() else { return nil }
-        guard let kind = statement.text(5).flatMap(Effect.Kind.init(rawValue:)) else {
-            throw LoomError(.corrupt, "effect \(key) has an unknown kind", context: "reading effects")
-        }
-        let status = statement.text(6) ?? ""
-        let effect = Effect(key: key, taskID: statement.text(0) ?? "", step: statement.text(1) ?? "", unit: statement.text(2) ?? "",
-                            iteration: statement.int(3), attempt: statement.int(4), kind: kind, request: .null)
-        let result = status == "done" ? try parseStored(statement.text(7), "effects.result") : nil
-        return LedgerRow(effect: effect, status: status, result: result)
+        let row = statement.row
+        let status = try row.text("status")
+        let effect = try Self.decodeEffect(row, key: key, request: .null)
+        return LedgerRow(effect: effect, status: status, result: status == "done" ? try row.json("result") : nil)
     }
 
+    /// An effect from a row that has its key, task_id, step, unit, iteration, attempt, kind and request.
     static func decodeEffect(_ statement: SQLiteStatement) throws(LoomError) -> Effect {
-        guard let kind = statement.text(6).flatMap(Effect.Kind.init(rawValue:)) else {
-            throw LoomError(.corrupt, "effect has an unknown kind", context: "reading effects")
-        }
-        return Effect(key: statement.text(0) ?? "", taskID: statement.text(1) ?? "", step: statement.text(2) ?? "",
-                      unit: statement.text(3) ?? "", iteration: statement.int(4), attempt: statement.int(5), kind: kind,
-                      request: try parseStored(statement.text(7), "effects.request"))
+        let row = statement.row
+        return try decodeEffect(row, key: row.text("key"), request: row.json("request"))
+    }
+
+    /// The columns every read of the ledger has; the key and the request are read (or not) by the caller.
+    private static func decodeEffect(_ row: SQLiteRow, key: String, request: JSONValue) throws(LoomError) -> Effect {
+        Effect(key: key, taskID: try row.text("task_id"), step: try row.text("step"), unit: try row.text("unit"),
+               iteration: try row.int("iteration"), attempt: try row.int("attempt"),
+               kind: try row.value("kind", as: Effect.Kind.self), request: request)
     }
 
     /// Every pending effect by key, requests left out; nil when there are more than `limit`.
@@ -134,12 +133,9 @@ extension Transaction {
         statement.bind(1, limit + 1)
         var effects: [String: Effect] = [:]
         while try statement.step() {
-            guard let kind = statement.text(6).flatMap(Effect.Kind.init(rawValue:)) else {
-                throw LoomError(.corrupt, "effect has an unknown kind", context: "reading effects")
-            }
-            let key = statement.text(0) ?? ""
-            effects[key] = Effect(key: key, taskID: statement.text(1) ?? "", step: statement.text(2) ?? "", unit: statement.text(3) ?? "",
-                                  iteration: statement.int(4), attempt: statement.int(5), kind: kind, request: .null)
+            let row = statement.row
+            let key = try row.text("key")
+            effects[key] = try Self.decodeEffect(row, key: key, request: .null)
         }
         return effects.count > limit ? nil : effects
     }
@@ -150,11 +146,11 @@ extension Transaction {
     }
 
     func pendingEffectCount(task: String, step: String, iteration: Int) throws(LoomError) -> Int {
-        let statement = try statement("SELECT count(*) FROM effects WHERE task_id = ? AND step = ? AND iteration = ? AND status = 'pending'")
+        let statement = try statement("SELECT count(*) AS count FROM effects WHERE task_id = ? AND step = ? AND iteration = ? AND status = 'pending'")
         defer { statement.reset() }
         statement.bind(1, task).bind(2, step).bind(3, iteration)
         _ = try statement.step()
-        return statement.int(0)
+        return try statement.row.int("count")
     }
 
     func cancelPendingEffects(task: String, tick: Int64) throws(LoomError) {
@@ -183,7 +179,7 @@ extension Transaction {
         statement.bind(1, task).bind(2, step)
         var rows: [(String, JSONValue)] = []
         while try statement.step() {
-            rows.append((statement.text(0) ?? "", try parseStored(statement.text(1), "step_outputs.output")))
+            rows.append((try statement.row.text("unit"), try statement.row.json("output")))
         }
         return rows
     }
@@ -193,16 +189,16 @@ extension Transaction {
         defer { statement.reset() }
         statement.bind(1, task)
         var authors: [String] = []
-        while try statement.step() { authors.append(statement.text(0) ?? "") }
+        while try statement.step() { authors.append(try statement.row.text("author")) }
         return authors
     }
 
     func findingCount(task: String) throws(LoomError) -> Int {
-        let statement = try statement("SELECT count(*) FROM findings WHERE task_id = ?")
+        let statement = try statement("SELECT count(*) AS count FROM findings WHERE task_id = ?")
         defer { statement.reset() }
         statement.bind(1, task)
         _ = try statement.step()
-        return statement.int(0)
+        return try statement.row.int("count")
     }
 
     func insertFinding(id: String, task: String, step: String, agent: String, iteration: Int, severity: String, origin: String, summary: String, fingerprint: String, details: JSONValue, tick: Int64) throws(LoomError) {
@@ -230,22 +226,22 @@ extension Transaction {
     /// when none has): a loop's cap counts these.
     func rounds(task: String, step: String) throws(LoomError) -> Int {
         let statement = try statement("""
-            SELECT count(DISTINCT iteration) FROM step_outputs WHERE task_id = ?1 AND step = ?2
+            SELECT count(DISTINCT iteration) AS count FROM step_outputs WHERE task_id = ?1 AND step = ?2
               AND tick > (SELECT coalesce(max(decided_tick), 0) FROM gates WHERE task_id = ?1 AND status = 'changes_requested')
             """)
         defer { statement.reset() }
         statement.bind(1, task).bind(2, step)
         _ = try statement.step()
-        return statement.int(0)
+        return try statement.row.int("count")
     }
 
     /// How many times a task's gates of `role` sent the work back.
     func changesRequested(task: String, role: String) throws(LoomError) -> Int {
-        let statement = try statement("SELECT count(*) FROM gates WHERE task_id = ? AND role = ? AND status = 'changes_requested'")
+        let statement = try statement("SELECT count(*) AS count FROM gates WHERE task_id = ? AND role = ? AND status = 'changes_requested'")
         defer { statement.reset() }
         statement.bind(1, task).bind(2, role)
         _ = try statement.step()
-        return statement.int(0)
+        return try statement.row.int("count")
     }
 
     func acceptOpenBlockers(task: String, tick: Int64) throws(LoomError) {
@@ -259,7 +255,9 @@ extension Transaction {
         defer { statement.reset() }
         statement.bind(1, task).bind(2, step)
         var rows: [(String, String)] = []
-        while try statement.step() { rows.append((statement.text(0) ?? "", statement.text(1) ?? "")) }
+        while try statement.step() {
+            rows.append((try statement.row.text("agent"), try statement.row.text("fingerprint")))
+        }
         return rows
     }
 
@@ -275,11 +273,11 @@ extension Transaction {
     // MARK: Gates
 
     func gateCount(task: String) throws(LoomError) -> Int {
-        let statement = try statement("SELECT count(*) FROM gates WHERE task_id = ?")
+        let statement = try statement("SELECT count(*) AS count FROM gates WHERE task_id = ?")
         defer { statement.reset() }
         statement.bind(1, task)
         _ = try statement.step()
-        return statement.int(0)
+        return try statement.row.int("count")
     }
 
     func insertGate(_ gate: GateRecord, authors: [String], tick: Int64) throws(LoomError) {
@@ -297,11 +295,12 @@ extension Transaction {
         defer { statement.reset() }
         statement.bind(1, task)
         guard try statement.step() else { return nil }
+        let row = statement.row
         return GateRecord(
-            eventID: statement.text(0) ?? "", taskID: task, step: statement.text(1) ?? "", role: statement.text(2) ?? "",
-            policy: statement.text(3).flatMap(GatePolicy.init(rawValue:)) ?? .human, requiresHuman: statement.int(4) != 0,
-            reasons: try parseStored(statement.text(5), "gates.reasons").arrayValue?.compactMap(\.stringValue) ?? [],
-            status: .waiting, decidedBy: nil, message: "", openedTick: statement.int64(6))
+            eventID: try row.text("event_id"), taskID: task, step: try row.text("step"), role: try row.text("role"),
+            policy: try row.value("policy", as: GatePolicy.self), requiresHuman: try row.bool("requires_human"),
+            reasons: try row.json("reasons").arrayValue?.compactMap(\.stringValue) ?? [],
+            status: .waiting, decidedBy: nil, message: "", openedTick: try row.int64("opened_tick"))
     }
 
     func decideGate(eventID: String, status: GateRecord.Status, by principal: Principal, message: String, tick: Int64) throws(LoomError) {
@@ -317,14 +316,5 @@ extension Transaction {
     func cancelWaitingGates(task: String, tick: Int64) throws(LoomError) {
         try statement("UPDATE gates SET status = 'cancelled', decided_by = ?, decided_tick = ? WHERE task_id = ? AND status = 'waiting'")
             .bind(1, json: Principal.system.json).bind(2, tick).bind(3, task).run()
-    }
-}
-
-/// Parses JSON the kernel itself stored; a failure means the file was damaged.
-func parseStored(_ text: String?, _ column: String) throws(LoomError) -> JSONValue {
-    do {
-        return try JSONValue.parse(text ?? "null")
-    } catch {
-        throw LoomError(.corrupt, "stored JSON in \(column) does not parse: \(error.message)", context: "reading \(column)")
     }
 }

@@ -112,11 +112,11 @@ public struct RuleCatch: Sendable, Equatable, CustomStringConvertible {
 
 extension Transaction {
     func maxTick(task: String) throws(LoomError) -> Int64? {
-        let statement = try statement("SELECT max(tick) FROM journal WHERE task_id = ?")
+        let statement = try statement("SELECT max(tick) AS tick FROM journal WHERE task_id = ?")
         defer { statement.reset() }
         statement.bind(1, task)
-        guard try statement.step(), !statement.isNull(0) else { return nil }
-        return statement.int64(0)
+        guard try statement.step() else { return nil }
+        return try statement.row.optionalInt64("tick")
     }
 
     func journalEntries(after seq: Int64, upToTick lastTick: Int64, limit: Int) throws(LoomError) -> [JournalEntry] {
@@ -128,15 +128,12 @@ extension Transaction {
         statement.bind(1, seq).bind(2, lastTick).bind(3, limit)
         var entries: [JournalEntry] = []
         while try statement.step() {
-            guard let kind = statement.text(4).flatMap(JournalKind.init(rawValue:)) else {
-                throw LoomError(.corrupt, "journal entry \(statement.int64(0)) has an unknown kind", context: "reading the journal")
-            }
+            let row = statement.row
             entries.append(JournalEntry(
-                seq: statement.int64(0), tick: statement.int64(1), timeMs: statement.int64(2),
-                taskID: statement.text(3) ?? "", kind: kind,
-                actor: try parseStored(statement.text(5), "journal.actor"),
-                payload: try parseStored(statement.text(6), "journal.payload"),
-                previousHash: statement.blob(7), hash: statement.blob(8)))
+                seq: try row.int64("seq"), tick: try row.int64("tick"), timeMs: try row.int64("time_ms"),
+                taskID: try row.text("task_id"), kind: try row.value("kind", as: JournalKind.self),
+                actor: try row.json("actor"), payload: try row.json("payload"),
+                previousHash: try row.blob("prev_hash"), hash: try row.blob("hash")))
         }
         return entries
     }

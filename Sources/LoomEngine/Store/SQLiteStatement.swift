@@ -9,6 +9,15 @@ final class SQLiteStatement {
     let handle: OpaquePointer
     unowned let connection: SQLiteConnection
     let sql: String
+    /// Column indexes by name, read from SQLite the first time a row is read by name: once
+    /// per prepared statement, which the connection's cache keeps for the next tick.
+    private var columnIndexes: [String: Int32]?
+    /// The column after the one last read by name (the first after the last). Decoders read
+    /// columns in the order of their SELECT list, so this is usually the one asked for next,
+    /// found by comparing one short name instead of hashing it. Empty names when two columns
+    /// share a name: a guess could then pick the second, where the dictionary picks the first.
+    private var columnNames: [String] = []
+    private var nextColumn = 0
 
     init(connection: SQLiteConnection, sql: String) throws(LoomError) {
         var statement: OpaquePointer?
@@ -119,6 +128,33 @@ final class SQLiteStatement {
     func run() throws(LoomError) {
         defer { sqlite3_reset(handle) }
         while try step() {}
+    }
+
+    /// The current row, read by column name.
+    var row: SQLiteRow { SQLiteRow(statement: self) }
+
+    /// The index of the result column named `name` (its alias when it has one).
+    func columnIndex(_ name: String) throws(LoomError) -> Int32 {
+        if !columnNames.isEmpty {
+            let guess = nextColumn < columnNames.count ? nextColumn : 0
+            if columnNames[guess] == name {
+                nextColumn = guess + 1
+                return Int32(guess)
+            }
+        }
+        if columnIndexes == nil {
+            let names = (0..<columnCount).map(columnName)
+            var indexes: [String: Int32] = [:]
+            // The first of two columns with one name wins, as a reader by name would expect.
+            for index in names.indices.reversed() { indexes[names[index]] = Int32(index) }
+            columnIndexes = indexes
+            if indexes.count == names.count { columnNames = names }
+        }
+        guard let index = columnIndexes?[name] else {
+            throw LoomError(.internal, "the statement has no column named \(name)", context: "reading \(sql.prefix(120))")
+        }
+        nextColumn = Int(index) + 1
+        return index
     }
 
     var columnCount: Int32 { sqlite3_column_count(handle) }

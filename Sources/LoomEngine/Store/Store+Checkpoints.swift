@@ -20,7 +20,7 @@ extension Store {
             guard try stored.step() else {
                 throw LoomError(.notFound, "the journal has no entry \(checkpoint.seq)", context: context)
             }
-            guard stored.blob(0) == checkpoint.head else {
+            guard try stored.row.blob("hash") == checkpoint.head else {
                 throw LoomError(.conflict, "entry \(checkpoint.seq)'s stored hash is not the head this engine committed: the file was changed by someone else", context: context)
             }
             try tx.statement("INSERT INTO chain_checkpoints(seq, head, public_key, signature) VALUES (?, ?, ?, ?)")
@@ -38,9 +38,7 @@ extension Store {
                 .bind(1, afterSeq).bind(2, min(limit, Self.checkpointsReadMax))
             defer { statement.reset() }
             var found: [ChainCheckpoint] = []
-            while try statement.step() {
-                found.append(ChainCheckpoint(seq: statement.int64(0), head: statement.blob(1), publicKey: statement.blob(2), signature: statement.blob(3)))
-            }
+            while try statement.step() { found.append(try Self.decodeCheckpoint(statement.row)) }
             return found
         }
     }
@@ -52,8 +50,13 @@ extension Store {
             let statement = try tx.statement("SELECT seq, head, public_key, signature FROM chain_checkpoints ORDER BY seq DESC LIMIT 1")
             defer { statement.reset() }
             guard try statement.step() else { return nil }
-            return ChainCheckpoint(seq: statement.int64(0), head: statement.blob(1), publicKey: statement.blob(2), signature: statement.blob(3))
+            return try Self.decodeCheckpoint(statement.row)
         }
+    }
+
+    private static func decodeCheckpoint(_ row: SQLiteRow) throws(LoomError) -> ChainCheckpoint {
+        ChainCheckpoint(seq: try row.int64("seq"), head: try row.blob("head"), publicKey: try row.blob("public_key"),
+                        signature: try row.blob("signature"))
     }
 
     /// The journal's position as stored: its last tick's last entry and chain head.
@@ -79,7 +82,7 @@ extension Store {
             for seq in seqs {
                 statement.reset()
                 _ = statement.bind(1, seq)
-                if try statement.step() { hashes[seq] = statement.blob(0) }
+                if try statement.step() { hashes[seq] = try statement.row.blob("hash") }
             }
             statement.reset()
             return hashes

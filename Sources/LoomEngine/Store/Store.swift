@@ -135,8 +135,8 @@ public final class Store {
         defer { statement.reset() }
         var seen: Int64 = 0
         while try statement.step() {
-            let number = statement.int64(0)
-            let name = statement.text(1) ?? ""
+            let number = try statement.row.int64("version")
+            let name = try statement.row.text("name")
             guard number >= 1, number <= Int64(Migrations.all.count), Migrations.all[Int(number - 1)].name == name else {
                 throw LoomError(.schemaMismatch, "\(path) records migration \(number) as '\(name)', which this loom does not know", context: "opening \(path)")
             }
