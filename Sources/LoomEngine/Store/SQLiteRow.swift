@@ -1,3 +1,4 @@
+import LoomValues
 import CSQLite
 
 /// The current row of a stepped statement, read by column name.
