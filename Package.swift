@@ -52,7 +52,10 @@ let package = Package(
         // The domain-blind kernel: store, journal, ticks, ledger, invariants, gates, bundles, replay.
         // swift-crypto for SHA-256 only (Kernel/SHA256.swift): BoringSSL's is about nine times the
         // hand-written one `loom-bench kernel` compared it with. The front-ends do not link it.
-        .target(name: "LoomEngine", dependencies: ["LoomValues", "CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "LoomEngine",
+            dependencies: ["LoomValues", "CSQLite", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The host's scheduling decisions without threads (pool admission, retry schedule,
         // delivery failures, who runs a spawn): loomd wraps them in locks and Dispatch, the
         // whole-system simulator drives them in simulated time. One copy of the logic.
@@ -75,56 +78,114 @@ let package = Package(
         // Portable proof files: export, offline verification, replay, and Ed25519 signing of
         // the chain head (proofs, and loomd's chain checkpoints). Its own target so keys and
         // signatures stay out of the kernel.
-        .target(name: "LoomProof", dependencies: ["LoomEngine", "LoomSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "LoomProof",
+            dependencies: ["LoomEngine", "LoomSystem", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The host: projects, effect execution, the one-shot run, chain signing, bundle
         // catalogs. What loomd and `loomctl run` share; no socket server, no systemd.
-        .target(name: "LoomHost", dependencies: [
-            "LoomEngine", "LoomScheduling", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomSystem",
-        ]),
+        .target(
+            name: "LoomHost",
+            dependencies: [
+                "LoomEngine", "LoomScheduling", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof", "LoomSystem",
+            ]
+        ),
         // The daemon proper, as a library so tests can drive it in-process: the socket
         // server, request handling, identity, metrics, systemd, notifications, the log.
-        .target(name: "LoomDaemon", dependencies: [
-            "LoomHost", "LoomIPC", "LoomIPCServer", "LoomViews", "CSystemd", .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "LoomDaemon",
+            dependencies: [
+                "LoomHost", "LoomIPC", "LoomIPCServer", "LoomViews", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The simulator's SQLite VFS shim (C: the VFS is a table of C function pointers): wraps
         // the default VFS to fail reads, writes and syncs and to drop unsynced writes at a
         // simulated power cut. Test kit only; loomd never links it.
         .target(name: "CFaultVFS", dependencies: ["CSQLite"]),
         // Deterministic doubles for tests, the simulator and the benchmark; SQLite for the
         // hostile writer that rewrites a journal straight in the file.
-        .target(name: "LoomTestKit", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomSystem", "CFaultVFS", "CSQLite"]),
+        .target(
+            name: "LoomTestKit",
+            dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomSystem", "CFaultVFS", "CSQLite"]
+        ),
         .executableTarget(name: "loomd", dependencies: ["LoomDaemon"]),
         // Makes the HTTP backends' requests (URLSession): FoundationNetworking and libcurl load
         // in this short-lived child only, not in loomd or loomctl.
         .executableTarget(name: "loom-http", dependencies: ["LoomProviders"]),
         // The CLI: a client of the socket, plus the host for `run`, `verify` and bundles.
-        .executableTarget(name: "loomctl", dependencies: [
-            "LoomHost", "LoomIPC", "LoomViews",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(
+            name: "loomctl",
+            dependencies: [
+                "LoomHost", "LoomIPC", "LoomViews",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // The MCP server on stdio (`loomctl mcp` execs it): its own executable so the MCP
         // package and its dependencies stay out of loomctl.
-        .executableTarget(name: "loom-mcp", dependencies: [
-            "LoomIPC", .product(name: "MCP", package: "swift-sdk"),
-        ]),
+        .executableTarget(
+            name: "loom-mcp",
+            dependencies: [
+                "LoomIPC", .product(name: "MCP", package: "swift-sdk"),
+            ]
+        ),
         // The Telegram bot (`loomctl bot telegram` execs it): Foundation's URLSession only.
         .executableTarget(name: "loom-telegram", dependencies: ["LoomIPC", "LoomConfiguration", "LoomSystem"]),
         // The web dashboard: an HTTP front-end that is one more client of loomd's socket.
-        .target(name: "LoomWeb", dependencies: [
-            "LoomIPC", "LoomConfiguration", "LoomSystem",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
-        .executableTarget(name: "loom-web", dependencies: ["LoomWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "loom-bench", dependencies: ["LoomEngine", "LoomPolicy", "LoomScheduling", "LoomTestKit", "LoomIPC", "LoomProviders", "LoomSystem", "CSQLite",
-                                                        .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "LoomEngineTests", dependencies: ["LoomEngine", "LoomValues", "LoomSystem", "LoomPolicy", "LoomScheduling", "LoomTestKit", "CSQLite"]),
-        .testTarget(name: "LoomProofTests", dependencies: ["LoomProof", "LoomEngine", "LoomValues", "LoomSystem", "LoomPolicy", "LoomTestKit", "CSQLite"]),
+        .target(
+            name: "LoomWeb",
+            dependencies: [
+                "LoomIPC", "LoomConfiguration", "LoomSystem",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "loom-web",
+            dependencies: ["LoomWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "loom-bench",
+            dependencies: [
+                "LoomEngine", "LoomPolicy", "LoomScheduling", "LoomTestKit", "LoomIPC", "LoomProviders", "LoomSystem",
+                "CSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "LoomEngineTests",
+            dependencies: [
+                "LoomEngine", "LoomValues", "LoomSystem", "LoomPolicy", "LoomScheduling", "LoomTestKit", "CSQLite",
+            ]
+        ),
+        .testTarget(
+            name: "LoomProofTests",
+            dependencies: [
+                "LoomProof", "LoomEngine", "LoomValues", "LoomSystem", "LoomPolicy", "LoomTestKit", "CSQLite",
+            ]
+        ),
         .testTarget(name: "LoomIPCTests", dependencies: ["LoomIPC", "LoomIPCServer", "LoomValues"]),
-        .testTarget(name: "LoomCodeTests", dependencies: ["LoomCode", "LoomIPC", "LoomValues", "LoomSystem", "LoomConfiguration", "LoomHost", "LoomDaemon", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews"]),
-        .testTarget(name: "LoomProvidersTests", dependencies: ["LoomProviders", "LoomConfiguration", "LoomEngine", "LoomSystem", "LoomValues", "LoomTestKit"]),
+        .testTarget(
+            name: "LoomCodeTests",
+            dependencies: [
+                "LoomCode", "LoomIPC", "LoomValues", "LoomSystem", "LoomConfiguration", "LoomHost", "LoomDaemon",
+                "LoomEngine", "LoomPolicy", "LoomProviders", "LoomTestKit", "LoomViews",
+            ]
+        ),
+        .testTarget(
+            name: "LoomProvidersTests",
+            dependencies: [
+                "LoomProviders", "LoomConfiguration", "LoomEngine", "LoomSystem", "LoomValues", "LoomTestKit",
+            ]
+        ),
         .testTarget(name: "LoomWebTests", dependencies: ["LoomWeb", "LoomIPC", "LoomSystem", "LoomValues"]),
-        .testTarget(name: "LoomDaemonTests", dependencies: ["LoomDaemon", "LoomIPCServer", "LoomValues", "LoomSystem", "LoomConfiguration", "LoomViews", "LoomHost", "LoomCode", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite"]),
+        .testTarget(
+            name: "LoomDaemonTests",
+            dependencies: [
+                "LoomDaemon", "LoomIPCServer", "LoomValues", "LoomSystem", "LoomConfiguration", "LoomViews", "LoomHost",
+                "LoomCode", "LoomEngine", "LoomIPC", "LoomProviders", "LoomTestKit", "CSQLite",
+            ]
+        ),
     ]
 )

@@ -1,18 +1,19 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
-import LoomHost
-import LoomCode
 import Logging
+import LoomCode
 import LoomEngine
+import LoomHost
 import LoomIPC
 import LoomIPCServer
 import LoomProviders
 import LoomScheduling
-import LoomViews
-import LoomValues
 import LoomSystem
+import LoomValues
+import LoomViews
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// loomd's one lifecycle owner: it starts the parts in order (registry, projects and their
 /// recovery, the socket, READY) and stops them in reverse (STOPPING, the socket, effects
@@ -79,23 +80,42 @@ public final class Daemon: @unchecked Sendable {
 
     public init(configuration: DaemonConfiguration) throws(LoomError) {
         guard FileSystem.makeDirectories(configuration.stateDirectory, mode: 0o750) else {
-            throw LoomError(.io, "cannot create the state directory \(configuration.stateDirectory): \(Errno.current.description)", context: "starting loomd")
+            throw LoomError(
+                .io,
+                "cannot create the state directory \(configuration.stateDirectory): \(Errno.current.description)",
+                context: "starting loomd"
+            )
         }
         registry = try ProjectRegistry(stateDirectory: configuration.stateDirectory)
         signer = try ChainSigner(stateDirectory: configuration.stateDirectory)
         quarantines = try QuarantineList(stateDirectory: configuration.stateDirectory)
-        runner = EffectRunner(configuration: configuration, executor: EffectExecutor(provider: try Self.loadProvider(configuration), stateDirectory: configuration.stateDirectory,
-                                                                            confinement: try configuration.confinementSettings()), metrics: metrics)
+        runner = EffectRunner(
+            configuration: configuration,
+            executor: EffectExecutor(
+                provider: try Self.loadProvider(configuration),
+                stateDirectory: configuration.stateDirectory,
+                confinement: try configuration.confinementSettings()
+            ),
+            metrics: metrics
+        )
         let level = StderrLogHandler.level(named: configuration.logLevel) ?? .info
         let journald = getenv("JOURNAL_STREAM") != nil
         logger = Logger(label: "loomd") { _ in StderrLogHandler(level: level, journald: journald) }
         if let argv = configuration.notifier {
             let log = logger
-            gateNotifier = GateNotifier(argv: argv, timeoutMs: configuration.notifierTimeoutMs) { line in log.warning("\(line)") }
+            gateNotifier = GateNotifier(argv: argv, timeoutMs: configuration.notifierTimeoutMs) { line in
+                log.warning("\(line)")
+            }
         }
-        reloadable = Reloadable(configuration: configuration, bundles: try BundleCatalog.load(configuration.bundleDirectories),
-                                policy: PeerPolicy(submitters: configuration.submitters, approvers: configuration.approvers,
-                                                   agentUID: runner.executor.confinement.agent?.uid))
+        reloadable = Reloadable(
+            configuration: configuration,
+            bundles: try BundleCatalog.load(configuration.bundleDirectories),
+            policy: PeerPolicy(
+                submitters: configuration.submitters,
+                approvers: configuration.approvers,
+                agentUID: runner.executor.confinement.agent?.uid
+            )
+        )
     }
 
     /// The directory part of a path ("/" for a file at the root).
@@ -106,7 +126,9 @@ public final class Daemon: @unchecked Sendable {
 
     static func loadProvider(_ configuration: DaemonConfiguration) throws(LoomError) -> ScriptedProvider? {
         guard let path = configuration.providerScript else { return nil }
-        guard let text = FileSystem.readText(path) else { throw LoomError(.notFound, "cannot read the provider script \(path)", context: "starting loomd") }
+        guard let text = FileSystem.readText(path) else {
+            throw LoomError(.notFound, "cannot read the provider script \(path)", context: "starting loomd")
+        }
         return try ScriptedProvider(scriptText: text)
     }
 
@@ -125,14 +147,24 @@ public final class Daemon: @unchecked Sendable {
         // Task processes must not read loomd's memory or environment (its keys), and
         // every process they start stays loomd's descendant however it forks, so a peer
         // on the socket cannot pass for a person by escaping the process tree.
-        if !forbidInspection() { log("cannot make loomd undumpable (PR_SET_DUMPABLE); same-uid processes may read its memory", level: .warning) }
-        if !ChildReaper.shared.becomeSubreaper() { log("cannot become a child subreaper; orphaned task processes leave loomd's tree", level: .warning) }
+        if !forbidInspection() {
+            log(
+                "cannot make loomd undumpable (PR_SET_DUMPABLE); same-uid processes may read its memory",
+                level: .warning
+            )
+        }
+        if !ChildReaper.shared.becomeSubreaper() {
+            log("cannot become a child subreaper; orphaned task processes leave loomd's tree", level: .warning)
+        }
         let confinement = runner.executor.confinement
         confinementProblem = confinement.problem()
         if let confinementProblem {
             log("\(confinementProblem); every agent, check and command step will fail until it is fixed", level: .error)
         } else if confinement.mode == .none {
-            log("confinement is none: agents, checks and command steps run unconfined, as loomd's own children (docs/SECURITY.md)", level: .warning)
+            log(
+                "confinement is none: agents, checks and command steps run unconfined, as loomd's own children (docs/SECURITY.md)",
+                level: .warning
+            )
         }
         let recoveryStarted = MonotonicClock.milliseconds()
         let leftovers = runner.childRecords.endLeftovers()
@@ -154,7 +186,8 @@ public final class Daemon: @unchecked Sendable {
         }
         do {
             let fd = try listeningSocket()
-            let server = IPCServer(socketFD: fd, serverVersion: "loomd \(Self.version)", limits: serverLimits()) { [weak self] reply in
+            let server = IPCServer(socketFD: fd, serverVersion: "loomd \(Self.version)", limits: serverLimits()) {
+                [weak self] reply in
                 self?.handle(reply)
             }
             server.start()
@@ -166,7 +199,9 @@ public final class Daemon: @unchecked Sendable {
         installSignals()
         startWatchdog()
         notifier.ready(status: statusLine())
-        log("loomd \(Self.version) ready on \(listeningOn) (\(registry.all.count) project(s), bundles \(bundles.map(\.name).sorted().joined(separator: ", ")), recovery \(Int(metrics.recoverySeconds * 1_000)) ms)")
+        log(
+            "loomd \(Self.version) ready on \(listeningOn) (\(registry.all.count) project(s), bundles \(bundles.map(\.name).sorted().joined(separator: ", ")), recovery \(Int(metrics.recoverySeconds * 1_000)) ms)"
+        )
         dispatchMain()
     }
 
@@ -187,7 +222,11 @@ public final class Daemon: @unchecked Sendable {
             return fd
         }
         listeningOn = configuration.socketPath
-        let parent = String(configuration.socketPath[..<(configuration.socketPath.lastIndex(of: "/") ?? configuration.socketPath.endIndex)])
+        let parent = String(
+            configuration.socketPath[
+                ..<(configuration.socketPath.lastIndex(of: "/") ?? configuration.socketPath.endIndex)
+            ]
+        )
         if !parent.isEmpty { FileSystem.makeDirectories(parent, mode: 0o750) }
         let fd = try IPCServer.bind(path: configuration.socketPath)
         boundSocketPath = configuration.socketPath
@@ -258,13 +297,23 @@ public final class Daemon: @unchecked Sendable {
                 updated.keepRestartOnly(of: running)
                 let newBundles = try BundleCatalog.load(updated.bundleDirectories)
                 reloadLock.withLock {
-                    reloadable = Reloadable(configuration: updated, bundles: newBundles,
-                                            policy: PeerPolicy(submitters: updated.submitters, approvers: updated.approvers,
-                                                                               agentUID: runner.executor.confinement.agent?.uid))
+                    reloadable = Reloadable(
+                        configuration: updated,
+                        bundles: newBundles,
+                        policy: PeerPolicy(
+                            submitters: updated.submitters,
+                            approvers: updated.approvers,
+                            agentUID: runner.executor.confinement.agent?.uid
+                        )
+                    )
                 }
                 for project in allProjects { project.queue.async { project.use(bundles: newBundles) } }
-                log("reloaded: \(newBundles.count) bundle(s); new tasks use them, tasks under way keep the version they started with")
-                if !waiting.isEmpty { log("these settings take effect at the next start: \(waiting.joined(separator: ", "))") }
+                log(
+                    "reloaded: \(newBundles.count) bundle(s); new tasks use them, tasks under way keep the version they started with"
+                )
+                if !waiting.isEmpty {
+                    log("these settings take effect at the next start: \(waiting.joined(separator: ", "))")
+                }
             } catch {
                 log("reload refused, keeping the running configuration: \(error)")
             }
@@ -290,9 +339,16 @@ public final class Daemon: @unchecked Sendable {
         // gets it (a second open would fail on the project's own lock).
         return try openingLock.withLock { () throws(LoomError) -> Project in
             if let existing = project(root) { return existing }
-            let opened = try Project(root: root, bundles: bundles, frameMaxBytes: configuration.maxFrameBytes, signer: signer,
-                                     quarantines: quarantines, onQuarantine: { [weak self] root, reason in self?.quarantine(root, because: reason) },
-                                     log: { [weak self] line in self?.log(line) }, clock: { [unowned self] in self.now() })
+            let opened = try Project(
+                root: root,
+                bundles: bundles,
+                frameMaxBytes: configuration.maxFrameBytes,
+                signer: signer,
+                quarantines: quarantines,
+                onQuarantine: { [weak self] root, reason in self?.quarantine(root, because: reason) },
+                log: { [weak self] line in self?.log(line) },
+                clock: { [unowned self] in self.now() }
+            )
             projectsLock.withLock { projects[root] = opened }
             // First on the project's queue: every request's work runs after it.
             opened.queue.async { [self] in recover(opened) }
@@ -305,7 +361,9 @@ public final class Daemon: @unchecked Sendable {
         do {
             let engine = try project.engine
             if let entry = quarantines.entry(for: project.root) {
-                log("project \(project.root) stays quarantined (since \(entry.sinceMs) ms): \(entry.reason); nothing of it runs until `loomctl projects clear-quarantine -C \(project.root)`")
+                log(
+                    "project \(project.root) stays quarantined (since \(entry.sinceMs) ms): \(entry.reason); nothing of it runs until `loomctl projects clear-quarantine -C \(project.root)`"
+                )
                 return project.hibernateSoon()
             }
             // Worktrees of tasks that ended while no daemon watched (the branch stays).
@@ -330,7 +388,10 @@ public final class Daemon: @unchecked Sendable {
 
     /// What every line about an effect carries.
     static func metadata(_ effect: Effect, in project: Project) -> Logger.Metadata {
-        ["project": "\(project.root)", "task": "\(effect.taskID)", "effect": "\(effect.key)", "kind": "\(effect.kind.rawValue)"]
+        [
+            "project": "\(project.root)", "task": "\(effect.taskID)", "effect": "\(effect.key)",
+            "kind": "\(effect.kind.rawValue)",
+        ]
     }
 
     /// An effect's result as a log line: finished (info) or failed (warning), with the
@@ -343,7 +404,9 @@ public final class Daemon: @unchecked Sendable {
             logger.warning("effect failed", metadata: metadata)
         } else {
             metadata["status"] = "\(result["status"]?.stringValue ?? "?")"
-            if let provider = result["provider"]?.stringValue, !provider.isEmpty { metadata["model"] = "\(provider):\(result["model"]?.stringValue ?? "")" }
+            if let provider = result["provider"]?.stringValue, !provider.isEmpty {
+                metadata["model"] = "\(provider):\(result["model"]?.stringValue ?? "")"
+            }
             logger.info("effect finished", metadata: metadata)
         }
     }
@@ -353,42 +416,70 @@ public final class Daemon: @unchecked Sendable {
         // A host-executed task's spawns wait in the ledger for its host (`effects.pending`);
         // its command and handler steps run here as usual. A quarantined project runs
         // nothing: its intents stay pending for after the clear.
-        let (effects, lookupFailed) = ScheduleDecision.split(effects, quarantined: project.isQuarantined, executor: project.executorChoice)
+        let (effects, lookupFailed) = ScheduleDecision.split(
+            effects,
+            quarantined: project.isQuarantined,
+            executor: project.executorChoice
+        )
         for (effect, error) in lookupFailed { retryExecutorLookup(effect, in: project, after: error, tries: 0) }
         guard !effects.isEmpty else { return }
         configuration.crashPoint?.hit(.afterIntent, once: "\(configuration.stateDirectory)/crash-after-intent.done")
         for effect in effects { logger.info("effect started", metadata: Self.metadata(effect, in: project)) }
         let now = self.now()
-        runner.run(effects, directory: project.root, resume: { effect in
-            // A retry journaled before loomd (re)started resumes at its attempt and due time.
-            // Unreadable: start afresh; `recordRetry` still refuses to journal a decision twice.
-            RetryResume.from((try? project.engine.retries(key: effect.key)) ?? [], nowMs: now)
-        }, retrying: { [weak self, weak project] effect, attempt, errorClass, delayMs, message, wait, then in
-            guard let self, let project else { return then(false) }
-            self.logger.info("effect retried", metadata: Self.metadata(effect, in: project).merging([
-                "attempt": "\(attempt)", "class": "\(errorClass)", "delayMs": "\(delayMs)", "error": "\(message.prefix(300))"]) { $1 })
-            project.queue.async {
-                do {
-                    let started = try project.engine.recordRetry(key: effect.key, attempt: attempt, errorClass: errorClass, delayMs: delayMs, message: message, wait: wait)
-                    self.configuration.crashPoint?.hit(.duringBackoff, once: "\(self.configuration.stateDirectory)/crash-during-backoff.done")
-                    // A retry past the spawn cap ended the task: do not spend the attempt.
-                    then((try? project.engine.task(effect.taskID))??.status.isFinished != true)
-                    self.schedule(started, in: project)
-                    self.afterTick(project, task: effect.taskID)
-                } catch {
-                    // As before the retry was on record: a journal that cannot take the note
-                    // will refuse the result too, and that failure is logged where it happens.
-                    self.log("journaling the retry of \(effect.key) failed: \(error)")
-                    // A quarantined project spends nothing more: no retry.
-                    then(!project.isQuarantined)
+        runner.run(
+            effects,
+            directory: project.root,
+            resume: { effect in
+                // A retry journaled before loomd (re)started resumes at its attempt and due time.
+                // Unreadable: start afresh; `recordRetry` still refuses to journal a decision twice.
+                RetryResume.from((try? project.engine.retries(key: effect.key)) ?? [], nowMs: now)
+            },
+            retrying: { [weak self, weak project] effect, attempt, errorClass, delayMs, message, wait, then in
+                guard let self, let project else { return then(false) }
+                self.logger.info(
+                    "effect retried",
+                    metadata: Self.metadata(effect, in: project).merging([
+                        "attempt": "\(attempt)", "class": "\(errorClass)", "delayMs": "\(delayMs)",
+                        "error": "\(message.prefix(300))",
+                    ]) { $1 }
+                )
+                project.queue.async {
+                    do {
+                        let started = try project.engine.recordRetry(
+                            key: effect.key,
+                            attempt: attempt,
+                            errorClass: errorClass,
+                            delayMs: delayMs,
+                            message: message,
+                            wait: wait
+                        )
+                        self.configuration.crashPoint?.hit(
+                            .duringBackoff,
+                            once: "\(self.configuration.stateDirectory)/crash-during-backoff.done"
+                        )
+                        // A retry past the spawn cap ended the task: do not spend the attempt.
+                        then((try? project.engine.task(effect.taskID))??.status.isFinished != true)
+                        self.schedule(started, in: project)
+                        self.afterTick(project, task: effect.taskID)
+                    } catch {
+                        // As before the retry was on record: a journal that cannot take the note
+                        // will refuse the result too, and that failure is logged where it happens.
+                        self.log("journaling the retry of \(effect.key) failed: \(error)")
+                        // A quarantined project spends nothing more: no retry.
+                        then(!project.isQuarantined)
+                    }
                 }
+            },
+            progress: { [weak project] effect, text in
+                guard let project else { return }
+                project.queue.async { project.publishProgress(effect, text: text) }
             }
-        }, progress: { [weak project] effect, text in
-            guard let project else { return }
-            project.queue.async { project.publishProgress(effect, text: text) }
-        }) { [weak self, weak project] effect, result in
+        ) { [weak self, weak project] effect, result in
             guard let self, let project else { return }
-            self.configuration.crashPoint?.hit(.afterExecute, once: "\(self.configuration.stateDirectory)/crash-after-execute.done")
+            self.configuration.crashPoint?.hit(
+                .afterExecute,
+                once: "\(self.configuration.stateDirectory)/crash-after-execute.done"
+            )
             project.queue.async {
                 self.deliver(effect, result, in: project)
             }
@@ -403,7 +494,11 @@ public final class Daemon: @unchecked Sendable {
         guard tries < ScheduleDecision.lookupRetriesMax else {
             log("ending \(effect.taskID): who executes \(effect.key) could not be read: \(error)")
             do {
-                let started = try project.engine.cancel(task: effect.taskID, reason: "who executes \(effect.key) could not be read: \(error.message)", by: .system)
+                let started = try project.engine.cancel(
+                    task: effect.taskID,
+                    reason: "who executes \(effect.key) could not be read: \(error.message)",
+                    by: .system
+                )
                 schedule(started, in: project)
             } catch {
                 log("ending \(effect.taskID) after failed executor lookups failed too: \(error)")
@@ -412,7 +507,13 @@ public final class Daemon: @unchecked Sendable {
         }
         let delayMs = ScheduleDecision.lookupRetryBaseMs << tries
         do {
-            try project.engine.recordRetry(key: effect.key, attempt: effect.attempt, errorClass: "executor_lookup", delayMs: delayMs, message: error.message)
+            try project.engine.recordRetry(
+                key: effect.key,
+                attempt: effect.attempt,
+                errorClass: "executor_lookup",
+                delayMs: delayMs,
+                message: error.message
+            )
         } catch {
             log("journaling the executor lookup retry of \(effect.key) failed: \(error)")
         }
@@ -434,14 +535,23 @@ public final class Daemon: @unchecked Sendable {
 
     /// On the project's queue. `retry` counts the tries after a store failure; `standIn` says
     /// `result` already replaces one the journal refused.
-    private func deliver(_ effect: Effect, _ result: JSONValue, in project: Project, retry: Int = 0, standIn: Bool = false) {
+    private func deliver(
+        _ effect: Effect,
+        _ result: JSONValue,
+        in project: Project,
+        retry: Int = 0,
+        standIn: Bool = false
+    ) {
         project.forgetProgress(effect.key)
         let started = MonotonicClock.milliseconds()
         do {
             let outcome = try project.engine.deliver(key: effect.key, result: result)
             metrics.tickSeconds.observe(Double(MonotonicClock.milliseconds() - started) / 1_000)
             logFinished(effect, result, in: project)
-            configuration.crashPoint?.hit(.afterDelivery, once: "\(configuration.stateDirectory)/crash-after-delivery.done")
+            configuration.crashPoint?.hit(
+                .afterDelivery,
+                once: "\(configuration.stateDirectory)/crash-after-delivery.done"
+            )
             if case .applied(let more) = outcome { schedule(more, in: project) }
             afterTick(project, task: effect.taskID)
         } catch {
@@ -465,7 +575,9 @@ public final class Daemon: @unchecked Sendable {
                 }
                 return
             case .cancelTask(let why):
-                if error.code == .invariantViolation { error.violations.forEach { metrics.violations.increment($0.rule) } }
+                if error.code == .invariantViolation {
+                    error.violations.forEach { metrics.violations.increment($0.rule) }
+                }
                 reason = why
             }
             // Left pending, the task would wait for ever and hold the project's queue: end
@@ -488,7 +600,9 @@ public final class Daemon: @unchecked Sendable {
         } catch {
             log("recording the quarantine of \(root) failed (it holds until loomd stops): \(error)")
         }
-        log("QUARANTINED project \(root): \(reason). No ticks or effects run for it. Check it with `loomctl verify -C \(root)`, then clear it with `loomctl projects clear-quarantine -C \(root)`")
+        log(
+            "QUARANTINED project \(root): \(reason). No ticks or effects run for it. Check it with `loomctl verify -C \(root)`, then clear it with `loomctl projects clear-quarantine -C \(root)`"
+        )
     }
 
     /// Removes an ended task's worktree off the project's queue (git may take a while);
@@ -507,7 +621,9 @@ public final class Daemon: @unchecked Sendable {
         project.refreshCounts()
         defer { project.hibernateSoon() }
         let record = try? (try project.engine).task(task)
-        project.checkpointReporting(force: checkpoint || record.map { $0.status.isFinished || $0.status == .parked } ?? false)
+        project.checkpointReporting(
+            force: checkpoint || record.map { $0.status.isFinished || $0.status == .parked } ?? false
+        )
         tellFleet(project, task: task, status: record?.status)
         if let record {
             if record.status.isFinished {
@@ -539,22 +655,36 @@ public final class Daemon: @unchecked Sendable {
     private func tellFleet(_ project: Project, task: String, status: TaskStatus?) {
         let watchers = fleetLock.withLock { fleetWatchers }
         guard !watchers.isEmpty else { return }
-        let event: JSONValue = .object(["kind": "changed", "project": .string(project.root), "task": .string(task),
-                                        "status": status.map { .string($0.rawValue) } ?? .null])
+        let event: JSONValue = .object([
+            "kind": "changed", "project": .string(project.root), "task": .string(task),
+            "status": status.map { .string($0.rawValue) } ?? .null,
+        ])
         for (id, send) in watchers where !send(event) { removeFleetWatcher(id) }
     }
 
     /// Runs the notifier for the gate `task` waits at, once per gate event (on the
     /// project's queue: it reads the card; the command itself runs on its own queue).
     private func announceGate(of task: TaskRecord, in project: Project) {
-        guard let engine = try? project.engine, let gate = try? engine.waitingGate(task: task.id), openedGates.insert(gate.eventID) else { return }
-        logger.info("gate opened", metadata: ["project": "\(project.root)", "task": "\(task.id)", "gate": "\(gate.eventID)", "role": "\(gate.role)",
-                                              "policy": "\(gate.policy.rawValue)"])
+        guard let engine = try? project.engine, let gate = try? engine.waitingGate(task: task.id),
+            openedGates.insert(gate.eventID)
+        else { return }
+        logger.info(
+            "gate opened",
+            metadata: [
+                "project": "\(project.root)", "task": "\(task.id)", "gate": "\(gate.eventID)", "role": "\(gate.role)",
+                "policy": "\(gate.policy.rawValue)",
+            ]
+        )
         guard let gateNotifier else { return }
         let card = try? GateCard.build(engine: engine, task: task, gate: gate)
-        gateNotifier.announce(.object(["project": .string(project.root), "task": .string(task.id), "event": .string(gate.eventID),
-                                       "role": .string(gate.role), "summary": .string(card?.summary ?? "gate \(gate.role) waits"),
-                                       "card": card?.json ?? .null]), event: gate.eventID)
+        gateNotifier.announce(
+            .object([
+                "project": .string(project.root), "task": .string(task.id), "event": .string(gate.eventID),
+                "role": .string(gate.role), "summary": .string(card?.summary ?? "gate \(gate.role) waits"),
+                "card": card?.json ?? .null,
+            ]),
+            event: gate.eventID
+        )
     }
 
     /// STATUS= only when the line changes: sd_notify is a syscall to a socket that may be
@@ -572,7 +702,9 @@ public final class Daemon: @unchecked Sendable {
     /// One line for systemd's STATUS=, from each project's in-memory counts.
     func statusLine() -> String {
         let projects = allProjects
-        let totals = projects.map(\.activeCounts).reduce(into: (0, 0, 0)) { $0 = ($0.0 + $1.running, $0.1 + $1.parked, $0.2 + $1.queued) }
+        let totals = projects.map(\.activeCounts).reduce(into: (0, 0, 0)) {
+            $0 = ($0.0 + $1.running, $0.1 + $1.parked, $0.2 + $1.queued)
+        }
         return "\(projects.count) project(s), \(totals.0) running, \(totals.1) parked, \(totals.2) queued"
     }
 
@@ -585,7 +717,9 @@ func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }
 /// Every supervised project keeps its lock file open; lift the soft limit to the hard one.
 func raiseOpenFileLimit() {
     var limit = rlimit()
-    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else {
+        return
+    }
     limit.rlim_cur = limit.rlim_max
     setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
 }

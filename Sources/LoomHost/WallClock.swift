@@ -1,7 +1,8 @@
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
 
 /// Milliseconds of the wall clock, never going backwards within this process: the time
 /// tokens the kernel stamps ticks with (loomd, and a one-shot run).

@@ -1,9 +1,10 @@
+import Dispatch
+import LoomSystem
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
-import LoomValues
-import LoomSystem
 
 /// The client's blocking frame transport over one connected socket, with deadlines.
 ///
@@ -47,7 +48,10 @@ final class FrameChannel {
             let n = bytes.withUnsafeBytes { raw in
                 Glibc.send(fd, raw.baseAddress! + written, raw.count - written, Int32(MSG_NOSIGNAL))
             }
-            if n > 0 { written += n; continue }
+            if n > 0 {
+                written += n
+                continue
+            }
             let e = errno
             if n < 0 && e == EINTR { continue }
             if n < 0 && (e == EAGAIN || e == EWOULDBLOCK) {
@@ -82,7 +86,8 @@ final class FrameChannel {
                 }
             }
             try wait(for: Int16(POLLIN), deadline: deadline)
-            let (n, e) = withUnsafeTemporaryAllocation(byteCount: Self.readChunkBytes, alignment: 1) { buffer -> (Int, Int32) in
+            let (n, e) = withUnsafeTemporaryAllocation(byteCount: Self.readChunkBytes, alignment: 1) {
+                buffer -> (Int, Int32) in
                 let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
                 if n > 0 { decoder.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
                 return (n, n < 0 ? errno : 0)
@@ -103,7 +108,7 @@ final class FrameChannel {
             }
             var pfd = pollfd(fd: fd, events: events, revents: 0)
             let rc = poll(&pfd, 1, timeout)
-            if rc > 0 { return }   // ready, or HUP/ERR: the read/send reports which
+            if rc > 0 { return }  // ready, or HUP/ERR: the read/send reports which
             if rc < 0 && errno != EINTR { throw fail(lost(errno)) }
         }
     }

@@ -1,4 +1,5 @@
 import LoomSystem
+
 /// Splits a byte stream into frame bodies, incrementally and with a hard size limit.
 ///
 /// Bytes arrive in arbitrary pieces (one byte, half a header, ten frames at once),

@@ -1,8 +1,9 @@
+import Dispatch
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
-import LoomValues
 
 /// A blocking control-socket client, for the CLI and front-ends.
 ///
@@ -21,13 +22,17 @@ public final class IPCClient {
     public var streamIdleTimeoutMs = 0
 
     private let channel: FrameChannel
-    private var nextID: Int64 = 2   // 1 was hello
+    private var nextID: Int64 = 2  // 1 was hello
 
     /// Connects and says hello. A missing socket or a refused connection is
     /// `unavailable` ("no daemon is listening on <path>"); a protocol mismatch is the
     /// server's `invalid_params`.
-    public init(socketPath: String, clientName: String = "loomctl", timeoutMs: Int = 30_000,
-                maxFrameBytes: Int = IPCProtocol.maxFrameBytesDefault) throws(IPCError) {
+    public init(
+        socketPath: String,
+        clientName: String = "loomctl",
+        timeoutMs: Int = 30_000,
+        maxFrameBytes: Int = IPCProtocol.maxFrameBytesDefault
+    ) throws(IPCError) {
         self.socketPath = socketPath
         self.timeoutMs = timeoutMs
         let deadline = Self.deadline(after: timeoutMs)
@@ -38,22 +43,33 @@ public final class IPCClient {
             throw Self.connectError(error, path: socketPath, timeoutMs: timeoutMs).failing(.connect)
         }
         let channel = FrameChannel(fd: fd, maxFrameBytes: maxFrameBytes, peerName: "the daemon at \(socketPath)")
-        let hello = IPCRequest(id: 1, method: "hello", params: .object([
-            "protocol": .int(Int64(IPCProtocol.version)),
-            "client": .string(clientName),
-        ]))
+        let hello = IPCRequest(
+            id: 1,
+            method: "hello",
+            params: .object([
+                "protocol": .int(Int64(IPCProtocol.version)),
+                "client": .string(clientName),
+            ])
+        )
         let answer: JSONValue?
         do {
             answer = try Self.exchange(channel, hello, deadline: deadline, idleMs: nil, onEvent: nil)
-        } catch where error.code == .unavailable {
+        } catch  where error.code == .unavailable {
             // Connected, so a daemon is there: say so, rather than "no daemon is listening".
             channel.close()
-            throw IPCError(.unavailable, "the daemon at \(socketPath) accepted the connection but dropped it before answering hello (is it at its connection limit?): \(error.message)").failing(.hello)
+            throw IPCError(
+                .unavailable,
+                "the daemon at \(socketPath) accepted the connection but dropped it before answering hello (is it at its connection limit?): \(error.message)"
+            ).failing(.hello)
         }
         guard case .some(let result) = answer, result["protocol"]?.intValue == Int64(IPCProtocol.version),
-              let server = result["server"]?.stringValue else {
+            let server = result["server"]?.stringValue
+        else {
             channel.close()
-            throw IPCError(.internal, "the daemon at \(socketPath) answered hello with \(answer.map { $0.canonicalText } ?? "nothing")")
+            throw IPCError(
+                .internal,
+                "the daemon at \(socketPath) answered hello with \(answer.map { $0.canonicalText } ?? "nothing")"
+            )
         }
         self.serverVersion = server
         self.channel = channel
@@ -73,8 +89,11 @@ public final class IPCClient {
 
     /// Calls a streaming method (`watch`): `onEvent` runs for each event until the final
     /// answer; see `stream(_:_:onEvent:)`.
-    public func stream<M: IPCMethod>(_ method: M.Type, _ params: M.Params,
-                                     onEvent: (JSONValue) -> Bool) throws(IPCError) -> M.Result? {
+    public func stream<M: IPCMethod>(
+        _ method: M.Type,
+        _ params: M.Params,
+        onEvent: (JSONValue) -> Bool
+    ) throws(IPCError) -> M.Result? {
         guard let result = try stream(M.name, params.json, onEvent: onEvent) else { return nil }
         return try M.Result(json: result)
     }
@@ -82,8 +101,13 @@ public final class IPCClient {
     /// Sends one request by name and returns its result as JSON: the wire as it is, for
     /// tests that send what no typed client would. Events of a streaming method are discarded.
     public func call(_ method: String, _ params: JSONValue = .object([:])) throws(IPCError) -> JSONValue {
-        let answer = try Self.exchange(channel, request(method, params), deadline: Self.deadline(after: timeoutMs),
-                                       idleMs: nil, onEvent: nil)
+        let answer = try Self.exchange(
+            channel,
+            request(method, params),
+            deadline: Self.deadline(after: timeoutMs),
+            idleMs: nil,
+            onEvent: nil
+        )
         // Only a stream can end without a result.
         return answer ?? .null
     }
@@ -91,11 +115,19 @@ public final class IPCClient {
     /// Calls a streaming method: `onEvent` runs for each event until the final frame,
     /// whose result is returned (its error thrown). If `onEvent` returns false the
     /// connection is closed and nil is returned; the client is then unusable.
-    public func stream(_ method: String, _ params: JSONValue = .object([:]),
-                       onEvent: (JSONValue) -> Bool) throws(IPCError) -> JSONValue? {
+    public func stream(
+        _ method: String,
+        _ params: JSONValue = .object([:]),
+        onEvent: (JSONValue) -> Bool
+    ) throws(IPCError) -> JSONValue? {
         try withoutActuallyEscaping(onEvent) { onEvent throws(IPCError) in
-            try Self.exchange(channel, request(method, params), deadline: Self.deadline(after: timeoutMs),
-                              idleMs: streamIdleTimeoutMs > 0 ? streamIdleTimeoutMs : nil, onEvent: onEvent)
+            try Self.exchange(
+                channel,
+                request(method, params),
+                deadline: Self.deadline(after: timeoutMs),
+                idleMs: streamIdleTimeoutMs > 0 ? streamIdleTimeoutMs : nil,
+                onEvent: onEvent
+            )
         }
     }
 
@@ -115,8 +147,13 @@ public final class IPCClient {
     /// `idleMs` the answer must arrive by `deadline`; with it, each frame must arrive
     /// within `idleMs` of the previous one. Events go to `onEvent` (dropped if nil).
     /// Returns nil only when `onEvent` asked to stop.
-    private static func exchange(_ channel: FrameChannel, _ request: IPCRequest, deadline: UInt64?, idleMs: Int?,
-                                 onEvent: ((JSONValue) -> Bool)?) throws(IPCError) -> JSONValue? {
+    private static func exchange(
+        _ channel: FrameChannel,
+        _ request: IPCRequest,
+        deadline: UInt64?,
+        idleMs: Int?,
+        onEvent: ((JSONValue) -> Bool)?
+    ) throws(IPCError) -> JSONValue? {
         try channel.send(request.json, deadline: deadline)
         let streaming = onEvent != nil
         while true {
@@ -136,7 +173,7 @@ public final class IPCClient {
                     return nil
                 }
             default:
-                continue   // a stray answer (cannot happen one-at-a-time); skip it
+                continue  // a stray answer (cannot happen one-at-a-time); skip it
             }
         }
     }

@@ -7,8 +7,13 @@ public enum JournalPages {
     /// Calls `each` with every entry after `after`, in order; `call` makes one `log` request.
     /// A page that moved nothing forward ends the reading: asking again would get the same
     /// page for ever.
-    public static func read(project: String, task: String, after: Int64 = 0, call: (Log.Params) throws -> Log.Result,
-                            each: (JSONValue) throws -> Void) throws {
+    public static func read(
+        project: String,
+        task: String,
+        after: Int64 = 0,
+        call: (Log.Params) throws -> Log.Result,
+        each: (JSONValue) throws -> Void
+    ) throws {
         var from: Int64? = after
         while let current = from {
             let page = try call(Log.Params(project: project, task: task, after: current))

@@ -1,5 +1,5 @@
-import LoomValues
 import LoomSystem
+import LoomValues
 
 /// One connection to loomd for a long-lived client (the MCP server, the Telegram bot),
 /// made on first use and made again after a transport failure (loomd restarted, the
@@ -12,7 +12,11 @@ public final class ReconnectingClient: @unchecked Sendable {
     private let lock = Lock()
     private var client: IPCClient?
 
-    public init(socketPath: String, clientName: String, onConnect: @escaping (IPCClient) throws(IPCError) -> Void = { _ in }) {
+    public init(
+        socketPath: String,
+        clientName: String,
+        onConnect: @escaping (IPCClient) throws(IPCError) -> Void = { _ in }
+    ) {
         self.socketPath = socketPath
         self.clientName = clientName
         self.onConnect = onConnect

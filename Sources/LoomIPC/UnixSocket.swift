@@ -1,7 +1,8 @@
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
 
 /// The small set of Unix-socket syscalls the server, `bind` and the client share,
 /// with errno turned into values the callers can map to `IPCError`s.

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import LoomIPC
 import LoomSystem
 import LoomValues
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One accepted client connection inside `IPCServer`.
 ///
@@ -70,8 +71,15 @@ final class IPCConnection: @unchecked Sendable {
 
     private enum WriteOutcome { case queued, closed, overLimit, failed }
 
-    init(fd: Int32, peer: PeerCredentials, number: Int, serverVersion: String, limits: IPCServer.Limits,
-         handler: @escaping @Sendable (IPCReply) -> Void, onFinished: @escaping @Sendable (IPCConnection) -> Void) {
+    init(
+        fd: Int32,
+        peer: PeerCredentials,
+        number: Int,
+        serverVersion: String,
+        limits: IPCServer.Limits,
+        handler: @escaping @Sendable (IPCReply) -> Void,
+        onFinished: @escaping @Sendable (IPCConnection) -> Void
+    ) {
         self.fd = fd
         self.peer = peer
         self.limits = limits
@@ -128,7 +136,10 @@ final class IPCConnection: @unchecked Sendable {
             readSource?.cancel()
             if let writeSource {
                 // A suspended source never runs its cancel handler; resume it first.
-                if !writeSourceResumed { writeSource.resume(); writeSourceResumed = true }
+                if !writeSourceResumed {
+                    writeSource.resume()
+                    writeSourceResumed = true
+                }
                 writeSource.cancel()
             }
             timer?.cancel()
@@ -161,7 +172,8 @@ final class IPCConnection: @unchecked Sendable {
         var completed = 0
         var drained = false
         for _ in 0..<Self.maxReadsPerEvent {
-            let (n, readErrno) = withUnsafeTemporaryAllocation(byteCount: Self.readChunkBytes, alignment: 1) { buffer -> (Int, Int32) in
+            let (n, readErrno) = withUnsafeTemporaryAllocation(byteCount: Self.readChunkBytes, alignment: 1) {
+                buffer -> (Int, Int32) in
                 let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
                 if n > 0 { decoder.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
                 return (n, n < 0 ? errno : 0)
@@ -169,7 +181,10 @@ final class IPCConnection: @unchecked Sendable {
             if n == 0 { return endOfInput() }
             if n < 0 {
                 if readErrno == EINTR { continue }
-                if readErrno == EAGAIN || readErrno == EWOULDBLOCK { drained = true; break }
+                if readErrno == EAGAIN || readErrno == EWOULDBLOCK {
+                    drained = true
+                    break
+                }
                 return close()
             }
             while !readStopped {
@@ -237,7 +252,12 @@ final class IPCConnection: @unchecked Sendable {
         do {
             json = try JSONValue.parse(bytes: body, limits: jsonLimits)
         } catch {
-            return fatal(IPCError(.badJSON, "the frame is not valid JSON (\(error.code.rawValue) at byte \(error.offset): \(error.message))"))
+            return fatal(
+                IPCError(
+                    .badJSON,
+                    "the frame is not valid JSON (\(error.code.rawValue) at byte \(error.offset): \(error.message))"
+                )
+            )
         }
         let request: IPCRequest
         do {
@@ -258,7 +278,10 @@ final class IPCConnection: @unchecked Sendable {
                 return IPCError(.invalidParams, "request id \(request.id) is already in flight on this connection")
             }
             if inFlight.count >= limits.maxInFlightPerConnection {
-                return IPCError(.busy, "\(limits.maxInFlightPerConnection) requests are already in flight on this connection")
+                return IPCError(
+                    .busy,
+                    "\(limits.maxInFlightPerConnection) requests are already in flight on this connection"
+                )
             }
             inFlight[request.id] = WeakReply(reply: reply)
             return nil
@@ -268,29 +291,44 @@ final class IPCConnection: @unchecked Sendable {
             lock.withLock { reply.finished = true }
             return send(.error(id: request.id, refusal))
         }
-        if isClosed { lock.withLock { reply.finished = true }; return }
+        if isClosed {
+            lock.withLock { reply.finished = true }
+            return
+        }
         handler(reply)
     }
 
     /// The server answers `hello` itself: handlers only ever see greeted connections.
     private func hello(_ request: IPCRequest) {
         guard request.method == "hello" else {
-            return send(.error(id: request.id, IPCError(.invalidParams, "send hello first (got \"\(request.method)\")")))
+            return send(
+                .error(id: request.id, IPCError(.invalidParams, "send hello first (got \"\(request.method)\")"))
+            )
         }
         guard let version = request.params["protocol"]?.intValue else {
             return fatal(IPCError(.invalidParams, "hello needs params.protocol (an integer)"), id: request.id)
         }
         guard version == Int64(IPCProtocol.version) else {
-            return fatal(IPCError(.invalidParams,
-                "the client speaks protocol \(version) but this server speaks protocol \(IPCProtocol.version)"), id: request.id)
+            return fatal(
+                IPCError(
+                    .invalidParams,
+                    "the client speaks protocol \(version) but this server speaks protocol \(IPCProtocol.version)"
+                ),
+                id: request.id
+            )
         }
         helloDone = true
         helloDeadline = nil
         rescheduleTimer()
-        send(.result(id: request.id, .object([
-            "protocol": .int(Int64(IPCProtocol.version)),
-            "server": .string(serverVersion),
-        ])))
+        send(
+            .result(
+                id: request.id,
+                .object([
+                    "protocol": .int(Int64(IPCProtocol.version)),
+                    "server": .string(serverVersion),
+                ])
+            )
+        )
     }
 
     private func deadlineTimerFired() {
@@ -328,8 +366,10 @@ final class IPCConnection: @unchecked Sendable {
     func finish(_ reply: IPCReply, _ response: IPCResponse) {
         var bytes = FrameCodec.encode(response.json)
         if bytes.count - IPCProtocol.headerBytes > limits.maxFrameBytes {
-            let error = IPCError(.tooLarge,
-                "the answer is \(bytes.count - IPCProtocol.headerBytes) bytes, over the frame limit of \(limits.maxFrameBytes) bytes")
+            let error = IPCError(
+                .tooLarge,
+                "the answer is \(bytes.count - IPCProtocol.headerBytes) bytes, over the frame limit of \(limits.maxFrameBytes) bytes"
+            )
             bytes = FrameCodec.encode(IPCResponse.error(id: reply.request.id, error).json)
         }
         // The hook is released after unlocking: it may hold the last reference to another
@@ -350,8 +390,16 @@ final class IPCConnection: @unchecked Sendable {
     func event(_ reply: IPCReply, _ value: JSONValue) -> Bool {
         let bytes = FrameCodec.encode(IPCResponse.event(id: reply.request.id, value).json)
         if bytes.count - IPCProtocol.headerBytes > limits.maxFrameBytes {
-            finish(reply, .error(id: reply.request.id, IPCError(.tooLarge,
-                "an event of \(bytes.count - IPCProtocol.headerBytes) bytes is over the frame limit of \(limits.maxFrameBytes) bytes")))
+            finish(
+                reply,
+                .error(
+                    id: reply.request.id,
+                    IPCError(
+                        .tooLarge,
+                        "an event of \(bytes.count - IPCProtocol.headerBytes) bytes is over the frame limit of \(limits.maxFrameBytes) bytes"
+                    )
+                )
+            )
             return false
         }
         let outcome = lock.withLock { () -> WriteOutcome in
@@ -368,7 +416,7 @@ final class IPCConnection: @unchecked Sendable {
     }
 
     func setOnClose(_ reply: IPCReply, _ hook: (@Sendable () -> Void)?) {
-        var replaced: (@Sendable () -> Void)?   // released after unlocking, as in finish()
+        var replaced: (@Sendable () -> Void)?  // released after unlocking, as in finish()
         let runNow = lock.withLock { () -> Bool in
             if reply.finished { return false }
             if closed { return hook != nil }
@@ -383,8 +431,12 @@ final class IPCConnection: @unchecked Sendable {
     /// From IPCReply.deinit: a reply released without a final answer.
     func abandoned(id: Int64, finished: Bool) {
         guard !finished else { return }
-        let bytes = FrameCodec.encode(IPCResponse.error(id: id,
-            IPCError(.internal, "the server dropped the request without answering")).json)
+        let bytes = FrameCodec.encode(
+            IPCResponse.error(
+                id: id,
+                IPCError(.internal, "the server dropped the request without answering")
+            ).json
+        )
         let (outcome, done) = lock.withLock { () -> (WriteOutcome, Bool) in
             guard !closed else { return (.closed, false) }
             inFlight[id] = nil
@@ -406,7 +458,10 @@ final class IPCConnection: @unchecked Sendable {
                 let n = bytes.withUnsafeBytes { raw in
                     Glibc.send(fd, raw.baseAddress! + written, raw.count - written, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
                 }
-                if n > 0 { written += n; continue }
+                if n > 0 {
+                    written += n
+                    continue
+                }
                 if n < 0 && errno == EINTR { continue }
                 if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
                 return .failed
@@ -420,7 +475,10 @@ final class IPCConnection: @unchecked Sendable {
 
     private func armWriteSourceLocked() {
         if let writeSource {
-            if !writeSourceResumed { writeSource.resume(); writeSourceResumed = true }
+            if !writeSourceResumed {
+                writeSource.resume()
+                writeSourceResumed = true
+            }
             return
         }
         let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
@@ -438,9 +496,17 @@ final class IPCConnection: @unchecked Sendable {
             guard !closed else { return (false, false) }
             while outOffset < outBuffer.count {
                 let n = outBuffer.withUnsafeBytes { raw in
-                    Glibc.send(fd, raw.baseAddress! + outOffset, raw.count - outOffset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                    Glibc.send(
+                        fd,
+                        raw.baseAddress! + outOffset,
+                        raw.count - outOffset,
+                        Int32(MSG_NOSIGNAL | MSG_DONTWAIT)
+                    )
                 }
-                if n > 0 { outOffset += n; continue }
+                if n > 0 {
+                    outOffset += n
+                    continue
+                }
                 if n < 0 && errno == EINTR { continue }
                 if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
                 return (true, false)
@@ -448,7 +514,10 @@ final class IPCConnection: @unchecked Sendable {
             if outOffset == outBuffer.count {
                 outBuffer.removeAll(keepingCapacity: outBuffer.capacity <= Self.readChunkBytes)
                 outOffset = 0
-                if writeSourceResumed, let writeSource { writeSource.suspend(); writeSourceResumed = false }
+                if writeSourceResumed, let writeSource {
+                    writeSource.suspend()
+                    writeSourceResumed = false
+                }
             } else if outOffset >= outBuffer.count / 2 {
                 outBuffer.removeFirst(outOffset)
                 outOffset = 0

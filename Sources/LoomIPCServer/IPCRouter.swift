@@ -12,7 +12,8 @@ public struct IPCRouter<Context>: Sendable {
 
     /// Handles `method` with `handler`; one handler per method.
     public mutating func add<M: IPCMethod>(
-        _ method: M.Type, _ handler: @escaping @Sendable (Context, M.Params, IPCReply) throws -> Void
+        _ method: M.Type,
+        _ handler: @escaping @Sendable (Context, M.Params, IPCReply) throws -> Void
     ) {
         precondition(routes[M.name] == nil, "IPCRouter: \(M.name) routed twice")
         routes[M.name] = { context, reply in try handler(context, try M.Params(json: reply.request.params), reply) }
@@ -25,7 +26,10 @@ public struct IPCRouter<Context>: Sendable {
     /// listing the known ones.
     public func dispatch(_ context: Context, _ reply: IPCReply) throws {
         guard let route = routes[reply.request.method] else {
-            throw IPCError(.unknownMethod, "unknown method '\(reply.request.method)'; known: \(methods.joined(separator: ", "))")
+            throw IPCError(
+                .unknownMethod,
+                "unknown method '\(reply.request.method)'; known: \(methods.joined(separator: ", "))"
+            )
         }
         try route(context, reply)
     }

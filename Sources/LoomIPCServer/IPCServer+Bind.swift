@@ -1,8 +1,9 @@
+import LoomIPC
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
-import LoomIPC
 
 extension IPCServer {
     /// Mode of socket directories `bind` creates: the group may traverse, others not.
@@ -35,16 +36,19 @@ extension IPCServer {
             throw IPCError(.internal, "cannot create a socket: \(error.text)")
         }
         var bindErrno: Int32 = 0
-        let bound = UnixSocket.withAddress(path) { address, length in
-            let ok = Glibc.bind(fd, address, length) == 0
-            if !ok { bindErrno = errno }
-            return ok
-        } ?? false
+        let bound =
+            UnixSocket.withAddress(path) { address, length in
+                let ok = Glibc.bind(fd, address, length) == 0
+                if !ok { bindErrno = errno }
+                return ok
+            } ?? false
         guard bound else {
             Glibc.close(fd)
             switch bindErrno {
-            case EADDRINUSE: throw IPCError(.conflict, "\(path) appeared while binding: another server is already listening there")
-            case EACCES, EPERM, EROFS: throw IPCError(.forbidden, "cannot create \(path): \(Errno(bindErrno).description)")
+            case EADDRINUSE:
+                throw IPCError(.conflict, "\(path) appeared while binding: another server is already listening there")
+            case EACCES, EPERM, EROFS:
+                throw IPCError(.forbidden, "cannot create \(path): \(Errno(bindErrno).description)")
             default: throw IPCError(.internal, "bind \(path): \(Errno(bindErrno).description)")
             }
         }
@@ -79,7 +83,10 @@ extension IPCServer {
             if e == EACCES || e == EPERM || e == EROFS {
                 throw IPCError(.forbidden, "cannot create directory \(prefix): \(Errno(e).description)")
             }
-            throw IPCError(.internal, "cannot create directory \(prefix): \(Errno(e == EEXIST ? ENOTDIR : e).description)")
+            throw IPCError(
+                .internal,
+                "cannot create directory \(prefix): \(Errno(e == EEXIST ? ENOTDIR : e).description)"
+            )
         }
     }
 

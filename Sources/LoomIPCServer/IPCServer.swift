@@ -1,14 +1,20 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import LoomIPC
 import LoomSystem
 import LoomValues
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // glibc's accept4 (2.10); Swift's Glibc module hides it without _GNU_SOURCE.
 @_silgen_name("accept4")
-private func acceptCloseOnExec(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?, _ flags: Int32) -> Int32
+private func acceptCloseOnExec(
+    _ fd: Int32,
+    _ address: UnsafeMutablePointer<sockaddr>?,
+    _ length: UnsafeMutablePointer<socklen_t>?,
+    _ flags: Int32
+) -> Int32
 
 /// The daemon side of the control socket: accepts connections, frames and validates
 /// requests, answers `hello` itself, and hands every other request to `handler` as
@@ -68,8 +74,12 @@ public final class IPCServer: @unchecked Sendable {
     /// `socketFD`: an already listening Unix stream socket, blocking or not (from
     /// `bind(path:mode:)` or socket activation). The server owns it from now on and
     /// closes it in `stop()`; it does not unlink the socket file.
-    public init(socketFD: Int32, serverVersion: String, limits: Limits = Limits(),
-                handler: @escaping @Sendable (IPCReply) -> Void) {
+    public init(
+        socketFD: Int32,
+        serverVersion: String,
+        limits: Limits = Limits(),
+        handler: @escaping @Sendable (IPCReply) -> Void
+    ) {
         self.listenFD = socketFD
         self.serverVersion = serverVersion
         self.limits = limits
@@ -105,7 +115,10 @@ public final class IPCServer: @unchecked Sendable {
             phase = .stopped
             if let source = acceptSource {
                 // A suspended source never runs its cancel handler (which closes the fd).
-                if acceptSuspended { source.resume(); acceptSuspended = false }
+                if acceptSuspended {
+                    source.resume()
+                    acceptSuspended = false
+                }
                 source.cancel()
             }
             acceptSource = nil
@@ -137,7 +150,7 @@ public final class IPCServer: @unchecked Sendable {
             case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                 return pauseAccepting()
             default:
-                return   // EAGAIN: drained (or an error the next event will retry)
+                return  // EAGAIN: drained (or an error the next event will retry)
             }
         }
         acceptQueue.async { self.acceptReady() }
@@ -163,14 +176,21 @@ public final class IPCServer: @unchecked Sendable {
     private func admit(_ fd: Int32) {
         UnixSocket.setNonBlocking(fd)
         // Never mistaken for root if the kernel will not say: uid/gid -1, pid 0.
-        let peer = PeerCredentials.of(socket: fd)
+        let peer =
+            PeerCredentials.of(socket: fd)
             ?? PeerCredentials(pid: 0, uid: UInt32.max, gid: UInt32.max, executable: nil)
         let connection = lock.withLock { () -> IPCConnection? in
             guard phase == .running, connections.count < limits.maxConnections else { return nil }
             connectionNumber += 1
             let connection = IPCConnection(
-                fd: fd, peer: peer, number: connectionNumber, serverVersion: serverVersion, limits: limits,
-                handler: handler, onFinished: { [weak self] in self?.forget($0) })
+                fd: fd,
+                peer: peer,
+                number: connectionNumber,
+                serverVersion: serverVersion,
+                limits: limits,
+                handler: handler,
+                onFinished: { [weak self] in self?.forget($0) }
+            )
             connections[ObjectIdentifier(connection)] = connection
             return connection
         }

@@ -1,8 +1,9 @@
+import LoomIPC
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomIPC
-import LoomSystem
 
 /// Who is on the other end of a Unix socket, as the kernel vouches for it.
 ///

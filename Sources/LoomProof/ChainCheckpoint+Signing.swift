@@ -12,12 +12,18 @@ extension ChainCheckpoint {
     /// The bytes the signature covers: the prefix, then the canonical JSON
     /// `{"head":"<64 hex>","seq":N}`.
     public static func signedMessage(_ position: ChainPosition) -> [UInt8] {
-        Array(signaturePrefix.utf8) + JSONValue.object(["head": .string(position.head.hexString), "seq": .int(position.seq)]).canonicalBytes()
+        Array(signaturePrefix.utf8)
+            + JSONValue.object(["head": .string(position.head.hexString), "seq": .int(position.seq)]).canonicalBytes()
     }
 
     /// Signs `position` with `key`.
     public static func signed(_ position: ChainPosition, with key: OperatorKey) throws(ProofError) -> ChainCheckpoint {
-        ChainCheckpoint(seq: position.seq, head: position.head, publicKey: key.publicKey.raw, signature: try key.sign(signedMessage(position)))
+        ChainCheckpoint(
+            seq: position.seq,
+            head: position.head,
+            publicKey: key.publicKey.raw,
+            signature: try key.sign(signedMessage(position))
+        )
     }
 
     /// Whether the signature verifies against the key the checkpoint names (it says nothing

@@ -16,8 +16,12 @@ public enum CheckpointVerifier {
     ///   - signedThrough: the signer's own note, kept outside the project, of the last head it
     ///     signed, and where it came from: valid checkpoints must reach it, so checkpoints (or
     ///     entries) deleted after a rewrite do not pass for an unsigned tail.
-    public static func verify(_ store: Store, entries: Int64, trustedKey: (key: PublicOperatorKey, source: String)? = nil,
-                              signedThrough: (position: ChainPosition, source: String)? = nil) throws(LoomError) -> CheckpointReport {
+    public static func verify(
+        _ store: Store,
+        entries: Int64,
+        trustedKey: (key: PublicOperatorKey, source: String)? = nil,
+        signedThrough: (position: ChainPosition, source: String)? = nil
+    ) throws(LoomError) -> CheckpointReport {
         var report = CheckpointReport(entries: entries, trustedKey: trustedKey.map { ($0.key.hex, $0.source) })
         var afterSeq: Int64 = 0
         while true {
@@ -25,7 +29,10 @@ public enum CheckpointVerifier {
             if batch.isEmpty { break }
             let hashes = try store.journalHashes(at: batch.map(\.seq))
             for checkpoint in batch {
-                report.record(checkpoint, problem: problem(with: checkpoint, storedHash: hashes[checkpoint.seq], trustedKey: trustedKey))
+                report.record(
+                    checkpoint,
+                    problem: problem(with: checkpoint, storedHash: hashes[checkpoint.seq], trustedKey: trustedKey)
+                )
             }
             afterSeq = batch[batch.count - 1].seq
         }
@@ -33,11 +40,19 @@ public enum CheckpointVerifier {
             let noted = signedThrough.position
             let stored = try store.journalHashes(at: [noted.seq])[noted.seq]
             if report.coveredThrough < noted.seq {
-                report.fail(firstSeq: report.coveredThrough + 1, lastSeq: noted.seq,
-                            reason: "\(signedThrough.source) says entry \(noted.seq) was signed, but valid checkpoints reach only entry \(report.coveredThrough): checkpoints or entries were deleted")
+                report.fail(
+                    firstSeq: report.coveredThrough + 1,
+                    lastSeq: noted.seq,
+                    reason:
+                        "\(signedThrough.source) says entry \(noted.seq) was signed, but valid checkpoints reach only entry \(report.coveredThrough): checkpoints or entries were deleted"
+                )
             } else if stored != noted.head {
-                report.fail(firstSeq: 1, lastSeq: noted.seq,
-                            reason: "\(signedThrough.source) says entry \(noted.seq) was signed with head \(noted.head.hexString), but this database's entry \(noted.seq) has \(stored?.hexString ?? "no hash"): it is another history")
+                report.fail(
+                    firstSeq: 1,
+                    lastSeq: noted.seq,
+                    reason:
+                        "\(signedThrough.source) says entry \(noted.seq) was signed with head \(noted.head.hexString), but this database's entry \(noted.seq) has \(stored?.hexString ?? "no hash"): it is another history"
+                )
             }
         }
         return report
@@ -45,29 +60,44 @@ public enum CheckpointVerifier {
 
     /// Checks a proof file's checkpoints against its entries (already checked to be 1, 2, 3, …
     /// with hashes that recompute).
-    public static func verify(_ checkpoints: [ChainCheckpoint], entries: [JournalEntry], trustedKey: (key: PublicOperatorKey, source: String)? = nil) -> CheckpointReport {
-        var report = CheckpointReport(entries: Int64(entries.count), trustedKey: trustedKey.map { ($0.key.hex, $0.source) })
+    public static func verify(
+        _ checkpoints: [ChainCheckpoint],
+        entries: [JournalEntry],
+        trustedKey: (key: PublicOperatorKey, source: String)? = nil
+    ) -> CheckpointReport {
+        var report = CheckpointReport(
+            entries: Int64(entries.count),
+            trustedKey: trustedKey.map { ($0.key.hex, $0.source) }
+        )
         for checkpoint in checkpoints {
-            let stored = checkpoint.seq >= 1 && checkpoint.seq <= Int64(entries.count) ? entries[Int(checkpoint.seq) - 1].hash : nil
+            let stored =
+                checkpoint.seq >= 1 && checkpoint.seq <= Int64(entries.count)
+                ? entries[Int(checkpoint.seq) - 1].hash : nil
             report.record(checkpoint, problem: problem(with: checkpoint, storedHash: stored, trustedKey: trustedKey))
         }
         return report
     }
 
     /// What is wrong with one checkpoint, or nil when it vouches for the entries up to it.
-    static func problem(with checkpoint: ChainCheckpoint, storedHash: [UInt8]?, trustedKey: (key: PublicOperatorKey, source: String)?) -> String? {
+    static func problem(
+        with checkpoint: ChainCheckpoint,
+        storedHash: [UInt8]?,
+        trustedKey: (key: PublicOperatorKey, source: String)?
+    ) -> String? {
         let at = "the checkpoint at entry \(checkpoint.seq)"
         guard let storedHash else {
             return "\(at) names an entry the journal does not have: entries were deleted"
         }
         if let trustedKey, checkpoint.publicKey != trustedKey.key.raw {
-            return "\(at) is signed by key \(checkpoint.publicKey.hexString), not by \(trustedKey.source) \(trustedKey.key.hex)"
+            return
+                "\(at) is signed by key \(checkpoint.publicKey.hexString), not by \(trustedKey.source) \(trustedKey.key.hex)"
         }
         guard checkpoint.hasValidSignature else {
             return "\(at) has a signature that does not verify: the checkpoint was forged or edited"
         }
         guard checkpoint.head == storedHash else {
-            return "\(at) signed head \(checkpoint.head.hexString), but the entry's recomputed hash is \(storedHash.hexString): the history up to it was rewritten without the key"
+            return
+                "\(at) signed head \(checkpoint.head.hexString), but the entry's recomputed hash is \(storedHash.hexString): the history up to it was rewritten without the key"
         }
         return nil
     }
@@ -125,20 +155,32 @@ public struct CheckpointReport: Sendable {
     /// One line per finding, for people.
     public var summary: [String] {
         if let problem {
-            return ["chain signatures: \(problem)" + (badCheckpoints > 1 ? " (\(badCheckpoints) checkpoints do not verify)" : "")]
+            return [
+                "chain signatures: \(problem)"
+                    + (badCheckpoints > 1 ? " (\(badCheckpoints) checkpoints do not verify)" : "")
+            ]
         }
         if checkpoints == 0 {
-            return entries == 0 ? ["chain signatures: no entries"] : ["chain signatures: none; entries 1–\(entries) are not covered by a signed checkpoint (written before loom signed its chain, or by a one-shot run)"]
+            return entries == 0
+                ? ["chain signatures: no entries"]
+                : [
+                    "chain signatures: none; entries 1–\(entries) are not covered by a signed checkpoint (written before loom signed its chain, or by a one-shot run)"
+                ]
         }
         let who: String
         if let trustedKey {
             who = "by \(trustedKey.source) \(trustedKey.hex)"
         } else {
-            who = "by key\(signers.count == 1 ? "" : "s") \(signers.joined(separator: ", ")) (not checked against a trusted key: loomd's chain.key.pub was neither given nor found)"
+            who =
+                "by key\(signers.count == 1 ? "" : "s") \(signers.joined(separator: ", ")) (not checked against a trusted key: loomd's chain.key.pub was neither given nor found)"
         }
-        var lines = ["chain signatures: \(checkpoints) checkpoint\(checkpoints == 1 ? "" : "s") \(who); entries 1–\(coveredThrough) covered"]
+        var lines = [
+            "chain signatures: \(checkpoints) checkpoint\(checkpoints == 1 ? "" : "s") \(who); entries 1–\(coveredThrough) covered"
+        ]
         if let tail = unsignedTail {
-            lines.append("unsigned tail: entries \(tail.lowerBound)–\(tail.upperBound) were written after the last checkpoint (loomd is running, crashed, or a one-shot run wrote them); not tampering by itself")
+            lines.append(
+                "unsigned tail: entries \(tail.lowerBound)–\(tail.upperBound) were written after the last checkpoint (loomd is running, crashed, or a one-shot run wrote them); not tampering by itself"
+            )
         }
         return lines
     }
@@ -146,14 +188,21 @@ public struct CheckpointReport: Sendable {
     public var json: JSONValue {
         var object: [String: JSONValue] = [
             "checkpoints": .int(Int64(checkpoints)), "covered_through": .int(coveredThrough),
-            "signers": .array(signers.map { .string($0) }), "signer_trusted": .bool(trustedKey != nil && checkpoints > 0 && isValid),
+            "signers": .array(signers.map { .string($0) }),
+            "signer_trusted": .bool(trustedKey != nil && checkpoints > 0 && isValid),
             "ok": .bool(isValid),
         ]
-        if let trustedKey { object["trusted_key"] = .object(["key": .string(trustedKey.hex), "source": .string(trustedKey.source)]) }
-        if let tail = unsignedTail { object["unsigned_tail"] = .object(["from": .int(tail.lowerBound), "to": .int(tail.upperBound)]) }
+        if let trustedKey {
+            object["trusted_key"] = .object(["key": .string(trustedKey.hex), "source": .string(trustedKey.source)])
+        }
+        if let tail = unsignedTail {
+            object["unsigned_tail"] = .object(["from": .int(tail.lowerBound), "to": .int(tail.upperBound)])
+        }
         if let problem {
-            object["problem"] = .object(["from": .int(problem.firstSeq), "to": .int(problem.lastSeq), "reason": .string(problem.reason),
-                                         "bad_checkpoints": .int(Int64(badCheckpoints))])
+            object["problem"] = .object([
+                "from": .int(problem.firstSeq), "to": .int(problem.lastSeq), "reason": .string(problem.reason),
+                "bad_checkpoints": .int(Int64(badCheckpoints)),
+            ])
         }
         return .object(object)
     }

@@ -1,11 +1,12 @@
 import Crypto
+import Foundation
+import LoomEngine
+import LoomSystem
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import LoomEngine
-import LoomValues
-import LoomSystem
 
 /// An operator's Ed25519 signing key: signs a proof's header (and with it the chain head),
 /// so whoever holds the public key can tell the proof came from this operator unchanged.
@@ -25,9 +26,15 @@ public struct OperatorKey {
     /// is only worth something while the key is the operator's alone.
     public init(file path: String) throws(ProofError) {
         var status = stat()
-        guard stat(path, &status) == 0 else { throw ProofError(.io, "cannot read the key file: \(Errno.current.description)", at: path) }
+        guard stat(path, &status) == 0 else {
+            throw ProofError(.io, "cannot read the key file: \(Errno.current.description)", at: path)
+        }
         guard status.st_mode & 0o077 == 0 else {
-            throw ProofError(.invalidKey, "the private key is readable by others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 600 it", at: path)
+            throw ProofError(
+                .invalidKey,
+                "the private key is readable by others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 600 it",
+                at: path
+            )
         }
         let raw = try Self.readKeyLine(path, prefix: Self.privatePrefix)
         do { key = try Curve25519.Signing.PrivateKey(rawRepresentation: raw) } catch {
@@ -55,7 +62,8 @@ public struct OperatorKey {
     static func writeNew(_ path: String, _ text: String, mode: mode_t) throws(ProofError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
-            let reason = errno == EEXIST ? "the file exists; remove it or choose another name" : Errno.current.description
+            let reason =
+                errno == EEXIST ? "the file exists; remove it or choose another name" : Errno.current.description
             throw ProofError(.io, "cannot create the key file: \(reason)", at: path)
         }
         defer { close(fd) }
@@ -75,7 +83,11 @@ public struct OperatorKey {
         }
         let line = text.hasSuffix("\n") ? String(text.dropLast()) : text
         guard line.hasPrefix(prefix), let raw = Hex.decode(String(line.dropFirst(prefix.count))), raw.count == 32 else {
-            throw ProofError(.invalidKey, "not a loom key file: expected one line \"\(prefix)<64 hex digits>\"", at: path)
+            throw ProofError(
+                .invalidKey,
+                "not a loom key file: expected one line \"\(prefix)<64 hex digits>\"",
+                at: path
+            )
         }
         return raw
     }
@@ -123,8 +135,10 @@ public struct ProofSignature: Sendable {
     }
 
     var json: JSONValue {
-        .object(["type": "signature", "algorithm": .string(Self.algorithm),
-                 "public_key": .string(publicKey.hexString), "signature": .string(signature.hexString)])
+        .object([
+            "type": "signature", "algorithm": .string(Self.algorithm),
+            "public_key": .string(publicKey.hexString), "signature": .string(signature.hexString),
+        ])
     }
 }
 

@@ -10,15 +10,30 @@ public enum ProofExporter {
     ///     are included verbatim. The exported task's own bundle must be among them.
     ///   - signer: signs the header (and the chain head) when given.
     ///   - trustedChainKey: loomd's chain key, which the project's checkpoints must be by.
-    public static func export(store: Store, task: String, bundles: [LoomBundle], signer: OperatorKey? = nil,
-                              trustedChainKey: (key: PublicOperatorKey, source: String)? = nil) throws(ProofError) -> ProofFile {
+    public static func export(
+        store: Store,
+        task: String,
+        bundles: [LoomBundle],
+        signer: OperatorKey? = nil,
+        trustedChainKey: (key: PublicOperatorKey, source: String)? = nil
+    ) throws(ProofError) -> ProofFile {
         // A proof of a tampered journal would be a proof of nothing: refuse to export one.
         let chain: ChainReport
         do { chain = try ChainVerifier.verify(store) } catch { throw ProofError(.io, "\(error)", at: store.path) }
-        guard case .intact(let total, _) = chain else { throw ProofError(.chainBroken, "the project's journal does not verify (\(chain)); run loomctl verify", at: store.path) }
+        guard case .intact(let total, _) = chain else {
+            throw ProofError(
+                .chainBroken,
+                "the project's journal does not verify (\(chain)); run loomctl verify",
+                at: store.path
+            )
+        }
         let signed: CheckpointReport
-        do { signed = try CheckpointVerifier.verify(store, entries: total, trustedKey: trustedChainKey) } catch { throw ProofError(.io, "\(error)", at: store.path) }
-        if let problem = signed.problem { throw ProofError(.badSignature, "\(problem); run loomctl verify", at: store.path) }
+        do { signed = try CheckpointVerifier.verify(store, entries: total, trustedKey: trustedChainKey) } catch {
+            throw ProofError(.io, "\(error)", at: store.path)
+        }
+        if let problem = signed.problem {
+            throw ProofError(.badSignature, "\(problem); run loomctl verify", at: store.path)
+        }
 
         var entries: [JournalEntry] = []
         do {
@@ -49,12 +64,22 @@ public enum ProofExporter {
         }
         let own = entries.first { $0.kind == .submitted && $0.taskID == task }
         if let own, let name = own.payload["bundle"]?.stringValue, let digest = own.payload["digest"]?.stringValue,
-           missing.contains(BundleReference(name: name, digest: digest)) {
-            throw ProofError(.notFound, "task \(task) ran bundle \(name) with digest \(digest), which is not among the bundles given (--bundles)", at: "exporting \(task)")
+            missing.contains(BundleReference(name: name, digest: digest))
+        {
+            throw ProofError(
+                .notFound,
+                "task \(task) ran bundle \(name) with digest \(digest), which is not among the bundles given (--bundles)",
+                at: "exporting \(task)"
+            )
         }
-        var proof = ProofFile(task: task, entries: entries, bundles: included, missingBundles: missing,
-                              providers: ProviderIdentity.derive(from: entries, task: task),
-                              checkpoints: try lastCheckpoint(in: store, through: entries.last?.seq ?? 0).map { [$0] } ?? [])
+        var proof = ProofFile(
+            task: task,
+            entries: entries,
+            bundles: included,
+            missingBundles: missing,
+            providers: ProviderIdentity.derive(from: entries, task: task),
+            checkpoints: try lastCheckpoint(in: store, through: entries.last?.seq ?? 0).map { [$0] } ?? []
+        )
         if let signer { try proof.sign(with: signer) }
         return proof
     }

@@ -35,8 +35,15 @@ public struct ProofFile: Sendable {
     public var checkpoints: [ChainCheckpoint]
     public var signature: ProofSignature?
 
-    public init(task: String, entries: [JournalEntry], bundles: [ProofBundle], missingBundles: [BundleReference],
-                providers: [ProviderIdentity], checkpoints: [ChainCheckpoint] = [], signature: ProofSignature? = nil) {
+    public init(
+        task: String,
+        entries: [JournalEntry],
+        bundles: [ProofBundle],
+        missingBundles: [BundleReference],
+        providers: [ProviderIdentity],
+        checkpoints: [ChainCheckpoint] = [],
+        signature: ProofSignature? = nil
+    ) {
         self.task = task
         self.entries = entries
         self.bundles = bundles
@@ -87,7 +94,8 @@ public struct ProofFile: Sendable {
     static func json(_ entry: JournalEntry) -> JSONValue {
         .object([
             "type": "entry", "seq": .int(entry.seq), "tick": .int(entry.tick), "time": .int(entry.timeMs),
-            "task": .string(entry.taskID), "kind": .string(entry.kind.rawValue), "actor": entry.actor, "payload": entry.payload,
+            "task": .string(entry.taskID), "kind": .string(entry.kind.rawValue), "actor": entry.actor,
+            "payload": entry.payload,
             "prev": .string(entry.previousHash.hexString), "hash": .string(entry.hash.hexString),
         ])
     }
@@ -130,4 +138,3 @@ public struct BundleReference: Sendable, Hashable, Comparable, CustomStringConve
     var json: JSONValue { .object(["name": .string(name), "digest": .string(digest)]) }
     public var description: String { "\(name)@\(digest.prefix(12))" }
 }
-

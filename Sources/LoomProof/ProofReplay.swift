@@ -4,7 +4,11 @@ import LoomEngine
 /// the new rule have stopped the proof's task?
 public enum ProofReplay {
     /// - Returns: the history report; its catch for `proof.task` (if any) is the answer.
-    public static func run(_ proof: ProofFile, extraRules: [SQLRule], progress: ((HistoryProgress) -> Void)? = nil) throws(ProofError) -> HistoryReport {
+    public static func run(
+        _ proof: ProofFile,
+        extraRules: [SQLRule],
+        progress: ((HistoryProgress) -> Void)? = nil
+    ) throws(ProofError) -> HistoryReport {
         var bundles: [LoomBundle] = []
         for bundle in proof.bundles {
             do { bundles.append(try BundleLoader.load(files: bundle.files)) } catch {
@@ -12,8 +16,12 @@ public enum ProofReplay {
             }
         }
         do {
-            return try HistoryReplayer(journal: JournalEntryList(proof.entries), bundles: bundles, extraRules: extraRules)
-                .run(tasks: [proof.task], progress: progress)
+            return try HistoryReplayer(
+                journal: JournalEntryList(proof.entries),
+                bundles: bundles,
+                extraRules: extraRules
+            )
+            .run(tasks: [proof.task], progress: progress)
         } catch {
             // Only the engine's set-up throws here (a rule that does not compile, say).
             throw ProofError(.invalidInput, "\(error)", at: "replaying \(proof.task)")

@@ -11,33 +11,64 @@ public enum ProofVerifier {
     ///   the proof names), and the result says it was not checked against a trusted key.
     /// - Parameter trustedChainKey: loomd's chain key, which the proof's checkpoints must be
     ///   signed by (and where it came from); without it each is checked against its own key.
-    public static func verify(bytes: [UInt8], trustedKey: PublicOperatorKey? = nil, trustedChainKey: (key: PublicOperatorKey, source: String)? = nil,
-                              limits: ProofLimits = ProofLimits()) throws(ProofError) -> (ProofFile, ProofVerification) {
+    public static func verify(
+        bytes: [UInt8],
+        trustedKey: PublicOperatorKey? = nil,
+        trustedChainKey: (key: PublicOperatorKey, source: String)? = nil,
+        limits: ProofLimits = ProofLimits()
+    ) throws(ProofError) -> (ProofFile, ProofVerification) {
         let proof = try ProofFile.decode(bytes, limits: limits)
         return (proof, try verify(proof, trustedKey: trustedKey, trustedChainKey: trustedChainKey))
     }
 
-    public static func verify(_ proof: ProofFile, trustedKey: PublicOperatorKey? = nil,
-                              trustedChainKey: (key: PublicOperatorKey, source: String)? = nil) throws(ProofError) -> ProofVerification {
+    public static func verify(
+        _ proof: ProofFile,
+        trustedKey: PublicOperatorKey? = nil,
+        trustedChainKey: (key: PublicOperatorKey, source: String)? = nil
+    ) throws(ProofError) -> ProofVerification {
         // Entry i is on line i + 2 (the header is line 1).
         func entryAt(_ index: Int) -> String { "line \(index + 2) (entry \(proof.entries[index].seq))" }
         var previous = JournalEntry.genesisHash
         for (index, entry) in proof.entries.enumerated() {
             guard entry.seq == Int64(index + 1) else {
-                throw ProofError(.chainBroken, "expected entry \(index + 1), found entry \(entry.seq): entries were removed, added or reordered", at: entryAt(index))
+                throw ProofError(
+                    .chainBroken,
+                    "expected entry \(index + 1), found entry \(entry.seq): entries were removed, added or reordered",
+                    at: entryAt(index)
+                )
             }
             guard entry.previousHash == previous else {
-                throw ProofError(.chainBroken, "the entry does not link to entry \(entry.seq - 1) (prev \(entry.previousHash.hexString), expected \(previous.hexString))", at: entryAt(index))
+                throw ProofError(
+                    .chainBroken,
+                    "the entry does not link to entry \(entry.seq - 1) (prev \(entry.previousHash.hexString), expected \(previous.hexString))",
+                    at: entryAt(index)
+                )
             }
-            let hash = JournalEntry.chainHash(previous: previous, seq: entry.seq, tick: entry.tick, timeMs: entry.timeMs,
-                                              taskID: entry.taskID, kind: entry.kind.rawValue, actor: entry.actor, payload: entry.payload)
+            let hash = JournalEntry.chainHash(
+                previous: previous,
+                seq: entry.seq,
+                tick: entry.tick,
+                timeMs: entry.timeMs,
+                taskID: entry.taskID,
+                kind: entry.kind.rawValue,
+                actor: entry.actor,
+                payload: entry.payload
+            )
             guard hash == entry.hash else {
-                throw ProofError(.chainBroken, "\(entry.kind.rawValue) for \(entry.taskID) does not match its hash: its content was changed", at: entryAt(index))
+                throw ProofError(
+                    .chainBroken,
+                    "\(entry.kind.rawValue) for \(entry.taskID) does not match its hash: its content was changed",
+                    at: entryAt(index)
+                )
             }
             previous = hash
         }
         guard let last = proof.entries.last, last.taskID == proof.task else {
-            throw ProofError(.chainBroken, "the last entry is not task \(proof.task)'s: the proof ends at its task's last entry", at: "header")
+            throw ProofError(
+                .chainBroken,
+                "the last entry is not task \(proof.task)'s: the proof ends at its task's last entry",
+                at: "header"
+            )
         }
 
         // Bundles: each must hash to its digest, load, and be one the journal names.
@@ -47,7 +78,11 @@ public enum ProofVerifier {
             let location = "line \(proof.entries.count + 2 + index) (bundle \(bundle.name))"
             let computed = BundleDigest.compute(files: bundle.files)
             guard computed == bundle.digest else {
-                throw ProofError(.bundleMismatch, "its files hash to \(computed), not to its digest \(bundle.digest): a file was changed", at: location)
+                throw ProofError(
+                    .bundleMismatch,
+                    "its files hash to \(computed), not to its digest \(bundle.digest): a file was changed",
+                    at: location
+                )
             }
             guard referenced.contains(bundle.reference) else {
                 throw ProofError(.bundleMismatch, "no submission in the journal ran \(bundle.reference)", at: location)
@@ -57,30 +92,54 @@ public enum ProofVerifier {
                 throw ProofError(.bundleMismatch, "the bundle does not load: \(error)", at: location)
             }
             guard loaded.name == bundle.name, loaded.version == bundle.version else {
-                throw ProofError(.bundleMismatch, "the manifest names \(loaded.name) \(loaded.version), the line \(bundle.name) \(bundle.version)", at: location)
+                throw ProofError(
+                    .bundleMismatch,
+                    "the manifest names \(loaded.name) \(loaded.version), the line \(bundle.name) \(bundle.version)",
+                    at: location
+                )
             }
             bundleReports.append(bundle.reference)
         }
         let missing = referenced.filter { !bundleReports.contains($0) }
         guard missing == proof.missingBundles else {
-            throw ProofError(.derivedMismatch, "missing_bundles says \(proof.missingBundles), but the journal names bundles the proof lacks: \(missing)", at: "line 1 (header)")
+            throw ProofError(
+                .derivedMismatch,
+                "missing_bundles says \(proof.missingBundles), but the journal names bundles the proof lacks: \(missing)",
+                at: "line 1 (header)"
+            )
         }
         let taskReference = referenced.first { reference in
-            proof.entries.contains { $0.kind == .submitted && $0.taskID == proof.task && $0.payload["digest"]?.stringValue == reference.digest && $0.payload["bundle"]?.stringValue == reference.name }
+            proof.entries.contains {
+                $0.kind == .submitted && $0.taskID == proof.task
+                    && $0.payload["digest"]?.stringValue == reference.digest
+                    && $0.payload["bundle"]?.stringValue == reference.name
+            }
         }
         let providers = ProviderIdentity.derive(from: proof.entries, task: proof.task)
         guard providers == proof.providers else {
-            throw ProofError(.derivedMismatch, "the provider identities do not match the task's effect results", at: "line \(proof.entries.count + proof.bundles.count + 2) (providers)")
+            throw ProofError(
+                .derivedMismatch,
+                "the provider identities do not match the task's effect results",
+                at: "line \(proof.entries.count + proof.bundles.count + 2) (providers)"
+            )
         }
 
         // Checkpoints: loomd's signed heads must match the recomputed chain.
         let providersLine = proof.entries.count + proof.bundles.count + 2
         var checkpoints: CheckpointReport?
         if !proof.checkpoints.isEmpty {
-            let report = CheckpointVerifier.verify(proof.checkpoints, entries: proof.entries, trustedKey: trustedChainKey)
+            let report = CheckpointVerifier.verify(
+                proof.checkpoints,
+                entries: proof.entries,
+                trustedKey: trustedChainKey
+            )
             if let problem = report.problem {
                 let index = proof.checkpoints.firstIndex { $0.seq == problem.lastSeq } ?? 0
-                throw ProofError(.badSignature, problem.description, at: "line \(providersLine + 1 + index) (checkpoint at entry \(problem.lastSeq))")
+                throw ProofError(
+                    .badSignature,
+                    problem.description,
+                    at: "line \(providersLine + 1 + index) (checkpoint at entry \(problem.lastSeq))"
+                )
             }
             checkpoints = report
         }
@@ -90,10 +149,18 @@ public enum ProofVerifier {
             let location = "line \(providersLine + proof.checkpoints.count + 1) (signature)"
             let key = try PublicOperatorKey(raw: signature.publicKey, at: location)
             if let trustedKey, trustedKey != key {
-                throw ProofError(.badSignature, "signed by key \(key.hex), not by the trusted key \(trustedKey.hex)", at: location)
+                throw ProofError(
+                    .badSignature,
+                    "signed by key \(key.hex), not by the trusted key \(trustedKey.hex)",
+                    at: location
+                )
             }
             guard key.isValidSignature(signature.signature, for: proof.signedMessage) else {
-                throw ProofError(.badSignature, "the signature does not verify: the header (and its chain head) is not what key \(key.hex) signed", at: location)
+                throw ProofError(
+                    .badSignature,
+                    "the signature does not verify: the header (and its chain head) is not what key \(key.hex) signed",
+                    at: location
+                )
             }
             signer = key.hex
         } else if trustedKey != nil {
@@ -101,9 +168,18 @@ public enum ProofVerifier {
         }
 
         return ProofVerification(
-            task: proof.task, entries: proof.entries.count, taskEntries: proof.entries.filter { $0.taskID == proof.task }.count,
-            head: proof.head.hexString, taskBundle: taskReference, bundles: bundleReports, missingBundles: missing,
-            providers: providers, checkpoints: checkpoints, signer: signer, signerTrusted: signer != nil && trustedKey != nil)
+            task: proof.task,
+            entries: proof.entries.count,
+            taskEntries: proof.entries.filter { $0.taskID == proof.task }.count,
+            head: proof.head.hexString,
+            taskBundle: taskReference,
+            bundles: bundleReports,
+            missingBundles: missing,
+            providers: providers,
+            checkpoints: checkpoints,
+            signer: signer,
+            signerTrusted: signer != nil && trustedKey != nil
+        )
     }
 }
 
@@ -128,8 +204,10 @@ public struct ProofVerification: Sendable {
     public var json: JSONValue {
         var object: [String: JSONValue] = [
             "task": .string(task), "entries": .int(Int64(entries)), "task_entries": .int(Int64(taskEntries)),
-            "head": .string(head), "bundles": .array(bundles.map(\.json)), "missing_bundles": .array(missingBundles.map(\.json)),
-            "providers": .array(providers.map(\.json)), "signed": .bool(signer != nil), "signer_trusted": .bool(signerTrusted),
+            "head": .string(head), "bundles": .array(bundles.map(\.json)),
+            "missing_bundles": .array(missingBundles.map(\.json)),
+            "providers": .array(providers.map(\.json)), "signed": .bool(signer != nil),
+            "signer_trusted": .bool(signerTrusted),
         ]
         if let signer { object["signer"] = .string(signer) }
         if let taskBundle { object["task_bundle"] = taskBundle.json }
@@ -141,13 +219,34 @@ public struct ProofVerification: Sendable {
     public var summary: [String] {
         var lines = [
             "proof of task \(task): chain intact, \(entries) entries (\(taskEntries) of them the task's), head \(head)",
-            "bundles: " + (bundles.isEmpty ? "none" : bundles.map { "\($0.name) digest \($0.digest)" }.joined(separator: ", ")) + ", digests recomputed from their files",
+            "bundles: "
+                + (bundles.isEmpty ? "none" : bundles.map { "\($0.name) digest \($0.digest)" }.joined(separator: ", "))
+                + ", digests recomputed from their files",
         ]
-        if !missingBundles.isEmpty { lines.append("not included (an earlier task's bundle version): " + missingBundles.map(\.description).joined(separator: ", ")) }
-        lines.append("providers: " + (providers.isEmpty ? "none" : providers.map { "\($0.provider)/\($0.model) ×\($0.results) (\($0.units.joined(separator: ", ")))" }.joined(separator: "; ")))
-        lines += checkpoints?.summary ?? ["chain signatures: none in the proof (its project's chain heads were not signed by loomd)"]
+        if !missingBundles.isEmpty {
+            lines.append(
+                "not included (an earlier task's bundle version): "
+                    + missingBundles.map(\.description).joined(separator: ", ")
+            )
+        }
+        lines.append(
+            "providers: "
+                + (providers.isEmpty
+                    ? "none"
+                    : providers.map {
+                        "\($0.provider)/\($0.model) ×\($0.results) (\($0.units.joined(separator: ", ")))"
+                    }.joined(separator: "; "))
+        )
+        lines +=
+            checkpoints?.summary ?? [
+                "chain signatures: none in the proof (its project's chain heads were not signed by loomd)"
+            ]
         if let signer {
-            lines.append(signerTrusted ? "signature: valid, by the trusted key \(signer)" : "signature: valid, by key \(signer) (not checked against a trusted key: pass --public-key)")
+            lines.append(
+                signerTrusted
+                    ? "signature: valid, by the trusted key \(signer)"
+                    : "signature: valid, by key \(signer) (not checked against a trusted key: pass --public-key)"
+            )
         } else {
             lines.append("signature: none")
         }

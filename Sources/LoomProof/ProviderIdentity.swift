@@ -19,8 +19,10 @@ public struct ProviderIdentity: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        .object(["provider": .string(provider), "model": .string(model), "results": .int(Int64(results)),
-                 "units": .array(units.map { .string($0) })])
+        .object([
+            "provider": .string(provider), "model": .string(model), "results": .int(Int64(results)),
+            "units": .array(units.map { .string($0) }),
+        ])
     }
 
     /// The identities in `task`'s effect results, sorted by provider then model.
@@ -28,17 +30,30 @@ public struct ProviderIdentity: Sendable, Hashable {
         var counts: [[String]: Int] = [:]
         var units: [[String]: Set<String>] = [:]
         for entry in entries where entry.taskID == task && entry.kind == .effectResult {
-            guard let result = entry.payload["result"], let provider = result["provider"]?.stringValue, !provider.isEmpty else { continue }
+            guard let result = entry.payload["result"], let provider = result["provider"]?.stringValue,
+                !provider.isEmpty
+            else { continue }
             let key = [provider, result["model"]?.stringValue ?? ""]
             counts[key, default: 0] += 1
             // Effect keys are task:step:unit:iteration:attempt.
-            let parts = (entry.payload["key"]?.stringValue ?? "").split(separator: ":", omittingEmptySubsequences: false)
+            let parts = (entry.payload["key"]?.stringValue ?? "").split(
+                separator: ":",
+                omittingEmptySubsequences: false
+            )
             if parts.count >= 5 { units[key, default: []].insert(parts[1...(parts.count - 3)].joined(separator: ":")) }
         }
-        return counts.keys.sorted { Array($0.joined(separator: "\u{0}").utf8).lexicographicallyPrecedes(Array($1.joined(separator: "\u{0}").utf8)) }
-            .map { key in
-                ProviderIdentity(provider: key[0], model: key[1], results: counts[key]!,
-                                 units: (units[key] ?? []).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
-            }
+        return counts.keys.sorted {
+            Array($0.joined(separator: "\u{0}").utf8).lexicographicallyPrecedes(
+                Array($1.joined(separator: "\u{0}").utf8)
+            )
+        }
+        .map { key in
+            ProviderIdentity(
+                provider: key[0],
+                model: key[1],
+                results: counts[key]!,
+                units: (units[key] ?? []).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            )
+        }
     }
 }

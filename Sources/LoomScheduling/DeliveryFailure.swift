@@ -27,7 +27,10 @@ public enum DeliveryFailure: Sendable, Equatable {
         switch error.code {
         case .invariantViolation:
             // The violation is journaled; running the step again would only get the same result.
-            return .cancelTask(reason: "the result of \(key) was refused by rule \(error.violations.map(\.rule).joined(separator: ", "))")
+            return .cancelTask(
+                reason:
+                    "the result of \(key) was refused by rule \(error.violations.map(\.rule).joined(separator: ", "))"
+            )
         case .tooLarge where standInPossible:
             return .standIn
         case .foreignWrite:

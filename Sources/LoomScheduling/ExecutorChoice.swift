@@ -24,7 +24,11 @@ public enum ScheduleDecision {
     /// `run`: start on the pool. `lookupFailed`: spawns whose executor could not be read;
     /// the caller retries the lookup after a delay, and ends the task on record when it
     /// keeps failing, never leaving the effect waiting for the next start.
-    public static func split(_ effects: [Effect], quarantined: Bool, executor: (String) -> ExecutorChoice) -> (run: [Effect], lookupFailed: [(Effect, LoomError)]) {
+    public static func split(
+        _ effects: [Effect],
+        quarantined: Bool,
+        executor: (String) -> ExecutorChoice
+    ) -> (run: [Effect], lookupFailed: [(Effect, LoomError)]) {
         guard !quarantined else { return ([], []) }
         var run: [Effect] = []
         var failed: [(Effect, LoomError)] = []

@@ -13,7 +13,13 @@ public struct RetryPolicy: Sendable, Equatable {
     public var rateLimitWaitMs: Int
     public var rateLimitWaitsMax: Int
 
-    public init(attemptsMax: Int = 5, baseMs: Int = 1_000, capMs: Int = 60_000, rateLimitWaitMs: Int = 60_000, rateLimitWaitsMax: Int = 30) {
+    public init(
+        attemptsMax: Int = 5,
+        baseMs: Int = 1_000,
+        capMs: Int = 60_000,
+        rateLimitWaitMs: Int = 60_000,
+        rateLimitWaitsMax: Int = 30
+    ) {
         self.attemptsMax = attemptsMax
         self.baseMs = baseMs
         self.capMs = capMs
@@ -29,7 +35,13 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 
     /// nil: deliver the failure. `waits`: rate-limit waits this attempt has had already.
-    public func decision(key: String, errorClass: String, attempt: Int, waits: Int = 0, retryAfterMs: Int? = nil) -> Decision? {
+    public func decision(
+        key: String,
+        errorClass: String,
+        attempt: Int,
+        waits: Int = 0,
+        retryAfterMs: Int? = nil
+    ) -> Decision? {
         switch errorClass {
         case ProviderErrorClass.transient.rawValue:
             guard attempt < attemptsMax else { return nil }
@@ -42,7 +54,10 @@ public struct RetryPolicy: Sendable, Equatable {
         case ProviderErrorClass.rateLimited.rawValue:
             guard waits < rateLimitWaitsMax else { return nil }
             // The provider's own retry-after when it gave one, within the configured wait.
-            return Decision(delayMs: min(max(retryAfterMs ?? rateLimitWaitMs, 0), rateLimitWaitMs), nextAttempt: attempt)
+            return Decision(
+                delayMs: min(max(retryAfterMs ?? rateLimitWaitMs, 0), rateLimitWaitMs),
+                nextAttempt: attempt
+            )
         default:
             return nil
         }
@@ -51,6 +66,12 @@ public struct RetryPolicy: Sendable, Equatable {
     /// The decision for an effect's raw result (its `errorClass` and `retryAfterMs`).
     public func decision(key: String, result: JSONValue, attempt: Int, waits: Int) -> Decision? {
         guard let errorClass = result["errorClass"]?.stringValue else { return nil }
-        return decision(key: key, errorClass: errorClass, attempt: attempt, waits: waits, retryAfterMs: result["retryAfterMs"]?.intValue.map { Int($0) })
+        return decision(
+            key: key,
+            errorClass: errorClass,
+            attempt: attempt,
+            waits: waits,
+            retryAfterMs: result["retryAfterMs"]?.intValue.map { Int($0) }
+        )
     }
 }

@@ -21,8 +21,12 @@ public final class BackgroundChild: @unchecked Sendable {
     private var ending: ChildProcess.Termination?
 
     /// Starts `argv` (a bare name is looked up on this process's PATH).
-    public init(argv: [String], directory: String? = nil, environment: [String: String],
-                outputPath: String) throws(ChildStartError) {
+    public init(
+        argv: [String],
+        directory: String? = nil,
+        environment: [String: String],
+        outputPath: String
+    ) throws(ChildStartError) {
         let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw ChildStartError.system(.standardStreams, "cannot open /dev/null", errno: errno) }
         defer { close(input) }

@@ -23,7 +23,8 @@ struct ChildPipes {
     /// failure closes what it had opened.
     static func open(separateStandardError: Bool) throws(ChildStartError) -> ChildPipes {
         var pipes = ChildPipes()
-        let opened = closeOnExecPipe(&pipes.output) && closeOnExecPipe(&pipes.input)
+        let opened =
+            closeOnExecPipe(&pipes.output) && closeOnExecPipe(&pipes.input)
             && (!separateStandardError || closeOnExecPipe(&pipes.standardError))
         guard opened else {
             let error = ChildStartError.system(.pipe, "pipe", errno: errno)
@@ -40,9 +41,12 @@ struct ChildPipes {
 
     /// What the child gets as fds 0, 1 and 2, and every end it must not keep.
     var childStreams: ChildProcess.StandardStreams {
-        ChildProcess.StandardStreams(input: input[0], output: output[1],
-                                     standardError: standardError[1] >= 0 ? standardError[1] : output[1],
-                                     closing: (input + output + standardError).filter { $0 >= 0 })
+        ChildProcess.StandardStreams(
+            input: input[0],
+            output: output[1],
+            standardError: standardError[1] >= 0 ? standardError[1] : output[1],
+            closing: (input + output + standardError).filter { $0 >= 0 }
+        )
     }
 
     /// After the spawn: the child holds its own copies.

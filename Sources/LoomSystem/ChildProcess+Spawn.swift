@@ -4,8 +4,10 @@ import Glibc
 
 // glibc has had this since 2.29, but Swift's Glibc module hides it without _GNU_SOURCE.
 @_silgen_name("posix_spawn_file_actions_addchdir_np")
-private func addChangeDirectory(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>,
-                                _ path: UnsafePointer<CChar>) -> Int32
+private func addChangeDirectory(
+    _ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>,
+    _ path: UnsafePointer<CChar>
+) -> Int32
 
 /// Starting a child and collecting its end, shared by `run` (which waits for it) and
 /// `BackgroundChild` (which leaves it running).
@@ -45,8 +47,12 @@ extension ChildProcess {
     /// Starts `argv` (a bare name is looked up on PATH) in its own session, with default
     /// signal handling and nothing blocked, registered with `ChildReaper` from before it
     /// exists; returns its pid. The caller reaps it, then calls `ChildReaper.reaped`.
-    static func spawn(_ argv: [String], directory: String?, environment: [String: String],
-                      streams: StandardStreams) throws(ChildStartError) -> Int32 {
+    static func spawn(
+        _ argv: [String],
+        directory: String?,
+        environment: [String: String],
+        streams: StandardStreams
+    ) throws(ChildStartError) -> Int32 {
         guard let program = argv.first else { throw ChildStartError(.emptyCommand, "empty command") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -66,7 +72,8 @@ extension ChildProcess {
         var pid: pid_t = 0
         var spawnResult: Int32 = 0
         _ = ChildReaper.shared.spawning {
-            spawnResult = program.contains("/")
+            spawnResult =
+                program.contains("/")
                 ? posix_spawn(&pid, program, &actions, &attributes, cArguments, cEnvironment)
                 : posix_spawnp(&pid, program, &actions, &attributes, cArguments, cEnvironment)
             return spawnResult == 0 ? pid : nil
@@ -77,8 +84,11 @@ extension ChildProcess {
         return pid
     }
 
-    private static func redirect(_ streams: StandardStreams, directory: String?,
-                                 in actions: inout posix_spawn_file_actions_t) {
+    private static func redirect(
+        _ streams: StandardStreams,
+        directory: String?,
+        in actions: inout posix_spawn_file_actions_t
+    ) {
         posix_spawn_file_actions_adddup2(&actions, streams.input, 0)
         posix_spawn_file_actions_adddup2(&actions, streams.output, 1)
         posix_spawn_file_actions_adddup2(&actions, streams.standardError, 2)

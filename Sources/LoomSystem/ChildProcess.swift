@@ -31,8 +31,15 @@ public enum ChildProcess {
         /// stderr, when it was kept apart (bounded by `standardErrorLimitBytes`).
         public var standardError: [UInt8] = []
 
-        public init(exitCode: Int32? = nil, signal: Int32? = nil, output: [UInt8] = [], truncated: Bool = false,
-                    timedOut: Bool = false, durationMs: Int = 0, spawnError: String? = nil) {
+        public init(
+            exitCode: Int32? = nil,
+            signal: Int32? = nil,
+            output: [UInt8] = [],
+            truncated: Bool = false,
+            timedOut: Bool = false,
+            durationMs: Int = 0,
+            spawnError: String? = nil
+        ) {
             self.exitCode = exitCode
             self.signal = signal
             self.output = output
@@ -64,9 +71,17 @@ public enum ChildProcess {
         /// consumes as it comes; `outputLimitBytes` does not apply).
         public var streamsOutputOnly: Bool
 
-        public init(argv: [String], directory: String? = nil, environment: [String: String] = [:], input: [UInt8] = [],
-                    timeoutMs: Int, outputLimitBytes: Int, idleTimeoutMs: Int? = nil,
-                    separateStandardError: Bool = false, streamsOutputOnly: Bool = false) {
+        public init(
+            argv: [String],
+            directory: String? = nil,
+            environment: [String: String] = [:],
+            input: [UInt8] = [],
+            timeoutMs: Int,
+            outputLimitBytes: Int,
+            idleTimeoutMs: Int? = nil,
+            separateStandardError: Bool = false,
+            streamsOutputOnly: Bool = false
+        ) {
             self.argv = argv
             self.directory = directory
             self.environment = environment
@@ -91,8 +106,11 @@ public enum ChildProcess {
     /// - Parameters:
     ///   - onStart: told the child's pid as soon as it runs (the daemon tracks its agents).
     ///   - onOutput: each chunk of stdout as it arrives, for live progress.
-    public static func run(_ launch: Launch, onStart: (Int32) -> Void = { _ in },
-                           onOutput: ((ArraySlice<UInt8>) -> Void)? = nil) -> Result {
+    public static func run(
+        _ launch: Launch,
+        onStart: (Int32) -> Void = { _ in },
+        onOutput: ((ArraySlice<UInt8>) -> Void)? = nil
+    ) -> Result {
         let started = MonotonicClock.milliseconds()
         var result = Result(exitCode: nil, signal: nil, output: [], truncated: false, timedOut: false, durationMs: 0)
         var pipes: ChildPipes
@@ -122,8 +140,12 @@ public enum ChildProcess {
         var pipes = try ChildPipes.open(separateStandardError: launch.separateStandardError)
         let pid: Int32
         do throws(ChildStartError) {
-            pid = try spawn(launch.argv, directory: launch.directory, environment: launch.environment,
-                            streams: pipes.childStreams)
+            pid = try spawn(
+                launch.argv,
+                directory: launch.directory,
+                environment: launch.environment,
+                streams: pipes.childStreams
+            )
         } catch {
             pipes.closeChildEnds()
             pipes.closeParentEnds()

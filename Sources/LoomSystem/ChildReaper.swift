@@ -74,14 +74,17 @@ public final class ChildReaper: @unchecked Sendable {
         var pids: Set<Int32> = []
         for thread in FileSystem.list("/proc/self/task") {
             guard let text = FileSystem.readText("/proc/self/task/\(thread)/children", limit: 1 << 20) else { continue }
-            for word in text.split(separator: " ") { if let pid = Int32(String(word).trimmingSpaces()) { pids.insert(pid) } }
+            for word in text.split(separator: " ") {
+                if let pid = Int32(String(word).trimmingSpaces()) { pids.insert(pid) }
+            }
         }
         return pids
     }
 
     /// Whether `pid` is a zombie (state `Z` in /proc/<pid>/stat), waiting to be reaped.
     package static func hasExited(_ pid: Int32) -> Bool {
-        guard let stat = FileSystem.readText("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")") else { return false }
+        guard let stat = FileSystem.readText("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")")
+        else { return false }
         return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
     }
 }

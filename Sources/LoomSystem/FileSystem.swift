@@ -34,7 +34,9 @@ public enum FileSystem {
     public static func writeAtomically(_ path: String, _ text: String, mode: mode_t = 0o640) throws(WriteError) {
         let temporary = "\(path).tmp.\(getpid())"
         let fd = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw WriteError(path: path, reason: "cannot create \(temporary): \(Errno.current.description)") }
+        guard fd >= 0 else {
+            throw WriteError(path: path, reason: "cannot create \(temporary): \(Errno.current.description)")
+        }
         let modeSet = fchmod(fd, mode)
         let bytes = Array(text.utf8)
         var offset = 0
@@ -77,7 +79,9 @@ public enum FileSystem {
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()

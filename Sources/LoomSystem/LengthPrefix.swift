@@ -6,7 +6,10 @@ public enum LengthPrefix {
     /// Appends `length`. Traps above 4 GiB: the prefix cannot say it, and every caller
     /// bounds its frames far below that.
     public static func append(_ length: Int, to out: inout [UInt8]) {
-        precondition(length >= 0 && length <= Int(UInt32.max), "a frame of \(length) bytes does not fit a 32-bit length")
+        precondition(
+            length >= 0 && length <= Int(UInt32.max),
+            "a frame of \(length) bytes does not fit a 32-bit length"
+        )
         out.append(UInt8(truncatingIfNeeded: length >> 24))
         out.append(UInt8(truncatingIfNeeded: length >> 16))
         out.append(UInt8(truncatingIfNeeded: length >> 8))

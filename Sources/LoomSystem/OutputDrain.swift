@@ -32,8 +32,11 @@ struct OutputDrain {
 
     /// Runs until the child has closed its output (it usually exits with it) or a time
     /// limit killed it; fills `result`'s output, stderr and limit flags.
-    mutating func run(_ pipes: inout ChildPipes, into result: inout ChildProcess.Result,
-                      onOutput: ((ArraySlice<UInt8>) -> Void)?) {
+    mutating func run(
+        _ pipes: inout ChildPipes,
+        into result: inout ChildProcess.Result,
+        onOutput: ((ArraySlice<UInt8>) -> Void)?
+    ) {
         // Small inputs (prompts) fit the pipe buffer mostly; write what fits without blocking,
         // the rest as the child reads, interleaved with reading its output.
         _ = fcntl(pipes.input[1], F_SETFL, fcntl(pipes.input[1], F_GETFL) | O_NONBLOCK)
@@ -45,9 +48,11 @@ struct OutputDrain {
                 break
             }
             // Slots: 0 stdout, 1 stderr, 2 stdin (a closed fd is -1, which poll skips).
-            var fds = [pollfd(fd: outputOpen ? pipes.output[0] : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: errorOpen ? pipes.standardError[0] : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: pipes.input[1], events: Int16(POLLOUT), revents: 0)]
+            var fds = [
+                pollfd(fd: outputOpen ? pipes.output[0] : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: errorOpen ? pipes.standardError[0] : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: pipes.input[1], events: Int16(POLLOUT), revents: 0),
+            ]
             let ready = poll(&fds, nfds_t(fds.count), Int32(pollMs(at: now)))
             if ready < 0 && errno != EINTR { break }
             if pipes.input[1] >= 0 && fds[2].revents != 0 { writeInput(&pipes) }
@@ -87,8 +92,11 @@ struct OutputDrain {
     }
 
     /// Reads one chunk of stdout; false when the read was interrupted (poll again).
-    private mutating func readOutput(_ fd: Int32, into result: inout ChildProcess.Result,
-                                     onOutput: ((ArraySlice<UInt8>) -> Void)?) -> Bool {
+    private mutating func readOutput(
+        _ fd: Int32,
+        into result: inout ChildProcess.Result,
+        onOutput: ((ArraySlice<UInt8>) -> Void)?
+    ) -> Bool {
         let count = read(fd, &buffer, Self.readBytesMax)
         if count < 0 && errno == EINTR { return false }
         guard count > 0 else {

@@ -2,7 +2,9 @@
 /// spaces and parentheses, so fields are counted from the last ')'.
 public enum ProcessStat {
     public static func field(_ number: Int, of pid: Int32) -> String? {
-        guard number >= 3, let stat = FileSystem.readText("/proc/\(pid)/stat", limit: 4_096), let close = stat.lastIndex(of: ")") else { return nil }
+        guard number >= 3, let stat = FileSystem.readText("/proc/\(pid)/stat", limit: 4_096),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > number - 3 else { return nil }
         return String(fields[number - 3])

@@ -65,7 +65,13 @@ public final class CrashSimulator {
         var outcome = Outcome()
         let clock = SimulatedClock()
         var engine: Engine?
-        let person = Caller(principal: .human(uid: 1000), uid: 1000, gid: 1000, pid: 4242, executable: "/usr/bin/loomctl")
+        let person = Caller(
+            principal: .human(uid: 1000),
+            uid: 1000,
+            gid: 1000,
+            pid: 4242,
+            executable: "/usr/bin/loomctl"
+        )
         var steps = 0
         while steps < configuration.stepsMax {
             steps += 1
@@ -77,11 +83,20 @@ public final class CrashSimulator {
                     engine = try Engine(store: store, bundles: bundles, clock: clock.next)
                 }
                 guard let engine else { continue }
-                if let index = (0..<configuration.taskCount).first(where: { outcome.acknowledgedSubmissions["sim-\($0)"] == nil }) {
+                if let index = (0..<configuration.taskCount).first(where: {
+                    outcome.acknowledgedSubmissions["sim-\($0)"] == nil
+                }) {
                     let key = "sim-\(index)"
-                    let policy = configuration.policies[Int(SplitMix64.hash(seed: configuration.seed, key) % UInt64(configuration.policies.count))]
-                    let receipt = try engine.submit(bundle: configuration.bundleName, input: "simulated request \(index) (seed \(configuration.seed))",
-                                                    policy: policy, idempotencyKey: key, by: person)
+                    let policy = configuration.policies[
+                        Int(SplitMix64.hash(seed: configuration.seed, key) % UInt64(configuration.policies.count))
+                    ]
+                    let receipt = try engine.submit(
+                        bundle: configuration.bundleName,
+                        input: "simulated request \(index) (seed \(configuration.seed))",
+                        policy: policy,
+                        idempotencyKey: key,
+                        by: person
+                    )
                     outcome.acknowledgedSubmissions[key] = receipt.taskID
                     continue
                 }
@@ -93,18 +108,36 @@ public final class CrashSimulator {
                     outcome.acknowledgedDeliveries.insert(effect.key)
                     continue
                 }
-                if let parked = try engine.store.query("SELECT id FROM tasks WHERE status = 'parked' ORDER BY seq LIMIT 1").first?["id"]?.stringValue,
-                   let gate = try engine.waitingGate(task: parked) {
+                if let parked = try engine.store.query(
+                    "SELECT id FROM tasks WHERE status = 'parked' ORDER BY seq LIMIT 1"
+                ).first?["id"]?.stringValue,
+                    let gate = try engine.waitingGate(task: parked)
+                {
                     do {
-                        if let (answer, message) = responder.gate(gate, SplitMix64.hash(seed: configuration.seed, gate.eventID)) {
-                            try engine.answerGate(task: parked, gate: gate.eventID, answer: answer, message: message, by: person)
+                        if let (answer, message) = responder.gate(
+                            gate,
+                            SplitMix64.hash(seed: configuration.seed, gate.eventID)
+                        ) {
+                            try engine.answerGate(
+                                task: parked,
+                                gate: gate.eventID,
+                                answer: answer,
+                                message: message,
+                                by: person
+                            )
                         } else {
                             try engine.cancel(task: parked, reason: "simulated cancel", by: person)
                         }
-                    } catch where error.code == .invariantViolation {
+                    } catch  where error.code == .invariantViolation {
                         // A rule refused the answer (and journaled that); the person abandons instead.
                         outcome.rejections += 1
-                        try engine.answerGate(task: parked, gate: gate.eventID, answer: .abandon, message: "refused: \(error.violations.first?.rule ?? "")", by: person)
+                        try engine.answerGate(
+                            task: parked,
+                            gate: gate.eventID,
+                            answer: .abandon,
+                            message: "refused: \(error.violations.first?.rule ?? "")",
+                            by: person
+                        )
                     }
                     outcome.acknowledgedAnswers.insert(gate.eventID)
                     continue
@@ -116,6 +149,10 @@ public final class CrashSimulator {
                 engine = nil
             }
         }
-        throw LoomError(.internal, "the simulation did not finish in \(configuration.stepsMax) steps (seed \(configuration.seed))", context: "simulating")
+        throw LoomError(
+            .internal,
+            "the simulation did not finish in \(configuration.stepsMax) steps (seed \(configuration.seed))",
+            context: "simulating"
+        )
     }
 }

@@ -14,7 +14,12 @@ public struct Driver {
     /// (below every bundle's send-back cap in this repository).
     public var sendBacksMax = 2
 
-    public init(engine: Engine, responder: Responder, seed: UInt64, person: Caller = Caller(principal: .human(uid: 1000), uid: 1000, gid: 1000, pid: 4242)) {
+    public init(
+        engine: Engine,
+        responder: Responder,
+        seed: UInt64,
+        person: Caller = Caller(principal: .human(uid: 1000), uid: 1000, gid: 1000, pid: 4242)
+    ) {
         self.engine = engine
         self.responder = responder
         self.seed = seed
@@ -28,8 +33,10 @@ public struct Driver {
             _ = try engine.deliver(key: effect.key, result: responder.execute(effect, seed: seed))
             return true
         }
-        if let parked = try engine.store.query("SELECT id FROM tasks WHERE status = 'parked' ORDER BY seq LIMIT 1").first?["id"]?.stringValue,
-           let gate = try engine.waitingGate(task: parked) {
+        if let parked = try engine.store.query("SELECT id FROM tasks WHERE status = 'parked' ORDER BY seq LIMIT 1")
+            .first?["id"]?.stringValue,
+            let gate = try engine.waitingGate(task: parked)
+        {
             if var (answer, message) = responder.gate(gate, SplitMix64.hash(seed: seed, gate.eventID)) {
                 // A person who has sent the work back at this gate as often as they will approves
                 // it instead (the kernel refuses send-backs past the bundle's cap).
@@ -46,8 +53,10 @@ public struct Driver {
     }
 
     private func sendBacks(task: String, role: String) throws(LoomError) -> Int {
-        let rows = try engine.store.query("SELECT count(*) AS n FROM gates WHERE task_id = :task AND role = :role AND status = 'changes_requested'",
-                                          bindings: [":task": task, ":role": role])
+        let rows = try engine.store.query(
+            "SELECT count(*) AS n FROM gates WHERE task_id = :task AND role = :role AND status = 'changes_requested'",
+            bindings: [":task": task, ":role": role]
+        )
         return Int(rows.first?["n"]?.intValue ?? 0)
     }
 
@@ -57,7 +66,9 @@ public struct Driver {
         var steps = 0
         while try step() {
             steps += 1
-            guard steps < stepsMax else { throw LoomError(.internal, "the driver did not reach quiet in \(stepsMax) steps", context: "driving") }
+            guard steps < stepsMax else {
+                throw LoomError(.internal, "the driver did not reach quiet in \(stepsMax) steps", context: "driving")
+            }
         }
         return steps
     }

@@ -1,7 +1,8 @@
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
 
 /// A listening TCP socket on 127.0.0.1 and a port the system picked, for the HTTP servers
 /// tests and benchmarks start on loopback. The caller accepts on `fd` and closes it.
@@ -20,7 +21,11 @@ public enum LoopbackListener {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         guard bound == 0, listen(fd, backlog) == 0 else {
             let message = Errno.current.description
             close(fd)
@@ -28,7 +33,9 @@ public enum LoopbackListener {
         }
         var actual = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         return (fd, Int(UInt16(bigEndian: actual.sin_port)))
     }
 }

@@ -29,28 +29,59 @@ public enum PublishingWorld {
                 var chance = SplitMix64(seed: value)
                 let provider = "scripted"
                 if request.attempt == 1 && chance.chance(odds.garbage) {
-                    return AgentResult(output: "I think the article is fine!", tokensIn: 100, tokensOut: 7, provider: provider, model: "garbage")
+                    return AgentResult(
+                        output: "I think the article is fine!",
+                        tokensIn: 100,
+                        tokensOut: 7,
+                        provider: provider,
+                        model: "garbage"
+                    )
                 }
                 let output: JSONValue
                 switch request.role {
                 case "writer":
-                    output = ["title": .string("Draft \(request.iteration) for \(request.taskID)"), "text": .string("Words \(value % 1000) about the brief.")]
+                    output = [
+                        "title": .string("Draft \(request.iteration) for \(request.taskID)"),
+                        "text": .string("Words \(value % 1000) about the brief."),
+                    ]
                 case "editor":
                     let blocks = request.iteration == 0 && chance.chance(odds.editorBlocks)
-                    output = ["findings": blocks
-                        ? [["severity": "blocking", "summary": "the lede buries the news", "category": "structure"]]
-                        : [["severity": "info", "summary": "reads well", "category": "style"]]]
+                    output = [
+                        "findings": blocks
+                            ? [
+                                [
+                                    "severity": "blocking", "summary": "the lede buries the news",
+                                    "category": "structure",
+                                ]
+                            ]
+                            : [["severity": "info", "summary": "reads well", "category": "style"]]
+                    ]
                 case "factchecker":
                     let claim = request.iteration == 0 && chance.chance(odds.claim)
-                    output = ["checked_claims": .int(Int64(value % 5)), "findings": claim
-                        ? [["severity": "warn", "summary": "the figure in paragraph 2 has no source", "category": "claim"]]
-                        : []]
+                    output = [
+                        "checked_claims": .int(Int64(value % 5)),
+                        "findings": claim
+                            ? [
+                                [
+                                    "severity": "warn", "summary": "the figure in paragraph 2 has no source",
+                                    "category": "claim",
+                                ]
+                            ]
+                            : [],
+                    ]
                 default:
                     output = .object([:])
                 }
-                return AgentResult(output: output.canonicalText, tokensIn: Int(value % 2000) + 200, tokensOut: Int(value % 700) + 50,
-                                   tokensCached: Int(value % 100), costMicroUSD: Int(value % 5000), durationMs: Int(value % 3000),
-                                   provider: provider, model: request.modelTier ?? "default")
+                return AgentResult(
+                    output: output.canonicalText,
+                    tokensIn: Int(value % 2000) + 200,
+                    tokensOut: Int(value % 700) + 50,
+                    tokensCached: Int(value % 100),
+                    costMicroUSD: Int(value % 5000),
+                    durationMs: Int(value % 3000),
+                    provider: provider,
+                    model: request.modelTier ?? "default"
+                )
             },
             command: { _, value in
                 CommandResult(status: .ok, exitCode: 0, output: "\(value % 900 + 100)\n", durationMs: Int(value % 50))
@@ -60,8 +91,11 @@ public enum PublishingWorld {
                 let roll = Double(chance.next() >> 11) / Double(1 << 53)
                 if roll < odds.cancel { return nil }
                 if roll < odds.cancel + odds.abandon { return (.abandon, "not worth publishing") }
-                if roll < odds.cancel + odds.abandon + odds.requestChanges { return (.requestChanges, "tighten the second paragraph") }
+                if roll < odds.cancel + odds.abandon + odds.requestChanges {
+                    return (.requestChanges, "tighten the second paragraph")
+                }
                 return (.approve, "")
-            })
+            }
+        )
     }
 }

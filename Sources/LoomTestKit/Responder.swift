@@ -13,7 +13,9 @@ public struct Responder: Sendable {
 
     public init(
         agent: @escaping @Sendable (AgentRequest, UInt64) -> AgentResult,
-        command: @escaping @Sendable (JSONValue, UInt64) -> CommandResult = { _, _ in CommandResult(status: .ok, exitCode: 0, output: "ok") },
+        command: @escaping @Sendable (JSONValue, UInt64) -> CommandResult = { _, _ in
+            CommandResult(status: .ok, exitCode: 0, output: "ok")
+        },
         gate: @escaping @Sendable (GateRecord, UInt64) -> (GateAnswer, String)? = { _, _ in (.approve, "") }
     ) {
         self.agent = agent

@@ -75,19 +75,19 @@ package enum JSONCanonicalEncoder {
         case .string(let s):
             appendString(s, &out)
         case .array(let elements):
-            out.append(0x5B) // [
+            out.append(0x5B)  // [
             var first = true
             for element in elements {
                 if !first { out.append(0x2C) }
                 first = false
                 encode(element, into: &out)
             }
-            out.append(0x5D) // ]
+            out.append(0x5D)  // ]
         case .object(let members):
-            out.append(0x7B) // {
+            out.append(0x7B)  // {
             if members.count == 1, let only = members.first {
                 appendString(only.key, &out)
-                out.append(0x3A) // :
+                out.append(0x3A)  // :
                 encode(only.value, into: &out)
             } else if !members.isEmpty {
                 let sorted = members.sorted { utf8BytesPrecede($0.key, $1.key) }
@@ -96,11 +96,11 @@ package enum JSONCanonicalEncoder {
                     if !first { out.append(0x2C) }
                     first = false
                     appendString(k, &out)
-                    out.append(0x3A) // :
+                    out.append(0x3A)  // :
                     encode(v, into: &out)
                 }
             }
-            out.append(0x7D) // }
+            out.append(0x7D)  // }
         }
     }
 
@@ -110,7 +110,10 @@ package enum JSONCanonicalEncoder {
     }
 
     package static func appendInt(_ i: Int64, _ out: inout [UInt8]) {
-        if i == 0 { out.append(0x30); return }
+        if i == 0 {
+            out.append(0x30)
+            return
+        }
         // Magnitude as UInt64 handles Int64.min.
         var m: UInt64 = i < 0 ? UInt64(bitPattern: 0 &- i) : UInt64(i)
         if i < 0 { out.append(0x2D) }
@@ -176,16 +179,33 @@ package enum JSONCanonicalEncoder {
                     out.append(contentsOf: UnsafeBufferPointer(rebasing: p[runStart..<i]))
                 }
                 switch b {
-                case 0x22: out.append(0x5C); out.append(0x22)
-                case 0x5C: out.append(0x5C); out.append(0x5C)
-                case 0x08: out.append(0x5C); out.append(0x62) // \b
-                case 0x0C: out.append(0x5C); out.append(0x66) // \f
-                case 0x0A: out.append(0x5C); out.append(0x6E) // \n
-                case 0x0D: out.append(0x5C); out.append(0x72) // \r
-                case 0x09: out.append(0x5C); out.append(0x74) // \t
+                case 0x22:
+                    out.append(0x5C)
+                    out.append(0x22)
+                case 0x5C:
+                    out.append(0x5C)
+                    out.append(0x5C)
+                case 0x08:
+                    out.append(0x5C)
+                    out.append(0x62)  // \b
+                case 0x0C:
+                    out.append(0x5C)
+                    out.append(0x66)  // \f
+                case 0x0A:
+                    out.append(0x5C)
+                    out.append(0x6E)  // \n
+                case 0x0D:
+                    out.append(0x5C)
+                    out.append(0x72)  // \r
+                case 0x09:
+                    out.append(0x5C)
+                    out.append(0x74)  // \t
                 default:
                     // \u00xx, lowercase hex
-                    out.append(0x5C); out.append(0x75); out.append(0x30); out.append(0x30)
+                    out.append(0x5C)
+                    out.append(0x75)
+                    out.append(0x30)
+                    out.append(0x30)
                     out.append(hexDigits[Int(b >> 4)])
                     out.append(hexDigits[Int(b & 0x0F)])
                 }

@@ -15,8 +15,11 @@ extension JSONValue {
     public static func parse(_ text: String, limits: JSONLimits = .default) throws(JSONError) -> JSONValue {
         let utf8 = text.utf8
         if utf8.count > limits.maxBytes {
-            throw JSONError(code: .tooLarge, offset: limits.maxBytes,
-                            message: "input is \(utf8.count) bytes, limit is \(limits.maxBytes)")
+            throw JSONError(
+                code: .tooLarge,
+                offset: limits.maxBytes,
+                message: "input is \(utf8.count) bytes, limit is \(limits.maxBytes)"
+            )
         }
         let fast: Result<JSONValue, JSONError>? = utf8.withContiguousStorageIfAvailable { buf in
             Result { () throws(JSONError) -> JSONValue in try parseBuffer(buf, limits: limits) }
@@ -28,8 +31,11 @@ extension JSONValue {
     /// Parses UTF-8 `bytes` as a single JSON value.
     public static func parse(bytes: [UInt8], limits: JSONLimits = .default) throws(JSONError) -> JSONValue {
         if bytes.count > limits.maxBytes {
-            throw JSONError(code: .tooLarge, offset: limits.maxBytes,
-                            message: "input is \(bytes.count) bytes, limit is \(limits.maxBytes)")
+            throw JSONError(
+                code: .tooLarge,
+                offset: limits.maxBytes,
+                message: "input is \(bytes.count) bytes, limit is \(limits.maxBytes)"
+            )
         }
         let result = bytes.withUnsafeBufferPointer { buf in
             Result { () throws(JSONError) -> JSONValue in try parseBuffer(buf, limits: limits) }
@@ -46,9 +52,9 @@ extension JSONValue {
 // MARK: - Parser
 
 private enum Ascii {
-    static let quote: UInt8 = 0x22        // "
-    static let backslash: UInt8 = 0x5C    // \
-    static let slash: UInt8 = 0x2F        // /
+    static let quote: UInt8 = 0x22  // "
+    static let backslash: UInt8 = 0x5C  // \
+    static let slash: UInt8 = 0x2F  // /
     static let comma: UInt8 = 0x2C
     static let colon: UInt8 = 0x3A
     static let openBracket: UInt8 = 0x5B
@@ -143,8 +149,11 @@ private struct JSONParser {
 
     mutating func pushDepthCheck() throws(JSONError) {
         if isObjectStack.count + 1 > maxDepth {
-            throw JSONError(code: .tooDeep, offset: pos,
-                            message: "nesting deeper than \(maxDepth)")
+            throw JSONError(
+                code: .tooDeep,
+                offset: pos,
+                message: "nesting deeper than \(maxDepth)"
+            )
         }
     }
 
@@ -206,13 +215,13 @@ private struct JSONParser {
                 value = .string(try parseString())
             case Ascii.minus, Ascii.zero...Ascii.nine:
                 value = try parseNumber()
-            case 0x74: // t
+            case 0x74:  // t
                 try expectLiteral("true")
                 value = .bool(true)
-            case 0x66: // f
+            case 0x66:  // f
                 try expectLiteral("false")
                 value = .bool(false)
-            case 0x6E: // n
+            case 0x6E:  // n
                 try expectLiteral("null")
                 value = .null
             default:
@@ -264,8 +273,14 @@ private struct JSONParser {
         if end - pos >= n {
             let lit = literal.utf8Start
             var ok = true
-            for i in 0..<n where buf[pos + i] != lit[i] { ok = false; break }
-            if ok { pos += n; return }
+            for i in 0..<n where buf[pos + i] != lit[i] {
+                ok = false
+                break
+            }
+            if ok {
+                pos += n
+                return
+            }
         }
         throw syntax("invalid literal, expected \(literal)", at: start)
     }
@@ -274,7 +289,7 @@ private struct JSONParser {
 
     /// Parses a string starting at the opening quote. Validates UTF-8.
     mutating func parseString() throws(JSONError) -> String {
-        pos += 1 // opening quote
+        pos += 1  // opening quote
         let start = pos
         // Fast path: no escapes -> build the String directly from the input bytes.
         while pos < end {
@@ -332,25 +347,36 @@ private struct JSONParser {
         let len: Int
         switch lead {
         case 0xC2...0xDF:
-            len = 2; ok = cont(1)
+            len = 2
+            ok = cont(1)
         case 0xE0:
-            len = 3; ok = cont(1, 0xA0, 0xBF) && cont(2)
+            len = 3
+            ok = cont(1, 0xA0, 0xBF) && cont(2)
         case 0xE1...0xEC, 0xEE...0xEF:
-            len = 3; ok = cont(1) && cont(2)
+            len = 3
+            ok = cont(1) && cont(2)
         case 0xED:
-            len = 3; ok = cont(1, 0x80, 0x9F) && cont(2)
+            len = 3
+            ok = cont(1, 0x80, 0x9F) && cont(2)
         case 0xF0:
-            len = 4; ok = cont(1, 0x90, 0xBF) && cont(2) && cont(3)
+            len = 4
+            ok = cont(1, 0x90, 0xBF) && cont(2) && cont(3)
         case 0xF1...0xF3:
-            len = 4; ok = cont(1) && cont(2) && cont(3)
+            len = 4
+            ok = cont(1) && cont(2) && cont(3)
         case 0xF4:
-            len = 4; ok = cont(1, 0x80, 0x8F) && cont(2) && cont(3)
+            len = 4
+            ok = cont(1, 0x80, 0x8F) && cont(2) && cont(3)
         default:
-            len = 1; ok = false
+            len = 1
+            ok = false
         }
         if !ok {
-            throw JSONError(code: .invalidUTF8, offset: pos,
-                            message: "invalid UTF-8 sequence starting with byte 0x\(String(lead, radix: 16))")
+            throw JSONError(
+                code: .invalidUTF8,
+                offset: pos,
+                message: "invalid UTF-8 sequence starting with byte 0x\(String(lead, radix: 16))"
+            )
         }
         pos += len
     }
@@ -366,12 +392,12 @@ private struct JSONParser {
         case Ascii.quote: scratch.append(Ascii.quote)
         case Ascii.backslash: scratch.append(Ascii.backslash)
         case Ascii.slash: scratch.append(Ascii.slash)
-        case 0x62: scratch.append(0x08) // b
-        case 0x66: scratch.append(0x0C) // f
-        case 0x6E: scratch.append(0x0A) // n
-        case 0x72: scratch.append(0x0D) // r
-        case 0x74: scratch.append(0x09) // t
-        case 0x75: // u
+        case 0x62: scratch.append(0x08)  // b
+        case 0x66: scratch.append(0x0C)  // f
+        case 0x6E: scratch.append(0x0A)  // n
+        case 0x72: scratch.append(0x0D)  // r
+        case 0x74: scratch.append(0x09)  // t
+        case 0x75:  // u
             var scalar = try readHex4(escStart: escStart)
             if scalar >= 0xD800 && scalar <= 0xDBFF {
                 // High surrogate: must be followed by \u low surrogate.
@@ -451,7 +477,7 @@ private struct JSONParser {
         // and the exact Double fast path).
         var mantissa: UInt64 = 0
         var mantissaOverflow = false
-        var decimalExponent = 0 // value = mantissa * 10^decimalExponent (before explicit exponent)
+        var decimalExponent = 0  // value = mantissa * 10^decimalExponent (before explicit exponent)
 
         @inline(__always) func accumulate(_ d: UInt8, fraction: Bool) {
             let digit = UInt64(d &- Ascii.zero)

@@ -1,4 +1,3 @@
-
 extension JSONValue {
     /// Indented JSON with sorted keys, for files a person edits (models.json): canonical
     /// text would be one long line.

@@ -48,16 +48,34 @@ public struct FlowGraph: Sendable, Equatable {
         for name in flows {
             let flow = bundle.flows[name]!
             for (index, step) in flow.steps.enumerated() {
-                nodes.append(Node(id: Self.nodeID(name, step.name), flow: name, step: step.name, label: Self.label(step, bundle: bundle), shape: Self.shape(step.kind)))
+                nodes.append(
+                    Node(
+                        id: Self.nodeID(name, step.name),
+                        flow: name,
+                        step: step.name,
+                        label: Self.label(step, bundle: bundle),
+                        shape: Self.shape(step.kind)
+                    )
+                )
                 let next = index + 1 < flow.steps.count ? Self.nodeID(name, flow.steps[index + 1].name) : nil
                 let id = Self.nodeID(name, step.name)
                 switch step.kind {
                 case .agent(_, let loopTo, let scope):
                     if let next { edges.append(Edge(from: id, to: next, label: "")) }
-                    if let loopTo { edges.append(Edge(from: id, to: Self.nodeID(name, loopTo), label: scope == .task ? "blockers open (task)" : "blockers open")) }
+                    if let loopTo {
+                        edges.append(
+                            Edge(
+                                from: id,
+                                to: Self.nodeID(name, loopTo),
+                                label: scope == .task ? "blockers open (task)" : "blockers open"
+                            )
+                        )
+                    }
                 case .fanOut(_, let loopTo, _):
                     if let next { edges.append(Edge(from: id, to: next, label: "")) }
-                    if let loopTo { edges.append(Edge(from: id, to: Self.nodeID(name, loopTo), label: "blockers open")) }
+                    if let loopTo {
+                        edges.append(Edge(from: id, to: Self.nodeID(name, loopTo), label: "blockers open"))
+                    }
                 case .gate(_, let onRequestChanges):
                     if let next { edges.append(Edge(from: id, to: next, label: "approve")) }
                     edges.append(Edge(from: id, to: Self.nodeID(name, onRequestChanges), label: "request changes"))

@@ -36,17 +36,33 @@ public struct GateCard: Sendable, Equatable {
 
     /// Builds the card of `gate` (waiting) from `store`; call it inside a read transaction
     /// (`store.read`) for one consistent snapshot.
-    public static func build(store: Store, task: TaskRecord, gate: GateRecord, bundle: LoomBundle?) throws(LoomError) -> GateCard {
-        let spec = bundle?.gates[gate.role]?.card ?? GateCardSpec(asks: "Answer gate \(gate.role)?", sections: [
-            GateCardSpec.Section(title: "Open findings", source: .findings), GateCardSpec.Section(title: "Spent", source: .usage),
-        ])
+    public static func build(
+        store: Store,
+        task: TaskRecord,
+        gate: GateRecord,
+        bundle: LoomBundle?
+    ) throws(LoomError) -> GateCard {
+        let spec =
+            bundle?.gates[gate.role]?.card
+            ?? GateCardSpec(
+                asks: "Answer gate \(gate.role)?",
+                sections: [
+                    GateCardSpec.Section(title: "Open findings", source: .findings),
+                    GateCardSpec.Section(title: "Spent", source: .usage),
+                ]
+            )
         var sections: [Section] = []
         var openCounts: [String: Int] = [:]
         do {
             for section in spec.sections {
                 switch section.source {
                 case .steps(let steps, let fields):
-                    sections.append(Section(title: section.title, lines: try stepLines(store: store, task: task.id, steps: steps, fields: fields)))
+                    sections.append(
+                        Section(
+                            title: section.title,
+                            lines: try stepLines(store: store, task: task.id, steps: steps, fields: fields)
+                        )
+                    )
                 case .findings:
                     let (lines, counts) = try findingLines(store: store, task: task.id)
                     openCounts = counts
@@ -59,15 +75,25 @@ public struct GateCard: Sendable, Equatable {
         }
         let open = ["blocking", "warn", "info"].compactMap { key in openCounts[key].map { "\($0) \(key)" } }
         let summary = spec.asks + (open.isEmpty ? "" : " (open findings: \(open.joined(separator: ", ")))")
-        return GateCard(task: task.id, event: gate.eventID, role: gate.role, policy: gate.policy.rawValue, reasons: gate.reasons, asks: spec.asks,
-                        summary: summary, sections: sections.map { Section(title: $0.title, lines: bounded($0.lines)) })
+        return GateCard(
+            task: task.id,
+            event: gate.eventID,
+            role: gate.role,
+            policy: gate.policy.rawValue,
+            reasons: gate.reasons,
+            asks: spec.asks,
+            summary: summary,
+            sections: sections.map { Section(title: $0.title, lines: bounded($0.lines)) }
+        )
     }
 
     public var json: JSONValue {
         .object([
             "task": .string(task), "event": .string(event), "role": .string(role), "policy": .string(policy),
             "reasons": .array(reasons.map { .string($0) }), "asks": .string(asks), "summary": .string(summary),
-            "sections": .array(sections.map { .object(["title": .string($0.title), "lines": .array($0.lines.map { .string($0) })]) }),
+            "sections": .array(
+                sections.map { .object(["title": .string($0.title), "lines": .array($0.lines.map { .string($0) })]) }
+            ),
             "text": .string(text),
         ])
     }
@@ -96,16 +122,20 @@ public struct GateCard: Sendable, Equatable {
                 if outputs.count > 1 {
                     // A fan-out: one line per unit when each field is one value
                     // ("reviewer-logic: APPROVE — Looks right."), else the unit's block.
-                    let values = fields.map { CardField.lines(CardField(path: $0), in: output, labelled: false) }.filter { !$0.isEmpty }
+                    let values = fields.map { CardField.lines(CardField(path: $0), in: output, labelled: false) }.filter
+                    { !$0.isEmpty }
                     if values.isEmpty { continue }
                     if values.allSatisfy({ $0.count == 1 }) {
                         lines.append("\(unit): " + values.map { $0[0] }.joined(separator: " — "))
                     } else {
                         lines.append("\(unit):")
-                        lines += fields.flatMap { CardField.lines(CardField(path: $0), in: output, labelled: true) }.map { "  " + $0 }
+                        lines += fields.flatMap { CardField.lines(CardField(path: $0), in: output, labelled: true) }.map
+                        { "  " + $0 }
                     }
                 } else {
-                    lines += fields.flatMap { CardField.lines(CardField(path: $0), in: output, labelled: fields.count > 1) }
+                    lines += fields.flatMap {
+                        CardField.lines(CardField(path: $0), in: output, labelled: fields.count > 1)
+                    }
                 }
             }
             return lines
@@ -114,12 +144,15 @@ public struct GateCard: Sendable, Equatable {
     }
 
     static func findingLines(store: Store, task: String) throws(LoomError) -> (lines: [String], counts: [String: Int]) {
-        let rows = try store.query("""
+        let rows = try store.query(
+            """
             SELECT severity, summary, agent, origin, json_extract(details, '$.file') AS file,
                    coalesce(json_extract(details, '$.line'), json_extract(details, '$.lines.start')) AS line
             FROM findings WHERE task_id = :task AND status = 'open'
             ORDER BY CASE severity WHEN 'blocking' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, created_tick, id
-            """, bindings: [":task": task])
+            """,
+            bindings: [":task": task]
+        )
         var counts: [String: Int] = [:]
         let lines = rows.map { row -> String in
             let severity = row["severity"]?.stringValue ?? "?"
@@ -127,18 +160,23 @@ public struct GateCard: Sendable, Equatable {
             var place = row["file"]?.stringValue ?? ""
             if !place.isEmpty, let line = row["line"]?.intValue { place += ":\(line)" }
             let by = (row["agent"]?.stringValue ?? "?") + (row["origin"]?.stringValue == "harness" ? ", harness" : "")
-            return "[\(severity)] \(row["summary"]?.stringValue ?? "")" + (place.isEmpty ? "" : " — \(place)") + " (\(by))"
+            return "[\(severity)] \(row["summary"]?.stringValue ?? "")" + (place.isEmpty ? "" : " — \(place)")
+                + " (\(by))"
         }
         return (lines, counts)
     }
 
     static func usageLine(store: Store, task: TaskRecord) throws(LoomError) -> String {
-        let usage = try store.query("""
+        let usage = try store.query(
+            """
             SELECT coalesce(sum(json_extract(result, '$.usage.in')), 0) AS tokens_in, coalesce(sum(json_extract(result, '$.usage.out')), 0) AS tokens_out,
                    coalesce(sum(json_extract(result, '$.costMicroUSD')), 0) AS cost
             FROM effects WHERE task_id = :task AND kind = 'spawn'
-            """, bindings: [":task": task.id]).first
-        return "spawns \(task.spawnCount)/\(task.spawnCap), tokens in \(usage?["tokens_in"]?.intValue ?? 0) out \(usage?["tokens_out"]?.intValue ?? 0), cost "
+            """,
+            bindings: [":task": task.id]
+        ).first
+        return
+            "spawns \(task.spawnCount)/\(task.spawnCap), tokens in \(usage?["tokens_in"]?.intValue ?? 0) out \(usage?["tokens_out"]?.intValue ?? 0), cost "
             + dollars(microUSD: usage?["cost"]?.intValue ?? 0)
     }
 
@@ -148,7 +186,6 @@ public struct GateCard: Sendable, Equatable {
         let fraction = String(tenThousandths % 10_000)
         return "$\(tenThousandths / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction
     }
-
 
     static func bounded(_ lines: [String]) -> [String] {
         var kept = lines.prefix(linesPerSectionMax).map(OutputText.clip)

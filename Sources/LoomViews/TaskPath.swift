@@ -33,23 +33,39 @@ public struct TaskPath: Sendable, Equatable {
 
     /// Reads task `id` from `store`; nil when there is no such task.
     public static func read(task id: String, from store: Store, bundle: LoomBundle) throws(LoomError) -> TaskPath? {
-        guard let task = try store.query("SELECT status, flow FROM tasks WHERE id = :task", bindings: [":task": id]).first else { return nil }
+        guard
+            let task = try store.query("SELECT status, flow FROM tasks WHERE id = :task", bindings: [":task": id]).first
+        else { return nil }
         let status = task["status"]?.stringValue ?? "?"
         let finalFlow = task["flow"]?.stringValue ?? bundle.defaultFlow
-        let submitted = try store.query("SELECT payload FROM journal WHERE task_id = :task AND kind = 'submitted' ORDER BY seq LIMIT 1", bindings: [":task": id])
-        let entryFlow = submitted.first?["payload"]?.stringValue.flatMap { try? JSONValue.parse($0) }?["flow"]?.stringValue ?? bundle.defaultFlow
+        let submitted = try store.query(
+            "SELECT payload FROM journal WHERE task_id = :task AND kind = 'submitted' ORDER BY seq LIMIT 1",
+            bindings: [":task": id]
+        )
+        let entryFlow =
+            submitted.first?["payload"]?.stringValue.flatMap { try? JSONValue.parse($0) }?["flow"]?.stringValue
+            ?? bundle.defaultFlow
         let flows = entryFlow == finalFlow ? [finalFlow] : [entryFlow, finalFlow]
 
         // One visit per (step, iteration): the first tick that asked for work there or opened a gate.
-        let rows = try store.query("""
+        let rows = try store.query(
+            """
             SELECT step, iteration, min(tick) AS tick FROM (
               SELECT step, iteration, intent_tick AS tick FROM effects WHERE task_id = :task
               UNION ALL
               SELECT g.step, coalesce((SELECT max(e.iteration) FROM effects e WHERE e.task_id = g.task_id AND e.intent_tick <= g.opened_tick), 0), g.opened_tick
               FROM gates g WHERE g.task_id = :task)
             GROUP BY step, iteration ORDER BY tick, step
-            """, bindings: [":task": id])
-        var visits = rows.map { Visit(step: $0["step"]?.stringValue ?? "", iteration: Int($0["iteration"]?.intValue ?? 0), tick: $0["tick"]?.intValue ?? 0) }
+            """,
+            bindings: [":task": id]
+        )
+        var visits = rows.map {
+            Visit(
+                step: $0["step"]?.stringValue ?? "",
+                iteration: Int($0["iteration"]?.intValue ?? 0),
+                tick: $0["tick"]?.intValue ?? 0
+            )
+        }
         if status == "done", let last = bundle.flows[finalFlow]?.steps.last {
             visits.append(Visit(step: last.name, iteration: visits.last?.iteration ?? 0, tick: visits.last?.tick ?? 0))
         }
@@ -58,11 +74,14 @@ public struct TaskPath: Sendable, Equatable {
         for (step, count) in Dictionary(grouping: visits, by: \.step).mapValues(\.count) where count > 1 {
             notes[step] = "\(count) rounds"
         }
-        let gates = try store.query("""
+        let gates = try store.query(
+            """
             SELECT g.step, g.status, g.requires_human, o.time_ms AS opened, d.time_ms AS decided
             FROM gates g JOIN ticks o ON o.tick = g.opened_tick LEFT JOIN ticks d ON d.tick = g.decided_tick
             WHERE g.task_id = :task ORDER BY g.opened_tick
-            """, bindings: [":task": id])
+            """,
+            bindings: [":task": id]
+        )
         var parkedMs: [String: Int64] = [:]
         for gate in gates where gate["requires_human"]?.intValue == 1 {
             let step = gate["step"]?.stringValue ?? ""

@@ -1,8 +1,8 @@
-import LoomSystem
 import Foundation
 import LoomEngine
 import LoomIPC
 import LoomProviders
+import LoomSystem
 import LoomValues
 
 /// Benchmarks of the real loomd: control-plane round trips and start-up recovery.
@@ -26,7 +26,10 @@ struct DaemonBench {
             notify = NotifyReceiver(path: "\(directory)/n.sock")
             process = Process()
             process.executableURL = URL(fileURLWithPath: "\(binaries)/loomd")
-            process.arguments = ["--state-dir", "\(directory)/state", "--socket", socket, "--bundles", bundles, "--default-bundle", "publishing", "--provider-script", script]
+            process.arguments = [
+                "--state-dir", "\(directory)/state", "--socket", socket, "--bundles", bundles, "--default-bundle",
+                "publishing", "--provider-script", script,
+            ]
             var environment = ProcessInfo.processInfo.environment
             environment["NOTIFY_SOCKET"] = notify.path
             environment["WATCHDOG_USEC"] = nil
@@ -39,7 +42,9 @@ struct DaemonBench {
         /// Seconds from spawn to READY=1. The receiver then closes, as a real systemd
         /// would keep reading; loomd's later notifications fail fast instead of blocking.
         func waitReady(seconds: Double = 60) throws -> Double {
-            guard let ready = notify.waitFor("READY=1", seconds: seconds) else { throw BenchError("loomd sent no READY=1") }
+            guard let ready = notify.waitFor("READY=1", seconds: seconds) else {
+                throw BenchError("loomd sent no READY=1")
+            }
             notify.close()
             return ready.timeIntervalSince(startedAt)
         }
@@ -71,7 +76,12 @@ struct DaemonBench {
     func ipc(calls: Int) throws {
         let directory = try temporaryDirectory("ipc")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let daemon = try Instance(binaries: binaries, directory: directory, bundles: "\(repositoryRoot)/bundles", script: try script(in: directory))
+        let daemon = try Instance(
+            binaries: binaries,
+            directory: directory,
+            bundles: "\(repositoryRoot)/bundles",
+            script: try script(in: directory)
+        )
         defer { daemon.stop() }
         _ = try daemon.waitReady()
         let project = "\(directory)/p"
@@ -93,7 +103,9 @@ struct DaemonBench {
             let start = DispatchTime.now().uptimeNanoseconds
             let argv = ["\(binaries)/loomctl", "status", "t1", "-C", project, "--json", "--socket", daemon.socket]
             let run = ChildProcess.run(.init(argv: argv, timeoutMs: 10_000, outputLimitBytes: 65_536))
-            guard run.exitCode == 0 else { throw BenchError("loomctl status failed: \(String(decoding: run.output, as: UTF8.self))") }
+            guard run.exitCode == 0 else {
+                throw BenchError("loomctl status failed: \(String(decoding: run.output, as: UTF8.self))")
+            }
             loomctl.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000)
         }
         // Submissions acknowledged per second: each is committed (FULL) before its answer;
@@ -101,7 +113,10 @@ struct DaemonBench {
         let submissions = min(calls, 2_000)
         let start = DispatchTime.now().uptimeNanoseconds
         for index in 0..<submissions {
-            _ = try client.call(Submit.self, Submit.Params(project: project, input: "job \(index)", policy: "full-supervised"))
+            _ = try client.call(
+                Submit.self,
+                Submit.Params(project: project, input: "job \(index)", policy: "full-supervised")
+            )
         }
         let submitRate = Double(submissions) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         let figures: [(String, Double)] = [
@@ -111,9 +126,15 @@ struct DaemonBench {
             ("loomctl_status_p50_us", percentile(loomctl, 0.5)), ("loomctl_status_p99_us", percentile(loomctl, 0.99)),
             ("submissions_per_s", submitRate),
         ]
-        print("status round trip (in-process client): p50 \(Int(percentile(status, 0.5))) µs, p99 \(Int(percentile(status, 0.99))) µs; socketpair echo p50 \(String(format: "%.1f", percentile(baseline, 0.5))) µs")
-        print("loomctl status (a process each time): p50 \(Int(percentile(loomctl, 0.5) / 1_000)) ms, p99 \(Int(percentile(loomctl, 0.99) / 1_000)) ms")
-        print("submissions to a parked project: \(Int(submitRate))/s (each committed with synchronous=FULL before its answer)")
+        print(
+            "status round trip (in-process client): p50 \(Int(percentile(status, 0.5))) µs, p99 \(Int(percentile(status, 0.99))) µs; socketpair echo p50 \(String(format: "%.1f", percentile(baseline, 0.5))) µs"
+        )
+        print(
+            "loomctl status (a process each time): p50 \(Int(percentile(loomctl, 0.5) / 1_000)) ms, p99 \(Int(percentile(loomctl, 0.99) / 1_000)) ms"
+        )
+        print(
+            "submissions to a parked project: \(Int(submitRate))/s (each committed with synchronous=FULL before its answer)"
+        )
         printJSON(figures)
     }
 
@@ -135,12 +156,19 @@ struct DaemonBench {
         let fullScript = try script(in: fullDirectory)
         try seedProject(directory: fullDirectory, script: fullScript, finished: history, inFlight: inFlight)
         let fullReady = try medianReady(directory: fullDirectory, script: fullScript)
-        print("READY after start: \(Int(emptyReady * 1_000)) ms empty, \(Int(fullReady * 1_000)) ms with \(history) finished and \(inFlight) in-flight tasks")
+        print(
+            "READY after start: \(Int(emptyReady * 1_000)) ms empty, \(Int(fullReady * 1_000)) ms with \(history) finished and \(inFlight) in-flight tasks"
+        )
 
         // Idle: `parked` projects each with a task parked at a gate.
         let idleDirectory = try temporaryDirectory("recovery-idle")
         defer { try? FileManager.default.removeItem(atPath: idleDirectory) }
-        let daemon = try Instance(binaries: binaries, directory: idleDirectory, bundles: bundles, script: try script(in: idleDirectory))
+        let daemon = try Instance(
+            binaries: binaries,
+            directory: idleDirectory,
+            bundles: bundles,
+            script: try script(in: idleDirectory)
+        )
         defer { daemon.stop() }
         _ = try daemon.waitReady()
         let client = try IPCClient(socketPath: daemon.socket, clientName: "loom-bench")
@@ -152,7 +180,9 @@ struct DaemonBench {
         // Wait until every task is parked.
         for _ in 0..<600 {
             let fleet = try client.call(Status.self, TaskParams(project: nil, task: nil))
-            let parkedNow = (fleet["projects"]?.arrayValue ?? []).reduce(0) { $0 + Int($1["tasks"]?["parked"]?.intValue ?? 0) }
+            let parkedNow = (fleet["projects"]?.arrayValue ?? []).reduce(0) {
+                $0 + Int($1["tasks"]?["parked"]?.intValue ?? 0)
+            }
             if parkedNow >= parked { break }
             usleep(100_000)
         }
@@ -167,19 +197,33 @@ struct DaemonBench {
         let rssMB = residentMegabytes(pid)
         let anonMB = residentMegabytes(pid, field: "RssAnon")
         let fileMB = residentMegabytes(pid, field: "RssFile")
-        print("\(parked) parked tasks: \(String(format: "%.1f", wakeups)) wake-ups/s, RSS \(String(format: "%.1f", rssMB)) MB (own \(String(format: "%.1f", anonMB)) MB, libraries \(String(format: "%.1f", fileMB)) MB)")
-        print("resident by mapping: " + residentByMapping(pid).prefix(30).map { "\($0.name) \(String(format: "%.1f", $0.megabytes))" }.joined(separator: ", "))
+        print(
+            "\(parked) parked tasks: \(String(format: "%.1f", wakeups)) wake-ups/s, RSS \(String(format: "%.1f", rssMB)) MB (own \(String(format: "%.1f", anonMB)) MB, libraries \(String(format: "%.1f", fileMB)) MB)"
+        )
+        print(
+            "resident by mapping: "
+                + residentByMapping(pid).prefix(30).map { "\($0.name) \(String(format: "%.1f", $0.megabytes))" }.joined(
+                    separator: ", "
+                )
+        )
         printJSON([
-            ("ready_empty_ms", emptyReady * 1_000), ("ready_history_ms", fullReady * 1_000), ("ready_ratio", fullReady / max(emptyReady, 0.000_001)),
+            ("ready_empty_ms", emptyReady * 1_000), ("ready_history_ms", fullReady * 1_000),
+            ("ready_ratio", fullReady / max(emptyReady, 0.000_001)),
             ("history_tasks", Double(history)), ("in_flight_tasks", Double(inFlight)),
-            ("parked_tasks", Double(parked)), ("idle_wakeups_per_s", wakeups), ("rss_mb", rssMB), ("rss_anon_mb", anonMB), ("rss_file_mb", fileMB),
+            ("parked_tasks", Double(parked)), ("idle_wakeups_per_s", wakeups), ("rss_mb", rssMB),
+            ("rss_anon_mb", anonMB), ("rss_file_mb", fileMB),
         ])
     }
 
     private func medianReady(directory: String, script: String) throws -> Double {
         var times: [Double] = []
         for _ in 0..<3 {
-            let daemon = try Instance(binaries: binaries, directory: directory, bundles: "\(repositoryRoot)/bundles", script: script)
+            let daemon = try Instance(
+                binaries: binaries,
+                directory: directory,
+                bundles: "\(repositoryRoot)/bundles",
+                script: script
+            )
             times.append(try daemon.waitReady())
             daemon.stop()
         }
@@ -192,7 +236,11 @@ struct DaemonBench {
         let project = "\(directory)/project"
         try FileManager.default.createDirectory(atPath: "\(project)/.loom", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: "\(directory)/state", withIntermediateDirectories: true)
-        try JSONValue.object(["projects": [.string(project)]]).canonicalText.write(toFile: "\(directory)/state/projects.json", atomically: true, encoding: .utf8)
+        try JSONValue.object(["projects": [.string(project)]]).canonicalText.write(
+            toFile: "\(directory)/state/projects.json",
+            atomically: true,
+            encoding: .utf8
+        )
         var options = StoreOptions()
         options.durability = .normal
         let bundle = try BundleLoader.load(directory: "\(repositoryRoot)/bundles/publishing")
@@ -201,9 +249,20 @@ struct DaemonBench {
         let store = try Store(path: "\(project)/.loom/state.db", options: options)
         // In-flight work through the kernel itself: submissions whose effects never ran.
         var time: Int64 = 1_800_000_000_000
-        let engine = try Engine(store: store, bundles: [bundle], clock: { time += 1; return time })
+        let engine = try Engine(
+            store: store,
+            bundles: [bundle],
+            clock: {
+                time += 1
+                return time
+            }
+        )
         for index in 0..<inFlight {
-            _ = try engine.submit(bundle: "publishing", input: "in flight \(index)", by: Caller(principal: .human(uid: 0)))
+            _ = try engine.submit(
+                bundle: "publishing",
+                input: "in flight \(index)",
+                by: Caller(principal: .human(uid: 0))
+            )
         }
     }
 
@@ -214,7 +273,10 @@ struct DaemonBench {
         for thread in tasks {
             let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8)) ?? ""
             counts[thread] = status.split(separator: "\n").filter { $0.contains("ctxt_switches") }
-                .compactMap { Int($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") }.reduce(0, +)
+                .compactMap { Int($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") }.reduce(
+                    0,
+                    +
+                )
         }
         return counts
     }
@@ -229,7 +291,10 @@ struct DaemonBench {
     /// which library a regression in `rss_mb` came from.
     private func residentByMapping(_ pid: Int32) -> [(name: String, megabytes: Double)] {
         // Read to the end: a /proc file reports no size, and a sized read may stop early.
-        let smaps = FileHandle(forReadingAtPath: "/proc/\(pid)/smaps").map { String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) } ?? ""
+        let smaps =
+            FileHandle(forReadingAtPath: "/proc/\(pid)/smaps").map {
+                String(decoding: $0.readDataToEndOfFile(), as: UTF8.self)
+            } ?? ""
         var totals: [String: Double] = [:]
         var current = "[anon]"
         for line in smaps.split(separator: "\n") {
@@ -259,9 +324,14 @@ func percentile(_ values: [Double], _ fraction: Double) -> Double {
 }
 
 func printJSON(_ figures: [(String, Double)]) {
-    print("{" + figures.map { key, value in
-        "\"\(key)\":" + (value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.3f", value))
-    }.joined(separator: ",") + "}")
+    print(
+        "{"
+            + figures.map { key, value in
+                "\"\(key)\":"
+                    + (value == value.rounded() && abs(value) < 1e15
+                        ? String(Int(value)) : String(format: "%.3f", value))
+            }.joined(separator: ",") + "}"
+    )
 }
 
 /// Receives sd_notify datagrams and stamps them.
@@ -275,8 +345,14 @@ final class NotifyReceiver {
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (index, byte) in path.utf8.enumerated() { raw[index] = byte } }
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
         var timeout = timeval(tv_sec: 0, tv_usec: 10_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
@@ -314,7 +390,9 @@ struct SocketPairEcho {
             while true {
                 var have = 0
                 while have < payloadBytes {
-                    let got = buffer.withUnsafeMutableBytes { read(server, $0.baseAddress! + have, payloadBytes - have) }
+                    let got = buffer.withUnsafeMutableBytes {
+                        read(server, $0.baseAddress! + have, payloadBytes - have)
+                    }
                     if got <= 0 { return }
                     have += got
                 }

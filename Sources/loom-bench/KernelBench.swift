@@ -48,7 +48,11 @@ struct KernelBench {
             var ratios: [Double] = []
             for round in 1...rounds {
                 let kernelPath = "\(base)/kernel-\(name)-\(round).db"
-                let writer = try RawWriter(plan: recording.plan, path: "\(base)/raw-\(name)-\(round).db", durability: durability)
+                let writer = try RawWriter(
+                    plan: recording.plan,
+                    path: "\(base)/raw-\(name)-\(round).db",
+                    durability: durability
+                )
                 var options = StoreOptions()
                 options.durability = durability
                 var rawSeconds = 0.0
@@ -67,7 +71,9 @@ struct KernelBench {
                 kernelRates.append(kernelRate)
                 rawRates.append(rawRate)
                 ratios.append(kernelRate / rawRate)
-                print("synchronous=\(name.uppercased()) round \(round): kernel \(Int(kernelRate)) ticks/s, raw SQLite \(Int(rawRate)) tx/s, ratio \(String(format: "%.3f", kernelRate / rawRate))")
+                print(
+                    "synchronous=\(name.uppercased()) round \(round): kernel \(Int(kernelRate)) ticks/s, raw SQLite \(Int(rawRate)) tx/s, ratio \(String(format: "%.3f", kernelRate / rawRate))"
+                )
             }
             figures["\(name)_ticks_per_s"] = median(kernelRates)
             figures["\(name)_raw_tx_per_s"] = median(rawRates)
@@ -75,31 +81,48 @@ struct KernelBench {
         }
         let replayRate = try replay(bundle: bundle, path: "\(base)/kernel-full-1.db")
         figures["replay_ticks_per_s"] = replayRate
-        print("replay: \(Int(replayRate)) ticks/s (in memory, every row compared; "
-              + "no rule added since the record, so none run)")
+        print(
+            "replay: \(Int(replayRate)) ticks/s (in memory, every row compared; "
+                + "no rule added since the record, so none run)"
+        )
         // The most a replay that rebuilds the rows in SQLite could reach: the same rows written
         // raw into a scratch database in one transaction, with no kernel, rule or comparison.
         var ceilings: [Double] = []
         for round in 1...3 {
-            let writer = try RawWriter(plan: recording.plan, path: "\(base)/raw-scratch-\(round).db", durability: .normal, scratch: true)
+            let writer = try RawWriter(
+                plan: recording.plan,
+                path: "\(base)/raw-scratch-\(round).db",
+                durability: .normal,
+                scratch: true
+            )
             let started = ContinuousClock.now
             try writer.commitRest()
             ceilings.append(Double(writer.next) / seconds(since: started))
         }
-        print("replay ceiling: \(Int(median(ceilings))) ticks/s (the recorded rows written raw into a scratch database in one transaction: rebuilding them in SQLite alone)")
+        print(
+            "replay ceiling: \(Int(median(ceilings))) ticks/s (the recorded rows written raw into a scratch database in one transaction: rebuilding them in SQLite alone)"
+        )
         let messages = try journalMessages(Store(path: "\(base)/kernel-full-1.db"))
         let hashing = HashComparison(messages: messages, rounds: 9).run()
         figures["hash_kernel_mb_per_s"] = hashing.kernel
         figures["hash_crypto_mb_per_s"] = hashing.crypto
-        print("hash: SHA-256 of \(messages.count) journal entries, the kernel's \(Int(hashing.kernel)) MB/s, "
-              + "swift-crypto called directly \(Int(hashing.crypto)) MB/s")
-        let keys = ["full_ticks_per_s", "full_raw_tx_per_s", "full_ratio",
-                    "normal_ticks_per_s", "normal_raw_tx_per_s", "normal_ratio", "replay_ticks_per_s",
-                    "hash_kernel_mb_per_s", "hash_crypto_mb_per_s"]
-        print("{" + keys.map { key in
-            let value = figures[key] ?? 0
-            return "\"\(key)\":" + (key.hasSuffix("ratio") ? String(format: "%.3f", value) : String(Int(value.rounded())))
-        }.joined(separator: ",") + "}")
+        print(
+            "hash: SHA-256 of \(messages.count) journal entries, the kernel's \(Int(hashing.kernel)) MB/s, "
+                + "swift-crypto called directly \(Int(hashing.crypto)) MB/s"
+        )
+        let keys = [
+            "full_ticks_per_s", "full_raw_tx_per_s", "full_ratio",
+            "normal_ticks_per_s", "normal_raw_tx_per_s", "normal_ratio", "replay_ticks_per_s",
+            "hash_kernel_mb_per_s", "hash_crypto_mb_per_s",
+        ]
+        print(
+            "{"
+                + keys.map { key in
+                    let value = figures[key] ?? 0
+                    return "\"\(key)\":"
+                        + (key.hasSuffix("ratio") ? String(format: "%.3f", value) : String(Int(value.rounded())))
+                }.joined(separator: ",") + "}"
+        )
     }
 
     /// The same ticks, untimed, with every row they write recorded; the baseline commits those rows.
@@ -113,7 +136,9 @@ struct KernelBench {
         guard !log.overflowed else { throw BenchError("too many ticks to record") }
         let columns = try Store(path: "\(path)-schema.db")
         let plan = try RawPlan(log: log) { table in
-            try columns.query("SELECT name FROM pragma_table_info('\(table)') ORDER BY cid", limit: .max).compactMap { $0["name"]?.stringValue }
+            try columns.query("SELECT name FROM pragma_table_info('\(table)') ORDER BY cid", limit: .max).compactMap {
+                $0["name"]?.stringValue
+            }
         }
         return (plan, try chainHead(store))
     }
@@ -126,13 +151,18 @@ struct KernelBench {
     }
 
     private func chainHead(_ store: Store) throws -> String {
-        try store.query("SELECT hex(chain_head) AS head FROM ticks ORDER BY tick DESC LIMIT 1").first?["head"]?.stringValue ?? ""
+        try store.query("SELECT hex(chain_head) AS head FROM ticks ORDER BY tick DESC LIMIT 1").first?["head"]?
+            .stringValue ?? ""
     }
 
     /// Drives real tasks through the engine until `ticks` ticks have committed. The host
     /// loop does what the daemon does: it executes the effects each tick hands back.
     /// `afterTick` runs after each committed tick, outside the kernel's timer.
-    private func drive(bundle: LoomBundle, store: Store, afterTick: () throws -> Void = {}) throws -> (ticks: Int, seconds: Double, ticksPerSecond: Double) {
+    private func drive(
+        bundle: LoomBundle,
+        store: Store,
+        afterTick: () throws -> Void = {}
+    ) throws -> (ticks: Int, seconds: Double, ticksPerSecond: Double) {
         let clock = SimulatedClock()
         let engine = try Engine(store: store, bundles: [bundle], clock: clock.next)
         var odds = PublishingWorld.Odds()
@@ -158,7 +188,12 @@ struct KernelBench {
                     queue += try engine.answerGate(task: task, gate: gate.eventID, answer: .approve, by: person)
                 } else {
                     submitted += 1
-                    let receipt = try engine.submit(bundle: bundle.name, input: "bench \(submitted)", policy: PolicyPreset.fullAutonomous.policy, by: person)
+                    let receipt = try engine.submit(
+                        bundle: bundle.name,
+                        input: "bench \(submitted)",
+                        policy: PolicyPreset.fullAutonomous.policy,
+                        by: person
+                    )
                     current = receipt.taskID
                     queue += receipt.newEffects
                 }

@@ -25,9 +25,13 @@ final class RawWriter {
         db = handle
         self.plan = plan
         // The pragmas the kernel's store sets on its own connection.
-        try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL"); PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY")
+        try exec(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL"); PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY"
+        )
         if scratch {
-            try exec("PRAGMA ignore_check_constraints = ON; PRAGMA synchronous = OFF; PRAGMA journal_mode = OFF; PRAGMA cache_size = -1048576")
+            try exec(
+                "PRAGMA ignore_check_constraints = ON; PRAGMA synchronous = OFF; PRAGMA journal_mode = OFF; PRAGMA cache_size = -1048576"
+            )
         }
         begin = try prepare("BEGIN IMMEDIATE")
         commit = try prepare("COMMIT")
@@ -66,9 +70,19 @@ final class RawWriter {
                 case .integer(let number): sqlite3_bind_int64(prepared, position, number)
                 case .real(let number): sqlite3_bind_double(prepared, position, number)
                 case .text(let bytes):
-                    bytes.withUnsafeBytes { raw in _ = sqlite3_bind_text(prepared, position, raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count), Self.transient) }
+                    bytes.withUnsafeBytes { raw in
+                        _ = sqlite3_bind_text(
+                            prepared,
+                            position,
+                            raw.baseAddress?.assumingMemoryBound(to: CChar.self),
+                            Int32(raw.count),
+                            Self.transient
+                        )
+                    }
                 case .blob(let bytes):
-                    bytes.withUnsafeBytes { raw in _ = sqlite3_bind_blob(prepared, position, raw.baseAddress, Int32(raw.count), Self.transient) }
+                    bytes.withUnsafeBytes { raw in
+                        _ = sqlite3_bind_blob(prepared, position, raw.baseAddress, Int32(raw.count), Self.transient)
+                    }
                 }
             }
             try run(prepared)
@@ -77,12 +91,16 @@ final class RawWriter {
     }
 
     private func exec(_ sql: String) throws {
-        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BenchError(String(cString: sqlite3_errmsg(db))) }
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+            throw BenchError(String(cString: sqlite3_errmsg(db)))
+        }
     }
 
     private func prepare(_ sql: String) throws -> OpaquePointer {
         var prepared: OpaquePointer?
-        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil) == SQLITE_OK, let prepared else {
+        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil) == SQLITE_OK,
+            let prepared
+        else {
             throw BenchError(String(cString: sqlite3_errmsg(db)))
         }
         return prepared

@@ -46,12 +46,20 @@ struct SimBench {
         }
         let elapsed = Date().timeIntervalSince(started)
         let rate = Double(total.seeds) / max(elapsed, 0.001)
-        print("sim: \(total.seeds) seeds in \(String(format: "%.1f", elapsed)) s, \(String(format: "%.1f", rate)) seeds/s, \(failures.count) failed")
+        print(
+            "sim: \(total.seeds) seeds in \(String(format: "%.1f", elapsed)) s, \(String(format: "%.1f", rate)) seeds/s, \(failures.count) failed"
+        )
         print("sim: \(total)")
         for failure in failures { print("failed seed \(failure.seed): \(failure.reproduce)") }
-        let summary: [String: Any] = ["bench": "sim", "seeds": total.seeds, "seconds": elapsed, "seedsPerSecond": rate, "failures": failures.map(\.seed),
-                                      "crashes": total.crashes, "powerLosses": total.powerLosses, "ioErrors": total.ioErrors, "ticks": total.ticks]
-        if let data = try? JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }
+        let summary: [String: Any] = [
+            "bench": "sim", "seeds": total.seeds, "seconds": elapsed, "seedsPerSecond": rate,
+            "failures": failures.map(\.seed),
+            "crashes": total.crashes, "powerLosses": total.powerLosses, "ioErrors": total.ioErrors,
+            "ticks": total.ticks,
+        ]
+        if let data = try? JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]) {
+            print(String(decoding: data, as: UTF8.self))
+        }
         return failures.count
     }
 }

@@ -1,10 +1,11 @@
 import Dispatch
 import Foundation
+import LoomProviders
+import LoomSystem
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import LoomProviders
-import LoomSystem
 
 /// One HTTP exchange with URLSession, its body handed over as it arrives: the work of the
 /// `loom-http` helper (see `HTTPHelperWire` for why it runs in its own process).
@@ -23,8 +24,12 @@ enum HTTPTransfer {
     /// Sends `request` and blocks until the response ended, failed or ran out of time.
     /// `onChunk` runs for each piece of the body, in order, on one thread at a time;
     /// returning false stops the transfer.
-    static func send(_ request: StreamingHTTPClient.Request, limits: StreamingHTTPClient.Limits, onHead: @escaping @Sendable (Int, [String: String]) -> Void = { _, _ in },
-                            onChunk: @escaping @Sendable ([UInt8]) -> Bool) -> StreamingHTTPClient.Outcome {
+    static func send(
+        _ request: StreamingHTTPClient.Request,
+        limits: StreamingHTTPClient.Limits,
+        onHead: @escaping @Sendable (Int, [String: String]) -> Void = { _, _ in },
+        onChunk: @escaping @Sendable ([UInt8]) -> Bool
+    ) -> StreamingHTTPClient.Outcome {
         guard let url = URL(string: request.url), let scheme = url.scheme, scheme == "http" || scheme == "https" else {
             return StreamingHTTPClient.Outcome(failure: .invalidURL)
         }
@@ -76,7 +81,11 @@ private final class StreamDelegate: NSObject, URLSessionDataDelegate, @unchecked
     private var lastActivity = 0
     private var finished = false
 
-    init(limits: StreamingHTTPClient.Limits, onHead: @escaping @Sendable (Int, [String: String]) -> Void, onChunk: @escaping @Sendable ([UInt8]) -> Bool) {
+    init(
+        limits: StreamingHTTPClient.Limits,
+        onHead: @escaping @Sendable (Int, [String: String]) -> Void,
+        onChunk: @escaping @Sendable ([UInt8]) -> Bool
+    ) {
         self.limits = limits
         self.onHead = onHead
         self.onChunk = onChunk
@@ -93,8 +102,12 @@ private final class StreamDelegate: NSObject, URLSessionDataDelegate, @unchecked
         lock.withLock { if state.failure == nil { state.failure = failure } }
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession,
+        dataTask: URLSessionDataTask,
+        didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
         let http = response as? HTTPURLResponse
         var headers: [String: String] = [:]
         for (name, value) in http?.allHeaderFields ?? [:] {
@@ -112,8 +125,13 @@ private final class StreamDelegate: NSObject, URLSessionDataDelegate, @unchecked
 
     /// Redirects are not followed: the request carries an API key, which must not travel to
     /// wherever a response points. The 3xx comes back as the answer and is classified.
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+    func urlSession(
+        _ session: URLSession,
+        task: URLSessionTask,
+        willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest,
+        completionHandler: @escaping (URLRequest?) -> Void
+    ) {
         completionHandler(nil)
     }
 

@@ -1,8 +1,9 @@
+import LoomProviders
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
-import LoomProviders
 
 // loom-http: makes one HTTP request for an HTTP agent backend and streams the answer back
 // to the process that started it, in HTTPHelperWire frames. Not meant to be run by hand.
@@ -52,7 +53,9 @@ func dieWithParent() {
 
 dieWithParent()
 if CommandLine.arguments.count > 1 {
-    StandardError.write("usage: loom-http < request\nMakes one HTTP request for loom's HTTP agent backends (see HTTPHelperWire); loom starts it itself.\n")
+    StandardError.write(
+        "usage: loom-http < request\nMakes one HTTP request for loom's HTTP agent backends (see HTTPHelperWire); loom starts it itself.\n"
+    )
     exit(CommandLine.arguments[1] == "--help" ? 0 : 2)
 }
 // A reader that went away shows as a failed write, not as a signal.
@@ -61,16 +64,19 @@ guard let input = readStandardInput(), let (request, limits) = HTTPHelperWire.de
     _ = emit(HTTPHelperWire.encode(.end(.network("loom-http: the request on stdin is malformed or too large"))))
     exit(2)
 }
-let outcome = HTTPTransfer.send(request, limits: limits,
-                                onHead: { status, headers in _ = emit(HTTPHelperWire.encode(.head(status: status, headers: headers))) },
-                                onChunk: { chunk in
-                                    var offset = 0
-                                    while offset < chunk.count {
-                                        let end = min(chunk.count, offset + HTTPHelperWire.chunkMaxBytes)
-                                        guard emit(HTTPHelperWire.encode(.body(Array(chunk[offset..<end])))) else { return false }
-                                        offset = end
-                                    }
-                                    return true
-                                })
+let outcome = HTTPTransfer.send(
+    request,
+    limits: limits,
+    onHead: { status, headers in _ = emit(HTTPHelperWire.encode(.head(status: status, headers: headers))) },
+    onChunk: { chunk in
+        var offset = 0
+        while offset < chunk.count {
+            let end = min(chunk.count, offset + HTTPHelperWire.chunkMaxBytes)
+            guard emit(HTTPHelperWire.encode(.body(Array(chunk[offset..<end])))) else { return false }
+            offset = end
+        }
+        return true
+    }
+)
 _ = emit(HTTPHelperWire.encode(.end(outcome.failure)))
 exit(0)

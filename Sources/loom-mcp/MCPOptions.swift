@@ -23,8 +23,10 @@ struct MCPOptions: Sendable {
     }
 
     static func parse(_ arguments: [String], environment: [String: String]) throws(UsageError) -> MCPOptions {
-        var options = MCPOptions(socketPath: DefaultSocketPath.resolve(environment, forClient: true),
-                                 project: FileManager.default.currentDirectoryPath)
+        var options = MCPOptions(
+            socketPath: DefaultSocketPath.resolve(environment, forClient: true),
+            project: FileManager.default.currentDirectoryPath
+        )
         var index = 0
         func value(_ name: String) throws(UsageError) -> String {
             index += 1

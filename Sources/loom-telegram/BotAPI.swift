@@ -1,8 +1,9 @@
 import Foundation
+import LoomValues
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import LoomValues
 
 /// The Telegram Bot API over HTTPS, one blocking call at a time per caller: POST
 /// `<base>/bot<token>/<method>` with a JSON body, `{"ok": true, "result": …}` back.
@@ -30,7 +31,9 @@ final class BotAPI: @unchecked Sendable {
     }
 
     func call(_ method: String, _ params: JSONValue) throws(BotAPIError) -> JSONValue {
-        guard let url = URL(string: "\(base)/bot\(token)/\(method)") else { throw BotAPIError(kind: .refused, method: method, message: "bad API base URL") }
+        guard let url = URL(string: "\(base)/bot\(token)/\(method)") else {
+            throw BotAPIError(kind: .refused, method: method, message: "bad API base URL")
+        }
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -46,11 +49,21 @@ final class BotAPI: @unchecked Sendable {
         done.wait()
         if let error = outcome.error {
             // Never the URL: it holds the token.
-            throw BotAPIError(kind: .transient, method: method, message: "network: \((error as NSError).localizedDescription)")
+            throw BotAPIError(
+                kind: .transient,
+                method: method,
+                message: "network: \((error as NSError).localizedDescription)"
+            )
         }
         let status = (outcome.response as? HTTPURLResponse)?.statusCode ?? 0
         let body = outcome.data ?? Data()
-        guard body.count <= Self.responseBytesMax else { throw BotAPIError(kind: .transient, method: method, message: "answer of \(body.count) bytes is over the limit") }
+        guard body.count <= Self.responseBytesMax else {
+            throw BotAPIError(
+                kind: .transient,
+                method: method,
+                message: "answer of \(body.count) bytes is over the limit"
+            )
+        }
         let parsed = try? JSONValue.parse(bytes: Array(body))
         if status == 200, parsed?["ok"]?.boolValue == true {
             return parsed?["result"] ?? .null
@@ -61,6 +74,10 @@ final class BotAPI: @unchecked Sendable {
             error.retryAfterSeconds = parsed?["parameters"]?["retry_after"]?.intValue.map { Int($0) }
             throw error
         }
-        throw BotAPIError(kind: status >= 500 || status == 0 ? .transient : .refused, method: method, message: description)
+        throw BotAPIError(
+            kind: status >= 500 || status == 0 ? .transient : .refused,
+            method: method,
+            message: description
+        )
     }
 }

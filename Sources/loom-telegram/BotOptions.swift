@@ -1,11 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import LoomSystem
 import Foundation
 import LoomConfiguration
 import LoomIPC
+import LoomSystem
 
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// loom-telegram's configuration: flags, then the environment (`LOOM_TG_TOKEN`,
 /// `LOOM_TG_ALLOWED_USERS`, `LOOM_SOCKET`), then loomd's secrets store for the token
@@ -56,9 +56,14 @@ struct BotOptions: Sendable {
 
     static func parse(_ arguments: [String], environment: [String: String]) throws(UsageError) -> BotOptions {
         let stateHome = environment["XDG_STATE_HOME"] ?? "\(environment["HOME"] ?? "/tmp")/.local/state"
-        var options = BotOptions(socketPath: DefaultSocketPath.resolve(environment, forClient: true), statePath: "\(stateHome)/loom/telegram-state.json")
+        var options = BotOptions(
+            socketPath: DefaultSocketPath.resolve(environment, forClient: true),
+            statePath: "\(stateHome)/loom/telegram-state.json"
+        )
         var tokenFile: String?
-        var stateDirectory = environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init) ?? "\(environment["HOME"] ?? "/tmp")/.local/state/loom"
+        var stateDirectory =
+            environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+            ?? "\(environment["HOME"] ?? "/tmp")/.local/state/loom"
         var allow = environment["LOOM_TG_ALLOWED_USERS"]
         var index = 0
         func value(_ name: String) throws(UsageError) -> String {
@@ -67,7 +72,9 @@ struct BotOptions: Sendable {
             return arguments[index]
         }
         func number(_ name: String, _ range: ClosedRange<Int>) throws(UsageError) -> Int {
-            guard let parsed = Int(try value(name)), range.contains(parsed) else { throw UsageError(description: "\(name) must be \(range.lowerBound) to \(range.upperBound)") }
+            guard let parsed = Int(try value(name)), range.contains(parsed) else {
+                throw UsageError(description: "\(name) must be \(range.lowerBound) to \(range.upperBound)")
+            }
             return parsed
         }
         while index < arguments.count {
@@ -76,15 +83,21 @@ struct BotOptions: Sendable {
             case "--api-base": options.apiBase = try value("--api-base")
             case "--dashboard":
                 let url = try value("--dashboard")
-                guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw UsageError(description: "--dashboard takes the dashboard's http(s) URL") }
+                guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                    throw UsageError(description: "--dashboard takes the dashboard's http(s) URL")
+                }
                 options.dashboardURL = url.hasSuffix("/") ? String(url.dropLast()) : url
             case "--token-file": tokenFile = try value("--token-file")
             case "--state-dir": stateDirectory = try value("--state-dir")
             case "--allow": allow = try value("--allow")
             case "--state": options.statePath = try value("--state")
-            case "--project", "-C": options.project = URL(fileURLWithPath: try value("--project")).standardizedFileURL.resolvingSymlinksInPath().path
+            case "--project", "-C":
+                options.project =
+                    URL(fileURLWithPath: try value("--project")).standardizedFileURL.resolvingSymlinksInPath().path
             case "--notify":
-                guard let chat = Int64(try value("--notify")) else { throw UsageError(description: "--notify takes a Telegram chat id (a number)") }
+                guard let chat = Int64(try value("--notify")) else {
+                    throw UsageError(description: "--notify takes a Telegram chat id (a number)")
+                }
                 options.notifyChat = chat
             case "--bundle": options.bundle = try value("--bundle")
             case "--flow": options.flow = try value("--flow")
@@ -98,27 +111,38 @@ struct BotOptions: Sendable {
             index += 1
         }
         while options.apiBase.hasSuffix("/") { options.apiBase.removeLast() }
-        guard options.apiBase.hasPrefix("https://") || options.apiBase.hasPrefix("http://") else { throw UsageError(description: "--api-base must be an http(s) URL") }
+        guard options.apiBase.hasPrefix("https://") || options.apiBase.hasPrefix("http://") else {
+            throw UsageError(description: "--api-base must be an http(s) URL")
+        }
         if let tokenFile {
             options.token = try readToken(tokenFile)
         } else if let token = environment["LOOM_TG_TOKEN"] {
             options.token = token
         } else {
             do {
-                options.token = try SecretsLookup.load(stateDirectory: stateDirectory, environment: [:]).value(Self.tokenSecret) ?? ""
+                options.token =
+                    try SecretsLookup.load(stateDirectory: stateDirectory, environment: [:]).value(Self.tokenSecret)
+                    ?? ""
             } catch {
                 throw UsageError(description: "\(error)")
             }
         }
         guard !options.token.isEmpty, options.token.utf8.count <= 256, !options.token.contains("/") else {
-            throw UsageError(description: "no bot token: set LOOM_TG_TOKEN, pass --token-file FILE (mode 0600), or store it: loomctl secrets set \(Self.tokenSecret)")
+            throw UsageError(
+                description:
+                    "no bot token: set LOOM_TG_TOKEN, pass --token-file FILE (mode 0600), or store it: loomctl secrets set \(Self.tokenSecret)"
+            )
         }
         for part in (allow ?? "").split(whereSeparator: { $0 == "," || $0 == " " }) {
-            guard let id = Int64(part) else { throw UsageError(description: "the allowlist holds Telegram user ids (numbers), not '\(part)'") }
+            guard let id = Int64(part) else {
+                throw UsageError(description: "the allowlist holds Telegram user ids (numbers), not '\(part)'")
+            }
             options.allowedUsers.insert(id)
         }
         if options.allowedUsers.isEmpty {
-            StandardError.write("loom-telegram: the allowlist is empty: every sender will be refused (set LOOM_TG_ALLOWED_USERS or --allow)\n")
+            StandardError.write(
+                "loom-telegram: the allowlist is empty: every sender will be refused (set LOOM_TG_ALLOWED_USERS or --allow)\n"
+            )
         }
         return options
     }
@@ -131,9 +155,14 @@ struct BotOptions: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { throw UsageError(description: "cannot read the token file \(path)") }
         guard info.st_mode & 0o077 == 0 else {
-            throw UsageError(description: "the token file \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
+            throw UsageError(
+                description:
+                    "the token file \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it"
+            )
         }
-        guard let data = FileManager.default.contents(atPath: path), data.count <= 1_024 else { throw UsageError(description: "cannot read the token file \(path)") }
+        guard let data = FileManager.default.contents(atPath: path), data.count <= 1_024 else {
+            throw UsageError(description: "cannot read the token file \(path)")
+        }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

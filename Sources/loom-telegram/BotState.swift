@@ -1,9 +1,10 @@
+import Foundation
+import LoomSystem
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import LoomValues
-import LoomSystem
 
 /// What the bot must remember across restarts so that nothing is handled or sent twice:
 /// the getUpdates offset, the tasks it follows with the gates and completions already
@@ -54,9 +55,15 @@ struct BotState: Sendable {
         for (map, limit) in [(0, Self.trackedMax), (1, Self.proposalsMax)] {
             let keys = map == 0 ? Array(tracked.keys) : Array(proposals.keys)
             guard keys.count > limit else { continue }
-            let oldest = keys.sorted { (Int($0.dropFirst()) ?? 0) < (Int($1.dropFirst()) ?? 0) }.prefix(keys.count - limit)
+            let oldest = keys.sorted { (Int($0.dropFirst()) ?? 0) < (Int($1.dropFirst()) ?? 0) }.prefix(
+                keys.count - limit
+            )
             for key in oldest {
-                if map == 0, tracked[key]?.finished ?? true { tracked[key] = nil } else if map == 1 { proposals[key] = nil }
+                if map == 0, tracked[key]?.finished ?? true {
+                    tracked[key] = nil
+                } else if map == 1 {
+                    proposals[key] = nil
+                }
             }
         }
     }
@@ -64,14 +71,25 @@ struct BotState: Sendable {
     var json: JSONValue {
         .object([
             "offset": .int(offset), "nextID": .int(Int64(nextID)),
-            "tracked": .object(tracked.mapValues { entry in
-                .object(["chat": .int(entry.chat), "project": .string(entry.project), "task": .string(entry.task),
-                         "pushedGates": .array(entry.pushedGates.map { .string($0) }), "finished": .bool(entry.finished)])
-            }),
+            "tracked": .object(
+                tracked.mapValues { entry in
+                    .object([
+                        "chat": .int(entry.chat), "project": .string(entry.project), "task": .string(entry.task),
+                        "pushedGates": .array(entry.pushedGates.map { .string($0) }), "finished": .bool(entry.finished),
+                    ])
+                }
+            ),
             "proposals": .object(proposals.mapValues { .object(["chat": .int($0.chat), "text": .string($0.text)]) }),
-            "awaitedReasons": .object(Dictionary(uniqueKeysWithValues: awaitedReasons.map { chat, awaited in
-                (String(chat), JSONValue.object(["tracked": .string(awaited.tracked), "gate": .string(awaited.gate)]))
-            })),
+            "awaitedReasons": .object(
+                Dictionary(
+                    uniqueKeysWithValues: awaitedReasons.map { chat, awaited in
+                        (
+                            String(chat),
+                            JSONValue.object(["tracked": .string(awaited.tracked), "gate": .string(awaited.gate)])
+                        )
+                    }
+                )
+            ),
         ])
     }
 
@@ -81,16 +99,25 @@ struct BotState: Sendable {
         offset = json["offset"]?.intValue ?? 0
         nextID = Int(json["nextID"]?.intValue ?? 1)
         for (key, entry) in json["tracked"]?.objectValue ?? [:] {
-            guard let chat = entry["chat"]?.intValue, let project = entry["project"]?.stringValue, let task = entry["task"]?.stringValue else { continue }
-            tracked[key] = Tracked(chat: chat, project: project, task: task,
-                                   pushedGates: entry["pushedGates"]?.arrayValue?.compactMap(\.stringValue) ?? [], finished: entry["finished"]?.boolValue ?? false)
+            guard let chat = entry["chat"]?.intValue, let project = entry["project"]?.stringValue,
+                let task = entry["task"]?.stringValue
+            else { continue }
+            tracked[key] = Tracked(
+                chat: chat,
+                project: project,
+                task: task,
+                pushedGates: entry["pushedGates"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                finished: entry["finished"]?.boolValue ?? false
+            )
         }
         for (key, entry) in json["proposals"]?.objectValue ?? [:] {
             guard let chat = entry["chat"]?.intValue, let text = entry["text"]?.stringValue else { continue }
             proposals[key] = Proposal(chat: chat, text: text)
         }
         for (chat, entry) in json["awaitedReasons"]?.objectValue ?? [:] {
-            guard let chat = Int64(chat), let tracked = entry["tracked"]?.stringValue, let gate = entry["gate"]?.stringValue else { continue }
+            guard let chat = Int64(chat), let tracked = entry["tracked"]?.stringValue,
+                let gate = entry["gate"]?.stringValue
+            else { continue }
             awaitedReasons[chat] = AwaitedReason(tracked: tracked, gate: gate)
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
-import LoomValues
 import LoomIPC
 import LoomSystem
+import LoomValues
 
 /// The bot: one thread long-polls `getUpdates` and handles each update; another follows the
 /// tasks the bot submitted and pushes their gates (with buttons bound to the gate event id)
@@ -62,8 +62,13 @@ final class TelegramBot: @unchecked Sendable {
             let offset = read { $0.offset }
             let updates: JSONValue
             do {
-                updates = try api.call("getUpdates", .object(["offset": .int(offset), "timeout": .int(Int64(options.pollTimeoutSeconds)),
-                                                              "allowed_updates": .array(["message", "callback_query"])]))
+                updates = try api.call(
+                    "getUpdates",
+                    .object([
+                        "offset": .int(offset), "timeout": .int(Int64(options.pollTimeoutSeconds)),
+                        "allowed_updates": .array(["message", "callback_query"]),
+                    ])
+                )
                 failures = 0
             } catch {
                 failures += 1
@@ -82,7 +87,8 @@ final class TelegramBot: @unchecked Sendable {
     }
 
     private func backoff(_ failures: Int, retryAfterSeconds: Int? = nil) {
-        let delayMs = retryAfterSeconds.map { min($0 * 1_000, options.backoffMaxMs) }
+        let delayMs =
+            retryAfterSeconds.map { min($0 * 1_000, options.backoffMaxMs) }
             ?? min(options.backoffMaxMs, options.backoffBaseMs << min(failures - 1, 16))
         Thread.sleep(forTimeInterval: Double(delayMs) / 1_000)
     }
@@ -91,7 +97,9 @@ final class TelegramBot: @unchecked Sendable {
         if let callback = update["callback_query"] {
             return handleCallback(callback, loom: loom)
         }
-        guard let message = update["message"], let chat = message["chat"]?["id"]?.intValue, let from = message["from"]?["id"]?.intValue else { return }
+        guard let message = update["message"], let chat = message["chat"]?["id"]?.intValue,
+            let from = message["from"]?["id"]?.intValue
+        else { return }
         guard options.allowedUsers.contains(from) else {
             send(chat, "Your Telegram user id is \(from).")
             return
@@ -99,7 +107,16 @@ final class TelegramBot: @unchecked Sendable {
         let text = (message["text"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         if let awaited = read({ $0.awaitedReasons[chat] }), message["reply_to_message"] != nil, !text.isEmpty {
             record { $0.awaitedReasons[chat] = nil }
-            return answerGate(chat: chat, user: from, trackedKey: awaited.tracked, gate: awaited.gate, answer: "request_changes", reason: text, loom: loom, callbackID: nil)
+            return answerGate(
+                chat: chat,
+                user: from,
+                trackedKey: awaited.tracked,
+                gate: awaited.gate,
+                answer: "request_changes",
+                reason: text,
+                loom: loom,
+                callbackID: nil
+            )
         }
         guard !text.isEmpty else { return }
         let words = text.split(separator: " ", maxSplits: 1).map(String.init)
@@ -111,8 +128,11 @@ final class TelegramBot: @unchecked Sendable {
         case "/cancel":
             guard words.count > 1 else { return send(chat, "Usage: /cancel TASK (for example /cancel t3)") }
             do {
-                let params = Cancel.Params(project: options.project, task: words[1].trimmingCharacters(in: .whitespaces),
-                                           reason: "cancelled via Telegram by user \(from)")
+                let params = Cancel.Params(
+                    project: options.project,
+                    task: words[1].trimmingCharacters(in: .whitespaces),
+                    reason: "cancelled via Telegram by user \(from)"
+                )
                 _ = try loom.call(Cancel.self, params)
                 send(chat, "\(words[1]) cancelled.")
             } catch {
@@ -128,9 +148,17 @@ final class TelegramBot: @unchecked Sendable {
                 state.proposals[key] = BotState.Proposal(chat: chat, text: text)
                 return key
             }
-            send(chat, "Submit this as a task?\n\n\(text)", markup: .object(["inline_keyboard": .array([.array([
-                button("Submit", "s:\(key)"), button("Discard", "d:\(key)"),
-            ])])]))
+            send(
+                chat,
+                "Submit this as a task?\n\n\(text)",
+                markup: .object([
+                    "inline_keyboard": .array([
+                        .array([
+                            button("Submit", "s:\(key)"), button("Discard", "d:\(key)"),
+                        ])
+                    ])
+                ])
+            )
         }
     }
 
@@ -163,10 +191,23 @@ final class TelegramBot: @unchecked Sendable {
                 }
                 record { $0.awaitedReasons[chat] = BotState.AwaitedReason(tracked: parts[1], gate: parts[2]) }
                 acknowledge(id, nil)
-                send(chat, "What should change in \(tracked.task)? Reply to this message.", markup: .object(["force_reply": true, "input_field_placeholder": "what to change"]))
+                send(
+                    chat,
+                    "What should change in \(tracked.task)? Reply to this message.",
+                    markup: .object(["force_reply": true, "input_field_placeholder": "what to change"])
+                )
                 return
             }
-            answerGate(chat: chat, user: from, trackedKey: parts[1], gate: parts[2], answer: answer, reason: nil, loom: loom, callbackID: id)
+            answerGate(
+                chat: chat,
+                user: from,
+                trackedKey: parts[1],
+                gate: parts[2],
+                answer: answer,
+                reason: nil,
+                loom: loom,
+                callbackID: id
+            )
         default:
             acknowledge(id, "This button is stale.")
         }
@@ -182,16 +223,25 @@ final class TelegramBot: @unchecked Sendable {
         switch (words.count, words.dropFirst().first) {
         case (3, "push"): order = ShipOrder(task: words[0], destination: .push(remote: words[2]))
         case (3, "merge"): order = ShipOrder(task: words[0], destination: .merge(into: words[2], squash: false))
-        case (4, "merge") where words[3] == "squash": order = ShipOrder(task: words[0], destination: .merge(into: words[2], squash: true))
+        case (4, "merge") where words[3] == "squash":
+            order = ShipOrder(task: words[0], destination: .merge(into: words[2], squash: true))
         default: return send(chat, "Usage: /ship TASK push REMOTE, or /ship TASK merge BRANCH [squash]")
         }
         let key = record { $0.mint("p") }
-        var params = Submit.Params(project: options.project, input: order.input, bundle: "code", flow: "ship", policy: "full-supervised",
-                                   idempotencyKey: "telegram:\(chat):\(key)")
+        var params = Submit.Params(
+            project: options.project,
+            input: order.input,
+            bundle: "code",
+            flow: "ship",
+            policy: "full-supervised",
+            idempotencyKey: "telegram:\(chat):\(key)"
+        )
         do {
             guard let project = try resolveProject(&params.project, chat: chat, loom: loom) else { return }
             let task = try loom.call(Submit.self, params).task
-            record { state in state.tracked[state.mint("k")] = BotState.Tracked(chat: chat, project: project, task: task) }
+            record { state in
+                state.tracked[state.mint("k")] = BotState.Tracked(chat: chat, project: project, task: task)
+            }
             send(chat, "Shipping \(words[0]) as \(task): loomd checks the branch, then asks you to approve.")
         } catch {
             send(chat, "loomd refused to ship \(words[0]): \(error.message)")
@@ -211,8 +261,14 @@ final class TelegramBot: @unchecked Sendable {
     }
 
     private func submit(_ proposal: BotState.Proposal, key: String, user: Int64, loom: LoomLink, callbackID: String) {
-        var params = Submit.Params(project: options.project, input: proposal.text, bundle: options.bundle, flow: options.flow,
-                                   policy: options.policy, idempotencyKey: "telegram:\(proposal.chat):\(key)")
+        var params = Submit.Params(
+            project: options.project,
+            input: proposal.text,
+            bundle: options.bundle,
+            flow: options.flow,
+            policy: options.policy,
+            idempotencyKey: "telegram:\(proposal.chat):\(key)"
+        )
         do {
             guard try resolveProject(&params.project, chat: proposal.chat, loom: loom) != nil else {
                 return acknowledge(callbackID, nil)
@@ -232,17 +288,32 @@ final class TelegramBot: @unchecked Sendable {
     }
 
     private func currentGate(_ tracked: BotState.Tracked, loom: LoomLink) -> String? {
-        (try? loom.call(Status.self, TaskParams(project: tracked.project, task: tracked.task)))?["gate"]?["event"]?.stringValue
+        (try? loom.call(Status.self, TaskParams(project: tracked.project, task: tracked.task)))?["gate"]?["event"]?
+            .stringValue
     }
 
-    private func answerGate(chat: Int64, user: Int64, trackedKey: String, gate: String, answer: String, reason: String?, loom: LoomLink, callbackID: String?) {
+    private func answerGate(
+        chat: Int64,
+        user: Int64,
+        trackedKey: String,
+        gate: String,
+        answer: String,
+        reason: String?,
+        loom: LoomLink,
+        callbackID: String?
+    ) {
         guard let tracked = read({ $0.tracked[trackedKey] }) else {
             if let callbackID { acknowledge(callbackID, "This button is stale: the bot no longer follows that task.") }
             return
         }
         let note = "via Telegram by user \(user)"
-        let params = Answer.Params(project: tracked.project, task: tracked.task, gate: gate, answer: answer,
-                                   message: reason.map { "\($0) (\(note))" } ?? note)
+        let params = Answer.Params(
+            project: tracked.project,
+            task: tracked.task,
+            gate: gate,
+            answer: answer,
+            message: reason.map { "\($0) (\(note))" } ?? note
+        )
         let failure: IPCError?
         do {
             _ = try loom.call(Answer.self, params)
@@ -251,13 +322,18 @@ final class TelegramBot: @unchecked Sendable {
             failure = error
         }
         guard let failure else {
-            let done = ["approve": "Approved", "request_changes": "Changes requested for", "abandon": "Abandoned"][answer] ?? answer
+            let done =
+                ["approve": "Approved", "request_changes": "Changes requested for", "abandon": "Abandoned"][answer]
+                ?? answer
             if let callbackID { acknowledge(callbackID, "\(done) \(tracked.task).") }
             return send(chat, "\(done) \(tracked.task) at gate \(gate).")
         }
         if failure.code == .conflict {
-            if let callbackID { acknowledge(callbackID, "This button is stale: that gate was already answered or the task moved on.") }
-            else { send(chat, "That gate was already answered or the task moved on.") }
+            if let callbackID {
+                acknowledge(callbackID, "This button is stale: that gate was already answered or the task moved on.")
+            } else {
+                send(chat, "That gate was already answered or the task moved on.")
+            }
             return
         }
         if let callbackID { acknowledge(callbackID, nil) }
@@ -269,14 +345,17 @@ final class TelegramBot: @unchecked Sendable {
     private func statusText(_ loom: LoomLink) -> String {
         do {
             var lines: [String] = []
-            for project in try loom.call(Status.self, TaskParams(project: nil, task: nil))["projects"]?.arrayValue ?? [] {
+            for project in try loom.call(Status.self, TaskParams(project: nil, task: nil))["projects"]?.arrayValue ?? []
+            {
                 guard let path = project["path"]?.stringValue else { continue }
                 let summary = try loom.call(Status.self, TaskParams(project: path, task: nil))
                 let active = summary["active"]?.arrayValue ?? []
                 lines.append("\(path): \(active.isEmpty ? "nothing active" : "\(active.count) active")")
                 for task in active.prefix(20) {
                     let gate = task["gate"].map { " — waits at gate \($0["role"]?.stringValue ?? "?")" } ?? ""
-                    lines.append("  \(task["task"]?.stringValue ?? "?") \(task["status"]?.stringValue ?? "?") at \(task["step"]?.stringValue ?? "?")\(gate)")
+                    lines.append(
+                        "  \(task["task"]?.stringValue ?? "?") \(task["status"]?.stringValue ?? "?") at \(task["step"]?.stringValue ?? "?")\(gate)"
+                    )
                 }
             }
             return lines.isEmpty ? "loomd supervises no project yet." : lines.joined(separator: "\n")
@@ -288,7 +367,8 @@ final class TelegramBot: @unchecked Sendable {
     private func projectsText(_ loom: LoomLink) -> String {
         do {
             let projects = try loom.call(ProjectsList.self)["projects"]?.arrayValue ?? []
-            return projects.isEmpty ? "No projects yet." : projects.compactMap { $0["path"]?.stringValue }.joined(separator: "\n")
+            return projects.isEmpty
+                ? "No projects yet." : projects.compactMap { $0["path"]?.stringValue }.joined(separator: "\n")
         } catch {
             return "loomd is not reachable: \(error.message)"
         }
@@ -355,14 +435,20 @@ final class TelegramBot: @unchecked Sendable {
         if let project = options.project {
             projects = [project]
         } else {
-            projects = (try loom.call(ProjectsList.self)["projects"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
+            projects = (try loom.call(ProjectsList.self)["projects"]?.arrayValue ?? []).compactMap {
+                $0["path"]?.stringValue
+            }
         }
         for project in projects.prefix(64) {
             let active = try loom.call(Status.self, TaskParams(project: project, task: nil))["active"]?.arrayValue ?? []
             let known = read { state in Set(state.tracked.values.map { "\($0.project)\u{0}\($0.task)" }) }
             for summary in active {
-                guard let task = summary["task"]?.stringValue, !known.contains("\(project)\u{0}\(task)") else { continue }
-                record { state in state.tracked[state.mint("k")] = BotState.Tracked(chat: chat, project: project, task: task) }
+                guard let task = summary["task"]?.stringValue, !known.contains("\(project)\u{0}\(task)") else {
+                    continue
+                }
+                record { state in
+                    state.tracked[state.mint("k")] = BotState.Tracked(chat: chat, project: project, task: task)
+                }
             }
         }
     }
@@ -391,7 +477,9 @@ final class TelegramBot: @unchecked Sendable {
             send(tracked.chat, text)
             return
         }
-        guard state == "parked", let gate = status["gate"], let event = gate["event"]?.stringValue, !tracked.pushedGates.contains(event) else { return }
+        guard state == "parked", let gate = status["gate"], let event = gate["event"]?.stringValue,
+            !tracked.pushedGates.contains(event)
+        else { return }
         record { $0.tracked[key]?.pushedGates.append(event) }
         let reasons = gate["reasons"]?.arrayValue?.compactMap(\.stringValue) ?? []
         var text = "\(tracked.task) waits at gate \(gate["role"]?.stringValue ?? "?") (\(event)) in \(tracked.project)."
@@ -401,17 +489,26 @@ final class TelegramBot: @unchecked Sendable {
             text += "\n\n" + Self.fitted(card, room: Self.cardCharactersMax)
             if let dashboard = options.dashboardURL {
                 var link = URLComponents(string: dashboard + "/task")
-                link?.queryItems = [URLQueryItem(name: "project", value: tracked.project), URLQueryItem(name: "task", value: tracked.task)]
+                link?.queryItems = [
+                    URLQueryItem(name: "project", value: tracked.project),
+                    URLQueryItem(name: "task", value: tracked.task),
+                ]
                 if let url = link?.string { text += "\n\(url)" }
             }
         } else if !reasons.isEmpty {
             text += "\nWhy a person: \(reasons.joined(separator: "; "))"
         }
-        send(tracked.chat, text, markup: .object(["inline_keyboard": .array([
-            .array([button("Approve", "a:\(key):\(event)")]),
-            .array([button("Request changes", "r:\(key):\(event)")]),
-            .array([button("Abandon", "x:\(key):\(event)")]),
-        ])]))
+        send(
+            tracked.chat,
+            text,
+            markup: .object([
+                "inline_keyboard": .array([
+                    .array([button("Approve", "a:\(key):\(event)")]),
+                    .array([button("Request changes", "r:\(key):\(event)")]),
+                    .array([button("Abandon", "x:\(key):\(event)")]),
+                ])
+            ])
+        )
     }
 
     func log(_ line: String) {

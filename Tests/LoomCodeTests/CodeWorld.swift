@@ -1,5 +1,4 @@
 import Foundation
-@testable import LoomHost
 import LoomCode
 import LoomDaemon
 import LoomEngine
@@ -8,12 +7,21 @@ import LoomProviders
 import LoomTestKit
 import LoomValues
 
+@testable import LoomHost
+
 /// A real git repository in a temporary folder with a tiny project whose test really runs
 /// (`sh check.sh` passes when value.txt holds 42), the code bundle, an engine on the
 /// project's own database, and the executor the daemon uses, driven in-process.
 final class CodeWorld {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let person = Caller(principal: .human(uid: 1000), uid: 1000, gid: 1000, pid: 4242, executable: "/usr/bin/loomctl")
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    static let person = Caller(
+        principal: .human(uid: 1000),
+        uid: 1000,
+        gid: 1000,
+        pid: 4242,
+        executable: "/usr/bin/loomctl"
+    )
 
     let project: String
     let bundle: LoomBundle
@@ -27,8 +35,13 @@ final class CodeWorld {
     /// The repository's top; `project` is it, or a folder below it (`subdirectory`, a monorepo).
     let repository: String
 
-    init(script: JSONValue, config: String? = CodeWorld.defaultConfig, makeRepository: Bool = true, subdirectory: String? = nil,
-         bundleName: String = "code") throws {
+    init(
+        script: JSONValue,
+        config: String? = CodeWorld.defaultConfig,
+        makeRepository: Bool = true,
+        subdirectory: String? = nil,
+        bundleName: String = "code"
+    ) throws {
         let top = "/tmp/loom-code-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         repository = top
         project = subdirectory.map { "\(top)/\($0)" } ?? top
@@ -39,11 +52,20 @@ final class CodeWorld {
         engine = try Engine(store: Store(path: "\(project)/.loom/state.db"), bundles: [bundle], clock: clock.next)
         if makeRepository {
             _ = try Git(directory: repository).check(["init", "-q", "-b", "main"], "init")
-            if subdirectory != nil { try "the rest of the monorepo\n".write(toFile: "\(repository)/README", atomically: true, encoding: .utf8) }
+            if subdirectory != nil {
+                try "the rest of the monorepo\n".write(
+                    toFile: "\(repository)/README",
+                    atomically: true,
+                    encoding: .utf8
+                )
+            }
             try git("config", "user.name", "Person")
             try git("config", "user.email", "person@example.org")
             try write("value.txt", "41\n")
-            try write("check.sh", "test \"$(cat value.txt)\" = 42 || { echo \"value is $(cat value.txt), expected 42\"; exit 1; }\n")
+            try write(
+                "check.sh",
+                "test \"$(cat value.txt)\" = 42 || { echo \"value is $(cat value.txt), expected 42\"; exit 1; }\n"
+            )
             try write("tests/value_test.sh", "sh check.sh\n")
             try git("add", "-A")
             try git("commit", "-q", "-m", "initial")
@@ -57,7 +79,11 @@ final class CodeWorld {
 
     // MARK: Driving
 
-    func submit(_ input: String = "Make value.txt hold 42", preset: PolicyPreset = .gatesOnBlockers, flow: String? = nil) throws -> String {
+    func submit(
+        _ input: String = "Make value.txt hold 42",
+        preset: PolicyPreset = .gatesOnBlockers,
+        flow: String? = nil
+    ) throws -> String {
         try engine.submit(bundle: bundle.name, flow: flow, input: input, policy: preset.policy, by: Self.person).taskID
     }
 
@@ -84,7 +110,9 @@ final class CodeWorld {
     }
 
     func approve(_ task: String, message: String = "") throws {
-        guard let gate = try engine.waitingGate(task: task) else { throw LoomError(.internal, "no gate waits for \(task)") }
+        guard let gate = try engine.waitingGate(task: task) else {
+            throw LoomError(.internal, "no gate waits for \(task)")
+        }
         _ = try engine.answerGate(task: task, gate: gate.eventID, answer: .approve, message: message, by: Self.person)
     }
 
@@ -97,8 +125,10 @@ final class CodeWorld {
 
     /// Units spawned for `step`, as `unit@iteration`, in order.
     func spawned(_ step: String) throws -> [String] {
-        try rows("SELECT unit, iteration FROM effects WHERE step = '\(step)' AND attempt = 1 ORDER BY intent_tick, unit")
-            .map { "\($0["unit"]?.stringValue ?? "")@\($0["iteration"]?.intValue ?? -1)" }
+        try rows(
+            "SELECT unit, iteration FROM effects WHERE step = '\(step)' AND attempt = 1 ORDER BY intent_tick, unit"
+        )
+        .map { "\($0["unit"]?.stringValue ?? "")@\($0["iteration"]?.intValue ?? -1)" }
     }
 
     // MARK: The repository
@@ -106,11 +136,22 @@ final class CodeWorld {
     /// Task `task`'s worktree, prepared by the handler, with value.txt set to `value` and
     /// recorded by the diff step; the request the handlers were given, and the worktree.
     func diffedWorktree(task: String, value: String) throws -> (HandlerRequest, String) {
-        let request = HandlerRequest(taskID: task, step: "final_checks", input: "x", projectDirectory: project, timeoutMs: 60_000, outputLimitBytes: 4_096)
-        guard PrepareWorktree().run(request).status == .ok else { throw LoomError(.internal, "git.prepare failed for \(task)") }
+        let request = HandlerRequest(
+            taskID: task,
+            step: "final_checks",
+            input: "x",
+            projectDirectory: project,
+            timeoutMs: 60_000,
+            outputLimitBytes: 4_096
+        )
+        guard PrepareWorktree().run(request).status == .ok else {
+            throw LoomError(.internal, "git.prepare failed for \(task)")
+        }
         let worktree = TaskWorkspace(projectDirectory: project, taskID: task).directory
         try "\(value)\n".write(toFile: "\(worktree)/value.txt", atomically: true, encoding: .utf8)
-        guard DiffWorktree().run(request).status == .ok else { throw LoomError(.internal, "git.diff failed for \(task)") }
+        guard DiffWorktree().run(request).status == .ok else {
+            throw LoomError(.internal, "git.diff failed for \(task)")
+        }
         return (request, worktree)
     }
 
@@ -123,17 +164,25 @@ final class CodeWorld {
     @discardableResult
     func git(_ arguments: String...) throws -> String {
         let output = try Git(directory: project).run(arguments)
-        guard output.ok else { throw LoomError(.internal, "git \(arguments.joined(separator: " ")) failed: \(output.text)") }
+        guard output.ok else {
+            throw LoomError(.internal, "git \(arguments.joined(separator: " ")) failed: \(output.text)")
+        }
         return output.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Everything a person could see of their checkout: status, branch, HEAD, index, and
     /// the bytes of every file outside .git and .loom.
     func userView() throws -> String {
-        var view = try [git("status", "--porcelain", "--untracked-files=all"), git("symbolic-ref", "HEAD"), git("rev-parse", "HEAD"), git("ls-files", "-s")]
+        var view = try [
+            git("status", "--porcelain", "--untracked-files=all"), git("symbolic-ref", "HEAD"),
+            git("rev-parse", "HEAD"), git("ls-files", "-s"),
+        ]
         let files = FileManager.default.enumerator(atPath: project)!
         while let path = files.nextObject() as? String {
-            if path == ".git" || path == ".loom" { files.skipDescendants(); continue }
+            if path == ".git" || path == ".loom" {
+                files.skipDescendants()
+                continue
+            }
             var isDirectory: ObjCBool = false
             FileManager.default.fileExists(atPath: "\(project)/\(path)", isDirectory: &isDirectory)
             if isDirectory.boolValue { continue }
@@ -152,21 +201,39 @@ enum CodeScript {
         return .object(answer)
     }
 
-    static func classify(_ flow: String) -> JSONValue { output(.object(["flow": .string(flow), "reason": "scripted"])) }
-    static let plan = output(["summary": "Set value.txt to 42.", "steps": ["Write 42 into value.txt"], "files": ["value.txt"]])
+    static func classify(_ flow: String) -> JSONValue {
+        output(.object(["flow": .string(flow), "reason": "scripted"]))
+    }
+    static let plan = output([
+        "summary": "Set value.txt to 42.", "steps": ["Write 42 into value.txt"], "files": ["value.txt"],
+    ])
     static func implement(value: String, extra: [String: JSONValue] = [:]) -> JSONValue {
         var edits: [String: JSONValue] = ["value.txt": .string("\(value)\n")]
         edits.merge(extra) { $1 }
-        return output(.object(["summary": .string("Wrote \(value) into value.txt."), "files": .array(edits.keys.sorted().map { .string($0) })]), edits: edits)
+        return output(
+            .object([
+                "summary": .string("Wrote \(value) into value.txt."),
+                "files": .array(edits.keys.sorted().map { .string($0) }),
+            ]),
+            edits: edits
+        )
     }
     static let approve = output(["verdict": "APPROVE", "summary": "Looks right.", "findings": []])
     static func block(_ summary: String) -> JSONValue {
-        output(["verdict": "REQUEST_CHANGES", "summary": "Needs a fix.", "findings": [
-            ["file": "value.txt", "lines": ["start": 1, "end": 1], "severity": "blocking", "category": "logic", "summary": .string(summary),
-             "evidence": "value.txt", "suggestedFix": "write 42"],
-        ]])
+        output([
+            "verdict": "REQUEST_CHANGES", "summary": "Needs a fix.",
+            "findings": [
+                [
+                    "file": "value.txt", "lines": ["start": 1, "end": 1], "severity": "blocking", "category": "logic",
+                    "summary": .string(summary),
+                    "evidence": "value.txt", "suggestedFix": "write 42",
+                ]
+            ],
+        ])
     }
-    static let accept = output(["verdict": "accept", "summary": "Nothing left to fix.", "dismissed": [], "findings": []])
+    static let accept = output([
+        "verdict": "accept", "summary": "Nothing left to fix.", "dismissed": [], "findings": [],
+    ])
     static let fix = output(["verdict": "fix", "summary": "The logic finding stands.", "dismissed": [], "findings": []])
     static let summary = output(["summary": "value.txt now holds 42."])
 

@@ -1,6 +1,7 @@
 import Foundation
-@testable import LoomCode
 import Testing
+
+@testable import LoomCode
 
 /// git children die with loomd: each is started under `setpriv --pdeathsig KILL`, so the
 /// kernel kills it when the loomd thread waiting for it dies. A fake git reports the
@@ -12,12 +13,12 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = "\(directory)/git"
         try """
-            #!/usr/bin/env python3
-            import ctypes, sys
-            signal = ctypes.c_int(0)
-            ctypes.CDLL(None).prctl(2, ctypes.byref(signal))  # PR_GET_PDEATHSIG
-            print("pdeathsig", signal.value, " ".join(sys.argv[1:]))
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        #!/usr/bin/env python3
+        import ctypes, sys
+        signal = ctypes.c_int(0)
+        ctypes.CDLL(None).prctl(2, ctypes.byref(signal))  # PR_GET_PDEATHSIG
+        print("pdeathsig", signal.value, " ".join(sys.argv[1:]))
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         chmod(path, 0o755)
         return path
     }
@@ -28,7 +29,10 @@ import Testing
         for attempt in 0..<5 {
             do {
                 let output = try body()
-                if output.text.contains("Text file busy") && attempt < 4 { usleep(50_000 << UInt32(attempt)); continue }
+                if output.text.contains("Text file busy") && attempt < 4 {
+                    usleep(50_000 << UInt32(attempt))
+                    continue
+                }
                 return output
             } catch let error as GitError where error.message.contains("Text file busy") && attempt < 4 {
                 usleep(50_000 << UInt32(attempt))
@@ -41,7 +45,9 @@ import Testing
         let setpriv = try #require(Git.Launch.found.setpriv, "setpriv (util-linux) is installed where the tests run")
         let fake = try Self.fakeGit()
         let git = Git(directory: NSTemporaryDirectory())
-        let output = try Self.runBusyTolerant { try git.run(["status", "--porcelain"], launch: Git.Launch(git: fake, setpriv: setpriv)) }
+        let output = try Self.runBusyTolerant {
+            try git.run(["status", "--porcelain"], launch: Git.Launch(git: fake, setpriv: setpriv))
+        }
         #expect(output.ok && output.text.hasPrefix("pdeathsig 9 status --porcelain"), "\(output.text)")
         // Without the wrapper the signal is not set: the check above can fail.
         let bare = try Self.runBusyTolerant { try git.run(["status"], launch: Git.Launch(git: fake, setpriv: nil)) }
@@ -55,7 +61,10 @@ import Testing
             _ = try Git(directory: "/").run(["status"], launch: Git.Launch(git: nil, setpriv: "/usr/bin/setpriv"))
             Issue.record("ran without git")
         } catch {
-            #expect(error.message.contains("git is not available") && error.message.contains("install git"), "\(error.message)")
+            #expect(
+                error.message.contains("git is not available") && error.message.contains("install git"),
+                "\(error.message)"
+            )
         }
     }
 }

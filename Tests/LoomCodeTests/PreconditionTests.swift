@@ -46,7 +46,15 @@ import Testing
     }
 
     @Test func testFileGlobsMatchCommonLayouts() {
-        let files = ["src/app.py", "tests/test_app.py", "pkg/thing_test.go", "web/a.test.ts", "Tests/LoomTests/AThing.swift", "lib/x.rb", "spec/x_spec.rb"]
-        #expect(TestFileGlobs.matches(files, globs: TestFileGlobs.defaults) == ["tests/test_app.py", "pkg/thing_test.go", "web/a.test.ts", "Tests/LoomTests/AThing.swift", "spec/x_spec.rb"])
+        let files = [
+            "src/app.py", "tests/test_app.py", "pkg/thing_test.go", "web/a.test.ts", "Tests/LoomTests/AThing.swift",
+            "lib/x.rb", "spec/x_spec.rb",
+        ]
+        #expect(
+            TestFileGlobs.matches(files, globs: TestFileGlobs.defaults) == [
+                "tests/test_app.py", "pkg/thing_test.go", "web/a.test.ts", "Tests/LoomTests/AThing.swift",
+                "spec/x_spec.rb",
+            ]
+        )
     }
 }

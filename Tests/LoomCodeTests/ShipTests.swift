@@ -1,7 +1,7 @@
 import Foundation
-import LoomIPC
 import LoomCode
 import LoomEngine
+import LoomIPC
 import LoomPolicy
 import Testing
 
@@ -21,8 +21,18 @@ import Testing
     }
 
     /// Submits a ship task, lets its check run, and answers its gate as `caller`.
-    private func ship(_ order: ShipOrder, in world: CodeWorld, as caller: Caller = CodeWorld.person) throws -> TaskRecord {
-        let id = try world.engine.submit(bundle: "code", flow: "ship", input: order.input, policy: PolicyPreset.fullAutonomous.policy, by: caller).taskID
+    private func ship(
+        _ order: ShipOrder,
+        in world: CodeWorld,
+        as caller: Caller = CodeWorld.person
+    ) throws -> TaskRecord {
+        let id = try world.engine.submit(
+            bundle: "code",
+            flow: "ship",
+            input: order.input,
+            policy: PolicyPreset.fullAutonomous.policy,
+            by: caller
+        ).taskID
         try world.run()
         if let gate = try world.engine.waitingGate(task: id) {
             #expect(gate.role == "ship" && gate.requiresHuman, "a person decides even under full autonomy")
@@ -39,9 +49,13 @@ import Testing
         let remote = Git(directory: "\(world.project)/.loom/remote.git")
         #expect(try remote.check(["rev-parse", "loom/\(id)"], "remote head") == world.git("rev-parse", "loom/\(id)"))
         // Who approved it, and what went where, are on record.
-        let gate = try world.rows("SELECT json_extract(decided_by, '$.kind') AS k FROM gates WHERE task_id = '\(shipped.id)' AND role = 'ship'")
+        let gate = try world.rows(
+            "SELECT json_extract(decided_by, '$.kind') AS k FROM gates WHERE task_id = '\(shipped.id)' AND role = 'ship'"
+        )
         #expect(gate.first?["k"]?.stringValue == "human")
-        let output = try world.rows("SELECT json_extract(output, '$.details.commit') AS c, json_extract(output, '$.details.push') AS p FROM step_outputs WHERE task_id = '\(shipped.id)' AND step = 'ship'")
+        let output = try world.rows(
+            "SELECT json_extract(output, '$.details.commit') AS c, json_extract(output, '$.details.push') AS p FROM step_outputs WHERE task_id = '\(shipped.id)' AND step = 'ship'"
+        )
         #expect(output.first?["c"]?.stringValue == (try world.git("rev-parse", "loom/\(id)")))
         #expect(output.first?["p"]?.stringValue == "origin")
     }
@@ -81,8 +95,13 @@ import Testing
     @Test func aBranchMovedAfterTheCheckIsNotShipped() throws {
         let (world, id) = try finished()
         let mainBefore = try world.git("rev-parse", "main")
-        let shipTask = try world.engine.submit(bundle: "code", flow: "ship", input: ShipOrder(task: id, destination: .merge(into: "main", squash: false)).input,
-                                               policy: PolicyPreset.fullAutonomous.policy, by: CodeWorld.person).taskID
+        let shipTask = try world.engine.submit(
+            bundle: "code",
+            flow: "ship",
+            input: ShipOrder(task: id, destination: .merge(into: "main", squash: false)).input,
+            policy: PolicyPreset.fullAutonomous.policy,
+            by: CodeWorld.person
+        ).taskID
         try world.run()
         let gate = try #require(try world.engine.waitingGate(task: shipTask))
         let checked = try world.git("rev-parse", "loom/\(id)")
@@ -93,7 +112,10 @@ import Testing
         try world.run()
         let shipped = try world.task(shipTask)
         #expect(shipped.status == .failed, "\(shipped.outcome)")
-        let said = try world.rows("SELECT output FROM step_outputs WHERE task_id = '\(shipTask)' AND step = 'ship'").first?["output"]?.stringValue ?? ""
+        let said =
+            try world.rows("SELECT output FROM step_outputs WHERE task_id = '\(shipTask)' AND step = 'ship'").first?[
+                "output"
+            ]?.stringValue ?? ""
         #expect(said.contains("moved since the check"), "\(said)")
         #expect(try world.git("rev-parse", "main") == mainBefore)
     }
@@ -115,12 +137,20 @@ import Testing
         let (world, id) = try finished()
         let order = ShipOrder(task: id, destination: .merge(into: "main", squash: false))
         let before = try world.git("rev-parse", "main")
-        let shipTask = try world.engine.submit(bundle: "code", flow: "ship", input: order.input, policy: PolicyPreset.fullAutonomous.policy, by: CodeWorld.person).taskID
+        let shipTask = try world.engine.submit(
+            bundle: "code",
+            flow: "ship",
+            input: order.input,
+            policy: PolicyPreset.fullAutonomous.policy,
+            by: CodeWorld.person
+        ).taskID
         try world.run()
         let gate = try #require(try world.engine.waitingGate(task: shipTask))
         #expect(gate.reasons.contains { $0.contains("shipping_is_irreversible") })
         let agent = Caller(principal: .agent("implementer"), uid: 1000, gid: 1000, pid: 5000)
-        #expect(throws: LoomError.self) { _ = try world.engine.answerGate(task: shipTask, gate: gate.eventID, answer: .approve, by: agent) }
+        #expect(throws: LoomError.self) {
+            _ = try world.engine.answerGate(task: shipTask, gate: gate.eventID, answer: .approve, by: agent)
+        }
         #expect(try world.task(shipTask).status == .parked)
         #expect(try world.git("rev-parse", "main") == before)
     }
@@ -130,7 +160,12 @@ import Testing
         let parked = try world.submit(preset: .fullSupervised)
         try world.run()
         #expect(throws: LoomError.self) {
-            _ = try world.engine.submit(bundle: "code", flow: "ship", input: ShipOrder(task: parked, destination: .push(remote: "origin")).input, by: CodeWorld.person)
+            _ = try world.engine.submit(
+                bundle: "code",
+                flow: "ship",
+                input: ShipOrder(task: parked, destination: .push(remote: "origin")).input,
+                by: CodeWorld.person
+            )
         }
         #expect(throws: LoomError.self) {
             _ = try world.engine.submit(bundle: "code", flow: "ship", input: "not json", by: CodeWorld.person)

@@ -12,7 +12,9 @@ import Testing
         let enumerator = FileManager.default.enumerator(atPath: root)
         while let path = enumerator?.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory), !isDirectory.boolValue {
+            if FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            {
                 files[path] = FileManager.default.contents(atPath: "\(root)/\(path)") ?? Data()
             }
         }
@@ -51,6 +53,10 @@ import Testing
         #expect(Self.snapshot(project) == before, "the folder changed")
         #expect(hadLoom || !FileManager.default.fileExists(atPath: "\(project)/.loom"), "no .loom was made")
         #expect(!FileManager.default.fileExists(atPath: "\(project)/.loom/state.db"))
-        #expect(daemon.ctl(["projects", "list", "--json"]).json?["projects"]?.arrayValue?.contains { $0["path"]?.stringValue == project } == false)
+        #expect(
+            daemon.ctl(["projects", "list", "--json"]).json?["projects"]?.arrayValue?.contains {
+                $0["path"]?.stringValue == project
+            } == false
+        )
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import LoomCode
 import LoomEngine
 import LoomProviders
-import Testing
 import LoomValues
+import Testing
 
 /// Agents with a user of their own (`--agent-user`, the system service's `loom-agent`):
 /// every task process runs as that uid, owns the worktree only while it runs, and that uid
@@ -22,31 +22,58 @@ import LoomValues
         }
         let nobody = try #require(AgentIdentity.lookUp("nobody"))
         let daemon = try DaemonHarness()
-        if let index = daemon.arguments.firstIndex(of: "--provider-script") { daemon.arguments.removeSubrange(index...(index + 1)) }
+        if let index = daemon.arguments.firstIndex(of: "--provider-script") {
+            daemon.arguments.removeSubrange(index...(index + 1))
+        }
         daemon.arguments += ["--agent-user", "nobody"]
         let agent = "\(daemon.directory)/agent.sh"
         try """
-            #!/bin/sh
-            cat >/dev/null
-            echo 42 > value.txt
-            echo "{\\"summary\\": \\"uid $(id -u) groups $(id -G)\\"}"
-            """.write(toFile: agent, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        cat >/dev/null
+        echo 42 > value.txt
+        echo "{\\"summary\\": \\"uid $(id -u) groups $(id -G)\\"}"
+        """.write(toFile: agent, atomically: true, encoding: .utf8)
         chmod(agent, 0o755)
         try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
-        try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
+        try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(
+            toFile: "\(daemon.state)/models.json",
+            atomically: true,
+            encoding: .utf8
+        )
         try daemon.start()
         let project = try SampleRepository.make(in: daemon)
-        #expect(daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42"]).status == 0)
-        #expect(daemon.waitFor(task: "t1", project: project, seconds: 60) { ["done", "failed", "parked"].contains($0) } == "done", "\(daemon.log())")
+        #expect(
+            daemon.ctl([
+                "submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous",
+                "Make value.txt hold 42",
+            ]).status == 0
+        )
+        #expect(
+            daemon.waitFor(task: "t1", project: project, seconds: 60) { ["done", "failed", "parked"].contains($0) }
+                == "done",
+            "\(daemon.log())"
+        )
         #expect(try Git(directory: project).check(["show", "loom/t1:value.txt"], "show") == "42")
 
         let store = try daemon.store(project)
-        let spawn = try JSONValue.parse(try store.query("SELECT result FROM effects WHERE unit = 'implementer'").first?["result"]?.stringValue ?? "{}")
+        let spawn = try JSONValue.parse(
+            try store.query("SELECT result FROM effects WHERE unit = 'implementer'").first?["result"]?.stringValue
+                ?? "{}"
+        )
         let summary = spawn["output"]?.stringValue.flatMap { try? JSONValue.parse($0) }?["summary"]?.stringValue ?? ""
-        #expect(summary == "uid \(nobody.uid) groups \(nobody.gid)", "the agent ran as nobody, with no other group: \(summary)")
+        #expect(
+            summary == "uid \(nobody.uid) groups \(nobody.gid)",
+            "the agent ran as nobody, with no other group: \(summary)"
+        )
         #expect(spawn["confinement"]?["uid"]?.intValue == Int64(nobody.uid))
-        let checks = try JSONValue.parse(try store.query("SELECT output FROM step_outputs WHERE step = 'checks'").first?["output"]?.stringValue ?? "{}")
-        #expect(checks["details"]?["checks"]?[0]?["confinement"]?["uid"]?.intValue == Int64(nobody.uid), "checks run as the agent too")
+        let checks = try JSONValue.parse(
+            try store.query("SELECT output FROM step_outputs WHERE step = 'checks'").first?["output"]?.stringValue
+                ?? "{}"
+        )
+        #expect(
+            checks["details"]?["checks"]?[0]?["confinement"]?["uid"]?.intValue == Int64(nobody.uid),
+            "checks run as the agent too"
+        )
     }
 
     @Test func anAgentUserOnTheApproversListIsRefusedAtStart() throws {

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import LoomEngine
 import LoomValues
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A Telegram Bot API double on 127.0.0.1 (an ephemeral port): it speaks the real wire
 /// (POST /bot<token>/<method>, JSON in, `{"ok": …, "result": …}` out), records every call,
@@ -42,10 +43,18 @@ final class BotAPIDouble: @unchecked Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(listener, 64) == 0 else { throw LoomError(.io, "bind/listen failed", context: "starting the Bot API double") }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, listen(listener, 64) == 0 else {
+            throw LoomError(.io, "bind/listen failed", context: "starting the Bot API double")
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
         port = UInt16(bigEndian: address.sin_port)
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
@@ -73,19 +82,29 @@ final class BotAPIDouble: @unchecked Sendable {
     }
 
     func message(from user: Int64, chat: Int64? = nil, text: String, replyTo: Int64? = nil) {
-        var message: [String: JSONValue] = ["message_id": .int(1_000 + nextUpdateID), "date": 0, "text": .string(text),
-                                            "from": .object(["id": .int(user), "is_bot": false, "first_name": "U"]),
-                                            "chat": .object(["id": .int(chat ?? user), "type": "private"])]
-        if let replyTo { message["reply_to_message"] = .object(["message_id": .int(replyTo), "date": 0, "chat": .object(["id": .int(chat ?? user), "type": "private"])]) }
+        var message: [String: JSONValue] = [
+            "message_id": .int(1_000 + nextUpdateID), "date": 0, "text": .string(text),
+            "from": .object(["id": .int(user), "is_bot": false, "first_name": "U"]),
+            "chat": .object(["id": .int(chat ?? user), "type": "private"]),
+        ]
+        if let replyTo {
+            message["reply_to_message"] = .object([
+                "message_id": .int(replyTo), "date": 0, "chat": .object(["id": .int(chat ?? user), "type": "private"]),
+            ])
+        }
         enqueue(["message": .object(message)])
     }
 
     func press(from user: Int64, chat: Int64? = nil, data: String) {
-        enqueue(["callback_query": .object([
-            "id": .string("cb\(nextUpdateID)"), "data": .string(data), "chat_instance": "i",
-            "from": .object(["id": .int(user), "is_bot": false, "first_name": "U"]),
-            "message": .object(["message_id": 1, "date": 0, "chat": .object(["id": .int(chat ?? user), "type": "private"])]),
-        ])])
+        enqueue([
+            "callback_query": .object([
+                "id": .string("cb\(nextUpdateID)"), "data": .string(data), "chat_instance": "i",
+                "from": .object(["id": .int(user), "is_bot": false, "first_name": "U"]),
+                "message": .object([
+                    "message_id": 1, "date": 0, "chat": .object(["id": .int(chat ?? user), "type": "private"]),
+                ]),
+            ])
+        ])
     }
 
     private func enqueue(_ update: [String: JSONValue]) {
@@ -115,7 +134,9 @@ final class BotAPIDouble: @unchecked Sendable {
     }
 
     func sent(_ containing: String) -> [Call] {
-        calls.filter { $0.answered && $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").contains(containing) }
+        calls.filter {
+            $0.answered && $0.method == "sendMessage" && ($0.body["text"]?.stringValue ?? "").contains(containing)
+        }
     }
 
     // MARK: Serving
@@ -163,7 +184,10 @@ final class BotAPIDouble: @unchecked Sendable {
         let lines = head.split(separator: "\r\n").map(String.init)
         let requestLine = lines.first?.split(separator: " ").map(String.init) ?? []
         let path = requestLine.count > 1 ? requestLine[1] : ""
-        let contentType = lines.first { $0.lowercased().hasPrefix("content-type:") }.map { String($0.dropFirst("content-type:".count)).trimmingCharacters(in: .whitespaces) } ?? ""
+        let contentType =
+            lines.first { $0.lowercased().hasPrefix("content-type:") }.map {
+                String($0.dropFirst("content-type:".count)).trimmingCharacters(in: .whitespaces)
+            } ?? ""
         let body = (try? JSONValue.parse(bytes: Array(buffer[(headerEnd! + 4)...]))) ?? .null
         let method = path.split(separator: "/").last.map(String.init) ?? ""
 
@@ -175,7 +199,13 @@ final class BotAPIDouble: @unchecked Sendable {
             let drop = failureCount % 2 == 0
             recorded.append(Call(method: method, path: path, contentType: contentType, body: body, answered: false))
             condition.unlock()
-            if !drop { respond(connection, status: 500, #"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#) }
+            if !drop {
+                respond(
+                    connection,
+                    status: 500,
+                    #"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#
+                )
+            }
             return
         }
         condition.unlock()
@@ -200,15 +230,22 @@ final class BotAPIDouble: @unchecked Sendable {
             condition.unlock()
         case "sendMessage":
             condition.lock()
-            result = .object(["message_id": .int(nextMessageID), "date": 0, "chat": .object(["id": body["chat_id"] ?? .null, "type": "private"]),
-                              "text": body["text"] ?? .null])
+            result = .object([
+                "message_id": .int(nextMessageID), "date": 0,
+                "chat": .object(["id": body["chat_id"] ?? .null, "type": "private"]),
+                "text": body["text"] ?? .null,
+            ])
             nextMessageID += 1
             condition.unlock()
         case "answerCallbackQuery":
             result = true
         default:
             record(method, path, contentType, body)
-            return respond(connection, status: 404, #"{"ok":false,"error_code":404,"description":"Not Found: method \#(method)"}"#)
+            return respond(
+                connection,
+                status: 404,
+                #"{"ok":false,"error_code":404,"description":"Not Found: method \#(method)"}"#
+            )
         }
         record(method, path, contentType, body)
         respond(connection, status: 200, JSONValue.object(["ok": true, "result": result]).canonicalText)
@@ -222,7 +259,8 @@ final class BotAPIDouble: @unchecked Sendable {
 
     private func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index
         }
         return nil
@@ -230,10 +268,15 @@ final class BotAPIDouble: @unchecked Sendable {
 
     private func respond(_ connection: Int32, status: Int, _ body: String) {
         let reason = status == 200 ? "OK" : (status == 404 ? "Not Found" : "Internal Server Error")
-        let bytes = Array("HTTP/1.1 \(status) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8)
+        let bytes = Array(
+            "HTTP/1.1 \(status) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+                .utf8
+        )
         var sent = 0
         while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let count = bytes[sent...].withUnsafeBytes {
+                send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard count > 0 else { return }
             sent += count
         }

@@ -1,9 +1,9 @@
-import LoomSystem
 import Foundation
-import LoomProviders
-import Testing
 import LoomEngine
 import LoomIPC
+import LoomProviders
+import LoomSystem
+import Testing
 
 /// What a client sees at the edges: long journals, refused answers, paths, unknown tasks,
 /// output into a pipe, waiting behind a parked task, and a reload's honesty.
@@ -20,7 +20,10 @@ import LoomIPC
             }}
             """
         // A 64 KiB frame (a page is half of it; a shown payload a quarter); nobody may answer.
-        let daemon = try DaemonHarness(script: script, config: "{\"maxFrameBytes\": 65536, \"approvers\": [4000000000]}")
+        let daemon = try DaemonHarness(
+            script: script,
+            config: "{\"maxFrameBytes\": 65536, \"approvers\": [4000000000]}"
+        )
         try daemon.start()
         let project = try daemon.makeProject()
         #expect(daemon.ctl(["submit", "-C", project, "--policy", "full-supervised", "x"]).status == 0)
@@ -30,7 +33,10 @@ import LoomIPC
 
         let log = daemon.ctl(["log", "t1", "-C", project])
         #expect(log.status == 0, "\(log.stderr)")
-        #expect(log.stdout.components(separatedBy: "\n").filter { $0.contains("REFUSED") }.count == 20, "\(log.stdout.prefix(2_000))")
+        #expect(
+            log.stdout.components(separatedBy: "\n").filter { $0.contains("REFUSED") }.count == 20,
+            "\(log.stdout.prefix(2_000))"
+        )
         let json = try #require(daemon.ctl(["log", "t1", "-C", project, "--json"]).json)
         let entries = try #require(json["entries"]?.arrayValue)
         let store = try daemon.store(project)
@@ -38,7 +44,9 @@ import LoomIPC
         #expect(Int64(entries.count) == journaled)
         #expect(entries.map { $0["seq"]?.intValue ?? 0 } == entries.map { $0["seq"]?.intValue ?? 0 }.sorted())
         // The writer's 20 KB result is over a quarter of the frame: shown by its size.
-        #expect(entries.contains { $0["payload"]?["omitted"] == true && ($0["payload"]?["bytes"]?.intValue ?? 0) > 20_000 })
+        #expect(
+            entries.contains { $0["payload"]?["omitted"] == true && ($0["payload"]?["bytes"]?.intValue ?? 0) > 20_000 }
+        )
         // A refusal keeps what was tried, cut to 4 KiB, and nothing else.
         let refused = try #require(entries.first { $0["kind"] == "refused" })
         let tried = try #require(refused["payload"]?["input"]?["payload"])
@@ -69,7 +77,10 @@ import LoomIPC
         #expect(rejected.first?.contains("output is not JSON") == true, "\(rejected)")
         #expect(rejected.last?.contains("findings") == true, "the schema's complaint: \(rejected)")
         #expect(log.stdout.contains("(asked again with the error in the prompt)"))
-        #expect(log.stdout.contains("became finding t1.f1 (blocking, harness): output of editor failed its schema twice"), "\(log.stdout)")
+        #expect(
+            log.stdout.contains("became finding t1.f1 (blocking, harness): output of editor failed its schema twice"),
+            "\(log.stdout)"
+        )
         // Valid answers carry no rejection.
         let json = try #require(daemon.ctl(["log", "t1", "-C", project, "--json"]).json)
         #expect(json["entries"]?.arrayValue?.filter { $0["rejected"] != nil }.count == rejected.count)
@@ -107,7 +118,10 @@ import LoomIPC
         } catch {
             #expect(error.code == .invalidParams, "\(error)")
         }
-        #expect(try client.call("projects.add", .object(["project": .string("\(daemon.directory)//p/")]))["path"]?.stringValue == project)
+        #expect(
+            try client.call("projects.add", .object(["project": .string("\(daemon.directory)//p/")]))["path"]?
+                .stringValue == project
+        )
     }
 
     /// `log --follow` into a file prints entries as they come. Before, stdout held them in
@@ -157,7 +171,11 @@ import LoomIPC
         // --default-bundle publishing (the harness's flag) wins over the file's "nope".
         let submitted = daemon.ctl(["submit", "-C", project, "x"])
         #expect(submitted.status == 0, "\(submitted.stderr)")
-        try "{\"defaultBundle\": \"nope\", \"effectsMax\": 1}".write(toFile: "\(daemon.directory)/config.json", atomically: true, encoding: .utf8)
+        try "{\"defaultBundle\": \"nope\", \"effectsMax\": 1}".write(
+            toFile: "\(daemon.directory)/config.json",
+            atomically: true,
+            encoding: .utf8
+        )
         daemon.signal(SIGHUP)
         let deadline = Date().addingTimeInterval(10)
         while !daemon.log().contains("reloaded:"), Date() < deadline { usleep(20_000) }

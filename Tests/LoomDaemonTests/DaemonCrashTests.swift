@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import LoomEngine
 import LoomTestKit
+import Testing
 
 /// loomd kills itself (SIGKILL) at a named point; a restarted loomd recovers from the
 /// ledger and the task finishes with every effect applied once and nothing lost.
@@ -28,7 +28,9 @@ import LoomTestKit
             try daemon.start()
         }
         if !acknowledged {
-            #expect(daemon.ctl(["submit", "-C", project, "--idempotency-key", "crash", "crash me at \(point)"]).status == 0)
+            #expect(
+                daemon.ctl(["submit", "-C", project, "--idempotency-key", "crash", "crash me at \(point)"]).status == 0
+            )
         }
         var status = daemon.waitFor(task: "t1", project: project) { $0 == "parked" || $0 == "done" }
         if status == "parked" {
@@ -38,7 +40,9 @@ import LoomTestKit
         #expect(status == "done", "at \(point): \(daemon.log())")
         let store = try daemon.store(project)
         #expect(try store.integrityCheck() == "ok")
-        let twice = try store.query("SELECT json_extract(payload, '$.key') AS key, count(*) AS n FROM journal WHERE kind = 'effect_result' GROUP BY 1 HAVING n > 1")
+        let twice = try store.query(
+            "SELECT json_extract(payload, '$.key') AS key, count(*) AS n FROM journal WHERE kind = 'effect_result' GROUP BY 1 HAVING n > 1"
+        )
         #expect(twice.isEmpty, "applied twice at \(point): \(twice)")
         #expect(try store.query("SELECT count(*) AS n FROM effects WHERE status = 'pending'") == [["n": 0]])
         #expect(try store.query("SELECT count(*) AS n FROM tasks") == [["n": 1]])
@@ -56,7 +60,10 @@ import LoomTestKit
         let tasks = 50
         for index in 0..<tasks {
             let key = "job-\(index)"
-            let result = daemon.ctl(["submit", "-C", project, "--policy", "full-supervised", "--idempotency-key", key, "job \(index)", "--json"])
+            let result = daemon.ctl([
+                "submit", "-C", project, "--policy", "full-supervised", "--idempotency-key", key, "job \(index)",
+                "--json",
+            ])
             if result.status == 0, let task = result.json?["task"]?.stringValue { acknowledged[key] = task }
             if chance.below(8) == 0 {
                 daemon.signal(SIGKILL)
@@ -66,7 +73,10 @@ import LoomTestKit
         }
         // Resubmit what was not acknowledged (the same keys), then drive everything to the end.
         for index in 0..<tasks where acknowledged["job-\(index)"] == nil {
-            let result = daemon.ctl(["submit", "-C", project, "--policy", "full-supervised", "--idempotency-key", "job-\(index)", "job \(index)", "--json"])
+            let result = daemon.ctl([
+                "submit", "-C", project, "--policy", "full-supervised", "--idempotency-key", "job-\(index)",
+                "job \(index)", "--json",
+            ])
             if let task = result.json?["task"]?.stringValue { acknowledged["job-\(index)"] = task }
         }
         #expect(acknowledged.count == tasks, "seed \(seed)")
@@ -88,13 +98,22 @@ import LoomTestKit
             }
         }
         let store = try daemon.store(project)
-        #expect(try store.query("SELECT count(*) AS n FROM tasks WHERE status = 'done'") == [["n": .int(Int64(tasks))]], "seed \(seed): \(daemon.log().suffix(2000))")
+        #expect(
+            try store.query("SELECT count(*) AS n FROM tasks WHERE status = 'done'") == [["n": .int(Int64(tasks))]],
+            "seed \(seed): \(daemon.log().suffix(2000))"
+        )
         #expect(try store.integrityCheck() == "ok", "seed \(seed)")
-        let twice = try store.query("SELECT json_extract(payload, '$.key') AS key, count(*) AS n FROM journal WHERE kind = 'effect_result' GROUP BY 1 HAVING n > 1")
+        let twice = try store.query(
+            "SELECT json_extract(payload, '$.key') AS key, count(*) AS n FROM journal WHERE kind = 'effect_result' GROUP BY 1 HAVING n > 1"
+        )
         #expect(twice.isEmpty, "seed \(seed): \(twice)")
         for (key, task) in acknowledged {
-            #expect(try store.query("SELECT id FROM tasks WHERE idempotency_key = :key", bindings: [":key": key]) == [["id": .string(task)]], "seed \(seed)")
+            #expect(
+                try store.query("SELECT id FROM tasks WHERE idempotency_key = :key", bindings: [":key": key]) == [
+                    ["id": .string(task)]
+                ],
+                "seed \(seed)"
+            )
         }
     }
 }
-

@@ -7,7 +7,8 @@ import LoomValues
 /// real `loomctl` against it. Everything it starts it stops; every wait is bounded.
 final class DaemonHarness: @unchecked Sendable {
     static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
     static let publishingScript = """
         {"agents": {
           "writer": [{"output": {"title": "T", "text": "Words."}, "tokensIn": 100, "tokensOut": 10, "costMicroUSD": 700}],
@@ -39,7 +40,11 @@ final class DaemonHarness: @unchecked Sendable {
     /// - Parameters:
     ///   - script: the scripted provider's answers.
     ///   - config: a JSON config file's text, if any.
-    init(script: String = DaemonHarness.publishingScript, config: String? = nil, environment: [String: String] = [:]) throws {
+    init(
+        script: String = DaemonHarness.publishingScript,
+        config: String? = nil,
+        environment: [String: String] = [:]
+    ) throws {
         // Short: sun_path holds 108 bytes.
         directory = "/tmp/loomd-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -47,7 +52,10 @@ final class DaemonHarness: @unchecked Sendable {
         state = "\(directory)/state"
         stderrFile = "\(directory)/loomd.log"
         try script.write(toFile: "\(directory)/script.json", atomically: true, encoding: .utf8)
-        arguments = ["--state-dir", state, "--socket", socket, "--bundles", "\(Self.repositoryRoot)/bundles", "--default-bundle", "publishing", "--provider-script", "\(directory)/script.json"]
+        arguments = [
+            "--state-dir", state, "--socket", socket, "--bundles", "\(Self.repositoryRoot)/bundles", "--default-bundle",
+            "publishing", "--provider-script", "\(directory)/script.json",
+        ]
         if let config {
             try config.write(toFile: "\(directory)/config.json", atomically: true, encoding: .utf8)
             arguments += ["--config", "\(directory)/config.json"]
@@ -70,14 +78,22 @@ final class DaemonHarness: @unchecked Sendable {
     /// Starts loomd and waits (bounded) until its socket answers.
     /// - Parameter wrapper: a program that starts loomd itself, given loomd's command line
     ///   after its own (`systemd-socket-activate --listen …`).
-    func start(extraEnvironment: [String: String] = [:], waitForSocket: Bool = true,
-               under wrapper: [String] = []) throws {
+    func start(
+        extraEnvironment: [String: String] = [:],
+        waitForSocket: Bool = true,
+        under wrapper: [String] = []
+    ) throws {
         var env = ProcessInfo.processInfo.environment
-        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LOOMD_CRASH_AT"] { env[key] = nil }
+        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LOOMD_CRASH_AT"] {
+            env[key] = nil
+        }
         for (key, value) in environment.merging(extraEnvironment, uniquingKeysWith: { $1 }) { env[key] = value }
         FileManager.default.createFile(atPath: stderrFile, contents: nil)
-        let process = try BackgroundChild(argv: wrapper + ["\(Self.binaries)/loomd"] + arguments, environment: env,
-                                          outputPath: stderrFile)
+        let process = try BackgroundChild(
+            argv: wrapper + ["\(Self.binaries)/loomd"] + arguments,
+            environment: env,
+            outputPath: stderrFile
+        )
         self.process = process
         guard waitForSocket else { return }
         for _ in 0..<200 {
@@ -140,9 +156,15 @@ final class DaemonHarness: @unchecked Sendable {
         env["LOOM_SOCKET"] = socket
         // As under systemd: loomctl finds this loomd's state directory (its chain key) here.
         env["STATE_DIRECTORY"] = state
-        let result = ChildProcess.run(.init(argv: ["\(Self.binaries)/loomctl"] + arguments, environment: env,
-                                            timeoutMs: Int(timeout * 1_000), outputLimitBytes: Self.ctlOutputLimitBytes,
-                                            separateStandardError: true))
+        let result = ChildProcess.run(
+            .init(
+                argv: ["\(Self.binaries)/loomctl"] + arguments,
+                environment: env,
+                timeoutMs: Int(timeout * 1_000),
+                outputLimitBytes: Self.ctlOutputLimitBytes,
+                separateStandardError: true
+            )
+        )
         return Output(result)
     }
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LoomEngine
+import Testing
 
 /// A fake NOTIFY_SOCKET receiver checks what loomd tells systemd, and when.
 @Suite(.serialized) struct DaemonNotifyTests {
@@ -17,12 +17,19 @@ import LoomEngine
             withUnsafeMutableBytes(of: &address.sun_path) { raw in
                 for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
             }
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
             var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
 
-        deinit { close(fd); unlink(path) }
+        deinit {
+            close(fd)
+            unlink(path)
+        }
 
         /// Messages received until `seconds` pass or `until` is satisfied by the list so far.
         func collect(seconds: Double, until: ([String]) -> Bool = { _ in false }) -> [(at: Date, text: String)] {
@@ -41,7 +48,10 @@ import LoomEngine
     @Test func readyWatchdogStoppingAndReload() throws {
         let daemon = try DaemonHarness(config: "{\"effectsMax\": 2}")
         let receiver = Receiver(path: "\(daemon.directory)/notify.sock")
-        try daemon.start(extraEnvironment: ["NOTIFY_SOCKET": receiver.path, "WATCHDOG_USEC": "400000"], waitForSocket: false)
+        try daemon.start(
+            extraEnvironment: ["NOTIFY_SOCKET": receiver.path, "WATCHDOG_USEC": "400000"],
+            waitForSocket: false
+        )
         // WATCHDOG_PID must name loomd itself; set after the fact is impossible, so loomd
         // accepts WATCHDOG_USEC without WATCHDOG_PID as sd_watchdog_enabled does.
         let early = receiver.collect(seconds: 10) { $0.contains { $0.contains("READY=1") } }
@@ -56,12 +66,17 @@ import LoomEngine
         #expect((3...12).contains(pings.count), "\(pings.count) pings")
 
         daemon.signal(SIGHUP)
-        let reload = receiver.collect(seconds: 5) { messages in messages.contains { $0.contains("RELOADING=1") } && messages.last { $0.contains("READY=1") } != nil && messages.firstIndex { $0.contains("RELOADING=1") }! < messages.lastIndex { $0.contains("READY=1") }! }
+        let reload = receiver.collect(seconds: 5) { messages in
+            messages.contains { $0.contains("RELOADING=1") } && messages.last { $0.contains("READY=1") } != nil
+                && messages.firstIndex { $0.contains("RELOADING=1") }! < messages.lastIndex { $0.contains("READY=1") }!
+        }
         let reloading = try #require(reload.first { $0.text.contains("RELOADING=1") })
         #expect(reloading.text.contains("MONOTONIC_USEC="))
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        let monotonic = Int64(reloading.text.split(separator: "\n").first { $0.hasPrefix("MONOTONIC_USEC=") }?.dropFirst(15) ?? "0") ?? 0
+        let monotonic =
+            Int64(reloading.text.split(separator: "\n").first { $0.hasPrefix("MONOTONIC_USEC=") }?.dropFirst(15) ?? "0")
+            ?? 0
         let nowUsec = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000
         #expect(abs(nowUsec - monotonic) < 5_000_000)
         #expect(reload.contains { $0.text.contains("READY=1") })
@@ -97,8 +112,12 @@ import LoomEngine
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         return tasks.reduce(0) { total, thread in
             let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8)) ?? ""
-            return total + status.split(separator: "\n").filter { $0.contains("ctxt_switches") }
-                .compactMap { Int($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") }.reduce(0, +)
+            return total
+                + status.split(separator: "\n").filter { $0.contains("ctxt_switches") }
+                .compactMap { Int($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") }.reduce(
+                    0,
+                    +
+                )
         }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import LoomEngine
 import LoomIPC
 import LoomValues
+import Testing
 
 /// What operators rely on: retries on record, leftovers of a crash ended, metrics a real
 /// Prometheus parser accepts, a live log, a hostile client.
@@ -38,10 +38,17 @@ import LoomValues
         let daemon = try DaemonHarness(script: script, config: "{\"retryBaseMs\": 1, \"retryCapMs\": 1}")
         let bundles = "\(daemon.directory)/bundles"
         try FileManager.default.createDirectory(atPath: bundles, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: "\(DaemonHarness.repositoryRoot)/bundles/publishing", toPath: "\(bundles)/publishing")
+        try FileManager.default.copyItem(
+            atPath: "\(DaemonHarness.repositoryRoot)/bundles/publishing",
+            toPath: "\(bundles)/publishing"
+        )
         let manifest = "\(bundles)/publishing/bundle.json"
         let text = try String(contentsOfFile: manifest, encoding: .utf8)
-        try text.replacingOccurrences(of: "\"spawnCap\": 40", with: "\"spawnCap\": 1").write(toFile: manifest, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"spawnCap\": 40", with: "\"spawnCap\": 1").write(
+            toFile: manifest,
+            atomically: true,
+            encoding: .utf8
+        )
         let at = try #require(daemon.arguments.firstIndex(of: "--bundles"))
         daemon.arguments[at + 1] = bundles
         try daemon.start()
@@ -53,7 +60,11 @@ import LoomValues
         let metrics = daemon.ctl(["metrics"]).stdout
         let spawns = metrics.split(separator: "\n").filter { $0.hasPrefix("loom_spawns_total{") }
         #expect(spawns == ["loom_spawns_total{outcome=\"transient\"} 1"], "\(metrics)")
-        #expect(daemon.ctl(["status", "t1", "-C", project, "--json"]).stdout.contains("spawn cap of 1 reached retrying writer"))
+        #expect(
+            daemon.ctl(["status", "t1", "-C", project, "--json"]).stdout.contains(
+                "spawn cap of 1 reached retrying writer"
+            )
+        )
     }
 
     /// Effect keys are per project (every project has a t1): two projects running the same
@@ -66,7 +77,11 @@ import LoomValues
         #expect(daemon.ctl(["submit", "-C", first, "x"]).status == 0)
         #expect(daemon.ctl(["submit", "-C", second, "y"]).status == 0)
         for project in [first, second] {
-            #expect(daemon.waitFor(task: "t1", project: project, seconds: 10) { $0 == "parked" || $0 == "done" } != "running", "\(project): \(daemon.log())")
+            #expect(
+                daemon.waitFor(task: "t1", project: project, seconds: 10) { $0 == "parked" || $0 == "done" }
+                    != "running",
+                "\(project): \(daemon.log())"
+            )
         }
     }
 
@@ -81,7 +96,10 @@ import LoomValues
         #expect(daemon.ctl(["submit", "-C", project, "second"]).status == 0)
         #expect(daemon.waitFor(task: "t2", project: project) { $0 == "queued" } == "queued")
         #expect(daemon.ctl(["cancel", "t1", "-C", project]).status == 0)
-        #expect(daemon.waitFor(task: "t2", project: project, seconds: 10) { $0 == "parked" || $0 == "done" } != "running", "\(daemon.log())")
+        #expect(
+            daemon.waitFor(task: "t2", project: project, seconds: 10) { $0 == "parked" || $0 == "done" } != "running",
+            "\(daemon.log())"
+        )
     }
 
     /// A task cancelled while a retry of its agent waits out its delay spends no more
@@ -95,12 +113,19 @@ import LoomValues
         let project = try daemon.makeProject()
         #expect(daemon.ctl(["submit", "-C", project, "x"]).status == 0)
         let deadline = Date().addingTimeInterval(10)
-        while !daemon.ctl(["log", "t1", "-C", project]).stdout.contains("after attempt 1"), Date() < deadline { usleep(20_000) }
+        while !daemon.ctl(["log", "t1", "-C", project]).stdout.contains("after attempt 1"), Date() < deadline {
+            usleep(20_000)
+        }
         #expect(daemon.ctl(["cancel", "t1", "-C", project]).status == 0)
         // Past the retry's delay (1.5 s and its jitter, at most 1.5 s more).
         Thread.sleep(forTimeInterval: 3.2)
         let metrics = daemon.ctl(["metrics"]).stdout
-        #expect(metrics.split(separator: "\n").filter { $0.hasPrefix("loom_spawns_total{") } == ["loom_spawns_total{outcome=\"transient\"} 1"], "\(metrics)")
+        #expect(
+            metrics.split(separator: "\n").filter { $0.hasPrefix("loom_spawns_total{") } == [
+                "loom_spawns_total{outcome=\"transient\"} 1"
+            ],
+            "\(metrics)"
+        )
     }
 
     /// A provider that never lets up gets a bounded number of waits, each on record; then
@@ -134,7 +159,10 @@ import LoomValues
         #expect(daemon.ctl(["submit", "-C", project, "first"]).status == 0)
         #expect(daemon.ctl(["submit", "-C", project, "second"]).status == 0)
         for task in ["t1", "t2"] {
-            #expect(daemon.waitFor(task: task, project: project) { $0 == "failed" } == "failed", "\(task): \(daemon.log())")
+            #expect(
+                daemon.waitFor(task: task, project: project) { $0 == "failed" } == "failed",
+                "\(task): \(daemon.log())"
+            )
         }
         let status = daemon.ctl(["status", "t1", "-C", project, "--json"]).stdout
         #expect(status.contains("could not be recorded"), "\(status)")
@@ -150,12 +178,15 @@ import LoomValues
         let text = daemon.ctl(["metrics"]).stdout
         let parser = Process()
         parser.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        parser.arguments = ["python3", "-c", """
+        parser.arguments = [
+            "python3", "-c",
+            """
             import sys
             from prometheus_client.parser import text_string_to_metric_families
             names = sorted(f.name for f in text_string_to_metric_families(sys.stdin.read()))
             print(" ".join(names))
-            """]
+            """,
+        ]
         let input = Pipe(), output = Pipe(), errors = Pipe()
         parser.standardInput = input
         parser.standardOutput = output
@@ -166,11 +197,23 @@ import LoomValues
         parser.waitUntilExit()
         let families = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let problems = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(parser.terminationStatus == 0, "prometheus_client refused the exposition (install it with: python3 -m pip install prometheus_client): \(problems)")
-        for family in ["loom_build_info", "loom_tasks", "loom_queue_depth", "loom_tick_duration_seconds", "loom_schedule_to_start_seconds",
-                       "loom_gate_wait_seconds", "loom_spawns", "loom_tokens", "loom_cost_usd", "loom_effect_retries", "loom_invariant_violations",
-                       "loom_recovery_duration_seconds", "loom_recovered_effects", "loom_last_completion_timestamp_seconds"] {
-            #expect(families.split(separator: " ").contains { $0.trimmingCharacters(in: .whitespacesAndNewlines) == family }, "missing \(family): \(families)")
+        #expect(
+            parser.terminationStatus == 0,
+            "prometheus_client refused the exposition (install it with: python3 -m pip install prometheus_client): \(problems)"
+        )
+        for family in [
+            "loom_build_info", "loom_tasks", "loom_queue_depth", "loom_tick_duration_seconds",
+            "loom_schedule_to_start_seconds",
+            "loom_gate_wait_seconds", "loom_spawns", "loom_tokens", "loom_cost_usd", "loom_effect_retries",
+            "loom_invariant_violations",
+            "loom_recovery_duration_seconds", "loom_recovered_effects", "loom_last_completion_timestamp_seconds",
+        ] {
+            #expect(
+                families.split(separator: " ").contains {
+                    $0.trimmingCharacters(in: .whitespacesAndNewlines) == family
+                },
+                "missing \(family): \(families)"
+            )
         }
     }
 
@@ -196,8 +239,14 @@ import LoomValues
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (index, byte) in daemon.socket.utf8.enumerated() { raw[index] = byte } }
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in daemon.socket.utf8.enumerated() { raw[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
         #expect(connected == 0)
         let header: [UInt8] = [0x80, 0, 0, 0]
         _ = header.withUnsafeBytes { send(fd, $0.baseAddress, 4, Int32(MSG_NOSIGNAL)) }
@@ -224,10 +273,17 @@ import LoomValues
         let marker = "61.\(UInt32.random(in: 100_000...999_999))"
         let manifest: JSONValue = [
             "name": "slow", "version": "1", "phases": ["work"], "defaultFlow": "main",
-            "flows": ["main": ["steps": [
-                ["name": "wait", "phase": "work", "kind": "command", "argv": ["sleep", .string(marker)], "timeoutMs": 120_000],
-                ["name": "end", "phase": "work", "kind": "finalize"],
-            ]]],
+            "flows": [
+                "main": [
+                    "steps": [
+                        [
+                            "name": "wait", "phase": "work", "kind": "command", "argv": ["sleep", .string(marker)],
+                            "timeoutMs": 120_000,
+                        ],
+                        ["name": "end", "phase": "work", "kind": "finalize"],
+                    ]
+                ]
+            ],
         ]
         try manifest.canonicalText.write(toFile: "\(bundle)/bundle.json", atomically: true, encoding: .utf8)
         daemon.arguments += ["--bundles", bundle]
@@ -258,7 +314,9 @@ import LoomValues
 
     static func pids(named marker: String) -> [Int32] {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name in
-            guard let pid = Int32(name), let cmdline = try? String(contentsOfFile: "/proc/\(name)/cmdline", encoding: .utf8) else { return nil }
+            guard let pid = Int32(name),
+                let cmdline = try? String(contentsOfFile: "/proc/\(name)/cmdline", encoding: .utf8)
+            else { return nil }
             return cmdline.contains(marker) ? pid : nil
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import LoomEngine
 import LoomIPC
+import Testing
 
 /// A project's life in loomd beyond start-up: opened late, reloaded, watched, removed.
 @Suite(.serialized) struct DaemonProjectLifecycleTests {
@@ -23,7 +23,10 @@ import LoomIPC
         #expect(daemon.log().contains("is not served yet"), "\(daemon.log())")
         close(lock)
 
-        #expect(daemon.waitFor(task: "t1", project: project, seconds: 15) { $0 == "parked" || $0 == "done" } != "running", "\(daemon.log())")
+        #expect(
+            daemon.waitFor(task: "t1", project: project, seconds: 15) { $0 == "parked" || $0 == "done" } != "running",
+            "\(daemon.log())"
+        )
     }
 
     /// SIGHUP's bundles reach projects already open: a bundle added to a bundle directory
@@ -32,7 +35,10 @@ import LoomIPC
         let daemon = try DaemonHarness()
         let bundles = "\(daemon.directory)/bundles"
         try FileManager.default.createDirectory(atPath: bundles, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: "\(DaemonHarness.repositoryRoot)/bundles/publishing", toPath: "\(bundles)/publishing")
+        try FileManager.default.copyItem(
+            atPath: "\(DaemonHarness.repositoryRoot)/bundles/publishing",
+            toPath: "\(bundles)/publishing"
+        )
         // SIGHUP rereads the bundle directories (here the one --bundles names) with the config.
         let at = try #require(daemon.arguments.firstIndex(of: "--bundles"))
         daemon.arguments[at + 1] = bundles
@@ -47,7 +53,11 @@ import LoomIPC
         try FileManager.default.copyItem(atPath: "\(bundles)/publishing", toPath: "\(bundles)/essays")
         let manifest = "\(bundles)/essays/bundle.json"
         let text = try String(contentsOfFile: manifest, encoding: .utf8)
-        try text.replacingOccurrences(of: "\"name\": \"publishing\"", with: "\"name\": \"essays\"").write(toFile: manifest, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"name\": \"publishing\"", with: "\"name\": \"essays\"").write(
+            toFile: manifest,
+            atomically: true,
+            encoding: .utf8
+        )
         daemon.signal(SIGHUP)
         let deadline = Date().addingTimeInterval(10)
         while !daemon.log().contains("reloaded:"), Date() < deadline { usleep(20_000) }
@@ -70,7 +80,10 @@ import LoomIPC
             _ = try client.stream("watch", .object(["project": .string(stranger)])) { _ in true }
             Issue.record("a watch on \(stranger) was served")
         } catch {
-            #expect(error.code == .notFound && error.message.contains("not a project this daemon supervises"), "\(error)")
+            #expect(
+                error.code == .notFound && error.message.contains("not a project this daemon supervises"),
+                "\(error)"
+            )
         }
         #expect(!FileManager.default.fileExists(atPath: "\(stranger)/.loom"))
     }
@@ -98,7 +111,10 @@ import LoomIPC
         usleep(500_000)
         #expect(daemon.ctl(["projects", "remove", "-C", project]).status == 0)
         #expect(ended.wait(timeout: .now() + 10) == .success, "the watch did not end")
-        #expect(ending?.message.contains("no longer a project this daemon supervises") == true, "\(String(describing: ending))")
+        #expect(
+            ending?.message.contains("no longer a project this daemon supervises") == true,
+            "\(String(describing: ending))"
+        )
 
         let deadline = Date().addingTimeInterval(5)
         let lock = open("\(project)/.loom/lock", O_RDWR)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LoomEngine
+import Testing
 
 /// The real loomd and the real loomctl: every command round trip, with and without --json.
 @Suite(.serialized) struct DaemonRoundTripTests {
@@ -51,7 +51,8 @@ import LoomEngine
         #expect(replay.stdout.hasPrefix("identical"))
         // A rule written today, run against the recorded run: would it have caught it?
         let rule = "\(daemon.directory)/no_claims_at_publication.sql"
-        try "SELECT f.id FROM findings f JOIN tasks t ON t.id = f.task_id WHERE t.id = :task AND t.status = 'done' AND json_extract(f.details, '$.category') = 'claim'"
+        try
+            "SELECT f.id FROM findings f JOIN tasks t ON t.id = f.task_id WHERE t.id = :task AND t.status = 'done' AND json_extract(f.details, '$.category') = 'claim'"
             .write(toFile: rule, atomically: true, encoding: .utf8)
         let caught = daemon.ctl(["replay", "t1", "-C", project, "--rules", rule, "--json"])
         #expect(caught.status == 6)
@@ -80,7 +81,9 @@ import LoomEngine
         try daemon.start()
         let project = try daemon.makeProject()
         let first = daemon.ctl(["submit", "-C", project, "--idempotency-key", "nightly-2026-11-26", "nightly"])
-        let second = daemon.ctl(["submit", "-C", project, "--idempotency-key", "nightly-2026-11-26", "nightly", "--json"])
+        let second = daemon.ctl([
+            "submit", "-C", project, "--idempotency-key", "nightly-2026-11-26", "nightly", "--json",
+        ])
         #expect(first.stdout == "t1\n")
         #expect(second.json?["task"] == "t1")
         #expect(second.json?["created"] == false)

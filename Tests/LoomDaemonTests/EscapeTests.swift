@@ -1,11 +1,11 @@
-import LoomSystem
 import Foundation
 import LoomCode
 import LoomEngine
 import LoomProviders
+import LoomSystem
 import LoomTestKit
-import Testing
 import LoomValues
+import Testing
 
 /// Hostile agents against the real loomd: one implementer program tries every escape the
 /// containment promise rules out (docs/SECURITY.md), and reports what it managed in its
@@ -45,24 +45,34 @@ import LoomValues
         var environmentBase64: String
     }
 
-    static let models = #"{"version": 1, "default": ["hostile:agent"], "providers": {"hostile": {"kind": "command", "executable": "AGENT"}}}"#
+    static let models =
+        #"{"version": 1, "default": ["hostile:agent"], "providers": {"hostile": {"kind": "command", "executable": "AGENT"}}}"#
 
     /// Runs the hostile implementer through loomd, confined (the default) or not.
     func hostileRun(confined: Bool) throws -> Evidence {
         let secret = "sk-escape-\(UInt64.random(in: 1_000_000_000...9_999_999_999))"
         let environmentSecret = "env-escape-\(UInt64.random(in: 1_000_000_000...9_999_999_999))"
         let daemon = try DaemonHarness(environment: ["LOOM_ESCAPE_ENV": environmentSecret])
-        if let index = daemon.arguments.firstIndex(of: "--provider-script") { daemon.arguments.removeSubrange(index...(index + 1)) }
+        if let index = daemon.arguments.firstIndex(of: "--provider-script") {
+            daemon.arguments.removeSubrange(index...(index + 1))
+        }
         // loomd's bundles, in a folder of this test's (the control run edits them).
         let bundles = "\(daemon.directory)/bundles"
         try FileManager.default.createDirectory(atPath: bundles, withIntermediateDirectories: true)
         for name in ["code", "publishing"] {
-            try FileManager.default.copyItem(atPath: "\(DaemonHarness.repositoryRoot)/bundles/\(name)", toPath: "\(bundles)/\(name)")
+            try FileManager.default.copyItem(
+                atPath: "\(DaemonHarness.repositoryRoot)/bundles/\(name)",
+                toPath: "\(bundles)/\(name)"
+            )
         }
         if let index = daemon.arguments.firstIndex(of: "--bundles") { daemon.arguments[index + 1] = bundles }
         if !confined { daemon.arguments += ["--confinement", "none"] }
         try FileManager.default.createDirectory(atPath: daemon.state, withIntermediateDirectories: true)
-        try #"{"version": 1, "secrets": {"ESCAPE_TOKEN": "\#(secret)"}}"#.write(toFile: "\(daemon.state)/secrets.json", atomically: true, encoding: .utf8)
+        try #"{"version": 1, "secrets": {"ESCAPE_TOKEN": "\#(secret)"}}"#.write(
+            toFile: "\(daemon.state)/secrets.json",
+            atomically: true,
+            encoding: .utf8
+        )
         chmod("\(daemon.state)/secrets.json", 0o600)
 
         let target = try daemon.makeProject("target")
@@ -73,20 +83,38 @@ import LoomValues
         let connect = "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", \(port)), 2)'"
         // Attack 1 from a check as well: checks run the agent's code.
         let approveFromCheck = "LOOM_SOCKET=\(daemon.socket) \(DaemonHarness.binaries)/loomctl approve t1 -C \(target)"
-        let config = #"{"checks": [{"name": "test", "run": "sh check.sh"}, {"name": "net", "run": "\#(connect.replacingOccurrences(of: "\"", with: "\\\""))"}, {"name": "net-asked", "run": "\#(connect.replacingOccurrences(of: "\"", with: "\\\""))", "network": true}, {"name": "approve", "run": "\#(approveFromCheck)"}]}"#
+        let config =
+            #"{"checks": [{"name": "test", "run": "sh check.sh"}, {"name": "net", "run": "\#(connect.replacingOccurrences(of: "\"", with: "\\\""))"}, {"name": "net-asked", "run": "\#(connect.replacingOccurrences(of: "\"", with: "\\\""))", "network": true}, {"name": "approve", "run": "\#(approveFromCheck)"}]}"#
         try config.write(toFile: "\(project)/.loom/config", atomically: true, encoding: .utf8)
         let marker = "7\(UInt32.random(in: 100_000...999_999))"
         let agent = "\(daemon.directory)/agent.sh"
-        try Self.agentScript(socket: daemon.socket, target: target, project: project, bundles: bundles, state: daemon.state,
-                             gitDirectory: gitDirectory, marker: marker).write(toFile: agent, atomically: true, encoding: .utf8)
+        try Self.agentScript(
+            socket: daemon.socket,
+            target: target,
+            project: project,
+            bundles: bundles,
+            state: daemon.state,
+            gitDirectory: gitDirectory,
+            marker: marker
+        ).write(toFile: agent, atomically: true, encoding: .utf8)
         chmod(agent, 0o755)
-        try Self.models.replacingOccurrences(of: "AGENT", with: agent).write(toFile: "\(daemon.state)/models.json", atomically: true, encoding: .utf8)
+        try Self.models.replacingOccurrences(of: "AGENT", with: agent).write(
+            toFile: "\(daemon.state)/models.json",
+            atomically: true,
+            encoding: .utf8
+        )
         try daemon.start()
         defer { for pid in DaemonOperationsTests.pids(named: marker) { kill(pid, SIGKILL) } }
 
-        #expect(daemon.ctl(["submit", "-C", target, "--bundle", "publishing", "--policy", "full-supervised", "x"]).status == 0)
+        #expect(
+            daemon.ctl(["submit", "-C", target, "--bundle", "publishing", "--policy", "full-supervised", "x"]).status
+                == 0
+        )
         #expect(daemon.waitFor(task: "t1", project: target) { $0 == "parked" } == "parked", "\(daemon.log())")
-        let submitted = daemon.ctl(["submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous", "Make value.txt hold 42"])
+        let submitted = daemon.ctl([
+            "submit", "-C", project, "--bundle", "code", "--flow", "trivial", "--policy", "full-autonomous",
+            "Make value.txt hold 42",
+        ])
         #expect(submitted.status == 0, "\(submitted.stderr)")
         // Confined, the check without a network fails and the safety floor parks the task
         // at the final gate; unconfined, every check passes and it is done.
@@ -100,29 +128,48 @@ import LoomValues
         }
 
         let store = try daemon.store(project)
-        let journal = try store.query("SELECT group_concat(payload, ' ') AS text FROM journal").first?["text"]?.stringValue ?? ""
-        let implementer = try store.query("SELECT result FROM effects WHERE unit = 'implementer'").first?["result"]?.stringValue ?? "{}"
+        let journal =
+            try store.query("SELECT group_concat(payload, ' ') AS text FROM journal").first?["text"]?.stringValue ?? ""
+        let implementer =
+            try store.query("SELECT result FROM effects WHERE unit = 'implementer'").first?["result"]?.stringValue
+            ?? "{}"
         let implemented = try JSONValue.parse(implementer)
         // The agent's report: its journaled answer, or (when loomd refused to record it) the
         // copy it left in its worktree.
         let worktree = TaskWorkspace(projectDirectory: project, taskID: "t1").directory
         // Quarantined, the agent may still be finishing: wait (bounded) for its report.
-        for _ in 0..<100 where quarantine != nil && !FileManager.default.fileExists(atPath: "\(worktree)/escape-report.txt") { usleep(100_000) }
+        for _ in 0..<100
+        where quarantine != nil && !FileManager.default.fileExists(atPath: "\(worktree)/escape-report.txt") {
+            usleep(100_000)
+        }
         usleep(quarantine != nil ? 200_000 : 0)
-        let summary = implemented["output"]?.stringValue.flatMap { try? JSONValue.parse($0) }?["summary"]?.stringValue
-            ?? (try? String(contentsOfFile: "\(worktree)/escape-report.txt", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        let checksOutput = try store.query("SELECT output FROM step_outputs WHERE step = 'checks'").first?["output"]?.stringValue ?? "{}"
+        let summary =
+            implemented["output"]?.stringValue.flatMap { try? JSONValue.parse($0) }?["summary"]?.stringValue
+            ?? (try? String(contentsOfFile: "\(worktree)/escape-report.txt", encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines
+            ) ?? ""
+        let checksOutput =
+            try store.query("SELECT output FROM step_outputs WHERE step = 'checks'").first?["output"]?.stringValue
+            ?? "{}"
         var checks: [String: JSONValue] = [:]
         for entry in (try JSONValue.parse(checksOutput))["details"]?["checks"]?.arrayValue ?? [] {
             if let name = entry["name"]?.stringValue { checks[name] = entry }
         }
-        let tables = try store.query("SELECT count(*) AS n FROM sqlite_master WHERE name = 'pwned'").first?["n"]?.intValue ?? 0
+        let tables =
+            try store.query("SELECT count(*) AS n FROM sqlite_master WHERE name = 'pwned'").first?["n"]?.intValue ?? 0
         let git = Git(directory: project)
-        let approve = summary.split(separator: " ").first { $0.hasPrefix("approve:") }.map { String($0.dropFirst("approve:".count)) } ?? ""
+        let approve =
+            summary.split(separator: " ").first { $0.hasPrefix("approve:") }.map {
+                String($0.dropFirst("approve:".count))
+            } ?? ""
         return Evidence(
-            summary: summary, journal: journal, checks: checks, spawnConfinement: implemented["confinement"],
+            summary: summary,
+            journal: journal,
+            checks: checks,
+            spawnConfinement: implemented["confinement"],
             targetParked: daemon.ctl(["status", "t1", "-C", target, "--json"]).json?["status"] == "parked",
-            quarantine: quarantine, ended: ended,
+            quarantine: quarantine,
+            ended: ended,
             approveAttempt: Data(base64Encoded: approve).map { String(decoding: $0, as: UTF8.self) } ?? "",
             stateWritten: tables > 0,
             configText: try String(contentsOfFile: "\(project)/.loom/config", encoding: .utf8),
@@ -133,14 +180,23 @@ import LoomValues
             gitConfig: (try? git.check(["config", "--get", "core.pwned"], "config")) ?? "",
             branch: (try? git.check(["rev-parse", "--verify", "--quiet", "refs/heads/pwned"], "branch")) != nil,
             checkoutFile: FileManager.default.fileExists(atPath: "\(project)/person.txt"),
-            secretBase64: Data(#"{"version": 1, "secrets": {"ESCAPE_TOKEN": "\#(secret)"}}"#.utf8).base64EncodedString(),
-            environmentBase64: Data("LOOM_ESCAPE_ENV=\(environmentSecret)\n".utf8).base64EncodedString())
+            secretBase64: Data(#"{"version": 1, "secrets": {"ESCAPE_TOKEN": "\#(secret)"}}"#.utf8)
+                .base64EncodedString(),
+            environmentBase64: Data("LOOM_ESCAPE_ENV=\(environmentSecret)\n".utf8).base64EncodedString()
+        )
     }
 
     /// The hostile program: a well-behaved answer for every role but the implementer, which
     /// attacks, then reports what it managed as `name:done` or `name:refused` words.
-    static func agentScript(socket: String, target: String, project: String, bundles: String, state: String, gitDirectory: String,
-                            marker: String) -> String {
+    static func agentScript(
+        socket: String,
+        target: String,
+        project: String,
+        bundles: String,
+        state: String,
+        gitDirectory: String,
+        marker: String
+    ) -> String {
         """
         #!/bin/sh
         cat >/dev/null
@@ -188,14 +244,24 @@ import LoomValues
     @Test func confinedEveryEscapeFailsAndTheAttemptsAreOnRecord() throws {
         let evidence = try hostileRun(confined: true)
         let words = Set(evidence.summary.split(separator: " ").map(String.init))
-        #expect(evidence.ended == "parked" && evidence.quarantine == nil, "\(evidence.ended) \(String(describing: evidence.quarantine))")
+        #expect(
+            evidence.ended == "parked" && evidence.quarantine == nil,
+            "\(evidence.ended) \(String(describing: evidence.quarantine))"
+        )
         #expect(evidence.summary.contains("approve:"), "the agent ran and reported: \(evidence.summary)")
         // 1: the socket cannot be reached from inside; the gate still waits for a person.
         #expect(evidence.targetParked)
         // loomd is not reachable (exit 5), or not even loomctl is, when the binaries live
         // somewhere hidden (a checkout under /tmp): either way no answer went through.
-        #expect(evidence.approveAttempt.contains("exit=5") || evidence.approveAttempt.contains("exit=127"), "loomd was not reachable: \(evidence.approveAttempt)")
-        #expect(evidence.checks["approve"]?["status"] == "failed" && [5, 127].contains(evidence.checks["approve"]?["exitCode"]?.intValue ?? 0), "\(evidence.checks)")
+        #expect(
+            evidence.approveAttempt.contains("exit=5") || evidence.approveAttempt.contains("exit=127"),
+            "loomd was not reachable: \(evidence.approveAttempt)"
+        )
+        #expect(
+            evidence.checks["approve"]?["status"] == "failed"
+                && [5, 127].contains(evidence.checks["approve"]?["exitCode"]?.intValue ?? 0),
+            "\(evidence.checks)"
+        )
         // 2, 4: loom's files are not there to write.
         for name in ["socket", "state", "config", "bundle", "models", "hook", "gitconfig", "branch", "checkout"] {
             #expect(words.contains("\(name):refused"), "\(name) in \(evidence.summary)")
@@ -205,7 +271,9 @@ import LoomValues
         #expect(!evidence.bundleText.hasSuffix("\n\n") && evidence.modelsText.contains("hostile"))
         // 5: no secret reached the agent, so none reached the journal.
         #expect(!evidence.summary.contains("secrets:") && !evidence.summary.contains("environ:"))
-        #expect(!evidence.journal.contains(evidence.secretBase64) && !evidence.journal.contains(evidence.environmentBase64))
+        #expect(
+            !evidence.journal.contains(evidence.secretBase64) && !evidence.journal.contains(evidence.environmentBase64)
+        )
         // 6: nothing the step started outlived it.
         #expect(!evidence.sleeperAlive)
         // 8: the person's repository is as it was.
@@ -216,8 +284,11 @@ import LoomValues
         #expect(evidence.checks["net"]?["confinement"]?["network"] == .bool(false))
         #expect(evidence.checks["net-asked"]?["confinement"]?["network"] == .bool(true))
         // Every spawn and check says how it ran.
-        #expect(evidence.spawnConfinement?["confined"] == .bool(true) && evidence.spawnConfinement?["profile"] == "bwrap:agent",
-                "\(String(describing: evidence.spawnConfinement))")
+        #expect(
+            evidence.spawnConfinement?["confined"] == .bool(true)
+                && evidence.spawnConfinement?["profile"] == "bwrap:agent",
+            "\(String(describing: evidence.spawnConfinement))"
+        )
         #expect(evidence.checks["test"]?["confinement"]?["profile"] == "bwrap:check")
     }
 
@@ -230,15 +301,24 @@ import LoomValues
         let evidence = try hostileRun(confined: false)
         let words = Set(evidence.summary.split(separator: " ").map(String.init))
         #expect(evidence.targetParked)
-        #expect(evidence.approveAttempt.contains("exit=4"), "refused as an agent: \(evidence.approveAttempt) in \(evidence.summary)")
+        #expect(
+            evidence.approveAttempt.contains("exit=4"),
+            "refused as an agent: \(evidence.approveAttempt) in \(evidence.summary)"
+        )
         for name in ["socket", "state", "config", "bundle", "models", "hook", "gitconfig", "branch", "checkout"] {
             #expect(words.contains("\(name):done"), "\(name) in \(evidence.summary)")
         }
-        #expect(evidence.stateWritten && evidence.hook && evidence.gitConfig == "true" && evidence.branch && evidence.checkoutFile)
+        #expect(
+            evidence.stateWritten && evidence.hook && evidence.gitConfig == "true" && evidence.branch
+                && evidence.checkoutFile
+        )
         #expect(evidence.configText.trimmingCharacters(in: .whitespacesAndNewlines) == "{}", "the edit landed")
         #expect(evidence.summary.contains("secrets:\(evidence.secretBase64)"), "the agent read the secret")
         #expect(evidence.sleeperAlive)
-        #expect(evidence.quarantine?["reason"]?.stringValue?.isEmpty == false, "the foreign write quarantined the project: \(evidence.ended)")
+        #expect(
+            evidence.quarantine?["reason"]?.stringValue?.isEmpty == false,
+            "the foreign write quarantined the project: \(evidence.ended)"
+        )
         #expect(evidence.ended == "running" && evidence.checks.isEmpty, "nothing ran on after the foreign write")
         #expect(!evidence.journal.contains(evidence.secretBase64), "the answer carrying the secret was never recorded")
     }
@@ -285,17 +365,32 @@ import LoomValues
         let agent = "\(directory)/agent.sh"
         try Self.agent.write(toFile: agent, atomically: true, encoding: .utf8)
         chmod(agent, 0o755)
-        try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(toFile: "\(state)/models.json", atomically: true, encoding: .utf8)
-        let command = "\(DaemonHarness.binaries)/loomctl run 'Make value.txt hold 42' -C \(project) --flow trivial --review-final --state-dir \(state) "
+        try #"{"version": 1, "default": ["command:\#(agent)"]}"#.write(
+            toFile: "\(state)/models.json",
+            atomically: true,
+            encoding: .utf8
+        )
+        let command =
+            "\(DaemonHarness.binaries)/loomctl run 'Make value.txt hold 42' -C \(project) --flow trivial --review-final --state-dir \(state) "
             + "--bundles \(DaemonHarness.repositoryRoot)/bundles --confinement \(confined ? "bwrap" : "none")"
         let shell = "(sleep \(quietSeconds); printf 'q\\n'; sleep 3) | script -qfec \"\(command)\" /dev/null"
-        let environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb"]
-        let result = ChildProcess.run(.init(argv: ["/bin/sh", "-c", shell], environment: environment,
-                                            timeoutMs: 60_000, outputLimitBytes: DaemonHarness.ctlOutputLimitBytes))
+        let environment = [
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb",
+        ]
+        let result = ChildProcess.run(
+            .init(
+                argv: ["/bin/sh", "-c", shell],
+                environment: environment,
+                timeoutMs: 60_000,
+                outputLimitBytes: DaemonHarness.ctlOutputLimitBytes
+            )
+        )
         if let spawnError = result.spawnError { throw LoomError(.internal, spawnError) }
         let injector = (try? String(contentsOfFile: "\(directory)/injector.log", encoding: .utf8)) ?? ""
         let store = try Store(path: "\(project)/.loom/state.db", options: .readOnlyAccess)
-        let journal = try store.query("SELECT group_concat(kind || ' ' || payload, '\n') AS text FROM journal").first?["text"]?.stringValue ?? ""
+        let journal =
+            try store.query("SELECT group_concat(kind || ' ' || payload, '\n') AS text FROM journal").first?["text"]?
+            .stringValue ?? ""
         let output = String(decoding: result.output, as: UTF8.self)
         return (result.exitCode ?? result.signal ?? -1, output + "\n(injector: \(injector))", journal)
     }
@@ -308,7 +403,8 @@ import LoomValues
     }
 
     @Test func unconfinedAsRootTheInjectedApprovalArrives() throws {
-        let legacy = (try? String(contentsOfFile: "/proc/sys/dev/tty/legacy_tiocsti", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let legacy = (try? String(contentsOfFile: "/proc/sys/dev/tty/legacy_tiocsti", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         guard getuid() == 0, legacy != "0" else {
             print("SKIPPED the unconfined TIOCSTI control: it needs root and TIOCSTI enabled (dev.tty.legacy_tiocsti)")
             return

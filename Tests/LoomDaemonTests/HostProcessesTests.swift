@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LoomDaemon
 
 /// A live agent host is never forgotten: a full set refuses a new registration rather than
@@ -13,7 +14,10 @@ import Testing
         child.executableURL = URL(fileURLWithPath: "/bin/sleep")
         child.arguments = ["30"]
         try child.run()
-        defer { kill(child.processIdentifier, SIGKILL); child.waitUntilExit() }
+        defer {
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+        }
         #expect(hosts.register(peer: child.processIdentifier) == nil, "no room, and nobody live is dropped")
         #expect(hosts.live.contains(getpid()))
         // Registering what is already there needs no room.
@@ -28,12 +32,15 @@ import Testing
         // Registered while alive (its parent, this process, with it), then it ends.
         let registered = hosts.register(peer: first.processIdentifier)
         first.waitUntilExit()
-        if registered == nil { return }   // it ended before it could be registered: nothing to check
+        if registered == nil { return }  // it ended before it could be registered: nothing to check
         let second = Process()
         second.executableURL = URL(fileURLWithPath: "/bin/sleep")
         second.arguments = ["30"]
         try second.run()
-        defer { kill(second.processIdentifier, SIGKILL); second.waitUntilExit() }
+        defer {
+            kill(second.processIdentifier, SIGKILL)
+            second.waitUntilExit()
+        }
         #expect(hosts.register(peer: second.processIdentifier) != nil, "the dead entry was pruned to make room")
         #expect(!hosts.live.contains(first.processIdentifier))
     }

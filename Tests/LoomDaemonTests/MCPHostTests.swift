@@ -1,8 +1,8 @@
 import Foundation
 import LoomCode
 import LoomEngine
-import Testing
 import LoomValues
+import Testing
 
 /// The official Python MCP client drives `loomctl mcp` over stdio and plays the agent host:
 /// initialize, list the tools, and a code task from submission to its branch, with the
@@ -21,7 +21,9 @@ import LoomValues
         guard (try? process.run()) != nil else { return false }
         process.waitUntilExit()
         if process.terminationStatus != 0 {
-            print("MCPHostTests skipped: the Python package 'mcp' cannot be imported (python3 -m pip install mcp; scripts/install-deps does it)")
+            print(
+                "MCPHostTests skipped: the Python package 'mcp' cannot be imported (python3 -m pip install mcp; scripts/install-deps does it)"
+            )
         }
         return process.terminationStatus == 0
     }()
@@ -45,9 +47,13 @@ import LoomValues
         server.standardOutput = output
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
         // Its answer to `initialize` (no tool call) means it is serving, so past attaching.
-        let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
+        let initialize =
+            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
         input.fileHandleForWriting.write(Data((initialize + "\n").utf8))
         let answered = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
@@ -60,7 +66,12 @@ import LoomValues
         #expect(answer.stderr.contains("human_gate_answered_by_human"), "\(answer.stderr)")
     }
 
-    @Test(.enabled(if: MCPHostTests.mcpImportable, "the Python package 'mcp' cannot be imported; scripts/install-deps installs it"))
+    @Test(
+        .enabled(
+            if: MCPHostTests.mcpImportable,
+            "the Python package 'mcp' cannot be imported; scripts/install-deps installs it"
+        )
+    )
     func thePythonClientPlaysTheHostFromSubmissionToTheBranch() throws {
         let daemon = try DaemonHarness(script: HostExecutionTests.emptyScript)
         try daemon.start()
@@ -69,7 +80,9 @@ import LoomValues
 
         let host = Process()
         host.executableURL = URL(fileURLWithPath: Self.python)
-        host.arguments = ["python3", Self.script, "\(DaemonHarness.binaries)/loomctl", daemon.socket, project, gateFlag]
+        host.arguments = [
+            "python3", Self.script, "\(DaemonHarness.binaries)/loomctl", daemon.socket, project, gateFlag,
+        ]
         let output = try ChildOutput.run(host)
         defer { if host.isRunning { kill(host.processIdentifier, SIGKILL) } }
 
@@ -93,14 +106,27 @@ import LoomValues
         let report = try #require(try? JSONValue.parse(lastLine), "no report: \(stderr.suffix(3000))")
 
         #expect(report["server"]?.stringValue == "loom")
-        #expect(report["tools"]?.arrayValue?.compactMap(\.stringValue) == ["answer_gate", "gates", "next_step", "replay", "report_step", "status", "submit"])
+        #expect(
+            report["tools"]?.arrayValue?.compactMap(\.stringValue) == [
+                "answer_gate", "gates", "next_step", "replay", "report_step", "status", "submit",
+            ]
+        )
         #expect(report["roles"]?.arrayValue?.compactMap(\.stringValue).first == "implementer")
         #expect(report["roles"]?.arrayValue?.compactMap(\.stringValue).contains("adjudicator") == true)
-        #expect(report["self_review"]?.stringValue?.contains("reviewer_is_not_implementer") == true, "\(report["self_review"] ?? .null)")
-        #expect(report["host_approval"]?.stringValue?.hasPrefix("forbidden") == true, "\(report["host_approval"] ?? .null)")
+        #expect(
+            report["self_review"]?.stringValue?.contains("reviewer_is_not_implementer") == true,
+            "\(report["self_review"] ?? .null)"
+        )
+        #expect(
+            report["host_approval"]?.stringValue?.hasPrefix("forbidden") == true,
+            "\(report["host_approval"] ?? .null)"
+        )
         #expect(report["host_approval"]?.stringValue?.contains("human_gate_answered_by_human") == true)
         #expect(report["gates"]?["gates"]?[0]?["gate"]?["role"]?.stringValue == "final")
-        #expect(report["gates"]?["gates"]?[0]?["card"]?["asks"]?.stringValue?.hasPrefix("Deliver this change?") == true, "the host sees the gate's card")
+        #expect(
+            report["gates"]?["gates"]?[0]?["card"]?["asks"]?.stringValue?.hasPrefix("Deliver this change?") == true,
+            "the host sees the gate's card"
+        )
         #expect(report["finished"]?["status"]?.stringValue == "done")
         #expect(report["finished"]?["branch"]?.stringValue == "loom/t1")
         #expect(report["replay"]?["outcome"]?.stringValue == "identical")

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Testing
+
 @testable import LoomDaemon
 
 /// PrometheusText and Histogram, checked against the text-format rules and then by a real
@@ -29,17 +30,29 @@ struct MetricsTests {
         let histogram = Histogram.secondsDefault()
         for value in [0.0001, 0.0007, 0.003, 0.003, 0.2, 1.5, 45, 120] { histogram.observe(value) }
         var text = PrometheusText()
-        text.counter("loom_test_spawns_total", help: "Spawns by outcome.", [
-            (labels: [("outcome", "ok")], value: 12),
-            (labels: [("outcome", "timeout")], value: 3),
-        ])
-        text.gauge("loom_test_queue_depth", help: "Queued tasks per project.\nSecond line with a \\ backslash.", [
-            (labels: [("project", awkwardPath), ("state", "queued")], value: 4),
-            (labels: [("project", "/srv/loom/é")], value: 0.25),
-            (labels: [], value: .infinity),
-        ])
-        text.histogram("loom_test_tick_duration_seconds", help: "Time to commit one tick.", histogram,
-                       labels: [("project", "/srv/loom/app")])
+        text.counter(
+            "loom_test_spawns_total",
+            help: "Spawns by outcome.",
+            [
+                (labels: [("outcome", "ok")], value: 12),
+                (labels: [("outcome", "timeout")], value: 3),
+            ]
+        )
+        text.gauge(
+            "loom_test_queue_depth",
+            help: "Queued tasks per project.\nSecond line with a \\ backslash.",
+            [
+                (labels: [("project", awkwardPath), ("state", "queued")], value: 4),
+                (labels: [("project", "/srv/loom/é")], value: 0.25),
+                (labels: [], value: .infinity),
+            ]
+        )
+        text.histogram(
+            "loom_test_tick_duration_seconds",
+            help: "Time to commit one tick.",
+            histogram,
+            labels: [("project", "/srv/loom/app")]
+        )
         return (text.text, histogram)
     }
 
@@ -47,27 +60,31 @@ struct MetricsTests {
         let text = Self.exposition().text
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(text.hasSuffix("\n"))
-        #expect(Array(lines.prefix(13)) == [
-            "# HELP loom_test_spawns_total Spawns by outcome.",
-            "# TYPE loom_test_spawns_total counter",
-            #"loom_test_spawns_total{outcome="ok"} 12"#,
-            #"loom_test_spawns_total{outcome="timeout"} 3"#,
-            #"# HELP loom_test_queue_depth Queued tasks per project.\nSecond line with a \\ backslash."#,
-            "# TYPE loom_test_queue_depth gauge",
-            #"loom_test_queue_depth{project="C:\\loom \"quoted\"\nsecond line",state="queued"} 4"#,
-            #"loom_test_queue_depth{project="/srv/loom/é"} 0.25"#,
-            "loom_test_queue_depth +Inf",
-            "# HELP loom_test_tick_duration_seconds Time to commit one tick.",
-            "# TYPE loom_test_tick_duration_seconds histogram",
-            #"loom_test_tick_duration_seconds_bucket{project="/srv/loom/app",le="0.0005"} 1"#,
-            #"loom_test_tick_duration_seconds_bucket{project="/srv/loom/app",le="0.001"} 2"#,
-        ])
-        #expect(lines.suffix(4) == [
-            #"loom_test_tick_duration_seconds_bucket{project="/srv/loom/app",le="+Inf"} 8"#,
-            #"loom_test_tick_duration_seconds_sum{project="/srv/loom/app"} 166.7068"#,
-            #"loom_test_tick_duration_seconds_count{project="/srv/loom/app"} 8"#,
-            "",
-        ])
+        #expect(
+            Array(lines.prefix(13)) == [
+                "# HELP loom_test_spawns_total Spawns by outcome.",
+                "# TYPE loom_test_spawns_total counter",
+                #"loom_test_spawns_total{outcome="ok"} 12"#,
+                #"loom_test_spawns_total{outcome="timeout"} 3"#,
+                #"# HELP loom_test_queue_depth Queued tasks per project.\nSecond line with a \\ backslash."#,
+                "# TYPE loom_test_queue_depth gauge",
+                #"loom_test_queue_depth{project="C:\\loom \"quoted\"\nsecond line",state="queued"} 4"#,
+                #"loom_test_queue_depth{project="/srv/loom/é"} 0.25"#,
+                "loom_test_queue_depth +Inf",
+                "# HELP loom_test_tick_duration_seconds Time to commit one tick.",
+                "# TYPE loom_test_tick_duration_seconds histogram",
+                #"loom_test_tick_duration_seconds_bucket{project="/srv/loom/app",le="0.0005"} 1"#,
+                #"loom_test_tick_duration_seconds_bucket{project="/srv/loom/app",le="0.001"} 2"#,
+            ]
+        )
+        #expect(
+            lines.suffix(4) == [
+                #"loom_test_tick_duration_seconds_bucket{project="/srv/loom/app",le="+Inf"} 8"#,
+                #"loom_test_tick_duration_seconds_sum{project="/srv/loom/app"} 166.7068"#,
+                #"loom_test_tick_duration_seconds_count{project="/srv/loom/app"} 8"#,
+                "",
+            ]
+        )
     }
 
     @Test func histogramBucketsAreCumulativeAndEndAtInfEqualToCount() throws {
@@ -97,9 +114,11 @@ struct MetricsTests {
         #expect(families[1].type == "gauge")
         #expect(families[1].help == "Queued tasks per project.\nSecond line with a \\ backslash.")
         // Escaped label values come back as they went in.
-        #expect(families[1].samples.map(\.labels) == [
-            ["project": Self.awkwardPath, "state": "queued"], ["project": "/srv/loom/é"], [:],
-        ])
+        #expect(
+            families[1].samples.map(\.labels) == [
+                ["project": Self.awkwardPath, "state": "queued"], ["project": "/srv/loom/é"], [:],
+            ]
+        )
         #expect(families[1].samples.map { Double($0.value) } == [4, 0.25, .infinity])
 
         let histogram = families[2]
@@ -118,14 +137,18 @@ struct MetricsTests {
 
     @Test func realParserReadsSpecialValuesAndEmptyFamilies() throws {
         var text = PrometheusText()
-        text.gauge("loom_test_specials", help: "", [
-            (labels: [("v", "inf")], value: .infinity),
-            (labels: [("v", "-inf")], value: -.infinity),
-            (labels: [("v", "nan")], value: .nan),
-            (labels: [("v", "tiny")], value: 1e-7),
-            (labels: [("v", "huge")], value: 1e300),
-            (labels: [("v", "negative")], value: -3),
-        ])
+        text.gauge(
+            "loom_test_specials",
+            help: "",
+            [
+                (labels: [("v", "inf")], value: .infinity),
+                (labels: [("v", "-inf")], value: -.infinity),
+                (labels: [("v", "nan")], value: .nan),
+                (labels: [("v", "tiny")], value: 1e-7),
+                (labels: [("v", "huge")], value: 1e300),
+                (labels: [("v", "negative")], value: -3),
+            ]
+        )
         text.counter("loom_test_nothing_yet_total", help: "No samples yet.", [])
         text.histogram("loom_test_empty_seconds", help: "Never observed.", Histogram(bounds: []))
         let families = try Self.parse(text.text)
@@ -134,9 +157,11 @@ struct MetricsTests {
         #expect(values[0] == .infinity && values[1] == -.infinity && values[2].isNaN)
         #expect(values[3] == 1e-7 && values[4] == 1e300 && values[5] == -3)
         #expect(families[1].samples.isEmpty)
-        #expect(families[2].samples.map(\.name) == [
-            "loom_test_empty_seconds_bucket", "loom_test_empty_seconds_sum", "loom_test_empty_seconds_count",
-        ])
+        #expect(
+            families[2].samples.map(\.name) == [
+                "loom_test_empty_seconds_bucket", "loom_test_empty_seconds_sum", "loom_test_empty_seconds_count",
+            ]
+        )
     }
 
     @Test(arguments: [
@@ -149,8 +174,12 @@ struct MetricsTests {
     }
 
     @Test func names() {
-        for good in ["a", "_", ":", "loom_x_total", "a:b_c9", "A"] { #expect(PrometheusFormat.isValidMetricName(good), "\(good)") }
-        for bad in ["", "9a", "a-b", "a b", "é", "a.b", String(repeating: "a", count: PrometheusFormat.nameByteLimit + 1)] {
+        for good in ["a", "_", ":", "loom_x_total", "a:b_c9", "A"] {
+            #expect(PrometheusFormat.isValidMetricName(good), "\(good)")
+        }
+        for bad in [
+            "", "9a", "a-b", "a b", "é", "a.b", String(repeating: "a", count: PrometheusFormat.nameByteLimit + 1),
+        ] {
             #expect(!PrometheusFormat.isValidMetricName(bad), "\(bad)")
         }
         for good in ["a", "_a", "le", "project_root9"] { #expect(PrometheusFormat.isValidLabelName(good), "\(good)") }
@@ -223,20 +252,24 @@ struct MetricsTests {
     static func parse(_ text: String) throws -> [Family] {
         let probe = try run(["python3", "-c", "import prometheus_client"], input: "")
         guard probe.status == 0 else {
-            throw ParserFailure(description: """
-                python3 cannot import prometheus_client, which this test uses as the reference parser; \
-                install it with `python3 -m pip install prometheus_client` (scripts/test does). \
-                python3 said: \(probe.error)
-                """)
+            throw ParserFailure(
+                description: """
+                    python3 cannot import prometheus_client, which this test uses as the reference parser; \
+                    install it with `python3 -m pip install prometheus_client` (scripts/test does). \
+                    python3 said: \(probe.error)
+                    """
+            )
         }
         let result = try run(["python3", "-c", parserScript], input: text)
         guard result.status == 0 else {
-            throw ParserFailure(description: """
-                prometheus_client rejected the exposition:
-                \(result.error)
-                --- exposition ---
-                \(text)
-                """)
+            throw ParserFailure(
+                description: """
+                    prometheus_client rejected the exposition:
+                    \(result.error)
+                    --- exposition ---
+                    \(text)
+                    """
+            )
         }
         var lines = result.output.split(separator: "\n").map(String.init)
         let count = try #require(lines.isEmpty ? nil : Int(lines.removeFirst()))
@@ -272,8 +305,10 @@ struct MetricsTests {
         group.wait()
         process.waitUntilExit()
         deadline.cancel()
-        return (process.terminationStatus,
-                String(decoding: outputData, as: UTF8.self),
-                String(decoding: errorData, as: UTF8.self))
+        return (
+            process.terminationStatus,
+            String(decoding: outputData, as: UTF8.self),
+            String(decoding: errorData, as: UTF8.self)
+        )
     }
 }

@@ -18,7 +18,10 @@ import Testing
         let missing = daemon.ctl(["status", "t9", "-C", project, "--json"])
         #expect(missing.status == 3)
         let error = try #require(missing.json?["error"], "stdout: \(missing.stdout)")
-        #expect(error["code"] == "not_found" && error["status"]?.intValue == 3 && error["message"]?.stringValue?.isEmpty == false)
+        #expect(
+            error["code"] == "not_found" && error["status"]?.intValue == 3
+                && error["message"]?.stringValue?.isEmpty == false
+        )
         #expect(missing.stderr.contains("loomctl: "), "people still read it on stderr")
     }
 
@@ -35,11 +38,13 @@ import Testing
         #expect(daemon.ctl(["approve", "t1", "-C", project]).status == 0)
         #expect(daemon.waitFor(task: "t1", project: project) { $0 == "done" } == "done")
         let log = daemon.log()
-        for expected in ["loomd: info: submitted bundle=publishing by=uid:\(getuid()) project=\(project) task=t1",
-                         "loomd: info: effect started effect=t1:draft:writer:0:1 kind=spawn project=\(project) task=t1",
-                         "loomd: info: effect finished effect=t1:draft:writer:0:1 kind=spawn model=scripted:",
-                         "loomd: info: gate opened gate=t1.g1 policy=human project=\(project) role=legal task=t1",
-                         "loomd: info: gate answered answer=approve by=uid:", "loomd: debug: request method=status"] {
+        for expected in [
+            "loomd: info: submitted bundle=publishing by=uid:\(getuid()) project=\(project) task=t1",
+            "loomd: info: effect started effect=t1:draft:writer:0:1 kind=spawn project=\(project) task=t1",
+            "loomd: info: effect finished effect=t1:draft:writer:0:1 kind=spawn model=scripted:",
+            "loomd: info: gate opened gate=t1.g1 policy=human project=\(project) role=legal task=t1",
+            "loomd: info: gate answered answer=approve by=uid:", "loomd: debug: request method=status",
+        ] {
             #expect(log.contains(expected), "missing \(expected) in:\n\(log)")
         }
         #expect(!log.contains("\u{1B}"), "no terminal escapes in the log")

@@ -32,7 +32,9 @@ import Testing
             "LoomHost", "LoomIPC", "LoomIPCServer", "LoomViews", "LoomEngine", "LoomScheduling", "LoomPolicy",
             "LoomProviders", "LoomCode", "LoomProof", "LoomConfiguration", "LoomValues", "LoomSystem", "CSystemd",
         ],
-        "loomd": ["LoomDaemon", "LoomHost", "LoomEngine", "LoomProviders", "LoomConfiguration", "LoomValues", "LoomSystem"],
+        "loomd": [
+            "LoomDaemon", "LoomHost", "LoomEngine", "LoomProviders", "LoomConfiguration", "LoomValues", "LoomSystem",
+        ],
         "loomctl": [
             "LoomHost", "LoomIPC", "LoomViews", "LoomEngine", "LoomPolicy", "LoomProviders", "LoomCode", "LoomProof",
             "LoomConfiguration", "LoomValues", "LoomSystem",
@@ -50,9 +52,16 @@ import Testing
 
     @Test func everyTargetImportsOnlyWhatTheGraphAllows() throws {
         let sources = "\(Self.root)/Sources"
-        let targets = try FileManager.default.contentsOfDirectory(atPath: sources).filter { !Self.toolTargets.contains($0) }
-        #expect(Set(targets) == Set(Self.allowed.keys), "a target is missing from the graph (or the graph names a gone one)")
-        let ownModules = Set(Self.allowed.keys).union(Self.toolTargets).map { $0.replacingOccurrences(of: "-", with: "_") }
+        let targets = try FileManager.default.contentsOfDirectory(atPath: sources).filter {
+            !Self.toolTargets.contains($0)
+        }
+        #expect(
+            Set(targets) == Set(Self.allowed.keys),
+            "a target is missing from the graph (or the graph names a gone one)"
+        )
+        let ownModules = Set(Self.allowed.keys).union(Self.toolTargets).map {
+            $0.replacingOccurrences(of: "-", with: "_")
+        }
         var violations: [String] = []
         for target in targets {
             let allowed = Set((Self.allowed[target] ?? []).map { $0.replacingOccurrences(of: "-", with: "_") })
@@ -85,14 +94,20 @@ import Testing
     func binariesLinkOnlyWhatTheirRoleNeeds(binary: String, libraries: [String], modules: [String]) throws {
         let path = "\(Self.root)/.build/debug/\(binary)"
         try #require(FileManager.default.fileExists(atPath: path), "\(path) is built by `swift build`")
-        let needs = ChildProcess.run(.init(argv: ["/usr/bin/readelf", "-d", path], timeoutMs: 30_000, outputLimitBytes: 1 << 20))
+        let needs = ChildProcess.run(
+            .init(argv: ["/usr/bin/readelf", "-d", path], timeoutMs: 30_000, outputLimitBytes: 1 << 20)
+        )
         try #require(needs.exitCode == 0, "readelf (binutils) reads \(path)")
-        let needed = String(decoding: needs.output, as: UTF8.self).split(separator: "\n").filter { $0.contains("(NEEDED)") }
+        let needed = String(decoding: needs.output, as: UTF8.self).split(separator: "\n").filter {
+            $0.contains("(NEEDED)")
+        }
         #expect(!needed.isEmpty)
         for library in libraries {
             #expect(!needed.contains { $0.contains("[\(library).so") }, "\(binary) links \(library)")
         }
-        let symbols = ChildProcess.run(.init(argv: ["/usr/bin/nm", "--defined-only", path], timeoutMs: 60_000, outputLimitBytes: 256 << 20))
+        let symbols = ChildProcess.run(
+            .init(argv: ["/usr/bin/nm", "--defined-only", path], timeoutMs: 60_000, outputLimitBytes: 256 << 20)
+        )
         try #require(symbols.exitCode == 0 && !symbols.truncated)
         let text = String(decoding: symbols.output, as: UTF8.self)
         // Computed first: an expectation on `text` itself would print megabytes of symbols.

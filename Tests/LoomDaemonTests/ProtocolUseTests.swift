@@ -1,7 +1,8 @@
 import Foundation
-@testable import LoomDaemon
 import LoomIPC
 import Testing
+
+@testable import LoomDaemon
 
 /// One definition of the wire, used by both sides: loomd routes exactly the methods LoomIPC
 /// defines, and no client builds a request by a method's name.

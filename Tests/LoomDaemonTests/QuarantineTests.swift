@@ -1,7 +1,7 @@
 import CSQLite
 import Foundation
-import Testing
 import LoomEngine
+import Testing
 
 /// A write loomd did not make quarantines the project: an outside sqlite3 connection
 /// dismisses a finding while a task waits at its gate, and loomd refuses the next answer,
@@ -11,9 +11,14 @@ import LoomEngine
     /// An agent with the project's uid, writing the file the way anyone could.
     private func dismissFindings(_ project: String) throws {
         var db: OpaquePointer?
-        guard sqlite3_open("\(project)/.loom/state.db", &db) == SQLITE_OK else { throw LoomError(.io, "cannot open the database") }
+        guard sqlite3_open("\(project)/.loom/state.db", &db) == SQLITE_OK else {
+            throw LoomError(.io, "cannot open the database")
+        }
         defer { sqlite3_close(db) }
-        guard sqlite3_exec(db, "UPDATE findings SET status = 'dismissed' WHERE status = 'open'", nil, nil, nil) == SQLITE_OK else {
+        guard
+            sqlite3_exec(db, "UPDATE findings SET status = 'dismissed' WHERE status = 'open'", nil, nil, nil)
+                == SQLITE_OK
+        else {
             throw LoomError(.sqlite, String(cString: sqlite3_errmsg(db)))
         }
         #expect(sqlite3_changes(db) >= 1, "the outside write must change a row to prove anything")
@@ -30,7 +35,8 @@ import LoomEngine
     }
 
     private func gateAnswers(_ daemon: DaemonHarness, _ project: String) throws -> Int64 {
-        try daemon.store(project).query("SELECT count(*) AS n FROM journal WHERE kind = 'gate_answered'")[0]["n"]?.intValue ?? -1
+        try daemon.store(project).query("SELECT count(*) AS n FROM journal WHERE kind = 'gate_answered'")[0]["n"]?
+            .intValue ?? -1
     }
 
     private func expectQuarantined(_ daemon: DaemonHarness, _ project: String) throws {

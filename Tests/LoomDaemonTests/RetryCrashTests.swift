@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LoomEngine
+import Testing
 
 /// A retry's counters live in the journal, not in loomd's memory: loomd killed while a retry
 /// waits out its backoff resumes it at its attempt and due time. Nothing is journaled twice
@@ -27,12 +27,19 @@ import LoomEngine
 
     static func record(_ daemon: DaemonHarness, _ project: String) throws -> Record {
         let store = try daemon.store(project)
-        let retries = try store.query("""
+        let retries = try store.query(
+            """
             SELECT json_extract(payload, '$.key') || '#' || json_extract(payload, '$.attempt') || ' ' || json_extract(payload, '$.errorClass') || ' ' || json_extract(payload, '$.delayMs') AS entry
             FROM journal WHERE kind = 'effect_retry' ORDER BY seq
-            """).compactMap { $0["entry"]?.stringValue }
-        let spawnCount = Int(try store.query("SELECT spawn_count FROM tasks WHERE id = 't1'").first?["spawn_count"]?.intValue ?? -1)
-        let results = Int(try store.query("SELECT count(*) AS n FROM journal WHERE kind = 'effect_result'").first?["n"]?.intValue ?? -1)
+            """
+        ).compactMap { $0["entry"]?.stringValue }
+        let spawnCount = Int(
+            try store.query("SELECT spawn_count FROM tasks WHERE id = 't1'").first?["spawn_count"]?.intValue ?? -1
+        )
+        let results = Int(
+            try store.query("SELECT count(*) AS n FROM journal WHERE kind = 'effect_result'").first?["n"]?.intValue
+                ?? -1
+        )
         return Record(retries: retries, spawnCount: spawnCount, results: results)
     }
 
@@ -54,7 +61,10 @@ import LoomEngine
         try daemon.start(extraEnvironment: ["LOOMD_CRASH_AT": "during-backoff"])
         let project = try daemon.makeProject()
         #expect(daemon.ctl(["submit", "-C", project, "x"]).status == 0)
-        #expect(daemon.waitForExit(seconds: 20)?.signaled == true, "loomd did not die during the backoff: \(daemon.log())")
+        #expect(
+            daemon.waitForExit(seconds: 20)?.signaled == true,
+            "loomd did not die during the backoff: \(daemon.log())"
+        )
         // Killed right after journaling the first retry, inside its delay.
         #expect(try Self.record(daemon, project).retries.count == 1)
         try daemon.start()
@@ -62,7 +72,10 @@ import LoomEngine
         let got = try Self.record(daemon, project)
         #expect(got == expected, "crash-free \(expected), crashed \(got)")
         // And status reports the count the cap is checked against.
-        #expect(daemon.ctl(["status", "t1", "-C", project, "--json"]).json?["spawns"]?.intValue == Int64(expected.spawnCount))
+        #expect(
+            daemon.ctl(["status", "t1", "-C", project, "--json"]).json?["spawns"]?.intValue
+                == Int64(expected.spawnCount)
+        )
     }
 
     /// The issue's proof: kill -9 at every retry of a task whose writer fails ten times, so
@@ -98,6 +111,8 @@ import LoomEngine
         #expect(got == expected, "crash-free \(expected), after \(kills) kills \(got)")
         let store = try daemon.store(project)
         #expect(try ChainVerifier.verify(store).description.hasPrefix("chain intact"))
-        print("retry-crash proof: \(kills) kills, \(got.retries.count) retries journaled (crash-free \(expected.retries.count)), spawn_count \(got.spawnCount) (crash-free \(expected.spawnCount)), restart to socket p50 \(restartsMs.sorted()[restartsMs.count / 2]) ms max \(restartsMs.max() ?? 0) ms")
+        print(
+            "retry-crash proof: \(kills) kills, \(got.retries.count) retries journaled (crash-free \(expected.retries.count)), spawn_count \(got.spawnCount) (crash-free \(expected.spawnCount)), restart to socket p50 \(restartsMs.sorted()[restartsMs.count / 2]) ms max \(restartsMs.max() ?? 0) ms"
+        )
     }
 }

@@ -1,7 +1,8 @@
-import Testing
-@testable import LoomHost
 import LoomEngine
+import Testing
+
 @testable import LoomDaemon
+@testable import LoomHost
 
 /// Where a retry resumes after a restart, from the journal's records alone.
 struct RetryResumeTests {
@@ -10,8 +11,10 @@ struct RetryResumeTests {
     }
 
     @Test func aTransientRetryResumesAtTheNextAttemptWithWhatIsLeftOfItsDelay() {
-        let records = [RetryRecord(attempt: 1, errorClass: "transient", delayMs: 1_000, timeMs: 10_000),
-                       RetryRecord(attempt: 2, errorClass: "transient", delayMs: 2_000, timeMs: 12_000)]
+        let records = [
+            RetryRecord(attempt: 1, errorClass: "transient", delayMs: 1_000, timeMs: 10_000),
+            RetryRecord(attempt: 2, errorClass: "transient", delayMs: 2_000, timeMs: 12_000),
+        ]
         #expect(RetryResume.from(records, nowMs: 12_500) == RetryResume(attempt: 3, waits: 0, calls: 3, delayMs: 1_500))
         // Past due: now.
         #expect(RetryResume.from(records, nowMs: 20_000)?.delayMs == 0)
@@ -20,9 +23,11 @@ struct RetryResumeTests {
     }
 
     @Test func aRateLimitWaitKeepsItsAttemptAndCountsItsWaits() {
-        let records = [RetryRecord(attempt: 1, errorClass: "transient", delayMs: 1_000, timeMs: 10_000),
-                       RetryRecord(attempt: 2, errorClass: "rate_limited", delayMs: 500, wait: 1, timeMs: 11_000),
-                       RetryRecord(attempt: 2, errorClass: "rate_limited", delayMs: 500, wait: 2, timeMs: 11_600)]
+        let records = [
+            RetryRecord(attempt: 1, errorClass: "transient", delayMs: 1_000, timeMs: 10_000),
+            RetryRecord(attempt: 2, errorClass: "rate_limited", delayMs: 500, wait: 1, timeMs: 11_000),
+            RetryRecord(attempt: 2, errorClass: "rate_limited", delayMs: 500, wait: 2, timeMs: 11_600),
+        ]
         #expect(RetryResume.from(records, nowMs: 11_600) == RetryResume(attempt: 2, waits: 2, calls: 4, delayMs: 500))
         // Entries from before waits were numbered: counted.
         let old = records.map { record -> RetryRecord in

@@ -13,7 +13,9 @@ enum SampleRepository {
     static func make(at project: String) throws -> String {
         try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
         let git = Git(directory: project)
-        for arguments in [["init", "-q", "-b", "main"], ["config", "user.name", "P"], ["config", "user.email", "p@example.org"]] {
+        for arguments in [
+            ["init", "-q", "-b", "main"], ["config", "user.name", "P"], ["config", "user.email", "p@example.org"],
+        ] {
             _ = try git.check(arguments, "setting up")
         }
         try "41\n".write(toFile: "\(project)/value.txt", atomically: true, encoding: .utf8)
@@ -21,7 +23,11 @@ enum SampleRepository {
         _ = try git.check(["add", "-A"], "adding")
         _ = try git.check(["commit", "-q", "-m", "initial"], "committing")
         try FileManager.default.createDirectory(atPath: "\(project)/.loom", withIntermediateDirectories: true)
-        try #"{"checks": [{"name": "test", "run": "sh check.sh"}]}"#.write(toFile: "\(project)/.loom/config", atomically: true, encoding: .utf8)
+        try #"{"checks": [{"name": "test", "run": "sh check.sh"}]}"#.write(
+            toFile: "\(project)/.loom/config",
+            atomically: true,
+            encoding: .utf8
+        )
         return project
     }
 }

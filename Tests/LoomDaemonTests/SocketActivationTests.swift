@@ -8,13 +8,19 @@ import Testing
 /// not running. `systemd-socket-activate` does what the socket unit does, without systemd
 /// as pid 1: it listens, and at the first connection execs loomd in its own place.
 @Suite struct SocketActivationTests {
-    static let activator = ChildEnvironment.which("systemd-socket-activate",
-                                                  path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    static let activator = ChildEnvironment.which(
+        "systemd-socket-activate",
+        path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    )
     /// How long the activator may take to create the socket.
     static let listenWaitMs = 10_000
 
-    @Test(.enabled(if: activator != nil,
-                   "systemd-socket-activate is not installed (Debian: apt-get install systemd): socket activation is untested"))
+    @Test(
+        .enabled(
+            if: activator != nil,
+            "systemd-socket-activate is not installed (Debian: apt-get install systemd): socket activation is untested"
+        )
+    )
     func loomdAnswersOnTheInheritedSocketAndIsReapedWhenStopped() throws {
         let activator = try #require(Self.activator)
         let daemon = try DaemonHarness()

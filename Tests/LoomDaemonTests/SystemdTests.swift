@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import LoomDaemon
 
 /// SystemdNotifier against a fake notify socket: a Unix datagram socket this process binds

@@ -33,8 +33,11 @@ struct UnitFileTests {
     func unitsVerify() throws {
         let directory = try Self.verifiableCopy()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try Self.run(Self.systemdAnalyze!, ["verify", "--man=no", "loomd.service", "loomd.socket", "loom-nightly.timer"],
-                                  in: directory)
+        let result = try Self.run(
+            Self.systemdAnalyze!,
+            ["verify", "--man=no", "loomd.service", "loomd.socket", "loom-nightly.timer"],
+            in: directory
+        )
         let lines = (result.output + result.error).split(separator: "\n").map(String.init)
         let version = try Self.systemdVersion()
         // verify exits 0 on unknown keys and unparsable values (it only warns), so the
@@ -46,25 +49,40 @@ struct UnitFileTests {
         }
         #expect(result.status == 0, "systemd-analyze verify exited \(result.status):\n\(lines.joined(separator: "\n"))")
         #expect(!lines.contains { $0.localizedCaseInsensitiveContains("error") }, "\(lines)")
-        #expect(problems.isEmpty, "systemd-analyze verify (systemd \(version)) warned:\n\(problems.joined(separator: "\n"))")
+        #expect(
+            problems.isEmpty,
+            "systemd-analyze verify (systemd \(version)) warned:\n\(problems.joined(separator: "\n"))"
+        )
     }
 
     /// The user units (a user service under the person's own login) verify as well.
     @Test(.enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed (apt-get install systemd)"))
     func userUnitsVerify() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-user-units-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "loom-user-units-\(UUID().uuidString)"
+        )
         let runtime = directory.appendingPathComponent("runtime")
         try FileManager.default.createDirectory(at: runtime, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         for name in ["loomd.service", "loomd.socket"] {
-            var text = try String(contentsOf: Self.unitDirectory.appendingPathComponent("user/\(name)"), encoding: .utf8)
+            var text = try String(
+                contentsOf: Self.unitDirectory.appendingPathComponent("user/\(name)"),
+                encoding: .utf8
+            )
             text = text.replacingOccurrences(of: "\nExecStart=%h/.local/bin/loomd ", with: "\nExecStart=/bin/true ")
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         // A user manager needs a runtime directory, even offline.
-        let result = try Self.run(Self.systemdAnalyze!, ["--user", "verify", "--man=no", "loomd.service", "loomd.socket"], in: directory,
-                                  extraEnvironment: ["XDG_RUNTIME_DIR": runtime.path])
-        #expect(result.status == 0 && !(result.output + result.error).localizedCaseInsensitiveContains("error"), "\(result.output)\(result.error)")
+        let result = try Self.run(
+            Self.systemdAnalyze!,
+            ["--user", "verify", "--man=no", "loomd.service", "loomd.socket"],
+            in: directory,
+            extraEnvironment: ["XDG_RUNTIME_DIR": runtime.path]
+        )
+        #expect(
+            result.status == 0 && !(result.output + result.error).localizedCaseInsensitiveContains("error"),
+            "\(result.output)\(result.error)"
+        )
     }
 
     @Test(.enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed (apt-get install systemd)"))
@@ -72,8 +90,10 @@ struct UnitFileTests {
         let directory = try Self.verifiableCopy()
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try Self.run(Self.systemdAnalyze!, ["security", "--offline=true", "loomd.service"], in: directory)
-        let line = try #require((result.output + result.error).split(separator: "\n").first { $0.contains("Overall exposure level") },
-                                "no exposure line in:\n\(result.output)\(result.error)")
+        let line = try #require(
+            (result.output + result.error).split(separator: "\n").first { $0.contains("Overall exposure level") },
+            "no exposure line in:\n\(result.output)\(result.error)"
+        )
         print("systemd-analyze security: \(line)")
         // "→ Overall exposure level for loomd.service: 1.9 OK 🙂"
         let score = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) })
@@ -81,20 +101,38 @@ struct UnitFileTests {
         #expect(score <= Self.exposureCeiling, "\(line)")
     }
 
-    @Test(.enabled(if: systemdSysusers != nil && systemdTmpfiles != nil && geteuid() == 0,
-                   "needs systemd-sysusers, systemd-tmpfiles and root (tmpfiles chowns)"))
+    @Test(
+        .enabled(
+            if: systemdSysusers != nil && systemdTmpfiles != nil && geteuid() == 0,
+            "needs systemd-sysusers, systemd-tmpfiles and root (tmpfiles chowns)"
+        )
+    )
     func sysusersAndTmpfilesApplyToAnEmptyRoot() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-root-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("etc"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("etc"),
+            withIntermediateDirectories: true
+        )
         defer { try? FileManager.default.removeItem(at: root) }
 
-        let sysusers = try Self.run(Self.systemdSysusers!, ["--root=\(root.path)", Self.unitDirectory.appendingPathComponent("loom.sysusers.conf").path], in: root)
+        let sysusers = try Self.run(
+            Self.systemdSysusers!,
+            ["--root=\(root.path)", Self.unitDirectory.appendingPathComponent("loom.sysusers.conf").path],
+            in: root
+        )
         #expect(sysusers.status == 0, "\(sysusers.error)")
         let passwd = try String(contentsOf: root.appendingPathComponent("etc/passwd"), encoding: .utf8)
-        #expect(passwd.split(separator: "\n").contains { $0.hasPrefix("loom:") && $0.contains(":/var/lib/loom:") }, "\(passwd)")
+        #expect(
+            passwd.split(separator: "\n").contains { $0.hasPrefix("loom:") && $0.contains(":/var/lib/loom:") },
+            "\(passwd)"
+        )
         #expect(passwd.split(separator: "\n").contains { $0.hasPrefix("loom-agent:") }, "\(passwd)")
 
-        let tmpfiles = try Self.run(Self.systemdTmpfiles!, ["--root=\(root.path)", "--create", Self.unitDirectory.appendingPathComponent("loom.tmpfiles.conf").path], in: root)
+        let tmpfiles = try Self.run(
+            Self.systemdTmpfiles!,
+            ["--root=\(root.path)", "--create", Self.unitDirectory.appendingPathComponent("loom.tmpfiles.conf").path],
+            in: root
+        )
         #expect(tmpfiles.status == 0, "\(tmpfiles.error)")
         for (path, mode) in [("var/lib/loom", 0o750), ("run/loom", 0o750), ("srv/loom", 0o751)] {
             let attributes = try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(path).path)
@@ -114,7 +152,10 @@ struct UnitFileTests {
             var text = try String(contentsOf: unitDirectory.appendingPathComponent(name), encoding: .utf8)
             if name == "loomd.service" {
                 #expect(text.contains("\nExecStart=/usr/local/bin/loomd --foreground --agent-user loom-agent\n"))
-                text = text.replacingOccurrences(of: "\nExecStart=/usr/local/bin/loomd ", with: "\nExecStart=/bin/true ")
+                text = text.replacingOccurrences(
+                    of: "\nExecStart=/usr/local/bin/loomd ",
+                    with: "\nExecStart=/bin/true "
+                )
             }
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
@@ -134,7 +175,12 @@ struct UnitFileTests {
         return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    static func run(_ tool: String, _ arguments: [String], in directory: URL, extraEnvironment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+    static func run(
+        _ tool: String,
+        _ arguments: [String],
+        in directory: URL,
+        extraEnvironment: [String: String] = [:]
+    ) throws -> (status: Int32, output: String, error: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
@@ -160,6 +206,9 @@ struct UnitFileTests {
         group.wait()
         process.waitUntilExit()
         deadline.cancel()
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: outputData, as: UTF8.self),
+            String(decoding: errorData, as: UTF8.self)
+        )
     }
 }

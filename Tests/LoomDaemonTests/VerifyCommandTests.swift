@@ -1,9 +1,9 @@
 import CSQLite
 import Foundation
-import Testing
 import LoomEngine
 import LoomTestKit
 import LoomValues
+import Testing
 
 /// `loomctl verify` on the file, without the daemon: intact, a broken chain, a replay
 /// that diverges, a history rewritten without loomd's key — each with its own exit status.
@@ -39,7 +39,10 @@ import LoomValues
         #expect(diverged.stdout.contains("diverged at table gates"))
 
         // The journal edited: the chain breaks at that entry.
-        tamper(project, "UPDATE journal SET payload = json_set(payload, '$.message', 'fine') WHERE kind = 'gate_answered'")
+        tamper(
+            project,
+            "UPDATE journal SET payload = json_set(payload, '$.message', 'fine') WHERE kind = 'gate_answered'"
+        )
         let broken = daemon.ctl(["verify", "-C", project, "--all"])
         #expect(broken.status == 6, "\(broken.stdout)")
         #expect(broken.stdout.contains("chain broken at entry 5"))
@@ -72,7 +75,10 @@ import LoomValues
         let intact = daemon.ctl(["verify", "-C", project, "--json"])
         #expect(intact.status == 0, "\(intact.stdout) \(intact.stderr)")
         let entries = try daemon.store(project).query("SELECT max(seq) AS n FROM journal")[0]["n"]?.intValue
-        #expect(intact.json?["signatures"]?["covered_through"]?.intValue == entries, "a clean stop signs the last head: \(intact.stdout)")
+        #expect(
+            intact.json?["signatures"]?["covered_through"]?.intValue == entries,
+            "a clean stop signs the last head: \(intact.stdout)"
+        )
         #expect((intact.json?["signatures"]?["checkpoints"]?.intValue ?? 0) >= 2)
 
         // A proof carries the signed head; verify checks it against loomd's key.
@@ -84,14 +90,26 @@ import LoomValues
         #expect(checked.status == 0, "\(checked.stdout) \(checked.stderr)")
         #expect(checked.json?["checkpoints"]?["signer_trusted"] == true, "\(checked.stdout)")
 
-        let answer = try daemon.store(project).query("SELECT seq, payload FROM journal WHERE kind = 'gate_answered' ORDER BY seq LIMIT 1")[0]
-        guard case .object(var payload) = try JSONValue.parse(answer["payload"]?.stringValue ?? "") else { Issue.record("no gate answer"); return }
+        let answer = try daemon.store(project).query(
+            "SELECT seq, payload FROM journal WHERE kind = 'gate_answered' ORDER BY seq LIMIT 1"
+        )[0]
+        guard case .object(var payload) = try JSONValue.parse(answer["payload"]?.stringValue ?? "") else {
+            Issue.record("no gate answer")
+            return
+        }
         payload["answer"] = "abandon"
-        try HistoryRewriter.rewrite(database: "\(project)/.loom/state.db", seq: answer["seq"]?.intValue ?? 0, payload: .object(payload))
+        try HistoryRewriter.rewrite(
+            database: "\(project)/.loom/state.db",
+            seq: answer["seq"]?.intValue ?? 0,
+            payload: .object(payload)
+        )
 
         let rewritten = daemon.ctl(["verify", "-C", project, "--all"])
         #expect(rewritten.status == 8, "\(rewritten.stdout) \(rewritten.stderr)")
-        #expect(rewritten.stdout.contains("chain intact"), "the rewrite must pass the hash chain to prove anything: \(rewritten.stdout)")
+        #expect(
+            rewritten.stdout.contains("chain intact"),
+            "the rewrite must pass the hash chain to prove anything: \(rewritten.stdout)"
+        )
         #expect(rewritten.stdout.contains("are not covered by a valid signature"), "\(rewritten.stdout)")
         #expect(rewritten.stdout.contains("rewritten without the key"))
     }
@@ -109,9 +127,14 @@ import LoomValues
         daemon.signal(SIGTERM)
         _ = daemon.waitForExit()
 
-        let answer = try daemon.store(project).query("SELECT seq, payload FROM journal WHERE kind = 'gate_answered' ORDER BY seq LIMIT 1")[0]
+        let answer = try daemon.store(project).query(
+            "SELECT seq, payload FROM journal WHERE kind = 'gate_answered' ORDER BY seq LIMIT 1"
+        )[0]
         let seq = answer["seq"]?.intValue ?? 0
-        guard case .object(var payload) = try JSONValue.parse(answer["payload"]?.stringValue ?? "") else { Issue.record("no gate answer"); return }
+        guard case .object(var payload) = try JSONValue.parse(answer["payload"]?.stringValue ?? "") else {
+            Issue.record("no gate answer")
+            return
+        }
         payload["answer"] = "abandon"
         try HistoryRewriter.rewrite(database: "\(project)/.loom/state.db", seq: seq, payload: .object(payload))
         tamper(project, "DROP TRIGGER chain_checkpoints_no_delete; DELETE FROM chain_checkpoints WHERE seq >= \(seq)")

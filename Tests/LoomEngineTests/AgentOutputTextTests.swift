@@ -1,6 +1,7 @@
-import Testing
-@testable import LoomEngine
 import LoomTestKit
+import Testing
+
+@testable import LoomEngine
 
 /// A model's answer with the object in a fence or a sentence is read, not retried; garbage
 /// is still refused.
@@ -36,6 +37,8 @@ import LoomTestKit
 
     @Test func candidatesAreTheWholeTextThenTheFenceThenTheBraces() {
         let text = "a ```json\n{\"x\": 1}\n``` b {\"y\": 2}"
-        #expect(AgentOutputText.candidates(text).map(String.init) == [text, "{\"x\": 1}\n", "{\"x\": 1}\n``` b {\"y\": 2}"])
+        #expect(
+            AgentOutputText.candidates(text).map(String.init) == [text, "{\"x\": 1}\n", "{\"x\": 1}\n``` b {\"y\": 2}"]
+        )
     }
 }

@@ -1,6 +1,7 @@
-import Testing
-@testable import LoomEngine
 import LoomTestKit
+import Testing
+
+@testable import LoomEngine
 
 /// A task runs to its end with the bundle version it started with, even after the bundle
 /// on disk changed, because the project's database stores every version its tasks ran;

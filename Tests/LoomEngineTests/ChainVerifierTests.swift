@@ -1,8 +1,9 @@
 import CSQLite
-import Testing
-@testable import LoomEngine
 import LoomTestKit
 import LoomValues
+import Testing
+
+@testable import LoomEngine
 
 /// The hash chain catches edits, deletions and insertions made to the file by hand.
 @Suite struct ChainVerifierTests {
@@ -17,7 +18,13 @@ import LoomValues
     private func tamper(_ directory: TemporaryDirectory, _ sql: String) {
         var db: OpaquePointer?
         sqlite3_open(directory.file("state.db"), &db)
-        let rc = sqlite3_exec(db, "DROP TRIGGER journal_no_update; DROP TRIGGER journal_no_delete; \(sql)", nil, nil, nil)
+        let rc = sqlite3_exec(
+            db,
+            "DROP TRIGGER journal_no_update; DROP TRIGGER journal_no_delete; \(sql)",
+            nil,
+            nil,
+            nil
+        )
         precondition(rc == SQLITE_OK, String(cString: sqlite3_errmsg(db)))
         sqlite3_close(db)
     }
@@ -32,7 +39,10 @@ import LoomValues
         let directory = TemporaryDirectory()
         let engine = try recorded(directory)
         let entries = try engine.store.query("SELECT count(*) AS n FROM journal")[0]["n"]?.intValue ?? 0
-        guard case .intact(let count, _) = try ChainVerifier.verify(readOnly(directory)) else { Issue.record("not intact"); return }
+        guard case .intact(let count, _) = try ChainVerifier.verify(readOnly(directory)) else {
+            Issue.record("not intact")
+            return
+        }
         #expect(count == entries)
     }
 
@@ -40,14 +50,20 @@ import LoomValues
         let directory = TemporaryDirectory()
         _ = try recorded(directory)
         tamper(directory, "UPDATE journal SET payload = json_set(payload, '$.message', 'looks fine') WHERE seq = 7")
-        #expect(try ChainVerifier.verify(readOnly(directory)) == .broken(seq: 7, reason: ChainReport.editedReason(7, try readOnly(directory))))
+        #expect(
+            try ChainVerifier.verify(readOnly(directory))
+                == .broken(seq: 7, reason: ChainReport.editedReason(7, try readOnly(directory)))
+        )
     }
 
     @Test func aDeletedEntryIsNamed() throws {
         let directory = TemporaryDirectory()
         _ = try recorded(directory)
         tamper(directory, "DELETE FROM journal WHERE seq = 5")
-        guard case .broken(let seq, let reason) = try ChainVerifier.verify(readOnly(directory)) else { Issue.record("not broken"); return }
+        guard case .broken(let seq, let reason) = try ChainVerifier.verify(readOnly(directory)) else {
+            Issue.record("not broken")
+            return
+        }
         #expect(seq == 5)
         #expect(reason.contains("deleted"))
     }
@@ -57,7 +73,10 @@ import LoomValues
         _ = try recorded(directory)
         // Editing an entry and recomputing its own hash is not enough: the next link breaks.
         tamper(directory, "UPDATE journal SET hash = zeroblob(32) WHERE seq = 4")
-        guard case .broken(let seq, _) = try ChainVerifier.verify(readOnly(directory)) else { Issue.record("not broken"); return }
+        guard case .broken(let seq, _) = try ChainVerifier.verify(readOnly(directory)) else {
+            Issue.record("not broken")
+            return
+        }
         #expect(seq == 4)
     }
 
@@ -67,19 +86,35 @@ import LoomValues
     @Test func theChainLinkIsTheHashOfTheCanonicalEntry() {
         let callers = [
             Caller.system, Fixtures.person, Fixtures.agentProcess,
-            Caller(principal: Principal(kind: .human, id: "uid:7 \"quoted\" é\n"), uid: 0, pid: -1, executable: "/opt/a b/\u{1F}"),
+            Caller(
+                principal: Principal(kind: .human, id: "uid:7 \"quoted\" é\n"),
+                uid: 0,
+                pid: -1,
+                executable: "/opt/a b/\u{1F}"
+            ),
         ]
         let previous = (0..<32).map { UInt8($0 * 7 % 256) }
         for (index, caller) in callers.enumerated() {
             #expect(caller.canonicalBytes == caller.json.canonicalBytes(), "\(caller)")
-            let payload: JSONValue = .object(["key": .string("t1:draft:writer:0:\(index)"), "result": .object(["text": "line\none \"two\"", "n": .int(-3)])])
+            let payload: JSONValue = .object([
+                "key": .string("t1:draft:writer:0:\(index)"),
+                "result": .object(["text": "line\none \"two\"", "n": .int(-3)]),
+            ])
             let entry: JSONValue = .object([
                 "actor": caller.json, "kind": "effect_result", "payload": payload, "seq": .int(Int64(index) + 1),
                 "task": "t1", "tick": .int(Int64(index) * 1_000_003), "time": .int(1_764_000_000_000 + Int64(index)),
             ])
             let expected = SHA256.hash(previous + entry.canonicalBytes())
-            let link = JournalEntry.chainHash(previous: previous, seq: Int64(index) + 1, tick: Int64(index) * 1_000_003, timeMs: 1_764_000_000_000 + Int64(index),
-                                              taskID: "t1", kind: "effect_result", actorBytes: caller.canonicalBytes, payloadBytes: payload.canonicalBytes())
+            let link = JournalEntry.chainHash(
+                previous: previous,
+                seq: Int64(index) + 1,
+                tick: Int64(index) * 1_000_003,
+                timeMs: 1_764_000_000_000 + Int64(index),
+                taskID: "t1",
+                kind: "effect_result",
+                actorBytes: caller.canonicalBytes,
+                payloadBytes: payload.canonicalBytes()
+            )
             #expect(link == expected)
         }
     }
@@ -96,6 +131,7 @@ import LoomValues
 extension ChainReport {
     static func editedReason(_ seq: Int64, _ store: Store) throws -> String {
         let row = try store.query("SELECT kind, task_id FROM journal WHERE seq = \(seq)")[0]
-        return "entry \(seq) (\(row["kind"]?.stringValue ?? "") for \(row["task_id"]?.stringValue ?? "")) does not match its hash: it was edited"
+        return
+            "entry \(seq) (\(row["kind"]?.stringValue ?? "") for \(row["task_id"]?.stringValue ?? "")) does not match its hash: it was edited"
     }
 }

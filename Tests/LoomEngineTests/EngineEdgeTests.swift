@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-@testable import LoomEngine
-import LoomTestKit
 import LoomPolicy
+import LoomTestKit
+import Testing
+
+@testable import LoomEngine
 
 /// Edges of the flow interpreter that the happy paths do not reach: a queued task
 /// cancelled, a blocker raised after the last gate, a loop after gate send-backs, a stall a
@@ -13,7 +14,9 @@ import LoomPolicy
     @Test func cancellingAQueuedTaskLeavesTheOneInFlightAlone() throws {
         let directory = TemporaryDirectory()
         let engine = try Fixtures.engine(in: directory)
-        for input in ["one", "two", "three"] { _ = try engine.submit(bundle: "publishing", input: input, by: Fixtures.person) }
+        for input in ["one", "two", "three"] {
+            _ = try engine.submit(bundle: "publishing", input: input, by: Fixtures.person)
+        }
         let started = try engine.cancel(task: "t2", reason: "not needed", by: Fixtures.person)
         #expect(started.isEmpty)
         #expect(try engine.task("t1")?.status == .running)
@@ -32,25 +35,43 @@ import LoomPolicy
         var files = try Fixtures.publishing().files
         files["bundle.json"] = files["bundle.json"]!.replacingOccurrences(
             of: #"{"name": "publish", "phase": "publish", "kind": "finalize"}"#,
-            with: #"{"name": "recap", "phase": "publish", "kind": "agent", "agent": "\#(agent)"}, {"name": "publish", "phase": "publish", "kind": "finalize"}"#)
+            with:
+                #"{"name": "recap", "phase": "publish", "kind": "agent", "agent": "\#(agent)"}, {"name": "publish", "phase": "publish", "kind": "finalize"}"#
+        )
         let bundle = try BundleLoader.load(files: files)
         let directory = TemporaryDirectory()
-        let engine = try Engine(store: Store(path: directory.file("state.db")), bundles: [bundle], clock: SimulatedClock().next)
+        let engine = try Engine(
+            store: Store(path: directory.file("state.db")),
+            bundles: [bundle],
+            clock: SimulatedClock().next
+        )
         _ = try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person)
         _ = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft())
         _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([]))
-        _ = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
+        _ = try engine.deliver(
+            key: try engine.pending("factchecker").key,
+            result: Fixtures.review([], checkedClaims: 0)
+        )
         _ = try engine.deliver(key: try engine.pending("command").key, result: Fixtures.commandOK)
         if output == "blocking" {
-            _ = try engine.deliver(key: "t1:recap:\(agent):0:1", result: Fixtures.review([["severity": "blocking", "summary": "late problem"]]))
+            _ = try engine.deliver(
+                key: "t1:recap:\(agent):0:1",
+                result: Fixtures.review([["severity": "blocking", "summary": "late problem"]])
+            )
         } else {
             _ = try engine.deliver(key: "t1:recap:\(agent):0:1", result: AgentResult(output: output).json)
             _ = try engine.deliver(key: "t1:recap:\(agent):0:2", result: AgentResult(output: output).json)
-            #expect(try engine.store.query("SELECT severity, origin, status FROM findings WHERE task_id = 't1'") == [["severity": "warn", "origin": "harness", "status": "open"]])
+            #expect(
+                try engine.store.query("SELECT severity, origin, status FROM findings WHERE task_id = 't1'") == [
+                    ["severity": "warn", "origin": "harness", "status": "open"]
+                ]
+            )
         }
         let task = try #require(try engine.task("t1"))
         #expect(task.status == ends)
-        if ends == .failed { #expect(task.outcome.contains("blocking finding(s) open after the last gate"), "\(task.outcome)") }
+        if ends == .failed {
+            #expect(task.outcome.contains("blocking finding(s) open after the last gate"), "\(task.outcome)")
+        }
         #expect(try engine.store.query("SELECT count(*) AS n FROM violations")[0]["n"] == 0)
     }
 
@@ -60,18 +81,41 @@ import LoomPolicy
     @Test func gateSendBacksDoNotUseUpTheReviewLoopsRounds() throws {
         let directory = TemporaryDirectory()
         let engine = try Fixtures.engine(in: directory)
-        _ = try engine.submit(bundle: "publishing", input: "x", policy: TaskPolicy(roles: ["legal": .human]), by: Fixtures.person)
+        _ = try engine.submit(
+            bundle: "publishing",
+            input: "x",
+            policy: TaskPolicy(roles: ["legal": .human]),
+            by: Fixtures.person
+        )
         for iteration in 0..<2 {
             _ = try engine.deliver(key: "t1:draft:writer:\(iteration):1", result: Fixtures.draft())
             _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([]))
-            _ = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
+            _ = try engine.deliver(
+                key: try engine.pending("factchecker").key,
+                result: Fixtures.review([], checkedClaims: 0)
+            )
             let gate = try #require(try engine.waitingGate(task: "t1"))
-            _ = try engine.answerGate(task: "t1", gate: gate.eventID, answer: .requestChanges, message: "again", by: Fixtures.person)
+            _ = try engine.answerGate(
+                task: "t1",
+                gate: gate.eventID,
+                answer: .requestChanges,
+                message: "again",
+                by: Fixtures.person
+            )
         }
         _ = try engine.deliver(key: "t1:draft:writer:2:1", result: Fixtures.draft())
-        _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([["severity": "blocking", "summary": "new problem"]]))
-        guard case .applied(let next) = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0)) else {
-            Issue.record("not applied"); return
+        _ = try engine.deliver(
+            key: try engine.pending("editor").key,
+            result: Fixtures.review([["severity": "blocking", "summary": "new problem"]])
+        )
+        guard
+            case .applied(let next) = try engine.deliver(
+                key: try engine.pending("factchecker").key,
+                result: Fixtures.review([], checkedClaims: 0)
+            )
+        else {
+            Issue.record("not applied")
+            return
         }
         #expect(next.map(\.key) == ["t1:draft:writer:3:1"])
         #expect(try engine.waitingGate(task: "t1") == nil)
@@ -93,14 +137,22 @@ import LoomPolicy
     /// A delivery a rule refuses is journaled under its effect's task, so the task's log,
     /// proof and replay window include it. Before, it was filed under no task at all.
     @Test func aRefusedDeliveryIsOnTheTasksRecord() throws {
-        let rule = SQLRule(name: "no_drafts", sql: "SELECT task_id FROM step_outputs WHERE task_id = :task AND unit = 'writer'",
-                           message: "drafts are refused here", file: "test")
+        let rule = SQLRule(
+            name: "no_drafts",
+            sql: "SELECT task_id FROM step_outputs WHERE task_id = :task AND unit = 'writer'",
+            message: "drafts are refused here",
+            file: "test"
+        )
         let directory = TemporaryDirectory()
         let engine = try Fixtures.engine(in: directory, extraRules: [rule])
         _ = try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person)
-        let error = try #require(throws: LoomError.self) { try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft()) }
+        let error = try #require(throws: LoomError.self) {
+            try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft())
+        }
         #expect(error.code == .invariantViolation)
         #expect(try engine.store.query("SELECT task_id FROM journal WHERE kind = 'violation'") == [["task_id": "t1"]])
-        #expect(try engine.store.query("SELECT task_id, rule FROM violations") == [["task_id": "t1", "rule": "no_drafts"]])
+        #expect(
+            try engine.store.query("SELECT task_id, rule FROM violations") == [["task_id": "t1", "rule": "no_drafts"]]
+        )
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-@testable import LoomEngine
-import LoomTestKit
 import LoomPolicy
+import LoomTestKit
+import Testing
+
+@testable import LoomEngine
 
 /// The flow interpreter on the publishing bundle: a kernel that knows no domain runs a
 /// draft → edit → legal gate → render → publish process.
@@ -18,15 +19,26 @@ import LoomPolicy
         #expect(prompt.contains("Write about tides"))
 
         let afterDraft = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft())
-        guard case .applied(let fanOut) = afterDraft else { Issue.record("draft not applied: \(afterDraft)"); return }
+        guard case .applied(let fanOut) = afterDraft else {
+            Issue.record("draft not applied: \(afterDraft)")
+            return
+        }
         #expect(Set(fanOut.map(\.unit)) == ["editor", "factchecker"])
         #expect(AgentRequest(json: try engine.pending("editor").request)?.prompt.contains("A title") == true)
 
         // A claim finding trips the legal gate's safety floor: a person must answer even
         // though the gate's policy (on-blockers) would let the resolver approve.
-        _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([["severity": "info", "summary": "fine"]]))
-        _ = try engine.deliver(key: try engine.pending("factchecker").key,
-                               result: Fixtures.review([["severity": "warn", "summary": "unsourced figure", "category": "claim"]], checkedClaims: 3))
+        _ = try engine.deliver(
+            key: try engine.pending("editor").key,
+            result: Fixtures.review([["severity": "info", "summary": "fine"]])
+        )
+        _ = try engine.deliver(
+            key: try engine.pending("factchecker").key,
+            result: Fixtures.review(
+                [["severity": "warn", "summary": "unsourced figure", "category": "claim"]],
+                checkedClaims: 3
+            )
+        )
         let task = try #require(try engine.task("t1"))
         #expect(task.status == .parked)
         let gate = try #require(try engine.waitingGate(task: "t1"))
@@ -51,7 +63,10 @@ import LoomPolicy
         _ = try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person)
         _ = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft())
         _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([]))
-        _ = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
+        _ = try engine.deliver(
+            key: try engine.pending("factchecker").key,
+            result: Fixtures.review([], checkedClaims: 0)
+        )
         #expect(try engine.task("t1")?.status == .running)
         let gate = try engine.store.query("SELECT status, requires_human, decided_by FROM gates WHERE task_id = 't1'")
         #expect(gate.count == 1)
@@ -64,18 +79,32 @@ import LoomPolicy
         let engine = try Fixtures.engine(in: directory)
         _ = try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person)
         _ = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft())
-        _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([["severity": "blocking", "summary": "lede buried"]]))
-        guard case .applied(let next) = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 1)) else {
-            Issue.record("not applied"); return
+        _ = try engine.deliver(
+            key: try engine.pending("editor").key,
+            result: Fixtures.review([["severity": "blocking", "summary": "lede buried"]])
+        )
+        guard
+            case .applied(let next) = try engine.deliver(
+                key: try engine.pending("factchecker").key,
+                result: Fixtures.review([], checkedClaims: 1)
+            )
+        else {
+            Issue.record("not applied")
+            return
         }
         #expect(next.map(\.key) == ["t1:draft:writer:1:1"])
         #expect(AgentRequest(json: next[0].request)?.prompt.contains("lede buried") == true)
-        guard case .applied(let round2) = try engine.deliver(key: "t1:draft:writer:1:1", result: Fixtures.draft("Better")) else {
-            Issue.record("not applied"); return
+        guard
+            case .applied(let round2) = try engine.deliver(key: "t1:draft:writer:1:1", result: Fixtures.draft("Better"))
+        else {
+            Issue.record("not applied")
+            return
         }
         #expect(round2.map(\.unit) == ["editor"])
         _ = try engine.deliver(key: round2[0].key, result: Fixtures.review([]))
-        let findings = try engine.store.query("SELECT status FROM findings WHERE task_id = 't1' AND severity = 'blocking'")
+        let findings = try engine.store.query(
+            "SELECT status FROM findings WHERE task_id = 't1' AND severity = 'blocking'"
+        )
         #expect(findings == [["status": "fixed"]])
         #expect(try engine.pending("command").step == "render")
     }
@@ -92,9 +121,20 @@ import LoomPolicy
     @Test func garbageIsRetriedOnceThenBecomesABlockerAPersonMustSee() throws {
         let directory = TemporaryDirectory()
         let engine = try Fixtures.engine(in: directory)
-        _ = try engine.submit(bundle: "publishing", input: "x", policy: PolicyPreset.fullAutonomous.policy, by: Fixtures.person)
-        guard case .applied(let retry) = try engine.deliver(key: "t1:draft:writer:0:1", result: AgentResult(output: "not json").json) else {
-            Issue.record("not applied"); return
+        _ = try engine.submit(
+            bundle: "publishing",
+            input: "x",
+            policy: PolicyPreset.fullAutonomous.policy,
+            by: Fixtures.person
+        )
+        guard
+            case .applied(let retry) = try engine.deliver(
+                key: "t1:draft:writer:0:1",
+                result: AgentResult(output: "not json").json
+            )
+        else {
+            Issue.record("not applied")
+            return
         }
         #expect(retry.map(\.key) == ["t1:draft:writer:0:2"])
         #expect(AgentRequest(json: retry[0].request)?.prompt.contains("output is not JSON") == true)
@@ -103,7 +143,10 @@ import LoomPolicy
         #expect(harness == [["severity": "blocking", "origin": "harness", "status": "open"]])
         // Even fully autonomous, the gate cannot be resolved over the harness blocker.
         _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([]))
-        _ = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
+        _ = try engine.deliver(
+            key: try engine.pending("factchecker").key,
+            result: Fixtures.review([], checkedClaims: 0)
+        )
         #expect(try engine.task("t1")?.status == .parked)
     }
 
@@ -126,29 +169,64 @@ import LoomPolicy
     @Test func requestChangesWalksBackWithTheMessageAndNeedsOne() throws {
         let directory = TemporaryDirectory()
         let engine = try Fixtures.engine(in: directory)
-        _ = try engine.submit(bundle: "publishing", input: "x", policy: TaskPolicy(roles: ["legal": .human]), by: Fixtures.person)
+        _ = try engine.submit(
+            bundle: "publishing",
+            input: "x",
+            policy: TaskPolicy(roles: ["legal": .human]),
+            by: Fixtures.person
+        )
         _ = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft())
         _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([]))
-        _ = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
+        _ = try engine.deliver(
+            key: try engine.pending("factchecker").key,
+            result: Fixtures.review([], checkedClaims: 0)
+        )
         let gate = try #require(try engine.waitingGate(task: "t1"))
         #expect(gate.reasons == ["policy: human"])
-        #expect(throws: LoomError.self) { try engine.answerGate(task: "t1", gate: gate.eventID, answer: .requestChanges, message: "  ", by: Fixtures.person) }
-        let effects = try engine.answerGate(task: "t1", gate: gate.eventID, answer: .requestChanges, message: "shorter, please", by: Fixtures.person)
+        #expect(throws: LoomError.self) {
+            try engine.answerGate(
+                task: "t1",
+                gate: gate.eventID,
+                answer: .requestChanges,
+                message: "  ",
+                by: Fixtures.person
+            )
+        }
+        let effects = try engine.answerGate(
+            task: "t1",
+            gate: gate.eventID,
+            answer: .requestChanges,
+            message: "shorter, please",
+            by: Fixtures.person
+        )
         #expect(effects.map(\.key) == ["t1:draft:writer:1:1"])
         #expect(AgentRequest(json: effects[0].request)?.prompt.contains("shorter, please") == true)
     }
 
     @Test func theSpawnCapEndsARunawayTask() throws {
         var files = try Fixtures.publishing().files
-        files["bundle.json"] = files["bundle.json"]!.replacingOccurrences(of: #""spawnCap": 40"#, with: #""spawnCap": 3"#)
+        files["bundle.json"] = files["bundle.json"]!.replacingOccurrences(
+            of: #""spawnCap": 40"#,
+            with: #""spawnCap": 3"#
+        )
         let bundle = try BundleLoader.load(files: files)
         let directory = TemporaryDirectory()
-        let engine = try Engine(store: Store(path: directory.file("state.db")), bundles: [bundle], clock: SimulatedClock().next)
+        let engine = try Engine(
+            store: Store(path: directory.file("state.db")),
+            bundles: [bundle],
+            clock: SimulatedClock().next
+        )
         _ = try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person)
         _ = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft())
-        _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([["severity": "blocking", "summary": "no"]]))
+        _ = try engine.deliver(
+            key: try engine.pending("editor").key,
+            result: Fixtures.review([["severity": "blocking", "summary": "no"]])
+        )
         // Three spawns so far; walking back to the writer would be the fourth.
-        _ = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
+        _ = try engine.deliver(
+            key: try engine.pending("factchecker").key,
+            result: Fixtures.review([], checkedClaims: 0)
+        )
         let task = try #require(try engine.task("t1"))
         #expect(task.status == .failed)
         #expect(task.outcome.contains("spawn cap of 3"))

@@ -1,6 +1,7 @@
-import Testing
-@testable import LoomEngine
 import LoomValues
+import Testing
+
+@testable import LoomEngine
 
 @Suite("JSONValue")
 struct JSONValueTests {
@@ -12,8 +13,11 @@ struct JSONValueTests {
     }
 
     private func expectRejected(
-        _ text: String, _ code: JSONError.Code, at offset: Int? = nil,
-        limits: JSONLimits = .default, sourceLocation: SourceLocation = #_sourceLocation
+        _ text: String,
+        _ code: JSONError.Code,
+        at offset: Int? = nil,
+        limits: JSONLimits = .default,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) {
         expectRejected(bytes: Array(text.utf8), code, at: offset, limits: limits, sourceLocation: sourceLocation)
         // The String entry point must agree with the bytes entry point.
@@ -26,8 +30,11 @@ struct JSONValueTests {
     }
 
     private func expectRejected(
-        bytes: [UInt8], _ code: JSONError.Code, at offset: Int? = nil,
-        limits: JSONLimits = .default, sourceLocation: SourceLocation = #_sourceLocation
+        bytes: [UInt8],
+        _ code: JSONError.Code,
+        at offset: Int? = nil,
+        limits: JSONLimits = .default,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) {
         do {
             let v = try JSONValue.parse(bytes: bytes, limits: limits)
@@ -212,8 +219,10 @@ struct JSONValueTests {
             expectRejected(bytes: [0x22, 0x5C, 0x74] + seq + [0x22], .invalidUTF8, at: 3)
         }
         // Valid boundary sequences are accepted.
-        let good: [[UInt8]] = [[0xC2, 0x80], [0xDF, 0xBF], [0xE0, 0xA0, 0x80], [0xED, 0x9F, 0xBF],
-                               [0xEE, 0x80, 0x80], [0xF0, 0x90, 0x80, 0x80], [0xF4, 0x8F, 0xBF, 0xBF]]
+        let good: [[UInt8]] = [
+            [0xC2, 0x80], [0xDF, 0xBF], [0xE0, 0xA0, 0x80], [0xED, 0x9F, 0xBF],
+            [0xEE, 0x80, 0x80], [0xF0, 0x90, 0x80, 0x80], [0xF4, 0x8F, 0xBF, 0xBF],
+        ]
         for seq in good {
             let v = try? JSONValue.parse(bytes: [0x22] + seq + [0x22])
             #expect(v?.stringValue.map { Array($0.utf8) } == seq)
@@ -260,9 +269,11 @@ struct JSONValueTests {
     @Test func canonicalStringEscapes() {
         var raw = ""
         for c in 0..<0x20 { raw.unicodeScalars.append(Unicode.Scalar(UInt8(c))) }
-        #expect(JSONValue.string(raw).canonicalText ==
-            #""\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000b\f\r\u000e\u000f"#
-            + #"\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f""#)
+        #expect(
+            JSONValue.string(raw).canonicalText
+                == #""\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000b\f\r\u000e\u000f"#
+                + #"\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f""#
+        )
         #expect(JSONValue.string("q\"b\\s/é€🧵\u{7F}").canonicalText == "\"q\\\"b\\\\s/é€🧵\u{7F}\"")
         #expect(parse(#""\u00e9\/""#)?.canonicalText == "\"é/\"")
         #expect(JSONValue.object(["k\n": "v\t"]).canonicalText == #"{"k\n":"v\t"}"#)
@@ -282,16 +293,22 @@ struct JSONValueTests {
                 case "\n": out += "\\n"
                 case "\r": out += "\\r"
                 case "\t": out += "\\t"
-                case _ where scalar.value < 0x20: out += "\\u00" + String(scalar.value >> 4, radix: 16) + String(scalar.value & 0xF, radix: 16)
+                case _ where scalar.value < 0x20:
+                    out += "\\u00" + String(scalar.value >> 4, radix: 16) + String(scalar.value & 0xF, radix: 16)
                 default: out.unicodeScalars.append(scalar)
                 }
             }
             return out + "\""
         }
-        let pieces = ["a", "plain words ", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", " ", "é", "漢字", "🙂", "\u{7F}", "~", "0123456"]
+        let pieces = [
+            "a", "plain words ", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", " ", "é", "漢字", "🙂", "\u{7F}", "~",
+            "0123456",
+        ]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2_000 {
-            let text = (0..<Int.random(in: 0...24, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let text = (0..<Int.random(in: 0...24, using: &generator)).map { _ in
+                pieces.randomElement(using: &generator)!
+            }.joined()
             #expect(JSONValue.string(text).canonicalText == reference(text), "\(Array(text.utf8))")
         }
     }
@@ -375,15 +392,15 @@ struct JSONValueTests {
 
     static func randomScalar(_ rng: inout SplitMix64) -> Unicode.Scalar {
         switch rng.below(8) {
-        case 0: return Unicode.Scalar(UInt8(rng.below(0x20)))                    // control
+        case 0: return Unicode.Scalar(UInt8(rng.below(0x20)))  // control
         case 1: return ["\"", "\\", "/", "\u{7F}", " "][rng.below(5)]
-        case 2, 3: return Unicode.Scalar(UInt8(0x21 + rng.below(0x5E)))           // printable ASCII
-        case 4: return Unicode.Scalar(UInt32(0x80 + rng.below(0x780)))!          // 2-byte
-        case 5:                                                                   // 3-byte, no surrogates
+        case 2, 3: return Unicode.Scalar(UInt8(0x21 + rng.below(0x5E)))  // printable ASCII
+        case 4: return Unicode.Scalar(UInt32(0x80 + rng.below(0x780)))!  // 2-byte
+        case 5:  // 3-byte, no surrogates
             var v = UInt32(0x800 + rng.below(0x10000 - 0x800))
             if (0xD800...0xDFFF).contains(v) { v = 0xE000 + v - 0xD800 }
             return Unicode.Scalar(v)!
-        case 6: return Unicode.Scalar(UInt32(0x10000 + rng.below(0x100000)))!     // 4-byte
+        case 6: return Unicode.Scalar(UInt32(0x10000 + rng.below(0x100000)))!  // 4-byte
         default: return ["\u{301}", "\u{308}", "é", "\u{1F9F5}", "\u{FEFF}"][rng.below(5)]
         }
     }

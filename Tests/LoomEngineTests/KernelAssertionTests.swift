@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LoomEngine
 
 /// The kernel's assertions stop the process loudly (TigerBeetle's style): a state that

@@ -1,6 +1,7 @@
-import Testing
-@testable import LoomEngine
 import LoomValues
+import Testing
+
+@testable import LoomEngine
 
 @Suite("OutputSchema")
 struct OutputSchemaTests {
@@ -31,32 +32,44 @@ struct OutputSchemaTests {
     @Test func validValuesPass() throws {
         let s = try schema(Self.findings)
         #expect(s.validate(try JSONValue.parse(#"{"findings": []}"#)).isEmpty)
-        #expect(s.validate(try JSONValue.parse(#"{"findings": [{"severity": "warn", "summary": "héllo", "score": 1.5, "line": 2.0, "extra": null}]}"#)).isEmpty)
+        #expect(
+            s.validate(
+                try JSONValue.parse(
+                    #"{"findings": [{"severity": "warn", "summary": "héllo", "score": 1.5, "line": 2.0, "extra": null}]}"#
+                )
+            ).isEmpty
+        )
     }
 
     @Test func violationsAreReportedWithPaths() throws {
         let s = try schema(Self.findings)
-        let value = try JSONValue.parse("""
+        let value = try JSONValue.parse(
+            """
             {"findings": [
               {"severity": "warn", "summary": "fine"},
               {"severity": "warn", "summary": "ok"},
               {"severity": "fatal", "summary": "way too long here", "score": 2, "line": 0.5},
               {"summary": 3}
             ], "other": true}
-            """)
-        #expect(s.validate(value) == [
-            "$.findings[1].summary: expected at least 3 characters, found 2",
-            "$.findings[2].line: expected an integer, found number",
-            "$.findings[2].score: expected a number <= 1.5, found 2",
-            "$.findings[2].severity: expected one of blocking, warn, info",
-            "$.findings[2].summary: expected at most 10 characters, found 17",
-            "$.findings[3].severity: missing required property",
-            "$.findings[3].summary: expected a string, found integer",
-            "$.other: unexpected property (the schema does not declare it)",
-        ])
+            """
+        )
+        #expect(
+            s.validate(value) == [
+                "$.findings[1].summary: expected at least 3 characters, found 2",
+                "$.findings[2].line: expected an integer, found number",
+                "$.findings[2].score: expected a number <= 1.5, found 2",
+                "$.findings[2].severity: expected one of blocking, warn, info",
+                "$.findings[2].summary: expected at most 10 characters, found 17",
+                "$.findings[3].severity: missing required property",
+                "$.findings[3].summary: expected a string, found integer",
+                "$.other: unexpected property (the schema does not declare it)",
+            ]
+        )
         #expect(s.validate(.array([])) == ["$: expected an object, found array"])
-        #expect(s.validate(["findings": .array(Array(repeating: ["severity": "info", "summary": "abc"], count: 6))])
-            == ["$.findings: expected at most 5 items, found 6"])
+        #expect(
+            s.validate(["findings": .array(Array(repeating: ["severity": "info", "summary": "abc"], count: 6))])
+                == ["$.findings: expected at most 5 items, found 6"]
+        )
     }
 
     @Test func oddKeysAreQuotedInPaths() throws {
@@ -81,26 +94,38 @@ struct OutputSchemaTests {
     }
 
     @Test func unsupportedKeywordsAndBadSchemasAreRefused() throws {
-        #expect(try loadProblems(#"{"type": "object", "properties": {"a": {"type": "strin"}}, "patternProperties": {}}"#) == [
-            #"$.patternProperties: unsupported schema keyword "patternProperties""#,
-            #"$.properties.a.type: unknown type "strin"; expected one of object, array, string, integer, number, boolean, null"#,
-        ])
-        #expect(try loadProblems(#"{"type": "string", "items": {}, "minLength": -1, "maxLenght": 3}"#) == [
-            #"$.maxLenght: unsupported schema keyword "maxLenght" (did you mean "maxLength"?)"#,
-            #"$.items: "items" does not apply to type string"#,
-            "$.minLength: expected a non-negative integer, found -1",
-        ])
-        #expect(try loadProblems(#"{"additionalProperties": {}, "required": ["a", "a"], "enum": []}"#) == [
-            "$.additionalProperties: expected a boolean (schema-valued additionalProperties is not supported), found object",
-            #"$.required[1]: "a" is listed twice"#,
-            "$.enum: expected a non-empty array of strings or numbers, found an empty array",
-        ])
-        #expect(try loadProblems(#"{"type": "integer", "enum": [1, 1.5, "a"], "minimum": 5, "maximum": 1}"#) == [
-            "$.enum[1]: 1.5 is not an integer",
-            "$.enum[2]: a string value cannot match type integer",
-            "$.minimum: minimum 5 is greater than maximum 1",
-        ])
-        #expect(try loadProblems(#"{"type": "object", "required": ["x"], "additionalProperties": false, "properties": {}}"#).count == 1)
+        #expect(
+            try loadProblems(#"{"type": "object", "properties": {"a": {"type": "strin"}}, "patternProperties": {}}"#)
+                == [
+                    #"$.patternProperties: unsupported schema keyword "patternProperties""#,
+                    #"$.properties.a.type: unknown type "strin"; expected one of object, array, string, integer, number, boolean, null"#,
+                ]
+        )
+        #expect(
+            try loadProblems(#"{"type": "string", "items": {}, "minLength": -1, "maxLenght": 3}"#) == [
+                #"$.maxLenght: unsupported schema keyword "maxLenght" (did you mean "maxLength"?)"#,
+                #"$.items: "items" does not apply to type string"#,
+                "$.minLength: expected a non-negative integer, found -1",
+            ]
+        )
+        #expect(
+            try loadProblems(#"{"additionalProperties": {}, "required": ["a", "a"], "enum": []}"#) == [
+                "$.additionalProperties: expected a boolean (schema-valued additionalProperties is not supported), found object",
+                #"$.required[1]: "a" is listed twice"#,
+                "$.enum: expected a non-empty array of strings or numbers, found an empty array",
+            ]
+        )
+        #expect(
+            try loadProblems(#"{"type": "integer", "enum": [1, 1.5, "a"], "minimum": 5, "maximum": 1}"#) == [
+                "$.enum[1]: 1.5 is not an integer",
+                "$.enum[2]: a string value cannot match type integer",
+                "$.minimum: minimum 5 is greater than maximum 1",
+            ]
+        )
+        #expect(
+            try loadProblems(#"{"type": "object", "required": ["x"], "additionalProperties": false, "properties": {}}"#)
+                .count == 1
+        )
         #expect(try loadProblems("true") == ["$: a schema must be an object, found boolean"])
     }
 }

@@ -1,8 +1,9 @@
-import Testing
 import Foundation
-@testable import LoomEngine
 import LoomTestKit
 import LoomValues
+import Testing
+
+@testable import LoomEngine
 
 /// The kernel's half of context budgets: a bundle declares how each variable shrinks, and the
 /// spawn's request records where each shrinkable value sits in the rendered prompt (for the
@@ -15,7 +16,9 @@ import LoomValues
         var files: [String: String] = [:]
         for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            else { continue }
             files[path] = try String(contentsOfFile: "\(root)/\(path)", encoding: .utf8)
         }
         for (old, new) in replace {
@@ -25,14 +28,20 @@ import LoomValues
         return files
     }
 
-    static let shrinking = [(#""text": "output:draft.text""#, #""text": {"from": "output:draft.text", "shrink": "head-tail"}"#),
-                            (#""earlier": "findings""#, #""earlier": {"from": "findings", "shrink": "first-items"}"#)]
+    static let shrinking = [
+        (#""text": "output:draft.text""#, #""text": {"from": "output:draft.text", "shrink": "head-tail"}"#),
+        (#""earlier": "findings""#, #""earlier": {"from": "findings", "shrink": "first-items"}"#),
+    ]
 
     @Test func theRequestSaysWhereEachShrinkableValueSits() throws {
         let bundle = try BundleLoader.load(files: try Self.publishingFiles(Self.shrinking))
         #expect(bundle.agents["editor"]?.shrink == ["text": .headTail, "earlier": .firstItems])
         let directory = TemporaryDirectory()
-        let engine = try Engine(store: try Store(path: directory.file("state.db")), bundles: [bundle], clock: SimulatedClock().next)
+        let engine = try Engine(
+            store: try Store(path: directory.file("state.db")),
+            bundles: [bundle],
+            clock: SimulatedClock().next
+        )
         _ = try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person)
         let text = "Line one of a long draft.\nLine two, with ünïcode.\n"
         _ = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft(text: text))
@@ -59,19 +68,26 @@ import LoomValues
     }
 
     @Test func anUnknownShrinkRuleIsRefusedWhereItIsWritten() throws {
-        let files = try Self.publishingFiles([(#""text": "output:draft.text""#, #""text": {"from": "output:draft.text", "shrink": "middle"}"#)])
+        let files = try Self.publishingFiles([
+            (#""text": "output:draft.text""#, #""text": {"from": "output:draft.text", "shrink": "middle"}"#)
+        ])
         do {
             _ = try BundleLoader.load(files: files)
             Issue.record("a bundle with shrink \"middle\" loaded")
         } catch {
             let message = error.problems.map { "\($0.location) \($0.message)" }.joined(separator: "\n")
-            #expect(message.contains("agents.editor.variables.text.shrink") && message.contains("\"head-tail\""), "\(message)")
+            #expect(
+                message.contains("agents.editor.variables.text.shrink") && message.contains("\"head-tail\""),
+                "\(message)"
+            )
         }
     }
 
     @Test func spansOutsideThePromptAreNotTrusted() {
-        let json: JSONValue = ["task": "t1", "step": "s", "role": "r", "prompt": "abc", "iteration": 0, "attempt": 1,
-                               "shrink": [["variable": "v", "rule": "head-tail", "spans": [[0, 2], [1, 9], [2, 1]]]]]
+        let json: JSONValue = [
+            "task": "t1", "step": "s", "role": "r", "prompt": "abc", "iteration": 0, "attempt": 1,
+            "shrink": [["variable": "v", "rule": "head-tail", "spans": [[0, 2], [1, 9], [2, 1]]]],
+        ]
         #expect(AgentRequest(json: json)?.shrinkable.first?.spans == [0..<2])
     }
 }

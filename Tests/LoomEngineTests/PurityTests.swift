@@ -28,7 +28,8 @@ import Testing
     @Test func theKernelImportsOnlySQLiteFoundationAndCryptoForSHA256() throws {
         let allowed: Set<String> = ["CSQLite", "Foundation", "FoundationEssentials", "LoomValues"]
         for (name, text) in try Self.sources() {
-            for line in text.split(separator: "\n") where line.hasPrefix("import ") || line.contains(" import ") && line.hasPrefix("@") {
+            for line in text.split(separator: "\n")
+            where line.hasPrefix("import ") || line.contains(" import ") && line.hasPrefix("@") {
                 let module = line.split(separator: " ").last.map(String.init) ?? ""
                 let allowedHere = allowed.contains(module) || name == "SHA256.swift" && module == "Crypto"
                 #expect(allowedHere, "\(name) imports \(module)")
@@ -37,8 +38,14 @@ import Testing
     }
 
     @Test func theKernelNamesNoVendorTransportOrDomain() throws {
-        let words = ["claude", "anthropic", "openai", "openrouter", "ollama", "telegram", "docker", "git", "worktree", "review", "aider", "opencode"]
-        let pattern = try NSRegularExpression(pattern: "\\b(\(words.joined(separator: "|")))\\b", options: [.caseInsensitive])
+        let words = [
+            "claude", "anthropic", "openai", "openrouter", "ollama", "telegram", "docker", "git", "worktree", "review",
+            "aider", "opencode",
+        ]
+        let pattern = try NSRegularExpression(
+            pattern: "\\b(\(words.joined(separator: "|")))\\b",
+            options: [.caseInsensitive]
+        )
         for (name, text) in try Self.sources() {
             let range = NSRange(text.startIndex..., in: text)
             if let match = pattern.firstMatch(in: text, range: range), let found = Range(match.range, in: text) {
@@ -48,8 +55,10 @@ import Testing
     }
 
     @Test func theKernelReadsNoAmbientClockRandomnessOrUUID() throws {
-        let forbidden = ["Date()", "Date.now", "UUID()", ".random(", "random()", "arc4random", "ContinuousClock", "SuspendingClock",
-                         "DispatchTime.now", "gettimeofday", "clock_gettime", "time(nil)", "ProcessInfo", "CFAbsoluteTime"]
+        let forbidden = [
+            "Date()", "Date.now", "UUID()", ".random(", "random()", "arc4random", "ContinuousClock", "SuspendingClock",
+            "DispatchTime.now", "gettimeofday", "clock_gettime", "time(nil)", "ProcessInfo", "CFAbsoluteTime",
+        ]
         for (name, text) in try Self.sources() {
             for word in forbidden where text.contains(word) {
                 Issue.record("\(name) uses \(word)")

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-@testable import LoomEngine
 import LoomTestKit
 import LoomValues
+import Testing
+
+@testable import LoomEngine
 
 /// Replay runs only the rules added since the journal was recorded: the verdicts of the
 /// rules in force then are on record, in the rows and in the journal's `violation` entries.
@@ -25,8 +26,10 @@ import LoomValues
         try FileManager.default.copyItem(atPath: source, toPath: copy)
         let manifest = copy + "/bundle.json"
         let text = try String(contentsOfFile: manifest, encoding: .utf8)
-        let rule: JSONValue = ["name": .string(Self.ruleName), "sql": .string(Self.ruleSQL),
-                               "message": "a piece is published after loomd signed the chain"]
+        let rule: JSONValue = [
+            "name": .string(Self.ruleName), "sql": .string(Self.ruleSQL),
+            "message": "a piece is published after loomd signed the chain",
+        ]
         let edited = text.replacingOccurrences(of: "\"rules\": [", with: "\"rules\": [\n    \(rule.canonicalText),")
         #expect(edited != text)
         try edited.write(toFile: manifest, atomically: true, encoding: .utf8)
@@ -52,8 +55,12 @@ import LoomValues
         }
         let head = try engine.chainPosition()
         // The kernel keeps checkpoints as opaque bytes; no key is needed to store one.
-        let checkpoint = ChainCheckpoint(seq: head.seq, head: head.head, publicKey: Array(repeating: 1, count: 32),
-                                         signature: Array(repeating: 2, count: 64))
+        let checkpoint = ChainCheckpoint(
+            seq: head.seq,
+            head: head.head,
+            publicKey: Array(repeating: 1, count: 32),
+            signature: Array(repeating: 2, count: 64)
+        )
         try engine.store.appendCheckpoint(checkpoint)
         _ = try engine.deliver(key: last, result: Fixtures.commandOK)
         #expect(try engine.task("t1")?.status == .done)

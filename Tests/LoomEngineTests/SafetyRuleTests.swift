@@ -1,15 +1,24 @@
-import Testing
-@testable import LoomEngine
 import LoomTestKit
+import Testing
+
+@testable import LoomEngine
 
 /// Commit-time rules and refusals: what an agent or a bug cannot get past.
 @Suite struct SafetyRuleTests {
     /// Brings t1 to a legal gate that needs a human (policy human).
     private func parkedAtLegal(_ engine: Engine, writer: Caller = .system) throws -> GateRecord {
-        _ = try engine.submit(bundle: "publishing", input: "x", policy: TaskPolicy(roles: ["legal": .human]), by: Fixtures.person)
+        _ = try engine.submit(
+            bundle: "publishing",
+            input: "x",
+            policy: TaskPolicy(roles: ["legal": .human]),
+            by: Fixtures.person
+        )
         _ = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft(), by: writer)
         _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([]))
-        _ = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
+        _ = try engine.deliver(
+            key: try engine.pending("factchecker").key,
+            result: Fixtures.review([], checkedClaims: 0)
+        )
         return try #require(try engine.waitingGate(task: "t1"))
     }
 
@@ -62,7 +71,9 @@ import LoomTestKit
             try engine.answerGate(task: "t1", gate: gate.eventID, answer: .approve, by: Fixtures.person)
         }
         #expect(again.code == .staleGate)
-        let refused = try engine.store.query("SELECT json_extract(payload, '$.code') AS code FROM journal WHERE kind = 'refused'")
+        let refused = try engine.store.query(
+            "SELECT json_extract(payload, '$.code') AS code FROM journal WHERE kind = 'refused'"
+        )
         #expect(refused == [["code": "stale_gate"], ["code": "stale_gate"]])
     }
 
@@ -71,20 +82,35 @@ import LoomTestKit
         let engine = try Fixtures.engine(in: directory)
         _ = try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person)
         let first = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft("First"))
-        guard case .applied = first else { Issue.record("first delivery: \(first)"); return }
+        guard case .applied = first else {
+            Issue.record("first delivery: \(first)")
+            return
+        }
         let ticks = try engine.store.query("SELECT count(*) AS n FROM ticks")
         let second = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft("Second"))
         #expect(second == .duplicate(recorded: Fixtures.draft("First")))
         #expect(try engine.store.query("SELECT count(*) AS n FROM ticks") == ticks)
-        let unknown = try #require(throws: LoomError.self) { try engine.deliver(key: "t9:x:y:0:1", result: Fixtures.draft()) }
+        let unknown = try #require(throws: LoomError.self) {
+            try engine.deliver(key: "t9:x:y:0:1", result: Fixtures.draft())
+        }
         #expect(unknown.code == .notFound)
     }
 
     @Test func theSameIdempotencyKeyReturnsTheSameTask() throws {
         let directory = TemporaryDirectory()
         let engine = try Fixtures.engine(in: directory)
-        let first = try engine.submit(bundle: "publishing", input: "nightly", idempotencyKey: "cron-2026-11-26", by: Fixtures.person)
-        let second = try engine.submit(bundle: "publishing", input: "nightly", idempotencyKey: "cron-2026-11-26", by: Fixtures.person)
+        let first = try engine.submit(
+            bundle: "publishing",
+            input: "nightly",
+            idempotencyKey: "cron-2026-11-26",
+            by: Fixtures.person
+        )
+        let second = try engine.submit(
+            bundle: "publishing",
+            input: "nightly",
+            idempotencyKey: "cron-2026-11-26",
+            by: Fixtures.person
+        )
         #expect(first.taskID == second.taskID)
         #expect(first.created && !second.created)
         #expect(try engine.store.query("SELECT count(*) AS n FROM tasks") == [["n": 1]])
@@ -93,14 +119,28 @@ import LoomTestKit
     @Test func aBundleRuleRollsBackAndNamesItsRows() throws {
         let directory = TemporaryDirectory()
         // An operator rule: no task may finish with a warn finding open.
-        let rule = SQLRule(name: "no_open_warnings", sql: "SELECT id FROM findings WHERE task_id = :task AND status = 'open' AND severity = 'warn' AND (SELECT status FROM tasks WHERE id = :task) = 'done'", message: "no open warnings at publication", file: "test")
+        let rule = SQLRule(
+            name: "no_open_warnings",
+            sql:
+                "SELECT id FROM findings WHERE task_id = :task AND status = 'open' AND severity = 'warn' AND (SELECT status FROM tasks WHERE id = :task) = 'done'",
+            message: "no open warnings at publication",
+            file: "test"
+        )
         let engine = try Fixtures.engine(in: directory, extraRules: [rule])
         _ = try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person)
         _ = try engine.deliver(key: "t1:draft:writer:0:1", result: Fixtures.draft())
-        _ = try engine.deliver(key: try engine.pending("editor").key, result: Fixtures.review([["severity": "warn", "summary": "long"]]))
-        _ = try engine.deliver(key: try engine.pending("factchecker").key, result: Fixtures.review([], checkedClaims: 0))
+        _ = try engine.deliver(
+            key: try engine.pending("editor").key,
+            result: Fixtures.review([["severity": "warn", "summary": "long"]])
+        )
+        _ = try engine.deliver(
+            key: try engine.pending("factchecker").key,
+            result: Fixtures.review([], checkedClaims: 0)
+        )
         let render = try engine.pending("command")
-        let error = try #require(throws: LoomError.self) { try engine.deliver(key: render.key, result: Fixtures.commandOK) }
+        let error = try #require(throws: LoomError.self) {
+            try engine.deliver(key: render.key, result: Fixtures.commandOK)
+        }
         #expect(error.violations.first?.rule == "no_open_warnings")
         #expect(error.violations.first?.rows == [["id": "t1.f1"]])
         #expect(try engine.pendingEffects().map(\.key) == [render.key])
@@ -123,13 +163,19 @@ import LoomTestKit
         for piece in 1...3 { _ = try engine.submit(bundle: "publishing", input: "piece \(piece)", by: Fixtures.person) }
         func inFlight() throws -> [RuleViolation] {
             try engine.store.write { tx throws(LoomError) in
-                try engine.rules.check(tx: tx, task: "t1", tick: 1, bundle: nil, rowsMax: 50).filter { $0.rule == "one_task_in_flight" }
+                try engine.rules.check(tx: tx, task: "t1", tick: 1, bundle: nil, rowsMax: 50).filter {
+                    $0.rule == "one_task_in_flight"
+                }
             }
         }
         #expect(try inFlight().isEmpty)  // t1 runs; t2 and t3 are queued
-        _ = try engine.store.write { tx throws(LoomError) in try tx.connection.execute("UPDATE tasks SET status = 'parked' WHERE id = 't3'") }
+        _ = try engine.store.write { tx throws(LoomError) in
+            try tx.connection.execute("UPDATE tasks SET status = 'parked' WHERE id = 't3'")
+        }
         #expect(try inFlight().first?.rows == [["id": "t3", "status": "parked"]])
-        _ = try engine.store.write { tx throws(LoomError) in try tx.connection.execute("UPDATE tasks SET status = 'running' WHERE id = 't2'") }
+        _ = try engine.store.write { tx throws(LoomError) in
+            try tx.connection.execute("UPDATE tasks SET status = 'running' WHERE id = 't2'")
+        }
         #expect(try inFlight().first?.rows.count == 2)
     }
 }

@@ -1,6 +1,7 @@
-import Testing
-@testable import LoomEngine
 import LoomTestKit
+import Testing
+
+@testable import LoomEngine
 
 /// The spawn cap counts model calls, not effects: a fallback chain that moved on and a
 /// transient retry each spend one.

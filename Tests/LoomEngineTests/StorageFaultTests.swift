@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import LoomEngine
 import LoomTestKit
+import Testing
+
+@testable import LoomEngine
 
 /// Storage faults aimed at one point through the VFS shim.
 @Suite struct StorageFaultTests {
@@ -12,7 +13,9 @@ import LoomTestKit
     @Test(arguments: 1...6)
     func aDiskErrorIsNotAForeignWrite(nth: Int) throws {
         let directory = TemporaryDirectory("loom-enospc")
-        let shim = try #require(StorageShim(name: "loom-enospc-\(nth)-\(ProcessInfo.processInfo.processIdentifier)", seed: 1))
+        let shim = try #require(
+            StorageShim(name: "loom-enospc-\(nth)-\(ProcessInfo.processInfo.processIdentifier)", seed: 1)
+        )
         var options = StoreOptions()
         options.soleWriter = true
         options.vfsName = shim.name
@@ -73,7 +76,8 @@ import LoomTestKit
         #expect(error.message.contains("rolled the transaction back"), "\(error)")
         #expect(try store.query("SELECT count(*) AS n FROM probe WHERE x >= 1000").first?["n"]?.intValue == 0)
         // The store is usable again: the next write opens a transaction of its own.
-        try store.write { tx throws(LoomError) in try tx.statement("INSERT INTO probe VALUES (?)").bind(1, 2_000).run() }
+        try store.write { tx throws(LoomError) in try tx.statement("INSERT INTO probe VALUES (?)").bind(1, 2_000).run()
+        }
         #expect(try store.query("SELECT count(*) AS n FROM probe").first?["n"]?.intValue == 201)
     }
 
@@ -82,7 +86,9 @@ import LoomTestKit
     @Test(arguments: [false, true])
     func fullLosesNothingAcknowledgedToAPowerCut(torn: Bool) throws {
         let directory = TemporaryDirectory("loom-power")
-        let shim = try #require(StorageShim(name: "loom-power-\(torn)-\(ProcessInfo.processInfo.processIdentifier)", seed: 7))
+        let shim = try #require(
+            StorageShim(name: "loom-power-\(torn)-\(ProcessInfo.processInfo.processIdentifier)", seed: 7)
+        )
         var options = StoreOptions()
         options.vfsName = shim.name
         let path = directory.file("state.db")
@@ -91,7 +97,14 @@ import LoomTestKit
             let store = try Store(path: path, options: options)
             let engine = try Engine(store: store, bundles: [try Fixtures.publishing()], clock: SimulatedClock().next)
             for index in 0..<20 {
-                acknowledged.append(try engine.submit(bundle: "publishing", input: "task \(index)", idempotencyKey: "k\(index)", by: Fixtures.person).taskID)
+                acknowledged.append(
+                    try engine.submit(
+                        bundle: "publishing",
+                        input: "task \(index)",
+                        idempotencyKey: "k\(index)",
+                        by: Fixtures.person
+                    ).taskID
+                )
             }
             shim.powerCut(torn: torn)
         }

@@ -1,8 +1,9 @@
 import CSQLite
 import Foundation
-import Testing
-@testable import LoomEngine
 import LoomTestKit
+import Testing
+
+@testable import LoomEngine
 
 /// Opening files safely and failing writes cleanly.
 @Suite struct StoreTests {
@@ -12,7 +13,12 @@ import LoomTestKit
         #expect(try store.query("PRAGMA journal_mode") == [["journal_mode": "wal"]])
         #expect(try store.query("PRAGMA synchronous") == [["synchronous": 2]])
         #expect(store.schemaVersion == Int64(Migrations.all.count))
-        #expect(try store.query("SELECT name FROM schema_migrations ORDER BY version") == [["name": "0001_kernel"], ["name": "0002_bundle_versions"], ["name": "0003_gates_by_decision"], ["name": "0004_chain_checkpoints"]])
+        #expect(
+            try store.query("SELECT name FROM schema_migrations ORDER BY version") == [
+                ["name": "0001_kernel"], ["name": "0002_bundle_versions"], ["name": "0003_gates_by_decision"],
+                ["name": "0004_chain_checkpoints"],
+            ]
+        )
         let strict = try store.query("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE '%STRICT%'")
         #expect(strict.isEmpty)
         var normal = StoreOptions()
@@ -33,7 +39,9 @@ import LoomTestKit
         #expect(try row.int("number") == 7)
         #expect(try row.optionalText("missing") == nil)
         #expect(try row.optionalInt64("missing") == nil)
-        for read in [{ _ = try row.text("missing") }, { _ = try row.int64("missing") }, { _ = try row.json("missing") }] {
+        for read in [
+            { _ = try row.text("missing") }, { _ = try row.int64("missing") }, { _ = try row.json("missing") },
+        ] {
             let error = #expect(throws: LoomError.self) { try read() }
             #expect(error?.code == .corrupt)
             #expect(error?.message.contains("column missing is NULL") == true)
@@ -64,7 +72,13 @@ import LoomTestKit
         let path = directory.file("other.db")
         var db: OpaquePointer?
         sqlite3_open(path, &db)
-        sqlite3_exec(db, "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'x');", nil, nil, nil)
+        sqlite3_exec(
+            db,
+            "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'x');",
+            nil,
+            nil,
+            nil
+        )
         sqlite3_close(db)
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         let error = try #require(throws: LoomError.self) { try Store(path: path) }
@@ -102,11 +116,17 @@ import LoomTestKit
         let path = directory.file("state.db")
         var options = StoreOptions()
         options.busyTimeoutMs = 50
-        let engine = try Engine(store: Store(path: path, options: options), bundles: [Fixtures.publishing()], clock: SimulatedClock().next)
+        let engine = try Engine(
+            store: Store(path: path, options: options),
+            bundles: [Fixtures.publishing()],
+            clock: SimulatedClock().next
+        )
         var other: OpaquePointer?
         sqlite3_open(path, &other)
         #expect(sqlite3_exec(other, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK)
-        let error = try #require(throws: LoomError.self) { try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person) }
+        let error = try #require(throws: LoomError.self) {
+            try engine.submit(bundle: "publishing", input: "x", by: Fixtures.person)
+        }
         #expect(error.code == .busy)
         sqlite3_exec(other, "ROLLBACK", nil, nil, nil)
         sqlite3_close(other)
@@ -122,7 +142,9 @@ import LoomTestKit
         let pages = try engine.store.query("PRAGMA page_count")[0]["page_count"]?.intValue ?? 0
         try engine.store.setMaxPageCount(Int(pages))
         let big = String(repeating: "x", count: 200_000)
-        let error = try #require(throws: LoomError.self) { try engine.submit(bundle: "publishing", input: big, by: Fixtures.person) }
+        let error = try #require(throws: LoomError.self) {
+            try engine.submit(bundle: "publishing", input: big, by: Fixtures.person)
+        }
         #expect(error.code == .full)
         #expect(try engine.store.query("SELECT count(*) AS n FROM tasks") == [["n": 1]])
         #expect(try engine.store.query("SELECT count(*) AS n FROM journal") == [["n": 1]])
@@ -133,11 +155,19 @@ import LoomTestKit
         let directory = TemporaryDirectory()
         let engine = try Fixtures.engine(in: directory)
         let tooLong = String(repeating: "y", count: engine.limits.inputMaxBytes + 1)
-        let error = try #require(throws: LoomError.self) { try engine.submit(bundle: "publishing", input: tooLong, by: Fixtures.person) }
+        let error = try #require(throws: LoomError.self) {
+            try engine.submit(bundle: "publishing", input: tooLong, by: Fixtures.person)
+        }
         #expect(error.code == .tooLarge)
-        _ = try engine.submit(bundle: "publishing", input: String(repeating: "y", count: engine.limits.inputMaxBytes), by: Fixtures.person)
+        _ = try engine.submit(
+            bundle: "publishing",
+            input: String(repeating: "y", count: engine.limits.inputMaxBytes),
+            by: Fixtures.person
+        )
         let huge = AgentResult(output: String(repeating: "z", count: engine.limits.resultMaxBytes)).json
-        let deliver = try #require(throws: LoomError.self) { try engine.deliver(key: "t1:draft:writer:0:1", result: huge) }
+        let deliver = try #require(throws: LoomError.self) {
+            try engine.deliver(key: "t1:draft:writer:0:1", result: huge)
+        }
         #expect(deliver.code == .tooLarge)
         #expect(try engine.pendingEffects().count == 1)
     }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-@testable import LoomEngine
 import LoomScheduling
 import LoomTestKit
+import Testing
+
+@testable import LoomEngine
 
 /// The whole-system simulator over many seeds, each with its own fault mix (swarm testing).
 /// A failing seed prints itself, its swarm and the one line that reproduces it.
@@ -22,7 +23,9 @@ import LoomTestKit
         var total = SimulationStats()
         for seed in stride(from: UInt64(batch + 1), through: UInt64(Self.seedCount), by: Self.seedBatches) {
             let directory = Self.scratch("loom-vopr-\(seed)")
-            let simulator = SystemSimulator(configuration: SystemSimulator.Configuration(seed: seed, directory: directory.path, bundle: bundle))
+            let simulator = SystemSimulator(
+                configuration: SystemSimulator.Configuration(seed: seed, directory: directory.path, bundle: bundle)
+            )
             do {
                 total.add(try simulator.run())
             } catch {
@@ -37,8 +40,10 @@ import LoomTestKit
     /// for others, and some seed injects each kind.
     @Test func swarmsVaryByKind() {
         let swarms = (1...UInt64(Self.seedCount)).map(Swarm.draw(seed:))
-        let kinds: [(String, (Swarm) -> Double)] = [("crash", \.crashRate), ("transient", \.transientRate), ("rate limit", \.rateLimitRate),
-                                                    ("duplicate", \.duplicateRate), ("stale", \.staleAnswerRate), ("cancel race", \.cancelRaceRate)]
+        let kinds: [(String, (Swarm) -> Double)] = [
+            ("crash", \.crashRate), ("transient", \.transientRate), ("rate limit", \.rateLimitRate),
+            ("duplicate", \.duplicateRate), ("stale", \.staleAnswerRate), ("cancel race", \.cancelRaceRate),
+        ]
         for (name, rate) in kinds {
             #expect(swarms.contains { rate($0) > 0 } && swarms.contains { rate($0) == 0 }, "\(name) is not varied")
         }
@@ -82,7 +87,9 @@ import LoomTestKit
     @Test(arguments: [UInt64(7_903_182_644_561_405_159)])
     func seedThatFoundADiskErrorFencingTheStore(seed: UInt64) throws {
         let directory = SystemSimulationTests.scratch("loom-vopr-regression-\(seed)")
-        try SystemSimulator(configuration: .init(seed: seed, directory: directory.path, bundle: try Fixtures.publishing())).run()
+        try SystemSimulator(
+            configuration: .init(seed: seed, directory: directory.path, bundle: try Fixtures.publishing())
+        ).run()
     }
 
     /// A read error in the middle of a tick made SQLite roll the whole tick back, but a debug
@@ -93,6 +100,8 @@ import LoomTestKit
     @Test(arguments: [UInt64(12_837_580_697_916_989_842), UInt64(15_180_299_744_243_109_744)])
     func seedThatFoundATickRunningOnAfterSQLiteRolledItBack(seed: UInt64) throws {
         let directory = SystemSimulationTests.scratch("loom-vopr-regression-\(seed)")
-        try SystemSimulator(configuration: .init(seed: seed, directory: directory.path, bundle: try Fixtures.publishing())).run()
+        try SystemSimulator(
+            configuration: .init(seed: seed, directory: directory.path, bundle: try Fixtures.publishing())
+        ).run()
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import LoomEngine
 import LoomTestKit
 import LoomValues
+
+@testable import LoomEngine
 
 /// A temporary directory removed when the value is released.
 final class TemporaryDirectory {
@@ -9,7 +10,9 @@ final class TemporaryDirectory {
 
     init(_ name: String = "loom", under parent: String? = nil) {
         let root = parent.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
-        let base = root.appendingPathComponent("\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0...UInt64.max))")
+        let base = root.appendingPathComponent(
+            "\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0...UInt64.max))"
+        )
         try! FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         path = base.path
     }
@@ -21,26 +24,42 @@ final class TemporaryDirectory {
 
 enum Fixtures {
     /// The repository checkout the tests were built from.
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// The sample non-code bundle (draft → edit → legal gate → render → publish).
     static func publishing() throws -> LoomBundle {
         try BundleLoader.load(directory: repositoryRoot.appendingPathComponent(PublishingWorld.bundlePath).path)
     }
 
-    static let person = Caller(principal: .human(uid: 1000), uid: 1000, gid: 1000, pid: 4242, executable: "/usr/bin/loomctl")
+    static let person = Caller(
+        principal: .human(uid: 1000),
+        uid: 1000,
+        gid: 1000,
+        pid: 4242,
+        executable: "/usr/bin/loomctl"
+    )
     static let stranger = Caller(principal: .human(uid: 1001), uid: 1001, gid: 1001, pid: 4243)
     static let agentProcess = Caller(principal: .agent("writer"), uid: 1000, gid: 1000, pid: 5000)
 
     /// A fresh engine on a new database in `directory`, with the publishing bundle.
-    static func engine(in directory: TemporaryDirectory, name: String = "state.db", extraRules: [SQLRule] = [], clock: SimulatedClock = SimulatedClock()) throws -> Engine {
+    static func engine(
+        in directory: TemporaryDirectory,
+        name: String = "state.db",
+        extraRules: [SQLRule] = [],
+        clock: SimulatedClock = SimulatedClock()
+    ) throws -> Engine {
         let store = try Store(path: directory.file(name))
         return try Engine(store: store, bundles: [publishing()], extraRules: extraRules, clock: clock.next)
     }
 
     /// A valid writer output.
     static func draft(_ title: String = "A title", text: String = "Some words.") -> JSONValue {
-        AgentResult(output: JSONValue.object(["title": .string(title), "text": .string(text)]).canonicalText, tokensIn: 10, tokensOut: 5).json
+        AgentResult(
+            output: JSONValue.object(["title": .string(title), "text": .string(text)]).canonicalText,
+            tokensIn: 10,
+            tokensOut: 5
+        ).json
     }
 
     static func review(_ findings: [JSONValue], checkedClaims: Int? = nil) -> JSONValue {
@@ -68,7 +87,9 @@ extension Engine {
     /// The single pending effect for `unit`, failing loudly if there is not exactly one.
     func pending(_ unit: String) throws -> Effect {
         let matches = try pendingEffects().filter { $0.unit == unit }
-        guard matches.count == 1 else { throw LoomError(.internal, "expected one pending effect for \(unit), found \(matches.count)") }
+        guard matches.count == 1 else {
+            throw LoomError(.internal, "expected one pending effect for \(unit), found \(matches.count)")
+        }
         return matches[0]
     }
 }

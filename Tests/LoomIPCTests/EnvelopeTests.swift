@@ -1,5 +1,5 @@
-import LoomValues
 import LoomIPC
+import LoomValues
 import Testing
 
 /// Request envelopes and the wire form of errors.
@@ -52,9 +52,11 @@ import Testing
     }
 
     @Test func errorCodesAreTheClosedSet() {
-        #expect(IPCErrorCode.allCases.map(\.rawValue) == [
-            "bad_frame", "too_large", "bad_json", "unknown_method", "invalid_params",
-            "not_found", "forbidden", "conflict", "busy", "unavailable", "internal",
-        ])
+        #expect(
+            IPCErrorCode.allCases.map(\.rawValue) == [
+                "bad_frame", "too_large", "bad_json", "unknown_method", "invalid_params",
+                "not_found", "forbidden", "conflict", "busy", "unavailable", "internal",
+            ]
+        )
     }
 }

@@ -1,5 +1,5 @@
-import LoomValues
 import LoomIPC
+import LoomValues
 import Testing
 
 /// The incremental decoder: arbitrary splits, many frames at once, the hard limit.
@@ -37,7 +37,7 @@ import Testing
         var decoder = FrameDecoder()
         decoder.append(bodies.flatMap(frame))
         var got: [[UInt8]] = []
-        for _ in 0..<2000 {   // bounded: at most one body per iteration
+        for _ in 0..<2000 {  // bounded: at most one body per iteration
             guard let body = try decoder.next() else { break }
             got.append(body)
         }
@@ -74,7 +74,7 @@ import Testing
 
     @Test func defaultLimitIsOneMiB() throws {
         var decoder = FrameDecoder()
-        decoder.append([0x00, 0x10, 0x00, 0x01])   // 1 MiB + 1
+        decoder.append([0x00, 0x10, 0x00, 0x01])  // 1 MiB + 1
         do {
             _ = try decoder.next()
             Issue.record("expected too_large")

@@ -1,11 +1,12 @@
+import Dispatch
+import LoomIPC
+import LoomIPCServer
+import LoomValues
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
-import LoomValues
-import LoomIPC
-import LoomIPCServer
-import Testing
 
 /// The server and the client together over a real socket, including clients that
 /// misbehave. Serialized: several cases measure time and would be skewed by
@@ -37,7 +38,10 @@ struct IPCServerTests {
         let fixture = try TestServer()
         let client = try fixture.client()
         var events: [JSONValue] = []
-        let result = try client.stream("count", ["n": 5]) { events.append($0); return true }
+        let result = try client.stream("count", ["n": 5]) {
+            events.append($0)
+            return true
+        }
         #expect(result == ["count": 5])
         #expect(events == (0..<5).map { ["i": .int(Int64($0))] })
         // A plain call to a streaming method just gets the result.
@@ -81,7 +85,7 @@ struct IPCServerTests {
             IPCRequest(id: 4, method: "echo", params: ["n": 4]),
             IPCRequest(id: 5, method: "boom", params: [:]),
         ].flatMap { FrameCodec.encode($0.json) }
-        #expect(raw.send(frames))   // one write: all four in flight at once
+        #expect(raw.send(frames))  // one write: all four in flight at once
         var answers: [Int64: JSONValue] = [:]
         var order: [Int64] = []
         for _ in 0..<4 {
@@ -103,7 +107,11 @@ struct IPCServerTests {
         let fixture = try TestServer(limits: limits)
         let raw = try RawConnection(path: fixture.path)
         try raw.hello()
-        #expect(raw.send((2...4).flatMap { FrameCodec.encode(IPCRequest(id: $0, method: "slow", params: ["ms": 200]).json) }))
+        #expect(
+            raw.send(
+                (2...4).flatMap { FrameCodec.encode(IPCRequest(id: $0, method: "slow", params: ["ms": 200]).json) }
+            )
+        )
         let first = try #require(try raw.readFrame())
         #expect(first["id"] == 4)
         #expect(first["error"]?["code"] == "busy")
@@ -169,7 +177,7 @@ struct IPCServerTests {
         let fixture = try TestServer()
         let raw = try RawConnection(path: fixture.path)
         try raw.hello()
-        raw.send([0x00, 0x10, 0x00, 0x01])   // announces 1 MiB + 1; no body needed
+        raw.send([0x00, 0x10, 0x00, 0x01])  // announces 1 MiB + 1; no body needed
         let answer = try #require(try raw.readFrame())
         #expect(answer["error"]?["code"] == "too_large")
         #expect(raw.waitForEOF())
@@ -234,7 +242,10 @@ struct IPCServerTests {
         let start = DispatchTime.now().uptimeNanoseconds
         var closedAfterMs: Int?
         for byte in bytes {
-            if !raw.send([byte]) || raw.peerClosed() { closedAfterMs = milliseconds(since: start); break }
+            if !raw.send([byte]) || raw.peerClosed() {
+                closedAfterMs = milliseconds(since: start)
+                break
+            }
             usleep(100_000)
         }
         let ms = try #require(closedAfterMs, "the trickling client was never dropped")
@@ -299,7 +310,10 @@ struct IPCServerTests {
         let fixture = try TestServer()
         let client = try fixture.client()
         var seen = 0
-        let result = try client.stream("forever") { _ in seen += 1; return seen < 3 }
+        let result = try client.stream("forever") { _ in
+            seen += 1
+            return seen < 3
+        }
         #expect(result == nil)
         #expect(seen == 3)
         #expect(eventually { fixture.streamsClosed.value == 1 })
@@ -315,7 +329,7 @@ struct IPCServerTests {
         let fixture = try TestServer(limits: limits)
         let raw = try RawConnection(path: fixture.path)
         try raw.hello()
-        raw.request(2, "flood", ["bytes": 65536])   // and never read
+        raw.request(2, "flood", ["bytes": 65536])  // and never read
         #expect(eventually { fixture.streamsStopped.value == 1 })
         #expect(eventually { fixture.streamsClosed.value == 1 })
         #expect(eventually { fixture.server.connectionCount == 0 })
@@ -367,7 +381,10 @@ struct IPCServerTests {
     @Test func peerCredentialsOfASocketPair() throws {
         var fds: [Int32] = [-1, -1]
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-        defer { close(fds[0]); close(fds[1]) }
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
         let peer = try #require(PeerCredentials.of(socket: fds[0]))
         #expect(peer.pid == getpid())
         #expect(peer.uid == getuid())

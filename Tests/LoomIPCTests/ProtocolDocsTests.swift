@@ -15,8 +15,11 @@ import Testing
         var rows: [String: (String, String)] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix("| `") {
             // Cells split at `|`, not at the escaped `\|` inside a cell.
-            let cells = line.replacingOccurrences(of: "\\|", with: "\u{1}").split(separator: "|", omittingEmptySubsequences: false)
-                .map { $0.replacingOccurrences(of: "\u{1}", with: "|").trimmingCharacters(in: .whitespaces) }
+            let cells = line.replacingOccurrences(of: "\\|", with: "\u{1}").split(
+                separator: "|",
+                omittingEmptySubsequences: false
+            )
+            .map { $0.replacingOccurrences(of: "\u{1}", with: "|").trimmingCharacters(in: .whitespaces) }
             guard cells.count >= 6 else { continue }
             rows[cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = (cells[2], cells[4])
         }
@@ -26,7 +29,10 @@ import Testing
     @Test func everyMethodHasARowAndEveryRowAMethod() throws {
         let documented = Set(try Self.rows().keys).subtracting(["hello"])
         let defined = Set(IPCMethods.all.map { $0.name })
-        #expect(documented == defined, "documented only: \(documented.subtracting(defined)); defined only: \(defined.subtracting(documented))")
+        #expect(
+            documented == defined,
+            "documented only: \(documented.subtracting(defined)); defined only: \(defined.subtracting(documented))"
+        )
     }
 
     @Test func everyParamAndTheStreamingColumnMatchTheTypes() throws {
@@ -55,7 +61,13 @@ import Testing
     }
 
     @Test func paramsSurviveTheWire() throws {
-        let submit = Submit.Params(project: "/p", input: "do it", bundle: "code", policy: "full-supervised", idempotencyKey: "k")
+        let submit = Submit.Params(
+            project: "/p",
+            input: "do it",
+            bundle: "code",
+            policy: "full-supervised",
+            idempotencyKey: "k"
+        )
         #expect(try Submit.Params(json: JSONValue.parse(submit.json.canonicalText)) == submit)
         var deliver = EffectsDeliver.Params(project: "/p", key: "k", session: "s", output: "{}", model: "m")
         deliver.usage = try IPCCoding.decode(EffectsDeliver.Usage.self, from: ["in": 3, "cached": 1], "params")

@@ -1,9 +1,10 @@
+import Dispatch
+import LoomIPC
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
-import LoomValues
-import LoomIPC
 
 /// A deliberately dumb client for sending what IPCClient never would: raw bytes,
 /// broken frames, pipelined requests, half-closes. Every wait has a deadline.
@@ -37,8 +38,13 @@ final class RawConnection {
     func send(_ bytes: [UInt8]) -> Bool {
         var written = 0
         while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { if n < 0 && errno == EINTR { continue }; return false }
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL))
+            }
+            if n <= 0 {
+                if n < 0 && errno == EINTR { continue }
+                return false
+            }
             written += n
         }
         return true
@@ -56,7 +62,9 @@ final class RawConnection {
     func hello() throws {
         request(1, "hello", ["protocol": 1, "client": "raw-test"])
         let answer = try readFrame()
-        guard answer?["result"]?["protocol"] == 1 else { throw TestFailure("hello failed: \(String(describing: answer))") }
+        guard answer?["result"]?["protocol"] == 1 else {
+            throw TestFailure("hello failed: \(String(describing: answer))")
+        }
     }
 
     /// The next frame, or nil at EOF. Throws after `timeoutMs`.

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LoomIPC
 import LoomIPCServer
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `IPCServer.bind`: permissions, stale sockets, live servers.
 @Suite struct SocketBindTests {

@@ -1,10 +1,11 @@
+import Dispatch
+import LoomIPC
+import LoomIPCServer
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
-import LoomValues
-import LoomIPC
-import LoomIPCServer
 
 /// An IPCServer on a socket in a fresh temp dir, with a handler that:
 /// - `echo`: returns its params;
@@ -65,7 +66,10 @@ final class TestServer: @unchecked Sendable {
             reply.onClose = { closed.add() }
             DispatchQueue.global().async {
                 for tick in 0..<maxTicks {
-                    if !reply.event(["tick": .int(Int64(tick))]) { stopped.add(); return }
+                    if !reply.event(["tick": .int(Int64(tick))]) {
+                        stopped.add()
+                        return
+                    }
                     usleep(10_000)
                 }
                 reply.result("gave up")
@@ -75,11 +79,14 @@ final class TestServer: @unchecked Sendable {
             reply.onClose = { closed.add() }
             let chunk = JSONValue.string(String(repeating: "f", count: Int(params["bytes"]?.intValue ?? 65536)))
             DispatchQueue.global().async {
-                for _ in 0..<maxTicks where !reply.event(chunk) { stopped.add(); return }
+                for _ in 0..<maxTicks where !reply.event(chunk) {
+                    stopped.add()
+                    return
+                }
                 reply.result("gave up")
             }
         case "drop":
-            break   // never answers and keeps no reference: the server must answer for us
+            break  // never answers and keeps no reference: the server must answer for us
         case "big":
             reply.result(.string(String(repeating: "x", count: Int(params["bytes"]?.intValue ?? 0))))
         case "whoami":

@@ -1,7 +1,8 @@
+import Dispatch
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
 
 /// A counter/flag shared with handlers running on the server's queues.
 final class Tally: @unchecked Sendable {
@@ -42,7 +43,10 @@ func milliseconds(since start: UInt64) -> Int {
 /// Real threads, not tasks or dispatch blocks: the clients block in poll(), and
 /// blocking the cooperative pool or dispatch's workers would starve the server.
 func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    final class Job { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }
+    final class Job {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
     var threads: [pthread_t] = []
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)
@@ -50,11 +54,16 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     for index in 0..<count {
         let job = Unmanaged.passRetained(Job { body(index) }).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, &attributes, { raw in
-            let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-            job.run()
-            return nil
-        }, job)
+        let rc = pthread_create(
+            &thread,
+            &attributes,
+            { raw in
+                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                job.run()
+                return nil
+            },
+            job
+        )
         precondition(rc == 0, "pthread_create failed: \(rc)")
         threads.append(thread)
     }

@@ -1,14 +1,19 @@
 import Foundation
-import Testing
 import LoomEngine
 import LoomProof
 import LoomValues
+import Testing
 
 /// A proof file, in process: it verifies with nothing but its bytes, any changed byte is
 /// found and named, a signature binds it to one key, and a replay of it answers for its task.
 @Suite struct ProofFileTests {
     private func exported(_ project: RecordedProject, task: String, signer: OperatorKey? = nil) throws -> ProofFile {
-        try ProofExporter.export(store: project.readOnlyStore(), task: task, bundles: [RecordedProject.publishing()], signer: signer)
+        try ProofExporter.export(
+            store: project.readOnlyStore(),
+            task: task,
+            bundles: [RecordedProject.publishing()],
+            signer: signer
+        )
     }
 
     @Test func anExportVerifiesFromItsBytesAlone() throws {
@@ -16,10 +21,13 @@ import LoomValues
         let proof = try exported(project, task: "t2")
         let (decoded, verification) = try ProofVerifier.verify(bytes: proof.encoded())
         // The prefix up to t2's last entry: all of t1, all of t2, none of t3.
-        let lastSeq = try project.engine.store.query("SELECT max(seq) AS s FROM journal WHERE task_id = 't2'")[0]["s"]?.intValue
+        let lastSeq = try project.engine.store.query("SELECT max(seq) AS s FROM journal WHERE task_id = 't2'")[0]["s"]?
+            .intValue
         #expect(Int64(verification.entries) == lastSeq)
         #expect(decoded.entries.allSatisfy { $0.taskID != "t3" })
-        let head = try project.engine.store.query("SELECT hex(hash) AS h FROM journal WHERE seq = \(lastSeq ?? 0)")[0]["h"]?.stringValue?.lowercased()
+        let head = try project.engine.store.query("SELECT hex(hash) AS h FROM journal WHERE seq = \(lastSeq ?? 0)")[0][
+            "h"
+        ]?.stringValue?.lowercased()
         #expect(verification.head == head)
         #expect(verification.bundles.map(\.name) == ["publishing"])
         #expect(verification.taskBundle?.digest == (try RecordedProject.publishing()).digest)
@@ -66,22 +74,30 @@ import LoomValues
         let gateIndex = try #require(lines.firstIndex { $0.contains(#""kind":"gate_answered""#) })
         var edited = lines
         edited[gateIndex] = edited[gateIndex].replacingOccurrences(of: #""uid":1000"#, with: #""uid":1001"#)
-        let entryError = try #require(throws: ProofError.self) { try ProofVerifier.verify(bytes: Array(edited.joined(separator: "\n").utf8)) }
+        let entryError = try #require(throws: ProofError.self) {
+            try ProofVerifier.verify(bytes: Array(edited.joined(separator: "\n").utf8))
+        }
         #expect(entryError.code == .chainBroken)
         #expect(entryError.location == "line \(gateIndex + 1) (entry \(gateIndex))")
         #expect(entryError.message.contains("gate_answered for t"))
 
         // A bundle file edited: its digest no longer matches.
-        let bundleIndex = try #require(lines.firstIndex { $0.hasPrefix(#"{"digest":"#) && $0.contains(#""type":"bundle""#) })
+        let bundleIndex = try #require(
+            lines.firstIndex { $0.hasPrefix(#"{"digest":"#) && $0.contains(#""type":"bundle""#) }
+        )
         edited = lines
         edited[bundleIndex] = edited[bundleIndex].replacingOccurrences(of: "checked_claims", with: "checked_claimz")
-        let bundleError = try #require(throws: ProofError.self) { try ProofVerifier.verify(bytes: Array(edited.joined(separator: "\n").utf8)) }
+        let bundleError = try #require(throws: ProofError.self) {
+            try ProofVerifier.verify(bytes: Array(edited.joined(separator: "\n").utf8))
+        }
         #expect(bundleError.code == .bundleMismatch)
         #expect(bundleError.location == "line \(bundleIndex + 1) (bundle publishing)")
 
         // Two entries swapped.
         lines.swapAt(3, 4)
-        let swapped = try #require(throws: ProofError.self) { try ProofVerifier.verify(bytes: Array(lines.joined(separator: "\n").utf8)) }
+        let swapped = try #require(throws: ProofError.self) {
+            try ProofVerifier.verify(bytes: Array(lines.joined(separator: "\n").utf8))
+        }
         #expect(swapped.code == .chainBroken)
         #expect(swapped.location == "line 4 (entry 4)")
     }
@@ -97,7 +113,9 @@ import LoomValues
         #expect(try ProofVerifier.verify(proof).signerTrusted == false)
 
         // A signature by another key is refused.
-        let wrongKey = try #require(throws: ProofError.self) { try ProofVerifier.verify(proof, trustedKey: other.publicKey) }
+        let wrongKey = try #require(throws: ProofError.self) {
+            try ProofVerifier.verify(proof, trustedKey: other.publicKey)
+        }
         #expect(wrongKey.code == .badSignature)
         #expect(wrongKey.exitStatus == 8)
 
@@ -108,15 +126,35 @@ import LoomValues
         var previous = index == 0 ? JournalEntry.genesisHash : entries[index - 1].hash
         for position in index..<entries.count {
             let entry = entries[position]
-            let actor: JSONValue = position == index ? ["principal": ["kind": "human", "id": "uid:0"], "uid": 0] : entry.actor
-            let hash = JournalEntry.chainHash(previous: previous, seq: entry.seq, tick: entry.tick, timeMs: entry.timeMs,
-                                              taskID: entry.taskID, kind: entry.kind.rawValue, actor: actor, payload: entry.payload)
-            entries[position] = JournalEntry(seq: entry.seq, tick: entry.tick, timeMs: entry.timeMs, taskID: entry.taskID, kind: entry.kind,
-                                             actor: actor, payload: entry.payload, previousHash: previous, hash: hash)
+            let actor: JSONValue =
+                position == index ? ["principal": ["kind": "human", "id": "uid:0"], "uid": 0] : entry.actor
+            let hash = JournalEntry.chainHash(
+                previous: previous,
+                seq: entry.seq,
+                tick: entry.tick,
+                timeMs: entry.timeMs,
+                taskID: entry.taskID,
+                kind: entry.kind.rawValue,
+                actor: actor,
+                payload: entry.payload
+            )
+            entries[position] = JournalEntry(
+                seq: entry.seq,
+                tick: entry.tick,
+                timeMs: entry.timeMs,
+                taskID: entry.taskID,
+                kind: entry.kind,
+                actor: actor,
+                payload: entry.payload,
+                previousHash: previous,
+                hash: hash
+            )
             previous = hash
         }
         proof.entries = entries
-        let forged = try #require(throws: ProofError.self) { try ProofVerifier.verify(bytes: proof.encoded(), trustedKey: operatorKey.publicKey) }
+        let forged = try #require(throws: ProofError.self) {
+            try ProofVerifier.verify(bytes: proof.encoded(), trustedKey: operatorKey.publicKey)
+        }
         #expect(forged.code == .badSignature)
         // Re-signed by the forger's own key it verifies, but only as the forger's.
         try proof.sign(with: other)

@@ -7,16 +7,22 @@ import LoomValues
 /// A real project folder (`DIR/.loom/state.db`) with a recorded run of the publishing
 /// bundle, driven by the seeded world; removed when released.
 final class RecordedProject {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
     static var bundlesDirectory: String { "\(repositoryRoot)/bundles" }
     /// Where the build put loomctl: beside the test bundle.
     static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
 
     /// "Would a rule against finishing with an open warning have caught it?"
-    static let openWarningRule = SQLRule(name: "no_open_warnings", sql: """
-        SELECT f.id, f.summary FROM findings f JOIN tasks t ON t.id = f.task_id
-        WHERE t.id = :task AND t.status = 'done' AND f.status = 'open' AND f.severity = 'warn'
-        """, message: "no piece is published with an open warning", file: "no_open_warnings.sql")
+    static let openWarningRule = SQLRule(
+        name: "no_open_warnings",
+        sql: """
+            SELECT f.id, f.summary FROM findings f JOIN tasks t ON t.id = f.task_id
+            WHERE t.id = :task AND t.status = 'done' AND f.status = 'open' AND f.severity = 'warn'
+            """,
+        message: "no piece is published with an open warning",
+        file: "no_open_warnings.sql"
+    )
 
     let root: String
     let engine: Engine
@@ -36,10 +42,21 @@ final class RecordedProject {
         odds.cancel = 0
         odds.abandon = 0
         let driver = Driver(engine: engine, responder: PublishingWorld.responder(odds: odds), seed: seed)
-        let person = Caller(principal: .human(uid: 1000), uid: 1000, gid: 1000, pid: 4242, executable: "/usr/bin/loomctl")
+        let person = Caller(
+            principal: .human(uid: 1000),
+            uid: 1000,
+            gid: 1000,
+            pid: 4242,
+            executable: "/usr/bin/loomctl"
+        )
         for index in 0..<tasks {
             if index == 1, let laterStartMs { clock.nowMs = laterStartMs }
-            _ = try engine.submit(bundle: "publishing", input: "piece \(index)", policy: index % 2 == 0 ? PolicyPreset.fullSupervised.policy : TaskPolicy(), by: person)
+            _ = try engine.submit(
+                bundle: "publishing",
+                input: "piece \(index)",
+                policy: index % 2 == 0 ? PolicyPreset.fullSupervised.policy : TaskPolicy(),
+                by: person
+            )
             // One task at a time, as loomd runs a project's tasks.
             try driver.runUntilQuiet()
         }
@@ -60,10 +77,12 @@ final class RecordedProject {
     /// Tasks that finished done with an open warning, and the tick each became done: where
     /// `openWarningRule` must say it would have stopped them.
     func expectedCatches() throws -> [String: Int64] {
-        let rows = try engine.store.query("""
+        let rows = try engine.store.query(
+            """
             SELECT DISTINCT t.id, t.updated_tick FROM tasks t JOIN findings f ON f.task_id = t.id
             WHERE t.status = 'done' AND f.status = 'open' AND f.severity = 'warn'
-            """)
+            """
+        )
         var result: [String: Int64] = [:]
         for row in rows { result[row["id"]!.stringValue!] = row["updated_tick"]!.intValue! }
         return result
@@ -97,7 +116,11 @@ struct CommandLineRun {
     let stderr: String
     var json: JSONValue? { try? JSONValue.parse(stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
 
-    static func loomctl(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> CommandLineRun {
+    static func loomctl(
+        _ arguments: [String],
+        in directory: String? = nil,
+        environment: [String: String] = [:]
+    ) throws -> CommandLineRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "\(RecordedProject.binaries)/loomctl")
         process.arguments = arguments
@@ -114,6 +137,10 @@ struct CommandLineRun {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return CommandLineRun(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return CommandLineRun(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
     }
 }

@@ -1,33 +1,60 @@
-import LoomConfiguration
-import Testing
 import Foundation
+import LoomConfiguration
 import LoomEngine
-@testable import LoomProviders
 import LoomValues
+import Testing
+
+@testable import LoomProviders
 
 /// The Messages API against a loopback double that speaks its SSE event types.
 @Suite(.serialized) struct AnthropicBackendTests {
     static func event(_ name: String, _ data: String) -> String { "event: \(name)\ndata: \(data)\n\n" }
 
     static let success: [String] = [
-        event("message_start", #"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,"output_tokens":1}}}"#),
-        event("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#),
+        event(
+            "message_start",
+            #"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,"output_tokens":1}}}"#
+        ),
+        event(
+            "content_block_start",
+            #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#
+        ),
         event("ping", #"{"type": "ping"}"#),
-        event("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#),
-        event("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" world"}}"#),
+        event(
+            "content_block_delta",
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#
+        ),
+        event(
+            "content_block_delta",
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" world"}}"#
+        ),
         event("content_block_stop", #"{"type":"content_block_stop","index":0}"#),
-        event("message_delta", #"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#),
+        event(
+            "message_delta",
+            #"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#
+        ),
         event("message_stop", #"{"type":"message_stop"}"#),
     ]
 
     func backend(_ server: LoopbackHTTPServer) -> AnthropicBackend {
         var anthropic = ProviderSettings.builtIn["anthropic"]!
         anthropic.baseURL = server.baseURL
-        return AnthropicBackend(providerName: "anthropic", settings: anthropic,
-                                prices: PriceTable(prices: ["anthropic:claude-sonnet-4-5": .init(inputPerMillionUSD: 3, outputPerMillionUSD: 15, cachedInputPerMillionUSD: 0.3)]))
+        return AnthropicBackend(
+            providerName: "anthropic",
+            settings: anthropic,
+            prices: PriceTable(prices: [
+                "anthropic:claude-sonnet-4-5": .init(
+                    inputPerMillionUSD: 3,
+                    outputPerMillionUSD: 15,
+                    cachedInputPerMillionUSD: 0.3
+                )
+            ])
+        )
     }
 
-    func context(_ watcher: SpawnWatcher = SpawnWatcher()) -> SpawnContext { watcher.context(secrets: ["ANTHROPIC_API_KEY": testSecret]) }
+    func context(_ watcher: SpawnWatcher = SpawnWatcher()) -> SpawnContext {
+        watcher.context(secrets: ["ANTHROPIC_API_KEY": testSecret])
+    }
 
     @Test func aStreamedAnswerWithCacheTokensAndTablePrice() throws {
         let server = try LoopbackHTTPServer { _ in .stream(Self.success, delayMs: 10) }
@@ -46,7 +73,10 @@ import LoomValues
         #expect(request.headers["anthropic-version"] == "2023-06-01")
         #expect(request.headers["authorization"] == nil)
         let body = try JSONValue.parse(request.body)
-        #expect(body["max_tokens"]?.intValue == 8_192 && body["stream"] == .bool(true) && body["model"]?.stringValue == "claude-sonnet-4-5")
+        #expect(
+            body["max_tokens"]?.intValue == 8_192 && body["stream"] == .bool(true)
+                && body["model"]?.stringValue == "claude-sonnet-4-5"
+        )
     }
 
     @Test(arguments: [
@@ -60,17 +90,28 @@ import LoomValues
     ])
     func errorStatuses(status: Int, type: String, reason: String, errorClass: ProviderErrorClass) throws {
         let server = try LoopbackHTTPServer { _ in
-            .json(status, #"{"type":"error","error":{"type":"\#(type)","message":"model: nope (\#(type))"}}"#, headers: status == 429 ? [("retry-after", "30")] : [])
+            .json(
+                status,
+                #"{"type":"error","error":{"type":"\#(type)","message":"model: nope (\#(type))"}}"#,
+                headers: status == 429 ? [("retry-after", "30")] : []
+            )
         }
         defer { server.stop() }
         let result = backend(server).spawn(makeRequest(), model: "nope", context: context())
-        #expect(result.errorReason == reason && result.errorClass == errorClass, "\(status) \(type): \(result.errorMessage ?? "")")
+        #expect(
+            result.errorReason == reason && result.errorClass == errorClass,
+            "\(status) \(type): \(result.errorMessage ?? "")"
+        )
         if status == 429 { #expect(result.retryAfterMs == 30_000) }
     }
 
     @Test func anOverloadedErrorEventMidStream() throws {
         let server = try LoopbackHTTPServer { _ in
-            .stream(Array(Self.success.prefix(4)) + [Self.event("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)])
+            .stream(
+                Array(Self.success.prefix(4)) + [
+                    Self.event("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)
+                ]
+            )
         }
         defer { server.stop() }
         let result = backend(server).spawn(makeRequest(), model: "claude-sonnet-4-5", context: context())
@@ -79,7 +120,9 @@ import LoomValues
     }
 
     @Test func malformedEventData() throws {
-        let server = try LoopbackHTTPServer { _ in .stream([Self.success[0], Self.event("content_block_delta", #"{"type":"content_block_delta","delta":{"#)]) }
+        let server = try LoopbackHTTPServer { _ in
+            .stream([Self.success[0], Self.event("content_block_delta", #"{"type":"content_block_delta","delta":{"#)])
+        }
         defer { server.stop() }
         let result = backend(server).spawn(makeRequest(), model: "claude-sonnet-4-5", context: context())
         #expect(result.errorReason == "malformed_response" && result.errorClass == .transient)
@@ -90,6 +133,9 @@ import LoomValues
         defer { server.stop() }
         let result = backend(server).spawn(makeRequest(), model: "claude-sonnet-4-5", context: context())
         #expect(result.errorClass == .transient && result.output == nil)
-        #expect(result.errorReason == "truncated_stream" || result.errorReason == "network", "\(result.errorReason ?? "")")
+        #expect(
+            result.errorReason == "truncated_stream" || result.errorReason == "network",
+            "\(result.errorReason ?? "")"
+        )
     }
 }

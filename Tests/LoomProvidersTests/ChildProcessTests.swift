@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import LoomSystem
 import Testing
+
 @testable import LoomProviders
 
 /// Children started side by side stay apart.

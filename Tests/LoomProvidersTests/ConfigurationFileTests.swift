@@ -1,7 +1,8 @@
-import Testing
 import Foundation
 import LoomConfiguration
 import LoomEngine
+import Testing
+
 @testable import LoomProviders
 
 /// models.json, secrets.json and prices.json: round trips and clear refusals.
@@ -10,14 +11,21 @@ import LoomEngine
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         var models = ModelsConfiguration()
-        try models.setChain("implementer", try ModelReference.parseChain("openrouter:deepseek/deepseek-chat,ollama:qwen2.5-coder:7b"))
+        try models.setChain(
+            "implementer",
+            try ModelReference.parseChain("openrouter:deepseek/deepseek-chat,ollama:qwen2.5-coder:7b")
+        )
         try models.setChain("premium", try ModelReference.parseChain("anthropic:claude-opus-4-1"))
         try models.save(path: "\(directory.path)/models.json")
         let loaded = try ModelsConfiguration.load(stateDirectory: directory.path)
         #expect(loaded == models)
         #expect(loaded.roles["implementer"]?.last == ModelReference(provider: "ollama", model: "qwen2.5-coder:7b"))
         // Without a file: Claude Code, as upstream.
-        #expect(try ModelsConfiguration.load(stateDirectory: "\(directory.path)/none").defaultChain.map(\.description) == ["claude-code"])
+        #expect(
+            try ModelsConfiguration.load(stateDirectory: "\(directory.path)/none").defaultChain.map(\.description) == [
+                "claude-code"
+            ]
+        )
     }
 
     @Test(arguments: [
@@ -42,9 +50,17 @@ import LoomEngine
 
     @Test func setChainRefusesBadNamesAndLongChains() {
         var models = ModelsConfiguration()
-        #expect(throws: ProviderConfigurationError.self) { try models.setChain("Bad Role", [ModelReference(provider: "claude-code", model: "")]) }
         #expect(throws: ProviderConfigurationError.self) {
-            try models.setChain("implementer", Array(repeating: ModelReference(provider: "claude-code", model: ""), count: ModelsConfiguration.chainLengthMax + 1))
+            try models.setChain("Bad Role", [ModelReference(provider: "claude-code", model: "")])
+        }
+        #expect(throws: ProviderConfigurationError.self) {
+            try models.setChain(
+                "implementer",
+                Array(
+                    repeating: ModelReference(provider: "claude-code", model: ""),
+                    count: ModelsConfiguration.chainLengthMax + 1
+                )
+            )
         }
     }
 
@@ -62,7 +78,8 @@ import LoomEngine
             try file.load()
         } throws: { error in
             let error = error as? ProviderConfigurationError
-            return error?.code == .insecurePermissions && error?.message.contains("chmod 600") == true && error?.message.contains(testSecret) == false
+            return error?.code == .insecurePermissions && error?.message.contains("chmod 600") == true
+                && error?.message.contains(testSecret) == false
         }
     }
 
@@ -76,7 +93,10 @@ import LoomEngine
     }
 
     @Test func environmentWinsOverTheFileAndBothAreRedacted() {
-        let secrets = SecretsLookup(environment: ["ANTHROPIC_API_KEY": "env-value-123456", "PATH": "/usr/bin"], stored: ["ANTHROPIC_API_KEY": "file-value-123456", "OTHER_TOKEN": testSecret])
+        let secrets = SecretsLookup(
+            environment: ["ANTHROPIC_API_KEY": "env-value-123456", "PATH": "/usr/bin"],
+            stored: ["ANTHROPIC_API_KEY": "file-value-123456", "OTHER_TOKEN": testSecret]
+        )
         #expect(secrets.value("ANTHROPIC_API_KEY") == "env-value-123456")
         #expect(secrets.value("OTHER_TOKEN") == testSecret)
         #expect(secrets.value("MISSING") == nil)
@@ -85,11 +105,32 @@ import LoomEngine
     }
 
     @Test func pricesToMicroDollars() throws {
-        let table = try PriceTable.parse(#"{"version": 1, "prices": {"anthropic:claude-sonnet-4-5": {"input": 3, "output": 15, "cachedInput": 0.3}, "gpt-4o-mini": {"input": 0.15, "output": 0.6}}}"#, path: "prices.json")
-        #expect(table.costMicroUSD(provider: "anthropic", model: "claude-sonnet-4-5", tokensIn: 1_000_000, tokensOut: 0, tokensCached: 0) == 3_000_000)
-        #expect(table.costMicroUSD(provider: "openrouter", model: "gpt-4o-mini", tokensIn: 1_000, tokensOut: 1_000, tokensCached: 1_000) == 900)
+        let table = try PriceTable.parse(
+            #"{"version": 1, "prices": {"anthropic:claude-sonnet-4-5": {"input": 3, "output": 15, "cachedInput": 0.3}, "gpt-4o-mini": {"input": 0.15, "output": 0.6}}}"#,
+            path: "prices.json"
+        )
+        #expect(
+            table.costMicroUSD(
+                provider: "anthropic",
+                model: "claude-sonnet-4-5",
+                tokensIn: 1_000_000,
+                tokensOut: 0,
+                tokensCached: 0
+            ) == 3_000_000
+        )
+        #expect(
+            table.costMicroUSD(
+                provider: "openrouter",
+                model: "gpt-4o-mini",
+                tokensIn: 1_000,
+                tokensOut: 1_000,
+                tokensCached: 1_000
+            ) == 900
+        )
         #expect(table.costMicroUSD(provider: "x", model: "unpriced", tokensIn: 1, tokensOut: 1, tokensCached: 0) == nil)
         #expect(PriceTable.microUSD(dollars: 0.0123456) == 12_346)
-        #expect(throws: ProviderConfigurationError.self) { try PriceTable.parse(#"{"prices": {"m": {"input": -1, "output": 1}}}"#, path: "prices.json") }
+        #expect(throws: ProviderConfigurationError.self) {
+            try PriceTable.parse(#"{"prices": {"m": {"input": -1, "output": 1}}}"#, path: "prices.json")
+        }
     }
 }

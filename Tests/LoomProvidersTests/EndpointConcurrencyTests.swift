@@ -1,8 +1,9 @@
+import Foundation
 import LoomConfiguration
+import LoomEngine
 import LoomSystem
 import Testing
-import Foundation
-import LoomEngine
+
 @testable import LoomProviders
 
 /// Per-endpoint concurrency: spawns beyond a provider's `maxConcurrent` queue for the model
@@ -20,9 +21,14 @@ import LoomEngine
         defer { server.stop() }
         base.update { $0 = "\(server.baseURL)/v1" }
         let limit = maxConcurrent.map { #", "maxConcurrent": \#($0)"# } ?? ""
-        let router = ModelRouter(configuration: try ModelsConfiguration.parse("""
-            {"version": 1, "default": ["local:m"], "providers": {"local": {"kind": "openai", "baseURL": "\(base.value)", "contextTokens": 8192\(limit)}}}
-            """, path: "models.json"))
+        let router = ModelRouter(
+            configuration: try ModelsConfiguration.parse(
+                """
+                {"version": 1, "default": ["local:m"], "providers": {"local": {"kind": "openai", "baseURL": "\(base.value)", "contextTokens": 8192\(limit)}}}
+                """,
+                path: "models.json"
+            )
+        )
         let waits = LockedBox<[String]>([])
         let outputs = LockedBox<[String?]>([])
         let group = DispatchGroup()
@@ -59,11 +65,18 @@ import LoomEngine
     /// timeout, and the next in line gets the slot: no model time on an unread answer.
     @Test func aWaitingSpawnWhoseTaskEndedGivesItsTurnUp() throws {
         let slots = EndpointSlots()
-        guard case .success(let release) = slots.acquire("e", limit: 1, timeoutMs: 1_000) else { Issue.record("no first slot"); return }
+        guard case .success(let release) = slots.acquire("e", limit: 1, timeoutMs: 1_000) else {
+            Issue.record("no first slot")
+            return
+        }
         let ended = LockedBox(false)
         let started = Date()
-        Thread { usleep(300_000); ended.update { $0 = true } }.start()
-        guard case .failure(.cancelled) = slots.acquire("e", limit: 1, timeoutMs: 60_000, isCancelled: { ended.value }) else {
+        Thread {
+            usleep(300_000)
+            ended.update { $0 = true }
+        }.start()
+        guard case .failure(.cancelled) = slots.acquire("e", limit: 1, timeoutMs: 60_000, isCancelled: { ended.value })
+        else {
             Issue.record("the wait did not end when the task did")
             return
         }
@@ -71,15 +84,24 @@ import LoomEngine
         #expect(waited >= 0.25 && waited < 5, "gave up after \(waited) s, not at the 60 s timeout")
         release()
         #expect(slots.runningCount("e") == 0)
-        guard case .success(let next) = slots.acquire("e", limit: 1, timeoutMs: 1_000) else { Issue.record("the slot was not free"); return }
+        guard case .success(let next) = slots.acquire("e", limit: 1, timeoutMs: 1_000) else {
+            Issue.record("the slot was not free")
+            return
+        }
         next()
     }
 
     @Test func aWaitIsBoundedAndFirstComeFirstServed() throws {
         let slots = EndpointSlots()
-        guard case .success(let release) = slots.acquire("e", limit: 1, timeoutMs: 1_000) else { Issue.record("no first slot"); return }
+        guard case .success(let release) = slots.acquire("e", limit: 1, timeoutMs: 1_000) else {
+            Issue.record("no first slot")
+            return
+        }
         let started = Date()
-        guard case .failure(.timedOut(let waited)) = slots.acquire("e", limit: 1, timeoutMs: 200) else { Issue.record("a second slot was given"); return }
+        guard case .failure(.timedOut(let waited)) = slots.acquire("e", limit: 1, timeoutMs: 200) else {
+            Issue.record("a second slot was given")
+            return
+        }
         #expect(waited >= 150 && Date().timeIntervalSince(started) < 5)
         let order = LockedBox<[Int]>([])
         let group = DispatchGroup()
@@ -96,7 +118,7 @@ import LoomEngine
             usleep(50_000)
         }
         release()
-        release()   // a second call does nothing
+        release()  // a second call does nothing
         #expect(group.wait(timeout: .now() + 20) == .success)
         #expect(order.value == [0, 1, 2])
         #expect(slots.runningCount("e") == 0)

@@ -1,5 +1,6 @@
-import Testing
 import LoomEngine
+import Testing
+
 @testable import LoomProviders
 
 /// The table in docs/providers.md, row by row.
@@ -24,12 +25,21 @@ struct ErrorClassifierTests {
         (504, "", .server, .transient, false),
         (529, "", .server, .transient, false),
         (400, #"{"error":{"code":"context_length_exceeded"}}"#, .contextExceeded, .permanent, true),
-        (400, "request (3906 tokens) exceeds the available context size (2048 tokens)", .contextExceeded, .permanent, true),
+        (
+            400, "request (3906 tokens) exceeds the available context size (2048 tokens)", .contextExceeded, .permanent,
+            true
+        ),
         (413, "prompt is too long: 215344 tokens > 200000 maximum", .contextExceeded, .permanent, true),
         (500, "Requested tokens (3906) exceed context window of 2048", .contextExceeded, .permanent, true),
         (429, "maximum context length", .rateLimited, .rateLimited, true),
     ])
-    func httpStatus(status: Int, body: String, reason: ProviderErrorReason, errorClass: ProviderErrorClass, fallsBack: Bool) {
+    func httpStatus(
+        status: Int,
+        body: String,
+        reason: ProviderErrorReason,
+        errorClass: ProviderErrorClass,
+        fallsBack: Bool
+    ) {
         let got = ErrorClassifier.reason(httpStatus: status, body: body)
         #expect(got == reason, "HTTP \(status)")
         #expect(got.errorClass == errorClass, "HTTP \(status)")

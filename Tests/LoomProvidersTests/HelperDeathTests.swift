@@ -1,6 +1,7 @@
 import Foundation
 import LoomSystem
 import Testing
+
 @testable import LoomProviders
 
 /// loom's own helper children die with the process that started them: `loom-http` sets
@@ -24,25 +25,37 @@ import Testing
     }
 
     @Test func loomHTTPDiesWithItsParent() throws {
-        let helper = try #require(LoomExecutables.find(HTTPHelperWire.executableName), "loom-http is built beside the tests")
+        let helper = try #require(
+            LoomExecutables.find(HTTPHelperWire.executableName),
+            "loom-http is built beside the tests"
+        )
         // A parent shell starts the helper (its stdin a pipe that never ends, so the helper
         // waits for its request as a slow upload would) and, beside it, a plain sleep.
         let pidFile = "/tmp/loom-helper-death-\(getpid())"
         defer { unlink(pidFile) }
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", #"export LOOM_HTTP_PARENT=$$; sleep 30 | "$0" & echo $! > "$1.tmp"; sleep 30 & echo $! >> "$1.tmp"; mv "$1.tmp" "$1"; wait"#, helper, pidFile]
+        shell.arguments = [
+            "-c",
+            #"export LOOM_HTTP_PARENT=$$; sleep 30 | "$0" & echo $! > "$1.tmp"; sleep 30 & echo $! >> "$1.tmp"; mv "$1.tmp" "$1"; wait"#,
+            helper, pidFile,
+        ]
         shell.standardOutput = FileHandle.nullDevice
         try shell.run()
         var pids: [Int32] = []
         let deadline = Date().addingTimeInterval(10)
         while pids.count < 2 && Date() < deadline {
-            pids = ((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
+            pids = ((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                Int32($0)
+            }
             usleep(20_000)
         }
         try #require(pids.count == 2, "no pids from the shell")
         let (helperPid, sleeperPid) = (pids[0], pids[1])
-        defer { kill(sleeperPid, SIGKILL); kill(helperPid, SIGKILL) }
+        defer {
+            kill(sleeperPid, SIGKILL)
+            kill(helperPid, SIGKILL)
+        }
         usleep(200_000)
         #expect(Self.alive(helperPid))
         kill(shell.processIdentifier, SIGKILL)
@@ -54,8 +67,15 @@ import Testing
     @Test func loomHTTPStartedByAProcessThatIsNotItsParentExitsAtOnce() throws {
         let helper = try #require(LoomExecutables.find(HTTPHelperWire.executableName))
         // The parent named is not the real one (it died before the helper could ask).
-        let result = ChildProcess.run(.init(argv: [helper], environment: ["LOOM_HTTP_PARENT": "1"], input: [],
-                                            timeoutMs: 10_000, outputLimitBytes: 4_096))
+        let result = ChildProcess.run(
+            .init(
+                argv: [helper],
+                environment: ["LOOM_HTTP_PARENT": "1"],
+                input: [],
+                timeoutMs: 10_000,
+                outputLimitBytes: 4_096
+            )
+        )
         #expect(result.exitCode == 3)
     }
 }

@@ -1,6 +1,7 @@
-import Testing
 import Foundation
 import LoomEngine
+import Testing
+
 @testable import LoomProviders
 
 /// A real model on loopback: llama.cpp's OpenAI-compatible server with SmolLM2-135M.
@@ -24,7 +25,11 @@ import LoomEngine
             return
         }
         let watcher = SpawnWatcher()
-        let result = backend(url).spawn(makeRequest(prompt: "Say hello in one short sentence."), model: "smollm2", context: watcher.context())
+        let result = backend(url).spawn(
+            makeRequest(prompt: "Say hello in one short sentence."),
+            model: "smollm2",
+            context: watcher.context()
+        )
         #expect(result.errorClass == nil, "\(result.errorMessage ?? "")")
         #expect(!(result.output ?? "").isEmpty)
         // Every streamed piece reached the progress callback, in order.
@@ -35,7 +40,11 @@ import LoomEngine
         #expect(result.provider == "local" && result.model == "smollm2")
         // A second spawn on the same server works too (no state left from the first). Its
         // text may differ: llama.cpp's prompt cache makes temperature 0 not quite repeatable.
-        let again = backend(url).spawn(makeRequest(prompt: "Say hello in one short sentence."), model: "smollm2", context: SpawnWatcher().context())
+        let again = backend(url).spawn(
+            makeRequest(prompt: "Say hello in one short sentence."),
+            model: "smollm2",
+            context: SpawnWatcher().context()
+        )
         #expect(again.errorClass == nil && !(again.output ?? "").isEmpty, "\(again.errorMessage ?? "")")
     }
 
@@ -44,9 +53,17 @@ import LoomEngine
             print("SKIPPED local model test: set LOOM_LOCAL_MODEL_URL (run scripts/local-model start to get one)")
             return
         }
-        let wrong = backend(url + "/no-such-api").spawn(makeRequest(), model: "smollm2", context: SpawnWatcher().context())
+        let wrong = backend(url + "/no-such-api").spawn(
+            makeRequest(),
+            model: "smollm2",
+            context: SpawnWatcher().context()
+        )
         #expect(wrong.errorReason == "unknown_model" && wrong.errorClass == .permanent, "\(wrong.errorMessage ?? "")")
-        let small = backend(url).spawn(makeRequest(prompt: "Count to one hundred.", outputMaxBytes: 8), model: "smollm2", context: SpawnWatcher().context())
+        let small = backend(url).spawn(
+            makeRequest(prompt: "Count to one hundred.", outputMaxBytes: 8),
+            model: "smollm2",
+            context: SpawnWatcher().context()
+        )
         #expect(small.errorReason == "output_too_large", "\(small.errorMessage ?? "")")
     }
 }

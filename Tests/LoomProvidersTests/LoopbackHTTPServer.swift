@@ -1,5 +1,6 @@
 import Foundation
 import LoomTestKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,8 +32,19 @@ final class LoopbackHTTPServer: @unchecked Sendable {
             Response(status: status, headers: [("Content-Type", "application/json")] + headers, pieces: [body])
         }
 
-        static func stream(_ pieces: [String], contentType: String = "text/event-stream", delayMs: Int = 0, cut: Bool = false) -> Response {
-            Response(status: 200, headers: [("Content-Type", contentType), ("Cache-Control", "no-cache")], pieces: pieces, delayMs: delayMs, cut: cut)
+        static func stream(
+            _ pieces: [String],
+            contentType: String = "text/event-stream",
+            delayMs: Int = 0,
+            cut: Bool = false
+        ) -> Response {
+            Response(
+                status: 200,
+                headers: [("Content-Type", contentType), ("Cache-Control", "no-cache")],
+                pieces: pieces,
+                delayMs: delayMs,
+                cut: cut
+            )
         }
     }
 
@@ -102,8 +114,12 @@ final class LoopbackHTTPServer: @unchecked Sendable {
                     let lines = head.split(separator: "\r\n")
                     let requestLine = lines.first?.split(separator: " ") ?? []
                     let body = String(decoding: data[(end + 4)..<(end + 4 + length)], as: UTF8.self)
-                    let request = Request(method: requestLine.count > 0 ? String(requestLine[0]) : "", path: requestLine.count > 1 ? String(requestLine[1]) : "",
-                                          headers: headers, body: body)
+                    let request = Request(
+                        method: requestLine.count > 0 ? String(requestLine[0]) : "",
+                        path: requestLine.count > 1 ? String(requestLine[1]) : "",
+                        headers: headers,
+                        body: body
+                    )
                     lock.withLock { recorded.append(request) }
                     respond(connection, handler(request))
                     return
@@ -135,7 +151,9 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes[offset...].withUnsafeBytes {
+                send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if written <= 0 { return false }
             offset += written
         }
@@ -146,14 +164,18 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         var headers: [String: String] = [:]
         for line in head.split(separator: "\r\n").dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces
+            )
         }
         return headers
     }
 
     private func find(_ data: [UInt8], _ needle: [UInt8]) -> Int? {
         guard data.count >= needle.count else { return nil }
-        for index in 0...(data.count - needle.count) where Array(data[index..<(index + needle.count)]) == needle { return index }
+        for index in 0...(data.count - needle.count) where Array(data[index..<(index + needle.count)]) == needle {
+            return index
+        }
         return nil
     }
 

@@ -7,14 +7,20 @@ import Testing
 /// task's, in a comment containing `not-a-task-process`: a new spawn site added without
 /// thinking about confinement fails here.
 @Suite struct ProcessStartTests {
-    static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent("Sources")
 
     /// What starts a process: the spawning calls themselves, and the primitive loom wraps them in.
-    static let spawnMarks = ["posix_spawn(", "posix_spawnp(", "execv(", "execvp(", "execve(", "fork()", "Process()", "ChildProcess.run("]
+    static let spawnMarks = [
+        "posix_spawn(", "posix_spawnp(", "execv(", "execvp(", "execve(", "fork()", "Process()", "ChildProcess.run(",
+    ]
 
     @Test func everyFileThatStartsAProcessIsTheLauncherOrSaysWhyNot() throws {
-        let files = FileManager.default.enumerator(atPath: Self.sources.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+        let files =
+            FileManager.default.enumerator(atPath: Self.sources.path)?.compactMap { $0 as? String }.filter {
+                $0.hasSuffix(".swift")
+            } ?? []
         #expect(files.count > 100, "found the sources at \(Self.sources.path)")
         var starters: [String] = []
         for file in files {
@@ -22,8 +28,14 @@ import Testing
             guard Self.spawnMarks.contains(where: text.contains) else { continue }
             starters.append(file)
             guard !file.hasSuffix("Confinement/Launcher.swift") else { continue }
-            #expect(text.contains("not-a-task-process"), "\(file) starts a process without going through Launcher or saying why it need not")
+            #expect(
+                text.contains("not-a-task-process"),
+                "\(file) starts a process without going through Launcher or saying why it need not"
+            )
         }
-        #expect(starters.contains { $0.hasSuffix("Confinement/Launcher.swift") }, "the launcher itself is found: \(starters)")
+        #expect(
+            starters.contains { $0.hasSuffix("Confinement/Launcher.swift") },
+            "the launcher itself is found: \(starters)"
+        )
     }
 }

@@ -1,7 +1,8 @@
-import Testing
 import Foundation
 import LoomConfiguration
 import LoomEngine
+import Testing
+
 @testable import LoomProviders
 
 /// The path the daemon takes: everything loaded from a state directory (models.json,
@@ -14,11 +15,17 @@ import LoomEngine
         defer { server.stop() }
         let state = TemporaryDirectory()
         defer { state.remove() }
-        _ = state.write("models.json", """
+        _ = state.write(
+            "models.json",
+            """
             {"version": 1, "default": ["claude-code"], "tiers": {"fast": ["lan:qwen2.5-coder"]},
              "providers": {"lan": {"kind": "ollama", "baseURL": "\(server.baseURL)", "apiKeySecret": "LAN_TOKEN"}}}
-            """)
-        _ = state.write("prices.json", #"{"version": 1, "prices": {"lan:qwen2.5-coder": {"input": 1.0, "output": 2.0}}}"#)
+            """
+        )
+        _ = state.write(
+            "prices.json",
+            #"{"version": 1, "prices": {"lan:qwen2.5-coder": {"input": 1.0, "output": 2.0}}}"#
+        )
         try SecretsFile(stateDirectory: state.path).set("LAN_TOKEN", value: testSecret)
 
         let router = try ModelRouter.load(stateDirectory: state.path)

@@ -1,18 +1,34 @@
 import Foundation
 import LoomConfiguration
 import LoomEngine
+
 @testable import LoomProviders
 
 /// A key that must never show up in anything a spawn returns.
 let testSecret = "sk-test-4f9c2b7e1d0a8c6b5e3f"
 
-func makeRequest(role: String = "implementer", tier: String? = nil, prompt: String = "Say hello.",
-                 timeoutMs: Int = 20_000, idleTimeoutMs: Int = 10_000, outputMaxBytes: Int = 1 << 20) -> AgentRequest {
+func makeRequest(
+    role: String = "implementer",
+    tier: String? = nil,
+    prompt: String = "Say hello.",
+    timeoutMs: Int = 20_000,
+    idleTimeoutMs: Int = 10_000,
+    outputMaxBytes: Int = 1 << 20
+) -> AgentRequest {
     var limits = AgentRequest.Limits()
     limits.timeoutMs = timeoutMs
     limits.idleTimeoutMs = idleTimeoutMs
     limits.outputMaxBytes = outputMaxBytes
-    return AgentRequest(taskID: "t1", step: "implement", role: role, prompt: prompt, modelTier: tier, iteration: 0, attempt: 1, limits: limits)
+    return AgentRequest(
+        taskID: "t1",
+        step: "implement",
+        role: role,
+        prompt: prompt,
+        modelTier: tier,
+        iteration: 0,
+        attempt: 1,
+        limits: limits
+    )
 }
 
 /// Collects progress text and child events from a spawn.
@@ -24,12 +40,20 @@ final class SpawnWatcher: @unchecked Sendable {
     var progress: String { lock.withLock { pieces.joined() } }
     var childEvents: [SpawnContext.ChildEvent] { lock.withLock { events } }
 
-    func context(directory: String = NSTemporaryDirectory(), environment: [String: String] = SpawnContext.inheritedEnvironment(),
-                 secrets: [String: String] = [:], confinement: Confinement = .unconfined) -> SpawnContext {
-        SpawnContext(workingDirectory: directory, secrets: SecretsLookup(environment: [:], stored: secrets), confinement: confinement,
-                     environment: environment,
-                     onChild: { event in self.lock.withLock { self.events.append(event) } },
-                     onProgress: { text in self.lock.withLock { self.pieces.append(text) } })
+    func context(
+        directory: String = NSTemporaryDirectory(),
+        environment: [String: String] = SpawnContext.inheritedEnvironment(),
+        secrets: [String: String] = [:],
+        confinement: Confinement = .unconfined
+    ) -> SpawnContext {
+        SpawnContext(
+            workingDirectory: directory,
+            secrets: SecretsLookup(environment: [:], stored: secrets),
+            confinement: confinement,
+            environment: environment,
+            onChild: { event in self.lock.withLock { self.events.append(event) } },
+            onProgress: { text in self.lock.withLock { self.pieces.append(text) } }
+        )
     }
 }
 

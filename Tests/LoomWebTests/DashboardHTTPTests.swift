@@ -8,18 +8,27 @@ import Testing
     @Test func aRequestWithoutTheTokenIsRefusedAndTheTokenBecomesAStrictCookie() throws {
         let harness = try WebHarness()
         try harness.start()
-        for path in ["/", "/task?project=/x&task=t1", "/static/dashboard.js", "/events?project=/x&task=t1", "/metrics"] {
+        for path in ["/", "/task?project=/x&task=t1", "/static/dashboard.js", "/events?project=/x&task=t1", "/metrics"]
+        {
             #expect(try harness.get(path, authenticated: false).status == 401, "\(path) without the token")
         }
         #expect(try harness.get("/?token=0000", authenticated: false).status == 401, "a wrong token")
-        #expect(try harness.http.send("GET", "/", headers: ["Cookie": "loom_web=\(String(repeating: "0", count: 64))"]).status == 401, "a wrong cookie")
+        #expect(
+            try harness.http.send("GET", "/", headers: ["Cookie": "loom_web=\(String(repeating: "0", count: 64))"])
+                .status == 401,
+            "a wrong cookie"
+        )
         #expect(try harness.post("/submit", [("project", "/tmp"), ("input", "x")], authenticated: false).status == 401)
 
         let adopted = try harness.http.send("GET", "/metrics?token=\(harness.token)&x=1")
         #expect(adopted.status == 303)
         #expect(adopted.header("Location") == "/metrics?x=1", "the token leaves the address bar")
         let cookie = adopted.header("Set-Cookie") ?? ""
-        #expect(cookie.contains("loom_web=\(harness.token)") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "\(cookie)")
+        #expect(
+            cookie.contains("loom_web=\(harness.token)") && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Strict"),
+            "\(cookie)"
+        )
 
         let page = try harness.get("/metrics")
         #expect(page.status == 200)
@@ -40,13 +49,25 @@ import Testing
 
         let fields = [("project", project), ("bundle", "code"), ("input", "Make value.txt hold 42")]
         #expect(try harness.post("/submit", fields).status == 403, "no csrf field")
-        #expect(try harness.post("/submit", fields + [("csrf", String(repeating: "a", count: 64))]).status == 403, "a wrong csrf field")
-        #expect(try harness.post("/submit", fields + [("csrf", csrf)], extraHeaders: ["Origin": "http://evil.example"]).status == 403, "another origin")
+        #expect(
+            try harness.post("/submit", fields + [("csrf", String(repeating: "a", count: 64))]).status == 403,
+            "a wrong csrf field"
+        )
+        #expect(
+            try harness.post("/submit", fields + [("csrf", csrf)], extraHeaders: ["Origin": "http://evil.example"])
+                .status == 403,
+            "another origin"
+        )
         let projects = try harness.call("projects.list", [:])["projects"]?.arrayValue ?? []
         #expect(projects.isEmpty, "nothing was submitted: \(projects)")
 
         // Bodies are bounded before they are read.
-        let large = try harness.http.send("POST", "/submit", headers: harness.cookie.merging(["Content-Length": "10000000"]) { $1 }, body: "csrf=\(csrf)")
+        let large = try harness.http.send(
+            "POST",
+            "/submit",
+            headers: harness.cookie.merging(["Content-Length": "10000000"]) { $1 },
+            body: "csrf=\(csrf)"
+        )
         #expect(large.status == 413)
     }
 
@@ -57,7 +78,13 @@ import Testing
         let head = try harness.git(project, ["rev-parse", "HEAD"])
         let csrf = try #require(WebHarness.csrf(in: try harness.get("/submit").body))
 
-        let submitted = try harness.post("/submit", [("csrf", csrf), ("project", project), ("bundle", "code"), ("policy", "full-supervised"), ("input", "Make value.txt hold 42")])
+        let submitted = try harness.post(
+            "/submit",
+            [
+                ("csrf", csrf), ("project", project), ("bundle", "code"), ("policy", "full-supervised"),
+                ("input", "Make value.txt hold 42"),
+            ]
+        )
         #expect(submitted.status == 303)
         let location = try #require(submitted.header("Location"))
         #expect(location.hasPrefix("/task?") && location.contains("task=t1"), "\(location)")
@@ -75,8 +102,13 @@ import Testing
                 #expect(page.body.contains("+42"), "the diff so far shows the change")
                 #expect(page.body.contains("no test for the new value"), "findings are listed")
             }
-            let answered = try harness.post("/answer", [("csrf", try #require(WebHarness.csrf(in: page.body))), ("project", project), ("task", "t1"),
-                                                        ("gate", gate), ("answer", "approve"), ("message", "looks right")])
+            let answered = try harness.post(
+                "/answer",
+                [
+                    ("csrf", try #require(WebHarness.csrf(in: page.body))), ("project", project), ("task", "t1"),
+                    ("gate", gate), ("answer", "approve"), ("message", "looks right"),
+                ]
+            )
             #expect(answered.status == 303, "\(answered.body)")
         }
         let done = harness.waitFor(project: project, task: "t1") { $0["status"]?.stringValue == "done" }
@@ -99,9 +131,15 @@ import Testing
         // Ship: a fast-forward of main, its gate answered by the dashboard's user.
         let taskPage = try harness.get(location)
         #expect(taskPage.body.contains("id=\"ship-panel\""))
-        let shipped = try harness.post("/ship", [("csrf", csrf), ("project", project), ("task", "t1"), ("mode", "merge"), ("target", "main")])
+        let shipped = try harness.post(
+            "/ship",
+            [("csrf", csrf), ("project", project), ("task", "t1"), ("mode", "merge"), ("target", "main")]
+        )
         #expect(shipped.status == 303, "\(shipped.body)")
-        #expect(shipped.header("Location")?.contains("task=t2") == true, "\(String(describing: shipped.header("Location")))")
+        #expect(
+            shipped.header("Location")?.contains("task=t2") == true,
+            "\(String(describing: shipped.header("Location")))"
+        )
         #expect(try harness.git(project, ["show", "main:value.txt"]) == "42")
         #expect(try harness.git(project, ["rev-parse", "HEAD"]) != head)
         let shipLog = try harness.call("log", ["project": .string(project), "task": "t2"])["entries"]?.arrayValue ?? []
@@ -119,19 +157,32 @@ import Testing
         try harness.start()
         let project = try harness.makeRepository()
         let csrf = try #require(WebHarness.csrf(in: try harness.get("/submit").body))
-        #expect(try harness.post("/submit", [("csrf", csrf), ("project", project), ("bundle", "code"), ("policy", "full-supervised"), ("input", "Make value.txt hold 42")]).status == 303)
+        #expect(
+            try harness.post(
+                "/submit",
+                [
+                    ("csrf", csrf), ("project", project), ("bundle", "code"), ("policy", "full-supervised"),
+                    ("input", "Make value.txt hold 42"),
+                ]
+            ).status == 303
+        )
         _ = harness.waitFor(project: project, task: "t1") { $0["status"]?.stringValue == "parked" }
 
         let path = "/events?project=\(project)&task=t1&after=0"
         let held = try harness.http.open(path, headers: harness.cookie)
         usleep(300_000)
         #expect(try harness.get(path).status == 503, "one stream at a time here")
-        #expect(try harness.get("/events?project=\(project)&task=t99").status == 404, "no stream for a task that does not exist")
+        #expect(
+            try harness.get("/events?project=\(project)&task=t99").status == 404,
+            "no stream for a task that does not exist"
+        )
         close(held)
         // The slot comes back once the closed stream is noticed (within a heartbeat or two).
         var text = ""
         for _ in 0..<10 {
-            text = try harness.http.stream(path, headers: harness.cookie, timeout: 5) { $0.contains("event: entry") && $0.contains("heartbeat") }
+            text = try harness.http.stream(path, headers: harness.cookie, timeout: 5) {
+                $0.contains("event: entry") && $0.contains("heartbeat")
+            }
             if text.contains("event: entry") { break }
             usleep(500_000)
         }
@@ -152,7 +203,11 @@ import Testing
         let harness = try WebHarness()
         try harness.start()
         try FileManager.default.createDirectory(atPath: harness.state, withIntermediateDirectories: true)
-        try #"{"OPENROUTER_API_KEY": "sk-or-v1-abcdefghijklmnopqrstuvwxyz"}"#.write(toFile: "\(harness.state)/secrets.json", atomically: true, encoding: .utf8)
+        try #"{"OPENROUTER_API_KEY": "sk-or-v1-abcdefghijklmnopqrstuvwxyz"}"#.write(
+            toFile: "\(harness.state)/secrets.json",
+            atomically: true,
+            encoding: .utf8
+        )
         try #"{"default": ["openrouter:deepseek/deepseek-chat"], "roles": {"implementer": ["ollama:qwen2.5-coder"]}}"#
             .write(toFile: "\(harness.state)/models.json", atomically: true, encoding: .utf8)
         let page = try harness.get("/models")
@@ -178,7 +233,10 @@ import Testing
             process.waitUntilExit()
         }
         let printed = try #require(WebHarness.firstLine(of: output))
-        let range = try #require(printed.range(of: #"http://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f]{64}"#, options: .regularExpression), "\(printed)")
+        let range = try #require(
+            printed.range(of: #"http://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f]{64}"#, options: .regularExpression),
+            "\(printed)"
+        )
         let url = String(printed[range])
         let http = RawHTTP(url: url)
         #expect(try http.send("GET", "/").status == 401)
@@ -190,15 +248,41 @@ import Testing
         try harness.start()
         let project = try harness.makeRepository()
         let csrf = try #require(WebHarness.csrf(in: try harness.get("/submit").body))
-        #expect(try harness.post("/submit", [("csrf", csrf), ("project", project), ("bundle", "code"), ("policy", "full-supervised"), ("input", "Make value.txt hold 42")]).status == 303)
+        #expect(
+            try harness.post(
+                "/submit",
+                [
+                    ("csrf", csrf), ("project", project), ("bundle", "code"), ("policy", "full-supervised"),
+                    ("input", "Make value.txt hold 42"),
+                ]
+            ).status == 303
+        )
         let parked = harness.waitFor(project: project, task: "t1") { $0["status"]?.stringValue == "parked" }
         let gate = try #require(parked?["gate"]?["event"]?.stringValue)
-        let refused = try harness.post("/answer", [("csrf", csrf), ("project", project), ("task", "t1"), ("gate", gate), ("answer", "request_changes")])
+        let refused = try harness.post(
+            "/answer",
+            [("csrf", csrf), ("project", project), ("task", "t1"), ("gate", gate), ("answer", "request_changes")]
+        )
         #expect(refused.status == 400, "\(refused.body.prefix(300))")
-        #expect(try harness.post("/answer", [("csrf", csrf), ("project", "/not/a/project"), ("task", "t1"), ("answer", "approve")]).status == 404)
-        let sent = try harness.post("/answer", [("csrf", csrf), ("project", project), ("task", "t1"), ("gate", gate), ("answer", "request_changes"), ("message", "plan the test too")])
+        #expect(
+            try harness.post(
+                "/answer",
+                [("csrf", csrf), ("project", "/not/a/project"), ("task", "t1"), ("answer", "approve")]
+            ).status == 404
+        )
+        let sent = try harness.post(
+            "/answer",
+            [
+                ("csrf", csrf), ("project", project), ("task", "t1"), ("gate", gate), ("answer", "request_changes"),
+                ("message", "plan the test too"),
+            ]
+        )
         #expect(sent.status == 303)
         let entries = try harness.call("log", ["project": .string(project), "task": "t1"])["entries"]?.arrayValue ?? []
-        #expect(entries.contains { $0["kind"]?.stringValue == "gate_answered" && $0["payload"]?["answer"]?.stringValue == "request_changes" })
+        #expect(
+            entries.contains {
+                $0["kind"]?.stringValue == "gate_answered" && $0["payload"]?["answer"]?.stringValue == "request_changes"
+            }
+        )
     }
 }

@@ -1,6 +1,6 @@
+import LoomValues
 import LoomWeb
 import Testing
-import LoomValues
 
 /// The pure parts: token checks, form decoding, redaction, escaping.
 struct DashboardUnitTests {
@@ -10,8 +10,14 @@ struct DashboardUnitTests {
         #expect(guardian.checkAccess(path: "/", query: nil, cookieHeader: nil) != .allow)
         #expect(guardian.checkAccess(path: "/", query: nil, cookieHeader: "other=1; loom_web=a1b2") == .allow)
         #expect(guardian.checkAccess(path: "/", query: nil, cookieHeader: "loom_web=a1b3") != .allow)
-        #expect(guardian.checkAccess(path: "/task", query: "token=a1b2&task=t1", cookieHeader: nil) == .adopt(location: "/task?task=t1"))
-        #expect(guardian.checkAccess(path: "/", query: "token=zz", cookieHeader: nil) == .refuse("the access token is wrong"))
+        #expect(
+            guardian.checkAccess(path: "/task", query: "token=a1b2&task=t1", cookieHeader: nil)
+                == .adopt(location: "/task?task=t1")
+        )
+        #expect(
+            guardian.checkAccess(path: "/", query: "token=zz", cookieHeader: nil)
+                == .refuse("the access token is wrong")
+        )
     }
 
     @Test func formsNeedTheirTokenAndThisOrigin() {
@@ -32,7 +38,9 @@ struct DashboardUnitTests {
 
     @Test func secretsAreRedactedButEffectKeysAreNot() {
         #expect(Redactor.redact("OPENAI_API_KEY=sk-abcdefghijklmnop rest") == "OPENAI_API_KEY=[redacted] rest")
-        #expect(Redactor.redact("export GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz") == "export GITHUB_TOKEN=[redacted]")
+        #expect(
+            Redactor.redact("export GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz") == "export GITHUB_TOKEN=[redacted]"
+        )
         #expect(Redactor.redact(#"{"password": "hunter22"}"#) == #"{"password": "[redacted]"}"#)
         #expect(Redactor.redact("Authorization: Bearer abcdefghijklmnopqrstuvwxyz") == "Authorization: [redacted]")
         #expect(Redactor.redact(#"{"key":"t1:plan:planner:0:1"}"#) == #"{"key":"t1:plan:planner:0:1"}"#)
@@ -40,7 +48,10 @@ struct DashboardUnitTests {
     }
 
     @Test func htmlIsEscaped() {
-        #expect(HTML.escape("<script>alert('x')</script>&\"") == "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;")
+        #expect(
+            HTML.escape("<script>alert('x')</script>&\"")
+                == "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
+        )
     }
 
     @Test func loopbackIsTheOnlyDefault() {
@@ -53,10 +64,23 @@ struct DashboardUnitTests {
 
     /// The timeline and the agent chain read as text; JSON only behind "raw".
     @Test func theTimelineAndTheAgentChainReadAsText() throws {
-        let submitted: JSONValue = ["seq": 1, "tick": 1, "time": 0, "kind": "submitted", "actor": ["principal": ["kind": "human", "id": "uid:1000"]],
-                                    "payload": ["input": "Make value.txt hold 42", "bundle": "code", "flow": "classify", "policy": ["label": "full-supervised"]]]
-        #expect(TaskPage.timelineRow(submitted).last == "\"Make value.txt hold 42\" — code/classify, policy full-supervised")
+        let submitted: JSONValue = [
+            "seq": 1, "tick": 1, "time": 0, "kind": "submitted",
+            "actor": ["principal": ["kind": "human", "id": "uid:1000"]],
+            "payload": [
+                "input": "Make value.txt hold 42", "bundle": "code", "flow": "classify",
+                "policy": ["label": "full-supervised"],
+            ],
+        ]
+        #expect(
+            TaskPage.timelineRow(submitted).last == "\"Make value.txt hold 42\" — code/classify, policy full-supervised"
+        )
         let html = TaskPage.output(#"{"summary": "Write 42.", "steps": ["edit value.txt"]}"#)
-        #expect(html.hasPrefix("<pre class=\"card-section\">steps:\n- edit value.txt\nsummary: Write 42.</pre><details><summary class=\"muted\">raw</summary>"), "\(html)")
+        #expect(
+            html.hasPrefix(
+                "<pre class=\"card-section\">steps:\n- edit value.txt\nsummary: Write 42.</pre><details><summary class=\"muted\">raw</summary>"
+            ),
+            "\(html)"
+        )
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,7 +30,14 @@ struct RawHTTP {
     }
 
     /// Sends a request and reads the whole answer (bounded by `timeout` seconds and `maxBytes`).
-    func send(_ method: String, _ path: String, headers: [String: String] = [:], body: String = "", timeout: Double = 30, maxBytes: Int = 8 << 20) throws -> Response {
+    func send(
+        _ method: String,
+        _ path: String,
+        headers: [String: String] = [:],
+        body: String = "",
+        timeout: Double = 30,
+        maxBytes: Int = 8 << 20
+    ) throws -> Response {
         let fd = try connect()
         defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
@@ -42,7 +50,7 @@ struct RawHTTP {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { break }   // the server may refuse early (413) and close
+            if n <= 0 { break }  // the server may refuse early (413) and close
             sent += n
         }
         // Some servers (chromedriver) keep the connection open despite Connection: close;
@@ -52,14 +60,27 @@ struct RawHTTP {
     }
 
     /// Opens a GET and reads until `until` says the text so far is enough (or the timeout).
-    func stream(_ path: String, headers: [String: String] = [:], timeout: Double, until: (String) -> Bool) throws -> String {
+    func stream(
+        _ path: String,
+        headers: [String: String] = [:],
+        timeout: Double,
+        until: (String) -> Bool
+    ) throws -> String {
         let fd = try connect()
         defer { close(fd) }
         var head = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: text/event-stream\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let bytes = Array((head + "\r\n").utf8)
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        return String(decoding: read(fd, until: { until(String(decoding: $0, as: UTF8.self)) }, timeout: timeout, maxBytes: 1 << 20), as: UTF8.self)
+        return String(
+            decoding: read(
+                fd,
+                until: { until(String(decoding: $0, as: UTF8.self)) },
+                timeout: timeout,
+                maxBytes: 1 << 20
+            ),
+            as: UTF8.self
+        )
     }
 
     /// Holds a connection open with a GET sent; the caller closes the descriptor.
@@ -80,7 +101,9 @@ struct RawHTTP {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &address.sin_addr)
         let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 else {
             close(fd)
@@ -109,13 +132,16 @@ struct RawHTTP {
         guard let end = raw.firstRange(of: Array("\r\n\r\n".utf8)) else { return false }
         let head = String(decoding: raw[..<end.lowerBound], as: UTF8.self).lowercased()
         guard let line = head.components(separatedBy: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-              let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else { return false }
+            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        else { return false }
         return raw.count - end.upperBound >= length
     }
 
     static func parse(_ raw: [UInt8]) throws -> Response {
         let text = String(decoding: raw, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { throw Failure(description: "no HTTP answer: \(text.prefix(200))") }
+        guard let split = text.range(of: "\r\n\r\n") else {
+            throw Failure(description: "no HTTP answer: \(text.prefix(200))")
+        }
         let lines = text[..<split.lowerBound].components(separatedBy: "\r\n")
         let status = Int(lines[0].split(separator: " ")[1]) ?? 0
         let headers = lines.dropFirst().compactMap { line -> (String, String)? in
@@ -123,7 +149,8 @@ struct RawHTTP {
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
         var body = String(text[split.upperBound...])
-        if headers.contains(where: { $0.0.lowercased() == "transfer-encoding" && $0.1.lowercased().contains("chunked") }) {
+        if headers.contains(where: { $0.0.lowercased() == "transfer-encoding" && $0.1.lowercased().contains("chunked") }
+        ) {
             body = dechunk(body)
         }
         return Response(status: status, headers: headers, body: body)
@@ -133,7 +160,13 @@ struct RawHTTP {
         var bytes = Array(text.utf8)[...]
         var out: [UInt8] = []
         while let lineEnd = bytes.firstRange(of: Array("\r\n".utf8)) {
-            let size = Int(String(decoding: bytes[bytes.startIndex..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";")[0], radix: 16) ?? 0
+            let size =
+                Int(
+                    String(decoding: bytes[bytes.startIndex..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";")[
+                        0
+                    ],
+                    radix: 16
+                ) ?? 0
             if size == 0 { break }
             let start = lineEnd.upperBound
             let end = min(bytes.endIndex, start + size)

@@ -8,10 +8,18 @@ final class WebDriver: @unchecked Sendable {
 
     /// Where Debian puts them; nil (with the reason) when either is missing.
     static func missing() -> String? {
-        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        let driver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        if chromium == nil { return "chromium is not installed (apt-get install --no-install-recommends chromium chromium-driver)" }
-        if driver == nil { return "chromedriver is not installed (apt-get install --no-install-recommends chromium-driver)" }
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+        let driver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+        if chromium == nil {
+            return "chromium is not installed (apt-get install --no-install-recommends chromium chromium-driver)"
+        }
+        if driver == nil {
+            return "chromedriver is not installed (apt-get install --no-install-recommends chromium-driver)"
+        }
         return nil
     }
 
@@ -22,7 +30,9 @@ final class WebDriver: @unchecked Sendable {
     init(logFile: String) throws {
         let port = try Self.freePort()
         process = Process()
-        let driver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].first { FileManager.default.isExecutableFile(atPath: $0) }!
+        let driver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }!
         process.executableURL = URL(fileURLWithPath: driver)
         process.arguments = ["--port=\(port)"]
         FileManager.default.createFile(atPath: logFile, contents: nil)
@@ -51,18 +61,32 @@ final class WebDriver: @unchecked Sendable {
 
     /// A headless Chromium; as root it needs --no-sandbox.
     func startSession(width: Int = 1280, height: Int = 1900) throws {
-        var arguments: [JSONValue] = ["--headless=new", "--disable-gpu", "--disable-dev-shm-usage", .string("--window-size=\(width),\(height)"), "--no-first-run"]
+        var arguments: [JSONValue] = [
+            "--headless=new", "--disable-gpu", "--disable-dev-shm-usage", .string("--window-size=\(width),\(height)"),
+            "--no-first-run",
+        ]
         if getuid() == 0 { arguments.append("--no-sandbox") }
-        let capabilities: JSONValue = ["capabilities": ["alwaysMatch": ["goog:chromeOptions": ["args": .array(arguments)]]]]
+        let capabilities: JSONValue = [
+            "capabilities": ["alwaysMatch": ["goog:chromeOptions": ["args": .array(arguments)]]]
+        ]
         let answer = try command("POST", "/session", capabilities, timeout: 60)
-        session = try answer["sessionId"]?.stringValue ?? { throw HarnessFailure("no session: \(answer.canonicalText)") }()
+        session =
+            try answer["sessionId"]?.stringValue ?? { throw HarnessFailure("no session: \(answer.canonicalText)") }()
     }
 
     @discardableResult
     func command(_ method: String, _ path: String, _ body: JSONValue? = nil, timeout: Double = 30) throws -> JSONValue {
-        let response = try http.send(method, path, headers: ["Content-Type": "application/json"], body: body?.canonicalText ?? (method == "POST" ? "{}" : ""), timeout: timeout)
+        let response = try http.send(
+            method,
+            path,
+            headers: ["Content-Type": "application/json"],
+            body: body?.canonicalText ?? (method == "POST" ? "{}" : ""),
+            timeout: timeout
+        )
         let json = try JSONValue.parse(response.body)
-        guard response.status == 200 else { throw HarnessFailure("WebDriver \(method) \(path): \(response.status) \(response.body.prefix(400))") }
+        guard response.status == 200 else {
+            throw HarnessFailure("WebDriver \(method) \(path): \(response.status) \(response.body.prefix(400))")
+        }
         return json["value"] ?? .null
     }
 
@@ -71,11 +95,18 @@ final class WebDriver: @unchecked Sendable {
     var currentURL: String { (try? command("GET", "/session/\(session)/url"))?.stringValue ?? "" }
 
     func find(_ css: String) throws -> String {
-        let value = try command("POST", "/session/\(session)/element", ["using": "css selector", "value": .string(css)])
-        return try value[Self.elementKey]?.stringValue ?? {
-            let page = (try? script("return location.href + ' ' + document.body.innerText.slice(0, 300)"))?.stringValue ?? ""
-            throw HarnessFailure("no element \(css) (\(value.canonicalText)) on \(page)")
-        }()
+        let value = try command(
+            "POST",
+            "/session/\(session)/element",
+            ["using": "css selector", "value": .string(css)]
+        )
+        return try value[Self.elementKey]?.stringValue
+            ?? {
+                let page =
+                    (try? script("return location.href + ' ' + document.body.innerText.slice(0, 300)"))?.stringValue
+                    ?? ""
+                throw HarnessFailure("no element \(css) (\(value.canonicalText)) on \(page)")
+            }()
     }
 
     func type(_ css: String, _ text: String) throws {
@@ -114,7 +145,9 @@ final class WebDriver: @unchecked Sendable {
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         guard bound else { throw HarnessFailure("no free port") }
         return Int(UInt16(bigEndian: address.sin_port))

@@ -7,7 +7,8 @@ import LoomValues
 /// is bounded.
 final class WebHarness: @unchecked Sendable {
     static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
 
     /// The code bundle's agents, scripted (the same answers the daemon's end-to-end test uses).
     static let codeScript = """
@@ -50,10 +51,14 @@ final class WebHarness: @unchecked Sendable {
     func start() throws {
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: "\(Self.binaries)/loomd")
-        daemon.arguments = ["--state-dir", state, "--socket", socket, "--bundles", "\(Self.repositoryRoot)/bundles",
-                            "--default-bundle", "publishing", "--provider-script", "\(directory)/script.json"]
+        daemon.arguments = [
+            "--state-dir", state, "--socket", socket, "--bundles", "\(Self.repositoryRoot)/bundles",
+            "--default-bundle", "publishing", "--provider-script", "\(directory)/script.json",
+        ]
         var environment = ProcessInfo.processInfo.environment
-        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"] { environment[key] = nil }
+        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"] {
+            environment[key] = nil
+        }
         daemon.environment = environment
         FileManager.default.createFile(atPath: "\(directory)/loomd.log", contents: nil)
         let log = FileHandle(forWritingAtPath: "\(directory)/loomd.log")!
@@ -63,7 +68,11 @@ final class WebHarness: @unchecked Sendable {
         loomd = daemon
         var up = false
         for _ in 0..<200 where !up {
-            if (try? IPCClient(socketPath: socket, clientName: "test", timeoutMs: 1_000)) != nil { up = true } else { usleep(50_000) }
+            if (try? IPCClient(socketPath: socket, clientName: "test", timeoutMs: 1_000)) != nil {
+                up = true
+            } else {
+                usleep(50_000)
+            }
         }
         guard up else { throw HarnessFailure("loomd did not come up: \(text("loomd.log"))") }
 
@@ -124,13 +133,25 @@ final class WebHarness: @unchecked Sendable {
         try http.send("GET", path, headers: authenticated ? cookie : [:])
     }
 
-    func post(_ path: String, _ fields: [(String, String)], authenticated: Bool = true, extraHeaders: [String: String] = [:]) throws -> RawHTTP.Response {
-        try http.send("POST", path, headers: (authenticated ? cookie : [:]).merging(extraHeaders) { $1 }, body: FormFieldsText.encode(fields))
+    func post(
+        _ path: String,
+        _ fields: [(String, String)],
+        authenticated: Bool = true,
+        extraHeaders: [String: String] = [:]
+    ) throws -> RawHTTP.Response {
+        try http.send(
+            "POST",
+            path,
+            headers: (authenticated ? cookie : [:]).merging(extraHeaders) { $1 },
+            body: FormFieldsText.encode(fields)
+        )
     }
 
     /// The CSRF token from a page's form.
     static func csrf(in html: String) -> String? {
-        guard let range = html.range(of: #"name="csrf" value="[0-9a-f]+""#, options: .regularExpression) else { return nil }
+        guard let range = html.range(of: #"name="csrf" value="[0-9a-f]+""#, options: .regularExpression) else {
+            return nil
+        }
         return String(html[range]).components(separatedBy: "value=\"")[1].replacingOccurrences(of: "\"", with: "")
     }
 
@@ -157,7 +178,9 @@ final class WebHarness: @unchecked Sendable {
     func makeRepository(_ name: String = "repo") throws -> String {
         let project = "\(directory)/\(name)"
         try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
-        for arguments in [["init", "-q", "-b", "main"], ["config", "user.name", "P"], ["config", "user.email", "p@example.org"]] {
+        for arguments in [
+            ["init", "-q", "-b", "main"], ["config", "user.name", "P"], ["config", "user.email", "p@example.org"],
+        ] {
             try git(project, arguments)
         }
         try "41\n".write(toFile: "\(project)/value.txt", atomically: true, encoding: .utf8)
@@ -165,7 +188,11 @@ final class WebHarness: @unchecked Sendable {
         try git(project, ["add", "-A"])
         try git(project, ["commit", "-q", "-m", "initial"])
         try FileManager.default.createDirectory(atPath: "\(project)/.loom", withIntermediateDirectories: true)
-        try #"{"checks": [{"name": "test", "run": "sh check.sh"}]}"#.write(toFile: "\(project)/.loom/config", atomically: true, encoding: .utf8)
+        try #"{"checks": [{"name": "test", "run": "sh check.sh"}]}"#.write(
+            toFile: "\(project)/.loom/config",
+            atomically: true,
+            encoding: .utf8
+        )
         return project
     }
 
@@ -181,7 +208,9 @@ final class WebHarness: @unchecked Sendable {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw HarnessFailure("git \(arguments.joined(separator: " ")): \(text)") }
+        guard process.terminationStatus == 0 else {
+            throw HarnessFailure("git \(arguments.joined(separator: " ")): \(text)")
+        }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -210,7 +239,9 @@ enum FormFieldsText {
     static func encode(_ fields: [(String, String)]) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return fields.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
+        return fields.map {
+            "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)"
+        }.joined(separator: "&")
     }
 
 }

@@ -1,7 +1,7 @@
 import LoomEngine
 import LoomProviders
-import LoomValues
 import LoomSystem
+import LoomValues
 
 /// A project's settings for code tasks, from `<project>/.loom/config` (JSON):
 ///
@@ -65,7 +65,10 @@ public struct CodeConfig: Sendable, Equatable {
         }
         guard let fields = root.objectValue else { throw CodeConfigError(path: path, "expected a JSON object") }
         for key in fields.keys where !settingNames.contains(key) {
-            throw CodeConfigError(path: path, "unknown field \"\(key)\" (known: base, checks, testGlobs, checkOutputLimitBytes, env)")
+            throw CodeConfigError(
+                path: path,
+                "unknown field \"\(key)\" (known: base, checks, testGlobs, checkOutputLimitBytes, env)"
+            )
         }
         var config = CodeConfig()
         if let env = fields["env"] {
@@ -73,20 +76,32 @@ public struct CodeConfig: Sendable, Equatable {
                 throw CodeConfigError(path: path, "env must be an object of at most \(environmentMax) variables")
             }
             for (name, value) in entries {
-                guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic),
-                      name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }), name.count <= 128 else {
+                guard let first = name.unicodeScalars.first,
+                    first == "_" || (first.isASCII && first.properties.isAlphabetic),
+                    name.unicodeScalars.allSatisfy({
+                        $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+                    }), name.count <= 128
+                else {
                     throw CodeConfigError(path: path, "env: \"\(name)\" is not a variable name (letters, digits, _)")
                 }
                 // The agent marker is loom's: a check cannot pass for a person's shell.
-                guard name != AgentMarker.variable else { throw CodeConfigError(path: path, "env: \(name) is set by loom") }
-                guard let text = value.stringValue, text.utf8.count <= environmentValueMaxBytes, !text.contains("\u{0}") else {
-                    throw CodeConfigError(path: path, "env: \(name) must be a string of at most \(environmentValueMaxBytes) bytes")
+                guard name != AgentMarker.variable else {
+                    throw CodeConfigError(path: path, "env: \(name) is set by loom")
+                }
+                guard let text = value.stringValue, text.utf8.count <= environmentValueMaxBytes, !text.contains("\u{0}")
+                else {
+                    throw CodeConfigError(
+                        path: path,
+                        "env: \(name) must be a string of at most \(environmentValueMaxBytes) bytes"
+                    )
                 }
                 config.environment[name] = text
             }
         }
         if let base = fields["base"] {
-            guard let text = base.stringValue, !text.isEmpty, !text.hasPrefix("-") else { throw CodeConfigError(path: path, "base must be a branch or commit name") }
+            guard let text = base.stringValue, !text.isEmpty, !text.hasPrefix("-") else {
+                throw CodeConfigError(path: path, "base must be a branch or commit name")
+            }
             config.base = text
         }
         if let limit = fields["checkOutputLimitBytes"] {
@@ -96,7 +111,9 @@ public struct CodeConfig: Sendable, Equatable {
             config.checkOutputLimitBytes = Int(value)
         }
         if let globs = fields["testGlobs"] {
-            guard let list = globs.arrayValue?.compactMap(\.stringValue), list.count == globs.arrayValue?.count, list.count <= 64 else {
+            guard let list = globs.arrayValue?.compactMap(\.stringValue), list.count == globs.arrayValue?.count,
+                list.count <= 64
+            else {
                 throw CodeConfigError(path: path, "testGlobs must be a list of at most 64 strings")
             }
             config.testGlobs = list
@@ -106,21 +123,35 @@ public struct CodeConfig: Sendable, Equatable {
                 throw CodeConfigError(path: path, "checks must be a list of at most \(checksMax) checks")
             }
             for (index, entry) in list.enumerated() {
-                config.checks.append(try check(entry, at: "checks[\(index)]", path: path, taken: Set(config.checks.map(\.name))))
+                config.checks.append(
+                    try check(entry, at: "checks[\(index)]", path: path, taken: Set(config.checks.map(\.name)))
+                )
             }
         }
         return config
     }
 
-    private static func check(_ entry: JSONValue, at location: String, path: String, taken: Set<String>) throws(CodeConfigError) -> Check {
-        guard let fields = entry.objectValue else { throw CodeConfigError(path: path, "\(location): expected an object") }
+    private static func check(
+        _ entry: JSONValue,
+        at location: String,
+        path: String,
+        taken: Set<String>
+    ) throws(CodeConfigError) -> Check {
+        guard let fields = entry.objectValue else {
+            throw CodeConfigError(path: path, "\(location): expected an object")
+        }
         for key in fields.keys where !checkSettingNames.contains(key) {
-            throw CodeConfigError(path: path, "\(location): unknown field \"\(key)\" (known: name, run, argv, timeoutMs, network)")
+            throw CodeConfigError(
+                path: path,
+                "\(location): unknown field \"\(key)\" (known: name, run, argv, timeoutMs, network)"
+            )
         }
         guard let name = fields["name"]?.stringValue, !name.isEmpty, name.count <= 64 else {
             throw CodeConfigError(path: path, "\(location): a check needs a name (1 to 64 characters)")
         }
-        guard !taken.contains(name) else { throw CodeConfigError(path: path, "\(location): the check name \"\(name)\" is used twice") }
+        guard !taken.contains(name) else {
+            throw CodeConfigError(path: path, "\(location): the check name \"\(name)\" is used twice")
+        }
         let argv: [String]
         switch (fields["run"]?.stringValue, fields["argv"]?.arrayValue) {
         case (let run?, nil) where !run.isEmpty:
@@ -128,18 +159,26 @@ public struct CodeConfig: Sendable, Equatable {
         case (nil, let list?) where !list.isEmpty && list.allSatisfy({ $0.stringValue != nil }):
             argv = list.compactMap(\.stringValue)
         default:
-            throw CodeConfigError(path: path, "\(location) (\(name)): give either \"run\" (a shell line) or \"argv\" (a non-empty list of strings)")
+            throw CodeConfigError(
+                path: path,
+                "\(location) (\(name)): give either \"run\" (a shell line) or \"argv\" (a non-empty list of strings)"
+            )
         }
         var timeoutMs = defaultCheckTimeoutMs
         if let value = fields["timeoutMs"] {
             guard let number = value.intValue, checkTimeoutMsRange.contains(Int(number)) else {
-                throw CodeConfigError(path: path, "\(location) (\(name)): timeoutMs must be an integer from \(checkTimeoutMsRange.lowerBound) to \(checkTimeoutMsRange.upperBound)")
+                throw CodeConfigError(
+                    path: path,
+                    "\(location) (\(name)): timeoutMs must be an integer from \(checkTimeoutMsRange.lowerBound) to \(checkTimeoutMsRange.upperBound)"
+                )
             }
             timeoutMs = Int(number)
         }
         var check = Check(name: name, argv: argv, timeoutMs: timeoutMs)
         if let value = fields["network"] {
-            guard let network = value.boolValue else { throw CodeConfigError(path: path, "\(location) (\(name)): network must be true or false") }
+            guard let network = value.boolValue else {
+                throw CodeConfigError(path: path, "\(location) (\(name)): network must be true or false")
+            }
             check.network = network
         }
         return check

@@ -10,7 +10,8 @@ import Glibc
 public enum TestFileGlobs {
     public static let defaults = [
         "test/*", "tests/*", "Tests/*", "spec/*", "__tests__/*", "*/test/*", "*/tests/*", "*/__tests__/*",
-        "*_test.*", "*.test.*", "*_spec.*", "*.spec.*", "test_*.py", "*/test_*.py", "*Tests.swift", "*Test.java", "*Test.kt",
+        "*_test.*", "*.test.*", "*_spec.*", "*.spec.*", "test_*.py", "*/test_*.py", "*Tests.swift", "*Test.java",
+        "*Test.kt",
     ]
 
     /// The paths of `files` that match any of `globs`, in the order given.

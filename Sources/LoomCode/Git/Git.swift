@@ -1,8 +1,9 @@
+import LoomProviders
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
-import LoomProviders
 
 /// Runs git in one directory, without a shell, with a deadline and bounded output.
 ///
@@ -28,7 +29,10 @@ public struct Git: Sendable {
     /// hook command configured anywhere runs.
     init(workTree: String, gitDirectory: String) {
         directory = workTree
-        leadingOptions = ["--git-dir=\(gitDirectory)", "--work-tree=\(workTree)", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null"]
+        leadingOptions = [
+            "--git-dir=\(gitDirectory)", "--work-tree=\(workTree)", "-c", "core.fsmonitor=false", "-c",
+            "core.hooksPath=/dev/null",
+        ]
     }
 
     public struct Output: Sendable {
@@ -60,8 +64,10 @@ public struct Git: Sendable {
         var git: String?
         var setpriv: String?
 
-        static let found = Launch(git: ChildEnvironment.which("git", path: ChildEnvironment.startPath),
-                                  setpriv: ChildEnvironment.which("setpriv", path: ChildEnvironment.startPath))
+        static let found = Launch(
+            git: ChildEnvironment.which("git", path: ChildEnvironment.startPath),
+            setpriv: ChildEnvironment.which("setpriv", path: ChildEnvironment.startPath)
+        )
 
         func argv(_ arguments: [String]) -> [String]? {
             guard let git else { return nil }
@@ -77,17 +83,31 @@ public struct Git: Sendable {
 
     func run(_ arguments: [String], launch: Launch) throws(GitError) -> Output {
         guard let argv = launch.argv(leadingOptions + arguments) else {
-            throw GitError("git is not available (not found on PATH \(ChildEnvironment.startPath)); install git", command: arguments)
+            throw GitError(
+                "git is not available (not found on PATH \(ChildEnvironment.startPath)); install git",
+                command: arguments
+            )
         }
-        let result = ChildProcess.run(.init(argv: argv, directory: directory, environment: Self.environment,
-                                            timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes))
+        let result = ChildProcess.run(
+            .init(
+                argv: argv,
+                directory: directory,
+                environment: Self.environment,
+                timeoutMs: timeoutMs,
+                outputLimitBytes: outputLimitBytes
+            )
+        )
         if let spawnError = result.spawnError {
             throw GitError("git is not available (\(spawnError)); install git", command: arguments)
         }
         if result.timedOut {
             throw GitError("git \(arguments.first ?? "") did not finish within \(timeoutMs) ms", command: arguments)
         }
-        return Output(exitCode: result.exitCode, text: String(decoding: result.output, as: UTF8.self), truncated: result.truncated)
+        return Output(
+            exitCode: result.exitCode,
+            text: String(decoding: result.output, as: UTF8.self),
+            truncated: result.truncated
+        )
     }
 
     /// Runs `git ARGS` and returns its trimmed output, or throws with git's own first line.

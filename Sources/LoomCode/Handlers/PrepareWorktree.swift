@@ -1,7 +1,7 @@
 import LoomEngine
 import LoomProviders
-import LoomValues
 import LoomSystem
+import LoomValues
 
 /// Handler `git.prepare`: checks the repository and makes the task's worktree on a new
 /// branch `loom/<task>` from the base, before any agent runs.
@@ -35,11 +35,19 @@ public struct PrepareWorktree: StepHandler {
             throw GitError("the project's .loom/config cannot be used: \(error)", command: [])
         }
         if workspace.exists, let base = workspace.baseCommit {
-            let branch = try workspace.git().check(["rev-parse", "--abbrev-ref", "HEAD"], "reading the worktree's branch")
+            let branch = try workspace.git().check(
+                ["rev-parse", "--abbrev-ref", "HEAD"],
+                "reading the worktree's branch"
+            )
             guard branch == workspace.branch else {
-                throw GitError("\(workspace.directory) exists but is on \(branch), not \(workspace.branch); remove it and resubmit", command: [])
+                throw GitError(
+                    "\(workspace.directory) exists but is on \(branch), not \(workspace.branch); remove it and resubmit",
+                    command: []
+                )
             }
-            if FileSystem.readText(workspace.configSnapshotFile, limit: 256 * 1024) == nil { try record(configText, at: workspace.configSnapshotFile) }
+            if FileSystem.readText(workspace.configSnapshotFile, limit: 256 * 1024) == nil {
+                try record(configText, at: workspace.configSnapshotFile)
+            }
             return ready(workspace, base: base, note: "reusing the worktree")
         }
         let readiness = try GitReadiness().check(project, base: config.base)
@@ -59,7 +67,10 @@ public struct PrepareWorktree: StepHandler {
         if try git.run(["rev-parse", "--verify", "--quiet", "refs/heads/\(workspace.branch)"]).ok {
             try git.check(["worktree", "add", "--quiet", workspace.directory, workspace.branch], "adding the worktree")
         } else {
-            try git.check(["worktree", "add", "--quiet", "-b", workspace.branch, workspace.directory, base], "adding the worktree")
+            try git.check(
+                ["worktree", "add", "--quiet", "-b", workspace.branch, workspace.directory, base],
+                "adding the worktree"
+            )
         }
         return ready(workspace, base: base, note: "created the worktree from \(baseName)")
     }
@@ -74,8 +85,19 @@ public struct PrepareWorktree: StepHandler {
 
     /// The result, with the recorded config in it: the journal shows which checks the task runs.
     private func ready(_ workspace: TaskWorkspace, base: String, note: String) -> CommandResult {
-        var details: [String: JSONValue] = ["branch": .string(workspace.branch), "baseCommit": .string(base), "worktree": .string(workspace.directory)]
-        if let text = FileSystem.readText(workspace.configSnapshotFile, limit: 256 * 1024), let config = try? JSONValue.parse(text) { details["config"] = config }
-        return CommandResult(status: .ok, exitCode: 0, output: "\(note): \(workspace.directory) on \(workspace.branch) at \(base)", details: .object(details))
+        var details: [String: JSONValue] = [
+            "branch": .string(workspace.branch), "baseCommit": .string(base), "worktree": .string(workspace.directory),
+        ]
+        if let text = FileSystem.readText(workspace.configSnapshotFile, limit: 256 * 1024),
+            let config = try? JSONValue.parse(text)
+        {
+            details["config"] = config
+        }
+        return CommandResult(
+            status: .ok,
+            exitCode: 0,
+            output: "\(note): \(workspace.directory) on \(workspace.branch) at \(base)",
+            details: .object(details)
+        )
     }
 }

@@ -1,7 +1,7 @@
 import LoomEngine
 import LoomProviders
-import LoomValues
 import LoomSystem
+import LoomValues
 
 /// Handler `checks`: runs the project's lint, test and typecheck commands in the task's
 /// worktree, put back first to the tree the last diff recorded (the one delivery commits).
@@ -26,12 +26,18 @@ public struct RunChecks: StepHandler {
     public func run(_ request: HandlerRequest) -> CommandResult {
         let config: CodeConfig
         do {
-            config = try TaskWorkspace(projectDirectory: request.projectDirectory, taskID: request.taskID).recordedConfig()
+            config = try TaskWorkspace(projectDirectory: request.projectDirectory, taskID: request.taskID)
+                .recordedConfig()
         } catch {
             return CommandResult(status: .failed, exitCode: nil, output: "the task's checks cannot be read: \(error)")
         }
         guard !config.checks.isEmpty else {
-            return CommandResult(status: .skipped, exitCode: nil, output: "no checks configured in .loom/config", details: .object(["checks": .array([])]))
+            return CommandResult(
+                status: .skipped,
+                exitCode: nil,
+                output: "no checks configured in .loom/config",
+                details: .object(["checks": .array([])])
+            )
         }
         let directory = TaskWorkspace.workingDirectory(project: request.projectDirectory, task: request.taskID)
         // Checks judge what will be delivered: the tree the last diff recorded. An edit made
@@ -42,10 +48,17 @@ public struct RunChecks: StepHandler {
         if workspace.exists, let tree = workspace.reviewedTree {
             do {
                 let git = try workspace.git()
-                try git.check(["read-tree", "-u", "--reset", tree], "putting the worktree back to the recorded tree \(tree.prefix(12))")
+                try git.check(
+                    ["read-tree", "-u", "--reset", tree],
+                    "putting the worktree back to the recorded tree \(tree.prefix(12))"
+                )
                 try git.check(["clean", "-ffdx", "--quiet"], "removing files added since the diff")
             } catch {
-                return CommandResult(status: .failed, exitCode: nil, output: "cannot put the worktree back to the recorded tree: \(error)")
+                return CommandResult(
+                    status: .failed,
+                    exitCode: nil,
+                    output: "cannot put the worktree back to the recorded tree: \(error)"
+                )
             }
         }
         let deadline = MonotonicClock.milliseconds() + request.timeoutMs
@@ -62,30 +75,58 @@ public struct RunChecks: StepHandler {
             let remaining = deadline - MonotonicClock.milliseconds()
             guard remaining > 0 else {
                 allPassed = false
-                entries.append(.object(["name": .string(check.name), "status": .string("timeout"), "durationMs": .int(0)]))
+                entries.append(
+                    .object(["name": .string(check.name), "status": .string("timeout"), "durationMs": .int(0)])
+                )
                 report += "== \(check.name): not run, the step's time ran out\n"
                 continue
             }
             var started: Int32 = 0
-            let profile = LaunchProfile(kind: .check, workingDirectory: directory, projectDirectory: request.projectDirectory,
-                                        readOnlyPaths: gitDirectories, network: check.network)
-            let launch = Launcher.run(argv: check.argv, profile: profile, confinement: confinement, environment: environment,
-                                      timeoutMs: min(check.timeoutMs, remaining), outputLimitBytes: min(config.checkOutputLimitBytes, perCheckOutput),
-                                      onStart: { pid in started = pid; request.onChild(pid, true) })
+            let profile = LaunchProfile(
+                kind: .check,
+                workingDirectory: directory,
+                projectDirectory: request.projectDirectory,
+                readOnlyPaths: gitDirectories,
+                network: check.network
+            )
+            let launch = Launcher.run(
+                argv: check.argv,
+                profile: profile,
+                confinement: confinement,
+                environment: environment,
+                timeoutMs: min(check.timeoutMs, remaining),
+                outputLimitBytes: min(config.checkOutputLimitBytes, perCheckOutput),
+                onStart: { pid in
+                    started = pid
+                    request.onChild(pid, true)
+                }
+            )
             if started > 0 { request.onChild(started, false) }
             let outcome = launch.result
-            let status: CommandResult.Status = outcome.spawnError != nil ? .failed : outcome.timedOut ? .timeout : outcome.exitCode == 0 ? .ok : .failed
+            let status: CommandResult.Status =
+                outcome.spawnError != nil
+                ? .failed : outcome.timedOut ? .timeout : outcome.exitCode == 0 ? .ok : .failed
             if status != .ok { allPassed = false }
             truncated = truncated || outcome.truncated
-            var entry: [String: JSONValue] = ["name": .string(check.name), "status": .string(status.rawValue), "durationMs": .int(Int64(outcome.durationMs)),
-                                              "confinement": launch.record]
+            var entry: [String: JSONValue] = [
+                "name": .string(check.name), "status": .string(status.rawValue),
+                "durationMs": .int(Int64(outcome.durationMs)),
+                "confinement": launch.record,
+            ]
             if let code = outcome.exitCode { entry["exitCode"] = .int(Int64(code)) }
             entries.append(.object(entry))
-            report += "== \(check.name): \(status.rawValue)\(outcome.exitCode.map { ", exit \($0)" } ?? ""), \(outcome.durationMs) ms\n"
+            report +=
+                "== \(check.name): \(status.rawValue)\(outcome.exitCode.map { ", exit \($0)" } ?? ""), \(outcome.durationMs) ms\n"
             report += outcome.spawnError ?? String(decoding: outcome.output, as: UTF8.self)
             if !report.hasSuffix("\n") { report += "\n" }
         }
-        return CommandResult(status: allPassed ? .ok : .failed, exitCode: nil, output: report, truncated: truncated,
-                             durationMs: 0, details: .object(["checks": .array(entries), "environment": ChildEnvironment.recordable(environment)]))
+        return CommandResult(
+            status: allPassed ? .ok : .failed,
+            exitCode: nil,
+            output: report,
+            truncated: truncated,
+            durationMs: 0,
+            details: .object(["checks": .array(entries), "environment": ChildEnvironment.recordable(environment)])
+        )
     }
 }

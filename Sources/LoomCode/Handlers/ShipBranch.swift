@@ -1,8 +1,8 @@
-import LoomIPC
 import LoomEngine
+import LoomIPC
 import LoomProviders
-import LoomValues
 import LoomSystem
+import LoomValues
 
 /// Handlers `git.ship_check` and `git.ship`: send a finished task's branch on, as a person
 /// ordered (the ship gate in between only a human principal can answer).
@@ -28,7 +28,9 @@ public struct ShipBranch: StepHandler {
             let order = try ShipOrder(input: request.input)
             let git = Git(directory: request.projectDirectory)
             let source = try git.run(["rev-parse", "--verify", "--quiet", "refs/heads/\(order.branch)^{commit}"])
-            guard source.ok else { throw GitError("there is no branch \(order.branch) to ship (was \(order.task) delivered?)", command: []) }
+            guard source.ok else {
+                throw GitError("there is no branch \(order.branch) to ship (was \(order.task) delivered?)", command: [])
+            }
             let head = source.text.trimmingSpaces()
             try pin(head, of: order, for: request)
             switch order.destination {
@@ -58,7 +60,10 @@ public struct ShipBranch: StepHandler {
             throw GitError("no checked commit is on record for this ship (\(record)); nothing was changed", command: [])
         }
         guard checked == head else {
-            throw GitError("\(order.branch) moved since the check: \(checked.prefix(12)) was approved, it is now at \(head.prefix(12)); nothing was changed. Ship again to check the new commit", command: [])
+            throw GitError(
+                "\(order.branch) moved since the check: \(checked.prefix(12)) was approved, it is now at \(head.prefix(12)); nothing was changed. Ship again to check the new commit",
+                command: []
+            )
         }
     }
 
@@ -67,33 +72,59 @@ public struct ShipBranch: StepHandler {
             throw GitError("there is no remote \(remote) in \(git.directory)", command: ["remote"])
         }
         if check { return shipped(order, commit: head, note: "ready to \(order.summary) at \(head.prefix(12))") }
-        try git.check(["push", "--quiet", remote, "refs/heads/\(order.branch):refs/heads/\(order.branch)"], "pushing \(order.branch) to \(remote)")
+        try git.check(
+            ["push", "--quiet", remote, "refs/heads/\(order.branch):refs/heads/\(order.branch)"],
+            "pushing \(order.branch) to \(remote)"
+        )
         return shipped(order, commit: head, note: "pushed \(order.branch) to \(remote) at \(head.prefix(12))")
     }
 
-    private func merge(_ order: ShipOrder, into: String, squash: Bool, head: String, git: Git) throws(GitError) -> CommandResult {
+    private func merge(
+        _ order: ShipOrder,
+        into: String,
+        squash: Bool,
+        head: String,
+        git: Git
+    ) throws(GitError) -> CommandResult {
         let target = try git.run(["rev-parse", "--verify", "--quiet", "refs/heads/\(into)^{commit}"])
         guard target.ok else { throw GitError("there is no branch \(into) to merge into", command: []) }
         let old = target.text.trimmingSpaces()
         let new: String
         if squash {
             if let done = try alreadySquashed(order, onto: old, git: git) {
-                return shipped(order, commit: done, note: "\(into) already holds the squashed \(order.branch) at \(done.prefix(12))")
+                return shipped(
+                    order,
+                    commit: done,
+                    note: "\(into) already holds the squashed \(order.branch) at \(done.prefix(12))"
+                )
             }
             let merged = try git.run(["merge-tree", "--write-tree", "--name-only", "--no-messages", old, head])
             guard merged.ok else {
                 let files = merged.text.split(separator: "\n").dropFirst().map(String.init).prefix(10)
-                throw GitError("\(order.branch) conflicts with \(into) in \(files.joined(separator: ", ")); nothing was changed. Rebase the branch or merge by hand", command: ["merge-tree"])
+                throw GitError(
+                    "\(order.branch) conflicts with \(into) in \(files.joined(separator: ", ")); nothing was changed. Rebase the branch or merge by hand",
+                    command: ["merge-tree"]
+                )
             }
             let tree = merged.firstLine
             if check { return shipped(order, commit: head, note: "ready to \(order.summary): no conflicts") }
             let subject = try git.check(["log", "-1", "--format=%s", head], "reading the branch's message")
-            new = try git.check(["-c", "user.name=loom", "-c", "user.email=loom@localhost", "commit-tree", tree, "-p", old,
-                                 "-m", subject, "-m", "Shipped-From: \(order.branch) at \(head)\nLoom-Task: \(order.task)"], "making the squashed commit")
+            new = try git.check(
+                [
+                    "-c", "user.name=loom", "-c", "user.email=loom@localhost", "commit-tree", tree, "-p", old,
+                    "-m", subject, "-m", "Shipped-From: \(order.branch) at \(head)\nLoom-Task: \(order.task)",
+                ],
+                "making the squashed commit"
+            )
         } else {
-            if old == head { return shipped(order, commit: head, note: "\(into) is already at \(order.branch) (\(head.prefix(12)))") }
+            if old == head {
+                return shipped(order, commit: head, note: "\(into) is already at \(order.branch) (\(head.prefix(12)))")
+            }
             guard try git.run(["merge-base", "--is-ancestor", old, head]).ok else {
-                throw GitError("\(into) cannot be fast-forwarded to \(order.branch): \(into) has moved on; ship with --squash, or rebase the branch; nothing was changed", command: ["merge-base"])
+                throw GitError(
+                    "\(into) cannot be fast-forwarded to \(order.branch): \(into) has moved on; ship with --squash, or rebase the branch; nothing was changed",
+                    command: ["merge-base"]
+                )
             }
             if check { return shipped(order, commit: head, note: "ready to \(order.summary)") }
             new = head
@@ -105,7 +136,8 @@ public struct ShipBranch: StepHandler {
     /// The commit on INTO a squash ship made before a crash, if INTO's head is one.
     private func alreadySquashed(_ order: ShipOrder, onto head: String, git: Git) throws(GitError) -> String? {
         let message = try git.check(["log", "-1", "--format=%B", head], "reading \(head.prefix(12))")
-        return message.contains("Shipped-From: \(order.branch) ") && message.contains("Loom-Task: \(order.task)") ? head : nil
+        return message.contains("Shipped-From: \(order.branch) ") && message.contains("Loom-Task: \(order.task)")
+            ? head : nil
     }
 
     /// Moves INTO from `old` to `new`: in the worktree that has it checked out, by a
@@ -123,15 +155,23 @@ public struct ShipBranch: StepHandler {
             return
         }
         let tree = Git(directory: checkedOut)
-        let dirty = try tree.check(["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude).loom"], "reading \(checkedOut)")
+        let dirty = try tree.check(
+            ["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude).loom"],
+            "reading \(checkedOut)"
+        )
         guard dirty.isEmpty else {
-            throw GitError("\(into) is checked out in \(checkedOut) with uncommitted changes; commit or stash them and ship again; nothing was changed", command: ["status"])
+            throw GitError(
+                "\(into) is checked out in \(checkedOut) with uncommitted changes; commit or stash them and ship again; nothing was changed",
+                command: ["status"]
+            )
         }
         try tree.check(["merge", "--ff-only", "--quiet", new], "fast-forwarding \(into) in \(checkedOut)")
     }
 
     private func shipped(_ order: ShipOrder, commit: String, note: String) -> CommandResult {
-        var details: [String: JSONValue] = ["source": .string(order.branch), "commit": .string(commit), "checkOnly": .bool(check)]
+        var details: [String: JSONValue] = [
+            "source": .string(order.branch), "commit": .string(commit), "checkOnly": .bool(check),
+        ]
         switch order.destination {
         case .push(let remote): details["push"] = .string(remote)
         case .merge(let into, let squash):

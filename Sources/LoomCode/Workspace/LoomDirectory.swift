@@ -1,8 +1,9 @@
+import LoomProviders
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomProviders
-import LoomSystem
 
 /// `<project>/.loom`: loom's database and task worktrees inside a person's repository, kept
 /// out of their way.
@@ -14,6 +15,11 @@ public enum LoomDirectory {
         guard FileSystem.makeDirectories("\(project)/.loom") else { return false }
         let path = "\(project)/.loom/.gitignore"
         guard access(path, F_OK) != 0 else { return true }
-        return (try? FileSystem.writeAtomically(path, "# loom's state and task worktrees; nothing here belongs in the repository\n*\n", mode: 0o644)) != nil
+        return
+            (try? FileSystem.writeAtomically(
+                path,
+                "# loom's state and task worktrees; nothing here belongs in the repository\n*\n",
+                mode: 0o644
+            )) != nil
     }
 }

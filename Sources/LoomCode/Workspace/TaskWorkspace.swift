@@ -1,8 +1,9 @@
+import LoomProviders
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomProviders
-import LoomSystem
 
 /// Where a task of a project works: a git worktree of its own on branch `loom/<task>`,
 /// beside the project's database, so the person's working tree, index and branch are
@@ -35,7 +36,9 @@ public struct TaskWorkspace: Sendable, Equatable {
     public var reviewedTreeFile: String { record("tree") }
 
     public var reviewedTree: String? {
-        guard let text = FileSystem.readText(reviewedTreeFile, limit: 4_096)?.trimmingSpaces(), text.count == 40 || text.count == 64 else { return nil }
+        guard let text = FileSystem.readText(reviewedTreeFile, limit: 4_096)?.trimmingSpaces(),
+            text.count == 40 || text.count == 64
+        else { return nil }
         return text
     }
 
@@ -68,7 +71,10 @@ public struct TaskWorkspace: Sendable, Equatable {
     /// repository it would have loom stage into the person's index, or pointed at a
     /// directory of its own, run its configured commands.
     public func git() throws(GitError) -> Git {
-        let common = try Git(directory: projectDirectory).check(["rev-parse", "--path-format=absolute", "--git-common-dir"], "finding the project's repository")
+        let common = try Git(directory: projectDirectory).check(
+            ["rev-parse", "--path-format=absolute", "--git-common-dir"],
+            "finding the project's repository"
+        )
         let expected = "\(directory)/.git"
         for name in FileSystem.list("\(common)/worktrees") {
             let admin = "\(common)/worktrees/\(name)"
@@ -85,8 +91,13 @@ public struct TaskWorkspace: Sendable, Equatable {
     /// the project is not in a repository. Asked of git in the project, never of the
     /// worktree's `.git` file, which is the agent's to rewrite.
     public static func gitDirectories(project: String) -> [String] {
-        guard let common = try? Git(directory: project).check(["rev-parse", "--path-format=absolute", "--git-common-dir"], "finding the repository"),
-              common.hasPrefix("/") else { return [] }
+        guard
+            let common = try? Git(directory: project).check(
+                ["rev-parse", "--path-format=absolute", "--git-common-dir"],
+                "finding the repository"
+            ),
+            common.hasPrefix("/")
+        else { return [] }
         return [common]
     }
 
@@ -100,7 +111,10 @@ public struct TaskWorkspace: Sendable, Equatable {
     public func recordedConfig() throws(CodeConfigError) -> CodeConfig {
         guard exists else { return try CodeConfig.load(project: projectDirectory) }
         guard let text = FileSystem.readText(configSnapshotFile, limit: 256 * 1024) else {
-            throw CodeConfigError(path: configSnapshotFile, "task \(taskID) has a worktree but no recorded .loom/config; resubmit the task")
+            throw CodeConfigError(
+                path: configSnapshotFile,
+                "task \(taskID) has a worktree but no recorded .loom/config; resubmit the task"
+            )
         }
         return try CodeConfig.parse(text, path: configSnapshotFile)
     }
@@ -111,7 +125,9 @@ public struct TaskWorkspace: Sendable, Equatable {
 
     /// The recorded base commit, if the workspace was prepared.
     public var baseCommit: String? {
-        guard let text = FileSystem.readText(baseFile, limit: 4_096)?.trimmingSpaces(), text.count == 40 || text.count == 64 else { return nil }
+        guard let text = FileSystem.readText(baseFile, limit: 4_096)?.trimmingSpaces(),
+            text.count == 40 || text.count == 64
+        else { return nil }
         return text
     }
 }

@@ -1,8 +1,9 @@
+import LoomProviders
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomProviders
-import LoomSystem
 
 /// Removes task worktrees that are no longer needed: when a task ends, and at start-up for
 /// any a killed daemon left behind. The branch `loom/<task>` always stays: it is the result.

@@ -18,14 +18,20 @@ public struct ModelReference: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws(ProviderConfigurationError) {
         let trimmed = text.trimmingSpaces()
         guard !trimmed.isEmpty, trimmed.utf8.count <= Self.lengthMax else {
-            throw ProviderConfigurationError(.invalidValue, "a model reference must be 1 to \(Self.lengthMax) characters: provider:model",
-                                             context: "reading a model reference")
+            throw ProviderConfigurationError(
+                .invalidValue,
+                "a model reference must be 1 to \(Self.lengthMax) characters: provider:model",
+                context: "reading a model reference"
+            )
         }
         let parts = trimmed.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         let provider = String(parts[0])
         guard Self.isValidProviderName(provider) else {
-            throw ProviderConfigurationError(.invalidValue, "'\(trimmed)' does not start with a provider name (a-z, 0-9, -, _), as in openrouter:deepseek/deepseek-chat",
-                                             context: "reading a model reference")
+            throw ProviderConfigurationError(
+                .invalidValue,
+                "'\(trimmed)' does not start with a provider name (a-z, 0-9, -, _), as in openrouter:deepseek/deepseek-chat",
+                context: "reading a model reference"
+            )
         }
         self.init(provider: provider, model: parts.count > 1 ? String(parts[1]) : "")
     }
@@ -42,6 +48,7 @@ public struct ModelReference: Sendable, Hashable, CustomStringConvertible {
     public var description: String { model.isEmpty ? provider : "\(provider):\(model)" }
 
     package static func isValidProviderName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 64 && name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }
     }
 }

@@ -35,7 +35,9 @@ public struct ModelsConfiguration: Sendable, Equatable {
 
     /// Where a chain came from, for `models list` and for error messages.
     public enum ChainSource: Sendable, Equatable, CustomStringConvertible {
-        case role(String), tier(String), fallback
+        case role(String)
+        case tier(String)
+        case fallback
         public var description: String {
             switch self {
             case .role(let name): "role \(name)"
@@ -66,11 +68,18 @@ public struct ModelsConfiguration: Sendable, Equatable {
             tiers[name] = chain
         } else {
             guard Self.isValidRoleName(name) else {
-                throw ProviderConfigurationError(.invalidValue, "'\(name)' is not a tier (\(Self.tierNames.joined(separator: ", "))), '\(Self.defaultName)', or a role name (a-z, 0-9, -, _)",
-                                                 context: "setting a chain")
+                throw ProviderConfigurationError(
+                    .invalidValue,
+                    "'\(name)' is not a tier (\(Self.tierNames.joined(separator: ", "))), '\(Self.defaultName)', or a role name (a-z, 0-9, -, _)",
+                    context: "setting a chain"
+                )
             }
             guard roles[name] != nil || roles.count < Self.rolesMax else {
-                throw ProviderConfigurationError(.tooLarge, "at most \(Self.rolesMax) roles can have their own chain", context: "setting a chain")
+                throw ProviderConfigurationError(
+                    .tooLarge,
+                    "at most \(Self.rolesMax) roles can have their own chain",
+                    context: "setting a chain"
+                )
             }
             roles[name] = chain
         }
@@ -81,13 +90,21 @@ public struct ModelsConfiguration: Sendable, Equatable {
         try validate(chain: defaultChain, at: Self.defaultName)
         for (name, chain) in tiers {
             guard Self.tierNames.contains(name) else {
-                throw ProviderConfigurationError(.invalidValue, "'\(name)' is not a tier; tiers are \(Self.tierNames.joined(separator: ", "))", context: "validating models")
+                throw ProviderConfigurationError(
+                    .invalidValue,
+                    "'\(name)' is not a tier; tiers are \(Self.tierNames.joined(separator: ", "))",
+                    context: "validating models"
+                )
             }
             try validate(chain: chain, at: "tiers.\(name)")
         }
         for (name, chain) in roles {
             guard Self.isValidRoleName(name) else {
-                throw ProviderConfigurationError(.invalidValue, "'\(name)' is not a valid role name (a-z, 0-9, -, _)", context: "validating models")
+                throw ProviderConfigurationError(
+                    .invalidValue,
+                    "'\(name)' is not a valid role name (a-z, 0-9, -, _)",
+                    context: "validating models"
+                )
             }
             try validate(chain: chain, at: "roles.\(name)")
         }
@@ -95,17 +112,28 @@ public struct ModelsConfiguration: Sendable, Equatable {
 
     private func validate(chain: [ModelReference], at name: String) throws(ProviderConfigurationError) {
         guard !chain.isEmpty, chain.count <= Self.chainLengthMax else {
-            throw ProviderConfigurationError(.invalidValue, "\(name): a chain holds 1 to \(Self.chainLengthMax) models", context: "validating models")
+            throw ProviderConfigurationError(
+                .invalidValue,
+                "\(name): a chain holds 1 to \(Self.chainLengthMax) models",
+                context: "validating models"
+            )
         }
         for reference in chain {
             guard let settings = settings(for: reference.provider) else {
                 let known = Set(ProviderSettings.builtIn.keys).union(providers.keys).sorted()
-                throw ProviderConfigurationError(.invalidValue, "\(name): unknown provider '\(reference.provider)' in \(reference); known: \(known.joined(separator: ", "))",
-                                                 context: "validating models")
+                throw ProviderConfigurationError(
+                    .invalidValue,
+                    "\(name): unknown provider '\(reference.provider)' in \(reference); known: \(known.joined(separator: ", "))",
+                    context: "validating models"
+                )
             }
             let modelOptional: Set<ProviderSettings.Kind> = [.claudeCode, .aider, .opencode, .scripted]
             if reference.model.isEmpty && !modelOptional.contains(settings.kind) {
-                throw ProviderConfigurationError(.invalidValue, "\(name): \(reference.provider) needs a model, as in \(reference.provider):MODEL", context: "validating models")
+                throw ProviderConfigurationError(
+                    .invalidValue,
+                    "\(name): \(reference.provider) needs a model, as in \(reference.provider):MODEL",
+                    context: "validating models"
+                )
             }
         }
     }
@@ -132,7 +160,9 @@ extension ModelsConfiguration {
         }
         let known = Self.settingNames
         if object["sandbox"] != nil {
-            throw fail("'sandbox' is no longer a models setting: every task process is confined by loomd (bwrap by default; the operator's `confinement` setting); remove it")
+            throw fail(
+                "'sandbox' is no longer a models setting: every task process is confined by loomd (bwrap by default; the operator's `confinement` setting); remove it"
+            )
         }
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw fail("unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
@@ -145,13 +175,17 @@ extension ModelsConfiguration {
             var references: [ModelReference] = []
             for item in items {
                 guard let text = item.stringValue else { throw fail("\(name) must list strings (provider:model)") }
-                do { references.append(try ModelReference(parsing: text)) } catch { throw fail("\(name): \(error.message)") }
+                do { references.append(try ModelReference(parsing: text)) } catch {
+                    throw fail("\(name): \(error.message)")
+                }
             }
             return references
         }
         func chains(_ key: String, max: Int) throws(ProviderConfigurationError) -> [String: [ModelReference]] {
             guard let value = object[key] else { return [:] }
-            guard let members = value.objectValue, members.count <= max else { throw fail("\(key) must be an object of at most \(max) chains") }
+            guard let members = value.objectValue, members.count <= max else {
+                throw fail("\(key) must be an object of at most \(max) chains")
+            }
             var result: [String: [ModelReference]] = [:]
             for (name, item) in members { result[name] = try chain(item, at: "\(key).\(name)") }
             return result
@@ -161,9 +195,13 @@ extension ModelsConfiguration {
         configuration.tiers = try chains("tiers", max: tierNames.count)
         configuration.roles = try chains("roles", max: rolesMax)
         if let value = object["providers"] {
-            guard let members = value.objectValue, members.count <= providersMax else { throw fail("providers must be an object of at most \(providersMax) providers") }
+            guard let members = value.objectValue, members.count <= providersMax else {
+                throw fail("providers must be an object of at most \(providersMax) providers")
+            }
             for (name, item) in members {
-                guard ModelReference.isValidProviderName(name) else { throw fail("'\(name)' is not a valid provider name (a-z, 0-9, -, _)") }
+                guard ModelReference.isValidProviderName(name) else {
+                    throw fail("'\(name)' is not a valid provider name (a-z, 0-9, -, _)")
+                }
                 configuration.providers[name] = try ProviderSettings.parse(item, name: name, path: path)
             }
         }

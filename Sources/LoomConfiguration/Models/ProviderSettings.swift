@@ -94,13 +94,23 @@ public struct ProviderSettings: Sendable, Equatable {
     }()
 
     /// Every key of a provider's settings in models.json (docs/CONFIG.md lists each).
-    public static let settingNames: Set<String> = ["kind", "baseURL", "apiKeySecret", "executable", "arguments", "secretEnvironment", "maxTokens",
-                                         "temperature", "permissionMode", "apiVersion", "script", "contextTokens", "maxConcurrent", "models"]
+    public static let settingNames: Set<String> = [
+        "kind", "baseURL", "apiKeySecret", "executable", "arguments", "secretEnvironment", "maxTokens",
+        "temperature", "permissionMode", "apiVersion", "script", "contextTokens", "maxConcurrent", "models",
+    ]
 
     /// Settings from `models.json`, over the built-in ones of the same name (if any).
-    package static func parse(_ json: JSONValue, name: String, path: String) throws(ProviderConfigurationError) -> ProviderSettings {
+    package static func parse(
+        _ json: JSONValue,
+        name: String,
+        path: String
+    ) throws(ProviderConfigurationError) -> ProviderSettings {
         func fail(_ message: String) -> ProviderConfigurationError {
-            ProviderConfigurationError(.invalidValue, "\(path): providers.\(name): \(message)", context: "loading models")
+            ProviderConfigurationError(
+                .invalidValue,
+                "\(path): providers.\(name): \(message)",
+                context: "loading models"
+            )
         }
         guard let object = json.objectValue else { throw fail("must be an object") }
         if let unknown = object.keys.sorted().first(where: { !settingNames.contains($0) }) {
@@ -124,49 +134,83 @@ public struct ProviderSettings: Sendable, Equatable {
         }
         func strings(_ key: String) throws(ProviderConfigurationError) -> [String]? {
             guard let value = object[key] else { return nil }
-            guard let list = value.arrayValue?.compactMap(\.stringValue), list.count == value.arrayValue?.count, list.count <= 64 else {
+            guard let list = value.arrayValue?.compactMap(\.stringValue), list.count == value.arrayValue?.count,
+                list.count <= 64
+            else {
                 throw fail("\(key) must be a list of at most 64 strings")
             }
             return list
         }
         if let value = try string("baseURL") {
-            guard value.hasPrefix("http://") || value.hasPrefix("https://") else { throw fail("baseURL must start with http:// or https://") }
+            guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
+                throw fail("baseURL must start with http:// or https://")
+            }
             settings.baseURL = value.hasSuffix("/") ? String(value.dropLast()) : value
         }
         if let value = try string("apiKeySecret") {
-            guard SecretsFile.isValidName(value) else { throw fail("apiKeySecret names a secret (A-Z, 0-9, _), it is not the key itself") }
+            guard SecretsFile.isValidName(value) else {
+                throw fail("apiKeySecret names a secret (A-Z, 0-9, _), it is not the key itself")
+            }
             settings.apiKeySecret = value
         }
         if let value = try string("executable") { settings.executable = value }
         if let value = try strings("arguments") { settings.arguments = value }
         if let value = try strings("secretEnvironment") {
-            guard value.allSatisfy(SecretsFile.isValidName) else { throw fail("secretEnvironment lists secret names (A-Z, 0-9, _)") }
+            guard value.allSatisfy(SecretsFile.isValidName) else {
+                throw fail("secretEnvironment lists secret names (A-Z, 0-9, _)")
+            }
             settings.secretEnvironment = value
         }
         if let value = object["maxTokens"] {
-            guard let number = value.intValue, number >= 1, number <= 1_000_000 else { throw fail("maxTokens must be an integer in 1...1000000") }
+            guard let number = value.intValue, number >= 1, number <= 1_000_000 else {
+                throw fail("maxTokens must be an integer in 1...1000000")
+            }
             settings.maxTokens = Int(number)
         }
         if let value = object["temperature"] {
-            guard let number = value.doubleValue, number >= 0, number <= 2 else { throw fail("temperature must be a number in 0...2") }
+            guard let number = value.doubleValue, number >= 0, number <= 2 else {
+                throw fail("temperature must be a number in 0...2")
+            }
             settings.temperature = number
         }
-        func integer(_ key: String, in range: ClosedRange<Int>, of members: [String: JSONValue], at place: String) throws(ProviderConfigurationError) -> Int? {
+        func integer(
+            _ key: String,
+            in range: ClosedRange<Int>,
+            of members: [String: JSONValue],
+            at place: String
+        ) throws(ProviderConfigurationError) -> Int? {
             guard let value = members[key] else { return nil }
-            guard let number = value.intValue, range.contains(Int(number)) else { throw fail("\(place)\(key) must be an integer in \(range.lowerBound)...\(range.upperBound)") }
+            guard let number = value.intValue, range.contains(Int(number)) else {
+                throw fail("\(place)\(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
             return Int(number)
         }
-        if let value = try integer("contextTokens", in: contextTokensRange, of: object, at: "") { settings.contextTokens = value }
-        if let value = try integer("maxConcurrent", in: maxConcurrentRange, of: object, at: "") { settings.maxConcurrent = value }
+        if let value = try integer("contextTokens", in: contextTokensRange, of: object, at: "") {
+            settings.contextTokens = value
+        }
+        if let value = try integer("maxConcurrent", in: maxConcurrentRange, of: object, at: "") {
+            settings.maxConcurrent = value
+        }
         if let value = object["models"] {
-            guard let members = value.objectValue, members.count <= modelsMax else { throw fail("models must be an object of at most \(modelsMax) models") }
+            guard let members = value.objectValue, members.count <= modelsMax else {
+                throw fail("models must be an object of at most \(modelsMax) models")
+            }
             for (model, item) in members {
-                guard let limits = item.objectValue, !model.isEmpty else { throw fail("models.\(model) must be an object") }
+                guard let limits = item.objectValue, !model.isEmpty else {
+                    throw fail("models.\(model) must be an object")
+                }
                 if let unknown = limits.keys.sorted().first(where: { $0 != "contextTokens" && $0 != "maxTokens" }) {
                     throw fail("models.\(model): unknown setting '\(unknown)'; known: contextTokens, maxTokens")
                 }
-                settings.models[model] = ModelLimits(contextTokens: try integer("contextTokens", in: contextTokensRange, of: limits, at: "models.\(model)."),
-                                                     maxTokens: try integer("maxTokens", in: 1...1_000_000, of: limits, at: "models.\(model)."))
+                settings.models[model] = ModelLimits(
+                    contextTokens: try integer(
+                        "contextTokens",
+                        in: contextTokensRange,
+                        of: limits,
+                        at: "models.\(model)."
+                    ),
+                    maxTokens: try integer("maxTokens", in: 1...1_000_000, of: limits, at: "models.\(model).")
+                )
             }
         }
         if let value = try string("permissionMode") { settings.permissionMode = value }
@@ -190,12 +234,14 @@ public struct ProviderSettings: Sendable, Equatable {
         if let contextTokens { object["contextTokens"] = .int(Int64(contextTokens)) }
         if let maxConcurrent { object["maxConcurrent"] = .int(Int64(maxConcurrent)) }
         if !models.isEmpty {
-            object["models"] = .object(models.mapValues { limits in
-                var entry: [String: JSONValue] = [:]
-                if let value = limits.contextTokens { entry["contextTokens"] = .int(Int64(value)) }
-                if let value = limits.maxTokens { entry["maxTokens"] = .int(Int64(value)) }
-                return .object(entry)
-            })
+            object["models"] = .object(
+                models.mapValues { limits in
+                    var entry: [String: JSONValue] = [:]
+                    if let value = limits.contextTokens { entry["contextTokens"] = .int(Int64(value)) }
+                    if let value = limits.maxTokens { entry["maxTokens"] = .int(Int64(value)) }
+                    return .object(entry)
+                }
+            )
         }
         return .object(object)
     }

@@ -24,7 +24,9 @@ public struct SecretsLookup: Sendable {
         self.stored = stored
         var values = Set(stored.values)
         for (name, value) in environment where Self.looksSecret(name) { values.insert(value) }
-        self.values = values.filter { $0.utf8.count >= Self.redactableLengthMin }.sorted { $0.utf8.count > $1.utf8.count }
+        self.values = values.filter { $0.utf8.count >= Self.redactableLengthMin }.sorted {
+            $0.utf8.count > $1.utf8.count
+        }
     }
 
     /// The value of `name`, or nil when neither the environment nor the file has it.

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LoomEngine
 import LoomIPC
 import LoomProviders
-import LoomValues
 import LoomSystem
+import LoomValues
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Everything loomd is told at start: from flags, the environment and an optional config
 /// file (JSON). Every limit has a name and a default.
@@ -42,9 +43,11 @@ public struct DaemonConfiguration: Sendable {
     /// `providerScript`; a reload that changes one says it waits for a restart. The rest
     /// applies at once.
     static var restartOnly: [(name: String, path: WritableKeyPath<DaemonConfiguration, Int>)] {
-        [("effectsMax", \.effectsMax), ("maxFrameBytes", \.maxFrameBytes), ("retryAttemptsMax", \.retryAttemptsMax),
-         ("retryBaseMs", \.retryBaseMs), ("retryCapMs", \.retryCapMs), ("rateLimitWaitMs", \.rateLimitWaitMs),
-         ("rateLimitWaitsMax", \.rateLimitWaitsMax)]
+        [
+            ("effectsMax", \.effectsMax), ("maxFrameBytes", \.maxFrameBytes), ("retryAttemptsMax", \.retryAttemptsMax),
+            ("retryBaseMs", \.retryBaseMs), ("retryCapMs", \.retryCapMs), ("rateLimitWaitMs", \.rateLimitWaitMs),
+            ("rateLimitWaitsMax", \.rateLimitWaitsMax),
+        ]
     }
 
     /// Takes the restart-only settings back from `running`, so the live configuration says
@@ -61,7 +64,8 @@ public struct DaemonConfiguration: Sendable {
     /// The restart-only settings that differ between `self` and `other`, as "name (old → new)".
     func restartOnlyChanges(to other: DaemonConfiguration) -> [String] {
         var changes = Self.restartOnly.compactMap { setting in
-            self[keyPath: setting.path] == other[keyPath: setting.path] ? nil : "\(setting.name) (\(self[keyPath: setting.path]) → \(other[keyPath: setting.path]))"
+            self[keyPath: setting.path] == other[keyPath: setting.path]
+                ? nil : "\(setting.name) (\(self[keyPath: setting.path]) → \(other[keyPath: setting.path]))"
         }
         if notifier != other.notifier || notifierTimeoutMs != other.notifierTimeoutMs {
             changes.append("notifier")
@@ -84,16 +88,23 @@ public struct DaemonConfiguration: Sendable {
     /// user, must be on neither allowlist (an agent's uid never answers a gate, whatever
     /// the config says), and loomd must be able to switch to it.
     public func confinementSettings() throws(LoomError) -> Confinement {
-        let hidden = [stateDirectory, Daemon.directory(of: socketPath)] + bundleDirectories + (configPath.map { [$0] } ?? [])
+        let hidden =
+            [stateDirectory, Daemon.directory(of: socketPath)] + bundleDirectories + (configPath.map { [$0] } ?? [])
         var settings = Confinement(mode: confinement, hiddenPaths: hidden.filter { !$0.isEmpty })
         guard let agentUser else { return settings }
         func refuse(_ message: String) -> LoomError { LoomError(.invalidInput, message, context: "checking agentUser") }
         guard let agent = AgentIdentity.lookUp(agentUser) else {
-            throw refuse("agentUser '\(agentUser)' is not a user on this machine (systemd-sysusers creates loom-agent from loom.sysusers.conf)")
+            throw refuse(
+                "agentUser '\(agentUser)' is not a user on this machine (systemd-sysusers creates loom-agent from loom.sysusers.conf)"
+            )
         }
-        guard agent.uid != getuid() else { throw refuse("agentUser \(agent.name) is loomd's own user; agents need a user of their own") }
+        guard agent.uid != getuid() else {
+            throw refuse("agentUser \(agent.name) is loomd's own user; agents need a user of their own")
+        }
         for (list, uids) in [("approvers", approvers), ("submitters", submitters)] where uids.contains(agent.uid) {
-            throw refuse("agentUser \(agent.name) (uid \(agent.uid)) is listed in \(list): an agent's user may never answer gates or submit; remove it from \(list)")
+            throw refuse(
+                "agentUser \(agent.name) (uid \(agent.uid)) is listed in \(list): an agent's user may never answer gates or submit; remove it from \(list)"
+            )
         }
         if let problem = agent.problem() { throw refuse(problem) }
         settings.agent = agent
@@ -131,21 +142,36 @@ public struct DaemonConfiguration: Sendable {
     /// Defaults from the environment, as systemd and a person's shell provide it.
     public static func fromEnvironment(_ environment: [String: String]) -> DaemonConfiguration {
         let home = environment["HOME"] ?? "/tmp"
-        let state = environment["STATE_DIRECTORY"].map { String($0.split(separator: ":").first ?? "") } ?? "\(home)/.local/state/loom"
-        var configuration = DaemonConfiguration(stateDirectory: state, socketPath: DefaultSocketPath.resolve(environment))
-        if let bundles = environment["LOOM_BUNDLES"] { configuration.bundleDirectories = bundles.split(separator: ":").map(String.init) }
+        let state =
+            environment["STATE_DIRECTORY"].map { String($0.split(separator: ":").first ?? "") }
+            ?? "\(home)/.local/state/loom"
+        var configuration = DaemonConfiguration(
+            stateDirectory: state,
+            socketPath: DefaultSocketPath.resolve(environment)
+        )
+        if let bundles = environment["LOOM_BUNDLES"] {
+            configuration.bundleDirectories = bundles.split(separator: ":").map(String.init)
+        }
         configuration.crashPoint = environment["LOOMD_CRASH_AT"].flatMap(CrashPoint.init(rawValue:))
         if let level = environment["LOOM_LOG"], !level.isEmpty { configuration.logLevel = level }
         return configuration
     }
 
     /// Every key a config file may hold (docs/CONFIG.md lists each; a test checks it does).
-    public static let settingNames: Set<String> = ["bundles", "defaultBundle", "providerScript", "confinement", "agentUser", "notifier", "notifierTimeoutMs", "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs", "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs"]
+    public static let settingNames: Set<String> = [
+        "bundles", "defaultBundle", "providerScript", "confinement", "agentUser", "notifier", "notifierTimeoutMs",
+        "effectsMax", "submitters", "approvers", "maxFrameBytes", "retryAttemptsMax", "retryBaseMs", "retryCapMs",
+        "rateLimitWaitMs", "rateLimitWaitsMax", "shutdownGraceMs",
+    ]
 
     /// Reads and applies a JSON config file.
     public mutating func apply(configFile path: String) throws(LoomError) {
         guard let text = FileSystem.readText(path) else {
-            throw LoomError(.notFound, "cannot read the configuration \(path): \(Errno.current.description)", context: "reading the configuration")
+            throw LoomError(
+                .notFound,
+                "cannot read the configuration \(path): \(Errno.current.description)",
+                context: "reading the configuration"
+            )
         }
         try apply(configText: text, file: path)
     }
@@ -154,46 +180,86 @@ public struct DaemonConfiguration: Sendable {
     public mutating func apply(configText: String, file: String) throws(LoomError) {
         let json: JSONValue
         do { json = try JSONValue.parse(configText) } catch {
-            throw LoomError(.invalidJSON, "\(file) is not JSON: \(error.message) at byte \(error.offset)", context: "reading the configuration")
+            throw LoomError(
+                .invalidJSON,
+                "\(file) is not JSON: \(error.message) at byte \(error.offset)",
+                context: "reading the configuration"
+            )
         }
-        guard let object = json.objectValue else { throw LoomError(.invalidInput, "\(file) must hold a JSON object", context: "reading the configuration") }
+        guard let object = json.objectValue else {
+            throw LoomError(.invalidInput, "\(file) must hold a JSON object", context: "reading the configuration")
+        }
         let known = Self.settingNames
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw LoomError(.invalidInput, "\(file): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))", context: "reading the configuration")
+            throw LoomError(
+                .invalidInput,
+                "\(file): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))",
+                context: "reading the configuration"
+            )
         }
         func int(_ key: String, _ range: ClosedRange<Int>) throws(LoomError) -> Int? {
             guard let value = object[key] else { return nil }
             guard let number = value.intValue, range.contains(Int(number)) else {
-                throw LoomError(.invalidInput, "\(file): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)", context: "reading the configuration")
+                throw LoomError(
+                    .invalidInput,
+                    "\(file): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)",
+                    context: "reading the configuration"
+                )
             }
             return Int(number)
         }
         func uids(_ key: String) throws(LoomError) -> Set<UInt32>? {
             guard let value = object[key] else { return nil }
-            guard let list = value.arrayValue?.compactMap({ $0.intValue.flatMap { UInt32(exactly: $0) } }), list.count == value.arrayValue?.count else {
-                throw LoomError(.invalidInput, "\(file): \(key) must be a list of uids", context: "reading the configuration")
+            guard let list = value.arrayValue?.compactMap({ $0.intValue.flatMap { UInt32(exactly: $0) } }),
+                list.count == value.arrayValue?.count
+            else {
+                throw LoomError(
+                    .invalidInput,
+                    "\(file): \(key) must be a list of uids",
+                    context: "reading the configuration"
+                )
             }
             return Set(list)
         }
-        if !setByFlags.contains("bundles"), let bundles = object["bundles"]?.arrayValue { bundleDirectories = bundles.compactMap(\.stringValue) }
-        if !setByFlags.contains("providerScript"), let script = object["providerScript"]?.stringValue { providerScript = script }
-        if !setByFlags.contains("defaultBundle"), let name = object["defaultBundle"]?.stringValue { defaultBundle = name }
+        if !setByFlags.contains("bundles"), let bundles = object["bundles"]?.arrayValue {
+            bundleDirectories = bundles.compactMap(\.stringValue)
+        }
+        if !setByFlags.contains("providerScript"), let script = object["providerScript"]?.stringValue {
+            providerScript = script
+        }
+        if !setByFlags.contains("defaultBundle"), let name = object["defaultBundle"]?.stringValue {
+            defaultBundle = name
+        }
         if let value = object["notifier"] {
-            guard let argv = value.arrayValue?.compactMap(\.stringValue), argv.count == value.arrayValue?.count, !argv.isEmpty, argv.count <= 64 else {
-                throw LoomError(.invalidInput, "\(file): notifier must be a command as a list of 1 to 64 strings, e.g. [\"notify-send\", \"loom\"]", context: "reading the configuration")
+            guard let argv = value.arrayValue?.compactMap(\.stringValue), argv.count == value.arrayValue?.count,
+                !argv.isEmpty, argv.count <= 64
+            else {
+                throw LoomError(
+                    .invalidInput,
+                    "\(file): notifier must be a command as a list of 1 to 64 strings, e.g. [\"notify-send\", \"loom\"]",
+                    context: "reading the configuration"
+                )
             }
             notifier = argv
         }
         if let value = try int("notifierTimeoutMs", 1_000...120_000) { notifierTimeoutMs = value }
         if !setByFlags.contains("agentUser"), let value = object["agentUser"] {
             guard let user = value.stringValue ?? value.intValue.map(String.init), !user.isEmpty else {
-                throw LoomError(.invalidInput, "\(file): agentUser must be a user name or uid", context: "reading the configuration")
+                throw LoomError(
+                    .invalidInput,
+                    "\(file): agentUser must be a user name or uid",
+                    context: "reading the configuration"
+                )
             }
             agentUser = user
         }
         if let value = object["confinement"] {
             guard let mode = value.stringValue.flatMap(Confinement.Mode.init(rawValue:)) else {
-                throw LoomError(.invalidInput, "\(file): confinement must be \"bwrap\" or \"none\"", context: "reading the configuration")
+                throw LoomError(
+                    .invalidInput,
+                    "\(file): confinement must be \"bwrap\" or \"none\"",
+                    context: "reading the configuration"
+                )
             }
             if !setByFlags.contains("confinement") { confinement = mode }
         }
@@ -227,7 +293,10 @@ public enum CrashPoint: String, Sendable, CaseIterable {
         // daemon gets past it.
         if access(marker, F_OK) == 0 { return }
         let fd = open(marker, O_CREAT | O_WRONLY, 0o600)
-        if fd >= 0 { fsync(fd); close(fd) }
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
         kill(getpid(), SIGKILL)
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LoomIPC
 import LoomProviders
 import LoomSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Processes that execute agent steps for loomd from outside it: an agent host (Claude
 /// Code, through `loomctl mcp`) and the MCP server it started.
@@ -39,7 +40,9 @@ final class HostProcesses: @unchecked Sendable {
         if let parent = PeerPolicy.parentPid(of: pid), parent > 1, parent != getpid() { pids.append(parent) }
         let stamped = pids.compactMap { pid in ProcessStat.field(22, of: pid).map { (pid: pid, started: $0) } }
         return lock.withLock { () -> [Int32]? in
-            let fresh = stamped.filter { entry in !entries.contains { $0.pid == entry.pid && $0.started == entry.started } }
+            let fresh = stamped.filter { entry in
+                !entries.contains { $0.pid == entry.pid && $0.started == entry.started }
+            }
             if entries.count + fresh.count > capacity {
                 entries.removeAll { ProcessStat.field(22, of: $0.pid) != $0.started }
                 guard entries.count + fresh.count <= capacity else { return nil }

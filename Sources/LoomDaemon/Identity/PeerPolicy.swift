@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LoomEngine
 import LoomIPC
 import LoomIPCServer
 import LoomProviders
 import LoomSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Who a socket peer is, and what it may do.
 ///

@@ -1,8 +1,9 @@
+import Logging
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
-import Logging
 
 /// loomd's log: one line per event on stderr, `loomd: LEVEL message key=value …`, the
 /// metadata sorted so lines diff and grep well. Under systemd (its journal on stderr,
@@ -24,8 +25,15 @@ public struct StderrLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
+    public func log(
+        level: Logger.Level,
+        message: Logger.Message,
+        metadata extra: Logger.Metadata?,
+        source: String,
+        file: String,
+        function: String,
+        line: UInt
+    ) {
         var line = journald ? "<\(Self.priority(level))>" : ""
         line += "loomd: \(level.rawValue): \(message)"
         let merged = extra.map { metadata.merging($0) { $1 } } ?? metadata
@@ -47,7 +55,9 @@ public struct StderrLogHandler: LogHandler {
 
     /// A value as it is when it has no space, quote or newline; else in quotes, escaped.
     static func quoted(_ value: String) -> String {
-        guard value.contains(where: { $0 == " " || $0 == "\"" || $0 == "\n" || $0 == "=" }) || value.isEmpty else { return value }
+        guard value.contains(where: { $0 == " " || $0 == "\"" || $0 == "\n" || $0 == "=" }) || value.isEmpty else {
+            return value
+        }
         var quoted = "\""
         for character in value {
             switch character {

@@ -24,7 +24,10 @@ public final class Histogram: @unchecked Sendable {
     public init(bounds: [Double]) {
         precondition(bounds.count <= Self.boundLimit, "Histogram: more than \(Self.boundLimit) bounds")
         precondition(bounds.allSatisfy { $0.isFinite }, "Histogram: bounds must be finite (+Inf is implicit)")
-        precondition(zip(bounds, bounds.dropFirst()).allSatisfy { $0 < $1 }, "Histogram: bounds must be strictly ascending")
+        precondition(
+            zip(bounds, bounds.dropFirst()).allSatisfy { $0 < $1 },
+            "Histogram: bounds must be strictly ascending"
+        )
         self.bounds = bounds
         self.bucketCounts = Array(repeating: 0, count: bounds.count + 1)
     }

@@ -29,7 +29,8 @@ enum PrometheusFormat {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty, bytes.count <= nameByteLimit else { return false }
         for (index, byte) in bytes.enumerated() {
-            let letter = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            let letter =
+                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
                 || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
                 || byte == UInt8(ascii: "_")
                 || (allowColon && byte == UInt8(ascii: ":"))

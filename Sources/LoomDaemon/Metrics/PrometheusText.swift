@@ -17,7 +17,8 @@ public struct PrometheusText: Sendable {
 
     /// A counter family. `name` must end in `_total` (the convention the OpenMetrics-aware
     /// parsers expect); values should only ever grow.
-    public mutating func counter(_ name: String, help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
+    public mutating func counter(_ name: String, help: String, _ samples: [(labels: [(String, String)], value: Double)])
+    {
         precondition(name.hasSuffix("_total"), "PrometheusText: counter \(name) must end in _total")
         begin(name, help: help, type: "counter")
         for sample in samples { line(name, sample.labels, sample.value) }
@@ -31,8 +32,16 @@ public struct PrometheusText: Sendable {
 
     /// A histogram family from one snapshot of `histogram`: cumulative `_bucket` lines ending
     /// with `le="+Inf"`, then `_sum` and `_count`. `labels` go on every line, before `le`.
-    public mutating func histogram(_ name: String, help: String, _ histogram: Histogram, labels: [(String, String)] = []) {
-        precondition(!labels.contains { $0.0 == "le" }, "PrometheusText: histogram \(name) may not have a label named le")
+    public mutating func histogram(
+        _ name: String,
+        help: String,
+        _ histogram: Histogram,
+        labels: [(String, String)] = []
+    ) {
+        precondition(
+            !labels.contains { $0.0 == "le" },
+            "PrometheusText: histogram \(name) may not have a label named le"
+        )
         begin(name, help: help, type: "histogram")
         let snapshot = histogram.snapshot()
         for bucket in snapshot.buckets {
@@ -55,14 +64,19 @@ public struct PrometheusText: Sendable {
     }
 
     private mutating func line(_ name: String, _ labels: [(String, String)], _ value: Double) {
-        precondition(labels.count <= PrometheusFormat.labelsPerSampleLimit,
-                     "PrometheusText: more than \(PrometheusFormat.labelsPerSampleLimit) labels on \(name)")
+        precondition(
+            labels.count <= PrometheusFormat.labelsPerSampleLimit,
+            "PrometheusText: more than \(PrometheusFormat.labelsPerSampleLimit) labels on \(name)"
+        )
         output += name
         if !labels.isEmpty {
             var seen: Set<String> = []
             output += "{"
             for (index, (label, value)) in labels.enumerated() {
-                precondition(PrometheusFormat.isValidLabelName(label), "PrometheusText: invalid label name \(label) on \(name)")
+                precondition(
+                    PrometheusFormat.isValidLabelName(label),
+                    "PrometheusText: invalid label name \(label) on \(name)"
+                )
                 precondition(seen.insert(label).inserted, "PrometheusText: label \(label) twice on \(name)")
                 if index > 0 { output += "," }
                 output += "\(label)=\"\(PrometheusFormat.escapeLabelValue(value))\""

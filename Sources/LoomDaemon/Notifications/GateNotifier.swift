@@ -1,8 +1,8 @@
 import Dispatch
 import LoomEngine
 import LoomProviders
-import LoomValues
 import LoomSystem
+import LoomValues
 
 /// Tells a person a gate waits for them: when a gate opens, runs the operator's notifier
 /// command (loomd's `notifier` setting: `notify-send`, `mail`, a webhook through curl or
@@ -48,15 +48,24 @@ final class GateNotifier: @unchecked Sendable {
         }
         queue.async { [self] in
             defer { lock.withLock { pending -= 1 } }
-            let result = ChildProcess.run(.init(argv: argv, environment: ChildEnvironment.base(),
-                                                input: Array(payload.canonicalText.utf8),
-                                                timeoutMs: timeoutMs, outputLimitBytes: Self.outputLimitBytes))
+            let result = ChildProcess.run(
+                .init(
+                    argv: argv,
+                    environment: ChildEnvironment.base(),
+                    input: Array(payload.canonicalText.utf8),
+                    timeoutMs: timeoutMs,
+                    outputLimitBytes: Self.outputLimitBytes
+                )
+            )
             if result.exitCode == 0 {
                 outcomes.increment("sent")
                 return
             }
             outcomes.increment("failed")
-            let why = result.spawnError ?? (result.timedOut ? "ran past \(timeoutMs) ms" : "exited \(result.exitCode.map(String.init) ?? "by a signal")")
+            let why =
+                result.spawnError
+                ?? (result.timedOut
+                    ? "ran past \(timeoutMs) ms" : "exited \(result.exitCode.map(String.init) ?? "by a signal")")
             let said = String(decoding: result.output.suffix(300), as: UTF8.self).filter { $0 != "\n" }
             log("notifier for gate \(event) failed: \(why)" + (said.isEmpty ? "" : ": \(said)"))
         }

@@ -9,7 +9,10 @@ import LoomViews
 extension Daemon {
     /// The loaded bundles' names, the default one first.
     func bundleNames(_ reply: IPCReply) {
-        reply.result(Bundles.self, .init(bundles: bundles.map(\.name).sorted(), defaultBundle: configuration.defaultBundle))
+        reply.result(
+            Bundles.self,
+            .init(bundles: bundles.map(\.name).sorted(), defaultBundle: configuration.defaultBundle)
+        )
     }
 
     /// The dot text of a bundle's flows (`bundle`), or of a task's path over its bundle's

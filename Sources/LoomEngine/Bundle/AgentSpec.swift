@@ -23,9 +23,15 @@ public struct AgentSpec: Sendable, Equatable {
     public let shrink: [String: ShrinkRule]
 
     public init(
-        name: String, templatePath: String, template: PromptTemplate,
-        variables: [String: VariableSource], outputSchema: OutputSchema,
-        producesFindings: Bool, dismissesFindings: Bool = false, tier: String?, shrink: [String: ShrinkRule] = [:]
+        name: String,
+        templatePath: String,
+        template: PromptTemplate,
+        variables: [String: VariableSource],
+        outputSchema: OutputSchema,
+        producesFindings: Bool,
+        dismissesFindings: Bool = false,
+        tier: String?,
+        shrink: [String: ShrinkRule] = [:]
     ) {
         self.name = name
         self.templatePath = templatePath

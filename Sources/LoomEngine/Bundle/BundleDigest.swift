@@ -1,4 +1,5 @@
 import LoomValues
+
 /// The bundle digest: lowercase hex SHA-256 over every file, sorted by
 /// relative path in byte order, each contributing
 /// `path 0x00 byte-count-in-decimal 0x00 bytes`.

@@ -27,9 +27,15 @@ struct BundleDirectoryReader {
     mutating func read() -> [String: String] {
         let resolved = URL(fileURLWithPath: directory, isDirectory: true).resolvingSymlinksInPath().path
         guard let attributes = try? fileManager.attributesOfItem(atPath: resolved),
-              let type = attributes[.type] as? FileAttributeType
+            let type = attributes[.type] as? FileAttributeType
         else {
-            problems.append(BundleProblem(file: directory, location: "", message: "the bundle directory does not exist or cannot be read"))
+            problems.append(
+                BundleProblem(
+                    file: directory,
+                    location: "",
+                    message: "the bundle directory does not exist or cannot be read"
+                )
+            )
             return [:]
         }
         guard type == .typeDirectory else {
@@ -39,7 +45,13 @@ struct BundleDirectoryReader {
         root = resolved.hasSuffix("/") ? String(resolved.dropLast()) : resolved
         walk(relative: "")
         if overTotal {
-            problems.append(BundleProblem(file: "(bundle)", location: "", message: "the bundle is larger than \(BundleLoader.maxTotalBytes) bytes"))
+            problems.append(
+                BundleProblem(
+                    file: "(bundle)",
+                    location: "",
+                    message: "the bundle is larger than \(BundleLoader.maxTotalBytes) bytes"
+                )
+            )
         }
         return files
     }
@@ -50,7 +62,13 @@ struct BundleDirectoryReader {
         do {
             names = try fileManager.contentsOfDirectory(atPath: absolute)
         } catch {
-            problems.append(BundleProblem(file: relative.isEmpty ? "." : relative, location: "", message: "cannot list the directory"))
+            problems.append(
+                BundleProblem(
+                    file: relative.isEmpty ? "." : relative,
+                    location: "",
+                    message: "cannot list the directory"
+                )
+            )
             return
         }
         for name in names.sorted(by: BundleNames.utf8Less) {
@@ -58,7 +76,7 @@ struct BundleDirectoryReader {
             let path = relative.isEmpty ? name : relative + "/" + name
             let full = root + "/" + path
             guard let attributes = try? fileManager.attributesOfItem(atPath: full),
-                  let type = attributes[.type] as? FileAttributeType
+                let type = attributes[.type] as? FileAttributeType
             else {
                 problems.append(BundleProblem(file: path, location: "", message: "cannot read the file's attributes"))
                 continue
@@ -71,7 +89,14 @@ struct BundleDirectoryReader {
             case .typeSymbolicLink:
                 followLink(path, at: full)
             default:
-                problems.append(BundleProblem(file: path, location: "", message: "not a regular file (only files, directories and links to files inside the bundle are allowed)"))
+                problems.append(
+                    BundleProblem(
+                        file: path,
+                        location: "",
+                        message:
+                            "not a regular file (only files, directories and links to files inside the bundle are allowed)"
+                    )
+                )
             }
         }
     }
@@ -82,11 +107,13 @@ struct BundleDirectoryReader {
         // meaning would depend on files its digest does not describe as
         // being part of it, and loading could read arbitrary host files.
         guard target.hasPrefix(root + "/") else {
-            problems.append(BundleProblem(file: path, location: "", message: "symbolic link points outside the bundle directory"))
+            problems.append(
+                BundleProblem(file: path, location: "", message: "symbolic link points outside the bundle directory")
+            )
             return
         }
         guard let attributes = try? fileManager.attributesOfItem(atPath: target),
-              let type = attributes[.type] as? FileAttributeType
+            let type = attributes[.type] as? FileAttributeType
         else {
             problems.append(BundleProblem(file: path, location: "", message: "symbolic link cannot be resolved"))
             return
@@ -96,16 +123,26 @@ struct BundleDirectoryReader {
             readFile(path, at: target, attributes: attributes)
         case .typeDirectory:
             // Following directory links invites cycles and double counting.
-            problems.append(BundleProblem(file: path, location: "", message: "symbolic links to directories are not followed"))
+            problems.append(
+                BundleProblem(file: path, location: "", message: "symbolic links to directories are not followed")
+            )
         default:
-            problems.append(BundleProblem(file: path, location: "", message: "symbolic link does not point to a regular file"))
+            problems.append(
+                BundleProblem(file: path, location: "", message: "symbolic link does not point to a regular file")
+            )
         }
     }
 
     private mutating func readFile(_ path: String, at full: String, attributes: [FileAttributeKey: Any]) {
         // Check the size before reading so an oversized file is never loaded.
         if let size = Self.size(attributes), size > BundleLoader.maxFileBytes {
-            problems.append(BundleProblem(file: path, location: "", message: "file is \(size) bytes; the limit is \(BundleLoader.maxFileBytes)"))
+            problems.append(
+                BundleProblem(
+                    file: path,
+                    location: "",
+                    message: "file is \(size) bytes; the limit is \(BundleLoader.maxFileBytes)"
+                )
+            )
             return
         }
         guard let data = fileManager.contents(atPath: full) else {
@@ -113,7 +150,13 @@ struct BundleDirectoryReader {
             return
         }
         if data.count > BundleLoader.maxFileBytes {
-            problems.append(BundleProblem(file: path, location: "", message: "file is \(data.count) bytes; the limit is \(BundleLoader.maxFileBytes)"))
+            problems.append(
+                BundleProblem(
+                    file: path,
+                    location: "",
+                    message: "file is \(data.count) bytes; the limit is \(BundleLoader.maxFileBytes)"
+                )
+            )
             return
         }
         total += data.count
@@ -128,7 +171,13 @@ struct BundleDirectoryReader {
         if files[path] != nil {
             // Two names that Swift strings consider equal (Unicode canonical
             // equivalence) would silently overwrite each other.
-            problems.append(BundleProblem(file: path, location: "", message: "another file has a name that differs only in Unicode normalization"))
+            problems.append(
+                BundleProblem(
+                    file: path,
+                    location: "",
+                    message: "another file has a name that differs only in Unicode normalization"
+                )
+            )
             return
         }
         files[path] = text

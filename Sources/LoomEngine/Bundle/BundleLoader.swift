@@ -1,4 +1,5 @@
 import LoomValues
+
 /// Turns a bundle (a directory, or the same files as a dictionary) into a
 /// validated `LoomBundle`, or refuses it with every problem found.
 ///
@@ -27,15 +28,29 @@ public enum BundleLoader {
             let size = files[path]!.utf8.count
             total += size
             if size > maxFileBytes {
-                problems.append(BundleProblem(file: path, location: "", message: "file is \(size) bytes; the limit is \(maxFileBytes)"))
+                problems.append(
+                    BundleProblem(
+                        file: path,
+                        location: "",
+                        message: "file is \(size) bytes; the limit is \(maxFileBytes)"
+                    )
+                )
             }
         }
         if total > maxTotalBytes {
-            problems.append(BundleProblem(file: "(bundle)", location: "", message: "the bundle is \(total) bytes; the limit is \(maxTotalBytes)"))
+            problems.append(
+                BundleProblem(
+                    file: "(bundle)",
+                    location: "",
+                    message: "the bundle is \(total) bytes; the limit is \(maxTotalBytes)"
+                )
+            )
         }
 
         guard let text = files[manifestPath] else {
-            problems.append(BundleProblem(file: manifestPath, location: "", message: "the bundle has no \(manifestPath) manifest"))
+            problems.append(
+                BundleProblem(file: manifestPath, location: "", message: "the bundle has no \(manifestPath) manifest")
+            )
             throw BundleLoadError(problems: problems)
         }
         if text.utf8.count > maxFileBytes {
@@ -46,7 +61,13 @@ public enum BundleLoader {
             root = try JSONValue.parse(text, limits: JSONLimits(maxBytes: maxFileBytes, maxDepth: 64))
         } catch {
             let position = TextPosition(text: text, offset: error.offset)
-            problems.append(BundleProblem(file: manifestPath, location: position.description, message: "invalid JSON: \(error.message)"))
+            problems.append(
+                BundleProblem(
+                    file: manifestPath,
+                    location: position.description,
+                    message: "invalid JSON: \(error.message)"
+                )
+            )
             throw BundleLoadError(problems: problems)
         }
 
@@ -55,9 +76,19 @@ public enum BundleLoader {
             throw BundleLoadError(problems: validator.problems)
         }
         return LoomBundle(
-            name: model.name, version: model.version, digest: BundleDigest.compute(files: files), files: files,
-            phases: model.phases, flows: model.flows, defaultFlow: model.defaultFlow, agents: model.agents,
-            gates: model.gates, rules: model.rules, safetyFloor: model.safetyFloor, budgets: model.budgets, admission: validator.admission
+            name: model.name,
+            version: model.version,
+            digest: BundleDigest.compute(files: files),
+            files: files,
+            phases: model.phases,
+            flows: model.flows,
+            defaultFlow: model.defaultFlow,
+            agents: model.agents,
+            gates: model.gates,
+            rules: model.rules,
+            safetyFloor: model.safetyFloor,
+            budgets: model.budgets,
+            admission: validator.admission
         )
     }
 

@@ -10,7 +10,9 @@ enum BundleNames {
     static func isName(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard let first = bytes.first, bytes.count <= maxNameLength, isLower(first) else { return false }
-        return bytes.dropFirst().allSatisfy { isLower($0) || isNumeral($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        return bytes.dropFirst().allSatisfy {
+            isLower($0) || isNumeral($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
     }
 
     /// Template placeholders and agent variable names: `[A-Za-z_][A-Za-z0-9_]*`, at most 64.

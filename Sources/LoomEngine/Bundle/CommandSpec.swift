@@ -23,7 +23,8 @@ public struct CommandSpec: Sendable, Equatable {
     public static let outputLimitBytesRange = 1...1_048_576
 
     public init(
-        argv: [String]?, handler: String?,
+        argv: [String]?,
+        handler: String?,
         timeoutMs: Int = CommandSpec.defaultTimeoutMs,
         outputLimitBytes: Int = CommandSpec.defaultOutputLimitBytes,
         required: Bool = false

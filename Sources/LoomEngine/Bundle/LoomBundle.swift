@@ -34,10 +34,19 @@ public struct LoomBundle: Sendable {
     // Internal on purpose: the digest must describe `files`, and every
     // reference must resolve, which only the loader guarantees.
     init(
-        name: String, version: String, digest: String, files: [String: String],
-        phases: [String], flows: [String: Flow], defaultFlow: String,
-        agents: [String: AgentSpec], gates: [String: GateSpec],
-        rules: [SQLRule], safetyFloor: [SQLRule], budgets: Budgets, admission: [String] = []
+        name: String,
+        version: String,
+        digest: String,
+        files: [String: String],
+        phases: [String],
+        flows: [String: Flow],
+        defaultFlow: String,
+        agents: [String: AgentSpec],
+        gates: [String: GateSpec],
+        rules: [SQLRule],
+        safetyFloor: [SQLRule],
+        budgets: Budgets,
+        admission: [String] = []
     ) {
         self.name = name
         self.version = version

@@ -1,4 +1,5 @@
 import LoomValues
+
 // Agents: template, variables, output schema, findings contract.
 extension ManifestValidator {
     static let severities: Set<String> = ["blocking", "warn", "info"]
@@ -21,7 +22,11 @@ extension ManifestValidator {
             problem(at, "expected an agent object, found \(value.typeName)")
             return
         }
-        rejectUnknownFields(fields, at: at, allowed: ["template", "variables", "output", "findings", "dismissesFindings", "tier"])
+        rejectUnknownFields(
+            fields,
+            at: at,
+            allowed: ["template", "variables", "output", "findings", "dismissesFindings", "tier"]
+        )
         let reference = fileReference(fields, "template", at: at, required: true)
         let template = reference.flatMap(readTemplate)
         let variables = readVariables(fields, at: at)
@@ -34,8 +39,14 @@ extension ManifestValidator {
         let tier = readTier(fields, at: at)
         if problems.count == before, let template, let reference, let schema {
             agents[name] = AgentSpec(
-                name: name, templatePath: reference.path, template: template, variables: variables.sources,
-                outputSchema: schema, producesFindings: findings ?? false, dismissesFindings: dismisses, tier: tier,
+                name: name,
+                templatePath: reference.path,
+                template: template,
+                variables: variables.sources,
+                outputSchema: schema,
+                producesFindings: findings ?? false,
+                dismissesFindings: dismisses,
+                tier: tier,
                 shrink: variables.shrink
             )
         }
@@ -70,8 +81,11 @@ extension ManifestValidator {
         for variable in entries.keys.sorted(by: BundleNames.utf8Less) {
             let variableAt = PathText.member(variablesAt, variable)
             if !BundleNames.isPlaceholderName(variable) {
-                problem(variableAt, "invalid variable name \"\(variable)\": "
-                        + "names must match [A-Za-z_][A-Za-z0-9_]* and be at most 64 characters")
+                problem(
+                    variableAt,
+                    "invalid variable name \"\(variable)\": "
+                        + "names must match [A-Za-z_][A-Za-z0-9_]* and be at most 64 characters"
+                )
                 continue
             }
             if let source = readVariable(entries[variable]!, at: variableAt, shrink: &variables.shrink[variable]) {
@@ -102,15 +116,23 @@ extension ManifestValidator {
             if sourceText == nil { return nil }
         }
         guard let text = sourceText else {
-            problem(variableAt, "expected a variable source (a string, or {\"from\": SOURCE, \"shrink\": RULE}), "
-                    + "found \(value.typeName)")
+            problem(
+                variableAt,
+                "expected a variable source (a string, or {\"from\": SOURCE, \"shrink\": RULE}), "
+                    + "found \(value.typeName)"
+            )
             return nil
         }
         guard let source = VariableSource(parsing: text) else {
-            let forms = ["input", "task", "feedback", "findings", "iteration", "validation_error",
-                         "output:STEP", "output:STEP.FIELD"]
-            problem(variableAt, "unknown variable source \"\(text)\"; expected one of \(forms.joined(separator: ", "))"
-                    + BundleNames.hint(for: text, among: forms.prefix(6)))
+            let forms = [
+                "input", "task", "feedback", "findings", "iteration", "validation_error",
+                "output:STEP", "output:STEP.FIELD",
+            ]
+            problem(
+                variableAt,
+                "unknown variable source \"\(text)\"; expected one of \(forms.joined(separator: ", "))"
+                    + BundleNames.hint(for: text, among: forms.prefix(6))
+            )
             return nil
         }
         if case .output(let step, let field) = source {
@@ -121,24 +143,33 @@ extension ManifestValidator {
 
     /// Template placeholders and declared variables must match exactly: an undeclared one
     /// could never be rendered, an unused one is almost always a typo on one side or the other.
-    private func checkPlaceholders(of template: PromptTemplate, in templatePath: String,
-                                   against fields: [String: JSONValue], at: String) {
+    private func checkPlaceholders(
+        of template: PromptTemplate,
+        in templatePath: String,
+        against fields: [String: JSONValue],
+        at: String
+    ) {
         let variablesAt = PathText.member(at, "variables")
         let declared = (fields["variables"]?.objectValue ?? [:]).filter { BundleNames.isPlaceholderName($0.key) }
         var reported = Set<String>()
         for placeholder in template.placeholders where declared[placeholder.name] == nil {
             if reported.insert(placeholder.name).inserted {
                 let position = TextPosition(line: placeholder.line, column: placeholder.column)
-                problem(position.description,
-                        "template variable \"\(placeholder.name)\" is not declared in \(variablesAt)"
-                        + BundleNames.hint(for: placeholder.name, among: declared.keys), file: templatePath)
+                problem(
+                    position.description,
+                    "template variable \"\(placeholder.name)\" is not declared in \(variablesAt)"
+                        + BundleNames.hint(for: placeholder.name, among: declared.keys),
+                    file: templatePath
+                )
             }
         }
         let unused = declared.keys.sorted(by: BundleNames.utf8Less).filter { !template.variableNames.contains($0) }
         for variable in unused {
-            problem(PathText.member(variablesAt, variable),
-                    "variable \"\(variable)\" is declared but \(templatePath) never uses it"
-                    + BundleNames.hint(for: variable, among: template.variableNames))
+            problem(
+                PathText.member(variablesAt, variable),
+                "variable \"\(variable)\" is declared but \(templatePath) never uses it"
+                    + BundleNames.hint(for: variable, among: template.variableNames)
+            )
         }
     }
 
@@ -159,8 +190,12 @@ extension ManifestValidator {
     }
 
     /// Whether the agent's output carries findings; recorded for the flows' checks once known.
-    private func readFindings(_ name: String, _ fields: [String: JSONValue], schema: OutputSchema?,
-                              at: String) -> Bool? {
+    private func readFindings(
+        _ name: String,
+        _ fields: [String: JSONValue],
+        schema: OutputSchema?,
+        at: String
+    ) -> Bool? {
         let findings = boolField(fields, "findings", at: at)
         if let findings, let schema {
             agentProducesFindings[name] = findings
@@ -174,8 +209,10 @@ extension ManifestValidator {
     private func readDismissesFindings(_ fields: [String: JSONValue], schema: OutputSchema?, at: String) -> Bool {
         let dismisses = boolField(fields, "dismissesFindings", at: at) ?? false
         if dismisses, let schema, schema.type != .object || schema.properties["dismissed"] == nil {
-            problem(PathText.member(at, "dismissesFindings"),
-                    "an agent that dismisses findings needs an object output declaring a \"dismissed\" property")
+            problem(
+                PathText.member(at, "dismissesFindings"),
+                "an agent that dismisses findings needs an object output declaring a \"dismissed\" property"
+            )
         }
         return dismisses
     }
@@ -237,7 +274,10 @@ extension ManifestValidator {
         }
         if let summary = item.properties["summary"] {
             if summary.type != .string {
-                problem(PathText.member(PathText.member(propertiesAt, "summary"), "type"), "summary must be a string (\"type\": \"string\")")
+                problem(
+                    PathText.member(PathText.member(propertiesAt, "summary"), "type"),
+                    "summary must be a string (\"type\": \"string\")"
+                )
             }
         } else {
             problem(propertiesAt, "each finding must declare \"summary\"")

@@ -1,4 +1,5 @@
 import LoomValues
+
 // Gate cards: what a gate shows the person it asks; and admission, what the host checks
 // before it takes a submission.
 
@@ -9,7 +10,9 @@ extension ManifestValidator {
     func readAdmission(_ top: [String: JSONValue]) {
         guard let list = arrayField(top, "admission", at: "", required: false) else { return }
         let names = list.compactMap(\.stringValue)
-        guard names.count == list.count, names.count <= Self.admissionChecksMax, names.allSatisfy({ !$0.isEmpty && $0.count <= 64 }) else {
+        guard names.count == list.count, names.count <= Self.admissionChecksMax,
+            names.allSatisfy({ !$0.isEmpty && $0.count <= 64 })
+        else {
             problem("admission", "admission is a list of at most \(Self.admissionChecksMax) host check names (strings)")
             return
         }
@@ -25,7 +28,10 @@ extension ManifestValidator {
         rejectUnknownFields(fields, at: path, allowed: ["asks", "show"])
         let asks = stringField(fields, "asks", at: path, required: true)
         if let asks, asks.isEmpty || asks.count > GateCardSpec.asksMaxCharacters {
-            problem(PathText.member(path, "asks"), "the question must be 1 to \(GateCardSpec.asksMaxCharacters) characters")
+            problem(
+                PathText.member(path, "asks"),
+                "the question must be 1 to \(GateCardSpec.asksMaxCharacters) characters"
+            )
         }
         guard let list = arrayField(fields, "show", at: path, required: true) else { return nil }
         if list.isEmpty || list.count > GateCardSpec.sectionsMax {
@@ -78,10 +84,14 @@ extension ManifestValidator {
         }
     }
 
-    private func readStepSource(_ fields: [String: JSONValue], title: String, at path: String) -> GateCardSpec.Section? {
+    private func readStepSource(_ fields: [String: JSONValue], title: String, at path: String) -> GateCardSpec.Section?
+    {
         let stepAt = PathText.member(path, "step")
-        let steps = fields["step"]?.stringValue.map { [$0] } ?? fields["step"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        guard !steps.isEmpty, steps.count <= GateCardSpec.stepsMax, steps.count == (fields["step"]?.arrayValue?.count ?? 1) else {
+        let steps =
+            fields["step"]?.stringValue.map { [$0] } ?? fields["step"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        guard !steps.isEmpty, steps.count <= GateCardSpec.stepsMax,
+            steps.count == (fields["step"]?.arrayValue?.count ?? 1)
+        else {
             problem(stepAt, "step is a step name or a list of 1 to \(GateCardSpec.stepsMax) step names")
             return nil
         }
@@ -89,13 +99,19 @@ extension ManifestValidator {
         guard let list = arrayField(fields, "fields", at: path, required: true) else { return nil }
         let paths = list.compactMap(\.stringValue)
         guard !paths.isEmpty, paths.count == list.count, paths.count <= GateCardSpec.fieldsMax else {
-            problem(PathText.member(path, "fields"), "fields is a list of 1 to \(GateCardSpec.fieldsMax) field paths (strings)")
+            problem(
+                PathText.member(path, "fields"),
+                "fields is a list of 1 to \(GateCardSpec.fieldsMax) field paths (strings)"
+            )
             return nil
         }
         for (index, field) in paths.enumerated() {
             let parts = field.split(separator: ".", omittingEmptySubsequences: false)
             if parts.count > GateCardSpec.pathDepthMax || parts.contains(where: { $0.isEmpty || $0.count > 64 }) {
-                problem(PathText.index(PathText.member(path, "fields"), index), "\"\(field)\" is not a field path (names joined by dots, at most \(GateCardSpec.pathDepthMax))")
+                problem(
+                    PathText.index(PathText.member(path, "fields"), index),
+                    "\"\(field)\" is not a field path (names joined by dots, at most \(GateCardSpec.pathDepthMax))"
+                )
                 return nil
             }
         }
@@ -105,7 +121,11 @@ extension ManifestValidator {
     /// Every step a card names must be a step of some flow.
     func checkCardReferences() {
         for reference in cardStepReferences where !rawStepNames.contains(reference.step) {
-            problem(reference.location, "no step named \"\(reference.step)\" in any flow" + BundleNames.hint(for: reference.step, among: rawStepNames))
+            problem(
+                reference.location,
+                "no step named \"\(reference.step)\" in any flow"
+                    + BundleNames.hint(for: reference.step, among: rawStepNames)
+            )
         }
     }
 }

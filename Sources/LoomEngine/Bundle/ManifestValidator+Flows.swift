@@ -1,4 +1,5 @@
 import LoomValues
+
 // Flows and their steps, the default flow, and output:STEP references.
 extension ManifestValidator {
     static let stepKinds = ["agent", "fanOut", "gate", "command", "branch", "finalize"]
@@ -56,11 +57,20 @@ extension ManifestValidator {
         var seen = Set<String>()
         for (index, element) in list.enumerated() {
             let stepAt = PathText.index(stepsAt, index)
-            if let step = readStep(element, at: stepAt, index: index, count: list.count, names: names, flow: name, seen: &seen) {
+            if let step = readStep(
+                element,
+                at: stepAt,
+                index: index,
+                count: list.count,
+                names: names,
+                flow: name,
+                seen: &seen
+            ) {
                 steps.append(step)
             }
         }
-        if let last = list.last, let kind = last["kind"]?.stringValue, Self.stepKinds.contains(kind), kind != "finalize" {
+        if let last = list.last, let kind = last["kind"]?.stringValue, Self.stepKinds.contains(kind), kind != "finalize"
+        {
             problem(stepsAt, "a flow must end with a finalize step (the last step here is a \(kind) step)")
         }
         if problems.count == before {
@@ -69,7 +79,13 @@ extension ManifestValidator {
     }
 
     private func readStep(
-        _ value: JSONValue, at path: String, index: Int, count: Int, names: [String?], flow: String, seen: inout Set<String>
+        _ value: JSONValue,
+        at path: String,
+        index: Int,
+        count: Int,
+        names: [String?],
+        flow: String,
+        seen: inout Set<String>
     ) -> Step? {
         let before = problems.count
         guard let fields = value.objectValue else {
@@ -84,12 +100,19 @@ extension ManifestValidator {
         if let phase, !phases.contains(phase) {
             // Only meaningful when the phase list itself could be read.
             if !phases.isEmpty {
-                problem(PathText.member(path, "phase"), "phase \"\(phase)\" is not declared in phases" + BundleNames.hint(for: phase, among: phases))
+                problem(
+                    PathText.member(path, "phase"),
+                    "phase \"\(phase)\" is not declared in phases" + BundleNames.hint(for: phase, among: phases)
+                )
             }
         }
         guard let kindName = stringField(fields, "kind", at: path, required: true) else { return nil }
         guard let ownFields = Self.kindFields[kindName] else {
-            problem(PathText.member(path, "kind"), "unknown step kind \"\(kindName)\"; expected one of \(Self.stepKinds.joined(separator: ", "))" + BundleNames.hint(for: kindName, among: Self.stepKinds))
+            problem(
+                PathText.member(path, "kind"),
+                "unknown step kind \"\(kindName)\"; expected one of \(Self.stepKinds.joined(separator: ", "))"
+                    + BundleNames.hint(for: kindName, among: Self.stepKinds)
+            )
             return nil
         }
         rejectUnknownFields(fields, at: path, allowed: Self.commonStepFields + ownFields) { key in
@@ -121,11 +144,20 @@ extension ManifestValidator {
         return Step(name: name, phase: phase, kind: kind)
     }
 
-    private func readAgentStep(_ fields: [String: JSONValue], at path: String, index: Int, names: [String?], flow: String) -> StepKind? {
+    private func readAgentStep(
+        _ fields: [String: JSONValue],
+        at path: String,
+        index: Int,
+        names: [String?],
+        flow: String
+    ) -> StepKind? {
         let agent = agentReference(fields, "agent", at: path)
         let loopTo = earlierStep(fields, "loopTo", at: path, index: index, names: names, flow: flow, required: false)
         if fields["loopTo"] != nil, let agent, agentProducesFindings[agent] == false {
-            problem(PathText.member(path, "loopTo"), "loopTo walks back while blocking findings are open, but agent \"\(agent)\" does not produce findings")
+            problem(
+                PathText.member(path, "loopTo"),
+                "loopTo walks back while blocking findings are open, but agent \"\(agent)\" does not produce findings"
+            )
         }
         var scope = LoopScope.step
         if let text = stringField(fields, "loopScope", at: path, required: false) {
@@ -135,7 +167,10 @@ extension ManifestValidator {
                 problem(PathText.member(path, "loopScope"), "loopScope must be \"step\" or \"task\", not \"\(text)\"")
             }
             if fields["loopTo"] == nil {
-                problem(PathText.member(path, "loopScope"), "loopScope only matters when the step loops; add loopTo or remove it")
+                problem(
+                    PathText.member(path, "loopScope"),
+                    "loopScope only matters when the step loops; add loopTo or remove it"
+                )
             }
         }
         guard let agent else { return nil }
@@ -155,7 +190,10 @@ extension ManifestValidator {
             if list.isEmpty { problem(listAt, "a branch needs at least one flow to choose from") }
             for (position, element) in list.enumerated() {
                 guard let name = element.stringValue else {
-                    problem(PathText.index(listAt, position), "expected a flow name (a string), found \(element.typeName)")
+                    problem(
+                        PathText.index(listAt, position),
+                        "expected a flow name (a string), found \(element.typeName)"
+                    )
                     continue
                 }
                 targets.append(name)
@@ -167,7 +205,10 @@ extension ManifestValidator {
             if targets.contains(fallback) {
                 branchTargets.append((PathText.member(path, "fallback"), fallback))
             } else {
-                problem(PathText.member(path, "fallback"), "the fallback flow \"\(fallback)\" must be one of the branch's flows")
+                problem(
+                    PathText.member(path, "fallback"),
+                    "the fallback flow \"\(fallback)\" must be one of the branch's flows"
+                )
             }
         }
         guard let agent, let field, let fallback, !targets.isEmpty else { return nil }
@@ -191,12 +232,18 @@ extension ManifestValidator {
                 let own = Set(flow.steps.filter { $0.kind != .finalize }.map(\.name))
                 for (reached, route) in flowsReached(from: targets, by: flowName) {
                     if reached == flowName {
-                        problem(at, "the branches \(route) lead back to flow \"\(flowName)\"; a task would run its steps again at the same iteration, so branches must not form a cycle")
+                        problem(
+                            at,
+                            "the branches \(route) lead back to flow \"\(flowName)\"; a task would run its steps again at the same iteration, so branches must not form a cycle"
+                        )
                         continue
                     }
                     let shared = (flows[reached]?.steps.map(\.name) ?? []).filter { own.contains($0) }
                     if !shared.isEmpty {
-                        problem(at, "flow \"\(reached)\" (\(route)) shares step name(s) \(shared.map { "\"\($0)\"" }.joined(separator: ", ")) with flow \"\(flowName)\", which branches to it; rename one")
+                        problem(
+                            at,
+                            "flow \"\(reached)\" (\(route)) shares step name(s) \(shared.map { "\"\($0)\"" }.joined(separator: ", ")) with flow \"\(flowName)\", which branches to it; rename one"
+                        )
                     }
                 }
             }
@@ -221,7 +268,13 @@ extension ManifestValidator {
         return reached
     }
 
-    private func readFanOutStep(_ fields: [String: JSONValue], at path: String, index: Int, names: [String?], flow: String) -> StepKind? {
+    private func readFanOutStep(
+        _ fields: [String: JSONValue],
+        at path: String,
+        index: Int,
+        names: [String?],
+        flow: String
+    ) -> StepKind? {
         var agents: [String] = []
         var ok = true
         if let list = arrayField(fields, "agents", at: path, required: true) {
@@ -246,7 +299,10 @@ extension ManifestValidator {
                     continue
                 }
                 if !declaredAgentNames.contains(agent) {
-                    problem(elementAt, "no agent named \"\(agent)\"" + BundleNames.hint(for: agent, among: declaredAgentNames))
+                    problem(
+                        elementAt,
+                        "no agent named \"\(agent)\"" + BundleNames.hint(for: agent, among: declaredAgentNames)
+                    )
                     ok = false
                 }
                 agents.append(agent)
@@ -258,19 +314,39 @@ extension ManifestValidator {
         // Meaningful without loopTo too: a later step may walk back past this one.
         let rerunOnlyBlocking = boolField(fields, "rerunOnlyBlocking", at: path) ?? false
         if fields["loopTo"] != nil, ok, agents.allSatisfy({ agentProducesFindings[$0] == false }) {
-            problem(PathText.member(path, "loopTo"), "loopTo walks back while blocking findings are open, but none of these agents produces findings")
+            problem(
+                PathText.member(path, "loopTo"),
+                "loopTo walks back while blocking findings are open, but none of these agents produces findings"
+            )
         }
         guard ok else { return nil }
         return .fanOut(agents: agents, loopTo: loopTo, rerunOnlyBlocking: rerunOnlyBlocking)
     }
 
-    private func readGateStep(_ fields: [String: JSONValue], at path: String, index: Int, names: [String?], flow: String) -> StepKind? {
+    private func readGateStep(
+        _ fields: [String: JSONValue],
+        at path: String,
+        index: Int,
+        names: [String?],
+        flow: String
+    ) -> StepKind? {
         var role = stringField(fields, "gate", at: path, required: true)
         if let name = role, !declaredGateRoles.contains(name) {
-            problem(PathText.member(path, "gate"), "no gate with role \"\(name)\" in gates" + BundleNames.hint(for: name, among: declaredGateRoles))
+            problem(
+                PathText.member(path, "gate"),
+                "no gate with role \"\(name)\" in gates" + BundleNames.hint(for: name, among: declaredGateRoles)
+            )
             role = nil
         }
-        let target = earlierStep(fields, "onRequestChanges", at: path, index: index, names: names, flow: flow, required: true)
+        let target = earlierStep(
+            fields,
+            "onRequestChanges",
+            at: path,
+            index: index,
+            names: names,
+            flow: flow,
+            required: true
+        )
         guard let role, let target else { return nil }
         return .gate(role: role, onRequestChanges: target)
     }
@@ -318,7 +394,10 @@ extension ManifestValidator {
                 if BundleNames.isHandlerName(name) {
                     handler = name
                 } else {
-                    problem(PathText.member(path, "handler"), "invalid handler name \"\(name)\": handler names must match [A-Za-z][A-Za-z0-9_.:-]* and be at most 128 characters")
+                    problem(
+                        PathText.member(path, "handler"),
+                        "invalid handler name \"\(name)\": handler names must match [A-Za-z][A-Za-z0-9_.:-]* and be at most 128 characters"
+                    )
                     ok = false
                 }
             } else {
@@ -331,18 +410,24 @@ extension ManifestValidator {
         if case .invalid = timeout { ok = false }
         if case .invalid = limit { ok = false }
         guard ok, (argv == nil) != (handler == nil) else { return nil }
-        return .command(CommandSpec(
-            argv: argv, handler: handler,
-            timeoutMs: timeout.value ?? CommandSpec.defaultTimeoutMs,
-            outputLimitBytes: limit.value ?? CommandSpec.defaultOutputLimitBytes,
-            required: required
-        ))
+        return .command(
+            CommandSpec(
+                argv: argv,
+                handler: handler,
+                timeoutMs: timeout.value ?? CommandSpec.defaultTimeoutMs,
+                outputLimitBytes: limit.value ?? CommandSpec.defaultOutputLimitBytes,
+                required: required
+            )
+        )
     }
 
     private func agentReference(_ fields: [String: JSONValue], _ key: String, at path: String) -> String? {
         guard let agent = stringField(fields, key, at: path, required: true) else { return nil }
         guard declaredAgentNames.contains(agent) else {
-            problem(PathText.member(path, key), "no agent named \"\(agent)\"" + BundleNames.hint(for: agent, among: declaredAgentNames))
+            problem(
+                PathText.member(path, key),
+                "no agent named \"\(agent)\"" + BundleNames.hint(for: agent, among: declaredAgentNames)
+            )
             return nil
         }
         return agent
@@ -352,12 +437,22 @@ extension ManifestValidator {
     /// same flow, so every walk back moves toward the start and a flow
     /// cannot jump forward past a gate.
     private func earlierStep(
-        _ fields: [String: JSONValue], _ key: String, at path: String, index: Int, names: [String?], flow: String, required: Bool
+        _ fields: [String: JSONValue],
+        _ key: String,
+        at path: String,
+        index: Int,
+        names: [String?],
+        flow: String,
+        required: Bool
     ) -> String? {
         guard let target = stringField(fields, key, at: path, required: required) else { return nil }
         let location = PathText.member(path, key)
         guard let position = names.firstIndex(where: { $0 == target }) else {
-            problem(location, "no step named \"\(target)\" in flow \"\(flow)\"" + BundleNames.hint(for: target, among: names.compactMap { $0 }))
+            problem(
+                location,
+                "no step named \"\(target)\" in flow \"\(flow)\""
+                    + BundleNames.hint(for: target, among: names.compactMap { $0 })
+            )
             return nil
         }
         guard position < index else {
@@ -375,7 +470,11 @@ extension ManifestValidator {
         let known = allStepNames
         for reference in outputReferences {
             guard known.contains(reference.step) else {
-                problem(reference.location, "no flow has a step named \"\(reference.step)\"" + BundleNames.hint(for: reference.step, among: known))
+                problem(
+                    reference.location,
+                    "no flow has a step named \"\(reference.step)\""
+                        + BundleNames.hint(for: reference.step, among: known)
+                )
                 continue
             }
             guard let field = reference.field else { continue }
@@ -383,12 +482,19 @@ extension ManifestValidator {
             var declaredFields: Set<String>?
             for kind in kinds {
                 guard case .agent(let agent, _, _) = kind, let schema = agents[agent]?.outputSchema,
-                      schema.type == .object, !schema.additionalProperties
-                else { declaredFields = nil; break }
+                    schema.type == .object, !schema.additionalProperties
+                else {
+                    declaredFields = nil
+                    break
+                }
                 declaredFields = (declaredFields ?? []).union(schema.properties.keys)
             }
             if let declaredFields, !declaredFields.contains(field) {
-                problem(reference.location, "step \"\(reference.step)\" has no output field \"\(field)\"" + BundleNames.hint(for: field, among: declaredFields))
+                problem(
+                    reference.location,
+                    "step \"\(reference.step)\" has no output field \"\(field)\""
+                        + BundleNames.hint(for: field, among: declaredFields)
+                )
             }
         }
     }

@@ -1,4 +1,5 @@
 import LoomValues
+
 // Rules, safety-floor rules and gates.
 extension ManifestValidator {
     func readRules(_ top: [String: JSONValue], key: String) -> [SQLRule] {
@@ -99,7 +100,11 @@ extension ManifestValidator {
                     policy = parsed
                 } else {
                     let options = GatePolicy.allCases.map(\.rawValue)
-                    problem(PathText.member(at, "policy"), "unknown policy \"\(text)\"; expected one of \(options.joined(separator: ", "))" + BundleNames.hint(for: text, among: options))
+                    problem(
+                        PathText.member(at, "policy"),
+                        "unknown policy \"\(text)\"; expected one of \(options.joined(separator: ", "))"
+                            + BundleNames.hint(for: text, among: options)
+                    )
                     ok = false
                 }
             }
@@ -121,7 +126,11 @@ extension ManifestValidator {
                         problem(elementAt, "\"\(name)\" is declared under \"rules\", not \"safetyFloor\"")
                         ok = false
                     } else {
-                        problem(elementAt, "no safety-floor rule named \"\(name)\"" + BundleNames.hint(for: name, among: declaredFloorNames))
+                        problem(
+                            elementAt,
+                            "no safety-floor rule named \"\(name)\""
+                                + BundleNames.hint(for: name, among: declaredFloorNames)
+                        )
                         ok = false
                     }
                 }

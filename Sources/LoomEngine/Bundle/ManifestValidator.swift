@@ -1,4 +1,5 @@
 import LoomValues
+
 /// Walks a parsed manifest, checks everything, records every problem, and,
 /// only when there is none, builds the model.
 ///
@@ -43,7 +44,8 @@ final class ManifestValidator {
     var branchTargets: [(location: String, flow: String)] = []
 
     static let topLevelFields = [
-        "name", "version", "phases", "defaultFlow", "budgets", "flows", "agents", "gates", "rules", "safetyFloor", "admission",
+        "name", "version", "phases", "defaultFlow", "budgets", "flows", "agents", "gates", "rules", "safetyFloor",
+        "admission",
     ]
 
     /// An in-memory database with the kernel's schema, opened for the first rule: SQLite checks
@@ -72,9 +74,13 @@ final class ManifestValidator {
 
     /// Validates the manifest; returns the model only if no problem at all
     /// was recorded (including any the caller recorded before).
-    func run(_ root: JSONValue) -> (name: String, version: String, phases: [String], flows: [String: Flow], defaultFlow: String,
-                                    agents: [String: AgentSpec], gates: [String: GateSpec], rules: [SQLRule],
-                                    safetyFloor: [SQLRule], budgets: Budgets)? {
+    func run(
+        _ root: JSONValue
+    ) -> (
+        name: String, version: String, phases: [String], flows: [String: Flow], defaultFlow: String,
+        agents: [String: AgentSpec], gates: [String: GateSpec], rules: [SQLRule],
+        safetyFloor: [SQLRule], budgets: Budgets
+    )? {
         guard let top = root.objectValue else {
             problem("", "the manifest must be a JSON object, found \(root.typeName)")
             return nil
@@ -103,7 +109,8 @@ final class ManifestValidator {
 
     private func versionField(_ fields: [String: JSONValue]) -> String? {
         guard let version = stringField(fields, "version", at: "", required: true) else { return nil }
-        let ok = !version.isEmpty && version.count <= 64
+        let ok =
+            !version.isEmpty && version.count <= 64
             && !version.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }
         if !ok {
             problem("version", "the version must be 1 to 64 characters without spaces or control characters")
@@ -141,7 +148,12 @@ final class ManifestValidator {
         rejectUnknownFields(fields, at: "budgets", allowed: ["spawnCap", "iterationCap", "maxConcurrentSpawns"])
         let spawnCap = intField(fields, "spawnCap", at: "budgets", range: Budgets.spawnCapRange)
         let iterationCap = intField(fields, "iterationCap", at: "budgets", range: Budgets.iterationCapRange)
-        let concurrency = intField(fields, "maxConcurrentSpawns", at: "budgets", range: Budgets.maxConcurrentSpawnsRange)
+        let concurrency = intField(
+            fields,
+            "maxConcurrentSpawns",
+            at: "budgets",
+            range: Budgets.maxConcurrentSpawnsRange
+        )
         if case .invalid = concurrency { fanOutLimit = nil }
         budgets = Budgets(
             spawnCap: spawnCap.value ?? Budgets.default.spawnCap,
@@ -164,19 +176,28 @@ final class ManifestValidator {
     // MARK: - Typed field access (each reports its own problems)
 
     enum IntRead {
-        case absent, invalid, value(Int)
+        case absent, invalid
+        case value(Int)
         var value: Int? { if case .value(let v) = self { return v } else { return nil } }
     }
 
     /// Every key not in `allowed` is a problem: a misspelt optional field
     /// would otherwise be silently ignored and its default used instead.
-    func rejectUnknownFields(_ fields: [String: JSONValue], at path: String, allowed: [String], explain: ((String) -> String?)? = nil) {
+    func rejectUnknownFields(
+        _ fields: [String: JSONValue],
+        at path: String,
+        allowed: [String],
+        explain: ((String) -> String?)? = nil
+    ) {
         let allowedSet = Set(allowed)
         for key in fields.keys.sorted(by: BundleNames.utf8Less) where !allowedSet.contains(key) {
             if let reason = explain?(key) {
                 problem(PathText.member(path, key), reason)
             } else {
-                problem(PathText.member(path, key), "unknown field \"\(key)\"" + BundleNames.hint(for: key, among: allowed))
+                problem(
+                    PathText.member(path, key),
+                    "unknown field \"\(key)\"" + BundleNames.hint(for: key, among: allowed)
+                )
             }
         }
     }
@@ -240,7 +261,12 @@ final class ManifestValidator {
         return list
     }
 
-    func objectField(_ fields: [String: JSONValue], _ key: String, at path: String, required: Bool) -> [String: JSONValue]? {
+    func objectField(
+        _ fields: [String: JSONValue],
+        _ key: String,
+        at path: String,
+        required: Bool
+    ) -> [String: JSONValue]? {
         guard let raw = fields[key] else {
             if required { missing(path, key) }
             return nil
@@ -254,7 +280,12 @@ final class ManifestValidator {
 
     /// A reference to another bundle file: relative, no `.` or `..`
     /// components, and present in the bundle.
-    func fileReference(_ fields: [String: JSONValue], _ key: String, at path: String, required: Bool) -> (path: String, contents: String)? {
+    func fileReference(
+        _ fields: [String: JSONValue],
+        _ key: String,
+        at path: String,
+        required: Bool
+    ) -> (path: String, contents: String)? {
         guard let reference = stringField(fields, key, at: path, required: required) else { return nil }
         let location = PathText.member(path, key)
         if let reason = BundleLoader.pathProblem(reference) {
@@ -262,7 +293,11 @@ final class ManifestValidator {
             return nil
         }
         guard let contents = files[reference] else {
-            problem(location, "file \"\(reference)\" does not exist in the bundle" + BundleNames.hint(for: reference, among: files.keys))
+            problem(
+                location,
+                "file \"\(reference)\" does not exist in the bundle"
+                    + BundleNames.hint(for: reference, among: files.keys)
+            )
             return nil
         }
         return (reference, contents)

@@ -1,4 +1,5 @@
 import LoomValues
+
 extension OutputSchema {
     /// Reads one schema object's keywords, one function per keyword group, recording every
     /// problem instead of stopping at the first: `OutputSchema(parsing:)` calls them in a
@@ -78,8 +79,10 @@ extension OutputSchema {
         mutating func additionalProperties() -> Bool {
             guard let raw = fields["additionalProperties"] else { return true }
             if let flag = raw.boolValue { return flag }
-            problem(at("additionalProperties"),
-                    "expected a boolean (schema-valued additionalProperties is not supported), found \(raw.typeName)")
+            problem(
+                at("additionalProperties"),
+                "expected a boolean (schema-valued additionalProperties is not supported), found \(raw.typeName)"
+            )
             return true
         }
 
@@ -96,8 +99,10 @@ extension OutputSchema {
             var seen = Set<String>()
             for (index, element) in list.enumerated() {
                 guard let name = element.stringValue else {
-                    problem(PathText.index(listAt, index),
-                            "expected a property name (a string), found \(element.typeName)")
+                    problem(
+                        PathText.index(listAt, index),
+                        "expected a property name (a string), found \(element.typeName)"
+                    )
                     continue
                 }
                 if !seen.insert(name).inserted {
@@ -105,8 +110,11 @@ extension OutputSchema {
                     continue
                 }
                 if !additionalProperties, properties[name] == nil, propertiesReadable {
-                    problem(PathText.index(listAt, index), "\"\(name)\" is required but not declared in properties, "
-                            + "and additionalProperties is false, so no value can satisfy it")
+                    problem(
+                        PathText.index(listAt, index),
+                        "\"\(name)\" is required but not declared in properties, "
+                            + "and additionalProperties is false, so no value can satisfy it"
+                    )
                 }
                 required.append(name)
             }
@@ -117,8 +125,10 @@ extension OutputSchema {
         mutating func items() -> [OutputSchema] {
             guard let raw = fields["items"] else { return [] }
             guard raw.objectValue != nil else {
-                problem(at("items"),
-                        "expected a schema object (tuple-style items are not supported), found \(raw.typeName)")
+                problem(
+                    at("items"),
+                    "expected a schema object (tuple-style items are not supported), found \(raw.typeName)"
+                )
                 return []
             }
             return [OutputSchema(parsing: raw, path: at("items"), problems: &problems)]
@@ -188,8 +198,10 @@ extension OutputSchema {
 
         mutating func refuseCrossedBounds(_ minimum: JSONValue?, _ maximum: JSONValue?) {
             if let minimum, let maximum, OutputSchema.compare(minimum, maximum) > 0 {
-                problem(at("minimum"),
-                        "minimum \(minimum.canonicalText) is greater than maximum \(maximum.canonicalText)")
+                problem(
+                    at("minimum"),
+                    "minimum \(minimum.canonicalText) is greater than maximum \(maximum.canonicalText)"
+                )
             }
         }
     }

@@ -1,4 +1,5 @@
 import LoomValues
+
 /// The shape an agent's output must have: a small JSON-Schema subset.
 ///
 /// Supported keywords: `type` (object, array, string, integer, number,

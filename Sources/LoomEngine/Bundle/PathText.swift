@@ -1,4 +1,5 @@
 import LoomValues
+
 /// Builds the JSON-path-like locations used in problems and validation
 /// errors: `flows.standard.steps[2].agent`, `$.findings[2].severity`.
 /// Keys that are not plain names are quoted (`flows["my flow"]`) so a

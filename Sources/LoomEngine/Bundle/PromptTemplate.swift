@@ -131,7 +131,11 @@ public struct PromptTemplate: Sendable, Equatable {
     /// Renders like `render`, and says where the values of `tracked` variables landed: for
     /// each, the UTF-8 byte ranges of its occurrences in the result, in source order. A host
     /// that must shorten the prompt cuts there, without re-rendering (see `ShrinkRule`).
-    public func render(_ values: [String: String], tracking tracked: Set<String>, maxBytes: Int = 262_144) throws(TemplateError) -> (text: String, spans: [String: [Range<Int>]]) {
+    public func render(
+        _ values: [String: String],
+        tracking tracked: Set<String>,
+        maxBytes: Int = 262_144
+    ) throws(TemplateError) -> (text: String, spans: [String: [Range<Int>]]) {
         let text = try render(values, maxBytes: maxBytes)
         guard !tracked.isEmpty else { return (text, [:]) }
         var spans: [String: [Range<Int>]] = [:]

@@ -201,7 +201,8 @@ struct RuleSQLCheck {
         guard token.count <= end - start else { return nil }
         for offset in start...(end - token.count) where bytes[offset..<(offset + token.count)].elementsEqual(token) {
             let next = offset + token.count
-            let continues = next < bytes.count
+            let continues =
+                next < bytes.count
                 && (BundleNames.isLetter(bytes[next]) || BundleNames.isNumeral(bytes[next])
                     || bytes[next] == UInt8(ascii: "_") || bytes[next] == UInt8(ascii: "$") || bytes[next] >= 0x80)
             if !continues, isBoundary(offset) { return offset }
@@ -246,10 +247,14 @@ private final class AuthorizerLog {
     /// the statement is only prepared, never run, and the caller judges what was asked.
     func recording<Result>(on connection: SQLiteConnection, _ body: () -> Result) -> Result {
         let context = Unmanaged.passUnretained(self).toOpaque()
-        sqlite3_set_authorizer(connection.handle, { context, code, first, second, _, _ in
-            Unmanaged<AuthorizerLog>.fromOpaque(context!).takeUnretainedValue().note(code, first, second)
-            return SQLITE_OK
-        }, context)
+        sqlite3_set_authorizer(
+            connection.handle,
+            { context, code, first, second, _, _ in
+                Unmanaged<AuthorizerLog>.fromOpaque(context!).takeUnretainedValue().note(code, first, second)
+                return SQLITE_OK
+            },
+            context
+        )
         defer { sqlite3_set_authorizer(connection.handle, nil, nil) }
         return withExtendedLifetime(self) { body() }
     }

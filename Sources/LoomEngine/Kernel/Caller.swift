@@ -1,4 +1,5 @@
 import LoomValues
+
 /// Who decides: a person, an agent, a policy, or loom itself.
 ///
 /// Principals are what the rules reason about ("no principal approves work it authored",
@@ -24,7 +25,8 @@ public struct Principal: Sendable, Hashable {
     public var json: JSONValue { .object(["kind": .string(kind.rawValue), "id": .string(id)]) }
 
     public init?(json: JSONValue) {
-        guard let kind = json["kind"]?.stringValue.flatMap(Kind.init(rawValue:)), let id = json["id"]?.stringValue else { return nil }
+        guard let kind = json["kind"]?.stringValue.flatMap(Kind.init(rawValue:)), let id = json["id"]?.stringValue
+        else { return nil }
         self.init(kind: kind, id: id)
     }
 }
@@ -38,7 +40,13 @@ public struct Caller: Sendable, Hashable {
     public let pid: Int32?
     public let executable: String?
 
-    public init(principal: Principal, uid: UInt32? = nil, gid: UInt32? = nil, pid: Int32? = nil, executable: String? = nil) {
+    public init(
+        principal: Principal,
+        uid: UInt32? = nil,
+        gid: UInt32? = nil,
+        pid: Int32? = nil,
+        executable: String? = nil
+    ) {
         self.principal = principal
         self.uid = uid
         self.gid = gid
@@ -71,16 +79,28 @@ public struct Caller: Sendable, Hashable {
             out.append(0x22)
             out.append(0x3A)
         }
-        if let executable { key("exe"); JSONCanonicalEncoder.appendString(executable, &out) }
-        if let gid { key("gid"); JSONCanonicalEncoder.appendInt(Int64(gid), &out) }
-        if let pid { key("pid"); JSONCanonicalEncoder.appendInt(Int64(pid), &out) }
+        if let executable {
+            key("exe")
+            JSONCanonicalEncoder.appendString(executable, &out)
+        }
+        if let gid {
+            key("gid")
+            JSONCanonicalEncoder.appendInt(Int64(gid), &out)
+        }
+        if let pid {
+            key("pid")
+            JSONCanonicalEncoder.appendInt(Int64(pid), &out)
+        }
         key("principal")
         out += #"{"id":"#.utf8
         JSONCanonicalEncoder.appendString(principal.id, &out)
         out += #","kind":"#.utf8
         JSONCanonicalEncoder.appendString(principal.kind.rawValue, &out)
         out.append(0x7D)
-        if let uid { key("uid"); JSONCanonicalEncoder.appendInt(Int64(uid), &out) }
+        if let uid {
+            key("uid")
+            JSONCanonicalEncoder.appendInt(Int64(uid), &out)
+        }
         out.append(0x7D)
         return out
     }

@@ -1,4 +1,5 @@
 import LoomValues
+
 /// Something the kernel asks the outside world to do.
 ///
 /// Its key is derived from (task, step, unit, iteration, attempt), so re-issuing it after a

@@ -1,4 +1,5 @@
 import LoomValues
+
 /// The flow interpreter: how a task moves through its bundle's steps.
 ///
 /// A step is entered (`enterStep`), asks for effects or decides on the spot (a gate whose
@@ -11,7 +12,15 @@ extension Engine {
             task.step = step.name
             switch step.kind {
             case .agent(let agent, _, _), .branch(let agent, _, _, _):
-                try spawnAgents([agent], step: step, task: &task, bundle: bundle, validationError: "", attempt: 1, in: context)
+                try spawnAgents(
+                    [agent],
+                    step: step,
+                    task: &task,
+                    bundle: bundle,
+                    validationError: "",
+                    attempt: 1,
+                    in: context
+                )
                 return
             case .fanOut(let agents, _, let rerunOnlyBlocking):
                 var chosen = agents
@@ -20,7 +29,15 @@ extension Engine {
                     let subset = agents.filter(blocked.contains)
                     if !subset.isEmpty { chosen = subset }
                 }
-                try spawnAgents(chosen, step: step, task: &task, bundle: bundle, validationError: "", attempt: 1, in: context)
+                try spawnAgents(
+                    chosen,
+                    step: step,
+                    task: &task,
+                    bundle: bundle,
+                    validationError: "",
+                    attempt: 1,
+                    in: context
+                )
                 return
             case .command(let spec):
                 var request: [String: JSONValue] = [
@@ -32,11 +49,29 @@ extension Engine {
                     request["handler"] = .string(handler)
                     // Handlers may take parameters from the input (a ship names its target), so
                     // they get it, bounded: the ledger holds one copy per handler effect.
-                    request["input"] = .string(String(task.input.utf8.prefix(HandlerRequest.inputMaxBytes)) ?? String(task.input.prefix(1_024)))
+                    request["input"] = .string(
+                        String(task.input.utf8.prefix(HandlerRequest.inputMaxBytes)) ?? String(task.input.prefix(1_024))
+                    )
                 }
-                try ask(Effect(key: Effect.key(task: task.id, step: step.name, unit: "command", iteration: task.iteration, attempt: 1),
-                               taskID: task.id, step: step.name, unit: "command", iteration: task.iteration, attempt: 1,
-                               kind: .command, request: .object(request)), in: context)
+                try ask(
+                    Effect(
+                        key: Effect.key(
+                            task: task.id,
+                            step: step.name,
+                            unit: "command",
+                            iteration: task.iteration,
+                            attempt: 1
+                        ),
+                        taskID: task.id,
+                        step: step.name,
+                        unit: "command",
+                        iteration: task.iteration,
+                        attempt: 1,
+                        kind: .command,
+                        request: .object(request)
+                    ),
+                    in: context
+                )
                 return
             case .gate(let role, _):
                 // Parked: wait for a person. Otherwise the resolver approved; go on.
@@ -50,7 +85,13 @@ extension Engine {
                 let open = try context.tx.openBlockers(task: task.id)
                 guard open.isEmpty else {
                     let raisers = Set(open.map(\.agent)).sorted().joined(separator: ", ")
-                    try finish(&task, status: .failed, outcome: "reached \(step.name) with \(open.count) blocking finding(s) open after the last gate (from \(raisers))", in: context)
+                    try finish(
+                        &task,
+                        status: .failed,
+                        outcome:
+                            "reached \(step.name) with \(open.count) blocking finding(s) open after the last gate (from \(raisers))",
+                        in: context
+                    )
                     return
                 }
                 try finish(&task, status: .done, outcome: "finished", in: context)
@@ -75,9 +116,18 @@ extension Engine {
     }
 
     /// Continues the task at the first step of another flow of its bundle (a branch step chose it).
-    private func enterFlow(_ flowName: String, task: inout TaskRecord, bundle: LoomBundle, in context: TickContext) throws(LoomError) {
+    private func enterFlow(
+        _ flowName: String,
+        task: inout TaskRecord,
+        bundle: LoomBundle,
+        in context: TickContext
+    ) throws(LoomError) {
         guard let flow = bundle.flow(named: flowName), let first = flow.steps.first else {
-            throw LoomError(.bundle, "bundle \(bundle.name) has no flow '\(flowName)' to branch to", context: "driving \(task.id)")
+            throw LoomError(
+                .bundle,
+                "bundle \(bundle.name) has no flow '\(flowName)' to branch to",
+                context: "driving \(task.id)"
+            )
         }
         task.flow = flowName
         task.stepIndex = 0
@@ -87,9 +137,18 @@ extension Engine {
     }
 
     /// Walks back to an earlier step; every walk-back is a new iteration, so effect keys stay unique.
-    func walkBack(_ task: inout TaskRecord, to target: String, bundle: LoomBundle, in context: TickContext) throws(LoomError) {
+    func walkBack(
+        _ task: inout TaskRecord,
+        to target: String,
+        bundle: LoomBundle,
+        in context: TickContext
+    ) throws(LoomError) {
         guard let flow = bundle.flow(named: task.flow), let index = flow.index(of: target) else {
-            throw LoomError(.bundle, "flow \(task.flow) has no step '\(target)' to walk back to", context: "driving \(task.id)")
+            throw LoomError(
+                .bundle,
+                "flow \(task.flow) has no step '\(target)' to walk back to",
+                context: "driving \(task.id)"
+            )
         }
         task.stepIndex = index
         task.step = target
@@ -100,7 +159,12 @@ extension Engine {
     /// Ends a task: its pending effects and waiting gates are cancelled, and when it was the
     /// task in flight, the next queued task of the project starts in the same tick. (A queued
     /// task that ends, cancelled, hands over nothing: the one in flight still is.)
-    func finish(_ task: inout TaskRecord, status: TaskStatus, outcome: String, in context: TickContext) throws(LoomError) {
+    func finish(
+        _ task: inout TaskRecord,
+        status: TaskStatus,
+        outcome: String,
+        in context: TickContext
+    ) throws(LoomError) {
         precondition(status.isFinished, "finish(\(status)) with a status that is not final")
         let wasInFlight = task.status == .running || task.status == .parked
         task.status = status
@@ -125,42 +189,103 @@ extension Engine {
 
     // MARK: Agents
 
-    private func spawnAgents(_ agents: [String], step: Step, task: inout TaskRecord, bundle: LoomBundle, validationError: String, attempt: Int, in context: TickContext) throws(LoomError) {
+    private func spawnAgents(
+        _ agents: [String],
+        step: Step,
+        task: inout TaskRecord,
+        bundle: LoomBundle,
+        validationError: String,
+        attempt: Int,
+        in context: TickContext
+    ) throws(LoomError) {
         guard task.spawnCount + agents.count <= task.spawnCap else {
-            try finish(&task, status: .failed, outcome: "spawn cap of \(task.spawnCap) reached at step \(step.name)", in: context)
+            try finish(
+                &task,
+                status: .failed,
+                outcome: "spawn cap of \(task.spawnCap) reached at step \(step.name)",
+                in: context
+            )
             return
         }
         for agent in agents {
             guard let spec = bundle.agents[agent] else {
-                throw LoomError(.bundle, "step \(step.name) names agent '\(agent)', which bundle \(bundle.name) does not declare", context: "driving \(task.id)")
+                throw LoomError(
+                    .bundle,
+                    "step \(step.name) names agent '\(agent)', which bundle \(bundle.name) does not declare",
+                    context: "driving \(task.id)"
+                )
             }
             let prompt: String
             var shrinkable: [AgentRequest.Shrinkable] = []
             do {
                 let values = try variables(for: spec, task: task, validationError: validationError, in: context)
-                let rendered = try spec.template.render(values, tracking: Set(spec.shrink.keys), maxBytes: limits.promptMaxBytes)
+                let rendered = try spec.template.render(
+                    values,
+                    tracking: Set(spec.shrink.keys),
+                    maxBytes: limits.promptMaxBytes
+                )
                 prompt = rendered.text
                 // Sorted by name: the request's JSON, and so the journal, does not depend on
                 // dictionary order.
                 for name in spec.shrink.keys.sorted(by: BundleNames.utf8Less) {
-                    shrinkable.append(AgentRequest.Shrinkable(variable: name, rule: spec.shrink[name]!, spans: rendered.spans[name] ?? []))
+                    shrinkable.append(
+                        AgentRequest.Shrinkable(
+                            variable: name,
+                            rule: spec.shrink[name]!,
+                            spans: rendered.spans[name] ?? []
+                        )
+                    )
                 }
             } catch let error as LoomError {
                 throw error
             } catch {
-                try finish(&task, status: .failed, outcome: "could not render the prompt of \(agent): \(error)", in: context)
+                try finish(
+                    &task,
+                    status: .failed,
+                    outcome: "could not render the prompt of \(agent): \(error)",
+                    in: context
+                )
                 return
             }
-            let request = AgentRequest(taskID: task.id, step: step.name, role: agent, prompt: prompt, modelTier: spec.tier,
-                                       iteration: task.iteration, attempt: attempt, shrinkable: shrinkable)
-            try ask(Effect(key: Effect.key(task: task.id, step: step.name, unit: agent, iteration: task.iteration, attempt: attempt),
-                           taskID: task.id, step: step.name, unit: agent, iteration: task.iteration, attempt: attempt,
-                           kind: .spawn, request: request.json), in: context)
+            let request = AgentRequest(
+                taskID: task.id,
+                step: step.name,
+                role: agent,
+                prompt: prompt,
+                modelTier: spec.tier,
+                iteration: task.iteration,
+                attempt: attempt,
+                shrinkable: shrinkable
+            )
+            try ask(
+                Effect(
+                    key: Effect.key(
+                        task: task.id,
+                        step: step.name,
+                        unit: agent,
+                        iteration: task.iteration,
+                        attempt: attempt
+                    ),
+                    taskID: task.id,
+                    step: step.name,
+                    unit: agent,
+                    iteration: task.iteration,
+                    attempt: attempt,
+                    kind: .spawn,
+                    request: request.json
+                ),
+                in: context
+            )
             task.spawnCount += 1
         }
     }
 
-    private func variables(for spec: AgentSpec, task: TaskRecord, validationError: String, in context: TickContext) throws(LoomError) -> [String: String] {
+    private func variables(
+        for spec: AgentSpec,
+        task: TaskRecord,
+        validationError: String,
+        in context: TickContext
+    ) throws(LoomError) -> [String: String] {
         var values: [String: String] = [:]
         for (name, source) in spec.variables {
             switch source {
@@ -193,7 +318,14 @@ extension Engine {
 
     /// Applies one agent's result: retry invalid output once, then record a harness finding;
     /// take findings from valid output; complete the step when its last spawn is in.
-    func consumeSpawn(_ effect: Effect, result: JSONValue, caller: Caller, task: inout TaskRecord, bundle: LoomBundle, in context: TickContext) throws(LoomError) {
+    func consumeSpawn(
+        _ effect: Effect,
+        result: JSONValue,
+        caller: Caller,
+        task: inout TaskRecord,
+        bundle: LoomBundle,
+        in context: TickContext
+    ) throws(LoomError) {
         guard task.status == .running, task.step == effect.step, task.iteration == effect.iteration else {
             // A result for a step the task has left (it walked back or was answered): recorded, not applied.
             return
@@ -201,7 +333,11 @@ extension Engine {
         let tx = context.tx
         let step = try currentStep(task, bundle: bundle)
         guard let spec = bundle.agents[effect.unit] else {
-            throw LoomError(.bundle, "effect \(effect.key) names agent '\(effect.unit)', which is not declared", context: "delivering \(effect.key)")
+            throw LoomError(
+                .bundle,
+                "effect \(effect.key) names agent '\(effect.unit)', which is not declared",
+                context: "delivering \(effect.key)"
+            )
         }
         // Whoever delivers a result is its author (a person, or an agent host under its own
         // principal, so that rules can tell two of its sessions apart); when loom itself
@@ -212,21 +348,51 @@ extension Engine {
         case .system, .policy: author = Principal.agent(effect.unit).id
         }
         guard let agentResult = AgentResult(json: result) else {
-            throw LoomError(.invalidInput, "the result of \(effect.key) is not an agent result (needs status, and output or errorClass)", context: "delivering \(effect.key)")
+            throw LoomError(
+                .invalidInput,
+                "the result of \(effect.key) is not an agent result (needs status, and output or errorClass)",
+                context: "delivering \(effect.key)"
+            )
         }
         // A fallback chain that moved on made more than one model call: each counts, so the
         // cap holds across fallbacks (the next spawn is refused once it is reached).
         task.spawnCount = min(task.spawnCap, task.spawnCount + agentResult.attempts - 1)
         if let errorClass = agentResult.errorClass {
-            try tx.insertOutput(task: task.id, step: effect.step, unit: effect.unit, iteration: effect.iteration, attempt: effect.attempt,
-                                kind: .spawn, valid: false, output: result, author: author, tick: context.tick)
-            try finish(&task, status: .failed, outcome: "agent \(effect.unit) failed at step \(effect.step) (\(errorClass.rawValue)): \(agentResult.errorMessage ?? "")", in: context)
+            try tx.insertOutput(
+                task: task.id,
+                step: effect.step,
+                unit: effect.unit,
+                iteration: effect.iteration,
+                attempt: effect.attempt,
+                kind: .spawn,
+                valid: false,
+                output: result,
+                author: author,
+                tick: context.tick
+            )
+            try finish(
+                &task,
+                status: .failed,
+                outcome:
+                    "agent \(effect.unit) failed at step \(effect.step) (\(errorClass.rawValue)): \(agentResult.errorMessage ?? "")",
+                in: context
+            )
             return
         }
         let problems = validate(agentResult.output ?? "", against: spec)
         let output = problems.parsed ?? .string(agentResult.output ?? "")
-        try tx.insertOutput(task: task.id, step: effect.step, unit: effect.unit, iteration: effect.iteration, attempt: effect.attempt,
-                            kind: .spawn, valid: problems.errors.isEmpty, output: output, author: author, tick: context.tick)
+        try tx.insertOutput(
+            task: task.id,
+            step: effect.step,
+            unit: effect.unit,
+            iteration: effect.iteration,
+            attempt: effect.attempt,
+            kind: .spawn,
+            valid: problems.errors.isEmpty,
+            output: output,
+            author: author,
+            tick: context.tick
+        )
         if problems.errors.isEmpty, spec.dismissesFindings, let parsed = problems.parsed {
             for entry in (parsed["dismissed"]?.arrayValue ?? []).prefix(limits.findingsPerOutputMax) {
                 guard let id = entry["finding"]?.stringValue else { continue }
@@ -237,20 +403,42 @@ extension Engine {
         }
         if problems.errors.isEmpty, case .branch(_, let field, let flows, _) = step.kind {
             let chosen = problems.parsed?[field]?.stringValue
-            return try enterFlow(chosen.flatMap { flows.contains($0) ? $0 : nil } ?? step.fallbackFlow, task: &task, bundle: bundle, in: context)
+            return try enterFlow(
+                chosen.flatMap { flows.contains($0) ? $0 : nil } ?? step.fallbackFlow,
+                task: &task,
+                bundle: bundle,
+                in: context
+            )
         }
         if !problems.errors.isEmpty {
             let explanation = problems.errors.prefix(10).joined(separator: "; ")
             if effect.attempt < limits.outputAttemptsMax {
-                try spawnAgents([effect.unit], step: step, task: &task, bundle: bundle, validationError: explanation, attempt: effect.attempt + 1, in: context)
+                try spawnAgents(
+                    [effect.unit],
+                    step: step,
+                    task: &task,
+                    bundle: bundle,
+                    validationError: explanation,
+                    attempt: effect.attempt + 1,
+                    in: context
+                )
                 return
             }
             // Garbage never turns into an approval: it becomes a blocker a person must look at
             // at the next gate. With no gate ahead (a summary after delivery) there is no
             // approval left to guard and nobody to ask: it is a warning on the record.
             let severity = gateAhead(of: task, step: step, bundle: bundle) ? "blocking" : "warn"
-            try addFinding(task: task, step: effect.step, agent: effect.unit, iteration: effect.iteration, severity: severity, origin: "harness",
-                           summary: "output of \(effect.unit) failed its schema twice", details: .object(["errors": .array(problems.errors.map { .string($0) })]), in: context)
+            try addFinding(
+                task: task,
+                step: effect.step,
+                agent: effect.unit,
+                iteration: effect.iteration,
+                severity: severity,
+                origin: "harness",
+                summary: "output of \(effect.unit) failed its schema twice",
+                details: .object(["errors": .array(problems.errors.map { .string($0) })]),
+                in: context
+            )
             if case .branch = step.kind {
                 // The harness blocker stays open, so a person sees it at the first gate.
                 return try enterFlow(step.fallbackFlow, task: &task, bundle: bundle, in: context)
@@ -258,9 +446,17 @@ extension Engine {
         } else if spec.producesFindings, let parsed = problems.parsed {
             try tx.supersedeFindings(task: task.id, step: effect.step, agent: effect.unit, tick: context.tick)
             for finding in (parsed["findings"]?.arrayValue ?? []).prefix(limits.findingsPerOutputMax) {
-                try addFinding(task: task, step: effect.step, agent: effect.unit, iteration: effect.iteration,
-                               severity: finding["severity"]?.stringValue ?? "blocking", origin: "agent",
-                               summary: finding["summary"]?.stringValue ?? "", details: finding, in: context)
+                try addFinding(
+                    task: task,
+                    step: effect.step,
+                    agent: effect.unit,
+                    iteration: effect.iteration,
+                    severity: finding["severity"]?.stringValue ?? "blocking",
+                    origin: "agent",
+                    summary: finding["summary"]?.stringValue ?? "",
+                    details: finding,
+                    in: context
+                )
             }
         }
         if try context.pendingEffectCount(task: task.id, step: effect.step, iteration: effect.iteration) == 0 {
@@ -282,7 +478,11 @@ extension Engine {
             parsed = try JSONValue.parse(text, limits: jsonLimits)
         } catch {
             // Only an answer that is not JSON as a whole is searched for its object.
-            guard let found = AgentOutputText.candidates(text).dropFirst().lazy.compactMap({ try? JSONValue.parse(String($0), limits: jsonLimits) }).first else {
+            guard
+                let found = AgentOutputText.candidates(text).dropFirst().lazy.compactMap({
+                    try? JSONValue.parse(String($0), limits: jsonLimits)
+                }).first
+            else {
                 return (nil, ["output is not JSON: \(error.message) at byte \(error.offset)"])
             }
             parsed = found
@@ -314,26 +514,58 @@ extension Engine {
         }
     }
 
-    private func addFinding(task: TaskRecord, step: String, agent: String, iteration: Int, severity: String, origin: String, summary: String, details: JSONValue, in context: TickContext) throws(LoomError) {
+    private func addFinding(
+        task: TaskRecord,
+        step: String,
+        agent: String,
+        iteration: Int,
+        severity: String,
+        origin: String,
+        summary: String,
+        details: JSONValue,
+        in context: TickContext
+    ) throws(LoomError) {
         let number = try context.tx.findingCount(task: task.id) + 1
-        let fingerprint = Array(SHA256.hash(JSONValue.object(["agent": .string(agent), "summary": .string(summary)]).canonicalBytes()).prefix(8)).hexString
-        try context.tx.insertFinding(id: "\(task.id).f\(number)", task: task.id, step: step, agent: agent, iteration: iteration,
-                                     severity: severity, origin: origin, summary: summary, fingerprint: fingerprint,
-                                     details: details, tick: context.tick)
+        let fingerprint = Array(
+            SHA256.hash(JSONValue.object(["agent": .string(agent), "summary": .string(summary)]).canonicalBytes())
+                .prefix(8)
+        ).hexString
+        try context.tx.insertFinding(
+            id: "\(task.id).f\(number)",
+            task: task.id,
+            step: step,
+            agent: agent,
+            iteration: iteration,
+            severity: severity,
+            origin: origin,
+            summary: summary,
+            fingerprint: fingerprint,
+            details: details,
+            tick: context.tick
+        )
     }
 
     /// An agent or fan-out step is complete: loop back while it leaves blockers (within the
     /// iteration cap, and unless the same blockers came back: the stall breaker), else go on.
-    private func completeReviewStep(_ step: Step, task: inout TaskRecord, bundle: LoomBundle, in context: TickContext) throws(LoomError) {
+    private func completeReviewStep(
+        _ step: Step,
+        task: inout TaskRecord,
+        bundle: LoomBundle,
+        in context: TickContext
+    ) throws(LoomError) {
         let loopTarget: String?
         var scope = LoopScope.step
         switch step.kind {
-        case .agent(_, let target, let loopScope): loopTarget = target; scope = loopScope
+        case .agent(_, let target, let loopScope):
+            loopTarget = target
+            scope = loopScope
         case .fanOut(_, let target, _): loopTarget = target
         default: loopTarget = nil
         }
         guard let loopTarget else { return try advance(&task, bundle: bundle, in: context) }
-        let blockers = try context.tx.openBlockers(task: task.id, step: scope == .step ? step.name : nil).map(\.fingerprint)
+        let blockers = try context.tx.openBlockers(task: task.id, step: scope == .step ? step.name : nil).map(
+            \.fingerprint
+        )
         if blockers.isEmpty {
             task.lastBlockers = []
             return try advance(&task, bundle: bundle, in: context)
@@ -346,7 +578,9 @@ extension Engine {
         // The cap counts this step's own rounds since a person last sent the work back, so
         // gate send-backs (capped apart) do not use up the rounds of this loop.
         let cap = min(bundle.budgets.iterationCap, KernelLimits.iterationCeiling)
-        if try context.tx.rounds(task: task.id, step: step.name) < cap, task.iteration + 1 < KernelLimits.iterationCeiling {
+        if try context.tx.rounds(task: task.id, step: step.name) < cap,
+            task.iteration + 1 < KernelLimits.iterationCeiling
+        {
             try walkBack(&task, to: loopTarget, bundle: bundle, in: context)
         } else {
             try advance(&task, bundle: bundle, in: context)
@@ -354,17 +588,44 @@ extension Engine {
     }
 
     /// A command step's result is recorded as its output; what it means is for the bundle's rules.
-    func consumeCommand(_ effect: Effect, result: JSONValue, task: inout TaskRecord, bundle: LoomBundle, in context: TickContext) throws(LoomError) {
+    func consumeCommand(
+        _ effect: Effect,
+        result: JSONValue,
+        task: inout TaskRecord,
+        bundle: LoomBundle,
+        in context: TickContext
+    ) throws(LoomError) {
         guard task.status == .running, task.step == effect.step, task.iteration == effect.iteration else { return }
         guard CommandResult(json: result) != nil else {
-            throw LoomError(.invalidInput, "the result of \(effect.key) is not a command result (needs status ok|failed|timeout|skipped)", context: "delivering \(effect.key)")
+            throw LoomError(
+                .invalidInput,
+                "the result of \(effect.key) is not a command result (needs status ok|failed|timeout|skipped)",
+                context: "delivering \(effect.key)"
+            )
         }
-        try context.tx.insertOutput(task: task.id, step: effect.step, unit: effect.unit, iteration: effect.iteration, attempt: effect.attempt,
-                                    kind: .command, valid: true, output: result, author: "command:\(effect.step)", tick: context.tick)
+        try context.tx.insertOutput(
+            task: task.id,
+            step: effect.step,
+            unit: effect.unit,
+            iteration: effect.iteration,
+            attempt: effect.attempt,
+            kind: .command,
+            valid: true,
+            output: result,
+            author: "command:\(effect.step)",
+            tick: context.tick
+        )
         if case .command(let spec) = try currentStep(task, bundle: bundle).kind, spec.required,
-           let outcome = CommandResult(json: result), outcome.status != .ok, outcome.status != .skipped {
-            let reason = outcome.output.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
-            return try finish(&task, status: .failed, outcome: "step \(effect.step) \(outcome.status.rawValue): \(reason.prefix(500))", in: context)
+            let outcome = CommandResult(json: result), outcome.status != .ok, outcome.status != .skipped
+        {
+            let reason =
+                outcome.output.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
+            return try finish(
+                &task,
+                status: .failed,
+                outcome: "step \(effect.step) \(outcome.status.rawValue): \(reason.prefix(500))",
+                in: context
+            )
         }
         try advance(&task, bundle: bundle, in: context)
     }
@@ -373,7 +634,13 @@ extension Engine {
 
     /// Opens a gate: decides whether a person must answer, and if not, lets the resolver
     /// answer on the spot (recorded as decided by the policy). True when it was approved.
-    private func openGate(role: String, step: Step, task: inout TaskRecord, bundle: LoomBundle, in context: TickContext) throws(LoomError) -> Bool {
+    private func openGate(
+        role: String,
+        step: Step,
+        task: inout TaskRecord,
+        bundle: LoomBundle,
+        in context: TickContext
+    ) throws(LoomError) -> Bool {
         let tx = context.tx
         let spec = bundle.gates[role]
         let policy = task.policy.resolve(role: role, bundleDefault: spec?.defaultPolicy)
@@ -382,13 +649,22 @@ extension Engine {
         switch policy {
         case .human: reasons.append("policy: human")
         case .onBlockers where openBlockers > 0: reasons.append("\(openBlockers) open blocking finding(s)")
-        case .auto where openBlockers > 0: reasons.append("\(openBlockers) open blocking finding(s): the resolver cannot approve")
+        case .auto where openBlockers > 0:
+            reasons.append("\(openBlockers) open blocking finding(s): the resolver cannot approve")
         default: break
         }
         if task.stalled { reasons.append("stall breaker: the same blockers came back twice") }
         for ruleName in spec?.safetyFloor ?? [] {
-            if let rows = try rules.safetyFloorRows(tx: tx, bundle: bundle.digest, rule: ruleName, task: task.id, tick: context.tick), !rows.isEmpty {
-                reasons.append("safety floor \(ruleName): \(bundle.safetyFloor.first { $0.name == ruleName }?.message ?? "")")
+            if let rows = try rules.safetyFloorRows(
+                tx: tx,
+                bundle: bundle.digest,
+                rule: ruleName,
+                task: task.id,
+                tick: context.tick
+            ), !rows.isEmpty {
+                reasons.append(
+                    "safety floor \(ruleName): \(bundle.safetyFloor.first { $0.name == ruleName }?.message ?? "")"
+                )
             }
         }
         let gateNumber = try tx.gateCount(task: task.id) + 1
@@ -403,9 +679,19 @@ extension Engine {
         #endif
         let eventID = "\(task.id).g\(gateNumber)"
         let requiresHuman = !reasons.isEmpty
-        var gate = GateRecord(eventID: eventID, taskID: task.id, step: step.name, role: role, policy: policy,
-                              requiresHuman: requiresHuman, reasons: reasons, status: .waiting, decidedBy: nil,
-                              message: "", openedTick: context.tick)
+        var gate = GateRecord(
+            eventID: eventID,
+            taskID: task.id,
+            step: step.name,
+            role: role,
+            policy: policy,
+            requiresHuman: requiresHuman,
+            reasons: reasons,
+            status: .waiting,
+            decidedBy: nil,
+            message: "",
+            openedTick: context.tick
+        )
         if requiresHuman {
             task.status = .parked
             try tx.insertGate(gate, authors: try tx.authors(task: task.id), tick: context.tick)

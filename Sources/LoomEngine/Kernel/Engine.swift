@@ -1,4 +1,5 @@
 import LoomValues
+
 /// The kernel: a replay-deterministic state machine over one project's database.
 ///
 /// Each public input (`submit`, `deliver`, `answerGate`, `cancel`) is one tick: one
@@ -53,7 +54,14 @@ public final class Engine {
     ///   - extraRules: operator rules added to the kernel's and the bundles' (replay uses it).
     ///   - archived: earlier versions of bundles, used only by tasks that started with them
     ///     (replay hands over a project's stored versions; a live engine loads them itself).
-    public init(store: Store, bundles: [LoomBundle], archived: [LoomBundle] = [], limits: KernelLimits = KernelLimits(), extraRules: [SQLRule] = [], clock: @escaping () -> Int64) throws(LoomError) {
+    public init(
+        store: Store,
+        bundles: [LoomBundle],
+        archived: [LoomBundle] = [],
+        limits: KernelLimits = KernelLimits(),
+        extraRules: [SQLRule] = [],
+        clock: @escaping () -> Int64
+    ) throws(LoomError) {
         self.store = store
         self.limits = limits
         self.clock = clock
@@ -73,16 +81,35 @@ public final class Engine {
     /// - Parameter options: opaque to the kernel: journaled with the submission for the host
     ///   that runs the task's effects (who executes them, for instance), so that choice
     ///   survives a restart and is on record. The transitions never read it.
-    public func submit(bundle: String, flow: String? = nil, input: String, policy: TaskPolicy = TaskPolicy(), idempotencyKey: String? = nil,
-                       options: JSONValue? = nil, by caller: Caller) throws(LoomError) -> SubmitReceipt {
+    public func submit(
+        bundle: String,
+        flow: String? = nil,
+        input: String,
+        policy: TaskPolicy = TaskPolicy(),
+        idempotencyKey: String? = nil,
+        options: JSONValue? = nil,
+        by caller: Caller
+    ) throws(LoomError) -> SubmitReceipt {
         guard input.utf8.count <= limits.inputMaxBytes else {
-            throw LoomError(.tooLarge, "task input is \(input.utf8.count) bytes; the limit is \(limits.inputMaxBytes)", context: "submitting a task")
+            throw LoomError(
+                .tooLarge,
+                "task input is \(input.utf8.count) bytes; the limit is \(limits.inputMaxBytes)",
+                context: "submitting a task"
+            )
         }
         if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.utf8.count > limits.idempotencyKeyMaxBytes {
-            throw LoomError(.invalidInput, "an idempotency key must be 1 to \(limits.idempotencyKeyMaxBytes) bytes", context: "submitting a task")
+            throw LoomError(
+                .invalidInput,
+                "an idempotency key must be 1 to \(limits.idempotencyKeyMaxBytes) bytes",
+                context: "submitting a task"
+            )
         }
         guard let loaded = bundles[bundle] else {
-            throw LoomError(.notFound, "no bundle named '\(bundle)' is loaded; loaded: \(bundles.keys.sorted().joined(separator: ", "))", context: "submitting a task")
+            throw LoomError(
+                .notFound,
+                "no bundle named '\(bundle)' is loaded; loaded: \(bundles.keys.sorted().joined(separator: ", "))",
+                context: "submitting a task"
+            )
         }
         let flowName = flow ?? loaded.defaultFlow
         guard loaded.flow(named: flowName) != nil else {
@@ -107,18 +134,37 @@ public final class Engine {
     /// key answers `duplicate` with the recorded result.
     public func deliver(key: String, result: JSONValue, by caller: Caller = .system) throws(LoomError) -> Delivery {
         // The result's size is checked where it is encoded, as part of its journal entry.
-        let outcome = try perform(JournalInput(kind: .effectResult, taskID: "", payload: .object(["key": .string(key), "result": result]), caller: caller))
+        let outcome = try perform(
+            JournalInput(
+                kind: .effectResult,
+                taskID: "",
+                payload: .object(["key": .string(key), "result": result]),
+                caller: caller
+            )
+        )
         if let recorded = outcome.duplicate { return recorded.isNull ? .discarded : .duplicate(recorded: recorded) }
         return .applied(newEffects: outcome.newEffects)
     }
 
     /// Answers the gate a task waits at. `gate` must be the waiting gate's event id.
     @discardableResult
-    public func answerGate(task: String, gate: String, answer: GateAnswer, message: String = "", by caller: Caller) throws(LoomError) -> [Effect] {
+    public func answerGate(
+        task: String,
+        gate: String,
+        answer: GateAnswer,
+        message: String = "",
+        by caller: Caller
+    ) throws(LoomError) -> [Effect] {
         guard message.utf8.count <= limits.messageMaxBytes else {
-            throw LoomError(.tooLarge, "message is \(message.utf8.count) bytes; the limit is \(limits.messageMaxBytes)", context: "answering \(gate)")
+            throw LoomError(
+                .tooLarge,
+                "message is \(message.utf8.count) bytes; the limit is \(limits.messageMaxBytes)",
+                context: "answering \(gate)"
+            )
         }
-        let payload: JSONValue = .object(["gate": .string(gate), "answer": .string(answer.rawValue), "message": .string(message)])
+        let payload: JSONValue = .object([
+            "gate": .string(gate), "answer": .string(answer.rawValue), "message": .string(message),
+        ])
         return try perform(JournalInput(kind: .gateAnswered, taskID: task, payload: payload, caller: caller)).newEffects
     }
 
@@ -126,9 +172,15 @@ public final class Engine {
     @discardableResult
     public func cancel(task: String, reason: String, by caller: Caller) throws(LoomError) -> [Effect] {
         guard reason.utf8.count <= limits.messageMaxBytes else {
-            throw LoomError(.tooLarge, "reason is \(reason.utf8.count) bytes; the limit is \(limits.messageMaxBytes)", context: "cancelling \(task)")
+            throw LoomError(
+                .tooLarge,
+                "reason is \(reason.utf8.count) bytes; the limit is \(limits.messageMaxBytes)",
+                context: "cancelling \(task)"
+            )
         }
-        return try perform(JournalInput(kind: .cancelled, taskID: task, payload: .object(["reason": .string(reason)]), caller: caller)).newEffects
+        return try perform(
+            JournalInput(kind: .cancelled, taskID: task, payload: .object(["reason": .string(reason)]), caller: caller)
+        ).newEffects
     }
 
     // MARK: Reading
@@ -137,7 +189,9 @@ public final class Engine {
     /// the order they were asked for. Cost is proportional to what is in flight.
     public func pendingEffects(limit: Int = 10_000) throws(LoomError) -> [Effect] {
         try store.read { tx throws(LoomError) in
-            let statement = try tx.statement("SELECT key, task_id, step, unit, iteration, attempt, kind, request FROM effects WHERE status = 'pending' ORDER BY intent_tick, key LIMIT ?")
+            let statement = try tx.statement(
+                "SELECT key, task_id, step, unit, iteration, attempt, kind, request FROM effects WHERE status = 'pending' ORDER BY intent_tick, key LIMIT ?"
+            )
             defer { statement.reset() }
             statement.bind(1, limit)
             var effects: [Effect] = []
@@ -183,8 +237,14 @@ public final class Engine {
         var pending = knownPending
         do {
             let outcome = try store.write { tx throws(LoomError) in
-                let context = try TickContext(tx: tx, clock: tokenOnce, journalEntryMaxBytes: store.options.journalEntryMaxBytes, cursor: cursor,
-                                              knownTasks: knownTasks, knownPending: knownPending)
+                let context = try TickContext(
+                    tx: tx,
+                    clock: tokenOnce,
+                    journalEntryMaxBytes: store.options.journalEntryMaxBytes,
+                    cursor: cursor,
+                    knownTasks: knownTasks,
+                    knownPending: knownPending
+                )
                 let outcome = try apply(input, in: context)
                 pending = context.pending
                 if outcome.duplicate != nil {
@@ -210,7 +270,8 @@ public final class Engine {
             if error.code == .invariantViolation {
                 try recordRejection(of: input, kind: .violation, error: error, clock: tokenOnce)
             } else if input.kind == .gateAnswered || input.kind == .cancelled,
-                      [.staleGate, .forbidden, .invalidInput, .notFound].contains(error.code) {
+                [.staleGate, .forbidden, .invalidInput, .notFound].contains(error.code)
+            {
                 // Refused answers are audited: who tried to answer what, and why it failed.
                 try recordRejection(of: input, kind: .refused, error: error, clock: tokenOnce)
             }
@@ -220,7 +281,12 @@ public final class Engine {
 
     /// Journals a rejected input in its own tick (the rejected tick's time token is reused,
     /// so the audit trail says when it was tried).
-    private func recordRejection(of input: JournalInput, kind: JournalKind, error: LoomError, clock: @escaping () -> Int64) throws(LoomError) {
+    private func recordRejection(
+        of input: JournalInput,
+        kind: JournalKind,
+        error: LoomError,
+        clock: @escaping () -> Int64
+    ) throws(LoomError) {
         var payload: [String: JSONValue] = [
             "input": .object(["kind": .string(input.kind.rawValue), "payload": input.payload]),
             "code": .string(error.code.rawValue), "message": .string(error.message),
@@ -231,10 +297,16 @@ public final class Engine {
             // task, so the task's log, proof and replay window include it.
             var taskID = input.taskID
             if taskID.isEmpty, let key = input.payload["key"]?.stringValue {
-                taskID = try tx.rows("SELECT task_id FROM effects WHERE key = :key", bindings: [":key": key], limit: 1).first?["task_id"]?.stringValue ?? ""
+                taskID =
+                    try tx.rows("SELECT task_id FROM effects WHERE key = :key", bindings: [":key": key], limit: 1)
+                    .first?["task_id"]?.stringValue ?? ""
             }
             let rejected = JournalInput(kind: kind, taskID: taskID, payload: .object(payload), caller: input.caller)
-            let context = try TickContext(tx: tx, clock: clock, journalEntryMaxBytes: store.options.journalEntryMaxBytes)
+            let context = try TickContext(
+                tx: tx,
+                clock: clock,
+                journalEntryMaxBytes: store.options.journalEntryMaxBytes
+            )
             _ = try apply(rejected, in: context)
             try context.finish()
         }
@@ -256,8 +328,14 @@ public final class Engine {
         var violations: [RuleViolation] = []
         for taskID in context.touchedTasks {
             let digest = context.taskCache[taskID]?.bundleDigest
-            let found = try rules.check(tx: context.tx, task: taskID, tick: context.tick, bundle: digest,
-                                        rowsMax: limits.violationRowsMax, onlyAdded: ruleChecking != .enforceAll)
+            let found = try rules.check(
+                tx: context.tx,
+                task: taskID,
+                tick: context.tick,
+                bundle: digest,
+                rowsMax: limits.violationRowsMax,
+                onlyAdded: ruleChecking != .enforceAll
+            )
             if ruleChecking == .observeAdded {
                 if !found.isEmpty { observedViolations.append((taskID, found)) }
             } else {
@@ -265,8 +343,12 @@ public final class Engine {
             }
         }
         if !violations.isEmpty {
-            throw LoomError(.invariantViolation, "commit-time rule \(violations.map(\.rule).joined(separator: ", ")) refused the change: \(violations[0].message)",
-                            context: "tick \(context.tick) for \(context.primaryTask)", violations: violations)
+            throw LoomError(
+                .invariantViolation,
+                "commit-time rule \(violations.map(\.rule).joined(separator: ", ")) refused the change: \(violations[0].message)",
+                context: "tick \(context.tick) for \(context.primaryTask)",
+                violations: violations
+            )
         }
     }
 
@@ -274,10 +356,15 @@ public final class Engine {
         try context.journal(kind: input.kind, taskID: input.taskID, caller: input.caller, payload: input.payload)
         if input.kind == .violation {
             for violation in input.payload["violations"]?.arrayValue ?? [] {
-                try context.tx.statement("INSERT OR IGNORE INTO violations(tick, task_id, rule, message, rows, actor) VALUES (?, ?, ?, ?, ?, ?)")
-                    .bind(1, context.tick).bind(2, input.taskID).bind(3, violation["rule"]?.stringValue ?? "")
-                    .bind(4, violation["message"]?.stringValue ?? "").bind(5, (violation["rows"] ?? .array([])).canonicalText)
-                    .bind(6, input.caller.json.canonicalText).run()
+                try context.tx.statement(
+                    "INSERT OR IGNORE INTO violations(tick, task_id, rule, message, rows, actor) VALUES (?, ?, ?, ?, ?, ?)"
+                )
+                .bind(1, context.tick).bind(2, input.taskID).bind(3, violation["rule"]?.stringValue ?? "")
+                .bind(4, violation["message"]?.stringValue ?? "").bind(
+                    5,
+                    (violation["rows"] ?? .array([])).canonicalText
+                )
+                .bind(6, input.caller.json.canonicalText).run()
             }
         }
         return Outcome(taskID: input.taskID)
@@ -297,10 +384,20 @@ extension Engine {
     /// (duplicates included) still replays as it was recorded.
     /// - Parameter wait: for a rate-limit wait, which wait of `attempt` this is (1-based).
     @discardableResult
-    public func recordRetry(key: String, attempt: Int, errorClass: String, delayMs: Int, message: String, wait: Int? = nil,
-                            by caller: Caller = .system) throws(LoomError) -> [Effect] {
+    public func recordRetry(
+        key: String,
+        attempt: Int,
+        errorClass: String,
+        delayMs: Int,
+        message: String,
+        wait: Int? = nil,
+        by caller: Caller = .system
+    ) throws(LoomError) -> [Effect] {
         if let last = try retries(key: key).last,
-           last.isSameDecision(as: RetryRecord(attempt: attempt, errorClass: errorClass, delayMs: delayMs, wait: wait, timeMs: 0)) {
+            last.isSameDecision(
+                as: RetryRecord(attempt: attempt, errorClass: errorClass, delayMs: delayMs, wait: wait, timeMs: 0)
+            )
+        {
             return []
         }
         var fields: [String: JSONValue] = [
@@ -308,7 +405,8 @@ extension Engine {
             "delayMs": .int(Int64(delayMs)), "message": .string(String(message.prefix(1_000))),
         ]
         if let wait { fields["wait"] = .int(Int64(wait)) }
-        return try perform(JournalInput(kind: .effectRetry, taskID: "", payload: .object(fields), caller: caller)).newEffects
+        return try perform(JournalInput(kind: .effectRetry, taskID: "", payload: .object(fields), caller: caller))
+            .newEffects
     }
 
     /// The retries journaled for the effect `key`, oldest first (at most `limit`): what a
@@ -316,34 +414,59 @@ extension Engine {
     /// `journal_by_task`, so the cost follows the task, not the history.
     public func retries(key: String, limit: Int = 1_000) throws(LoomError) -> [RetryRecord] {
         try store.read { tx throws(LoomError) in
-            guard let task = try tx.rows("SELECT task_id FROM effects WHERE key = :key", bindings: [":key": key], limit: 1).first?["task_id"]?.stringValue else {
+            guard
+                let task = try tx.rows(
+                    "SELECT task_id FROM effects WHERE key = :key",
+                    bindings: [":key": key],
+                    limit: 1
+                ).first?["task_id"]?.stringValue
+            else {
                 return []
             }
-            return try tx.rows("""
+            return try tx.rows(
+                """
                 SELECT json_extract(j.payload, '$.attempt') AS attempt, json_extract(j.payload, '$.errorClass') AS error_class,
                        json_extract(j.payload, '$.delayMs') AS delay_ms, json_extract(j.payload, '$.wait') AS wait, t.time_ms AS time_ms
                 FROM journal j JOIN ticks t ON t.tick = j.tick
                 WHERE j.task_id = :task AND j.kind = 'effect_retry' AND json_extract(j.payload, '$.key') = :key
                 ORDER BY j.seq
-                """, bindings: [":task": task, ":key": key], limit: limit).map { row in
-                RetryRecord(attempt: Int(row["attempt"]?.intValue ?? 0), errorClass: row["error_class"]?.stringValue ?? "",
-                            delayMs: Int(row["delay_ms"]?.intValue ?? 0), wait: row["wait"]?.intValue.map { Int($0) },
-                            timeMs: row["time_ms"]?.intValue ?? 0)
+                """,
+                bindings: [":task": task, ":key": key],
+                limit: limit
+            ).map { row in
+                RetryRecord(
+                    attempt: Int(row["attempt"]?.intValue ?? 0),
+                    errorClass: row["error_class"]?.stringValue ?? "",
+                    delayMs: Int(row["delay_ms"]?.intValue ?? 0),
+                    wait: row["wait"]?.intValue.map { Int($0) },
+                    timeMs: row["time_ms"]?.intValue ?? 0
+                )
             }
         }
     }
 
     func applyRetryRecord(_ input: JournalInput, in context: TickContext) throws(LoomError) -> Outcome {
         guard let key = input.payload["key"]?.stringValue, let row = try context.ledgerRow(key: key) else {
-            throw LoomError(.notFound, "no effect has the key '\(input.payload["key"]?.stringValue ?? "")'", context: "recording a retry")
+            throw LoomError(
+                .notFound,
+                "no effect has the key '\(input.payload["key"]?.stringValue ?? "")'",
+                context: "recording a retry"
+            )
         }
         try context.journal(kind: .effectRetry, taskID: row.effect.taskID, caller: input.caller, payload: input.payload)
         // A retried spawn calls a model again (a rate-limit wait does not): it counts against the
         // cap, and a retry past the cap ends the task instead of spending more.
         if row.effect.kind == .spawn, input.payload["errorClass"]?.stringValue == ProviderErrorClass.transient.rawValue,
-           var task = try loadTask(row.effect.taskID, in: context), !task.status.isFinished {
+            var task = try loadTask(row.effect.taskID, in: context), !task.status.isFinished
+        {
             if task.spawnCount >= task.spawnCap {
-                try finish(&task, status: .failed, outcome: "spawn cap of \(task.spawnCap) reached retrying \(row.effect.unit) at step \(row.effect.step) (retries and fallbacks count)", in: context)
+                try finish(
+                    &task,
+                    status: .failed,
+                    outcome:
+                        "spawn cap of \(task.spawnCap) reached retrying \(row.effect.unit) at step \(row.effect.step) (retries and fallbacks count)",
+                    in: context
+                )
             } else {
                 task.spawnCount += 1
                 try save(task, in: context)
@@ -355,7 +478,10 @@ extension Engine {
     /// Journals an input the host refused before it reached a transition (a caller outside
     /// an allowlist, say), so the audit trail shows the attempt. Changes no state.
     public func refuse(task: String, payload: JSONValue, reason: String, by caller: Caller) throws(LoomError) {
-        let record: JSONValue = .object(["input": .object(["kind": "gate_answered", "payload": payload]), "code": "forbidden", "message": .string(reason)])
+        let record: JSONValue = .object([
+            "input": .object(["kind": "gate_answered", "payload": payload]), "code": "forbidden",
+            "message": .string(reason),
+        ])
         _ = try perform(JournalInput(kind: .refused, taskID: task, payload: record, caller: caller))
     }
 }

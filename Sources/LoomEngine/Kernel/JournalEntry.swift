@@ -1,4 +1,5 @@
 import LoomValues
+
 /// What kind of input a journal entry records. `violation` and `refused` record inputs the
 /// kernel rejected, so the audit trail shows attempts as well as effects.
 public enum JournalKind: String, Sendable, CaseIterable {
@@ -42,7 +43,17 @@ public struct JournalEntry: Sendable, Equatable {
 
     /// An entry as read back from somewhere other than the kernel's own table (a proof
     /// file). Nothing is checked here: `chainHash` is how a reader checks it.
-    public init(seq: Int64, tick: Int64, timeMs: Int64, taskID: String, kind: JournalKind, actor: JSONValue, payload: JSONValue, previousHash: [UInt8], hash: [UInt8]) {
+    public init(
+        seq: Int64,
+        tick: Int64,
+        timeMs: Int64,
+        taskID: String,
+        kind: JournalKind,
+        actor: JSONValue,
+        payload: JSONValue,
+        previousHash: [UInt8],
+        hash: [UInt8]
+    ) {
         self.seq = seq
         self.tick = tick
         self.timeMs = timeMs
@@ -57,19 +68,47 @@ public struct JournalEntry: Sendable, Equatable {
     /// The chain link: SHA-256 over the previous entry's hash followed by the canonical JSON
     /// of this entry's content (docs/journal.md). Any edit, insertion or deletion of a row
     /// breaks every hash after it.
-    public static func chainHash(previous: [UInt8], seq: Int64, tick: Int64, timeMs: Int64, taskID: String, kind: String, actor: JSONValue, payload: JSONValue) -> [UInt8] {
-        chainHash(previous: previous, seq: seq, tick: tick, timeMs: timeMs, taskID: taskID, kind: kind,
-                  actorBytes: actor.canonicalBytes(), payloadBytes: payload.canonicalBytes())
+    public static func chainHash(
+        previous: [UInt8],
+        seq: Int64,
+        tick: Int64,
+        timeMs: Int64,
+        taskID: String,
+        kind: String,
+        actor: JSONValue,
+        payload: JSONValue
+    ) -> [UInt8] {
+        chainHash(
+            previous: previous,
+            seq: seq,
+            tick: tick,
+            timeMs: timeMs,
+            taskID: taskID,
+            kind: kind,
+            actorBytes: actor.canonicalBytes(),
+            payloadBytes: payload.canonicalBytes()
+        )
     }
 
     /// The same hash from already-encoded actor and payload, so the kernel encodes each once.
     /// The bytes are exactly the canonical encoding of the object with keys actor, kind,
     /// payload, seq, task, tick, time (the canonical key order).
-    static func chainHash(previous: [UInt8], seq: Int64, tick: Int64, timeMs: Int64, taskID: String, kind: String, actorBytes: [UInt8], payloadBytes: [UInt8]) -> [UInt8] {
+    static func chainHash(
+        previous: [UInt8],
+        seq: Int64,
+        tick: Int64,
+        timeMs: Int64,
+        taskID: String,
+        kind: String,
+        actorBytes: [UInt8],
+        payloadBytes: [UInt8]
+    ) -> [UInt8] {
         // One buffer, hashed in one pass: the pieces are small, and feeding them one by one
         // cost more in buffering than the hash itself.
         var message: [UInt8] = []
-        message.reserveCapacity(previous.count + actorBytes.count + payloadBytes.count + kind.utf8.count + taskID.utf8.count + 96)
+        message.reserveCapacity(
+            previous.count + actorBytes.count + payloadBytes.count + kind.utf8.count + taskID.utf8.count + 96
+        )
         message += previous
         message += #"{"actor":"#.utf8
         message += actorBytes

@@ -53,7 +53,13 @@ public struct LoomError: Error, Sendable, CustomStringConvertible {
     /// The raw SQLite result code, when the error came from SQLite.
     public let sqliteCode: Int32?
 
-    public init(_ code: Code, _ message: String, context: String = "", violations: [RuleViolation] = [], sqliteCode: Int32? = nil) {
+    public init(
+        _ code: Code,
+        _ message: String,
+        context: String = "",
+        violations: [RuleViolation] = [],
+        sqliteCode: Int32? = nil
+    ) {
         self.code = code
         self.message = message
         self.context = context
@@ -81,7 +87,9 @@ public struct LoomError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         var text = "\(code.rawValue): \(message)"
         if !context.isEmpty { text += " (while \(context))" }
-        for violation in violations { text += "\n  rule \(violation.rule): \(violation.message) — \(violation.rows.count) row(s)" }
+        for violation in violations {
+            text += "\n  rule \(violation.rule): \(violation.message) — \(violation.rows.count) row(s)"
+        }
         return text
     }
 }

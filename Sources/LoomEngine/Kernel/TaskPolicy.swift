@@ -1,4 +1,5 @@
 import LoomValues
+
 /// A task's choice of who answers its gates, stored with the task as JSON.
 ///
 /// Resolution for a gate role: the task's override for that role, then the task's

@@ -1,4 +1,5 @@
 import LoomValues
+
 /// A task's lifecycle state. `parked` waits at a gate for an answer.
 public enum TaskStatus: String, Sendable, CaseIterable {
     case queued, running, parked, done, abandoned, cancelled, failed
@@ -36,7 +37,9 @@ public struct TaskRecord: Sendable, Equatable {
 /// A gate's row.
 public struct GateRecord: Sendable, Equatable {
     public enum Status: String, Sendable, CaseIterable {
-        case waiting, approved, changesRequested = "changes_requested", abandoned, cancelled
+        case waiting, approved
+        case changesRequested = "changes_requested"
+        case abandoned, cancelled
     }
 
     public var eventID: String

@@ -1,4 +1,5 @@
 import LoomValues
+
 /// Everything one tick knows: its transaction, its number, its single time token, the
 /// journal chain position, and what it has produced so far.
 ///
@@ -51,13 +52,23 @@ final class TickContext {
     ///     otherwise it is read from the `ticks` table.
     ///   - knownTasks: task rows as this engine last committed them.
     ///   - knownPending: the pending effects as this engine last committed them; nil reads them.
-    init(tx: Transaction, clock: @escaping () -> Int64, journalEntryMaxBytes: Int, cursor: Cursor? = nil, knownTasks: [String: TaskRecord] = [:],
-         knownPending: [String: Effect]? = nil) throws(LoomError) {
+    init(
+        tx: Transaction,
+        clock: @escaping () -> Int64,
+        journalEntryMaxBytes: Int,
+        cursor: Cursor? = nil,
+        knownTasks: [String: TaskRecord] = [:],
+        knownPending: [String: Effect]? = nil
+    ) throws(LoomError) {
         self.tx = tx
         self.journalEntryMaxBytes = journalEntryMaxBytes
         taskCache = knownTasks
         stored = Set(knownTasks.keys)
-        if let knownPending { pending = knownPending } else { pending = try tx.pendingEffectsByKey(limit: Self.pendingKeptMax) }
+        if let knownPending {
+            pending = knownPending
+        } else {
+            pending = try tx.pendingEffectsByKey(limit: Self.pendingKeptMax)
+        }
         var start: Cursor
         if let cursor { start = cursor } else { start = try Self.readCursor(tx) }
         tick = start.tick + 1
@@ -72,8 +83,11 @@ final class TickContext {
         defer { statement.reset() }
         guard try statement.step() else { return Cursor(tick: 0, seq: 0, chainHead: JournalEntry.genesisHash) }
         let row = statement.row
-        return Cursor(tick: try row.int64("tick"), seq: try row.int64("last_seq"),
-                      chainHead: try row.blob("chain_head"))
+        return Cursor(
+            tick: try row.int64("tick"),
+            seq: try row.int64("last_seq"),
+            chainHead: try row.blob("chain_head")
+        )
     }
 
     /// The position after this tick, once it has committed.
@@ -93,14 +107,28 @@ final class TickContext {
         let maxBytes = journalEntryMaxBytes
         let actorBytes = caller.canonicalBytes
         guard actorBytes.count + payloadBytes.count <= maxBytes else {
-            throw LoomError(.tooLarge, "journal entry is \(actorBytes.count + payloadBytes.count) bytes; the limit is \(maxBytes)", context: "journaling \(kind.rawValue) for \(taskID)")
+            throw LoomError(
+                .tooLarge,
+                "journal entry is \(actorBytes.count + payloadBytes.count) bytes; the limit is \(maxBytes)",
+                context: "journaling \(kind.rawValue) for \(taskID)"
+            )
         }
-        let hash = JournalEntry.chainHash(previous: chainHead, seq: nextSeq, tick: tick, timeMs: timeMs, taskID: taskID,
-                                          kind: kind.rawValue, actorBytes: actorBytes, payloadBytes: payloadBytes)
-        try tx.statement("INSERT INTO journal(seq, tick, task_id, kind, actor, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(1, nextSeq).bind(2, tick).bind(3, taskID).bind(4, kind.rawValue)
-            .bind(5, utf8: actorBytes).bind(6, utf8: payloadBytes).bind(7, blob: chainHead).bind(8, blob: hash)
-            .run()
+        let hash = JournalEntry.chainHash(
+            previous: chainHead,
+            seq: nextSeq,
+            tick: tick,
+            timeMs: timeMs,
+            taskID: taskID,
+            kind: kind.rawValue,
+            actorBytes: actorBytes,
+            payloadBytes: payloadBytes
+        )
+        try tx.statement(
+            "INSERT INTO journal(seq, tick, task_id, kind, actor, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        .bind(1, nextSeq).bind(2, tick).bind(3, taskID).bind(4, kind.rawValue)
+        .bind(5, utf8: actorBytes).bind(6, utf8: payloadBytes).bind(7, blob: chainHead).bind(8, blob: hash)
+        .run()
         if primaryTask.isEmpty { primaryTask = taskID }
         chainHead = hash
         nextSeq += 1
@@ -122,8 +150,16 @@ final class TickContext {
         // intent for the same (task, step, unit, iteration, attempt).
         assert(pending?[effect.key] == nil, "effect \(effect.key) is already pending")
         try tx.insertEffect(effect, tick: tick)
-        pending?[effect.key] = Effect(key: effect.key, taskID: effect.taskID, step: effect.step, unit: effect.unit,
-                                      iteration: effect.iteration, attempt: effect.attempt, kind: effect.kind, request: .null)
+        pending?[effect.key] = Effect(
+            key: effect.key,
+            taskID: effect.taskID,
+            step: effect.step,
+            unit: effect.unit,
+            iteration: effect.iteration,
+            attempt: effect.attempt,
+            kind: effect.kind,
+            request: .null
+        )
         if (pending?.count ?? 0) > Self.pendingKeptMax { pending = nil }
     }
 
@@ -144,7 +180,9 @@ final class TickContext {
 
     func pendingEffectCount(task: String, step: String, iteration: Int) throws(LoomError) -> Int {
         guard let pending else { return try tx.pendingEffectCount(task: task, step: step, iteration: iteration) }
-        return pending.values.reduce(0) { $0 + ($1.taskID == task && $1.step == step && $1.iteration == iteration ? 1 : 0) }
+        return pending.values.reduce(0) {
+            $0 + ($1.taskID == task && $1.step == step && $1.iteration == iteration ? 1 : 0)
+        }
     }
 
     /// Records the tick row; the last write of every tick.
@@ -153,8 +191,13 @@ final class TickContext {
         // taken there), and its journal range is not empty.
         precondition(token != nil, "tick \(tick) ends without having journaled its input")
         precondition(nextSeq > firstSeq, "tick \(tick) journaled nothing")
-        try tx.statement("INSERT INTO ticks(tick, time_ms, task_id, first_seq, last_seq, chain_head) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(1, tick).bind(2, timeMs).bind(3, primaryTask).bind(4, firstSeq).bind(5, nextSeq - 1).bind(6, blob: chainHead)
-            .run()
+        try tx.statement(
+            "INSERT INTO ticks(tick, time_ms, task_id, first_seq, last_seq, chain_head) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        .bind(1, tick).bind(2, timeMs).bind(3, primaryTask).bind(4, firstSeq).bind(5, nextSeq - 1).bind(
+            6,
+            blob: chainHead
+        )
+        .run()
     }
 }

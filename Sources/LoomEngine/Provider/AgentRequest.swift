@@ -1,4 +1,5 @@
 import LoomValues
+
 /// One agent spawn, as the kernel asks for it: domain-blind and provider-blind.
 ///
 /// The kernel renders the prompt; an adapter picks the model from `modelTier` (or its own
@@ -44,7 +45,17 @@ public struct AgentRequest: Sendable, Equatable {
         public init() {}
     }
 
-    public init(taskID: String, step: String, role: String, prompt: String, modelTier: String?, iteration: Int, attempt: Int, limits: Limits = Limits(), shrinkable: [Shrinkable] = []) {
+    public init(
+        taskID: String,
+        step: String,
+        role: String,
+        prompt: String,
+        modelTier: String?,
+        iteration: Int,
+        attempt: Int,
+        limits: Limits = Limits(),
+        shrinkable: [Shrinkable] = []
+    ) {
         self.taskID = taskID
         self.step = step
         self.role = role
@@ -68,18 +79,25 @@ public struct AgentRequest: Sendable, Equatable {
         ]
         if let modelTier { object["tier"] = .string(modelTier) }
         if !shrinkable.isEmpty {
-            object["shrink"] = .array(shrinkable.map { item in
-                .object(["variable": .string(item.variable), "rule": .string(item.rule.rawValue),
-                         "spans": .array(item.spans.map { .array([.int(Int64($0.lowerBound)), .int(Int64($0.upperBound))]) })])
-            })
+            object["shrink"] = .array(
+                shrinkable.map { item in
+                    .object([
+                        "variable": .string(item.variable), "rule": .string(item.rule.rawValue),
+                        "spans": .array(
+                            item.spans.map { .array([.int(Int64($0.lowerBound)), .int(Int64($0.upperBound))]) }
+                        ),
+                    ])
+                }
+            )
         }
         return .object(object)
     }
 
     public init?(json: JSONValue) {
         guard let task = json["task"]?.stringValue, let step = json["step"]?.stringValue,
-              let role = json["role"]?.stringValue, let prompt = json["prompt"]?.stringValue,
-              let iteration = json["iteration"]?.intValue, let attempt = json["attempt"]?.intValue else { return nil }
+            let role = json["role"]?.stringValue, let prompt = json["prompt"]?.stringValue,
+            let iteration = json["iteration"]?.intValue, let attempt = json["attempt"]?.intValue
+        else { return nil }
         var limits = Limits()
         if let value = json["limits"]?["timeoutMs"]?.intValue { limits.timeoutMs = Int(value) }
         if let value = json["limits"]?["idleTimeoutMs"]?.intValue { limits.idleTimeoutMs = Int(value) }
@@ -88,14 +106,27 @@ public struct AgentRequest: Sendable, Equatable {
         let promptBytes = prompt.utf8.count
         for item in json["shrink"]?.arrayValue ?? [] {
             // A span outside the prompt is dropped, not trusted: a host cuts only inside it.
-            guard let variable = item["variable"]?.stringValue, let rule = item["rule"]?.stringValue.flatMap(ShrinkRule.init(rawValue:)) else { continue }
+            guard let variable = item["variable"]?.stringValue,
+                let rule = item["rule"]?.stringValue.flatMap(ShrinkRule.init(rawValue:))
+            else { continue }
             let spans = (item["spans"]?.arrayValue ?? []).compactMap { pair -> Range<Int>? in
-                guard let start = pair[0]?.intValue, let end = pair[1]?.intValue, 0 <= start, start <= end, Int(end) <= promptBytes else { return nil }
+                guard let start = pair[0]?.intValue, let end = pair[1]?.intValue, 0 <= start, start <= end,
+                    Int(end) <= promptBytes
+                else { return nil }
                 return Int(start)..<Int(end)
             }
             shrinkable.append(Shrinkable(variable: variable, rule: rule, spans: spans))
         }
-        self.init(taskID: task, step: step, role: role, prompt: prompt, modelTier: json["tier"]?.stringValue,
-                  iteration: Int(iteration), attempt: Int(attempt), limits: limits, shrinkable: shrinkable)
+        self.init(
+            taskID: task,
+            step: step,
+            role: role,
+            prompt: prompt,
+            modelTier: json["tier"]?.stringValue,
+            iteration: Int(iteration),
+            attempt: Int(attempt),
+            limits: limits,
+            shrinkable: shrinkable
+        )
     }
 }

@@ -1,4 +1,5 @@
 import LoomValues
+
 /// How a spawn failed, in the terms the scheduler acts on.
 public enum ProviderErrorClass: String, Sendable, CaseIterable {
     /// Worth retrying with backoff (timeouts, 5xx, a dropped connection).
@@ -44,7 +45,16 @@ public struct AgentResult: Sendable, Equatable {
     /// (a server that reported no usage). Absent (false) from older results.
     public var tokensEstimated = false
 
-    public init(output: String, tokensIn: Int = 0, tokensOut: Int = 0, tokensCached: Int = 0, costMicroUSD: Int = 0, durationMs: Int = 0, provider: String = "", model: String = "") {
+    public init(
+        output: String,
+        tokensIn: Int = 0,
+        tokensOut: Int = 0,
+        tokensCached: Int = 0,
+        costMicroUSD: Int = 0,
+        durationMs: Int = 0,
+        provider: String = "",
+        model: String = ""
+    ) {
         self.output = output
         self.tokensIn = tokensIn
         self.tokensOut = tokensOut
@@ -55,7 +65,14 @@ public struct AgentResult: Sendable, Equatable {
         self.model = model
     }
 
-    public init(error: ProviderErrorClass, message: String, reason: String? = nil, retryAfterMs: Int? = nil, provider: String = "", model: String = "") {
+    public init(
+        error: ProviderErrorClass,
+        message: String,
+        reason: String? = nil,
+        retryAfterMs: Int? = nil,
+        provider: String = "",
+        model: String = ""
+    ) {
         self.errorClass = error
         self.errorMessage = message
         self.errorReason = reason
@@ -68,8 +85,13 @@ public struct AgentResult: Sendable, Equatable {
         var object: [String: JSONValue] = [
             "status": .string(errorClass == nil ? "ok" : "error"),
             "usage": tokensEstimated
-                ? .object(["in": .int(Int64(tokensIn)), "out": .int(Int64(tokensOut)), "cached": .int(Int64(tokensCached)), "estimated": true])
-                : .object(["in": .int(Int64(tokensIn)), "out": .int(Int64(tokensOut)), "cached": .int(Int64(tokensCached))]),
+                ? .object([
+                    "in": .int(Int64(tokensIn)), "out": .int(Int64(tokensOut)), "cached": .int(Int64(tokensCached)),
+                    "estimated": true,
+                ])
+                : .object([
+                    "in": .int(Int64(tokensIn)), "out": .int(Int64(tokensOut)), "cached": .int(Int64(tokensCached)),
+                ]),
             "costMicroUSD": .int(Int64(costMicroUSD)),
             "durationMs": .int(Int64(durationMs)),
             "provider": .string(provider),
@@ -93,9 +115,15 @@ public struct AgentResult: Sendable, Equatable {
             guard let output = json["output"]?.stringValue else { return nil }
             self.init(output: output)
         } else {
-            guard let errorClass = json["errorClass"]?.stringValue.flatMap(ProviderErrorClass.init(rawValue:)) else { return nil }
-            self.init(error: errorClass, message: json["error"]?.stringValue ?? "", reason: json["errorReason"]?.stringValue,
-                      retryAfterMs: json["retryAfterMs"]?.intValue.map { Int($0) })
+            guard let errorClass = json["errorClass"]?.stringValue.flatMap(ProviderErrorClass.init(rawValue:)) else {
+                return nil
+            }
+            self.init(
+                error: errorClass,
+                message: json["error"]?.stringValue ?? "",
+                reason: json["errorReason"]?.stringValue,
+                retryAfterMs: json["retryAfterMs"]?.intValue.map { Int($0) }
+            )
         }
         tokensIn = Int(json["usage"]?["in"]?.intValue ?? 0)
         tokensOut = Int(json["usage"]?["out"]?.intValue ?? 0)

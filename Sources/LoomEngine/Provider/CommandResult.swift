@@ -1,4 +1,5 @@
 import LoomValues
+
 /// The outcome of a command step (a deterministic check such as a test run), delivered as JSON.
 ///
 /// A model never writes one of these: command steps are run by the host, and their status
@@ -18,7 +19,14 @@ public struct CommandResult: Sendable, Equatable {
     /// files a diff touched), for bundle rules to query with `json_extract`.
     public var details: JSONValue?
 
-    public init(status: Status, exitCode: Int?, output: String, truncated: Bool = false, durationMs: Int = 0, details: JSONValue? = nil) {
+    public init(
+        status: Status,
+        exitCode: Int?,
+        output: String,
+        truncated: Bool = false,
+        durationMs: Int = 0,
+        details: JSONValue? = nil
+    ) {
         self.status = status
         self.exitCode = exitCode
         self.output = output
@@ -39,8 +47,13 @@ public struct CommandResult: Sendable, Equatable {
 
     public init?(json: JSONValue) {
         guard let status = json["status"]?.stringValue.flatMap(Status.init(rawValue:)) else { return nil }
-        self.init(status: status, exitCode: json["exitCode"]?.intValue.map { Int($0) },
-                  output: json["output"]?.stringValue ?? "", truncated: json["truncated"]?.boolValue ?? false,
-                  durationMs: Int(json["durationMs"]?.intValue ?? 0), details: json["details"])
+        self.init(
+            status: status,
+            exitCode: json["exitCode"]?.intValue.map { Int($0) },
+            output: json["output"]?.stringValue ?? "",
+            truncated: json["truncated"]?.boolValue ?? false,
+            durationMs: Int(json["durationMs"]?.intValue ?? 0),
+            details: json["details"]
+        )
     }
 }

@@ -1,4 +1,5 @@
 import LoomValues
+
 /// The seam a host implements for command steps that name a `handler` instead of an argv:
 /// work the host does in Swift (prepare a workspace, run a project's checks, record a
 /// delivery) whose result the kernel records like any command's.
@@ -30,7 +31,14 @@ public struct HandlerRequest: Sendable {
         String(input.split(separator: "\n", omittingEmptySubsequences: true).first?.prefix(120) ?? "")
     }
 
-    public init(taskID: String, step: String, input: String, projectDirectory: String, timeoutMs: Int, outputLimitBytes: Int) {
+    public init(
+        taskID: String,
+        step: String,
+        input: String,
+        projectDirectory: String,
+        timeoutMs: Int,
+        outputLimitBytes: Int
+    ) {
         self.taskID = taskID
         self.step = step
         self.input = input
@@ -41,9 +49,16 @@ public struct HandlerRequest: Sendable {
 
     /// From a command effect's request; nil when it names no handler.
     public init?(effectRequest json: JSONValue, projectDirectory: String) {
-        guard json["handler"]?.stringValue != nil, let task = json["task"]?.stringValue, let step = json["step"]?.stringValue else { return nil }
-        self.init(taskID: task, step: step, input: json["input"]?.stringValue ?? "", projectDirectory: projectDirectory,
-                  timeoutMs: Int(json["timeoutMs"]?.intValue ?? Int64(CommandSpec.defaultTimeoutMs)),
-                  outputLimitBytes: Int(json["outputLimitBytes"]?.intValue ?? Int64(CommandSpec.defaultOutputLimitBytes)))
+        guard json["handler"]?.stringValue != nil, let task = json["task"]?.stringValue,
+            let step = json["step"]?.stringValue
+        else { return nil }
+        self.init(
+            taskID: task,
+            step: step,
+            input: json["input"]?.stringValue ?? "",
+            projectDirectory: projectDirectory,
+            timeoutMs: Int(json["timeoutMs"]?.intValue ?? Int64(CommandSpec.defaultTimeoutMs)),
+            outputLimitBytes: Int(json["outputLimitBytes"]?.intValue ?? Int64(CommandSpec.defaultOutputLimitBytes))
+        )
     }
 }

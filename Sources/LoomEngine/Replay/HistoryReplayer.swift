@@ -30,14 +30,24 @@ public struct HistoryReplayer {
     ///     replayed all the same, since the watched tasks' state may depend on them.
     ///   - upToTick: the last tick to replay (the watched tasks' last tick is enough).
     ///   - targetPath: the scratch database (by default in memory).
-    public func run(tasks: Set<String>? = nil, upToTick: Int64 = .max, into targetPath: String = ":memory:",
-                    progress: ((HistoryProgress) -> Void)? = nil) throws(LoomError) -> HistoryReport {
+    public func run(
+        tasks: Set<String>? = nil,
+        upToTick: Int64 = .max,
+        into targetPath: String = ":memory:",
+        progress: ((HistoryProgress) -> Void)? = nil
+    ) throws(LoomError) -> HistoryReport {
         var options = StoreOptions()
         options.durability = .normal
         let target = try Store(path: targetPath, options: options)
         try target.makeScratch()
         let clock = ReplayClock()
-        let engine = try Engine(store: target, bundles: bundles, archived: try journal.storedBundles(), extraRules: extraRules, clock: { clock.timeMs })
+        let engine = try Engine(
+            store: target,
+            bundles: bundles,
+            archived: try journal.storedBundles(),
+            extraRules: extraRules,
+            clock: { clock.timeMs }
+        )
         engine.ruleChecking = .observeAdded
         var catches: [String: RuleCatch] = [:]
         var ticks: Int64 = 0
@@ -60,7 +70,8 @@ public struct HistoryReplayer {
                 guard engine.committedChainHead == entry.hash else {
                     return report(.journalDiverged(seq: entry.seq, tick: entry.tick))
                 }
-                for (task, violations) in engine.observedViolations where catches[task] == nil && (tasks?.contains(task) ?? true) {
+                for (task, violations) in engine.observedViolations
+                where catches[task] == nil && (tasks?.contains(task) ?? true) {
                     catches[task] = RuleCatch(tick: entry.tick, violations: violations, input: entry)
                 }
                 ticks += 1
@@ -95,7 +106,9 @@ public enum HistoryProblem: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .failed(let tick, let error): return "replay failed at tick \(tick): \(error)"
-        case .journalDiverged(let seq, let tick): return "replay diverged at tick \(tick): the replayed journal entry \(seq) does not hash to the recorded one"
+        case .journalDiverged(let seq, let tick):
+            return
+                "replay diverged at tick \(tick): the replayed journal entry \(seq) does not hash to the recorded one"
         }
     }
 

@@ -1,4 +1,5 @@
 import LoomValues
+
 /// Re-runs a project's journal into a fresh database with the recorded time tokens and the
 /// recorded effect results, executing no effect, and compares what it built with the record.
 ///
@@ -28,7 +29,13 @@ public struct Replayer {
         let target = try Store(path: targetPath, options: options)
         try target.makeScratch()
         let clock = ReplayClock()
-        let engine = try Engine(store: target, bundles: bundles, archived: try BundleArchive.all(in: source), extraRules: extraRules, clock: { clock.timeMs })
+        let engine = try Engine(
+            store: target,
+            bundles: bundles,
+            archived: try BundleArchive.all(in: source),
+            extraRules: extraRules,
+            clock: { clock.timeMs }
+        )
         engine.ruleChecking = .enforceAdded
         var lastTick = Int64.max
         if let task {
@@ -47,7 +54,9 @@ public struct Replayer {
         var ticks: Int64 = 0
         var afterSeq: Int64 = 0
         while true {
-            let batch = try source.read { tx throws(LoomError) in try tx.journalEntries(after: afterSeq, upToTick: lastTick, limit: batchSize) }
+            let batch = try source.read { tx throws(LoomError) in
+                try tx.journalEntries(after: afterSeq, upToTick: lastTick, limit: batchSize)
+            }
             if batch.isEmpty { break }
             for entry in batch {
                 clock.timeMs = entry.timeMs
@@ -105,8 +114,11 @@ public struct RuleCatch: Sendable, Equatable, CustomStringConvertible {
     public let input: JournalEntry
 
     public var description: String {
-        let rules = violations.map { "\($0.rule) (\($0.message)): \(JSONValue.array($0.rows).canonicalText)" }.joined(separator: "; ")
-        return "rule would have rolled back tick \(tick) (\(input.kind.rawValue) for \(input.taskID) by \(input.actor["principal"]?["id"]?.stringValue ?? "?")): \(rules)"
+        let rules = violations.map { "\($0.rule) (\($0.message)): \(JSONValue.array($0.rows).canonicalText)" }.joined(
+            separator: "; "
+        )
+        return
+            "rule would have rolled back tick \(tick) (\(input.kind.rawValue) for \(input.taskID) by \(input.actor["principal"]?["id"]?.stringValue ?? "?")): \(rules)"
     }
 }
 
@@ -120,20 +132,30 @@ extension Transaction {
     }
 
     func journalEntries(after seq: Int64, upToTick lastTick: Int64, limit: Int) throws(LoomError) -> [JournalEntry] {
-        let statement = try statement("""
+        let statement = try statement(
+            """
             SELECT j.seq, j.tick, k.time_ms, j.task_id, j.kind, j.actor, j.payload, j.prev_hash, j.hash
             FROM journal j JOIN ticks k ON k.tick = j.tick WHERE j.seq > ? AND j.tick <= ? ORDER BY j.seq LIMIT ?
-            """)
+            """
+        )
         defer { statement.reset() }
         statement.bind(1, seq).bind(2, lastTick).bind(3, limit)
         var entries: [JournalEntry] = []
         while try statement.step() {
             let row = statement.row
-            entries.append(JournalEntry(
-                seq: try row.int64("seq"), tick: try row.int64("tick"), timeMs: try row.int64("time_ms"),
-                taskID: try row.text("task_id"), kind: try row.value("kind", as: JournalKind.self),
-                actor: try row.json("actor"), payload: try row.json("payload"),
-                previousHash: try row.blob("prev_hash"), hash: try row.blob("hash")))
+            entries.append(
+                JournalEntry(
+                    seq: try row.int64("seq"),
+                    tick: try row.int64("tick"),
+                    timeMs: try row.int64("time_ms"),
+                    taskID: try row.text("task_id"),
+                    kind: try row.value("kind", as: JournalKind.self),
+                    actor: try row.json("actor"),
+                    payload: try row.json("payload"),
+                    previousHash: try row.blob("prev_hash"),
+                    hash: try row.blob("hash")
+                )
+            )
         }
         return entries
     }
@@ -144,7 +166,11 @@ extension Engine {
     func replay(_ input: JournalInput) throws(LoomError) {
         let outcome = try perform(input, auditRejections: false)
         guard outcome.duplicate == nil else {
-            throw LoomError(.conflict, "recorded input was a duplicate on replay", context: "replaying \(input.kind.rawValue) for \(input.taskID)")
+            throw LoomError(
+                .conflict,
+                "recorded input was a duplicate on replay",
+                context: "replaying \(input.kind.rawValue) for \(input.taskID)"
+            )
         }
     }
 }

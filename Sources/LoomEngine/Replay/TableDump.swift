@@ -1,4 +1,5 @@
 import LoomValues
+
 /// Every row of the kernel's tables in a stable order, for comparing two databases.
 public enum TableDump {
     /// The tables that make up a project's state, each with the order that makes a dump stable.
@@ -10,7 +11,9 @@ public enum TableDump {
 
     /// Columns that say which tick last wrote a row; the earliest of them in a differing row
     /// is where a divergence shows.
-    static let tickColumns = ["updated_tick", "result_tick", "decided_tick", "tick", "intent_tick", "opened_tick", "created_tick"]
+    static let tickColumns = [
+        "updated_tick", "result_tick", "decided_tick", "tick", "intent_tick", "opened_tick", "created_tick",
+    ]
 
     /// The column that names a row's task.
     static func taskColumn(of table: String) -> String { table == "tasks" ? "id" : "task_id" }
@@ -27,10 +30,19 @@ public enum TableDump {
     }
 
     /// A table's rows; with `task`, only that task's rows.
-    public static func rows(of table: String, order: String, in store: Store, task: String? = nil) throws(LoomError) -> [JSONValue] {
+    public static func rows(
+        of table: String,
+        order: String,
+        in store: Store,
+        task: String? = nil
+    ) throws(LoomError) -> [JSONValue] {
         try store.read { tx throws(LoomError) in
             let filter = task == nil ? "" : " WHERE \(taskColumn(of: table)) = :task"
-            return try tx.rows("SELECT * FROM \(table)\(filter) ORDER BY \(order)", bindings: task.map { [":task": $0] } ?? [:], limit: Int.max)
+            return try tx.rows(
+                "SELECT * FROM \(table)\(filter) ORDER BY \(order)",
+                bindings: task.map { [":task": $0] } ?? [:],
+                limit: Int.max
+            )
         }
     }
 
@@ -39,7 +51,12 @@ public enum TableDump {
     /// Each table is read in the same order from both stores and compared row by row as
     /// SQLite returns them, so memory stays flat however long the history; only a differing
     /// row is turned into values for the report.
-    public static func firstDifference(_ expected: Store, _ actual: Store, task: String? = nil, upToTick: Int64 = .max) throws(LoomError) -> RowDifference? {
+    public static func firstDifference(
+        _ expected: Store,
+        _ actual: Store,
+        task: String? = nil,
+        upToTick: Int64 = .max
+    ) throws(LoomError) -> RowDifference? {
         var best: RowDifference?
         for (table, order) in tables where try expected.hasTable(table) {
             var filters: [String] = []
@@ -57,7 +74,10 @@ public enum TableDump {
                 try actual.read { right throws(LoomError) -> RowDifference? in
                     let expectedRows = try left.statement(select(expectedFilters))
                     let actualRows = try right.statement(select(filters))
-                    defer { expectedRows.reset(); actualRows.reset() }
+                    defer {
+                        expectedRows.reset()
+                        actualRows.reset()
+                    }
                     for statement in [expectedRows, actualRows] {
                         if let task { statement.bindIfPresent(":task", task) }
                         statement.bindIfPresent(":upTo", upToTick)
@@ -85,7 +105,11 @@ public enum TableDump {
         for (table, _) in tables {
             let ticks = try tickColumns(of: table, in: tx)
             guard !ticks.isEmpty else { continue }
-            let row = try tx.rows("SELECT max(\(newestTick(ticks))) AS t FROM \(table) WHERE \(taskColumn(of: table)) = :task", bindings: [":task": task], limit: 1)
+            let row = try tx.rows(
+                "SELECT max(\(newestTick(ticks))) AS t FROM \(table) WHERE \(taskColumn(of: table)) = :task",
+                bindings: [":task": task],
+                limit: 1
+            )
             latest = max(latest, row.first?["t"]?.intValue ?? 0)
         }
         return latest

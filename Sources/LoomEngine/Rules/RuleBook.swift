@@ -39,15 +39,27 @@ final class RuleBook {
             do {
                 statement = try store.connection.prepareUncached(rule.sql)
             } catch {
-                throw LoomError(.bundle, "rule \(rule.name) (\(rule.file)) does not compile: \(error.message)", context: "loading rules")
+                throw LoomError(
+                    .bundle,
+                    "rule \(rule.name) (\(rule.file)) does not compile: \(error.message)",
+                    context: "loading rules"
+                )
             }
             guard sqlite3_stmt_readonly(statement.handle) != 0 else {
-                throw LoomError(.bundle, "rule \(rule.name) (\(rule.file)) would write; rules may only read", context: "loading rules")
+                throw LoomError(
+                    .bundle,
+                    "rule \(rule.name) (\(rule.file)) would write; rules may only read",
+                    context: "loading rules"
+                )
             }
             for index in Int32(1)...max(1, statement.parameterCount) where index <= statement.parameterCount {
                 let name = statement.parameterName(index) ?? "?"
                 guard name == ":task" || name == ":tick" else {
-                    throw LoomError(.bundle, "rule \(rule.name) (\(rule.file)) uses parameter \(name); only :task and :tick are bound", context: "loading rules")
+                    throw LoomError(
+                        .bundle,
+                        "rule \(rule.name) (\(rule.file)) uses parameter \(name); only :task and :tick are bound",
+                        context: "loading rules"
+                    )
                 }
             }
         }
@@ -81,8 +93,14 @@ final class RuleBook {
     /// Runs the rules that apply to `task` and returns those that found rows.
     /// - Parameter onlyAdded: only the operator's rules that are not in force for the task's
     ///   bundle version (replay: see `RuleChecking`); false runs every rule.
-    func check(tx: Transaction, task: String, tick: Int64, bundle: String?, rowsMax: Int,
-               onlyAdded: Bool = false) throws(LoomError) -> [RuleViolation] {
+    func check(
+        tx: Transaction,
+        task: String,
+        tick: Int64,
+        bundle: String?,
+        rowsMax: Int,
+        onlyAdded: Bool = false
+    ) throws(LoomError) -> [RuleViolation] {
         let (key, rules) = rules(bundle: bundle, onlyAdded: onlyAdded)
         guard !rules.isEmpty else { return [] }
         let probe = try tx.statement(anyViolation(key: key, rules: rules))
@@ -100,17 +118,33 @@ final class RuleBook {
     }
 
     /// The rows a safety-floor rule returns (nil if the bundle version has no such rule).
-    func safetyFloorRows(tx: Transaction, bundle: String, rule name: String, task: String, tick: Int64) throws(LoomError) -> [JSONValue]? {
+    func safetyFloorRows(
+        tx: Transaction,
+        bundle: String,
+        rule name: String,
+        task: String,
+        tick: Int64
+    ) throws(LoomError) -> [JSONValue]? {
         guard let rule = floors[bundle]?[name] else { return nil }
         return try run(rule, tx: tx, task: task, tick: tick, rowsMax: 50)
     }
 
-    private func run(_ rule: SQLRule, tx: Transaction, task: String, tick: Int64, rowsMax: Int) throws(LoomError) -> [JSONValue] {
+    private func run(
+        _ rule: SQLRule,
+        tx: Transaction,
+        task: String,
+        tick: Int64,
+        rowsMax: Int
+    ) throws(LoomError) -> [JSONValue] {
         let statement: SQLiteStatement
         do {
             statement = try tx.statement(rule.sql)
         } catch {
-            throw LoomError(error.code, "rule \(rule.name): \(error.message)", context: "checking rules at tick \(tick)")
+            throw LoomError(
+                error.code,
+                "rule \(rule.name): \(error.message)",
+                context: "checking rules at tick \(tick)"
+            )
         }
         defer { statement.reset() }
         statement.bindIfPresent(":task", task)
@@ -122,7 +156,11 @@ final class RuleBook {
                 if rows.count >= rowsMax { break }
             }
         } catch {
-            throw LoomError(error.code, "rule \(rule.name) failed: \(error.message)", context: "checking rules at tick \(tick)")
+            throw LoomError(
+                error.code,
+                "rule \(rule.name) failed: \(error.message)",
+                context: "checking rules at tick \(tick)"
+            )
         }
         return rows
     }

@@ -9,7 +9,11 @@ import CSQLite
 /// per row, so it is off unless asked for; `stop()` ends it.
 public final class RowChangeLog {
     public enum Value: Equatable, Sendable {
-        case null, integer(Int64), real(Double), text([UInt8]), blob([UInt8])
+        case null
+        case integer(Int64)
+        case real(Double)
+        case text([UInt8])
+        case blob([UInt8])
     }
 
     public enum Operation: Sendable { case insert, update, delete }
@@ -28,12 +32,16 @@ public final class RowChangeLog {
             switch operation {
             case .insert:
                 let list = ["rowid"] + columns.map { columnNames[$0.index] }
-                return ("INSERT INTO \(table)(\(list.joined(separator: ", "))) VALUES (\(list.map { _ in "?" }.joined(separator: ", ")))",
-                        [.integer(rowid)] + columns.map(\.value))
+                return (
+                    "INSERT INTO \(table)(\(list.joined(separator: ", "))) VALUES (\(list.map { _ in "?" }.joined(separator: ", ")))",
+                    [.integer(rowid)] + columns.map(\.value)
+                )
             case .update:
                 guard !columns.isEmpty else { return nil }
-                return ("UPDATE \(table) SET \(columns.map { "\(columnNames[$0.index]) = ?" }.joined(separator: ", ")) WHERE rowid = ?",
-                        columns.map(\.value) + [.integer(rowid)])
+                return (
+                    "UPDATE \(table) SET \(columns.map { "\(columnNames[$0.index]) = ?" }.joined(separator: ", ")) WHERE rowid = ?",
+                    columns.map(\.value) + [.integer(rowid)]
+                )
             case .delete:
                 return ("DELETE FROM \(table) WHERE rowid = ?", [.integer(rowid)])
             }
@@ -54,20 +62,32 @@ public final class RowChangeLog {
         self.transactionsMax = transactionsMax
         let context = Unmanaged.passUnretained(self).toOpaque()
         self.context = context
-        sqlite3_preupdate_hook(connection.handle, { context, db, operation, _, table, _, newRowid in
-            guard let context, let db, let table else { return }
-            Unmanaged<RowChangeLog>.fromOpaque(context).takeUnretainedValue()
-                .record(db: db, operation: operation, table: String(cString: table), rowid: newRowid)
-        }, context)
-        sqlite3_commit_hook(connection.handle, { context in
-            guard let context else { return 0 }
-            Unmanaged<RowChangeLog>.fromOpaque(context).takeUnretainedValue().committed()
-            return 0  // 0 lets the commit go ahead
-        }, context)
-        sqlite3_rollback_hook(connection.handle, { context in
-            guard let context else { return }
-            Unmanaged<RowChangeLog>.fromOpaque(context).takeUnretainedValue().pending = []
-        }, context)
+        sqlite3_preupdate_hook(
+            connection.handle,
+            { context, db, operation, _, table, _, newRowid in
+                guard let context, let db, let table else { return }
+                Unmanaged<RowChangeLog>.fromOpaque(context).takeUnretainedValue()
+                    .record(db: db, operation: operation, table: String(cString: table), rowid: newRowid)
+            },
+            context
+        )
+        sqlite3_commit_hook(
+            connection.handle,
+            { context in
+                guard let context else { return 0 }
+                Unmanaged<RowChangeLog>.fromOpaque(context).takeUnretainedValue().committed()
+                return 0  // 0 lets the commit go ahead
+            },
+            context
+        )
+        sqlite3_rollback_hook(
+            connection.handle,
+            { context in
+                guard let context else { return }
+                Unmanaged<RowChangeLog>.fromOpaque(context).takeUnretainedValue().pending = []
+            },
+            context
+        )
     }
 
     deinit { stop() }

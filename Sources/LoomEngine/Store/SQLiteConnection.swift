@@ -115,11 +115,18 @@ final class SQLiteConnection {
     func lostTransaction(running sql: String) -> LoomError {
         let context = "running \(sql.prefix(120))"
         guard let lastFailure else {
-            return LoomError(.internal, "the transaction ended before this statement, and no failed statement explains it; nothing more was run", context: context)
+            return LoomError(
+                .internal,
+                "the transaction ended before this statement, and no failed statement explains it; nothing more was run",
+                context: context
+            )
         }
-        return LoomError(sqliteCode: lastFailure.rc,
-                         message: "SQLite rolled the transaction back after '\(lastFailure.message)' (while running \(lastFailure.sql.prefix(120))), an error the caller did not pass on; nothing more was run",
-                         context: context)
+        return LoomError(
+            sqliteCode: lastFailure.rc,
+            message:
+                "SQLite rolled the transaction back after '\(lastFailure.message)' (while running \(lastFailure.sql.prefix(120))), an error the caller did not pass on; nothing more was run",
+            context: context
+        )
     }
 
     /// Reads a single integer pragma or scalar query.
@@ -147,7 +154,8 @@ private struct TextAddress: Hashable {
 
     init?(_ text: String) {
         guard text.utf8.count > 15,
-              let start = text.utf8.withContiguousStorageIfAvailable({ UInt(bitPattern: $0.baseAddress) }) else { return nil }
+            let start = text.utf8.withContiguousStorageIfAvailable({ UInt(bitPattern: $0.baseAddress) })
+        else { return nil }
         self.start = start
         count = text.utf8.count
     }

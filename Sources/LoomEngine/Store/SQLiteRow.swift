@@ -1,5 +1,5 @@
-import LoomValues
 import CSQLite
+import LoomValues
 
 /// The current row of a stepped statement, read by column name.
 ///
@@ -19,8 +19,11 @@ struct SQLiteRow {
         guard let pointer = sqlite3_column_text(statement.handle, index) else {
             // Not NULL and still no text: SQLite could not allocate the conversion.
             throw nullError(column, at: index)
-                ?? LoomError(sqliteCode: SQLITE_NOMEM, message: "out of memory reading column \(column)",
-                             context: context)
+                ?? LoomError(
+                    sqliteCode: SQLITE_NOMEM,
+                    message: "out of memory reading column \(column)",
+                    context: context
+                )
         }
         return String(cString: pointer)
     }
@@ -62,8 +65,11 @@ struct SQLiteRow {
         do {
             return try JSONValue.parse(text)
         } catch {
-            throw LoomError(.corrupt, "stored JSON in column \(column) does not parse: \(error.message)",
-                            context: context)
+            throw LoomError(
+                .corrupt,
+                "stored JSON in column \(column) does not parse: \(error.message)",
+                context: context
+            )
         }
     }
 

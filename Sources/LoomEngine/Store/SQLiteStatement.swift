@@ -63,7 +63,13 @@ final class SQLiteStatement {
     @discardableResult
     func bind(_ index: Int32, utf8 bytes: [UInt8]) -> SQLiteStatement {
         bytes.withUnsafeBytes { raw in
-            _ = sqlite3_bind_text(handle, index, raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count), transientDestructor)
+            _ = sqlite3_bind_text(
+                handle,
+                index,
+                raw.baseAddress?.assumingMemoryBound(to: CChar.self),
+                Int32(raw.count),
+                transientDestructor
+            )
         }
         return self
     }
@@ -151,7 +157,11 @@ final class SQLiteStatement {
             if indexes.count == names.count { columnNames = names }
         }
         guard let index = columnIndexes?[name] else {
-            throw LoomError(.internal, "the statement has no column named \(name)", context: "reading \(sql.prefix(120))")
+            throw LoomError(
+                .internal,
+                "the statement has no column named \(name)",
+                context: "reading \(sql.prefix(120))"
+            )
         }
         nextColumn = Int(index) + 1
         return index
@@ -190,11 +200,20 @@ final class SQLiteStatement {
             case SQLITE_FLOAT: if double(index).bitPattern != other.double(index).bitPattern { return false }
             default:
                 // TEXT or BLOB: the same bytes (the pointers are read after the lengths, as SQLite asks).
-                let left = type == SQLITE_BLOB ? sqlite3_column_blob(handle, index) : UnsafeRawPointer(sqlite3_column_text(handle, index))
-                let right = type == SQLITE_BLOB ? sqlite3_column_blob(other.handle, index) : UnsafeRawPointer(sqlite3_column_text(other.handle, index))
+                let left =
+                    type == SQLITE_BLOB
+                    ? sqlite3_column_blob(handle, index) : UnsafeRawPointer(sqlite3_column_text(handle, index))
+                let right =
+                    type == SQLITE_BLOB
+                    ? sqlite3_column_blob(other.handle, index)
+                    : UnsafeRawPointer(sqlite3_column_text(other.handle, index))
                 let length = sqlite3_column_bytes(handle, index)
                 guard length == sqlite3_column_bytes(other.handle, index) else { return false }
-                if length > 0, !UnsafeRawBufferPointer(start: left, count: Int(length)).elementsEqual(UnsafeRawBufferPointer(start: right, count: Int(length))) {
+                if length > 0,
+                    !UnsafeRawBufferPointer(start: left, count: Int(length)).elementsEqual(
+                        UnsafeRawBufferPointer(start: right, count: Int(length))
+                    )
+                {
                     return false
                 }
             }

@@ -12,7 +12,11 @@ extension Store {
     public func appendCheckpoint(_ checkpoint: ChainCheckpoint) throws(LoomError) {
         let context = "recording the signed chain head at entry \(checkpoint.seq)"
         guard checkpoint.head.count == 32, checkpoint.publicKey.count == 32, checkpoint.signature.count == 64 else {
-            throw LoomError(.invalidInput, "a checkpoint holds a 32-byte head, a 32-byte public key and a 64-byte signature", context: context)
+            throw LoomError(
+                .invalidInput,
+                "a checkpoint holds a 32-byte head, a 32-byte public key and a 64-byte signature",
+                context: context
+            )
         }
         try write { tx throws(LoomError) in
             let stored = try tx.statement("SELECT hash FROM journal WHERE seq = ?").bind(1, checkpoint.seq)
@@ -21,21 +25,33 @@ extension Store {
                 throw LoomError(.notFound, "the journal has no entry \(checkpoint.seq)", context: context)
             }
             guard try stored.row.blob("hash") == checkpoint.head else {
-                throw LoomError(.conflict, "entry \(checkpoint.seq)'s stored hash is not the head this engine committed: the file was changed by someone else", context: context)
+                throw LoomError(
+                    .conflict,
+                    "entry \(checkpoint.seq)'s stored hash is not the head this engine committed: the file was changed by someone else",
+                    context: context
+                )
             }
             try tx.statement("INSERT INTO chain_checkpoints(seq, head, public_key, signature) VALUES (?, ?, ?, ?)")
-                .bind(1, checkpoint.seq).bind(2, blob: checkpoint.head).bind(3, blob: checkpoint.publicKey).bind(4, blob: checkpoint.signature)
+                .bind(1, checkpoint.seq).bind(2, blob: checkpoint.head).bind(3, blob: checkpoint.publicKey).bind(
+                    4,
+                    blob: checkpoint.signature
+                )
                 .run()
         }
     }
 
     /// Checkpoints after `afterSeq`, in order, at most `limit` (bounded by `checkpointsReadMax`).
     /// Empty for a database from before checkpoints existed.
-    public func checkpoints(afterSeq: Int64 = 0, limit: Int = Store.checkpointsReadMax) throws(LoomError) -> [ChainCheckpoint] {
+    public func checkpoints(
+        afterSeq: Int64 = 0,
+        limit: Int = Store.checkpointsReadMax
+    ) throws(LoomError) -> [ChainCheckpoint] {
         guard try hasTable("chain_checkpoints") else { return [] }
         return try read { tx throws(LoomError) in
-            let statement = try tx.statement("SELECT seq, head, public_key, signature FROM chain_checkpoints WHERE seq > ? ORDER BY seq LIMIT ?")
-                .bind(1, afterSeq).bind(2, min(limit, Self.checkpointsReadMax))
+            let statement = try tx.statement(
+                "SELECT seq, head, public_key, signature FROM chain_checkpoints WHERE seq > ? ORDER BY seq LIMIT ?"
+            )
+            .bind(1, afterSeq).bind(2, min(limit, Self.checkpointsReadMax))
             defer { statement.reset() }
             var found: [ChainCheckpoint] = []
             while try statement.step() { found.append(try Self.decodeCheckpoint(statement.row)) }
@@ -47,7 +63,9 @@ extension Store {
     public func lastCheckpoint() throws(LoomError) -> ChainCheckpoint? {
         guard try hasTable("chain_checkpoints") else { return nil }
         return try read { tx throws(LoomError) in
-            let statement = try tx.statement("SELECT seq, head, public_key, signature FROM chain_checkpoints ORDER BY seq DESC LIMIT 1")
+            let statement = try tx.statement(
+                "SELECT seq, head, public_key, signature FROM chain_checkpoints ORDER BY seq DESC LIMIT 1"
+            )
             defer { statement.reset() }
             guard try statement.step() else { return nil }
             return try Self.decodeCheckpoint(statement.row)
@@ -55,8 +73,12 @@ extension Store {
     }
 
     private static func decodeCheckpoint(_ row: SQLiteRow) throws(LoomError) -> ChainCheckpoint {
-        ChainCheckpoint(seq: try row.int64("seq"), head: try row.blob("head"), publicKey: try row.blob("public_key"),
-                        signature: try row.blob("signature"))
+        ChainCheckpoint(
+            seq: try row.int64("seq"),
+            head: try row.blob("head"),
+            publicKey: try row.blob("public_key"),
+            signature: try row.blob("signature")
+        )
     }
 
     /// The journal's position as stored: its last tick's last entry and chain head.
@@ -74,7 +96,11 @@ extension Store {
     public func journalHashes(at seqs: [Int64]) throws(LoomError) -> [Int64: [UInt8]] {
         guard !seqs.isEmpty else { return [:] }
         guard seqs.count <= Self.checkpointsReadMax else {
-            throw LoomError(.tooLarge, "\(seqs.count) entries asked for; at most \(Self.checkpointsReadMax) at a time", context: "reading journal hashes")
+            throw LoomError(
+                .tooLarge,
+                "\(seqs.count) entries asked for; at most \(Self.checkpointsReadMax) at a time",
+                context: "reading journal hashes"
+            )
         }
         return try read { tx throws(LoomError) in
             let statement = try tx.statement("SELECT hash FROM journal WHERE seq = ?")

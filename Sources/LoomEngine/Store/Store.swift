@@ -70,7 +70,12 @@ public final class Store {
     public init(path: String, options: StoreOptions = StoreOptions()) throws(LoomError) {
         self.path = path
         self.options = options
-        let connection = try SQLiteConnection(path: path, create: !options.readOnly, readOnly: options.readOnly, vfs: options.vfsName)
+        let connection = try SQLiteConnection(
+            path: path,
+            create: !options.readOnly,
+            readOnly: options.readOnly,
+            vfs: options.vfsName
+        )
         self.connection = connection
         sqlite3_busy_timeout(connection.handle, Int32(clamping: options.busyTimeoutMs))
 
@@ -82,18 +87,31 @@ public final class Store {
             version = try connection.scalarInt("PRAGMA user_version") ?? 0
             objectCount = try connection.scalarInt("SELECT count(*) FROM sqlite_schema") ?? 0
         } catch {
-            throw LoomError(error.code == .sqlite ? .notADatabase : error.code,
-                            "\(path) is not a loom database: \(error.message)", context: "opening \(path)")
+            throw LoomError(
+                error.code == .sqlite ? .notADatabase : error.code,
+                "\(path) is not a loom database: \(error.message)",
+                context: "opening \(path)"
+            )
         }
         let isEmpty = applicationID == 0 && version == 0 && objectCount == 0
         if !isEmpty && applicationID != Migrations.applicationID {
-            throw LoomError(.foreignDatabase, "\(path) is an SQLite database that loom did not create (application_id \(applicationID)); it was left untouched", context: "opening \(path)")
+            throw LoomError(
+                .foreignDatabase,
+                "\(path) is an SQLite database that loom did not create (application_id \(applicationID)); it was left untouched",
+                context: "opening \(path)"
+            )
         }
         if version > Migrations.latestVersion {
-            throw LoomError(.newerSchema, "\(path) has schema version \(version) but this loom knows up to \(Migrations.latestVersion); upgrade loom to open it", context: "opening \(path)")
+            throw LoomError(
+                .newerSchema,
+                "\(path) has schema version \(version) but this loom knows up to \(Migrations.latestVersion); upgrade loom to open it",
+                context: "opening \(path)"
+            )
         }
         if options.readOnly {
-            if isEmpty { throw LoomError(.notFound, "\(path) holds no loom database", context: "opening \(path) read-only") }
+            if isEmpty {
+                throw LoomError(.notFound, "\(path) holds no loom database", context: "opening \(path) read-only")
+            }
             try checkMigrationNames(upTo: version)
             return
         }
@@ -123,7 +141,8 @@ public final class Store {
     @discardableResult
     public func noticeOtherWriters() -> String? {
         if fencedBecause == nil, options.soleWriter, let dataVersion,
-           let current = try? connection.scalarInt("PRAGMA data_version"), current != dataVersion {
+            let current = try? connection.scalarInt("PRAGMA data_version"), current != dataVersion
+        {
             fence(because: "another connection wrote to \(path) (a write this store did not make)")
         }
         return fencedBecause
@@ -137,13 +156,22 @@ public final class Store {
         while try statement.step() {
             let number = try statement.row.int64("version")
             let name = try statement.row.text("name")
-            guard number >= 1, number <= Int64(Migrations.all.count), Migrations.all[Int(number - 1)].name == name else {
-                throw LoomError(.schemaMismatch, "\(path) records migration \(number) as '\(name)', which this loom does not know", context: "opening \(path)")
+            guard number >= 1, number <= Int64(Migrations.all.count), Migrations.all[Int(number - 1)].name == name
+            else {
+                throw LoomError(
+                    .schemaMismatch,
+                    "\(path) records migration \(number) as '\(name)', which this loom does not know",
+                    context: "opening \(path)"
+                )
             }
             seen += 1
         }
         guard seen == version else {
-            throw LoomError(.schemaMismatch, "\(path) has user_version \(version) but records \(seen) migrations", context: "opening \(path)")
+            throw LoomError(
+                .schemaMismatch,
+                "\(path) has user_version \(version) but records \(seen) migrations",
+                context: "opening \(path)"
+            )
         }
     }
 
@@ -164,7 +192,9 @@ public final class Store {
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction. A throw rolls everything back.
     public func write<T>(_ body: (Transaction) throws(LoomError) -> T) throws(LoomError) -> T {
-        guard !options.readOnly else { throw LoomError(.readOnly, "the store was opened read-only", context: "writing \(path)") }
+        guard !options.readOnly else {
+            throw LoomError(.readOnly, "the store was opened read-only", context: "writing \(path)")
+        }
         precondition(!connection.isInTransaction, "Store.write is not reentrant")
         if let fencedBecause { throw LoomError(.foreignWrite, fencedBecause, context: "writing \(path)") }
         try connection.statement("BEGIN IMMEDIATE").run()
@@ -247,7 +277,11 @@ public struct Transaction {
     }
 
     /// Every row of `sql` as JSON objects (for reports, comparisons and rules).
-    public func rows(_ sql: String, bindings: [String: String] = [:], limit: Int = 10_000) throws(LoomError) -> [JSONValue] {
+    public func rows(
+        _ sql: String,
+        bindings: [String: String] = [:],
+        limit: Int = 10_000
+    ) throws(LoomError) -> [JSONValue] {
         let statement = try connection.statement(sql)
         defer { statement.reset() }
         for (name, value) in bindings { statement.bindIfPresent(name, value) }
@@ -263,7 +297,9 @@ public struct Transaction {
 extension Store {
     /// The time token of the latest committed tick, if any.
     public func lastTimeToken() throws(LoomError) -> Int64? {
-        try read { tx throws(LoomError) in try tx.connection.scalarInt("SELECT time_ms FROM ticks ORDER BY tick DESC LIMIT 1") }
+        try read { tx throws(LoomError) in
+            try tx.connection.scalarInt("SELECT time_ms FROM ticks ORDER BY tick DESC LIMIT 1")
+        }
     }
 
     /// For a replay's scratch database only (in memory, or a temporary file for a long history).
@@ -276,16 +312,25 @@ extension Store {
     ///   half rolled back, but every replay stops at the first tick that fails and never
     ///   reads the scratch again; a scratch file that a crash damaged is thrown away too.
     func makeScratch() throws(LoomError) {
-        try connection.execute("PRAGMA ignore_check_constraints = ON; PRAGMA synchronous = OFF; PRAGMA journal_mode = OFF")
+        try connection.execute(
+            "PRAGMA ignore_check_constraints = ON; PRAGMA synchronous = OFF; PRAGMA journal_mode = OFF"
+        )
     }
 
     /// Whether the schema has `table` (a read-only store may predate a migration).
     public func hasTable(_ table: String) throws(LoomError) -> Bool {
-        !(try query("SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = :name", bindings: [":name": table])).isEmpty
+        !(try query(
+            "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = :name",
+            bindings: [":name": table]
+        )).isEmpty
     }
 
     /// Runs a read-only query and returns its rows as JSON objects (reports, tests, tools).
-    public func query(_ sql: String, bindings: [String: String] = [:], limit: Int = 10_000) throws(LoomError) -> [JSONValue] {
+    public func query(
+        _ sql: String,
+        bindings: [String: String] = [:],
+        limit: Int = 10_000
+    ) throws(LoomError) -> [JSONValue] {
         try read { tx throws(LoomError) in try tx.rows(sql, bindings: bindings, limit: limit) }
     }
 }

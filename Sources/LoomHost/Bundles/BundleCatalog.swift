@@ -1,8 +1,9 @@
+import LoomEngine
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomEngine
-import LoomSystem
 
 /// The bundles a host runs: loaded from directories (loomd's `--bundles`, `loomctl run`'s),
 /// and the one a submission that names none gets.
@@ -13,14 +14,19 @@ public enum BundleCatalog {
     public static func load(_ directories: [String]) throws(LoomError) -> [LoomBundle] {
         var bundles: [LoomBundle] = []
         for directory in directories {
-            let candidates = access("\(directory)/bundle.json", F_OK) == 0
+            let candidates =
+                access("\(directory)/bundle.json", F_OK) == 0
                 ? [directory] : FileSystem.list(directory).map { "\(directory)/\($0)" }
             for candidate in candidates where access("\(candidate)/bundle.json", F_OK) == 0 {
                 do {
                     bundles.append(try BundleLoader.load(directory: candidate))
                 } catch {
                     let problems = error.problems.map { "  \($0)" }.joined(separator: "\n")
-                    throw LoomError(.bundle, "bundle \(candidate) does not load:\n\(problems)", context: "loading bundles")
+                    throw LoomError(
+                        .bundle,
+                        "bundle \(candidate) does not load:\n\(problems)",
+                        context: "loading bundles"
+                    )
                 }
             }
         }

@@ -1,7 +1,8 @@
+import LoomProviders
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomProviders
 
 /// Where the bundles shipped with loom are, seen from the running executable: an install's
 /// `share/loom/bundles` beside `bin/`, or a checkout's `bundles/` above `.build/<triple>/debug/`.

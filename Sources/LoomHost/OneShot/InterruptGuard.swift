@@ -1,8 +1,9 @@
+import LoomProviders
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomProviders
-import LoomSystem
 
 /// Ends a run's children when the person presses Ctrl-C: each child leads its own process
 /// group (so a timeout can kill what it started), which also means the terminal's SIGINT

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import LoomCode
 import LoomEngine
 import LoomProviders
-import LoomValues
 import LoomSystem
+import LoomValues
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Drives one task of a project to its end in this process, without a daemon: the same
 /// engine, gates and rules as loomd, the same effect executor, so the audit trail is the
@@ -61,15 +62,27 @@ public final class OneShotRun {
         let lock: ProjectLock
         do {
             lock = try ProjectLock(projectRoot: options.project)
-        } catch where error.code == .conflict {
-            throw LoomError(.conflict, "\(options.project) is driven by loomd or another run; submit to loomd with `loomctl submit`, or wait for the other run", context: "starting a run")
+        } catch  where error.code == .conflict {
+            throw LoomError(
+                .conflict,
+                "\(options.project) is driven by loomd or another run; submit to loomd with `loomctl submit`, or wait for the other run",
+                context: "starting a run"
+            )
         }
         defer { withExtendedLifetime(lock) {} }
-        let engine = try Engine(store: Store(path: "\(options.project)/.loom/state.db"), bundles: options.bundles, clock: clock.now)
+        let engine = try Engine(
+            store: Store(path: "\(options.project)/.loom/state.db"),
+            bundles: options.bundles,
+            clock: clock.now
+        )
         let taskID = try start(engine)
-        prompter.progress("\(taskID): \(try engine.task(taskID)?.bundle ?? "")/\(try engine.task(taskID)?.flow ?? "") in \(options.project)")
+        prompter.progress(
+            "\(taskID): \(try engine.task(taskID)?.bundle ?? "")/\(try engine.task(taskID)?.flow ?? "") in \(options.project)"
+        )
         while true {
-            guard let task = try engine.task(taskID) else { throw LoomError(.internal, "task \(taskID) vanished", context: "running") }
+            guard let task = try engine.task(taskID) else {
+                throw LoomError(.internal, "task \(taskID) vanished", context: "running")
+            }
             if task.status.isFinished {
                 WorktreeJanitor.release(project: options.project, task: taskID)
                 return .finished(task)
@@ -80,12 +93,22 @@ public final class OneShotRun {
                 continue
             }
             guard task.status == .parked, let gate = try engine.waitingGate(task: taskID) else {
-                throw LoomError(.conflict, "task \(taskID) is \(task.status.rawValue) behind another unfinished task of this project; finish that one first (loomctl run --resume)", context: "running")
+                throw LoomError(
+                    .conflict,
+                    "task \(taskID) is \(task.status.rawValue) behind another unfinished task of this project; finish that one first (loomctl run --resume)",
+                    context: "running"
+                )
             }
             guard let decision = prompter.decide(gate: gate, task: task) else { return .parked(task, gate) }
             do {
-                _ = try engine.answerGate(task: taskID, gate: gate.eventID, answer: decision.answer, message: decision.message, by: person)
-            } catch where error.code == .invalidInput || error.code == .conflict {
+                _ = try engine.answerGate(
+                    task: taskID,
+                    gate: gate.eventID,
+                    answer: decision.answer,
+                    message: decision.message,
+                    by: person
+                )
+            } catch  where error.code == .invalidInput || error.code == .conflict {
                 prompter.progress("refused: \(error.message)")
             }
         }
@@ -94,7 +117,9 @@ public final class OneShotRun {
     /// Submits the task, or finds the unfinished one to resume.
     private func start(_ engine: Engine) throws(LoomError) -> String {
         if options.resume {
-            let rows = try engine.store.query("SELECT id FROM tasks WHERE status IN ('running', 'parked') ORDER BY seq LIMIT 1")
+            let rows = try engine.store.query(
+                "SELECT id FROM tasks WHERE status IN ('running', 'parked') ORDER BY seq LIMIT 1"
+            )
             guard let id = rows.first?["id"]?.stringValue else {
                 throw LoomError(.notFound, "\(options.project) has no unfinished task to resume", context: "resuming")
             }
@@ -104,8 +129,11 @@ public final class OneShotRun {
             throw LoomError(.invalidInput, "say what to do (loomctl run \"…\"), or --resume", context: "starting a run")
         }
         let bundle = options.bundle ?? BundleCatalog.defaultBundle(among: options.bundles)
-        guard let bundle else { throw LoomError(.bundle, "no bundle is loaded; name a directory with --bundles", context: "starting a run") }
-        return try engine.submit(bundle: bundle, flow: options.flow, input: input, policy: options.policy, by: person).taskID
+        guard let bundle else {
+            throw LoomError(.bundle, "no bundle is loaded; name a directory with --bundles", context: "starting a run")
+        }
+        return try engine.submit(bundle: bundle, flow: options.flow, input: input, policy: options.policy, by: person)
+            .taskID
     }
 
     /// Runs the effects (a fan-out's in parallel, within `concurrency`) and delivers each
@@ -119,7 +147,9 @@ public final class OneShotRun {
         let flow = task.flatMap { task in options.bundles.first { $0.name == task.bundle }?.flow(named: task.flow) }
         for effect in effects {
             let phase = flow?.step(named: effect.step).map { "[\($0.phase)] " } ?? ""
-            prompter.progress("  \(phase)… \(effect.step) \(effect.unit)" + (effect.attempt > 1 ? " (attempt \(effect.attempt))" : ""))
+            prompter.progress(
+                "  \(phase)… \(effect.step) \(effect.unit)" + (effect.attempt > 1 ? " (attempt \(effect.attempt))" : "")
+            )
             DispatchQueue.global().async {
                 slots.wait()
                 defer { slots.signal() }

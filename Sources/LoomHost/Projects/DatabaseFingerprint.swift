@@ -31,8 +31,11 @@ package struct DatabaseFingerprint: Equatable {
     package static func state(of path: String) -> FileState? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
-        return FileState(inode: UInt64(status.st_ino), size: Int64(status.st_size),
-                         modifiedNs: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec),
-                         changedNs: Int64(status.st_ctim.tv_sec) * 1_000_000_000 + Int64(status.st_ctim.tv_nsec))
+        return FileState(
+            inode: UInt64(status.st_ino),
+            size: Int64(status.st_size),
+            modifiedNs: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec),
+            changedNs: Int64(status.st_ctim.tv_sec) * 1_000_000_000 + Int64(status.st_ctim.tv_nsec)
+        )
     }
 }

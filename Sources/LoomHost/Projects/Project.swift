@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import LoomCode
 import LoomEngine
 import LoomProviders
 import LoomScheduling
-import LoomValues
 import LoomSystem
+import LoomValues
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One supervised project: its lock, its database, its engine, and the serial queue every
 /// call into that engine runs on (one task in flight per project; its ticks in order).
@@ -170,7 +171,10 @@ public final class Project: @unchecked Sendable {
     package func refreshCounts() {
         var fresh = ActiveCounts()
         let old = activeCounts
-        let rows = (try? (try engine).store.query("SELECT status, count(*) AS n FROM tasks WHERE status IN ('running', 'parked', 'queued') GROUP BY status")) ?? []
+        let rows =
+            (try? (try engine).store.query(
+                "SELECT status, count(*) AS n FROM tasks WHERE status IN ('running', 'parked', 'queued') GROUP BY status"
+            )) ?? []
         for row in rows {
             let count = Int(row["n"]?.intValue ?? 0)
             switch row["status"]?.stringValue {
@@ -181,8 +185,15 @@ public final class Project: @unchecked Sendable {
         }
         fresh.ended = old.ended
         if fresh.active != old.active || old.ended.isEmpty {
-            let ended = (try? (try engine).store.query("SELECT status, count(*) AS n FROM tasks WHERE status NOT IN ('running', 'parked', 'queued') GROUP BY status")) ?? []
-            fresh.ended = Dictionary(uniqueKeysWithValues: ended.compactMap { row in row["status"]?.stringValue.map { ($0, Int(row["n"]?.intValue ?? 0)) } })
+            let ended =
+                (try? (try engine).store.query(
+                    "SELECT status, count(*) AS n FROM tasks WHERE status NOT IN ('running', 'parked', 'queued') GROUP BY status"
+                )) ?? []
+            fresh.ended = Dictionary(
+                uniqueKeysWithValues: ended.compactMap { row in
+                    row["status"]?.stringValue.map { ($0, Int(row["n"]?.intValue ?? 0)) }
+                }
+            )
         }
         countsLock.withLock { counts = fresh }
     }
@@ -201,9 +212,16 @@ public final class Project: @unchecked Sendable {
     /// Where failures that have no caller to answer go (the daemon's log).
     package let log: @Sendable (String) -> Void
 
-    package init(root: String, bundles: [LoomBundle], frameMaxBytes: Int, signer: ChainSigner? = nil, quarantines: QuarantineList? = nil,
-         onQuarantine: @escaping @Sendable (String, String) -> Void = { _, _ in }, log: @escaping @Sendable (String) -> Void = { _ in },
-         clock: @escaping () -> Int64) throws(LoomError) {
+    package init(
+        root: String,
+        bundles: [LoomBundle],
+        frameMaxBytes: Int,
+        signer: ChainSigner? = nil,
+        quarantines: QuarantineList? = nil,
+        onQuarantine: @escaping @Sendable (String, String) -> Void = { _, _ in },
+        log: @escaping @Sendable (String) -> Void = { _ in },
+        clock: @escaping () -> Int64
+    ) throws(LoomError) {
         self.root = root
         self.signer = signer
         self.quarantines = quarantines
@@ -212,12 +230,17 @@ public final class Project: @unchecked Sendable {
         shownPayloadMaxBytes = frameMaxBytes / 4
         queue = DispatchQueue(label: "loom.project.\(root)")
         guard LoomDirectory.ensure(project: root) else {
-            throw LoomError(.io, "cannot create \(root)/.loom: \(Errno.current.description)", context: "opening project \(root)")
+            throw LoomError(
+                .io,
+                "cannot create \(root)/.loom: \(Errno.current.description)",
+                context: "opening project \(root)"
+            )
         }
         lock = try ProjectLock(projectRoot: root)
         self.clock = clock
         use(bundles: bundles)
-        publishedSeq = try engine.store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue ?? 0
+        publishedSeq =
+            try engine.store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue ?? 0
         lastSignedSeq = try engine.store.lastCheckpoint()?.seq ?? 0
         refreshCounts()
     }
@@ -229,7 +252,9 @@ public final class Project: @unchecked Sendable {
         // A quarantined project's head is not loomd's to vouch for.
         guard let signer, let engine = openEngine, !isQuarantined else { return }
         let position = try engine.chainPosition()
-        guard position.seq > lastSignedSeq, force || position.seq - lastSignedSeq >= signer.entriesPerCheckpoint else { return }
+        guard position.seq > lastSignedSeq, force || position.seq - lastSignedSeq >= signer.entriesPerCheckpoint else {
+            return
+        }
         try engine.store.appendCheckpoint(try signer.sign(position))
         lastSignedSeq = position.seq
         try signer.noteSigned(position, project: root)
@@ -260,10 +285,14 @@ public final class Project: @unchecked Sendable {
     /// Sends journal entries committed since the last call to the watchers (on `queue`).
     package func publish() {
         guard !watchers.isEmpty else {
-            publishedSeq = (try? (try engine).store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue) ?? publishedSeq
+            publishedSeq =
+                (try? (try engine).store.query("SELECT coalesce(max(seq), 0) AS s FROM journal").first?["s"]?.intValue)
+                ?? publishedSeq
             return
         }
-        guard let entries = try? journalEntries(task: nil, afterSeq: publishedSeq, limit: 1_000).entries, !entries.isEmpty else { return }
+        guard let entries = try? journalEntries(task: nil, afterSeq: publishedSeq, limit: 1_000).entries,
+            !entries.isEmpty
+        else { return }
         publishedSeq = entries.last?["seq"]?.intValue ?? publishedSeq
         for (id, watcher) in watchers {
             for entry in entries where watcher.task == nil || entry["task"]?.stringValue == watcher.task {
@@ -297,7 +326,8 @@ public final class Project: @unchecked Sendable {
             if let failure = executorLookupFault?(task) { throw failure }
             rows = try (try engine).store.query(
                 "SELECT json_extract(payload, '$.options.executor') AS executor FROM journal WHERE task_id = :task AND kind = 'submitted' LIMIT 1",
-                bindings: [":task": task])
+                bindings: [":task": task]
+            )
         } catch {
             return .unknown(error)
         }
@@ -349,14 +379,17 @@ public final class Project: @unchecked Sendable {
 
     /// The output so far of `task`'s running effects (every task's with nil), as progress events.
     package func progressBacklog(task: String?) -> [JSONValue] {
-        progressSoFar.values.filter { task == nil || $0.effect.taskID == task }.sorted { $0.effect.key < $1.effect.key }.map {
-            progressEvent($0.effect, text: $0.text)
-        }
+        progressSoFar.values.filter { task == nil || $0.effect.taskID == task }.sorted { $0.effect.key < $1.effect.key }
+            .map {
+                progressEvent($0.effect, text: $0.text)
+            }
     }
 
     private func progressEvent(_ effect: Effect, text: String) -> JSONValue {
-        .object(["kind": "progress", "project": .string(root), "task": .string(effect.taskID), "key": .string(effect.key),
-                 "step": .string(effect.step), "unit": .string(effect.unit), "text": .string(text)])
+        .object([
+            "kind": "progress", "project": .string(root), "task": .string(effect.taskID), "key": .string(effect.key),
+            "step": .string(effect.step), "unit": .string(effect.unit), "text": .string(text),
+        ])
     }
 
     /// A payload longer than this (a quarter of a frame) is shown by its size: one journal
@@ -367,12 +400,21 @@ public final class Project: @unchecked Sendable {
 
     /// Journal entries as the audit trail shows them: at most `limit`, and once they add up
     /// to `bytesMax` no more (but always one); `more` says whether entries follow.
-    package func journalEntries(task: String?, afterSeq: Int64, limit: Int, bytesMax: Int = .max) throws(LoomError) -> (entries: [JSONValue], more: Bool) {
+    package func journalEntries(
+        task: String?,
+        afterSeq: Int64,
+        limit: Int,
+        bytesMax: Int = .max
+    ) throws(LoomError) -> (entries: [JSONValue], more: Bool) {
         let filter = task == nil ? "" : "AND j.task_id = :task"
-        let rows = try (try engine).store.query("""
+        let rows = try (try engine).store.query(
+            """
             SELECT j.seq, j.tick, k.time_ms AS time, j.task_id AS task, j.kind, j.actor, j.payload, lower(hex(j.hash)) AS hash
             FROM journal j JOIN ticks k ON k.tick = j.tick WHERE j.seq > :after \(filter) ORDER BY j.seq LIMIT \(limit + 1)
-            """, bindings: [":after": String(afterSeq)].merging(task.map { [":task": $0] } ?? [:]) { $1 }, limit: limit + 1)
+            """,
+            bindings: [":after": String(afterSeq)].merging(task.map { [":task": $0] } ?? [:]) { $1 },
+            limit: limit + 1
+        )
         var entries: [JSONValue] = []
         var bytes = 0
         for row in rows.prefix(limit) {
@@ -383,8 +425,10 @@ public final class Project: @unchecked Sendable {
             for key in ["actor", "payload"] {
                 guard let text = object[key]?.stringValue else { continue }
                 if key == "payload", text.utf8.count > shownPayloadMaxBytes {
-                    object[key] = .object(["omitted": .bool(true), "bytes": .int(Int64(text.utf8.count)),
-                                           "why": "too long to show here; loomctl export has the entry whole"])
+                    object[key] = .object([
+                        "omitted": .bool(true), "bytes": .int(Int64(text.utf8.count)),
+                        "why": "too long to show here; loomctl export has the entry whole",
+                    ])
                     continue
                 }
                 size += text.utf8.count
@@ -409,23 +453,37 @@ extension Project {
     /// apart: the output and the schema are, and the check is a pure function of them.
     package func rejection(_ entry: [String: JSONValue]) throws(LoomError) -> JSONValue? {
         guard let key = entry["payload"]?["key"]?.stringValue, let tick = entry["tick"]?.intValue,
-              entry["payload"]?["result"]?["status"]?.stringValue == "ok", let text = entry["payload"]?["result"]?["output"]?.stringValue else { return nil }
+            entry["payload"]?["result"]?["status"]?.stringValue == "ok",
+            let text = entry["payload"]?["result"]?["output"]?.stringValue
+        else { return nil }
         let engine = try engine
         let store = try engine.store
-        guard let row = try store.query("""
-            SELECT o.task_id, o.step, o.unit, o.iteration, t.bundle_digest FROM effects e
-            JOIN step_outputs o ON o.task_id = e.task_id AND o.step = e.step AND o.unit = e.unit AND o.iteration = e.iteration AND o.attempt = e.attempt
-            JOIN tasks t ON t.id = e.task_id
-            WHERE e.key = :key AND e.kind = 'spawn' AND o.kind = 'spawn' AND o.valid = 0
-            """, bindings: [":key": key]).first,
-              let digest = row["bundle_digest"]?.stringValue, let unit = row["unit"]?.stringValue,
-              let spec = engine.bundle(digest: digest)?.agents[unit] else { return nil }
-        var rejection: [String: JSONValue] = ["errors": .array(engine.validationErrors(of: text, agent: spec).prefix(10).map { .string($0) })]
-        if let finding = try store.query("""
+        guard
+            let row = try store.query(
+                """
+                SELECT o.task_id, o.step, o.unit, o.iteration, t.bundle_digest FROM effects e
+                JOIN step_outputs o ON o.task_id = e.task_id AND o.step = e.step AND o.unit = e.unit AND o.iteration = e.iteration AND o.attempt = e.attempt
+                JOIN tasks t ON t.id = e.task_id
+                WHERE e.key = :key AND e.kind = 'spawn' AND o.kind = 'spawn' AND o.valid = 0
+                """,
+                bindings: [":key": key]
+            ).first,
+            let digest = row["bundle_digest"]?.stringValue, let unit = row["unit"]?.stringValue,
+            let spec = engine.bundle(digest: digest)?.agents[unit]
+        else { return nil }
+        var rejection: [String: JSONValue] = [
+            "errors": .array(engine.validationErrors(of: text, agent: spec).prefix(10).map { .string($0) })
+        ]
+        if let finding = try store.query(
+            """
             SELECT id, severity, summary FROM findings WHERE task_id = :task AND step = :step AND agent = :agent AND iteration = :iteration
               AND origin = 'harness' AND created_tick = :tick
-            """, bindings: [":task": row["task_id"]?.stringValue ?? "", ":step": row["step"]?.stringValue ?? "", ":agent": unit,
-                            ":iteration": String(row["iteration"]?.intValue ?? 0), ":tick": String(tick)]).first {
+            """,
+            bindings: [
+                ":task": row["task_id"]?.stringValue ?? "", ":step": row["step"]?.stringValue ?? "", ":agent": unit,
+                ":iteration": String(row["iteration"]?.intValue ?? 0), ":tick": String(tick),
+            ]
+        ).first {
             rejection["finding"] = finding
         }
         return .object(rejection)

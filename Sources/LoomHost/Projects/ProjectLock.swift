@@ -1,8 +1,9 @@
+import LoomEngine
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomEngine
-import LoomSystem
 
 /// An exclusive `flock` on `<project>/.loom/lock`, so a one-shot run and the daemon never
 /// drive the same project at once. The kernel caches its journal position on the strength
@@ -20,7 +21,11 @@ public final class ProjectLock: @unchecked Sendable {
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw LoomError(.conflict, "\(projectRoot) is being driven by another loom process (\(path) is locked)", context: "locking \(projectRoot)")
+            throw LoomError(
+                .conflict,
+                "\(projectRoot) is being driven by another loom process (\(path) is locked)",
+                context: "locking \(projectRoot)"
+            )
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)

@@ -1,10 +1,11 @@
+import LoomEngine
+import LoomProviders
+import LoomSystem
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomEngine
-import LoomProviders
-import LoomValues
-import LoomSystem
 
 /// The daemon's small list of project roots (`projects.json` in its state directory).
 /// A project's truth lives in its own `.loom/state.db`; this only says where to look.
@@ -21,7 +22,11 @@ public final class ProjectRegistry: @unchecked Sendable {
         do {
             paths = try JSONValue.parse(text)["projects"]?.arrayValue?.compactMap(\.stringValue) ?? []
         } catch {
-            throw LoomError(.corrupt, "\(file) is not valid JSON (\(error.message)); fix or remove it", context: "reading the project registry")
+            throw LoomError(
+                .corrupt,
+                "\(file) is not valid JSON (\(error.message)); fix or remove it",
+                context: "reading the project registry"
+            )
         }
     }
 
@@ -33,7 +38,11 @@ public final class ProjectRegistry: @unchecked Sendable {
         try lock.withLock { () throws(LoomError) -> Bool in
             if paths.contains(path) { return false }
             guard paths.count < Self.projectsMax else {
-                throw LoomError(.tooLarge, "this daemon already supervises \(Self.projectsMax) projects", context: "registering \(path)")
+                throw LoomError(
+                    .tooLarge,
+                    "this daemon already supervises \(Self.projectsMax) projects",
+                    context: "registering \(path)"
+                )
             }
             paths.append(path)
             try save()

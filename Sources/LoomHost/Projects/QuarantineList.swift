@@ -1,10 +1,11 @@
+import LoomEngine
+import LoomProviders
+import LoomSystem
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomEngine
-import LoomProviders
-import LoomValues
-import LoomSystem
 
 /// Projects loomd stopped driving because their database was written by someone else
 /// (`quarantine.json` in the state directory), with why and since when.
@@ -30,10 +31,17 @@ public final class QuarantineList: @unchecked Sendable {
         guard let text = FileSystem.readText(file) else { return }
         do {
             for (root, value) in try JSONValue.parse(text)["projects"]?.objectValue ?? [:] {
-                entries[root] = Entry(reason: value["reason"]?.stringValue ?? "unknown", sinceMs: value["sinceMs"]?.intValue ?? 0)
+                entries[root] = Entry(
+                    reason: value["reason"]?.stringValue ?? "unknown",
+                    sinceMs: value["sinceMs"]?.intValue ?? 0
+                )
             }
         } catch {
-            throw LoomError(.corrupt, "\(file) is not valid JSON (\(error.message)); fix it (or remove it once every project in it verifies)", context: "reading the quarantine list")
+            throw LoomError(
+                .corrupt,
+                "\(file) is not valid JSON (\(error.message)); fix it (or remove it once every project in it verifies)",
+                context: "reading the quarantine list"
+            )
         }
     }
 
@@ -46,7 +54,10 @@ public final class QuarantineList: @unchecked Sendable {
     public func add(_ root: String, reason: String, atMs: Int64) throws(LoomError) -> Bool {
         try lock.withLock { () throws(LoomError) -> Bool in
             guard entries[root] == nil else { return false }
-            entries[root] = Entry(reason: String(decoding: reason.utf8.prefix(Self.reasonMaxBytes), as: UTF8.self), sinceMs: atMs)
+            entries[root] = Entry(
+                reason: String(decoding: reason.utf8.prefix(Self.reasonMaxBytes), as: UTF8.self),
+                sinceMs: atMs
+            )
             try save()
             return true
         }
@@ -63,7 +74,9 @@ public final class QuarantineList: @unchecked Sendable {
     }
 
     private func save() throws(LoomError) {
-        let projects = entries.mapValues { JSONValue.object(["reason": .string($0.reason), "sinceMs": .int($0.sinceMs)]) }
+        let projects = entries.mapValues {
+            JSONValue.object(["reason": .string($0.reason), "sinceMs": .int($0.sinceMs)])
+        }
         try writeFileAtomically(file, JSONValue.object(["projects": .object(projects)]).canonicalText + "\n")
     }
 }

@@ -1,8 +1,9 @@
+import LoomProviders
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomProviders
-import LoomSystem
 
 /// One file per running child process (`<state>/children/<pid>`, holding the child's start
 /// time), so that after a crash the next loomd ends exactly the processes the last one
@@ -30,7 +31,11 @@ package struct ChildRecords: Sendable {
         for name in FileSystem.list(directory) {
             let path = "\(directory)/\(name)"
             defer { unlink(path) }
-            guard let pid = Int32(name), let recorded = FileSystem.readText(path, limit: 4_096)?.split(separator: "\n").first.flatMap({ UInt64($0) }) else { continue }
+            guard let pid = Int32(name),
+                let recorded = FileSystem.readText(path, limit: 4_096)?.split(separator: "\n").first.flatMap({
+                    UInt64($0)
+                })
+            else { continue }
             guard Self.startTime(of: pid) == recorded else { continue }
             kill(-pid, SIGKILL)
             kill(pid, SIGKILL)

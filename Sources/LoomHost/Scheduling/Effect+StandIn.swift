@@ -26,7 +26,12 @@ extension Effect {
             return failed.json
         case .command:
             let original = CommandResult(json: result)
-            return CommandResult(status: .failed, exitCode: original?.exitCode, output: why, durationMs: original?.durationMs ?? 0).json
+            return CommandResult(
+                status: .failed,
+                exitCode: original?.exitCode,
+                output: why,
+                durationMs: original?.durationMs ?? 0
+            ).json
         case .timer, .notify:
             return nil
         }

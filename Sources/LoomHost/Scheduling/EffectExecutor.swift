@@ -1,13 +1,14 @@
+import Foundation
+import LoomCode
+import LoomConfiguration
+import LoomEngine
+import LoomProviders
+import LoomSystem
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import LoomConfiguration
-import LoomCode
-import LoomEngine
-import LoomProviders
-import LoomValues
-import LoomSystem
 
 /// Executes one effect to its result, synchronously: an agent spawn through the scripted
 /// provider when one is given (tests, the demo), else through the model router configured
@@ -29,8 +30,13 @@ public struct EffectExecutor: Sendable {
     /// The checks bundles name in `admission`, run before a submission is taken.
     public let admissionChecks: [String: any AdmissionCheck]
 
-    public init(provider: ScriptedProvider?, stateDirectory: String? = nil, confinement: Confinement,
-                handlers: [String: any StepHandler]? = nil, admissionChecks: [String: any AdmissionCheck] = CodeHandlers.admission) {
+    public init(
+        provider: ScriptedProvider?,
+        stateDirectory: String? = nil,
+        confinement: Confinement,
+        handlers: [String: any StepHandler]? = nil,
+        admissionChecks: [String: any AdmissionCheck] = CodeHandlers.admission
+    ) {
         self.provider = provider
         self.stateDirectory = stateDirectory
         self.confinement = confinement
@@ -41,7 +47,9 @@ public struct EffectExecutor: Sendable {
     /// Why `project` cannot take a task of `bundle` (its admission checks), or nil.
     public func admissionRefusal(_ bundle: LoomBundle, project: String) -> String? {
         for name in bundle.admission {
-            guard let check = admissionChecks[name] else { return "bundle \(bundle.name) names an admission check '\(name)' this loom does not have" }
+            guard let check = admissionChecks[name] else {
+                return "bundle \(bundle.name) names an admission check '\(name)' this loom does not have"
+            }
             if let refusal = check.refusal(projectDirectory: project) { return refusal }
         }
         return nil
@@ -56,9 +64,15 @@ public struct EffectExecutor: Sendable {
     ///   - isCancelled: whether the effect's task has ended (a spawn waiting for its model gives up).
     ///   - onModelWait: told when a spawn starts waiting for its model's endpoint (what for)
     ///     and when it gets its turn (nil).
-    public func execute(_ effect: Effect, project: String, call: Int? = nil, onChild: @escaping @Sendable (Int32, Bool) -> Void = { _, _ in },
-                        onProgress: (@Sendable (String) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false },
-                        onModelWait: (@Sendable (String?) -> Void)? = nil) -> JSONValue {
+    public func execute(
+        _ effect: Effect,
+        project: String,
+        call: Int? = nil,
+        onChild: @escaping @Sendable (Int32, Bool) -> Void = { _, _ in },
+        onProgress: (@Sendable (String) -> Void)? = nil,
+        isCancelled: @escaping @Sendable () -> Bool = { false },
+        onModelWait: (@Sendable (String?) -> Void)? = nil
+    ) -> JSONValue {
         let directory = TaskWorkspace.workingDirectory(project: project, task: effect.taskID)
         switch effect.kind {
         case .spawn:
@@ -67,20 +81,30 @@ public struct EffectExecutor: Sendable {
             }
             if let provider { return provider.answer(request, directory: directory, call: call).json }
             guard let stateDirectory else {
-                return AgentResult(error: .permanent, message: "no provider is configured for agent \(request.role)").json
+                return AgentResult(error: .permanent, message: "no provider is configured for agent \(request.role)")
+                    .json
             }
             do throws(ProviderConfigurationError) {
                 let router = try ModelRouter.load(stateDirectory: stateDirectory)
-                let secrets = try SecretsLookup.load(stateDirectory: stateDirectory, environment: ProcessInfo.processInfo.environment)
+                let secrets = try SecretsLookup.load(
+                    stateDirectory: stateDirectory,
+                    environment: ProcessInfo.processInfo.environment
+                )
                 let launches = LaunchRecords()
-                var context = SpawnContext(workingDirectory: directory, secrets: secrets, confinement: confinement, projectDirectory: project,
-                                           readOnlyPaths: TaskWorkspace.gitDirectories(project: project),
-                                           onChild: { event in
-                                               switch event {
-                                               case .started(let pid): onChild(pid, true)
-                                               case .ended(let pid): onChild(pid, false)
-                                               }
-                                           }, onProgress: onProgress)
+                var context = SpawnContext(
+                    workingDirectory: directory,
+                    secrets: secrets,
+                    confinement: confinement,
+                    projectDirectory: project,
+                    readOnlyPaths: TaskWorkspace.gitDirectories(project: project),
+                    onChild: { event in
+                        switch event {
+                        case .started(let pid): onChild(pid, true)
+                        case .ended(let pid): onChild(pid, false)
+                        }
+                    },
+                    onProgress: onProgress
+                )
                 context.onLaunch = { launches.add($0) }
                 context.onModelWait = onModelWait
                 context.isCancelled = isCancelled
@@ -88,14 +112,21 @@ public struct EffectExecutor: Sendable {
                 result.confinement = launches.last
                 return result.json
             } catch {
-                return AgentResult(error: .permanent, message: "the provider configuration in \(stateDirectory) cannot be used: \(error)").json
+                return AgentResult(
+                    error: .permanent,
+                    message: "the provider configuration in \(stateDirectory) cannot be used: \(error)"
+                ).json
             }
         case .command:
             if var handlerRequest = HandlerRequest(effectRequest: effect.request, projectDirectory: project) {
                 handlerRequest.onChild = onChild
                 let name = effect.request["handler"]?.stringValue ?? "?"
                 guard let handler = handlers[name] else {
-                    return CommandResult(status: .failed, exitCode: nil, output: "no step handler named '\(name)' is registered in this loomd").json
+                    return CommandResult(
+                        status: .failed,
+                        exitCode: nil,
+                        output: "no step handler named '\(name)' is registered in this loomd"
+                    ).json
                 }
                 return handler.run(handlerRequest).json
             }
@@ -105,37 +136,73 @@ public struct EffectExecutor: Sendable {
         }
     }
 
-    private func runCommand(_ request: JSONValue, directory: String, project: String, onChild: @escaping @Sendable (Int32, Bool) -> Void) -> CommandResult {
+    private func runCommand(
+        _ request: JSONValue,
+        directory: String,
+        project: String,
+        onChild: @escaping @Sendable (Int32, Bool) -> Void
+    ) -> CommandResult {
         guard let argv = request["argv"]?.arrayValue?.compactMap(\.stringValue), !argv.isEmpty else {
-            return CommandResult(status: .failed, exitCode: nil, output: "the command step names neither an argv nor a handler")
+            return CommandResult(
+                status: .failed,
+                exitCode: nil,
+                output: "the command step names neither an argv nor a handler"
+            )
         }
         // The same environment as the checks: loomd's PATH, then what the project's
         // .loom/config sets (as recorded when the task's worktree was prepared).
         let config: CodeConfig
         do {
-            config = try TaskWorkspace(projectDirectory: project, taskID: request["task"]?.stringValue ?? "").recordedConfig()
+            config = try TaskWorkspace(projectDirectory: project, taskID: request["task"]?.stringValue ?? "")
+                .recordedConfig()
         } catch {
-            return CommandResult(status: .failed, exitCode: nil, output: "the command step's environment cannot be read: \(error)")
+            return CommandResult(
+                status: .failed,
+                exitCode: nil,
+                output: "the command step's environment cannot be read: \(error)"
+            )
         }
         let environment = ChildEnvironment.base().merging(config.environment) { $1 }
         let timeoutMs = Int(request["timeoutMs"]?.intValue ?? Int64(CommandSpec.defaultTimeoutMs))
         let limit = Int(request["outputLimitBytes"]?.intValue ?? Int64(CommandSpec.defaultOutputLimitBytes))
-        let profile = LaunchProfile(kind: .command, workingDirectory: directory, projectDirectory: project,
-                                    readOnlyPaths: TaskWorkspace.gitDirectories(project: project), network: false)
+        let profile = LaunchProfile(
+            kind: .command,
+            workingDirectory: directory,
+            projectDirectory: project,
+            readOnlyPaths: TaskWorkspace.gitDirectories(project: project),
+            network: false
+        )
         var started: Int32 = 0
-        let launch = Launcher.run(argv: argv, profile: profile, confinement: confinement, environment: environment, timeoutMs: timeoutMs,
-                                  outputLimitBytes: limit, onStart: { pid in
-            started = pid
-            onChild(pid, true)
-        })
+        let launch = Launcher.run(
+            argv: argv,
+            profile: profile,
+            confinement: confinement,
+            environment: environment,
+            timeoutMs: timeoutMs,
+            outputLimitBytes: limit,
+            onStart: { pid in
+                started = pid
+                onChild(pid, true)
+            }
+        )
         if started > 0 { onChild(started, false) }
         let outcome = launch.result
-        let details: JSONValue = .object(["confinement": launch.record, "environment": ChildEnvironment.recordable(environment)])
+        let details: JSONValue = .object([
+            "confinement": launch.record, "environment": ChildEnvironment.recordable(environment),
+        ])
         let output = String(decoding: outcome.output, as: UTF8.self)
-        if let spawnError = outcome.spawnError { return CommandResult(status: .failed, exitCode: nil, output: spawnError, details: details) }
+        if let spawnError = outcome.spawnError {
+            return CommandResult(status: .failed, exitCode: nil, output: spawnError, details: details)
+        }
         let status: CommandResult.Status = outcome.timedOut ? .timeout : (outcome.exitCode == 0 ? .ok : .failed)
-        return CommandResult(status: status, exitCode: outcome.exitCode.map(Int.init), output: output, truncated: outcome.truncated,
-                             durationMs: outcome.durationMs, details: details)
+        return CommandResult(
+            status: status,
+            exitCode: outcome.exitCode.map(Int.init),
+            output: output,
+            truncated: outcome.truncated,
+            durationMs: outcome.durationMs,
+            details: details
+        )
     }
 }
 

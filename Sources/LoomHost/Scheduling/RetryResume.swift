@@ -23,7 +23,9 @@ package struct RetryResume: Equatable {
         let left = Int(max(0, min(Int64(last.delayMs), last.dueMs - nowMs)))
         if last.errorClass == ProviderErrorClass.rateLimited.rawValue {
             // Older entries carry no wait number: count the waits of that attempt.
-            let waits = last.wait ?? records.reversed().prefix { $0.attempt == last.attempt && $0.errorClass == last.errorClass }.count
+            let waits =
+                last.wait
+                ?? records.reversed().prefix { $0.attempt == last.attempt && $0.errorClass == last.errorClass }.count
             return RetryResume(attempt: last.attempt, waits: waits, calls: records.count + 1, delayMs: left)
         }
         return RetryResume(attempt: last.attempt + 1, waits: 0, calls: records.count + 1, delayMs: left)

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LoomEngine
 import LoomProof
 import LoomProviders
 import LoomSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// loomd's chain-signing key (`STATE/keys/chain.key`, an operator key in `loomctl keys`
 /// format) and the signing of chain heads with it (docs/journal.md, "Checkpoints").
@@ -37,7 +38,10 @@ public final class ChainSigner: @unchecked Sendable {
     }
 
     /// Loads loomd's key, creating it (and its 0700 directory) on first start.
-    public init(stateDirectory: String, entriesPerCheckpoint: Int64 = ChainSigner.entriesPerCheckpointDefault) throws(LoomError) {
+    public init(
+        stateDirectory: String,
+        entriesPerCheckpoint: Int64 = ChainSigner.entriesPerCheckpointDefault
+    ) throws(LoomError) {
         precondition(entriesPerCheckpoint >= 1, "a checkpoint interval of \(entriesPerCheckpoint) entries")
         self.entriesPerCheckpoint = entriesPerCheckpoint
         self.stateDirectory = stateDirectory
@@ -49,7 +53,11 @@ public final class ChainSigner: @unchecked Sendable {
         }
         var status = stat()
         guard stat(directory, &status) == 0, status.st_mode & 0o077 == 0 else {
-            throw LoomError(.forbidden, "\(directory) is open to others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 700 it", context: context)
+            throw LoomError(
+                .forbidden,
+                "\(directory) is open to others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 700 it",
+                context: context
+            )
         }
         do {
             if access(path, F_OK) != 0 {

@@ -1,10 +1,11 @@
+import LoomEngine
+import LoomProviders
+import LoomSystem
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomEngine
-import LoomProviders
-import LoomValues
-import LoomSystem
 
 /// loomd's own note, outside the project, of the last chain head it signed for each project
 /// (`STATE/heads/<sha256 of the project path>.json`).
@@ -22,12 +23,19 @@ public enum SignedHeadRecord {
 
     /// Records `position` as the last head signed for `root` (atomically: a crash leaves the
     /// old note or the new one).
-    package static func write(_ position: ChainPosition, stateDirectory: String, project root: String) throws(LoomError) {
+    package static func write(_ position: ChainPosition, stateDirectory: String, project root: String) throws(LoomError)
+    {
         let directory = "\(stateDirectory)/\(directoryName)"
         guard FileSystem.makeDirectories(directory, mode: 0o750) else {
-            throw LoomError(.io, "cannot create \(directory): \(Errno.current.description)", context: "recording the signed head of \(root)")
+            throw LoomError(
+                .io,
+                "cannot create \(directory): \(Errno.current.description)",
+                context: "recording the signed head of \(root)"
+            )
         }
-        let note: JSONValue = .object(["project": .string(root), "seq": .int(position.seq), "head": .string(position.head.hexString)])
+        let note: JSONValue = .object([
+            "project": .string(root), "seq": .int(position.seq), "head": .string(position.head.hexString),
+        ])
         try writeFileAtomically(path(stateDirectory: stateDirectory, project: root), note.canonicalText + "\n")
     }
 
@@ -35,11 +43,14 @@ public enum SignedHeadRecord {
     /// (another machine, another user, a project loomd never signed).
     public static func read(stateDirectory: String, project root: String) -> ChainPosition? {
         guard let text = FileSystem.readText(path(stateDirectory: stateDirectory, project: root), limit: 4_096),
-              let note = try? JSONValue.parse(text), note["project"]?.stringValue == root,
-              let seq = note["seq"]?.intValue, let head = note["head"]?.stringValue else { return nil }
+            let note = try? JSONValue.parse(text), note["project"]?.stringValue == root,
+            let seq = note["seq"]?.intValue, let head = note["head"]?.stringValue
+        else { return nil }
         let digits = Array(head.utf8)
         guard digits.count == 64 else { return nil }
-        let bytes = stride(from: 0, to: 64, by: 2).compactMap { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16) }
+        let bytes = stride(from: 0, to: 64, by: 2).compactMap {
+            UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)
+        }
         return bytes.count == 32 ? ChainPosition(seq: seq, head: bytes) : nil
     }
 }

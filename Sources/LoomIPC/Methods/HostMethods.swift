@@ -52,7 +52,14 @@ public enum EffectsDeliver: IPCMethod {
         public var usage: Usage?
         public var model: String?
 
-        public init(project: String?, key: String, session: String, output: String? = nil, error: String? = nil, model: String? = nil) {
+        public init(
+            project: String?,
+            key: String,
+            session: String,
+            output: String? = nil,
+            error: String? = nil,
+            model: String? = nil
+        ) {
             self.project = project
             self.key = key
             self.session = session

@@ -15,8 +15,13 @@ public enum Submit: IPCMethod {
         public var idempotencyKey: String?
 
         public init(
-            project: String?, input: String, bundle: String? = nil, flow: String? = nil, policy: String? = nil,
-            executor: String? = nil, idempotencyKey: String? = nil
+            project: String?,
+            input: String,
+            bundle: String? = nil,
+            flow: String? = nil,
+            policy: String? = nil,
+            executor: String? = nil,
+            idempotencyKey: String? = nil
         ) {
             self.project = project
             self.input = input

@@ -13,8 +13,12 @@ public enum Tasks: IPCMethod {
         public var limit: Int64?
 
         public init(
-            project: String? = nil, states: [String]? = nil, bundle: String? = nil, sinceMs: Int64? = nil,
-            beforeMs: Int64? = nil, limit: Int64? = nil
+            project: String? = nil,
+            states: [String]? = nil,
+            bundle: String? = nil,
+            sinceMs: Int64? = nil,
+            beforeMs: Int64? = nil,
+            limit: Int64? = nil
         ) {
             self.project = project
             self.states = states

@@ -1,16 +1,18 @@
+import LoomValues
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import LoomValues
 
 /// Maps the method types to and from the wire's JSON with `Codable`, turning a decoding
 /// failure into the wire's error naming the member: `params.limit must be an integer, not
 /// string`. In params that is the client's mistake (`invalid_params`); in a result, the
 /// server's (`internal`). Unknown members are ignored, so a newer peer may add some.
 public enum IPCCoding {
-    public static func decode<T: Decodable>(_ type: T.Type, from json: JSONValue, _ path: String) throws(IPCError) -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from json: JSONValue, _ path: String) throws(IPCError) -> T
+    {
         let code: IPCErrorCode = path == "params" ? .invalidParams : .internal
         _ = try members(of: json, path)
         do {
@@ -34,7 +36,10 @@ public enum IPCCoding {
     /// The object's members; anything else is refused before decoding.
     static func members(of json: JSONValue, _ path: String) throws(IPCError) -> [String: JSONValue] {
         guard case .object(let members) = json else {
-            throw IPCError(path == "params" ? .invalidParams : .internal, "\(path) must be an object, not \(json.typeName)")
+            throw IPCError(
+                path == "params" ? .invalidParams : .internal,
+                "\(path) must be an object, not \(json.typeName)"
+            )
         }
         return members
     }

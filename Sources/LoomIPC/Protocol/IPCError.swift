@@ -42,7 +42,8 @@ public struct IPCError: Error, Sendable, Equatable, CustomStringConvertible {
     /// and a `message` string.
     public init?(json: JSONValue) {
         guard let raw = json["code"]?.stringValue, let code = IPCErrorCode(rawValue: raw),
-              let message = json["message"]?.stringValue else { return nil }
+            let message = json["message"]?.stringValue
+        else { return nil }
         self.init(code, message)
     }
 

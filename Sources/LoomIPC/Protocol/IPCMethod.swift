@@ -40,7 +40,9 @@ public protocol IPCCodableParams: IPCParams, Codable, Equatable {}
 
 extension IPCCodableParams {
     public static var fields: [String] {
-        guard let empty = try? Self(json: .object([:])) else { preconditionFailure("\(Self.self): a member is not optional") }
+        guard let empty = try? Self(json: .object([:])) else {
+            preconditionFailure("\(Self.self): a member is not optional")
+        }
         return Mirror(reflecting: empty).children.compactMap(\.label)
     }
 }

@@ -1,4 +1,5 @@
 import LoomSystem
+
 /// Constants of loom's control-plane wire protocol (see docs/ipc-protocol.md).
 ///
 /// The version travels in every envelope (`"v"`) and in `hello`; a peer speaking a

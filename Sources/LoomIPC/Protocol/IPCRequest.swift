@@ -39,7 +39,10 @@ public struct IPCRequest: Sendable, Equatable {
         }
         guard let v = fields["v"] else { throw IPCError(.invalidParams, "the request has no \"v\"") }
         guard v.intValue == Int64(IPCProtocol.version) else {
-            throw IPCError(.invalidParams, "envelope version \(v) is not supported (this side speaks \(IPCProtocol.version))")
+            throw IPCError(
+                .invalidParams,
+                "envelope version \(v) is not supported (this side speaks \(IPCProtocol.version))"
+            )
         }
         guard let id = fields["id"]?.intValue else {
             throw IPCError(.invalidParams, "the request needs an integer \"id\"")

@@ -21,7 +21,8 @@ package enum IPCResponse: Sendable, Equatable {
     /// Reads an answer envelope; a malformed one is the server's bug, hence `internal`.
     package init(json: JSONValue) throws(IPCError) {
         guard case .object(let fields) = json, fields["v"]?.intValue == Int64(IPCProtocol.version),
-              let id = fields["id"]?.intValue else {
+            let id = fields["id"]?.intValue
+        else {
             throw IPCError(.internal, "the server sent a malformed answer: \(Self.excerpt(json))")
         }
         if let result = fields["result"] {
@@ -29,8 +30,11 @@ package enum IPCResponse: Sendable, Equatable {
         } else if let event = fields["event"] {
             self = .event(id: id, event)
         } else if let error = fields["error"] {
-            self = .error(id: id, IPCError(json: error)
-                ?? IPCError(.internal, "the server sent an unrecognized error: \(Self.excerpt(error))"))
+            self = .error(
+                id: id,
+                IPCError(json: error)
+                    ?? IPCError(.internal, "the server sent an unrecognized error: \(Self.excerpt(error))")
+            )
         } else {
             throw IPCError(.internal, "the server sent an answer with no result, error or event")
         }
@@ -41,6 +45,7 @@ package enum IPCResponse: Sendable, Equatable {
 
     private static func excerpt(_ value: JSONValue) -> String {
         let text = value.canonicalText
-        return text.utf8.count <= excerptBytes ? text : String(decoding: text.utf8.prefix(excerptBytes), as: UTF8.self) + "…"
+        return text.utf8.count <= excerptBytes
+            ? text : String(decoding: text.utf8.prefix(excerptBytes), as: UTF8.self) + "…"
     }
 }

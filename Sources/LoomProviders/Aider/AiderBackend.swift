@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LoomConfiguration
 import LoomEngine
 import LoomSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// aider, the file-editing harness, run in the task's worktree:
 /// `aider --message-file F --yes-always --no-pretty --no-auto-commits --no-check-update
@@ -27,13 +28,27 @@ public struct AiderBackend: SpawnBackend {
         let provider = providerName
         let shownModel = model.isEmpty ? "default" : model
         guard let promptFile = TemporaryFile(contents: request.prompt, environment: context.environment) else {
-            return .failure(.network, "\(provider): cannot write the prompt file: \(Errno.current.description)", provider: provider, model: shownModel)
+            return .failure(
+                .network,
+                "\(provider): cannot write the prompt file: \(Errno.current.description)",
+                provider: provider,
+                model: shownModel
+            )
         }
         defer { promptFile.remove() }
-        var argv = [settings.executable ?? "aider", "--message-file", promptFile.path, "--yes-always", "--no-pretty", "--no-auto-commits", "--no-check-update"]
+        var argv = [
+            settings.executable ?? "aider", "--message-file", promptFile.path, "--yes-always", "--no-pretty",
+            "--no-auto-commits", "--no-check-update",
+        ]
         if !model.isEmpty { argv += ["--model", model] }
         argv += settings.arguments
-        var run = ProgramRun(provider: provider, model: shownModel, argv: argv, separateStandardError: false, secretEnvironment: settings.secretEnvironment)
+        var run = ProgramRun(
+            provider: provider,
+            model: shownModel,
+            argv: argv,
+            separateStandardError: false,
+            secretEnvironment: settings.secretEnvironment
+        )
         run.readablePaths = [promptFile.directory]
         // Its settings; the rest of $HOME stays hidden under confinement.
         run.homePaths = [".aider", ".aider.conf.yml"]
@@ -44,20 +59,31 @@ public struct AiderBackend: SpawnBackend {
         }
         guard outcome.result.exitCode == 0 else { return run.exitFailure(outcome) }
         let usage = Self.parseUsage(outcome.output)
-        return AgentResult(output: outcome.output, tokensIn: usage.sent, tokensOut: usage.received, costMicroUSD: usage.costMicroUSD,
-                           durationMs: outcome.result.durationMs, provider: provider, model: shownModel)
+        return AgentResult(
+            output: outcome.output,
+            tokensIn: usage.sent,
+            tokensOut: usage.received,
+            costMicroUSD: usage.costMicroUSD,
+            durationMs: outcome.result.durationMs,
+            provider: provider,
+            model: shownModel
+        )
     }
 
     /// The last `Tokens: … sent, … received. Cost: $… message` line's figures.
     static func parseUsage(_ output: String) -> (sent: Int, received: Int, costMicroUSD: Int) {
-        guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("Tokens:") }) else { return (0, 0, 0) }
+        guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("Tokens:") }) else {
+            return (0, 0, 0)
+        }
         var sent = 0, received = 0, cost = 0
         let words = line.split(whereSeparator: { $0 == " " || $0 == "," })
         for (index, word) in words.enumerated() where index > 0 {
             let previous = String(words[index - 1])
             if word.hasPrefix("sent") { sent = count(previous) }
             if word.hasPrefix("received") { received = count(previous) }
-            if word.hasPrefix("message"), previous.hasPrefix("$"), let dollars = Double(previous.dropFirst()) { cost = PriceTable.microUSD(dollars: dollars) }
+            if word.hasPrefix("message"), previous.hasPrefix("$"), let dollars = Double(previous.dropFirst()) {
+                cost = PriceTable.microUSD(dollars: dollars)
+            }
         }
         return (sent, received, cost)
     }
@@ -65,8 +91,14 @@ public struct AiderBackend: SpawnBackend {
     private static func count(_ text: String) -> Int {
         var number = text
         var scale = 1.0
-        if number.hasSuffix("k") { scale = 1_000; number.removeLast() }
-        if number.hasSuffix("M") { scale = 1_000_000; number.removeLast() }
+        if number.hasSuffix("k") {
+            scale = 1_000
+            number.removeLast()
+        }
+        if number.hasSuffix("M") {
+            scale = 1_000_000
+            number.removeLast()
+        }
         return Int(((Double(number) ?? 0) * scale).rounded())
     }
 }

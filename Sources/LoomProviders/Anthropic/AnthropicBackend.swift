@@ -39,27 +39,46 @@ public struct AnthropicBackend: SpawnBackend {
     public func spawn(_ request: AgentRequest, model: String, context: SpawnContext) -> AgentResult {
         let provider = providerName
         let endpoint: HTTPEndpoint
-        switch HTTPEndpoint.resolve(settings, provider: provider, model: model, secrets: context.secrets, defaultSecret: "ANTHROPIC_API_KEY") {
+        switch HTTPEndpoint.resolve(
+            settings,
+            provider: provider,
+            model: model,
+            secrets: context.secrets,
+            defaultSecret: "ANTHROPIC_API_KEY"
+        ) {
         case .success(let resolved): endpoint = resolved
         case .failure(let failure): return failure.result
         }
-        let headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream"), ("x-api-key", endpoint.key ?? ""),
-                       ("anthropic-version", settings.apiVersion ?? "2023-06-01")]
-        return HTTPExchange.spawn(AnthropicStream.self, url: "\(endpoint.baseURL)/v1/messages", headers: headers, body: body(for: request, model: model),
-                                  request: request, provider: provider, model: model, prices: prices, context: context)
+        let headers = [
+            ("Content-Type", "application/json"), ("Accept", "text/event-stream"), ("x-api-key", endpoint.key ?? ""),
+            ("anthropic-version", settings.apiVersion ?? "2023-06-01"),
+        ]
+        return HTTPExchange.spawn(
+            AnthropicStream.self,
+            url: "\(endpoint.baseURL)/v1/messages",
+            headers: headers,
+            body: body(for: request, model: model),
+            request: request,
+            provider: provider,
+            model: model,
+            prices: prices,
+            context: context
+        )
     }
 
     /// An `error.type` from the API (in an error body or an `error` event) as a reason. A
     /// prompt past the window is an `invalid_request_error` whose message says "prompt is too
     /// long: N tokens > M maximum": the message decides that one.
     public static func reason(errorType: String, message: String = "") -> ProviderErrorReason {
-        if errorType == "invalid_request_error", ErrorClassifier.mentionsContextExceeded(message) { return .contextExceeded }
+        if errorType == "invalid_request_error", ErrorClassifier.mentionsContextExceeded(message) {
+            return .contextExceeded
+        }
         return switch errorType {
         case "rate_limit_error": .rateLimited
         case "authentication_error", "permission_error": .authentication
         case "not_found_error": .unknownModel
         case "invalid_request_error", "request_too_large": .badRequest
-        default: .server   // api_error, overloaded_error, and whatever comes next
+        default: .server  // api_error, overloaded_error, and whatever comes next
         }
     }
 }

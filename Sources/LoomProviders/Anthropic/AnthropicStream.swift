@@ -33,11 +33,15 @@ final class AnthropicStream: StreamDecoder, @unchecked Sendable {
         switch json["type"]?.stringValue ?? event.name {
         case "message_start":
             let usage = json["message"]?["usage"]
-            tokensIn = Int((usage?["input_tokens"]?.intValue ?? 0) + (usage?["cache_creation_input_tokens"]?.intValue ?? 0))
+            tokensIn = Int(
+                (usage?["input_tokens"]?.intValue ?? 0) + (usage?["cache_creation_input_tokens"]?.intValue ?? 0)
+            )
             tokensCached = Int(usage?["cache_read_input_tokens"]?.intValue ?? 0)
             tokensOut = Int(usage?["output_tokens"]?.intValue ?? 0)
         case "content_block_delta":
-            if json["delta"]?["type"]?.stringValue == "text_delta", let text = json["delta"]?["text"]?.stringValue, !answer.append(text) {
+            if json["delta"]?["type"]?.stringValue == "text_delta", let text = json["delta"]?["text"]?.stringValue,
+                !answer.append(text)
+            {
                 problem = (.outputTooLarge, "the answer ran past the spawn's output limit")
                 return false
             }
@@ -50,33 +54,67 @@ final class AnthropicStream: StreamDecoder, @unchecked Sendable {
         case "error":
             let type = json["error"]?["type"]?.stringValue ?? "api_error"
             let message = json["error"]?["message"]?.stringValue ?? ""
-            problem = (AnthropicBackend.reason(errorType: type, message: message), "the stream reported \(type): \(message.prefix(500))")
+            problem = (
+                AnthropicBackend.reason(errorType: type, message: message),
+                "the stream reported \(type): \(message.prefix(500))"
+            )
             return false
         default:
-            break   // ping, content_block_start, content_block_stop
+            break  // ping, content_block_start, content_block_stop
         }
         return true
     }
 
     func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
-        if let status = response.outcome.status, !(200..<300).contains(status), let type = (try? JSONValue.parse(response.errorBody))?["error"]?["type"]?.stringValue,
-           var failure = HTTPExchange.failure(response, provider: provider, model: model) {
+        if let status = response.outcome.status, !(200..<300).contains(status),
+            let type = (try? JSONValue.parse(response.errorBody))?["error"]?["type"]?.stringValue,
+            var failure = HTTPExchange.failure(response, provider: provider, model: model)
+        {
             // The error type is more precise than the status (a 400 can be a bad model name).
             let message = (try? JSONValue.parse(response.errorBody))?["error"]?["message"]?.stringValue ?? ""
-            let reason = status == 429 || status == 529 ? ErrorClassifier.reason(httpStatus: status) : AnthropicBackend.reason(errorType: type, message: message)
+            let reason =
+                status == 429 || status == 529
+                ? ErrorClassifier.reason(httpStatus: status)
+                : AnthropicBackend.reason(errorType: type, message: message)
             failure.errorClass = reason.errorClass
             failure.errorReason = reason.rawValue
             return failure
         }
         if problem == nil, stopped, stopReason == "max_tokens" {
-            problem = HTTPExchange.cutAnswer("stop_reason \"max_tokens\"", provider: provider, model: model, answerBytes: answer.value.utf8.count)
+            problem = HTTPExchange.cutAnswer(
+                "stop_reason \"max_tokens\"",
+                provider: provider,
+                model: model,
+                answerBytes: answer.value.utf8.count
+            )
         }
-        if let failure = HTTPExchange.streamFailure(response, problem: problem, finished: stopped, endMarker: "message_stop", provider: provider, model: model) {
+        if let failure = HTTPExchange.streamFailure(
+            response,
+            problem: problem,
+            finished: stopped,
+            endMarker: "message_stop",
+            provider: provider,
+            model: model
+        ) {
             return failure
         }
-        var result = AgentResult(output: answer.value, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: tokensCached,
-                                 durationMs: response.durationMs, provider: provider, model: model)
-        result.costMicroUSD = prices.costMicroUSD(provider: provider, model: model, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: tokensCached) ?? 0
+        var result = AgentResult(
+            output: answer.value,
+            tokensIn: tokensIn,
+            tokensOut: tokensOut,
+            tokensCached: tokensCached,
+            durationMs: response.durationMs,
+            provider: provider,
+            model: model
+        )
+        result.costMicroUSD =
+            prices.costMicroUSD(
+                provider: provider,
+                model: model,
+                tokensIn: tokensIn,
+                tokensOut: tokensOut,
+                tokensCached: tokensCached
+            ) ?? 0
         return result
     }
 }

@@ -8,7 +8,8 @@ import LoomValues
 /// provider kind's documented default (`ContextBudget.default(for:baseURL:)`).
 public struct ContextBudget: Sendable, Equatable {
     public enum Source: String, Sendable {
-        case configured, server, kindDefault = "default"
+        case configured, server
+        case kindDefault = "default"
     }
 
     public var contextTokens: Int
@@ -44,7 +45,11 @@ public struct ContextBudget: Sendable, Equatable {
             answerMax = 8_192
         case .scripted: window = 1 << 20
         }
-        return ContextBudget(contextTokens: window, answerTokens: settings.maxTokens ?? min(answerMax, window / 4), source: .kindDefault)
+        return ContextBudget(
+            contextTokens: window,
+            answerTokens: settings.maxTokens ?? min(answerMax, window / 4),
+            source: .kindDefault
+        )
     }
 
     /// Whether a base URL points at this machine (a local model server).
@@ -58,6 +63,9 @@ public struct ContextBudget: Sendable, Equatable {
     }
 
     var json: JSONValue {
-        .object(["contextTokens": .int(Int64(contextTokens)), "answerTokens": .int(Int64(answerTokens)), "source": .string(source.rawValue)])
+        .object([
+            "contextTokens": .int(Int64(contextTokens)), "answerTokens": .int(Int64(answerTokens)),
+            "source": .string(source.rawValue),
+        ])
     }
 }

@@ -43,16 +43,24 @@ public enum PromptFitter {
         public var json: JSONValue {
             var object: [String: JSONValue] = [
                 "window": budget.json,
-                "promptTokens": .object(["before": .int(Int64(promptTokensBefore)), "after": .int(Int64(promptTokensAfter)),
-                                         "min": .int(Int64(promptTokensMin)), "budget": .int(Int64(budget.promptTokens))]),
+                "promptTokens": .object([
+                    "before": .int(Int64(promptTokensBefore)), "after": .int(Int64(promptTokensAfter)),
+                    "min": .int(Int64(promptTokensMin)), "budget": .int(Int64(budget.promptTokens)),
+                ]),
                 "estimate": .string(TokenEstimate.fittingRule),
                 "fits": .bool(fits),
             ]
             if !cuts.isEmpty {
-                object["cuts"] = .array(cuts.map { cut in
-                    .object(["variable": .string(cut.variable), "rule": .string(cut.rule.rawValue),
-                             "bytes": .object(["before": .int(Int64(cut.bytesBefore)), "after": .int(Int64(cut.bytesAfter))])])
-                })
+                object["cuts"] = .array(
+                    cuts.map { cut in
+                        .object([
+                            "variable": .string(cut.variable), "rule": .string(cut.rule.rawValue),
+                            "bytes": .object([
+                                "before": .int(Int64(cut.bytesBefore)), "after": .int(Int64(cut.bytesAfter)),
+                            ]),
+                        ])
+                    }
+                )
             }
             return .object(object)
         }
@@ -64,13 +72,24 @@ public enum PromptFitter {
         let bytes = Array(request.prompt.utf8)
         let limitBytes = TokenEstimate.fittingBytes(tokens: budget.promptTokens)
         let before = TokenEstimate.fitting(bytes: bytes.count)
-        var fit = Fit(budget: budget, promptTokensBefore: before, promptTokensAfter: before, promptTokensMin: before, cuts: [])
+        var fit = Fit(
+            budget: budget,
+            promptTokensBefore: before,
+            promptTokensAfter: before,
+            promptTokensMin: before,
+            cuts: []
+        )
         guard bytes.count > limitBytes else { return (request.prompt, fit) }
 
         // The values that may shrink, each with its occurrences.
         let items: [Shrinkable] = request.shrinkable.prefix(variablesMax).compactMap { entry in
             guard entry.rule != .none, let first = entry.spans.first else { return nil }
-            return Shrinkable(variable: entry.variable, rule: entry.rule, spans: entry.spans, value: Array(bytes[first]))
+            return Shrinkable(
+                variable: entry.variable,
+                rule: entry.rule,
+                spans: entry.spans,
+                value: Array(bytes[first])
+            )
         }
         let fixed = bytes.count - items.reduce(0) { $0 + $1.value.count * $1.spans.count }
         func total(level: Int) -> Int { fixed + items.reduce(0) { $0 + $1.cut(to: level).count * $1.spans.count } }
@@ -91,13 +110,16 @@ public enum PromptFitter {
         for item in items {
             let cut = item.cut(to: low)
             guard cut.count < item.value.count else { continue }
-            fit.cuts.append(Fit.Cut(variable: item.variable, rule: item.rule, bytesBefore: item.value.count, bytesAfter: cut.count))
+            fit.cuts.append(
+                Fit.Cut(variable: item.variable, rule: item.rule, bytesBefore: item.value.count, bytesAfter: cut.count)
+            )
             for span in item.spans { replacements.append((span, cut)) }
         }
         var out: [UInt8] = []
         out.reserveCapacity(limitBytes)
         var position = 0
-        for replacement in replacements.sorted(by: { $0.range.lowerBound < $1.range.lowerBound }) where replacement.range.lowerBound >= position {
+        for replacement in replacements.sorted(by: { $0.range.lowerBound < $1.range.lowerBound })
+        where replacement.range.lowerBound >= position {
             out += bytes[position..<replacement.range.lowerBound]
             out += replacement.bytes
             position = replacement.range.upperBound
@@ -168,7 +190,8 @@ public enum PromptFitter {
                 kept += 1
             }
             guard kept < elements.count else { return value }
-            return JSONValue.array(Array(elements.prefix(kept))).canonicalBytes() + itemsMarker(cutItems: elements.count - kept)
+            return JSONValue.array(Array(elements.prefix(kept))).canonicalBytes()
+                + itemsMarker(cutItems: elements.count - kept)
         }
         let lines = value.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         guard lines.count > 1 else { return value }
@@ -180,6 +203,7 @@ public enum PromptFitter {
             kept += 1
         }
         guard kept < lines.count else { return value }
-        return Array(lines.prefix(kept).joined(separator: [UInt8(ascii: "\n")])) + itemsMarker(cutItems: lines.count - kept)
+        return Array(lines.prefix(kept).joined(separator: [UInt8(ascii: "\n")]))
+            + itemsMarker(cutItems: lines.count - kept)
     }
 }

@@ -15,7 +15,11 @@ public struct CommandBackend: SpawnBackend {
     public let settings: ProviderSettings
     public let prices: PriceTable
 
-    public init(providerName: String = "command", settings: ProviderSettings = ProviderSettings(kind: .command), prices: PriceTable = PriceTable()) {
+    public init(
+        providerName: String = "command",
+        settings: ProviderSettings = ProviderSettings(kind: .command),
+        prices: PriceTable = PriceTable()
+    ) {
         self.providerName = providerName
         self.settings = settings
         self.prices = prices
@@ -26,13 +30,24 @@ public struct CommandBackend: SpawnBackend {
         var argv = model.split(separator: " ").map(String.init)
         if let executable = settings.executable { argv = [executable] + settings.arguments + argv }
         guard !argv.isEmpty else {
-            return .failure(.configuration, "\(provider) needs a command: command:/path/to/program", provider: provider, model: model)
+            return .failure(
+                .configuration,
+                "\(provider) needs a command: command:/path/to/program",
+                provider: provider,
+                model: model
+            )
         }
         var child = context
         child.environment["LOOM_TASK"] = request.taskID
         child.environment["LOOM_STEP"] = request.step
         child.environment["LOOM_ROLE"] = request.role
-        let run = ProgramRun(provider: provider, model: model, argv: argv, input: Array(request.prompt.utf8), secretEnvironment: settings.secretEnvironment)
+        let run = ProgramRun(
+            provider: provider,
+            model: model,
+            argv: argv,
+            input: Array(request.prompt.utf8),
+            secretEnvironment: settings.secretEnvironment
+        )
         return run.estimatedAnswer(request, context: child, prices: prices, priceModel: model)
     }
 }

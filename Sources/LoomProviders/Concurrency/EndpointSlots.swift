@@ -1,5 +1,5 @@
-import LoomConfiguration
 import Foundation
+import LoomConfiguration
 import LoomSystem
 
 /// How many spawns may talk to one model endpoint at once, process-wide.
@@ -38,8 +38,13 @@ public final class EndpointSlots: @unchecked Sendable {
     /// Waits for a slot of `endpoint` (at most `limit` at once) for up to `timeoutMs`;
     /// `onWait` is told when the wait starts (how many run, the limit) and ends (nil).
     /// Returns a release to call exactly once when the exchange is over.
-    public func acquire(_ endpoint: String, limit: Int, timeoutMs: Int, isCancelled: () -> Bool = { false },
-                        onWait: (_ runningNow: Int?) -> Void = { _ in }) -> Result<@Sendable () -> Void, Refusal> {
+    public func acquire(
+        _ endpoint: String,
+        limit: Int,
+        timeoutMs: Int,
+        isCancelled: () -> Bool = { false },
+        onWait: (_ runningNow: Int?) -> Void = { _ in }
+    ) -> Result<@Sendable () -> Void, Refusal> {
         condition.lock()
         guard running[endpoint] != nil || queues[endpoint] != nil || running.count < Self.endpointsMax else {
             condition.unlock()
@@ -69,7 +74,9 @@ public final class EndpointSlots: @unchecked Sendable {
                 condition.broadcast()
                 condition.unlock()
                 if toldWaiting { onWait(nil) }
-                return .failure(cancelled ? .cancelled : .timedOut(waitedMs: Int(Date().timeIntervalSince(started) * 1_000)))
+                return .failure(
+                    cancelled ? .cancelled : .timedOut(waitedMs: Int(Date().timeIntervalSince(started) * 1_000))
+                )
             }
         }
         queues[endpoint]!.removeFirst()
@@ -113,5 +120,10 @@ public final class EndpointSlots: @unchecked Sendable {
 private final class ReleaseOnce: @unchecked Sendable {
     private let lock = Lock()
     private var done = false
-    func take() -> Bool { lock.withLock { defer { done = true }; return !done } }
+    func take() -> Bool {
+        lock.withLock {
+            defer { done = true }
+            return !done
+        }
+    }
 }

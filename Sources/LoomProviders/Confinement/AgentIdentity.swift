@@ -1,7 +1,8 @@
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
 
 /// The uid and gid task processes run as when the operator gives agents a user of their
 /// own (loomd's `agentUser`, the system service's `loom-agent`): a uid that is never an
@@ -48,12 +49,21 @@ public struct AgentIdentity: Sendable, Equatable {
     /// Whether this process may start processes as this user: nil when it can, else what
     /// is missing, in words an operator can act on.
     public func problem() -> String? {
-        guard access(Self.switchProgram, X_OK) == 0 else { return "\(Self.switchProgram) is missing: apt-get install util-linux" }
-        let probe = ChildProcess.run(.init(argv: prefix() + ["/bin/true"], environment: ["PATH": "/usr/bin:/bin"],
-                                           timeoutMs: 10_000, outputLimitBytes: 4_096))
+        guard access(Self.switchProgram, X_OK) == 0 else {
+            return "\(Self.switchProgram) is missing: apt-get install util-linux"
+        }
+        let probe = ChildProcess.run(
+            .init(
+                argv: prefix() + ["/bin/true"],
+                environment: ["PATH": "/usr/bin:/bin"],
+                timeoutMs: 10_000,
+                outputLimitBytes: 4_096
+            )
+        )
         if probe.exitCode == 0 { return nil }
         let said = String(decoding: probe.output, as: UTF8.self).trimmingSpaces()
-        return "loomd cannot start processes as \(name) (uid \(uid)): it needs CAP_SETUID and CAP_SETGID (the system unit grants them)"
+        return
+            "loomd cannot start processes as \(name) (uid \(uid)): it needs CAP_SETUID and CAP_SETGID (the system unit grants them)"
             + (said.isEmpty ? "" : ": \(said)")
     }
 }

@@ -1,7 +1,8 @@
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
 
 /// How loom confines every process it starts for a task: an agent's program, a check, a
 /// command step, and everything those start. Set once, by the operator (loomd's
@@ -34,7 +35,9 @@ public struct Confinement: Sendable, Equatable {
     }
 
     /// The default: bubblewrap, hiding `paths`.
-    public static func bubblewrap(hiding paths: [String]) -> Confinement { Confinement(mode: .bubblewrap, hiddenPaths: paths) }
+    public static func bubblewrap(hiding paths: [String]) -> Confinement {
+        Confinement(mode: .bubblewrap, hiddenPaths: paths)
+    }
 
     /// Task processes run as loomd's children, unconfined: an operator's explicit choice.
     public static let unconfined = Confinement(mode: .none)
@@ -55,12 +58,19 @@ public struct Confinement: Sendable, Equatable {
         var probe = self
         probe.hiddenPaths = []
         probe.agent = nil
-        let outcome = Launcher.run(argv: ["/bin/true"], profile: LaunchProfile(kind: .check, workingDirectory: "/tmp", network: false), confinement: probe,
-                                   environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], timeoutMs: 10_000, outputLimitBytes: 4_096)
+        let outcome = Launcher.run(
+            argv: ["/bin/true"],
+            profile: LaunchProfile(kind: .check, workingDirectory: "/tmp", network: false),
+            confinement: probe,
+            environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"],
+            timeoutMs: 10_000,
+            outputLimitBytes: 4_096
+        )
         if let confinementProblem = outcome.confinementProblem { return confinementProblem }
         if let spawnError = outcome.result.spawnError { return "bwrap cannot be started: \(spawnError)" }
         if outcome.result.exitCode == 0 { return nil }
         let said = String(decoding: outcome.result.output, as: UTF8.self).trimmingSpaces()
-        return "bwrap cannot make its namespaces here (exit \(outcome.result.exitCode.map(String.init) ?? "by a signal")): \(said)"
+        return
+            "bwrap cannot make its namespaces here (exit \(outcome.result.exitCode.map(String.init) ?? "by a signal")): \(said)"
     }
 }

@@ -29,8 +29,14 @@ public struct LaunchProfile: Sendable, Equatable {
     /// they ask for it.
     public var network: Bool
 
-    public init(kind: Kind, workingDirectory: String, projectDirectory: String? = nil, readOnlyPaths: [String] = [],
-                homePaths: [String] = [], network: Bool) {
+    public init(
+        kind: Kind,
+        workingDirectory: String,
+        projectDirectory: String? = nil,
+        readOnlyPaths: [String] = [],
+        homePaths: [String] = [],
+        network: Bool
+    ) {
         self.kind = kind
         self.workingDirectory = workingDirectory
         self.projectDirectory = projectDirectory

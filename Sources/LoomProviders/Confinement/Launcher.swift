@@ -1,9 +1,10 @@
+import LoomEngine
+import LoomSystem
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
-import LoomEngine
-import LoomValues
 
 /// The one place where loom starts a process for a task. Agents' programs, checks and
 /// command steps all come through here, so what confines them is written once and every
@@ -33,17 +34,36 @@ public enum Launcher {
     /// Starts `argv` as `profile` describes under `confinement`, and waits for it (see
     /// `ChildProcess.run` for the rest of the parameters). A confinement that cannot be
     /// applied fails the launch: nothing runs unconfined by accident.
-    public static func run(argv: [String], profile: LaunchProfile, confinement: Confinement, environment: [String: String],
-                           input: [UInt8] = [], timeoutMs: Int, outputLimitBytes: Int, idleTimeoutMs: Int? = nil,
-                           separateStandardError: Bool = false, onStart: (Int32) -> Void = { _ in },
-                           onOutput: ((ArraySlice<UInt8>) -> Void)? = nil) -> Outcome {
+    public static func run(
+        argv: [String],
+        profile: LaunchProfile,
+        confinement: Confinement,
+        environment: [String: String],
+        input: [UInt8] = [],
+        timeoutMs: Int,
+        outputLimitBytes: Int,
+        idleTimeoutMs: Int? = nil,
+        separateStandardError: Bool = false,
+        onStart: (Int32) -> Void = { _ in },
+        onOutput: ((ArraySlice<UInt8>) -> Void)? = nil
+    ) -> Outcome {
         let options: [String]
         switch bubblewrapOptions(profile: profile, confinement: confinement, home: environment["HOME"]) {
         case .failure(let message):
-            var result = ChildProcess.Result(exitCode: nil, signal: nil, output: [], truncated: false, timedOut: false, durationMs: 0)
+            var result = ChildProcess.Result(
+                exitCode: nil,
+                signal: nil,
+                output: [],
+                truncated: false,
+                timedOut: false,
+                durationMs: 0
+            )
             result.spawnError = message
-            return Outcome(result: result, record: record(profile: profile, options: nil, uid: confinement.agent?.uid ?? getuid()),
-                           confinementProblem: message)
+            return Outcome(
+                result: result,
+                record: record(profile: profile, options: nil, uid: confinement.agent?.uid ?? getuid()),
+                confinementProblem: message
+            )
         case .success(let built):
             options = built
         }
@@ -52,20 +72,34 @@ public enum Launcher {
         let worktree = confinement.agent == nil ? nil : worktreeDirectory(profile)
         if let agent = confinement.agent, let worktree { WorktreeOwnership.shared.handOver(worktree, to: agent) }
         defer { if let worktree { WorktreeOwnership.shared.takeBack(worktree) } }
-        let launch = ChildProcess.Launch(argv: (confinement.agent?.prefix() ?? []) + options + argv,
-                                         directory: profile.workingDirectory, environment: environment, input: input,
-                                         timeoutMs: timeoutMs, outputLimitBytes: outputLimitBytes,
-                                         idleTimeoutMs: idleTimeoutMs, separateStandardError: separateStandardError)
+        let launch = ChildProcess.Launch(
+            argv: (confinement.agent?.prefix() ?? []) + options + argv,
+            directory: profile.workingDirectory,
+            environment: environment,
+            input: input,
+            timeoutMs: timeoutMs,
+            outputLimitBytes: outputLimitBytes,
+            idleTimeoutMs: idleTimeoutMs,
+            separateStandardError: separateStandardError
+        )
         let result = ChildProcess.run(launch, onStart: onStart, onOutput: onOutput)
-        return Outcome(result: result, record: record(profile: profile, options: confinement.mode == .none ? nil : options,
-                                                      uid: confinement.agent?.uid ?? getuid()))
+        return Outcome(
+            result: result,
+            record: record(
+                profile: profile,
+                options: confinement.mode == .none ? nil : options,
+                uid: confinement.agent?.uid ?? getuid()
+            )
+        )
     }
 
     /// The record of one launch: whether it was confined, the profile's name, a digest of
     /// the exact bubblewrap options (so a proof shows which confinement ran, and two runs
     /// can be compared), the uid and whether it had a network.
     static func record(profile: LaunchProfile, options: [String]?, uid: UInt32 = getuid()) -> JSONValue {
-        var record: [String: JSONValue] = ["confined": .bool(options != nil), "uid": .int(Int64(uid)), "network": .bool(profile.network)]
+        var record: [String: JSONValue] = [
+            "confined": .bool(options != nil), "uid": .int(Int64(uid)), "network": .bool(profile.network),
+        ]
         if let options {
             record["profile"] = .string("bwrap:\(profile.kind.rawValue)")
             record["digest"] = .string(SHA256.hash(Array(options.joined(separator: "\u{0}").utf8)).hexString)
@@ -84,10 +118,15 @@ public enum Launcher {
     static func bubblewrapOptions(profile: LaunchProfile, confinement: Confinement, home: String?) -> Built {
         guard confinement.mode == .bubblewrap else { return .success([]) }
         guard let bwrap = confinement.bwrapPath else {
-            return .failure("confinement is bwrap but \(confinement.bwrapExecutable) is not installed: apt-get install \(Confinement.bwrapPackage) "
-                            + "(or have the operator set confinement to none, which runs task processes unconfined)")
+            return .failure(
+                "confinement is bwrap but \(confinement.bwrapExecutable) is not installed: apt-get install \(Confinement.bwrapPackage) "
+                    + "(or have the operator set confinement to none, which runs task processes unconfined)"
+            )
         }
-        var options = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--new-session", "--cap-drop", "ALL"]
+        var options = [
+            bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--new-session",
+            "--cap-drop", "ALL",
+        ]
         if !profile.network { options.append("--unshare-net") }
         options += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         var covered: [String] = []
@@ -96,7 +135,9 @@ public enum Launcher {
         // rather than landing in a tmpfs nobody reads. /tmp, $HOME and /run/user stay
         // writable scratch space.
         var readOnly: [String] = []
-        func isCovered(_ path: String) -> Bool { covered.contains { path == $0 || path.hasPrefix($0 == "/" ? "/" : $0 + "/") } }
+        func isCovered(_ path: String) -> Bool {
+            covered.contains { path == $0 || path.hasPrefix($0 == "/" ? "/" : $0 + "/") }
+        }
         func cover(_ path: String, writable: Bool, always: Bool = false) {
             guard path.hasPrefix("/"), path != "/", always || !isCovered(path) else { return }
             switch FileKind.of(path) {
@@ -123,12 +164,15 @@ public enum Launcher {
             options += ["--ro-bind", path, path]
         }
         if let home {
-            for relative in profile.homePaths where !relative.isEmpty && !relative.split(separator: "/").contains("..") {
+            for relative in profile.homePaths where !relative.isEmpty && !relative.split(separator: "/").contains("..")
+            {
                 let path = "\(home)/\(relative)"
                 options += ["--bind-try", path, path]
             }
         }
-        if let project = profile.projectDirectory.map(normalized), project == working, FileKind.of("\(project)/.loom") == .directory {
+        if let project = profile.projectDirectory.map(normalized), project == working,
+            FileKind.of("\(project)/.loom") == .directory
+        {
             options += ["--tmpfs", "\(project)/.loom"]
             readOnly.append("\(project)/.loom")
         }
@@ -143,7 +187,9 @@ public enum Launcher {
         guard let project = profile.projectDirectory.map(normalized) else { return nil }
         let root = project + "/.loom/worktrees/"
         let working = normalized(profile.workingDirectory)
-        guard working.hasPrefix(root), let task = working.dropFirst(root.count).split(separator: "/").first else { return nil }
+        guard working.hasPrefix(root), let task = working.dropFirst(root.count).split(separator: "/").first else {
+            return nil
+        }
         return root + task
     }
 

@@ -1,7 +1,8 @@
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
 
 /// Hands a task's worktree to the agent's user while task processes run in it, and takes
 /// it back when the last one ends, so loom's own steps (the diff, the checks' reset,

@@ -37,9 +37,11 @@ public struct PriceTable: Sendable, Equatable {
     }
 
     /// The cost in micro-dollars, or nil when the model has no price.
-    public func costMicroUSD(provider: String, model: String, tokensIn: Int, tokensOut: Int, tokensCached: Int) -> Int? {
+    public func costMicroUSD(provider: String, model: String, tokensIn: Int, tokensOut: Int, tokensCached: Int) -> Int?
+    {
         guard let price = prices["\(provider):\(model)"] ?? prices[model] else { return nil }
-        let micro = Double(tokensIn) * price.inputPerMillionUSD + Double(tokensOut) * price.outputPerMillionUSD
+        let micro =
+            Double(tokensIn) * price.inputPerMillionUSD + Double(tokensOut) * price.outputPerMillionUSD
             + Double(tokensCached) * (price.cachedInputPerMillionUSD ?? price.inputPerMillionUSD)
         return Int(micro.rounded())
     }
@@ -63,26 +65,46 @@ public struct PriceTable: Sendable, Equatable {
     public static func parse(_ text: String, path: String) throws(ProviderConfigurationError) -> PriceTable {
         let object = try ConfigurationFile.parseObject(text, path: path)
         guard let entries = object["prices"]?.objectValue else {
-            throw ProviderConfigurationError(.invalidValue, "\(path) has no \"prices\" object", context: "loading prices")
+            throw ProviderConfigurationError(
+                .invalidValue,
+                "\(path) has no \"prices\" object",
+                context: "loading prices"
+            )
         }
         guard entries.count <= entriesMax else {
-            throw ProviderConfigurationError(.tooLarge, "\(path) has \(entries.count) prices; at most \(entriesMax)", context: "loading prices")
+            throw ProviderConfigurationError(
+                .tooLarge,
+                "\(path) has \(entries.count) prices; at most \(entriesMax)",
+                context: "loading prices"
+            )
         }
         var prices: [String: Price] = [:]
         for (model, entry) in entries {
             func amount(_ key: String, required: Bool) throws(ProviderConfigurationError) -> Double? {
                 guard let value = entry[key] else {
-                    if required { throw ProviderConfigurationError(.invalidValue, "\(path): \(model) has no \"\(key)\" price", context: "loading prices") }
+                    if required {
+                        throw ProviderConfigurationError(
+                            .invalidValue,
+                            "\(path): \(model) has no \"\(key)\" price",
+                            context: "loading prices"
+                        )
+                    }
                     return nil
                 }
                 guard let number = value.doubleValue, number.isFinite, number >= 0 else {
-                    throw ProviderConfigurationError(.invalidValue, "\(path): \(model).\(key) must be a non-negative number of dollars per million tokens",
-                                                     context: "loading prices")
+                    throw ProviderConfigurationError(
+                        .invalidValue,
+                        "\(path): \(model).\(key) must be a non-negative number of dollars per million tokens",
+                        context: "loading prices"
+                    )
                 }
                 return number
             }
-            prices[model] = Price(inputPerMillionUSD: try amount("input", required: true)!, outputPerMillionUSD: try amount("output", required: true)!,
-                                  cachedInputPerMillionUSD: try amount("cachedInput", required: false))
+            prices[model] = Price(
+                inputPerMillionUSD: try amount("input", required: true)!,
+                outputPerMillionUSD: try amount("output", required: true)!,
+                cachedInputPerMillionUSD: try amount("cachedInput", required: false)
+            )
         }
         return PriceTable(prices: prices)
     }

@@ -1,5 +1,5 @@
-import LoomSystem
 import LoomEngine
+import LoomSystem
 import LoomValues
 
 /// The pipe between `StreamingHTTPClient` (in loomd, loomctl and the tools) and the
@@ -30,7 +30,10 @@ public enum HTTPHelperWire {
 
     // MARK: The request
 
-    public static func encodeRequest(_ request: StreamingHTTPClient.Request, limits: StreamingHTTPClient.Limits) -> [UInt8] {
+    public static func encodeRequest(
+        _ request: StreamingHTTPClient.Request,
+        limits: StreamingHTTPClient.Limits
+    ) -> [UInt8] {
         let line: JSONValue = .object([
             "url": .string(request.url), "method": .string(request.method),
             "headers": .array(request.headers.map { .array([.string($0.0), .string($0.1)]) }),
@@ -44,17 +47,30 @@ public enum HTTPHelperWire {
     /// The request and its limits from everything the helper read on stdin; nil if malformed.
     public static func decodeRequest(_ input: [UInt8]) -> (StreamingHTTPClient.Request, StreamingHTTPClient.Limits)? {
         guard let newline = input.prefix(headerMaxBytes).firstIndex(of: 0x0A),
-              let line = try? JSONValue.parse(String(decoding: input[..<newline], as: UTF8.self)),
-              let url = line["url"]?.stringValue, let method = line["method"]?.stringValue,
-              let bodyBytes = line["bodyBytes"]?.intValue, bodyBytes >= 0, input.count - newline - 1 == Int(bodyBytes),
-              let timeoutMs = line["timeoutMs"]?.intValue, let idleTimeoutMs = line["idleTimeoutMs"]?.intValue,
-              let responseMaxBytes = line["responseMaxBytes"]?.intValue else { return nil }
+            let line = try? JSONValue.parse(String(decoding: input[..<newline], as: UTF8.self)),
+            let url = line["url"]?.stringValue, let method = line["method"]?.stringValue,
+            let bodyBytes = line["bodyBytes"]?.intValue, bodyBytes >= 0, input.count - newline - 1 == Int(bodyBytes),
+            let timeoutMs = line["timeoutMs"]?.intValue, let idleTimeoutMs = line["idleTimeoutMs"]?.intValue,
+            let responseMaxBytes = line["responseMaxBytes"]?.intValue
+        else { return nil }
         let headers = (line["headers"]?.arrayValue ?? []).compactMap { pair -> (String, String)? in
             guard let name = pair[0]?.stringValue, let value = pair[1]?.stringValue else { return nil }
             return (name, value)
         }
-        let request = StreamingHTTPClient.Request(url: url, method: method, headers: headers, body: Array(input[(newline + 1)...]))
-        return (request, StreamingHTTPClient.Limits(timeoutMs: Int(timeoutMs), idleTimeoutMs: Int(idleTimeoutMs), responseMaxBytes: Int(responseMaxBytes)))
+        let request = StreamingHTTPClient.Request(
+            url: url,
+            method: method,
+            headers: headers,
+            body: Array(input[(newline + 1)...])
+        )
+        return (
+            request,
+            StreamingHTTPClient.Limits(
+                timeoutMs: Int(timeoutMs),
+                idleTimeoutMs: Int(idleTimeoutMs),
+                responseMaxBytes: Int(responseMaxBytes)
+            )
+        )
     }
 
     // MARK: Frames
@@ -65,7 +81,9 @@ public enum HTTPHelperWire {
         switch frame {
         case .head(let status, let headers):
             type = 0x48  // H
-            payload = JSONValue.object(["status": .int(Int64(status)), "headers": .object(headers.mapValues { .string($0) })]).canonicalBytes()
+            payload = JSONValue.object([
+                "status": .int(Int64(status)), "headers": .object(headers.mapValues { .string($0) }),
+            ]).canonicalBytes()
         case .body(let bytes):
             type = 0x42  // B
             payload = bytes
@@ -126,14 +144,18 @@ public enum HTTPHelperWire {
                 case 0x42:
                     frames.append(.body(payload))
                 case 0x48:
-                    guard let head = try? JSONValue.parse(String(decoding: payload, as: UTF8.self)), let status = head["status"]?.intValue else {
+                    guard let head = try? JSONValue.parse(String(decoding: payload, as: UTF8.self)),
+                        let status = head["status"]?.intValue
+                    else {
                         throw .malformed("a response head that is not JSON")
                     }
                     var headers: [String: String] = [:]
                     for (name, value) in head["headers"]?.objectValue ?? [:] { headers[name] = value.stringValue ?? "" }
                     frames.append(.head(status: Int(status), headers: headers))
                 case 0x45:
-                    guard let end = try? JSONValue.parse(String(decoding: payload, as: UTF8.self)) else { throw .malformed("an end frame that is not JSON") }
+                    guard let end = try? JSONValue.parse(String(decoding: payload, as: UTF8.self)) else {
+                        throw .malformed("an end frame that is not JSON")
+                    }
                     frames.append(.end(end["failure"].flatMap { $0.isNull ? nil : HTTPHelperWire.failure($0) }))
                 default:
                     throw .malformed("a frame of type \(type)")

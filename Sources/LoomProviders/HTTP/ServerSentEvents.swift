@@ -25,7 +25,11 @@ public struct ServerSentEvents: Sendable {
     /// Feeds one line; returns the event it completed, if any.
     public mutating func feed(_ line: String) throws(EventTooLarge) -> Event? {
         if line.isEmpty {
-            defer { name = ""; data = []; dataBytes = 0 }
+            defer {
+                name = ""
+                data = []
+                dataBytes = 0
+            }
             guard !data.isEmpty else { return nil }
             return Event(name: name.isEmpty ? "message" : name, data: data.joined(separator: "\n"))
         }
@@ -46,7 +50,7 @@ public struct ServerSentEvents: Sendable {
             dataBytes += value.utf8.count + 1
             guard dataBytes <= eventMaxBytes else { throw EventTooLarge(limitBytes: eventMaxBytes) }
             data.append(String(value))
-        default: break   // id, retry: nothing a one-shot completion needs
+        default: break  // id, retry: nothing a one-shot completion needs
         }
         return nil
     }

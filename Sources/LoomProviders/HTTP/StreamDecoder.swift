@@ -31,11 +31,24 @@ struct ServerSentEventFeed {
 extension HTTPExchange {
     /// One streamed spawn, the same for every HTTP backend: the body is posted to `url`, the
     /// answer decoded as it streams, and every known secret redacted from the result.
-    static func spawn<Decoder: StreamDecoder>(_ decoder: Decoder.Type, url: String, headers: [(String, String)], body: JSONValue,
-                                              request: AgentRequest, provider: String, model: String, prices: PriceTable,
-                                              context: SpawnContext) -> AgentResult {
+    static func spawn<Decoder: StreamDecoder>(
+        _ decoder: Decoder.Type,
+        url: String,
+        headers: [(String, String)],
+        body: JSONValue,
+        request: AgentRequest,
+        provider: String,
+        model: String,
+        prices: PriceTable,
+        context: SpawnContext
+    ) -> AgentResult {
         let stream = Decoder(answer: StreamedAnswer(outputMaxBytes: request.limits.outputMaxBytes, context: context))
-        let response = perform(.init(url: url, headers: headers, body: body.canonicalBytes()), limits: request.limits, onChild: context.onChild, consume: stream.consume)
+        let response = perform(
+            .init(url: url, headers: headers, body: body.canonicalBytes()),
+            limits: request.limits,
+            onChild: context.onChild,
+            consume: stream.consume
+        )
         var result = stream.result(response, provider: provider, model: model, prices: prices)
         // A server that counted nothing (llama.cpp streams no usage) did not answer for free:
         // the tokens are estimated from the prompt sent and the answer, and marked so.
@@ -44,7 +57,14 @@ extension HTTPExchange {
             result.tokensOut = TokenEstimate.usage(result.output ?? "")
             result.tokensEstimated = true
             if result.costMicroUSD == 0 {
-                result.costMicroUSD = prices.costMicroUSD(provider: provider, model: model, tokensIn: result.tokensIn, tokensOut: result.tokensOut, tokensCached: 0) ?? 0
+                result.costMicroUSD =
+                    prices.costMicroUSD(
+                        provider: provider,
+                        model: model,
+                        tokensIn: result.tokensIn,
+                        tokensOut: result.tokensOut,
+                        tokensCached: 0
+                    ) ?? 0
             }
         }
         return result.redacted(context.secrets)

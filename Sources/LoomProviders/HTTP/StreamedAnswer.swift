@@ -1,4 +1,5 @@
 import LoomSystem
+
 /// Shared text accumulation for streaming backends: bounded, with progress.
 final class StreamedAnswer: @unchecked Sendable {
     private let lock = Lock()

@@ -1,8 +1,9 @@
+import Foundation
+import LoomSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomSystem
-import Foundation
 
 /// A blocking HTTP request whose body is handed over as it arrives, for streaming APIs.
 ///
@@ -60,7 +61,12 @@ public enum StreamingHTTPClient {
         public var failure: Failure?
         public var bytesReceived = 0
 
-        public init(status: Int? = nil, headers: [String: String] = [:], failure: Failure? = nil, bytesReceived: Int = 0) {
+        public init(
+            status: Int? = nil,
+            headers: [String: String] = [:],
+            failure: Failure? = nil,
+            bytesReceived: Int = 0
+        ) {
             self.status = status
             self.headers = headers
             self.failure = failure
@@ -76,14 +82,20 @@ public enum StreamingHTTPClient {
     /// returning false stops the transfer.
     /// `onChild`: told the helper's pid when it starts and when it has ended, so the daemon
     /// records it with its other children (a restarted loomd ends what a killed one left).
-    public static func send(_ request: Request, limits: Limits, onHead: @escaping @Sendable (Int, [String: String]) -> Void = { _, _ in },
-                            onChild: @escaping @Sendable (SpawnContext.ChildEvent) -> Void = { _ in },
-                            onChunk: @escaping @Sendable ([UInt8]) -> Bool) -> Outcome {
+    public static func send(
+        _ request: Request,
+        limits: Limits,
+        onHead: @escaping @Sendable (Int, [String: String]) -> Void = { _, _ in },
+        onChild: @escaping @Sendable (SpawnContext.ChildEvent) -> Void = { _ in },
+        onChunk: @escaping @Sendable ([UInt8]) -> Bool
+    ) -> Outcome {
         guard let url = URL(string: request.url), let scheme = url.scheme, scheme == "http" || scheme == "https" else {
             return Outcome(failure: .invalidURL)
         }
         guard let helper = helperPath() else {
-            return Outcome(failure: .network("\(HTTPHelperWire.executableName) is not installed next to this program or on PATH"))
+            return Outcome(
+                failure: .network("\(HTTPHelperWire.executableName) is not installed next to this program or on PATH")
+            )
         }
         var outcome = Outcome()
         var reader = HTTPHelperWire.FrameReader()
@@ -96,44 +108,51 @@ public enum StreamingHTTPClient {
         var environment = ProcessInfo.processInfo.environment
         environment["LOOM_HTTP_PARENT"] = String(getpid())
         defer { if pid > 0 { onChild(.ended(pid)) } }
-        let run = ChildProcess.run(.init(argv: [helper], environment: environment,
-                                         input: HTTPHelperWire.encodeRequest(request, limits: limits),
-                                         timeoutMs: limits.timeoutMs + backstopMs, outputLimitBytes: 0,
-                                         idleTimeoutMs: limits.idleTimeoutMs + backstopMs,
-                                         separateStandardError: true, streamsOutputOnly: true),
-                                   onStart: { started in
-                                       pid = started
-                                       onChild(.started(started))
-                                   },
-                                   onOutput: { bytes in
-            guard !ended, outcome.failure != .stopped else { return }
-            let frames: [HTTPHelperWire.Frame]
-            do {
-                frames = try reader.append(bytes)
-            } catch {
-                outcome.failure = .network("\(HTTPHelperWire.executableName) sent \(error)")
-                kill(-pid, SIGKILL)
-                return
-            }
-            for frame in frames {
-                switch frame {
-                case .head(let status, let headers):
-                    outcome.status = status
-                    outcome.headers = headers
-                    onHead(status, headers)
-                case .body(let chunk):
-                    outcome.bytesReceived += chunk.count
-                    if !onChunk(chunk) {
-                        outcome.failure = .stopped
-                        kill(-pid, SIGKILL)
-                        return
+        let run = ChildProcess.run(
+            .init(
+                argv: [helper],
+                environment: environment,
+                input: HTTPHelperWire.encodeRequest(request, limits: limits),
+                timeoutMs: limits.timeoutMs + backstopMs,
+                outputLimitBytes: 0,
+                idleTimeoutMs: limits.idleTimeoutMs + backstopMs,
+                separateStandardError: true,
+                streamsOutputOnly: true
+            ),
+            onStart: { started in
+                pid = started
+                onChild(.started(started))
+            },
+            onOutput: { bytes in
+                guard !ended, outcome.failure != .stopped else { return }
+                let frames: [HTTPHelperWire.Frame]
+                do {
+                    frames = try reader.append(bytes)
+                } catch {
+                    outcome.failure = .network("\(HTTPHelperWire.executableName) sent \(error)")
+                    kill(-pid, SIGKILL)
+                    return
+                }
+                for frame in frames {
+                    switch frame {
+                    case .head(let status, let headers):
+                        outcome.status = status
+                        outcome.headers = headers
+                        onHead(status, headers)
+                    case .body(let chunk):
+                        outcome.bytesReceived += chunk.count
+                        if !onChunk(chunk) {
+                            outcome.failure = .stopped
+                            kill(-pid, SIGKILL)
+                            return
+                        }
+                    case .end(let failure):
+                        if outcome.failure == nil { outcome.failure = failure }
+                        ended = true
                     }
-                case .end(let failure):
-                    if outcome.failure == nil { outcome.failure = failure }
-                    ended = true
                 }
             }
-        })
+        )
         if !ended && outcome.failure == nil {
             if let spawnError = run.spawnError {
                 outcome.failure = .network(spawnError)
@@ -143,7 +162,9 @@ public enum StreamingHTTPClient {
                 outcome.failure = .idleTimeout
             } else {
                 let detail = String(decoding: run.standardError.prefix(300), as: UTF8.self)
-                outcome.failure = .network("\(HTTPHelperWire.executableName) ended without an answer\(detail.isEmpty ? "" : ": " + detail)")
+                outcome.failure = .network(
+                    "\(HTTPHelperWire.executableName) ended without an answer\(detail.isEmpty ? "" : ": " + detail)"
+                )
             }
         }
         return outcome
@@ -151,7 +172,9 @@ public enum StreamingHTTPClient {
 
     /// The helper: `LOOM_HTTP_HELPER` if set, else beside the running executable, else on PATH.
     static func helperPath() -> String? {
-        if let named = ProcessInfo.processInfo.environment["LOOM_HTTP_HELPER"], !named.isEmpty { return access(named, X_OK) == 0 ? named : nil }
+        if let named = ProcessInfo.processInfo.environment["LOOM_HTTP_HELPER"], !named.isEmpty {
+            return access(named, X_OK) == 0 ? named : nil
+        }
         return LoomExecutables.find(HTTPHelperWire.executableName)
     }
 }

@@ -30,7 +30,9 @@ public struct OllamaBackend: SpawnBackend {
         var options: [String: JSONValue] = [:]
         if let temperature = settings.temperature { options["temperature"] = .double(temperature) }
         let stated = budget.flatMap { $0.source == .kindDefault ? nil : $0 }
-        if let maxTokens = settings.maxTokens ?? stated?.answerTokens { options["num_predict"] = .int(Int64(maxTokens)) }
+        if let maxTokens = settings.maxTokens ?? stated?.answerTokens {
+            options["num_predict"] = .int(Int64(maxTokens))
+        }
         if let stated { options["num_ctx"] = .int(Int64(stated.contextTokens)) }
         if !options.isEmpty { body["options"] = .object(options) }
         return .object(body)
@@ -46,7 +48,16 @@ public struct OllamaBackend: SpawnBackend {
         var headers = [("Content-Type", "application/json"), ("Accept", "application/x-ndjson")]
         // A hosted or proxied Ollama may want a bearer token.
         if let key = endpoint.key { headers.append(("Authorization", "Bearer \(key)")) }
-        return HTTPExchange.spawn(OllamaStream.self, url: "\(endpoint.baseURL)/api/chat", headers: headers, body: body(for: request, model: model, budget: context.budget),
-                                  request: request, provider: provider, model: model, prices: prices, context: context)
+        return HTTPExchange.spawn(
+            OllamaStream.self,
+            url: "\(endpoint.baseURL)/api/chat",
+            headers: headers,
+            body: body(for: request, model: model, budget: context.budget),
+            request: request,
+            provider: provider,
+            model: model,
+            prices: prices,
+            context: context
+        )
     }
 }

@@ -1,5 +1,5 @@
-import LoomSystem
 import LoomEngine
+import LoomSystem
 import LoomValues
 
 /// The decoding state of one NDJSON chat stream.
@@ -34,7 +34,9 @@ final class OllamaStream: StreamDecoder, @unchecked Sendable {
             return false
         }
         if let error = json["error"]?.stringValue {
-            let reason: ProviderErrorReason = ErrorClassifier.mentionsContextExceeded(error) ? .contextExceeded
+            let reason: ProviderErrorReason =
+                ErrorClassifier.mentionsContextExceeded(error)
+                ? .contextExceeded
                 : ErrorClassifier.mentionsUnknownModel(error) ? .unknownModel : .server
             problem = (reason, "the stream reported: \(error.prefix(500))")
             return false
@@ -55,13 +57,39 @@ final class OllamaStream: StreamDecoder, @unchecked Sendable {
 
     func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
         if problem == nil, done, cutByLength {
-            problem = HTTPExchange.cutAnswer("done_reason \"length\"", provider: provider, model: model, answerBytes: answer.value.utf8.count)
+            problem = HTTPExchange.cutAnswer(
+                "done_reason \"length\"",
+                provider: provider,
+                model: model,
+                answerBytes: answer.value.utf8.count
+            )
         }
-        if let failure = HTTPExchange.streamFailure(response, problem: problem, finished: done, endMarker: "\"done\": true", provider: provider, model: model) {
+        if let failure = HTTPExchange.streamFailure(
+            response,
+            problem: problem,
+            finished: done,
+            endMarker: "\"done\": true",
+            provider: provider,
+            model: model
+        ) {
             return failure
         }
-        var result = AgentResult(output: answer.value, tokensIn: tokensIn, tokensOut: tokensOut, durationMs: response.durationMs, provider: provider, model: model)
-        result.costMicroUSD = prices.costMicroUSD(provider: provider, model: model, tokensIn: tokensIn, tokensOut: tokensOut, tokensCached: 0) ?? 0
+        var result = AgentResult(
+            output: answer.value,
+            tokensIn: tokensIn,
+            tokensOut: tokensOut,
+            durationMs: response.durationMs,
+            provider: provider,
+            model: model
+        )
+        result.costMicroUSD =
+            prices.costMicroUSD(
+                provider: provider,
+                model: model,
+                tokensIn: tokensIn,
+                tokensOut: tokensOut,
+                tokensCached: 0
+            ) ?? 0
         return result
     }
 }

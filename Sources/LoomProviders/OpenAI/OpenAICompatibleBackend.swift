@@ -52,7 +52,16 @@ public struct OpenAICompatibleBackend: SpawnBackend {
         var headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream")]
         if let key = endpoint.key { headers.append(("Authorization", "Bearer \(key)")) }
         if settings.kind == .openrouter { headers.append(("X-Title", "loom")) }
-        return HTTPExchange.spawn(OpenAIStream.self, url: "\(endpoint.baseURL)/chat/completions", headers: headers, body: body(for: request, model: model, budget: context.budget),
-                                  request: request, provider: provider, model: model, prices: prices, context: context)
+        return HTTPExchange.spawn(
+            OpenAIStream.self,
+            url: "\(endpoint.baseURL)/chat/completions",
+            headers: headers,
+            body: body(for: request, model: model, budget: context.budget),
+            request: request,
+            provider: provider,
+            model: model,
+            prices: prices,
+            context: context
+        )
     }
 }

@@ -36,7 +36,10 @@ final class OpenAIStream: StreamDecoder, @unchecked Sendable {
         if let error = json["error"], !error.isNull {
             let code = Int(error["code"]?.intValue ?? 500)
             let message = error["message"]?.stringValue ?? error.canonicalText
-            problem = (ErrorClassifier.reason(httpStatus: code, body: error.canonicalText), "the stream reported an error (\(code)): \(message.prefix(500))")
+            problem = (
+                ErrorClassifier.reason(httpStatus: code, body: error.canonicalText),
+                "the stream reported an error (\(code)): \(message.prefix(500))"
+            )
             return false
         }
         if let usage = json["usage"], !usage.isNull { self.usage = usage }
@@ -52,20 +55,46 @@ final class OpenAIStream: StreamDecoder, @unchecked Sendable {
 
     func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
         if problem == nil, done, finishReason == "length" {
-            problem = HTTPExchange.cutAnswer("finish_reason \"length\"", provider: provider, model: model, answerBytes: answer.value.utf8.count)
+            problem = HTTPExchange.cutAnswer(
+                "finish_reason \"length\"",
+                provider: provider,
+                model: model,
+                answerBytes: answer.value.utf8.count
+            )
         }
-        if let failure = HTTPExchange.streamFailure(response, problem: problem, finished: done, endMarker: "[DONE]", provider: provider, model: model) {
+        if let failure = HTTPExchange.streamFailure(
+            response,
+            problem: problem,
+            finished: done,
+            endMarker: "[DONE]",
+            provider: provider,
+            model: model
+        ) {
             return failure
         }
         let prompt = Int(usage?["prompt_tokens"]?.intValue ?? 0)
         let cached = Int(usage?["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0)
         let completion = Int(usage?["completion_tokens"]?.intValue ?? 0)
-        var result = AgentResult(output: answer.value, tokensIn: max(0, prompt - cached), tokensOut: completion, tokensCached: cached,
-                                 durationMs: response.durationMs, provider: provider, model: model)
+        var result = AgentResult(
+            output: answer.value,
+            tokensIn: max(0, prompt - cached),
+            tokensOut: completion,
+            tokensCached: cached,
+            durationMs: response.durationMs,
+            provider: provider,
+            model: model
+        )
         if let cost = usage?["cost"]?.doubleValue {
             result.costMicroUSD = PriceTable.microUSD(dollars: cost)
         } else {
-            result.costMicroUSD = prices.costMicroUSD(provider: provider, model: model, tokensIn: result.tokensIn, tokensOut: completion, tokensCached: cached) ?? 0
+            result.costMicroUSD =
+                prices.costMicroUSD(
+                    provider: provider,
+                    model: model,
+                    tokensIn: result.tokensIn,
+                    tokensOut: completion,
+                    tokensCached: cached
+                ) ?? 0
         }
         return result
     }

@@ -11,7 +11,11 @@ public struct OpenCodeBackend: SpawnBackend {
     public let settings: ProviderSettings
     public let prices: PriceTable
 
-    public init(providerName: String = "opencode", settings: ProviderSettings = ProviderSettings.builtIn["opencode"]!, prices: PriceTable = PriceTable()) {
+    public init(
+        providerName: String = "opencode",
+        settings: ProviderSettings = ProviderSettings.builtIn["opencode"]!,
+        prices: PriceTable = PriceTable()
+    ) {
         self.providerName = providerName
         self.settings = settings
         self.prices = prices
@@ -23,7 +27,13 @@ public struct OpenCodeBackend: SpawnBackend {
         var argv = [settings.executable ?? "opencode", "run"]
         if !model.isEmpty { argv += ["--model", model] }
         argv += settings.arguments
-        var run = ProgramRun(provider: provider, model: shownModel, argv: argv, input: Array(request.prompt.utf8), secretEnvironment: settings.secretEnvironment)
+        var run = ProgramRun(
+            provider: provider,
+            model: shownModel,
+            argv: argv,
+            input: Array(request.prompt.utf8),
+            secretEnvironment: settings.secretEnvironment
+        )
         // Its configuration and login; the rest of $HOME stays hidden under confinement.
         run.homePaths = [".config/opencode", ".local/share/opencode", ".local/state/opencode"]
         return run.estimatedAnswer(request, context: context, prices: prices, priceModel: model)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LoomConfiguration
 import LoomEngine
 import LoomValues
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The variable every process loom starts for a task carries (agents, programs, commands,
 /// checks), so that a `loomctl run` started by one of them refuses to take gate answers

@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// Where loom's own programs are, seen from the running one: loomd finds `loom-http` and the
 /// shipped bundles, loomctl its front-ends (`loom-web`, `loom-mcp`, `loom-telegram`).
@@ -12,7 +13,9 @@ public enum LoomExecutables {
     public static var running: String {
         var buffer = [CChar](repeating: 0, count: 4_096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        return length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        return length > 0
+            ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            : CommandLine.arguments[0]
     }
 
     /// The folder the running executable is in.
@@ -22,7 +25,8 @@ public enum LoomExecutables {
 
     /// `name` beside the running executable, else the first on PATH; nil if neither.
     public static func find(_ name: String) -> String? {
-        let candidates = ["\(directory)/\(name)"]
+        let candidates =
+            ["\(directory)/\(name)"]
             + (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/\(name)" }
         return candidates.first { access($0, X_OK) == 0 }
     }

@@ -1,8 +1,9 @@
+import LoomConfiguration
+import LoomEngine
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomConfiguration
-import LoomEngine
 
 /// Builds the backend for a provider name from its settings: the one place that knows
 /// which type speaks which kind.
@@ -10,7 +11,8 @@ public enum BackendFactory {
     public static func make(providerName: String, settings: ProviderSettings, prices: PriceTable) -> any SpawnBackend {
         switch settings.kind {
         case .claudeCode: return ClaudeCodeBackend(providerName: providerName, settings: settings)
-        case .openai, .openrouter: return OpenAICompatibleBackend(providerName: providerName, settings: settings, prices: prices)
+        case .openai, .openrouter:
+            return OpenAICompatibleBackend(providerName: providerName, settings: settings, prices: prices)
         case .anthropic: return AnthropicBackend(providerName: providerName, settings: settings, prices: prices)
         case .ollama: return OllamaBackend(providerName: providerName, settings: settings, prices: prices)
         case .aider: return AiderBackend(providerName: providerName, settings: settings)
@@ -18,7 +20,11 @@ public enum BackendFactory {
         case .command: return CommandBackend(providerName: providerName, settings: settings, prices: prices)
         case .scripted:
             guard let path = settings.script else {
-                return UnavailableBackend(providerName: providerName, message: "\(providerName) needs a script file (providers.\(providerName).script, or loomd --provider-script)")
+                return UnavailableBackend(
+                    providerName: providerName,
+                    message:
+                        "\(providerName) needs a script file (providers.\(providerName).script, or loomd --provider-script)"
+                )
             }
             do {
                 guard let text = try ConfigurationFile.read(path) else {
@@ -26,7 +32,10 @@ public enum BackendFactory {
                 }
                 return try ScriptedProvider(scriptText: text)
             } catch {
-                return UnavailableBackend(providerName: providerName, message: "cannot load the script \(path): \(error)")
+                return UnavailableBackend(
+                    providerName: providerName,
+                    message: "cannot load the script \(path): \(error)"
+                )
             }
         }
     }

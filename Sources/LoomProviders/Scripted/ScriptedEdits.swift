@@ -1,9 +1,10 @@
+import LoomEngine
+import LoomSystem
+import LoomValues
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomEngine
-import LoomValues
-import LoomSystem
 
 /// File edits a scripted agent makes, for tests and the demo: paths relative to the spawn's
 /// working directory, never absolute and never climbing out of it with `..`.
@@ -23,7 +24,9 @@ enum ScriptedEdits {
                 var prefix = directory
                 for part in parts.dropLast() {
                     prefix += "/\(part)"
-                    if mkdir(prefix, 0o755) != 0 && errno != EEXIST { return "cannot create \(prefix): \(Errno.current.description)" }
+                    if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                        return "cannot create \(prefix): \(Errno.current.description)"
+                    }
                 }
                 guard let file = fopen(full, "wb") else { return "cannot write \(path): \(Errno.current.description)" }
                 let bytes = Array(text.utf8)

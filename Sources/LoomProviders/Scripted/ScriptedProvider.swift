@@ -1,6 +1,6 @@
 import LoomEngine
-import LoomValues
 import LoomSystem
+import LoomValues
 
 /// Deterministic agent answers from a script, for tests and the demo.
 ///
@@ -25,7 +25,11 @@ public final class ScriptedProvider: AgentProvider, @unchecked Sendable {
         do {
             self.init(script: try JSONValue.parse(scriptText))
         } catch {
-            throw LoomError(.invalidJSON, "the provider script is not JSON: \(error.message)", context: "loading the scripted provider")
+            throw LoomError(
+                .invalidJSON,
+                "the provider script is not JSON: \(error.message)",
+                context: "loading the scripted provider"
+            )
         }
     }
 
@@ -38,7 +42,8 @@ public final class ScriptedProvider: AgentProvider, @unchecked Sendable {
     /// knows it from the journal (the daemon); else calls are counted in memory.
     public func answer(_ request: AgentRequest, directory: String? = nil, call known: Int? = nil) -> AgentResult {
         // An effect's calls, counted per working directory: every project has a t1.
-        let key = "\(directory ?? ""):\(request.taskID):\(request.step):\(request.role):\(request.iteration):\(request.attempt)"
+        let key =
+            "\(directory ?? ""):\(request.taskID):\(request.step):\(request.role):\(request.iteration):\(request.attempt)"
         let counted = lock.withLock { () -> Int in
             calls[key, default: 0] += 1
             return calls[key]!
@@ -49,27 +54,47 @@ public final class ScriptedProvider: AgentProvider, @unchecked Sendable {
         while let errorName = answer["error"]?.stringValue {
             let times = Int(answer["times"]?.intValue ?? Int64.max)
             if call <= times {
-                return AgentResult(error: ProviderErrorClass(rawValue: errorName) ?? .permanent, message: answer["message"]?.stringValue ?? "scripted failure",
-                                   provider: "scripted", model: "script")
+                return AgentResult(
+                    error: ProviderErrorClass(rawValue: errorName) ?? .permanent,
+                    message: answer["message"]?.stringValue ?? "scripted failure",
+                    provider: "scripted",
+                    model: "script"
+                )
             }
             answer = answer["then"] ?? .null
         }
         guard let output = answer["output"] else {
-            return AgentResult(error: .permanent, message: "the script has no answer for role \(request.role)", provider: "scripted", model: "script")
+            return AgentResult(
+                error: .permanent,
+                message: "the script has no answer for role \(request.role)",
+                provider: "scripted",
+                model: "script"
+            )
         }
         if let delay = answer["delayMs"]?.intValue, delay > 0 { MonotonicClock.sleep(milliseconds: Int(delay)) }
         if let edits = answer["edits"]?.objectValue {
             guard let directory else {
-                return AgentResult(error: .permanent, message: "the script edits files, but the spawn has no working directory", provider: "scripted", model: "script")
+                return AgentResult(
+                    error: .permanent,
+                    message: "the script edits files, but the spawn has no working directory",
+                    provider: "scripted",
+                    model: "script"
+                )
             }
             if let problem = ScriptedEdits.apply(edits, under: directory) {
                 return AgentResult(error: .permanent, message: problem, provider: "scripted", model: "script")
             }
         }
         let text = output.stringValue ?? output.canonicalText
-        return AgentResult(output: text, tokensIn: Int(answer["tokensIn"]?.intValue ?? Int64(request.prompt.utf8.count / 4)),
-                           tokensOut: Int(answer["tokensOut"]?.intValue ?? Int64(text.utf8.count / 4)),
-                           tokensCached: Int(answer["tokensCached"]?.intValue ?? 0), costMicroUSD: Int(answer["costMicroUSD"]?.intValue ?? 0),
-                           durationMs: Int(answer["delayMs"]?.intValue ?? 0), provider: "scripted", model: request.modelTier ?? "script")
+        return AgentResult(
+            output: text,
+            tokensIn: Int(answer["tokensIn"]?.intValue ?? Int64(request.prompt.utf8.count / 4)),
+            tokensOut: Int(answer["tokensOut"]?.intValue ?? Int64(text.utf8.count / 4)),
+            tokensCached: Int(answer["tokensCached"]?.intValue ?? 0),
+            costMicroUSD: Int(answer["costMicroUSD"]?.intValue ?? 0),
+            durationMs: Int(answer["delayMs"]?.intValue ?? 0),
+            provider: "scripted",
+            model: request.modelTier ?? "script"
+        )
     }
 }

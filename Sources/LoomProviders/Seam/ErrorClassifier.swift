@@ -9,7 +9,9 @@ public enum ErrorClassifier {
         // What the body says about the context window is believed over the status: servers
         // disagree on it (400 from OpenAI and llama-server, 413 from some proxies, 500 from
         // older llama-cpp-python), and it is the one cause a person can act on.
-        if status >= 400, status != 429, status != 401, status != 403, mentionsContextExceeded(body) { return .contextExceeded }
+        if status >= 400, status != 429, status != 401, status != 403, mentionsContextExceeded(body) {
+            return .contextExceeded
+        }
         switch status {
         // Redirects are not followed (the key must not travel): the base URL is wrong.
         case 300..<400: return .configuration
@@ -29,11 +31,11 @@ public enum ErrorClassifier {
     /// codes let a `command:` provider say what went wrong; anything else is transient.
     public static func reason(exitCode: Int32) -> ProviderErrorReason {
         switch exitCode {
-        case 64, 65, 78: return .badRequest      // EX_USAGE, EX_DATAERR, EX_CONFIG
-        case 69: return .rateLimited             // EX_UNAVAILABLE: the service said "not now"
-        case 77: return .authentication          // EX_NOPERM
-        case 126, 127: return .unavailable       // not executable, not found (from a shell)
-        default: return .exitStatus              // includes 75, EX_TEMPFAIL
+        case 64, 65, 78: return .badRequest  // EX_USAGE, EX_DATAERR, EX_CONFIG
+        case 69: return .rateLimited  // EX_UNAVAILABLE: the service said "not now"
+        case 77: return .authentication  // EX_NOPERM
+        case 126, 127: return .unavailable  // not executable, not found (from a shell)
+        default: return .exitStatus  // includes 75, EX_TEMPFAIL
         }
     }
 
@@ -44,8 +46,10 @@ public enum ErrorClassifier {
         if lower.contains("rate limit") || lower.contains("usage limit") || lower.contains("rate_limit") {
             return .rateLimited
         }
-        if lower.contains("invalid api key") || lower.contains("/login") || lower.contains("not logged in") || lower.contains("authentication")
-            || lower.contains("unauthorized") {
+        if lower.contains("invalid api key") || lower.contains("/login") || lower.contains("not logged in")
+            || lower.contains("authentication")
+            || lower.contains("unauthorized")
+        {
             return .authentication
         }
         if mentionsContextExceeded(lower) { return .contextExceeded }
@@ -73,7 +77,8 @@ public enum ErrorClassifier {
     }
 
     static let contextPhrases = [
-        "context_length_exceeded", "exceed_context_size_error", "maximum context length", "exceeds the available context size",
+        "context_length_exceeded", "exceed_context_size_error", "maximum context length",
+        "exceeds the available context size",
         "exceed context window", "prompt is too long", "exceeds the context length", "input length exceeds the context",
     ]
 }

@@ -46,8 +46,12 @@ public enum ProviderErrorReason: String, Sendable, CaseIterable {
     public var errorClass: ProviderErrorClass {
         switch self {
         case .rateLimited: .rateLimited
-        case .authentication, .unknownModel, .contextExceeded, .badRequest, .outputTooLarge, .unavailable, .missingSecret, .configuration: .permanent
-        case .server, .network, .timeout, .idleTimeout, .truncatedStream, .malformedResponse, .exitStatus, .providerError: .transient
+        case .authentication, .unknownModel, .contextExceeded, .badRequest, .outputTooLarge, .unavailable,
+            .missingSecret, .configuration:
+            .permanent
+        case .server, .network, .timeout, .idleTimeout, .truncatedStream, .malformedResponse, .exitStatus,
+            .providerError:
+            .transient
         }
     }
 
@@ -59,10 +63,22 @@ public enum ProviderErrorReason: String, Sendable, CaseIterable {
 
 extension AgentResult {
     /// A failure with its reason, class derived from it.
-    static func failure(_ reason: ProviderErrorReason, _ message: String, provider: String, model: String,
-                        retryAfterMs: Int? = nil, durationMs: Int = 0) -> AgentResult {
-        var result = AgentResult(error: reason.errorClass, message: message, reason: reason.rawValue, retryAfterMs: retryAfterMs,
-                                 provider: provider, model: model)
+    static func failure(
+        _ reason: ProviderErrorReason,
+        _ message: String,
+        provider: String,
+        model: String,
+        retryAfterMs: Int? = nil,
+        durationMs: Int = 0
+    ) -> AgentResult {
+        var result = AgentResult(
+            error: reason.errorClass,
+            message: message,
+            reason: reason.rawValue,
+            retryAfterMs: retryAfterMs,
+            provider: provider,
+            model: model
+        )
         result.durationMs = durationMs
         return result
     }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LoomConfiguration
 import LoomEngine
 import LoomValues
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Everything about where and how a spawn runs that is not part of the kernel's request:
 /// given by the daemon per spawn.
@@ -48,9 +49,16 @@ public struct SpawnContext: Sendable {
     /// and how many run) and when the wait ends (nil): status shows it as waiting, not running.
     public var onModelWait: (@Sendable (String?) -> Void)?
 
-    public init(workingDirectory: String, secrets: SecretsLookup = SecretsLookup(), confinement: Confinement,
-                projectDirectory: String? = nil, readOnlyPaths: [String] = [], environment: [String: String] = SpawnContext.inheritedEnvironment(),
-                onChild: @escaping @Sendable (ChildEvent) -> Void = { _ in }, onProgress: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        workingDirectory: String,
+        secrets: SecretsLookup = SecretsLookup(),
+        confinement: Confinement,
+        projectDirectory: String? = nil,
+        readOnlyPaths: [String] = [],
+        environment: [String: String] = SpawnContext.inheritedEnvironment(),
+        onChild: @escaping @Sendable (ChildEvent) -> Void = { _ in },
+        onProgress: (@Sendable (String) -> Void)? = nil
+    ) {
         self.workingDirectory = workingDirectory
         self.environment = environment
         self.secrets = secrets
@@ -65,7 +73,10 @@ public struct SpawnContext: Sendable {
     /// CLI's login, locale), and nothing else: loomd's environment may hold keys.
     public static func inheritedEnvironment() -> [String: String] {
         var environment = ChildEnvironment.base()
-        for name in ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TMPDIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"] {
+        for name in [
+            "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TMPDIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+            "XDG_CACHE_HOME",
+        ] {
             if let value = getenv(name) { environment[name] = String(cString: value) }
         }
         return environment

@@ -22,7 +22,14 @@ public final class StorageShim {
     deinit { faultvfs_destroy(vfs) }
 
     public func set(_ rates: StorageFaultRates) {
-        faultvfs_set_rates(vfs, faultvfs_rates(io_error_rate: rates.ioErrorRate, disk_full_rate: rates.diskFullRate, short_write_rate: rates.shortWriteRate))
+        faultvfs_set_rates(
+            vfs,
+            faultvfs_rates(
+                io_error_rate: rates.ioErrorRate,
+                disk_full_rate: rates.diskFullRate,
+                short_write_rate: rates.shortWriteRate
+            )
+        )
     }
 
     /// Power is lost: unsynced writes go, and all I/O fails until `revive()`.
@@ -39,17 +46,24 @@ public final class StorageShim {
     /// The `nth` operation of that kind from now on (1: the next) fails, once: the fault a
     /// test aims at one point (the third WAL frame of a commit, say).
     public func fail(_ operation: Operation, nth: Int, with failure: Failure) {
-        let op: faultvfs_operation = switch operation {
-        case .read: FAULTVFS_READ
-        case .write: FAULTVFS_WRITE
-        case .sync: FAULTVFS_SYNC
-        }
+        let op: faultvfs_operation =
+            switch operation {
+            case .read: FAULTVFS_READ
+            case .write: FAULTVFS_WRITE
+            case .sync: FAULTVFS_SYNC
+            }
         faultvfs_fail_nth(vfs, op, Int32(nth), failure == .diskFull ? FAULTVFS_ENOSPC : FAULTVFS_EIO)
     }
 
     public var counts: Counts {
         let raw = faultvfs_get_counts(vfs)
-        return Counts(ioErrors: Int(raw.io_errors), diskFull: Int(raw.disk_full), shortWrites: Int(raw.short_writes),
-                      powerCuts: Int(raw.power_cuts), tornWrites: Int(raw.torn_writes), droppedWrites: Int(raw.dropped_writes))
+        return Counts(
+            ioErrors: Int(raw.io_errors),
+            diskFull: Int(raw.disk_full),
+            shortWrites: Int(raw.short_writes),
+            powerCuts: Int(raw.power_cuts),
+            tornWrites: Int(raw.torn_writes),
+            droppedWrites: Int(raw.dropped_writes)
+        )
     }
 }

@@ -52,14 +52,16 @@ public struct Swarm: Sendable, CustomStringConvertible {
             resubmitRate: rate(0.3),
             storage: StorageFaultRates(),
             executionMsMax: [50, 500, 5_000][chance.below(3)],
-            personPeriodMs: [100, 1_000, 4_000][chance.below(3)])
+            personPeriodMs: [100, 1_000, 4_000][chance.below(3)]
+        )
         swarm.storage = StorageFaultRates.draw(&chance)
         return swarm
     }
 
     public var description: String {
         func percent(_ value: Double) -> String { value == 0 ? "off" : "\((value * 1_000).rounded() / 10)%" }
-        return "projects \(projectCount) × \(tasksPerProject) tasks, pool \(poolLimit), durability \(durabilities.map(\.rawValue).joined(separator: "/")), "
+        return
+            "projects \(projectCount) × \(tasksPerProject) tasks, pool \(poolLimit), durability \(durabilities.map(\.rawValue).joined(separator: "/")), "
             + "crash \(percent(crashRate)), transient \(percent(transientRate)), rate limit \(percent(rateLimitRate)), duplicate \(percent(duplicateRate)), "
             + "stale \(percent(staleAnswerRate)), cancel race \(percent(cancelRaceRate)), resubmit \(percent(resubmitRate)), storage \(storage), "
             + "execution ≤\(executionMsMax) ms, person every \(personPeriodMs) ms"
@@ -101,6 +103,7 @@ public struct StorageFaultRates: Sendable, CustomStringConvertible, Equatable {
     public var description: String {
         guard !isOff else { return "off" }
         func percent(_ value: Double) -> String { value == 0 ? "off" : "\((value * 10_000).rounded() / 100)%" }
-        return "[eio \(percent(ioErrorRate)), enospc \(percent(diskFullRate)), short \(percent(shortWriteRate)), power \(percent(powerLossRate))\(tornPages ? " torn" : "")]"
+        return
+            "[eio \(percent(ioErrorRate)), enospc \(percent(diskFullRate)), short \(percent(shortWriteRate)), power \(percent(powerLossRate))\(tornPages ? " torn" : "")]"
     }
 }

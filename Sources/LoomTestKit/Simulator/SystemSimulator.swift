@@ -34,7 +34,13 @@ public final class SystemSimulator {
         /// A bound on events in one run.
         public var eventsMax = 200_000
         /// The host's retry schedule (loomd's, with shorter waits so a seed stays quick).
-        public var retryPolicy = RetryPolicy(attemptsMax: 4, baseMs: 200, capMs: 5_000, rateLimitWaitMs: 2_000, rateLimitWaitsMax: 3)
+        public var retryPolicy = RetryPolicy(
+            attemptsMax: 4,
+            baseMs: 200,
+            capMs: 5_000,
+            rateLimitWaitMs: 2_000,
+            rateLimitWaitsMax: 3
+        )
         /// A mutation for the simulator's own test: executions never finish, so the world
         /// stalls and the liveness check must say so.
         public var stallEffects = false
@@ -58,7 +64,13 @@ public final class SystemSimulator {
     private var chance: SplitMix64
     private var faultsOn = true
     private let responder = PublishingWorld.responder()
-    private let person = Caller(principal: .human(uid: 1000), uid: 1000, gid: 1000, pid: 4242, executable: "/usr/bin/loomctl")
+    private let person = Caller(
+        principal: .human(uid: 1000),
+        uid: 1000,
+        gid: 1000,
+        pid: 4242,
+        executable: "/usr/bin/loomctl"
+    )
     private var projects: [ProjectState] = []
 
     // The daemon: gone at a crash, rebuilt at a restart.
@@ -105,7 +117,12 @@ public final class SystemSimulator {
 
     /// What a client was told, and where the journal stood when it was.
     struct Acknowledgement {
-        enum What { case submission(key: String, index: Int), delivery(key: String), answer(eventID: String), cancel(task: String) }
+        enum What {
+            case submission(key: String, index: Int)
+            case delivery(key: String)
+            case answer(eventID: String)
+            case cancel(task: String)
+        }
         let what: What
         let seq: Int64
         let headHex: String
@@ -137,9 +154,17 @@ public final class SystemSimulator {
         self.chance = SplitMix64(seed: configuration.seed)
         self.pool = EffectQueue(limit: swarm.poolLimit)
         let unique = SplitMix64.hash(seed: configuration.seed, configuration.directory)
-        self.shim = swarm.storage.isOff ? nil : StorageShim(name: "loom-sim-\(configuration.seed)-\(unique)", seed: configuration.seed)
+        self.shim =
+            swarm.storage.isOff
+            ? nil : StorageShim(name: "loom-sim-\(configuration.seed)-\(unique)", seed: configuration.seed)
         for index in 0..<swarm.projectCount {
-            projects.append(ProjectState(index: index, path: "\(configuration.directory)/p\(index).db", durability: swarm.durabilities[index]))
+            projects.append(
+                ProjectState(
+                    index: index,
+                    path: "\(configuration.directory)/p\(index).db",
+                    durability: swarm.durabilities[index]
+                )
+            )
         }
     }
 
@@ -157,7 +182,10 @@ public final class SystemSimulator {
         schedule(.restart, inMs: 0)
         for project in projects {
             for index in 0..<swarm.tasksPerProject {
-                schedule(.submit(project: project.index, index: index), inMs: chance.below(configuration.faultPhaseMs / 2))
+                schedule(
+                    .submit(project: project.index, index: index),
+                    inMs: chance.below(configuration.faultPhaseMs / 2)
+                )
             }
             schedule(.person(project: project.index), inMs: swarm.personPeriodMs)
         }
@@ -174,8 +202,13 @@ public final class SystemSimulator {
             }
             try handle(event)
             if !faultsOn {
-                guard ticksAfterFaults <= configuration.livenessTicksMax, nowMs <= configuration.faultPhaseMs + configuration.livenessMs else {
-                    throw failure(.liveness, "tasks still unfinished \(ticksAfterFaults) ticks after the faults stopped: \(try unfinishedSummary())")
+                guard ticksAfterFaults <= configuration.livenessTicksMax,
+                    nowMs <= configuration.faultPhaseMs + configuration.livenessMs
+                else {
+                    throw failure(
+                        .liveness,
+                        "tasks still unfinished \(ticksAfterFaults) ticks after the faults stopped: \(try unfinishedSummary())"
+                    )
                 }
                 if try allFinished() { break }
             }
@@ -251,14 +284,18 @@ public final class SystemSimulator {
                 let store = try Store(path: project.path, options: options)
                 store.faultHook = { [unowned self] point in try self.maybeCrash(point) }
                 project.lastTokenMs = try store.lastTimeToken() ?? 1_700_000_000_000
-                let engine = try Engine(store: store, bundles: [configuration.bundle]) { [unowned self, unowned project] in
+                let engine = try Engine(store: store, bundles: [configuration.bundle]) {
+                    [unowned self, unowned project] in
                     project.lastTokenMs = max(project.lastTokenMs + 1, 1_700_000_000_000 + Int64(self.nowMs))
                     return project.lastTokenMs
                 }
                 project.engine = engine
             } catch {
                 if afterPowerCut, error.code == .corrupt || error.code == .notADatabase {
-                    throw failure(.durability, "\(project.path) (\(project.durability.rawValue)) does not open after a power cut: \(error)")
+                    throw failure(
+                        .durability,
+                        "\(project.path) (\(project.durability.rawValue)) does not open after a power cut: \(error)"
+                    )
                 }
                 if afterPowerCut { powerWasCut = true }
                 guard try absorb(error, doing: "opening \(project.path)") else { return }
@@ -297,21 +334,34 @@ public final class SystemSimulator {
             let integrity = try engine.store.integrityCheck()
             if integrity != "ok" { broken = "integrity_check: \(integrity)" }
             surviving = try engine.chainPosition().seq
-            for acknowledgement in project.acknowledged where broken == nil && acknowledgement.seq <= surviving && acknowledgement.seq > 0 {
-                let rows = try engine.store.query("SELECT lower(hex(hash)) AS h FROM journal WHERE seq = :seq", bindings: [":seq": String(acknowledgement.seq)])
+            for acknowledgement in project.acknowledged
+            where broken == nil && acknowledgement.seq <= surviving && acknowledgement.seq > 0 {
+                let rows = try engine.store.query(
+                    "SELECT lower(hex(hash)) AS h FROM journal WHERE seq = :seq",
+                    bindings: [":seq": String(acknowledgement.seq)]
+                )
                 if rows.first?["h"]?.stringValue != acknowledgement.headHex {
-                    broken = "the journal at \(acknowledgement.seq) is not what was acknowledged (\(acknowledgement.what)): not a prefix"
+                    broken =
+                        "the journal at \(acknowledgement.seq) is not what was acknowledged (\(acknowledgement.what)): not a prefix"
                 }
             }
         } catch {
-            if error.code == .injectedFault || error.code == .io || error.code == .full { crash(); return }
+            if error.code == .injectedFault || error.code == .io || error.code == .full {
+                crash()
+                return
+            }
             throw failure(.durability, "\(project.path) after a power cut: \(error)")
         }
-        if let broken { throw failure(.durability, "\(project.path) (\(project.durability.rawValue)) after a power cut: \(broken)") }
+        if let broken {
+            throw failure(.durability, "\(project.path) (\(project.durability.rawValue)) after a power cut: \(broken)")
+        }
         let lost = project.acknowledged.filter { $0.seq > surviving }
         guard !lost.isEmpty else { return }
         guard project.durability == .normal else {
-            throw failure(.durability, "\(project.path) (full) lost \(lost.count) acknowledged input(s) to a power cut, first \(lost[0].what) at \(lost[0].seq); the journal ends at \(surviving)")
+            throw failure(
+                .durability,
+                "\(project.path) (full) lost \(lost.count) acknowledged input(s) to a power cut, first \(lost[0].what) at \(lost[0].seq); the journal ends at \(surviving)"
+            )
         }
         stats.lostTail += lost.count
         project.acknowledged.removeAll { $0.seq > surviving }
@@ -391,7 +441,13 @@ public final class SystemSimulator {
                 result = AgentResult(error: .transient, message: "simulated timeout", provider: "scripted").json
             } else if chance.chance(swarm.rateLimitRate) {
                 stats.rateLimits += 1
-                result = AgentResult(error: .rateLimited, message: "simulated 429", retryAfterMs: chance.below(1_000), provider: "scripted").json
+                result =
+                    AgentResult(
+                        error: .rateLimited,
+                        message: "simulated 429",
+                        retryAfterMs: chance.below(1_000),
+                        provider: "scripted"
+                    ).json
             }
         }
         guard !configuration.stallEffects else { return }
@@ -404,10 +460,20 @@ public final class SystemSimulator {
         let project = projects[job.project]
         guard let engine = project.engine else { return }
         let slot = EffectTracker<Int>.slot(key: job.effect.key, project: project.path)
-        if let decision = configuration.retryPolicy.decision(key: job.effect.key, result: result, attempt: job.attempt, waits: job.waits) {
+        if let decision = configuration.retryPolicy.decision(
+            key: job.effect.key,
+            result: result,
+            attempt: job.attempt,
+            waits: job.waits
+        ) {
             do throws(LoomError) {
-                let started = try engine.recordRetry(key: job.effect.key, attempt: job.attempt, errorClass: result["errorClass"]?.stringValue ?? "",
-                                                     delayMs: decision.delayMs, message: result["error"]?.stringValue ?? "")
+                let started = try engine.recordRetry(
+                    key: job.effect.key,
+                    attempt: job.attempt,
+                    errorClass: result["errorClass"]?.stringValue ?? "",
+                    delayMs: decision.delayMs,
+                    message: result["error"]?.stringValue ?? ""
+                )
                 countTick()
                 schedule(started, in: project)
                 if try engine.task(job.effect.taskID)?.status.isFinished == true {
@@ -420,8 +486,14 @@ public final class SystemSimulator {
             nextTimer += 1
             tracker.park(slot, task: job.effect.taskID, timer: nextTimer)
             let waits = decision.nextAttempt == job.attempt ? job.waits + 1 : 0
-            schedule(.retryDue(epoch: epoch, job: Job(project: job.project, effect: job.effect, attempt: decision.nextAttempt, waits: waits), slot: slot),
-                     inMs: decision.delayMs)
+            schedule(
+                .retryDue(
+                    epoch: epoch,
+                    job: Job(project: job.project, effect: job.effect, attempt: decision.nextAttempt, waits: waits),
+                    slot: slot
+                ),
+                inMs: decision.delayMs
+            )
             return
         }
         tracker.end(slot)
@@ -429,7 +501,12 @@ public final class SystemSimulator {
     }
 
     /// Delivers a result as loomd does, with `DeliveryFailure` deciding what a failure means.
-    private func deliver(_ effect: Effect, _ result: JSONValue, in project: ProjectState, retry: Int) throws(SimulationFailure) {
+    private func deliver(
+        _ effect: Effect,
+        _ result: JSONValue,
+        in project: ProjectState,
+        retry: Int
+    ) throws(SimulationFailure) {
         guard let engine = project.engine else { return }
         do {
             let outcome = try engine.deliver(key: effect.key, result: result)
@@ -438,7 +515,10 @@ public final class SystemSimulator {
             if case .applied(let more) = outcome {
                 schedule(more, in: project)
                 if faultsOn, chance.chance(swarm.duplicateRate) {
-                    schedule(.hostDelivery(project: project.index, key: effect.key, result: result), inMs: chance.below(10_000))
+                    schedule(
+                        .hostDelivery(project: project.index, key: effect.key, result: result),
+                        inMs: chance.below(10_000)
+                    )
                 }
             }
             try afterTick(effect.taskID, in: project)
@@ -446,12 +526,17 @@ public final class SystemSimulator {
             throw broken
         } catch {
             let error = error as! LoomError
-            if configuration.trace { print("  delivering \(effect.key) failed: \(error) [sqlite \(error.sqliteCode ?? 0)]") }
+            if configuration.trace {
+                print("  delivering \(effect.key) failed: \(error) [sqlite \(error.sqliteCode ?? 0)]")
+            }
             switch DeliveryFailure.decide(error, key: effect.key, retry: retry, standInPossible: false) {
             case .retry(let delayMs):
                 guard error.code != .injectedFault else { return crash() }
                 stats.deliveryRetries += 1
-                schedule(.redeliver(epoch: epoch, project: project.index, effect: effect, result: result, retry: retry + 1), inMs: delayMs)
+                schedule(
+                    .redeliver(epoch: epoch, project: project.index, effect: effect, result: result, retry: retry + 1),
+                    inMs: delayMs
+                )
             case .leavePending:
                 stats.leftPending += 1
             case .standIn, .quarantined:
@@ -463,12 +548,21 @@ public final class SystemSimulator {
         }
     }
 
-    private func noteDelivery(_ outcome: Delivery, key: String, in project: ProjectState, fromHost: Bool) throws(SimulationFailure) {
+    private func noteDelivery(
+        _ outcome: Delivery,
+        key: String,
+        in project: ProjectState,
+        fromHost: Bool
+    ) throws(SimulationFailure) {
         switch outcome {
         case .applied:
             project.applied[key, default: 0] += 1
-            guard project.applied[key] == 1 else { throw failure(.safety, "the result of \(key) was applied \(project.applied[key] ?? 0) times") }
-            guard !fromHost || !project.deliveries.contains(key) else { throw failure(.safety, "a duplicate delivery of \(key) was applied") }
+            guard project.applied[key] == 1 else {
+                throw failure(.safety, "the result of \(key) was applied \(project.applied[key] ?? 0) times")
+            }
+            guard !fromHost || !project.deliveries.contains(key) else {
+                throw failure(.safety, "a duplicate delivery of \(key) was applied")
+            }
             project.deliveries.insert(key)
             acknowledge(.delivery(key: key), in: project)
         case .duplicate:
@@ -484,7 +578,7 @@ public final class SystemSimulator {
         let outcome: Delivery
         do throws(LoomError) {
             outcome = try engine.deliver(key: key, result: result)
-        } catch where error.code == .notFound && project.durability == .normal && (shim?.counts.powerCuts ?? 0) > 0 {
+        } catch  where error.code == .notFound && project.durability == .normal && (shim?.counts.powerCuts ?? 0) > 0 {
             // Its intent was in the tail a power cut took (NORMAL): the key is unknown now.
             return
         } catch {
@@ -496,7 +590,9 @@ public final class SystemSimulator {
         // took) moves the task on, as loomd's `effects.deliver` does.
         if case .applied(let more) = outcome {
             schedule(more, in: project)
-            if let task = try? engine.task(key.split(separator: ":").first.map(String.init) ?? "")?.id { try afterTick(task, in: project) }
+            if let task = try? engine.task(key.split(separator: ":").first.map(String.init) ?? "")?.id {
+                try afterTick(task, in: project)
+            }
         }
     }
 
@@ -520,10 +616,16 @@ public final class SystemSimulator {
     /// engine's memory: no I/O, so no fault can hit it).
     private func acknowledge(_ what: Acknowledgement.What, in project: ProjectState) {
         guard let position = try? project.engine?.chainPosition() else { return }
-        project.acknowledged.append(Acknowledgement(what: what, seq: position.seq, headHex: position.head.map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
-        }.joined()))
+        project.acknowledged.append(
+            Acknowledgement(
+                what: what,
+                seq: position.seq,
+                headHex: position.head.map { byte in
+                    let digits = Array("0123456789abcdef")
+                    return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+                }.joined()
+            )
+        )
     }
 
     // MARK: Clients and people
@@ -535,8 +637,12 @@ public final class SystemSimulator {
         }
         let receipt: SubmitReceipt
         do throws(LoomError) {
-            receipt = try engine.submit(bundle: configuration.bundle.name, input: "simulated request \(key) (seed \(configuration.seed))",
-                                        idempotencyKey: key, by: person)
+            receipt = try engine.submit(
+                bundle: configuration.bundle.name,
+                input: "simulated request \(key) (seed \(configuration.seed))",
+                idempotencyKey: key,
+                by: person
+            )
         } catch {
             guard try absorb(error, doing: "submitting \(key)") else {
                 return schedule(.submit(project: project.index, index: index), inMs: 500)
@@ -562,15 +668,22 @@ public final class SystemSimulator {
         guard daemonUp, let engine = project.engine, let known = project.submissions[key] else { return }
         let receipt: SubmitReceipt
         do throws(LoomError) {
-            receipt = try engine.submit(bundle: configuration.bundle.name, input: "simulated request \(key) (seed \(configuration.seed))",
-                                        idempotencyKey: key, by: person)
+            receipt = try engine.submit(
+                bundle: configuration.bundle.name,
+                input: "simulated request \(key) (seed \(configuration.seed))",
+                idempotencyKey: key,
+                by: person
+            )
         } catch {
             _ = try absorb(error, doing: "resubmitting \(key)")
             return
         }
         stats.resubmissions += 1
         guard receipt.taskID == known, !receipt.created else {
-            throw failure(.safety, "resubmitting \(key) made \(receipt.taskID) (created \(receipt.created)); acknowledged as \(known)")
+            throw failure(
+                .safety,
+                "resubmitting \(key) made \(receipt.taskID) (created \(receipt.created)); acknowledged as \(known)"
+            )
         }
     }
 
@@ -584,9 +697,15 @@ public final class SystemSimulator {
             // Now and then a person cancels a task while its effects run: their results,
             // when they come, must be discarded, never applied.
             if faultsOn, chance.chance(swarm.cancelRaceRate / 3),
-               let running = try engine.store.query("SELECT id FROM tasks WHERE status = 'running' ORDER BY seq LIMIT 1").first?["id"]?.stringValue {
+                let running = try engine.store.query(
+                    "SELECT id FROM tasks WHERE status = 'running' ORDER BY seq LIMIT 1"
+                ).first?["id"]?.stringValue
+            {
                 stats.cancelRaces += 1
-                schedule(try engine.cancel(task: running, reason: "simulated cancel while effects run", by: person), in: project)
+                schedule(
+                    try engine.cancel(task: running, reason: "simulated cancel while effects run", by: person),
+                    in: project
+                )
                 countTick()
                 acknowledge(.cancel(task: running), in: project)
                 try afterTickLoom(running, in: project)
@@ -611,8 +730,12 @@ public final class SystemSimulator {
             let stale = seen[chance.below(seen.count - 1)]
             do throws(LoomError) {
                 try engine.answerGate(task: task, gate: stale, answer: .approve, by: person)
-                throw LoomError(.internal, "a stale answer naming \(stale) was applied while \(gate.eventID) waits", context: "simulating")
-            } catch where error.code == .staleGate {
+                throw LoomError(
+                    .internal,
+                    "a stale answer naming \(stale) was applied while \(gate.eventID) waits",
+                    context: "simulating"
+                )
+            } catch  where error.code == .staleGate {
                 stats.staleAnswersRefused += 1
                 countTick()
             }
@@ -620,18 +743,29 @@ public final class SystemSimulator {
         if faultsOn, chance.chance(swarm.cancelRaceRate) {
             // A cancel lands first; the answer that raced it must be refused, not applied.
             stats.cancelRaces += 1
-            schedule(try engine.cancel(task: task, reason: "simulated cancel racing an answer", by: person), in: project)
+            schedule(
+                try engine.cancel(task: task, reason: "simulated cancel racing an answer", by: person),
+                in: project
+            )
             countTick()
             acknowledge(.cancel(task: task), in: project)
             do throws(LoomError) {
                 try engine.answerGate(task: task, gate: gate.eventID, answer: .approve, by: person)
-                throw LoomError(.internal, "an answer to \(gate.eventID) was applied after its task was cancelled", context: "simulating")
-            } catch where error.code == .staleGate || error.code == .conflict || error.code == .notFound || error.code == .invalidInput {
+                throw LoomError(
+                    .internal,
+                    "an answer to \(gate.eventID) was applied after its task was cancelled",
+                    context: "simulating"
+                )
+            } catch
+                where error.code == .staleGate || error.code == .conflict || error.code == .notFound
+                || error.code == .invalidInput
+            {
                 countTick()
             }
             return try afterTickLoom(task, in: project)
         }
-        var (answer, message) = responder.gate(gate, SplitMix64.hash(seed: configuration.seed, gate.eventID)) ?? (.approve, "")
+        var (answer, message) =
+            responder.gate(gate, SplitMix64.hash(seed: configuration.seed, gate.eventID)) ?? (.approve, "")
         if !faultsOn, answer != .approve { (answer, message) = (.approve, "") }
         if answer == .requestChanges {
             let key = "\(task)#\(gate.role)"
@@ -639,7 +773,13 @@ public final class SystemSimulator {
             if project.sendBacks[key, default: 0] > 2 { (answer, message) = (.approve, "") }
         }
         do throws(LoomError) {
-            let started = try engine.answerGate(task: task, gate: gate.eventID, answer: answer, message: message, by: person)
+            let started = try engine.answerGate(
+                task: task,
+                gate: gate.eventID,
+                answer: answer,
+                message: message,
+                by: person
+            )
             countTick()
             project.answers.insert(gate.eventID)
             acknowledge(.answer(eventID: gate.eventID), in: project)
@@ -647,17 +787,29 @@ public final class SystemSimulator {
             // A second person on a stale page answers the same event id: refused, never applied.
             if faultsOn, chance.chance(swarm.staleAnswerRate) {
                 do throws(LoomError) {
-                    try engine.answerGate(task: task, gate: gate.eventID, answer: .abandon, message: "stale page", by: person)
+                    try engine.answerGate(
+                        task: task,
+                        gate: gate.eventID,
+                        answer: .abandon,
+                        message: "stale page",
+                        by: person
+                    )
                     throw LoomError(.internal, "a second answer to \(gate.eventID) was applied", context: "simulating")
-                } catch where error.code == .staleGate || error.code == .conflict {
+                } catch  where error.code == .staleGate || error.code == .conflict {
                     stats.staleAnswersRefused += 1
                     countTick()
                 }
             }
-        } catch where error.code == .invariantViolation {
+        } catch  where error.code == .invariantViolation {
             // A rule refused the answer (journaled); the person abandons instead.
             countTick()
-            let started = try engine.answerGate(task: task, gate: gate.eventID, answer: .abandon, message: "refused", by: person)
+            let started = try engine.answerGate(
+                task: task,
+                gate: gate.eventID,
+                answer: .abandon,
+                message: "refused",
+                by: person
+            )
             project.answers.insert(gate.eventID)
             acknowledge(.answer(eventID: gate.eventID), in: project)
             schedule(started, in: project)
@@ -677,7 +829,9 @@ public final class SystemSimulator {
         for project in projects {
             guard project.submissions.count == swarm.tasksPerProject, let engine = project.engine else { return false }
             do throws(LoomError) {
-                let open = try engine.store.query("SELECT count(*) AS n FROM tasks WHERE status IN ('queued', 'running', 'parked')")
+                let open = try engine.store.query(
+                    "SELECT count(*) AS n FROM tasks WHERE status IN ('queued', 'running', 'parked')"
+                )
                 if open.first?["n"]?.intValue != 0 { return false }
             } catch {
                 throw failure(.safety, "counting open tasks: \(error)")
@@ -689,10 +843,18 @@ public final class SystemSimulator {
     private func unfinishedSummary() throws(SimulationFailure) -> String {
         var parts: [String] = []
         for project in projects {
-            guard let engine = project.engine else { parts.append("p\(project.index): closed"); continue }
-            let rows = (try? engine.store.query("SELECT id, status, step FROM tasks WHERE status IN ('queued', 'running', 'parked')")) ?? []
+            guard let engine = project.engine else {
+                parts.append("p\(project.index): closed")
+                continue
+            }
+            let rows =
+                (try? engine.store.query(
+                    "SELECT id, status, step FROM tasks WHERE status IN ('queued', 'running', 'parked')"
+                )) ?? []
             let pending = (try? engine.pendingEffects().map(\.key)) ?? []
-            parts.append("p\(project.index): submitted \(project.submissions.count)/\(swarm.tasksPerProject), open \(rows.map { "\($0["id"]?.stringValue ?? "")=\($0["status"]?.stringValue ?? "")@\($0["step"]?.stringValue ?? "")" }), pending \(pending), in flight \(tracker.inFlightCount), pool \(pool.running)+\(pool.waitingCount)")
+            parts.append(
+                "p\(project.index): submitted \(project.submissions.count)/\(swarm.tasksPerProject), open \(rows.map { "\($0["id"]?.stringValue ?? "")=\($0["status"]?.stringValue ?? "")@\($0["step"]?.stringValue ?? "")" }), pending \(pending), in flight \(tracker.inFlightCount), pool \(pool.running)+\(pool.waitingCount)"
+            )
         }
         return parts.joined(separator: "; ")
     }
@@ -705,20 +867,42 @@ public final class SystemSimulator {
             do {
                 let store = try Store(path: project.path)
                 let integrity = try store.integrityCheck()
-                guard integrity == "ok" else { throw failure(.durability, "\(project.path): integrity_check: \(integrity)") }
-                let twice = try store.query("SELECT json_extract(payload, '$.key') AS key, count(*) AS n FROM journal WHERE kind = 'effect_result' GROUP BY 1 HAVING n > 1")
-                guard twice.isEmpty else { throw failure(.safety, "\(project.path): results journaled twice: \(twice)") }
+                guard integrity == "ok" else {
+                    throw failure(.durability, "\(project.path): integrity_check: \(integrity)")
+                }
+                let twice = try store.query(
+                    "SELECT json_extract(payload, '$.key') AS key, count(*) AS n FROM journal WHERE kind = 'effect_result' GROUP BY 1 HAVING n > 1"
+                )
+                guard twice.isEmpty else {
+                    throw failure(.safety, "\(project.path): results journaled twice: \(twice)")
+                }
                 for (key, taskID) in project.submissions {
-                    let rows = try store.query("SELECT id FROM tasks WHERE idempotency_key = :key", bindings: [":key": key])
-                    guard rows.first?["id"]?.stringValue == taskID else { throw failure(.safety, "\(project.path): acknowledged submission \(key) → \(taskID) lost") }
+                    let rows = try store.query(
+                        "SELECT id FROM tasks WHERE idempotency_key = :key",
+                        bindings: [":key": key]
+                    )
+                    guard rows.first?["id"]?.stringValue == taskID else {
+                        throw failure(.safety, "\(project.path): acknowledged submission \(key) → \(taskID) lost")
+                    }
                 }
                 for key in project.deliveries {
-                    let status = try store.query("SELECT status FROM effects WHERE key = :key", bindings: [":key": key]).first?["status"]?.stringValue
-                    guard status == "done" || status == "cancelled" else { throw failure(.safety, "\(project.path): acknowledged delivery \(key) lost (\(status ?? "no row"))") }
+                    let status = try store.query("SELECT status FROM effects WHERE key = :key", bindings: [":key": key])
+                        .first?["status"]?.stringValue
+                    guard status == "done" || status == "cancelled" else {
+                        throw failure(
+                            .safety,
+                            "\(project.path): acknowledged delivery \(key) lost (\(status ?? "no row"))"
+                        )
+                    }
                 }
                 for eventID in project.answers {
-                    let rows = try store.query("SELECT status FROM gates WHERE event_id = :id AND status <> 'waiting'", bindings: [":id": eventID])
-                    guard rows.count == 1 else { throw failure(.safety, "\(project.path): acknowledged answer \(eventID) lost") }
+                    let rows = try store.query(
+                        "SELECT status FROM gates WHERE event_id = :id AND status <> 'waiting'",
+                        bindings: [":id": eventID]
+                    )
+                    guard rows.count == 1 else {
+                        throw failure(.safety, "\(project.path): acknowledged answer \(eventID) lost")
+                    }
                 }
                 let report = try Replayer(source: store, bundles: [configuration.bundle]).run()
                 guard case .identical = report else { throw failure(.safety, "\(project.path): replay: \(report)") }

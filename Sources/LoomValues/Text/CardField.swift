@@ -1,4 +1,3 @@
-
 /// One field a card section shows: a dot path into a step's output (`summary`,
 /// `details.checks`), and for a list of objects the members to show of each element
 /// (`details.checks:name,status`), so a card names what matters without Swift code
@@ -43,7 +42,8 @@ public struct CardField: Equatable, Sendable {
     public static func oneLine(_ value: JSONValue, members: [String]) -> String {
         guard case .object(let object) = value else { return scalar(value) ?? value.canonicalText }
         let keys = members.isEmpty ? object.keys.sorted() : members
-        return keys.compactMap { key in object[key].flatMap(scalar).map { members.count == 1 ? $0 : "\(key): \($0)" } }.joined(separator: ", ")
+        return keys.compactMap { key in object[key].flatMap(scalar).map { members.count == 1 ? $0 : "\(key): \($0)" } }
+            .joined(separator: ", ")
     }
 
     public static func scalar(_ value: JSONValue) -> String? {

@@ -1,4 +1,3 @@
-
 /// An agent's output as a person reads it, for `loomctl log` and the dashboard's timeline:
 /// an object's members as `name: value` lines (lists as `- item` lines), in name order;
 /// anything else as its own lines. Never escaped JSON.

@@ -19,8 +19,12 @@ public struct DashboardConfiguration: Sendable {
     public var csrfToken: String
     public var limits = DashboardLimits()
 
-    public init(socketPath: String, stateDirectory: String,
-                accessToken: String = DashboardConfiguration.randomToken(), csrfToken: String = DashboardConfiguration.randomToken()) {
+    public init(
+        socketPath: String,
+        stateDirectory: String,
+        accessToken: String = DashboardConfiguration.randomToken(),
+        csrfToken: String = DashboardConfiguration.randomToken()
+    ) {
         self.socketPath = socketPath
         self.stateDirectory = stateDirectory
         self.accessToken = accessToken

@@ -19,11 +19,17 @@ public struct DaemonGateway: Sendable {
     }
 
     /// One request, answered off the event loop.
-    public func call<M: IPCMethod>(_ method: M.Type, _ params: M.Params, doing: String) async throws(DashboardError) -> M.Result {
+    public func call<M: IPCMethod>(
+        _ method: M.Type,
+        _ params: M.Params,
+        doing: String
+    ) async throws(DashboardError) -> M.Result {
         let socketPath = self.socketPath, timeoutMs = self.timeoutMs
         let outcome: Result<M.Result, DashboardError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(returning: Self.callNow(socketPath: socketPath, timeoutMs: timeoutMs, method, params, doing: doing))
+                continuation.resume(
+                    returning: Self.callNow(socketPath: socketPath, timeoutMs: timeoutMs, method, params, doing: doing)
+                )
             }
         }
         return try outcome.get()
@@ -36,8 +42,13 @@ public struct DaemonGateway: Sendable {
     }
 
     /// The same call, blocking the calling thread (for the watch threads).
-    static func callNow<M: IPCMethod>(socketPath: String, timeoutMs: Int, _ method: M.Type, _ params: M.Params,
-                                      doing: String) -> Result<M.Result, DashboardError> {
+    static func callNow<M: IPCMethod>(
+        socketPath: String,
+        timeoutMs: Int,
+        _ method: M.Type,
+        _ params: M.Params,
+        doing: String
+    ) -> Result<M.Result, DashboardError> {
         do {
             let client = try IPCClient(socketPath: socketPath, clientName: clientName, timeoutMs: timeoutMs)
             defer { client.close() }

@@ -1,7 +1,7 @@
 import Foundation
-import LoomValues
 import LoomIPC
 import LoomSystem
+import LoomValues
 
 /// Live updates for browsers: each SSE response is fed by its own `watch` stream on loomd's
 /// socket, read on a thread of its own (the IPC client blocks).
@@ -96,8 +96,15 @@ public final class EventStreamHub: @unchecked Sendable {
 
     /// `params` are the watch's; `after` resumes a task's journal after a reconnect (nil:
     /// a stream with no journal to resume, the fleet's).
-    private func start(watching params: Watch.Params, label: String, after: Int64?, stop: StopFlag) -> AsyncStream<String> {
-        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferedEventsMax))
+    private func start(
+        watching params: Watch.Params,
+        label: String,
+        after: Int64?,
+        stop: StopFlag
+    ) -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream(
+            bufferingPolicy: .bufferingNewest(Self.bufferedEventsMax)
+        )
         lock.withLock { running[ObjectIdentifier(stop)] = (stop, continuation) }
         continuation.onTermination = { [weak self] _ in
             stop.set()
@@ -113,7 +120,11 @@ public final class EventStreamHub: @unchecked Sendable {
                 do {
                     // A stop at shutdown must not wait for the next heartbeat to end the
                     // response: it is checked before every (re)connect and on every event.
-                    let client = try IPCClient(socketPath: socketPath, clientName: DaemonGateway.clientName, timeoutMs: heartbeatMs)
+                    let client = try IPCClient(
+                        socketPath: socketPath,
+                        clientName: DaemonGateway.clientName,
+                        timeoutMs: heartbeatMs
+                    )
                     client.streamIdleTimeoutMs = heartbeatMs
                     var watch = params
                     if after != nil { watch.after = lastSeq }
@@ -144,7 +155,10 @@ public final class EventStreamHub: @unchecked Sendable {
     /// agent's streamed output (loomd's `progress` events, which have no seq) as `progress`.
     static func sse(_ entry: JSONValue) -> String {
         if entry["kind"]?.stringValue == "changed" {
-            let data = JSONValue.object(["project": entry["project"] ?? .null, "task": entry["task"] ?? .null, "status": entry["status"] ?? .null]).canonicalText
+            let data = JSONValue.object([
+                "project": entry["project"] ?? .null, "task": entry["task"] ?? .null,
+                "status": entry["status"] ?? .null,
+            ]).canonicalText
             return "event: changed\ndata: \(data)\n\n"
         }
         if entry["kind"]?.stringValue == "progress" {
@@ -156,7 +170,8 @@ public final class EventStreamHub: @unchecked Sendable {
         }
         let row = TaskPage.timelineRow(entry)
         let data = JSONValue.object([
-            "seq": .int(entry["seq"]?.intValue ?? 0), "tick": .string(row[1]), "time": .string(row[2]), "kind": .string(row[3]),
+            "seq": .int(entry["seq"]?.intValue ?? 0), "tick": .string(row[1]), "time": .string(row[2]),
+            "kind": .string(row[3]),
             "actor": .string(row[4]), "summary": .string(String(row[5].prefix(summaryCharactersMax))),
         ]).canonicalText
         return "id: \(entry["seq"]?.intValue ?? 0)\nevent: entry\ndata: \(data)\n\n"

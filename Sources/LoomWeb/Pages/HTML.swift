@@ -53,7 +53,9 @@ public enum HTML {
     }
 
     static func userName(_ uid: Int64) -> String? {
-        guard let uid = uid_t(exactly: uid), let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
+        guard let uid = uid_t(exactly: uid), let entry = getpwuid(uid), let name = entry.pointee.pw_name else {
+            return nil
+        }
         return String(cString: name)
     }
 

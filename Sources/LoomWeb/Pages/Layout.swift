@@ -24,6 +24,10 @@ public enum Layout {
     }
 
     public static func errorPage(_ error: DashboardError) -> String {
-        page("error", body: "<h1>\(error.httpStatus) \(HTML.escape(error.code.rawValue))</h1><p class=\"problem\">\(HTML.escape(Redactor.redact(error.description)))</p><p><a href=\"/\">back to the fleet</a></p>")
+        page(
+            "error",
+            body:
+                "<h1>\(error.httpStatus) \(HTML.escape(error.code.rawValue))</h1><p class=\"problem\">\(HTML.escape(Redactor.redact(error.description)))</p><p><a href=\"/\">back to the fleet</a></p>"
+        )
     }
 }

@@ -4,7 +4,8 @@ import LoomValues
 /// beside it, is never opened; any value under a secret-sounding key is masked anyway.
 public enum ModelsPage {
     public static func render(path: String, models: JSONValue?, problem: String?) -> String {
-        var body = "<h1>Models</h1><p class=\"muted\">\(HTML.escape(path)) — change with <code>loomctl models set ROLE provider:model,…</code>; loomd reads it at each spawn.</p>"
+        var body =
+            "<h1>Models</h1><p class=\"muted\">\(HTML.escape(path)) — change with <code>loomctl models set ROLE provider:model,…</code>; loomd reads it at each spawn.</p>"
         if let problem { body += "<p class=\"problem\">\(HTML.escape(problem))</p>" }
         if let models {
             let masked = mask(models)
@@ -13,7 +14,8 @@ public enum ModelsPage {
                 for key in object.keys.sorted() {
                     if let inner = object[key]?.objectValue {
                         for innerKey in inner.keys.sorted() {
-                            body += "<tr><td>\(HTML.escape(key)) \(HTML.escape(innerKey))</td><td>\(HTML.escape(chain(inner[innerKey]!)))</td></tr>"
+                            body +=
+                                "<tr><td>\(HTML.escape(key)) \(HTML.escape(innerKey))</td><td>\(HTML.escape(chain(inner[innerKey]!)))</td></tr>"
                         }
                     } else {
                         body += "<tr><td>\(HTML.escape(key))</td><td>\(HTML.escape(chain(object[key]!)))</td></tr>"
@@ -21,13 +23,16 @@ public enum ModelsPage {
                 }
                 body += "</table>"
             }
-            body += "<details><summary>models.json</summary><pre>\(HTML.escape(Redactor.redact(masked.canonicalText)))</pre></details>"
+            body +=
+                "<details><summary>models.json</summary><pre>\(HTML.escape(Redactor.redact(masked.canonicalText)))</pre></details>"
         }
         return Layout.page("models", body: body)
     }
 
     static func chain(_ value: JSONValue) -> String {
-        if let array = value.arrayValue { return array.map { $0.stringValue ?? $0.canonicalText }.joined(separator: " → ") }
+        if let array = value.arrayValue {
+            return array.map { $0.stringValue ?? $0.canonicalText }.joined(separator: " → ")
+        }
         return value.stringValue ?? value.canonicalText
     }
 

@@ -12,7 +12,12 @@ public enum GraphPicture {
     }
 
     public static func render(dot: String, limits: DashboardLimits) async -> Picture {
-        let output = await BoundedProcess.run(["dot", "-Tsvg"], input: dot, timeoutMs: limits.childProcessTimeoutMs, outputBytesMax: limits.svgBytesMax)
+        let output = await BoundedProcess.run(
+            ["dot", "-Tsvg"],
+            input: dot,
+            timeoutMs: limits.childProcessTimeoutMs,
+            outputBytesMax: limits.svgBytesMax
+        )
         guard output.ok, !output.truncated else {
             return .dotText(dot, problem: output.failure ?? "the picture is larger than \(limits.svgBytesMax) bytes")
         }

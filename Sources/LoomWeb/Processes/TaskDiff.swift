@@ -18,24 +18,63 @@ public enum TaskDiff {
     public static func read(project: String, workspace: JSONValue, limits: DashboardLimits) async -> Diff {
         if let directory = workspace["directory"]?.stringValue {
             let against = workspace["base"]?.stringValue ?? "HEAD"
-            let diff = await BoundedProcess.run(["git", "diff", "--no-color", "--no-ext-diff", against, "--"], directory: directory,
-                                                timeoutMs: limits.childProcessTimeoutMs, outputBytesMax: limits.diffBytesMax)
-            let others = await BoundedProcess.run(["git", "ls-files", "--others", "--exclude-standard"], directory: directory,
-                                                  timeoutMs: limits.childProcessTimeoutMs, outputBytesMax: 64 << 10)
+            let diff = await BoundedProcess.run(
+                ["git", "diff", "--no-color", "--no-ext-diff", against, "--"],
+                directory: directory,
+                timeoutMs: limits.childProcessTimeoutMs,
+                outputBytesMax: limits.diffBytesMax
+            )
+            let others = await BoundedProcess.run(
+                ["git", "ls-files", "--others", "--exclude-standard"],
+                directory: directory,
+                timeoutMs: limits.childProcessTimeoutMs,
+                outputBytesMax: 64 << 10
+            )
             let untracked = others.ok ? others.text.split(separator: "\n").map(String.init).prefix(200).map { $0 } : []
-            return Diff(source: "worktree \(directory) against \(against.prefix(12))", text: diff.text, truncated: diff.truncated,
-                        untracked: untracked, problem: diff.failure)
+            return Diff(
+                source: "worktree \(directory) against \(against.prefix(12))",
+                text: diff.text,
+                truncated: diff.truncated,
+                untracked: untracked,
+                problem: diff.failure
+            )
         }
         guard let branch = workspace["branch"]?.stringValue else {
-            return Diff(source: "", text: "", truncated: false, untracked: [], problem: "loomd named no workspace for this task")
+            return Diff(
+                source: "",
+                text: "",
+                truncated: false,
+                untracked: [],
+                problem: "loomd named no workspace for this task"
+            )
         }
-        let exists = await BoundedProcess.run(["git", "rev-parse", "--verify", "--quiet", "refs/heads/\(branch)"], directory: project,
-                                              timeoutMs: limits.childProcessTimeoutMs, outputBytesMax: 4 << 10)
+        let exists = await BoundedProcess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "refs/heads/\(branch)"],
+            directory: project,
+            timeoutMs: limits.childProcessTimeoutMs,
+            outputBytesMax: 4 << 10
+        )
         guard exists.ok else {
-            return Diff(source: "", text: "", truncated: false, untracked: [], problem: "no worktree and no branch \(branch) yet")
+            return Diff(
+                source: "",
+                text: "",
+                truncated: false,
+                untracked: [],
+                problem: "no worktree and no branch \(branch) yet"
+            )
         }
-        let diff = await BoundedProcess.run(["git", "diff", "--no-color", "--no-ext-diff", "HEAD...\(branch)", "--"], directory: project,
-                                            timeoutMs: limits.childProcessTimeoutMs, outputBytesMax: limits.diffBytesMax)
-        return Diff(source: "branch \(branch) against where it forked from HEAD", text: diff.text, truncated: diff.truncated, untracked: [], problem: diff.failure)
+        let diff = await BoundedProcess.run(
+            ["git", "diff", "--no-color", "--no-ext-diff", "HEAD...\(branch)", "--"],
+            directory: project,
+            timeoutMs: limits.childProcessTimeoutMs,
+            outputBytesMax: limits.diffBytesMax
+        )
+        return Diff(
+            source: "branch \(branch) against where it forked from HEAD",
+            text: diff.text,
+            truncated: diff.truncated,
+            untracked: [],
+            problem: diff.failure
+        )
     }
 }

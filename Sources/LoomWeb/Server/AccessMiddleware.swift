@@ -11,7 +11,11 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let cookies = request.headers[values: .cookie].joined(separator: "; ")
         var response: Response
         switch guardian.checkAccess(path: request.uri.path, query: request.uri.query, cookieHeader: cookies) {
@@ -21,9 +25,15 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
             response = Response(status: .seeOther, headers: [.location: location, .setCookie: guardian.cookieValue])
         case .refuse(let reason):
             let page = Layout.page("access token needed", body: "<h1>401</h1><p>\(HTML.escape(reason))</p>")
-            response = Response(status: .unauthorized, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
+            response = Response(
+                status: .unauthorized,
+                headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: page))
+            )
         }
-        if response.headers[.contentSecurityPolicy] == nil { response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy }
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        }
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.xFrameOptions] = "DENY"
         response.headers[.referrerPolicy] = "no-referrer"

@@ -16,7 +16,10 @@ public struct DashboardServer: Sendable {
 
     public init(configuration: DashboardConfiguration) {
         self.configuration = configuration
-        gateway = DaemonGateway(socketPath: configuration.socketPath, timeoutMs: configuration.limits.daemonCallTimeoutMs)
+        gateway = DaemonGateway(
+            socketPath: configuration.socketPath,
+            timeoutMs: configuration.limits.daemonCallTimeoutMs
+        )
         hub = EventStreamHub(socketPath: configuration.socketPath, limits: configuration.limits)
         guardian = AccessGuard(accessToken: configuration.accessToken, csrfToken: configuration.csrfToken)
     }
@@ -36,7 +39,8 @@ public struct DashboardServer: Sendable {
                 let port = channel.localAddress?.port ?? 0
                 let shownHost = host.contains(":") ? "[\(host)]" : host
                 onListening("http://\(shownHost):\(port)/?token=\(token)")
-            })
+            }
+        )
         // Open event streams would hold a graceful shutdown open: end them on the signal.
         let hub = self.hub
         var sources: [any DispatchSourceSignal] = []

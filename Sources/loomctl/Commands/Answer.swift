@@ -7,29 +7,48 @@ import LoomValues
 struct AnswerOptions: ParsableArguments {
     @Argument(help: "The task id.") var task: String
     @OptionGroup var project: ProjectOption
-    @Option(help: "The gate event id being answered (default: the gate the task waits at now). Naming it guards against answering a gate you have not seen.") var gate: String?
+    @Option(
+        help:
+            "The gate event id being answered (default: the gate the task waits at now). Naming it guards against answering a gate you have not seen."
+    ) var gate: String?
     @Option(help: "Why; required to request changes.") var reason: String?
     @OptionGroup var global: GlobalOptions
 
     func send(_ answer: String) throws {
         try runReporting {
-            let params = LoomIPC.Answer.Params(project: project.root, task: task, gate: gate, answer: answer, message: reason)
-            try global.call(LoomIPC.Answer.self, params) { result in "\(result.task): \(result.answer) at \(result.gate)" }
+            let params = LoomIPC.Answer.Params(
+                project: project.root,
+                task: task,
+                gate: gate,
+                answer: answer,
+                message: reason
+            )
+            try global.call(LoomIPC.Answer.self, params) { result in
+                "\(result.task): \(result.answer) at \(result.gate)"
+            }
         }
     }
 }
 
 struct Approve: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve the gate a task waits at (journaled as you, the OS user).")
+    static let configuration = CommandConfiguration(
+        commandName: "approve",
+        abstract: "Approve the gate a task waits at (journaled as you, the OS user)."
+    )
     @OptionGroup var options: AnswerOptions
     func run() throws { try options.send("approve") }
 }
 
 struct Reject: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "reject", abstract: "Request changes at the gate; --reason says what to change, and the task walks back.")
+    static let configuration = CommandConfiguration(
+        commandName: "reject",
+        abstract: "Request changes at the gate; --reason says what to change, and the task walks back."
+    )
     @OptionGroup var options: AnswerOptions
     func validate() throws {
-        guard let reason = options.reason, !reason.allSatisfy(\.isWhitespace) else { throw ValidationError("requesting changes needs --reason saying what to change") }
+        guard let reason = options.reason, !reason.allSatisfy(\.isWhitespace) else {
+            throw ValidationError("requesting changes needs --reason saying what to change")
+        }
     }
     func run() throws { try options.send("request_changes") }
 }
@@ -41,7 +60,10 @@ struct Abandon: ParsableCommand {
 }
 
 struct Cancel: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a task that has not finished; its pending effects are cancelled with it.")
+    static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Cancel a task that has not finished; its pending effects are cancelled with it."
+    )
     @Argument(help: "The task id.") var task: String
     @OptionGroup var project: ProjectOption
     @Option(help: "Why, for the audit trail.") var reason: String?

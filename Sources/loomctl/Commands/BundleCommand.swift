@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import LoomHost
 import LoomEngine
+import LoomHost
 import LoomViews
 
 /// `loomctl bundle show|graph NAME`: what a bundle does, read from its files (no daemon).
@@ -9,10 +9,14 @@ struct BundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bundle",
         abstract: "Show a bundle's phases, steps, agents, gates, policies and rules, or draw its flows.",
-        subcommands: [Show.self, Graph.self])
+        subcommands: [Show.self, Graph.self]
+    )
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a bundle: phases, flows and steps, agents, gates and policies, rules.")
+        static let configuration = CommandConfiguration(
+            commandName: "show",
+            abstract: "Print a bundle: phases, flows and steps, agents, gates and policies, rules."
+        )
         @Argument(help: "The bundle's name.") var name: String
         @OptionGroup var bundles: BundleOption
         func run() throws {
@@ -22,9 +26,11 @@ struct BundleCommand: ParsableCommand {
 
     struct Graph: ParsableCommand {
         static let configuration = CommandConfiguration(
-        commandName: "graph",
-            abstract: "Draw a bundle's flows: steps as nodes, walk-backs, gate outcomes and branches as labelled edges.",
-            discussion: "Pipe dot to Graphviz: loomctl bundle graph code | dot -Tsvg > code.svg")
+            commandName: "graph",
+            abstract:
+                "Draw a bundle's flows: steps as nodes, walk-backs, gate outcomes and branches as labelled edges.",
+            discussion: "Pipe dot to Graphviz: loomctl bundle graph code | dot -Tsvg > code.svg"
+        )
         @Argument(help: "The bundle's name.") var name: String
         @Option(help: "dot (Graphviz) or mermaid.") var format: GraphRenderer.Format = .dot
         @Option(help: "Only this flow (repeatable; default: every flow).") var flow: [String] = []
@@ -33,9 +39,15 @@ struct BundleCommand: ParsableCommand {
             try runReporting {
                 let bundle = try BundleCommand.find(name, in: bundles)
                 for name in flow where bundle.flows[name] == nil {
-                    throw CLIError("bundle \(bundle.name) has no flow \(name) (it has \(bundle.flows.keys.sorted().joined(separator: ", ")))", status: 3)
+                    throw CLIError(
+                        "bundle \(bundle.name) has no flow \(name) (it has \(bundle.flows.keys.sorted().joined(separator: ", ")))",
+                        status: 3
+                    )
                 }
-                print(GraphRenderer.render(FlowGraph(bundle: bundle, flows: flow.isEmpty ? nil : flow), as: format), terminator: "")
+                print(
+                    GraphRenderer.render(FlowGraph(bundle: bundle, flows: flow.isEmpty ? nil : flow), as: format),
+                    terminator: ""
+                )
             }
         }
     }
@@ -48,7 +60,10 @@ struct BundleCommand: ParsableCommand {
         }
         // ./bundles, then the bundles shipped beside loomctl.
         guard let directory = ShippedBundles.directory(before: ["bundles"]) else {
-            throw CLIError("no bundles found (looked in \((["bundles"] + ShippedBundles.candidates()).joined(separator: ", "))); name a directory with --bundles", status: 3)
+            throw CLIError(
+                "no bundles found (looked in \((["bundles"] + ShippedBundles.candidates()).joined(separator: ", "))); name a directory with --bundles",
+                status: 3
+            )
         }
         do { return try BundleOption.load(directory) } catch { throw CLIError("\(error)", status: 1) }
     }

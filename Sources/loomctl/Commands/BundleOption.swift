@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import LoomHost
 import LoomEngine
+import LoomHost
 
 /// `--bundles DIR`, for the commands that work on a project's file without the daemon and
 /// need the bundles it ran (verify, export, replay --since).
@@ -29,7 +29,9 @@ enum RuleFiles {
 
     static func load(_ paths: [String]) throws -> [SQLRule] {
         try paths.map { path in
-            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)", status: 1) }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError("cannot read \(path)", status: 1)
+            }
             guard data.count <= fileMaxBytes, var sql = String(data: data, encoding: .utf8) else {
                 throw CLIError("\(path) is not a UTF-8 SQL file of at most \(fileMaxBytes) bytes", status: 2)
             }
@@ -50,8 +52,14 @@ func isProofFile(_ argument: String) -> Bool {
 
 /// Reads a file with a size limit checked before reading.
 func readBounded(_ path: String, maxBytes: Int) throws -> [UInt8] {
-    guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { throw CLIError("cannot read \(path)", status: 1) }
-    if let size = attributes[.size] as? Int, size > maxBytes { throw CLIError("\(path) is \(size) bytes; the limit is \(maxBytes)", status: 1) }
-    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)", status: 1) }
+    guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+        throw CLIError("cannot read \(path)", status: 1)
+    }
+    if let size = attributes[.size] as? Int, size > maxBytes {
+        throw CLIError("\(path) is \(size) bytes; the limit is \(maxBytes)", status: 1)
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CLIError("cannot read \(path)", status: 1)
+    }
     return Array(data)
 }

@@ -12,7 +12,8 @@ struct Diff: ParsableCommand {
             While the task runs, the diff of its worktree (new files appear once the task's diff step \
             has recorded them); once it has ended, the diff of its branch loom/TASK. --stat prints \
             the summary only.
-            """)
+            """
+    )
 
     @Argument(help: "The task id.") var task: String
     @OptionGroup var project: ProjectOption
@@ -22,10 +23,13 @@ struct Diff: ParsableCommand {
         try runReporting {
             let store: Store
             do { store = try project.readOnlyStore() } catch { throw CLIError("\(error)", status: 3) }
-            let rows = try store.query("""
+            let rows = try store.query(
+                """
                 SELECT json_extract(output, '$.details.baseCommit') AS base FROM step_outputs
                 WHERE task_id = :task AND json_extract(output, '$.details.baseCommit') IS NOT NULL ORDER BY tick LIMIT 1
-                """, bindings: [":task": task])
+                """,
+                bindings: [":task": task]
+            )
             guard let base = rows.first?["base"]?.stringValue else {
                 throw CLIError("\(task) has no worktree on record (not a code task, or it has not started)", status: 3)
             }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import LoomProviders
 import LoomSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Front-ends with dependencies of their own live in executables of their own (git-style),
 /// so loomctl stays light and quick to start: `loomctl mcp` runs `loom-mcp`, `loomctl bot
@@ -20,7 +21,9 @@ enum FrontEnd {
         var cArgs = ([name] + arguments).map { strdup($0) }
         cArgs.append(nil)
         if let path = LoomExecutables.find(name) { execv(path, &cArgs) }
-        StandardError.write("loomctl: cannot run \(name) (looked beside loomctl in \(LoomExecutables.directory), then on PATH): \(Errno.current.description)\n")
+        StandardError.write(
+            "loomctl: cannot run \(name) (looked beside loomctl in \(LoomExecutables.directory), then on PATH): \(Errno.current.description)\n"
+        )
         if let hint { StandardError.write("\(hint)\n") }
         exit(1)
     }

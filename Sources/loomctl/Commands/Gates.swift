@@ -1,7 +1,7 @@
 import ArgumentParser
-import LoomIPC
 import Foundation
 import LoomEngine
+import LoomIPC
 import LoomValues
 
 /// `loomctl gates`: every gate waiting for a person, across all supervised projects.
@@ -9,14 +9,18 @@ struct Gates: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gates",
         abstract: "List every gate waiting for a person, across all projects, oldest first, with what each asks.",
-        discussion: "Each line: how long it has waited, the project, the task, the gate and the card's one-line summary. "
-            + "`loomctl status TASK -C DIR` shows the whole card; --json gives every card.")
+        discussion:
+            "Each line: how long it has waited, the project, the task, the gate and the card's one-line summary. "
+            + "`loomctl status TASK -C DIR` shows the whole card; --json gives every card."
+    )
 
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         try runReporting {
-            try global.call(LoomIPC.Gates.self, NoParams()) { result in Self.describe(result["gates"]?.arrayValue ?? [], nowMs: Self.nowMs()) }
+            try global.call(LoomIPC.Gates.self, NoParams()) { result in
+                Self.describe(result["gates"]?.arrayValue ?? [], nowMs: Self.nowMs())
+            }
         }
     }
 
@@ -24,7 +28,8 @@ struct Gates: ParsableCommand {
         guard !gates.isEmpty else { return "no gate waits for a person" }
         return gates.map { gate in
             let waited = waitedText(nowMs - (gate["sinceMs"]?.intValue ?? nowMs))
-            return "\(waited.padding(toLength: 8, withPad: " ", startingAt: 0)) \(gate["project"]?.stringValue ?? "?")  \(gate["task"]?.stringValue ?? "?")  "
+            return
+                "\(waited.padding(toLength: 8, withPad: " ", startingAt: 0)) \(gate["project"]?.stringValue ?? "?")  \(gate["task"]?.stringValue ?? "?")  "
                 + "\(gate["role"]?.stringValue ?? "?") (\(gate["event"]?.stringValue ?? "?"))  \(gate["summary"]?.stringValue ?? "")"
         }.joined(separator: "\n")
     }

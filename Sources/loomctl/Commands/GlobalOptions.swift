@@ -1,14 +1,17 @@
 import ArgumentParser
-import LoomSystem
 import Foundation
 import LoomEngine
 import LoomIPC
 import LoomProof
+import LoomSystem
 import LoomValues
 
 /// Options every daemon command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "The loomd socket (default: $LOOM_SOCKET, /run/loom/loomd.sock, $XDG_RUNTIME_DIR/loom/loomd.sock).")
+    @Option(
+        name: .long,
+        help: "The loomd socket (default: $LOOM_SOCKET, /run/loom/loomd.sock, $XDG_RUNTIME_DIR/loom/loomd.sock)."
+    )
     var socket: String?
 
     @Flag(name: .long, help: "Print the result as JSON, for scripts.")
@@ -22,7 +25,12 @@ struct GlobalOptions: ParsableArguments {
             return try IPCClient(socketPath: socketPath, clientName: "loomctl 0.1.0")
         } catch {
             let noDaemon = error.stage == .connect && error.code == .unavailable
-            throw CLIError(error, hint: noDaemon ? "start it with: loomd --state-dir ~/.local/state/loom --socket \(socketPath) &   (or: systemctl start loomd)" : nil)
+            throw CLIError(
+                error,
+                hint: noDaemon
+                    ? "start it with: loomd --state-dir ~/.local/state/loom --socket \(socketPath) &   (or: systemctl start loomd)"
+                    : nil
+            )
         }
     }
 
@@ -120,7 +128,14 @@ private func reported(_ message: String, status: Int32) -> ExitCode {
     StandardError.write("loomctl: \(message)\n")
     let arguments = CommandLine.arguments.dropFirst().prefix { $0 != "--" }
     if arguments.contains("--json") {
-        print(JSONValue.object(["error": .object(["code": .string(CLIError.codeName(status)), "message": .string(message), "status": .int(Int64(status))])]).canonicalText)
+        print(
+            JSONValue.object([
+                "error": .object([
+                    "code": .string(CLIError.codeName(status)), "message": .string(message),
+                    "status": .int(Int64(status)),
+                ])
+            ]).canonicalText
+        )
     }
     return ExitCode(status)
 }

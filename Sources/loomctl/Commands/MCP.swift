@@ -5,7 +5,9 @@ struct MCP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp",
         abstract: "Serve loom's tools over MCP on stdio (runs loom-mcp).",
-        discussion: "The host submits tasks, executes their agent steps itself and reports each result; gates stay with people. See docs/mcp.md.")
+        discussion:
+            "The host submits tasks, executes their agent steps itself and reports each result; gates stay with people. See docs/mcp.md."
+    )
 
     @Argument(parsing: .captureForPassthrough, help: "Passed to loom-mcp (see: loom-mcp --help).")
     var arguments: [String] = []

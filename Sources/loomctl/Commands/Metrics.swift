@@ -1,11 +1,14 @@
 import ArgumentParser
-import LoomIPC
 import LoomEngine
+import LoomIPC
 import LoomValues
 
 /// `loomctl metrics`: Prometheus text format, for node_exporter's textfile collector.
 struct Metrics: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "metrics", abstract: "Print loomd's metrics in Prometheus text format 0.0.4 (loom_ prefix).")
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "Print loomd's metrics in Prometheus text format 0.0.4 (loom_ prefix)."
+    )
     @OptionGroup var global: GlobalOptions
 
     func run() throws {

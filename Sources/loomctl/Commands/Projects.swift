@@ -1,11 +1,15 @@
 import ArgumentParser
-import LoomIPC
 import LoomEngine
+import LoomIPC
 
 /// `loomctl projects list|add|remove|clear-quarantine`.
 struct Projects: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "projects", abstract: "List, add or remove the projects loomd supervises; clear a quarantine.",
-                                                    subcommands: [List.self, Add.self, Remove.self, ClearQuarantine.self], defaultSubcommand: List.self)
+    static let configuration = CommandConfiguration(
+        commandName: "projects",
+        abstract: "List, add or remove the projects loomd supervises; clear a quarantine.",
+        subcommands: [List.self, Add.self, Remove.self, ClearQuarantine.self],
+        defaultSubcommand: List.self
+    )
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List supervised projects.")
@@ -14,16 +18,23 @@ struct Projects: ParsableCommand {
             try runReporting {
                 try global.call(ProjectsList.self, NoParams()) { result in
                     let projects = result["projects"]?.arrayValue ?? []
-                    return projects.isEmpty ? "no projects" : projects.map { project in
-                        (project["path"]?.stringValue ?? "?") + (project["quarantined"].map { "  QUARANTINED: \($0["reason"]?.stringValue ?? "")" } ?? "")
-                    }.joined(separator: "\n")
+                    return projects.isEmpty
+                        ? "no projects"
+                        : projects.map { project in
+                            (project["path"]?.stringValue ?? "?")
+                                + (project["quarantined"].map { "  QUARANTINED: \($0["reason"]?.stringValue ?? "")" }
+                                    ?? "")
+                        }.joined(separator: "\n")
                 }
             }
         }
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Start supervising a project directory.")
+        static let configuration = CommandConfiguration(
+            commandName: "add",
+            abstract: "Start supervising a project directory."
+        )
         @OptionGroup var project: ProjectOption
         @OptionGroup var global: GlobalOptions
         func run() throws {
@@ -36,12 +47,17 @@ struct Projects: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Stop supervising a project (its .loom/state.db stays): loomctl projects remove PATH, or -C PATH.")
+        static let configuration = CommandConfiguration(
+            commandName: "remove",
+            abstract: "Stop supervising a project (its .loom/state.db stays): loomctl projects remove PATH, or -C PATH."
+        )
         @Argument(help: "The project directory (or give it with -C; default: the current directory).") var path: String?
         @OptionGroup var project: ProjectOption
         @OptionGroup var global: GlobalOptions
         func validate() throws {
-            if path != nil && project.directory != nil { throw ValidationError("give the project once: as PATH or with -C") }
+            if path != nil && project.directory != nil {
+                throw ValidationError("give the project once: as PATH or with -C")
+            }
         }
         func run() throws {
             try runReporting {
@@ -60,13 +76,14 @@ struct Projects: ParsableCommand {
             commandName: "clear-quarantine",
             abstract: "Let loomd drive a quarantined project again (run `loomctl verify -C DIR` first).",
             discussion: """
-            loomd quarantines a project when its .loom/state.db is written by anyone but loomd \
-            (an agent or a person with sqlite3, say): it stops ticking it and running its \
-            effects, and `loomctl status` and the loom_project_quarantined metric say why. Check \
-            the project with `loomctl verify -C DIR` (the hash chain, loomd's signatures and a \
-            replay); if you accept the file as it is, clear the quarantine: loomd reopens the \
-            database and re-issues the effects it held. Only an approver may clear, never an agent.
-            """)
+                loomd quarantines a project when its .loom/state.db is written by anyone but loomd \
+                (an agent or a person with sqlite3, say): it stops ticking it and running its \
+                effects, and `loomctl status` and the loom_project_quarantined metric say why. Check \
+                the project with `loomctl verify -C DIR` (the hash chain, loomd's signatures and a \
+                replay); if you accept the file as it is, clear the quarantine: loomd reopens the \
+                database and re-issues the effects it held. Only an approver may clear, never an agent.
+                """
+        )
         @OptionGroup var project: ProjectOption
         @OptionGroup var global: GlobalOptions
         func run() throws {

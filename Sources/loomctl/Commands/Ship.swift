@@ -13,12 +13,14 @@ import LoomValues
 struct Ship: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ship",
-        abstract: "Push a finished task's branch loom/TASK to a remote, or merge it into a branch (fast-forward or squash).",
+        abstract:
+            "Push a finished task's branch loom/TASK to a remote, or merge it into a branch (fast-forward or squash).",
         discussion: """
             Nothing is shipped on a conflict, a branch that cannot be fast-forwarded, or a target checked out \
             with uncommitted changes: the reason is printed and nothing changes. Every ship is journaled \
             as its own task (who, which commit, where): see `loomctl log SHIP_TASK`.
-            """)
+            """
+    )
 
     @Argument(help: "The finished task whose branch loom/TASK is shipped.") var task: String
     @Option(help: "Push the branch to this remote (never forced).") var push: String?
@@ -29,33 +31,55 @@ struct Ship: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        guard (push == nil) != (merge == nil) else { throw ValidationError("give exactly one of --push REMOTE and --merge INTO") }
+        guard (push == nil) != (merge == nil) else {
+            throw ValidationError("give exactly one of --push REMOTE and --merge INTO")
+        }
         if squash && merge == nil { throw ValidationError("--squash goes with --merge") }
         guard (1...3_600).contains(timeout) else { throw ValidationError("--timeout must be 1 to 3600 seconds") }
     }
 
     func run() throws {
         try runReporting {
-            let order = ShipOrder(task: task, destination: push.map { .push(remote: $0) } ?? .merge(into: merge ?? "", squash: squash))
+            let order = ShipOrder(
+                task: task,
+                destination: push.map { .push(remote: $0) } ?? .merge(into: merge ?? "", squash: squash)
+            )
             let client = try global.connect()
             defer { client.close() }
             let root = project.root
             func status(_ id: String) throws -> JSONValue {
-                do { return try client.call(LoomIPC.Status.self, TaskParams(project: root, task: id)).json } catch { throw CLIError(error) }
+                do { return try client.call(LoomIPC.Status.self, TaskParams(project: root, task: id)).json } catch {
+                    throw CLIError(error)
+                }
             }
             func waitWhileRunning(_ id: String) throws -> JSONValue {
                 let deadline = Date().addingTimeInterval(Double(timeout))
                 while true {
                     let current = try status(id)
-                    if current["status"]?.stringValue != "running" && current["status"]?.stringValue != "queued" { return current }
-                    guard Date() < deadline else { throw CLIError("\(id) is still \(current["status"]?.stringValue ?? "?") at \(current["step"]?.stringValue ?? "?") after \(timeout) s; see loomctl status \(id)", status: 1) }
+                    if current["status"]?.stringValue != "running" && current["status"]?.stringValue != "queued" {
+                        return current
+                    }
+                    guard Date() < deadline else {
+                        throw CLIError(
+                            "\(id) is still \(current["status"]?.stringValue ?? "?") at \(current["step"]?.stringValue ?? "?") after \(timeout) s; see loomctl status \(id)",
+                            status: 1
+                        )
+                    }
                     usleep(50_000)
                 }
             }
             let submitted: LoomIPC.Submit.Result
             do {
-                submitted = try client.call(LoomIPC.Submit.self, LoomIPC.Submit.Params(
-                    project: root, input: order.input, bundle: "code", flow: "ship", policy: "full-supervised"))
+                submitted = try client.call(
+                    LoomIPC.Submit.self,
+                    LoomIPC.Submit.Params(
+                        project: root,
+                        input: order.input,
+                        bundle: "code",
+                        flow: "ship",
+                        policy: "full-supervised"
+                    )
+                )
             } catch {
                 throw CLIError(error, hint: "only a task that ended done can be shipped")
             }
@@ -63,8 +87,16 @@ struct Ship: ParsableCommand {
             var state = try waitWhileRunning(shipTask)
             if state["status"]?.stringValue == "parked", let gate = state["gate"]?["event"]?.stringValue {
                 do {
-                    _ = try client.call(LoomIPC.Answer.self, LoomIPC.Answer.Params(
-                        project: root, task: shipTask, gate: gate, answer: "approve", message: "loomctl ship: \(order.summary)"))
+                    _ = try client.call(
+                        LoomIPC.Answer.self,
+                        LoomIPC.Answer.Params(
+                            project: root,
+                            task: shipTask,
+                            gate: gate,
+                            answer: "approve",
+                            message: "loomctl ship: \(order.summary)"
+                        )
+                    )
                 } catch {
                     throw CLIError(error, hint: "nothing was shipped; \(shipTask) waits at its gate for a person")
                 }
@@ -72,10 +104,16 @@ struct Ship: ParsableCommand {
             }
             let note = try shipNote(client: client, task: shipTask)
             guard state["status"]?.stringValue == "done" else {
-                throw CLIError("\(task) was not shipped (\(shipTask) \(state["status"]?.stringValue ?? "?")): \(state["outcome"]?.stringValue ?? note)", status: 1)
+                throw CLIError(
+                    "\(task) was not shipped (\(shipTask) \(state["status"]?.stringValue ?? "?")): \(state["outcome"]?.stringValue ?? note)",
+                    status: 1
+                )
             }
             if global.json {
-                print(JSONValue.object(["task": .string(task), "shipTask": .string(shipTask), "shipped": .string(note)]).canonicalText)
+                print(
+                    JSONValue.object(["task": .string(task), "shipTask": .string(shipTask), "shipped": .string(note)])
+                        .canonicalText
+                )
             } else {
                 print("\(task): \(note) (journaled as \(shipTask))")
             }
@@ -85,8 +123,11 @@ struct Ship: ParsableCommand {
     /// The ship step's own words, from the ship task's journal.
     private func shipNote(client: IPCClient, task: String) throws -> String {
         var note = ""
-        _ = try? JournalPages.read(project: project.root, task: task, call: { try client.call(LoomIPC.Log.self, $0) }) { entry in
-            if entry["payload"]?["key"]?.stringValue?.contains(":ship:") == true { note = entry["payload"]?["result"]?["output"]?.stringValue ?? note }
+        _ = try? JournalPages.read(project: project.root, task: task, call: { try client.call(LoomIPC.Log.self, $0) }) {
+            entry in
+            if entry["payload"]?["key"]?.stringValue?.contains(":ship:") == true {
+                note = entry["payload"]?["result"]?["output"]?.stringValue ?? note
+            }
         }
         return note
     }

@@ -13,7 +13,9 @@ struct StateDirectoryOption: ParsableArguments {
     var path: String {
         if let stateDir { return stateDir }
         let environment = ProcessInfo.processInfo.environment
-        if let state = environment["STATE_DIRECTORY"], let first = state.split(separator: ":").first { return String(first) }
+        if let state = environment["STATE_DIRECTORY"], let first = state.split(separator: ":").first {
+            return String(first)
+        }
         return "\(environment["HOME"] ?? "/tmp")/.local/state/loom"
     }
 

@@ -5,10 +5,15 @@ import LoomValues
 
 /// `loomctl status [TASK]`: the fleet, one project, or one task.
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the fleet, a project (-C) or a task: phase, step, the gate waiting and since when, spawns, tokens, cost.")
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract:
+            "Show the fleet, a project (-C) or a task: phase, step, the gate waiting and since when, spawns, tokens, cost."
+    )
 
     @Argument(help: "A task id (t1, t2, …) in the project.") var task: String?
-    @Option(name: .customShort("C"), help: "The project directory; without it and without a task, the whole fleet.") var directory: String?
+    @Option(name: .customShort("C"), help: "The project directory; without it and without a task, the whole fleet.")
+    var directory: String?
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -17,17 +22,26 @@ struct Status: ParsableCommand {
             try global.call(LoomIPC.Status.self, TaskParams(project: project, task: task)) { document in
                 let result = document.json
                 if task != nil {
-                    return Self.describeTask(result) + (result["quarantined"].map { "\n" + Self.describeQuarantine($0, project: result["project"]?.stringValue ?? "DIR") } ?? "")
+                    return Self.describeTask(result)
+                        + (result["quarantined"].map {
+                            "\n" + Self.describeQuarantine($0, project: result["project"]?.stringValue ?? "DIR")
+                        } ?? "")
                 }
                 if project != nil { return Self.describeProject(result) }
                 let projects = result["projects"]?.arrayValue ?? []
-                var lines = ["\(result["server"]?.stringValue ?? "loomd"): \(projects.count) project(s); effects running \(result["effects"]?["running"]?.intValue ?? 0) of \(result["effects"]?["limit"]?.intValue ?? 0), waiting \(result["effects"]?["waiting"]?.intValue ?? 0)"]
+                var lines = [
+                    "\(result["server"]?.stringValue ?? "loomd"): \(projects.count) project(s); effects running \(result["effects"]?["running"]?.intValue ?? 0) of \(result["effects"]?["limit"]?.intValue ?? 0), waiting \(result["effects"]?["waiting"]?.intValue ?? 0)"
+                ]
                 if let confinement = result["confinement"] {
                     let mode = confinement["mode"]?.stringValue ?? "?"
                     if let problem = confinement["problem"]?.stringValue {
                         lines.append("confinement: \(mode), BROKEN: \(problem)")
                     } else {
-                        lines.append(mode == "none" ? "confinement: none (UNCONFINED: task processes run as loomd's own children)" : "confinement: \(mode)")
+                        lines.append(
+                            mode == "none"
+                                ? "confinement: none (UNCONFINED: task processes run as loomd's own children)"
+                                : "confinement: \(mode)"
+                        )
                     }
                 }
                 lines += projects.map(Self.describeProject)
@@ -38,10 +52,16 @@ struct Status: ParsableCommand {
     }
 
     static func describeProject(_ project: JSONValue) -> String {
-        let counts = (project["tasks"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.intValue ?? 0)" }.joined(separator: ", ")
+        let counts = (project["tasks"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map {
+            "\($0.key) \($0.value.intValue ?? 0)"
+        }.joined(separator: ", ")
         var lines = ["\(project["path"]?.stringValue ?? "?"): \(counts.isEmpty ? "no tasks" : counts)"]
-        if let quarantine = project["quarantined"] { lines.append(describeQuarantine(quarantine, project: project["path"]?.stringValue ?? "DIR")) }
-        for task in project["active"]?.arrayValue ?? [] { lines.append("  " + describeTask(task).replacingOccurrences(of: "\n", with: "\n  ")) }
+        if let quarantine = project["quarantined"] {
+            lines.append(describeQuarantine(quarantine, project: project["path"]?.stringValue ?? "DIR"))
+        }
+        for task in project["active"]?.arrayValue ?? [] {
+            lines.append("  " + describeTask(task).replacingOccurrences(of: "\n", with: "\n  "))
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -51,26 +71,44 @@ struct Status: ParsableCommand {
     }
 
     static func describeTask(_ task: JSONValue) -> String {
-        var lines = ["\(task["task"]?.stringValue ?? "?") \(task["status"]?.stringValue ?? "?") at \(task["step"]?.stringValue ?? "?") (iteration \(task["iteration"]?.intValue ?? 0), \(task["bundle"]?.stringValue ?? "")/\(task["flow"]?.stringValue ?? ""))"]
+        var lines = [
+            "\(task["task"]?.stringValue ?? "?") \(task["status"]?.stringValue ?? "?") at \(task["step"]?.stringValue ?? "?") (iteration \(task["iteration"]?.intValue ?? 0), \(task["bundle"]?.stringValue ?? "")/\(task["flow"]?.stringValue ?? ""))"
+        ]
         lines.append("  \(task["input"]?.stringValue ?? "")")
         let tokens = task["tokens"]
-        let estimated = tokens?["estimated"]?.boolValue == true ? " (some estimated from the text: the server reported none)" : ""
-        lines.append("  spawns \(task["spawns"]?.intValue ?? 0)/\(task["spawnCap"]?.intValue ?? 0), tokens in \(tokens?["in"]?.intValue ?? 0) out \(tokens?["out"]?.intValue ?? 0) cached \(tokens?["cached"]?.intValue ?? 0), cost $\(String(format: "%.4f", task["costUSD"]?.doubleValue ?? 0))\(estimated)")
+        let estimated =
+            tokens?["estimated"]?.boolValue == true ? " (some estimated from the text: the server reported none)" : ""
+        lines.append(
+            "  spawns \(task["spawns"]?.intValue ?? 0)/\(task["spawnCap"]?.intValue ?? 0), tokens in \(tokens?["in"]?.intValue ?? 0) out \(tokens?["out"]?.intValue ?? 0) cached \(tokens?["cached"]?.intValue ?? 0), cost $\(String(format: "%.4f", task["costUSD"]?.doubleValue ?? 0))\(estimated)"
+        )
         if let change = task["change"] {
             let tests = change["testFiles"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            lines.append("  change: \(change["files"]?.intValue ?? 0) file(s), +\(change["insertions"]?.intValue ?? 0) −\(change["deletions"]?.intValue ?? 0)"
-                         + (tests.isEmpty ? "" : "; touches tests: \(tests.prefix(5).joined(separator: ", "))")
-                         + " (loomctl diff \(task["task"]?.stringValue ?? ""))")
+            lines.append(
+                "  change: \(change["files"]?.intValue ?? 0) file(s), +\(change["insertions"]?.intValue ?? 0) −\(change["deletions"]?.intValue ?? 0)"
+                    + (tests.isEmpty ? "" : "; touches tests: \(tests.prefix(5).joined(separator: ", "))")
+                    + " (loomctl diff \(task["task"]?.stringValue ?? ""))"
+            )
         }
         if let checks = task["checks"]?.arrayValue, !checks.isEmpty {
-            lines.append("  checks: " + checks.map { "\($0["name"]?.stringValue ?? "?") \($0["status"]?.stringValue ?? "?")" }.joined(separator: ", "))
+            lines.append(
+                "  checks: "
+                    + checks.map { "\($0["name"]?.stringValue ?? "?") \($0["status"]?.stringValue ?? "?")" }.joined(
+                        separator: ", "
+                    )
+            )
         }
         if let open = task["openFindings"]?.objectValue, !open.isEmpty {
-            lines.append("  open findings: " + ["blocking", "warn", "info"].compactMap { key in open[key].map { "\($0.intValue ?? 0) \(key)" } }.joined(separator: ", "))
+            lines.append(
+                "  open findings: "
+                    + ["blocking", "warn", "info"].compactMap { key in open[key].map { "\($0.intValue ?? 0) \(key)" } }
+                    .joined(separator: ", ")
+            )
             // Listed with their text, unless the gate card below already shows them.
             if task["card"] == nil {
                 for finding in task["findings"]?.arrayValue ?? [] {
-                    lines.append("    \(finding["id"]?.stringValue ?? "?") [\(finding["severity"]?.stringValue ?? "?")] \(finding["summary"]?.stringValue ?? "") (\(finding["agent"]?.stringValue ?? "?")\(finding["origin"]?.stringValue == "harness" ? ", harness" : ""))")
+                    lines.append(
+                        "    \(finding["id"]?.stringValue ?? "?") [\(finding["severity"]?.stringValue ?? "?")] \(finding["summary"]?.stringValue ?? "") (\(finding["agent"]?.stringValue ?? "?")\(finding["origin"]?.stringValue == "harness" ? ", harness" : ""))"
+                    )
                 }
             }
         }
@@ -84,14 +122,18 @@ struct Status: ParsableCommand {
             lines.append("  branch \(branch)" + (task["commit"]?.stringValue.map { " at \($0.prefix(12))" } ?? ""))
         }
         if let gate = task["gate"] {
-            lines.append("  waiting at gate \(gate["event"]?.stringValue ?? "?") (\(gate["role"]?.stringValue ?? "?"), policy \(gate["policy"]?.stringValue ?? "?")) since \(formatTime(gate["sinceMs"]?.intValue))")
+            lines.append(
+                "  waiting at gate \(gate["event"]?.stringValue ?? "?") (\(gate["role"]?.stringValue ?? "?"), policy \(gate["policy"]?.stringValue ?? "?")) since \(formatTime(gate["sinceMs"]?.intValue))"
+            )
             if let card = task["card"]?["text"]?.stringValue {
                 // The card: what the gate asks, and the facts the bundle says decide it.
                 lines.append("")
                 lines += card.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }
                 lines.append("")
             } else {
-                for reason in gate["reasons"]?.arrayValue ?? [] { lines.append("    because \(reason.stringValue ?? "")") }
+                for reason in gate["reasons"]?.arrayValue ?? [] {
+                    lines.append("    because \(reason.stringValue ?? "")")
+                }
             }
             lines.append("  answer: loomctl approve \(task["task"]?.stringValue ?? "") | reject --reason '…' | abandon")
         }

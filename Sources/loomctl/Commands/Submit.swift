@@ -1,8 +1,8 @@
 import ArgumentParser
-import LoomSystem
 import Foundation
 import LoomEngine
 import LoomIPC
+import LoomSystem
 import LoomValues
 
 /// `loomctl submit "…"`: acknowledged only once the submission is committed.
@@ -10,26 +10,41 @@ struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
         abstract: "Submit a task to a project and print its id.",
-        discussion: "The same --idempotency-key returns the same task id, so a retried cron job is harmless.")
+        discussion: "The same --idempotency-key returns the same task id, so a retried cron job is harmless."
+    )
 
     @Argument(help: "What to do, in words.") var input: String
     @OptionGroup var project: ProjectOption
     @Option(help: "The bundle to run (default: the daemon's default bundle, code when loaded).") var bundle: String?
     @Option(help: "The flow within the bundle (default: the bundle's).") var flow: String?
-    @Option(help: "full-supervised, review-plan-only, review-final-only, gates-on-blockers or full-autonomous.") var policy: String?
-    @Option(name: .customLong("idempotency-key"), help: "A key that makes retries of this submission harmless.") var idempotencyKey: String?
-    @Option(help: "Who runs the task's agent steps: loomd (its provider, the default) or host (an agent host such as Claude Code fetches them with effects.pending; see docs/mcp.md).") var executor: String?
+    @Option(help: "full-supervised, review-plan-only, review-final-only, gates-on-blockers or full-autonomous.")
+    var policy: String?
+    @Option(name: .customLong("idempotency-key"), help: "A key that makes retries of this submission harmless.")
+    var idempotencyKey: String?
+    @Option(
+        help:
+            "Who runs the task's agent steps: loomd (its provider, the default) or host (an agent host such as Claude Code fetches them with effects.pending; see docs/mcp.md)."
+    ) var executor: String?
     @Flag(help: "Wait until the task finishes or parks at a gate, printing its journal as it goes.") var wait = false
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        if let executor, !["loomd", "host"].contains(executor) { throw ValidationError("--executor must be loomd or host") }
+        if let executor, !["loomd", "host"].contains(executor) {
+            throw ValidationError("--executor must be loomd or host")
+        }
     }
 
     func run() throws {
         try runReporting {
-            let params = LoomIPC.Submit.Params(project: project.root, input: input, bundle: bundle, flow: flow, policy: policy,
-                                               executor: executor, idempotencyKey: idempotencyKey)
+            let params = LoomIPC.Submit.Params(
+                project: project.root,
+                input: input,
+                bundle: bundle,
+                flow: flow,
+                policy: policy,
+                executor: executor,
+                idempotencyKey: idempotencyKey
+            )
             let client = try global.connect()
             defer { client.close() }
             let result: LoomIPC.Submit.Result
@@ -64,24 +79,42 @@ func followJournal(client: IPCClient, project: String, task: String, json: Bool,
         guard let status = try? reader.peekStatus(project: project, task: task) else { return false }
         var quiet = ["done", "abandoned", "cancelled", "failed"].contains(status) || (untilQuiet && status == "parked")
         if untilQuiet && status == "queued",
-           let parked = (try? reader.sideCall(LoomIPC.Status.self, TaskParams(project: project, task: nil)))?["active"]?.arrayValue?
-               .first(where: { $0["status"]?.stringValue == "parked" })?["task"]?.stringValue {
-            StandardError.write("\(task) is queued behind \(parked), which waits at a gate (loomctl approve \(parked))\n")
+            let parked = (try? reader.sideCall(LoomIPC.Status.self, TaskParams(project: project, task: nil)))?[
+                "active"
+            ]?.arrayValue?
+            .first(where: { $0["status"]?.stringValue == "parked" })?["task"]?.stringValue
+        {
+            StandardError.write(
+                "\(task) is queued behind \(parked), which waits at a gate (loomctl approve \(parked))\n"
+            )
             quiet = true
         }
         guard quiet else { return false }
-        _ = try? JournalPages.read(project: project, task: task, after: lastSeq, call: { try reader.sideCall(LoomIPC.Log.self, $0) }, each: print)
+        _ = try? JournalPages.read(
+            project: project,
+            task: task,
+            after: lastSeq,
+            call: { try reader.sideCall(LoomIPC.Log.self, $0) },
+            each: print
+        )
         return true
     }
     do {
-        try JournalPages.read(project: project, task: task, call: { try client.call(LoomIPC.Log.self, $0) }, each: print)
+        try JournalPages.read(
+            project: project,
+            task: task,
+            call: { try client.call(LoomIPC.Log.self, $0) },
+            each: print
+        )
         if settled(client) { return }
         var live = LiveOutput()
         // Waiting until quiet watches the whole project: a queued task settles when the task
         // ahead of it parks, an entry of that other task.
         let params = Watch.Params(project: project, task: untilQuiet ? nil : task, after: lastSeq)
         _ = try client.stream(Watch.self, params) { entry in
-            guard entry["task"]?.stringValue == task else { return entry["kind"]?.stringValue == "progress" || !settled(client) }
+            guard entry["task"]?.stringValue == task else {
+                return entry["kind"]?.stringValue == "progress" || !settled(client)
+            }
             if entry["kind"]?.stringValue == "progress" {
                 // An agent's output as it streams: whole lines, indented under the entries.
                 if json { printLine(entry.canonicalText) } else { live.add(entry).forEach(printLine) }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import LoomHost
 import LoomEngine
+import LoomHost
 import LoomProof
 import LoomValues
 
@@ -10,32 +10,42 @@ import LoomValues
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check a project's journal, or a proof file: recompute the hash chain and replay it. Read-only; no daemon needed.",
+        abstract:
+            "Check a project's journal, or a proof file: recompute the hash chain and replay it. Read-only; no daemon needed.",
         discussion: """
-        With a TASK (or --all), checks the project's state.db and replays it with the bundle \
-        versions the database stores (plus --bundles or $LOOM_BUNDLES, for a database written \
-        before it stored them). It also checks the chain heads loomd signed: each checkpoint's \
-        head must be the recomputed hash at its entry and its signature must verify, by the key \
-        in --public-key, else by loomd's key in its state directory when readable (--state-dir), \
-        else by the key each checkpoint names. Entries after the last checkpoint are reported \
-        as an unsigned tail, not as tampering. With a FILE (an existing file, from `loomctl export`), \
-        checks the proof with nothing but the file: every entry's hash and link, the head, \
-        each bundle's digest recomputed from its files, the provider identities, loomd's signed \
-        chain head if the proof carries one (by loomd's key when its state directory is readable \
-        here), the signature (against --public-key when given), and a replay with the bundles it carries.
-        Exit status 0 when intact; 6 when the hash chain is broken (an entry edited, deleted or \
-        inserted) or the proof file is damaged; 7 when the chain holds but replay diverges \
-        (state edited without touching the journal); 8 when a signature does not verify: a \
-        project's checkpoint does not match the recomputed chain (history rewritten without the \
-        key) or is by another key than the trusted one, or a proof's signature is bad, by \
-        another key than --public-key, or missing while --public-key is given.
-        """)
+            With a TASK (or --all), checks the project's state.db and replays it with the bundle \
+            versions the database stores (plus --bundles or $LOOM_BUNDLES, for a database written \
+            before it stored them). It also checks the chain heads loomd signed: each checkpoint's \
+            head must be the recomputed hash at its entry and its signature must verify, by the key \
+            in --public-key, else by loomd's key in its state directory when readable (--state-dir), \
+            else by the key each checkpoint names. Entries after the last checkpoint are reported \
+            as an unsigned tail, not as tampering. With a FILE (an existing file, from `loomctl export`), \
+            checks the proof with nothing but the file: every entry's hash and link, the head, \
+            each bundle's digest recomputed from its files, the provider identities, loomd's signed \
+            chain head if the proof carries one (by loomd's key when its state directory is readable \
+            here), the signature (against --public-key when given), and a replay with the bundles it carries.
+            Exit status 0 when intact; 6 when the hash chain is broken (an entry edited, deleted or \
+            inserted) or the proof file is damaged; 7 when the chain holds but replay diverges \
+            (state edited without touching the journal); 8 when a signature does not verify: a \
+            project's checkpoint does not match the recomputed chain (history rewritten without the \
+            key) or is by another key than the trusted one, or a proof's signature is bad, by \
+            another key than --public-key, or missing while --public-key is given.
+            """
+    )
 
     @Argument(help: "A task id to replay (default: every task), or a proof file.") var task: String?
     @Flag(help: "Check every task (the default when no task is named).") var all = false
     @OptionGroup var project: ProjectOption
-    @Option(name: .customLong("bundles"), help: "A directory of bundles to replay with (default: $LOOM_BUNDLES); without bundles only the chain is checked.") var bundles: String?
-    @Option(name: .customLong("public-key"), help: "The public key file (KEYFILE.pub) signatures must be by: for a proof file the operator's, for a project loomd's (STATE/keys/chain.key.pub).") var publicKey: String?
+    @Option(
+        name: .customLong("bundles"),
+        help:
+            "A directory of bundles to replay with (default: $LOOM_BUNDLES); without bundles only the chain is checked."
+    ) var bundles: String?
+    @Option(
+        name: .customLong("public-key"),
+        help:
+            "The public key file (KEYFILE.pub) signatures must be by: for a proof file the operator's, for a project loomd's (STATE/keys/chain.key.pub)."
+    ) var publicKey: String?
     @OptionGroup var stateDirectory: StateDirectoryOption
     @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
@@ -61,8 +71,17 @@ struct Verify: ParsableCommand {
         if case .intact(let entries, _) = chain {
             // The chain recomputes; now check nobody recomputed it without loomd's key.
             let noted = SignedHeadRecord.read(stateDirectory: stateDirectory.path, project: project.root)
-            let signatures = try CheckpointVerifier.verify(store, entries: entries, trustedKey: try trustedChainKey(),
-                                                           signedThrough: noted.map { ($0, "loomd's note \(SignedHeadRecord.path(stateDirectory: stateDirectory.path, project: project.root))") })
+            let signatures = try CheckpointVerifier.verify(
+                store,
+                entries: entries,
+                trustedKey: try trustedChainKey(),
+                signedThrough: noted.map {
+                    (
+                        $0,
+                        "loomd's note \(SignedHeadRecord.path(stateDirectory: stateDirectory.path, project: project.root))"
+                    )
+                }
+            )
             result["signatures"] = signatures.json
             lines += signatures.summary
             if !signatures.isValid { status = 8 }
@@ -99,11 +118,19 @@ struct Verify: ParsableCommand {
         let proof: ProofFile
         let verification: ProofVerification
         do throws(ProofError) {
-            (proof, verification) = try ProofVerifier.verify(bytes: bytes, trustedKey: trusted, trustedChainKey: try stateDirectory.loomdChainKey())
+            (proof, verification) = try ProofVerifier.verify(
+                bytes: bytes,
+                trustedKey: trusted,
+                trustedChainKey: try stateDirectory.loomdChainKey()
+            )
         } catch {
             if json {
-                print(JSONValue.object(["ok": false, "file": .string(path), "code": .string(error.code.rawValue),
-                                        "at": .string(error.location), "problem": .string(error.message)]).canonicalText)
+                print(
+                    JSONValue.object([
+                        "ok": false, "file": .string(path), "code": .string(error.code.rawValue),
+                        "at": .string(error.location), "problem": .string(error.message),
+                    ]).canonicalText
+                )
                 throw ExitCode(error.exitStatus)
             }
             throw error

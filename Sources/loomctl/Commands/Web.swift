@@ -13,10 +13,12 @@ struct Web: ParsableCommand {
             The dashboard is a client of loomd's socket: a gate answered there is journaled as \
             the OS user running it. It listens on loopback unless --host names another address. \
             See docs/dashboard.md.
-            """)
+            """
+    )
 
     @Option(help: "The TCP port (0: any free port).") var port: Int = 8_787
-    @Option(help: "The address to listen on; anything but loopback must be asked for here.") var host: String = "127.0.0.1"
+    @Option(help: "The address to listen on; anything but loopback must be asked for here.") var host: String =
+        "127.0.0.1"
     @OptionGroup var state: StateDirectoryOption
     @OptionGroup var global: GlobalOptions
 
@@ -26,7 +28,9 @@ struct Web: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            var arguments = ["--port", String(port), "--host", host, "--socket", global.socketPath, "--state-dir", state.path]
+            var arguments = [
+                "--port", String(port), "--host", host, "--socket", global.socketPath, "--state-dir", state.path,
+            ]
             FrontEnd.exec("loom-web", arguments, hint: "build it with: swift build --product loom-web")
         }
     }
