@@ -80,18 +80,12 @@ final class AnthropicStream: StreamDecoder, @unchecked Sendable {
             failure.errorReason = reason.rawValue
             return failure
         }
-        if problem == nil, stopped, stopReason == "max_tokens" {
-            problem = HTTPExchange.cutAnswer(
-                "stop_reason \"max_tokens\"",
-                provider: provider,
-                model: model,
-                answerBytes: answer.value.utf8.count
-            )
-        }
         if let failure = HTTPExchange.streamFailure(
             response,
             problem: problem,
             finished: stopped,
+            cutBy: stopReason == "max_tokens" ? "stop_reason \"max_tokens\"" : nil,
+            answerBytes: answer.value.utf8.count,
             endMarker: "message_stop",
             provider: provider,
             model: model

@@ -54,17 +54,22 @@ enum HTTPExchange {
     /// HTTP error status, or a transport failure. nil when the transfer itself went well
     /// (or the consumer stopped it), so the stream decides.
     /// How a streamed answer failed, if it did: the exchange itself, a problem the decoder
-    /// met (`problem`), or a stream that ended before its end marker (`finished` false).
+    /// met (`problem`), an answer the server says it cut at the output budget (`cutBy` names
+    /// the field that said so), or a stream that ended before its end marker (`finished` false).
     static func streamFailure(
         _ response: Response,
         problem: (ProviderErrorReason, String)?,
         finished: Bool,
+        cutBy: String? = nil,
+        answerBytes: Int = 0,
         endMarker: String,
         provider: String,
         model: String
     ) -> AgentResult? {
         if let failure = failure(response, provider: provider, model: model) { return failure }
-        if let (reason, message) = problem {
+        let cut =
+            finished ? cutBy.map { cutAnswer($0, provider: provider, model: model, answerBytes: answerBytes) } : nil
+        if let (reason, message) = problem ?? cut {
             return .failure(
                 reason,
                 "\(provider): \(message)",

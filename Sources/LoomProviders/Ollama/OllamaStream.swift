@@ -56,18 +56,12 @@ final class OllamaStream: StreamDecoder, @unchecked Sendable {
     }
 
     func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
-        if problem == nil, done, cutByLength {
-            problem = HTTPExchange.cutAnswer(
-                "done_reason \"length\"",
-                provider: provider,
-                model: model,
-                answerBytes: answer.value.utf8.count
-            )
-        }
         if let failure = HTTPExchange.streamFailure(
             response,
             problem: problem,
             finished: done,
+            cutBy: cutByLength ? "done_reason \"length\"" : nil,
+            answerBytes: answer.value.utf8.count,
             endMarker: "\"done\": true",
             provider: provider,
             model: model

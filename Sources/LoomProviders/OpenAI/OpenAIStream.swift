@@ -54,18 +54,12 @@ final class OpenAIStream: StreamDecoder, @unchecked Sendable {
     }
 
     func result(_ response: HTTPExchange.Response, provider: String, model: String, prices: PriceTable) -> AgentResult {
-        if problem == nil, done, finishReason == "length" {
-            problem = HTTPExchange.cutAnswer(
-                "finish_reason \"length\"",
-                provider: provider,
-                model: model,
-                answerBytes: answer.value.utf8.count
-            )
-        }
         if let failure = HTTPExchange.streamFailure(
             response,
             problem: problem,
             finished: done,
+            cutBy: finishReason == "length" ? "finish_reason \"length\"" : nil,
+            answerBytes: answer.value.utf8.count,
             endMarker: "[DONE]",
             provider: provider,
             model: model
