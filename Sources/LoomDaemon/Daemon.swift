@@ -510,9 +510,12 @@ public final class Daemon: @unchecked Sendable {
             try project.engine.recordRetry(
                 key: effect.key,
                 attempt: effect.attempt,
-                errorClass: "executor_lookup",
+                errorClass: ScheduleDecision.lookupErrorClass,
                 delayMs: delayMs,
-                message: error.message
+                message: error.message,
+                // Numbered: without it the second try is taken for the first one repeated
+                // (`recordRetry` journals a decision once) and is not on record.
+                wait: tries + 1
             )
         } catch {
             log("journaling the executor lookup retry of \(effect.key) failed: \(error)")

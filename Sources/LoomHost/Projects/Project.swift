@@ -311,10 +311,11 @@ public final class Project: @unchecked Sendable {
     /// The cache is bounded; past this many tasks it starts over (a miss costs one indexed read).
     package static let executorsCachedMax = 10_000
 
-    /// Whether a host executes `task`'s spawns; unknown (held, never run here) when its
-    /// submission cannot be read.
+    /// Whether a host executes `task`'s spawns. False when its submission cannot be read: a
+    /// host is offered, and may deliver, only what is known to be its own (loomd's scheduling
+    /// looks again on record, see `Daemon.retryExecutorLookup`).
     package func isHostExecuted(_ task: String) -> Bool {
-        executorChoice(task) != .daemon
+        executorChoice(task) == .host
     }
 
     /// Who executes `task`'s spawns, from its journaled submission; `.unknown` when the store
