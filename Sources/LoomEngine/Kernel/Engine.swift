@@ -122,6 +122,9 @@ public final class Engine {
         var payload: [String: JSONValue] = [
             "bundle": .string(bundle), "digest": .string(loaded.digest), "flow": .string(flowName),
             "input": .string(input), "policy": policy.json,
+            // Which semantics of the transitions run this task: a replay by another build
+            // then says so instead of reporting a divergence alone (`KernelSemantics`).
+            KernelSemantics.payloadKey: .int(Int64(KernelSemantics.version)),
         ]
         if let idempotencyKey { payload["idempotencyKey"] = .string(idempotencyKey) }
         if let options {
