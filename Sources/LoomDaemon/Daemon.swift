@@ -349,10 +349,31 @@ public final class Daemon: @unchecked Sendable {
                 log: { [weak self] line in self?.log(line) },
                 clock: { [unowned self] in self.now() }
             )
+            watchRefusals(of: opened)
             projectsLock.withLock { projects[root] = opened }
             // First on the project's queue: every request's work runs after it.
             opened.queue.async { [self] in recover(opened) }
             return opened
+        }
+    }
+
+    /// Refusals of a peer beyond its budget are counted (`loom_refusals_suppressed_total`)
+    /// and summed up on record when the peer's window closes, or earlier by its next
+    /// journaled refusal: a hostile peer cannot grow the journal without bound.
+    private func watchRefusals(of project: Project) {
+        project.refusalBudget = RefusalBudget()
+        project.onRefusalSuppressed = { [weak self, weak project] kind, opensWindow in
+            guard let self else { return }
+            self.metrics.refusalsSuppressed.increment(kind)
+            guard opensWindow, let project else { return }
+            let windowMs = project.refusalBudget?.windowMs ?? Int64(RefusalBudget.windowMsDefault)
+            project.queue.asyncAfter(deadline: .now() + .milliseconds(Int(windowMs))) { [weak self, weak project] in
+                guard let project else { return }
+                for failure in project.journalClosedRefusalWindows() {
+                    self?.log("journaling a summary of suppressed refusals in \(project.root) failed: \(failure)")
+                }
+                project.hibernateSoon()
+            }
         }
     }
 
@@ -510,9 +531,12 @@ public final class Daemon: @unchecked Sendable {
             try project.engine.recordRetry(
                 key: effect.key,
                 attempt: effect.attempt,
-                errorClass: "executor_lookup",
+                errorClass: ScheduleDecision.lookupErrorClass,
                 delayMs: delayMs,
-                message: error.message
+                message: error.message,
+                // Numbered: without it the second try is taken for the first one repeated
+                // (`recordRetry` journals a decision once) and is not on record.
+                wait: tries + 1
             )
         } catch {
             log("journaling the executor lookup retry of \(effect.key) failed: \(error)")

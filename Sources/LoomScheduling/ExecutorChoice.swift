@@ -50,4 +50,7 @@ public enum ScheduleDecision {
     /// record, and the first delay (doubled each time).
     public static let lookupRetriesMax = 5
     public static let lookupRetryBaseMs = 500
+    /// The class an executor lookup's retry is journaled under (`effect_retry`); numbered by
+    /// `wait` (1, 2, …) so that each try is a decision of its own on record.
+    public static let lookupErrorClass = "executor_lookup"
 }

@@ -14,6 +14,9 @@ final class DaemonMetrics: @unchecked Sendable {
     /// The part of `tokens` (and of the cost) loom estimated from the text: the server reported none.
     let tokensEstimated = LabeledCounter()
     let violations = LabeledCounter()
+    /// Refused requests counted instead of journaled (their peer's budget ran out), by the
+    /// refused input's kind.
+    let refusalsSuppressed = LabeledCounter()
     private let lock = Lock()
     private var costMicroUSD = 0
     private var estimatedCostMicroUSD = 0

@@ -2,6 +2,7 @@ import LoomCode
 import LoomEngine
 import LoomIPC
 import LoomIPCServer
+import LoomScheduling
 import LoomValues
 
 /// The methods an agent host uses to execute a task's agent steps itself (docs/ipc-protocol.md):
@@ -145,7 +146,14 @@ extension Daemon {
                 guard let row = rows.first, let task = row["task_id"]?.stringValue else {
                     throw IPCError(.notFound, "no effect has the key '\(key)'")
                 }
-                guard row["kind"]?.stringValue == Effect.Kind.spawn.rawValue, project.isHostExecuted(task) else {
+                let choice = project.executorChoice(task)
+                if case .unknown(let failure) = choice {
+                    throw IPCError(
+                        .unavailable,
+                        "who executes \(key) cannot be read now (\(failure.message)); deliver it again later"
+                    )
+                }
+                guard row["kind"]?.stringValue == Effect.Kind.spawn.rawValue, choice == .host else {
                     throw IPCError(
                         .forbidden,
                         "effect \(key) is executed by loomd; a host delivers only agent steps of tasks submitted with executor host"

@@ -396,6 +396,10 @@ extension Daemon {
                 result["outcome"] = "failed"
                 result["tick"] = .int(tick)
                 result["error"] = .string(error.description)
+            case .otherSemantics(let recorded, let current, _):
+                result["outcome"] = "other_semantics"
+                result["recordedSemantics"] = .array(recorded.map { .int(Int64($0)) })
+                result["semantics"] = .int(Int64(current))
             }
             reply.result(Replay.self, Document(document: .object(result)))
         }

@@ -370,6 +370,11 @@ extension Daemon {
             help: "Ticks refused by a commit-time rule, by rule.",
             metrics.violations.snapshot.map { (labels: [("rule", $0.0)], value: $0.1) }
         )
+        text.counter(
+            "loom_refusals_suppressed_total",
+            help: "Refused requests counted, not journaled one by one (their peer's budget ran out), by kind.",
+            metrics.refusalsSuppressed.snapshot.map { (labels: [("kind", $0.0)], value: $0.1) }
+        )
         text.gauge(
             "loom_recovery_duration_seconds",
             help: "Start-up recovery time, before READY.",

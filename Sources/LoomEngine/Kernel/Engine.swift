@@ -35,6 +35,10 @@ public final class Engine {
     /// Which rules each tick runs: all of them live; in replay only those added since the
     /// journal was recorded, enforced (`Replayer`) or observed (`HistoryReplayer`).
     var ruleChecking = RuleChecking.enforceAll
+    /// Asked before a refused answer or cancel is journaled; nil journals every one. The host
+    /// keeps a per-peer budget here (loomd), so a hostile peer cannot grow the journal without
+    /// bound. Not replayed: a refusal changes no state, and a summary is journaled as recorded.
+    public var refusalAudit: ((JournalInput) -> RefusalAudit)?
     /// What the added rules found in the last tick, by task (`.observeAdded` only).
     var observedViolations: [(task: String, violations: [RuleViolation])] = []
 
@@ -118,6 +122,9 @@ public final class Engine {
         var payload: [String: JSONValue] = [
             "bundle": .string(bundle), "digest": .string(loaded.digest), "flow": .string(flowName),
             "input": .string(input), "policy": policy.json,
+            // Which semantics of the transitions run this task: a replay by another build
+            // then says so instead of reporting a divergence alone (`KernelSemantics`).
+            KernelSemantics.payloadKey: .int(Int64(KernelSemantics.version)),
         ]
         if let idempotencyKey { payload["idempotencyKey"] = .string(idempotencyKey) }
         if let options {
@@ -272,8 +279,17 @@ public final class Engine {
             } else if input.kind == .gateAnswered || input.kind == .cancelled,
                 [.staleGate, .forbidden, .invalidInput, .notFound].contains(error.code)
             {
-                // Refused answers are audited: who tried to answer what, and why it failed.
-                try recordRejection(of: input, kind: .refused, error: error, clock: tokenOnce)
+                // Refused answers are audited: who tried to answer what, and why it failed,
+                // within the host's per-peer budget (`refusalAudit`).
+                if case .journal(let suppressed) = refusalAudit?(input) ?? .journal(suppressedBefore: nil) {
+                    try recordRejection(
+                        of: input,
+                        kind: .refused,
+                        error: error,
+                        clock: tokenOnce,
+                        suppressed: suppressed
+                    )
+                }
             }
             throw error
         }
@@ -285,12 +301,14 @@ public final class Engine {
         of input: JournalInput,
         kind: JournalKind,
         error: LoomError,
-        clock: @escaping () -> Int64
+        clock: @escaping () -> Int64,
+        suppressed: JSONValue? = nil
     ) throws(LoomError) {
         var payload: [String: JSONValue] = [
             "input": .object(["kind": .string(input.kind.rawValue), "payload": input.payload]),
             "code": .string(error.code.rawValue), "message": .string(error.message),
         ]
+        if let suppressed { payload["suppressedBefore"] = suppressed }
         if kind == .violation { payload["violations"] = .array(error.violations.map(\.json)) }
         _ = try store.write { tx throws(LoomError) in
             // A delivery names its effect, not its task: file the rejection under the effect's
@@ -478,9 +496,30 @@ extension Engine {
     /// Journals an input the host refused before it reached a transition (a caller outside
     /// an allowlist, say), so the audit trail shows the attempt. Changes no state.
     public func refuse(task: String, payload: JSONValue, reason: String, by caller: Caller) throws(LoomError) {
-        let record: JSONValue = .object([
+        let attempted = JournalInput(kind: .gateAnswered, taskID: task, payload: payload, caller: caller)
+        guard case .journal(let suppressed) = refusalAudit?(attempted) ?? .journal(suppressedBefore: nil) else {
+            return
+        }
+        var record: [String: JSONValue] = [
             "input": .object(["kind": "gate_answered", "payload": payload]), "code": "forbidden",
             "message": .string(reason),
+        ]
+        if let suppressed { record["suppressedBefore"] = suppressed }
+        _ = try perform(JournalInput(kind: .refused, taskID: task, payload: .object(record), caller: caller))
+    }
+
+    /// The input kind a summary of refusals not journaled one by one is filed under.
+    public static let refusalsSuppressedKind = "refusals_suppressed"
+
+    /// Journals a summary of a peer's refusals that were not journaled one by one (the host's
+    /// per-peer budget ran out): a `refused` entry whose input is `refusals_suppressed`, so a
+    /// journal with summaries replays and reads as one without.
+    public func recordSuppressedRefusals(task: String, summary: JSONValue, by caller: Caller) throws(LoomError) {
+        let count = summary["count"]?.intValue ?? 0
+        let record: JSONValue = .object([
+            "input": .object(["kind": .string(Self.refusalsSuppressedKind), "payload": summary]),
+            "code": "rate_limited",
+            "message": .string("\(count) refused request(s) of this peer were counted, not journaled one by one"),
         ])
         _ = try perform(JournalInput(kind: .refused, taskID: task, payload: record, caller: caller))
     }

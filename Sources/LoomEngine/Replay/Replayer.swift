@@ -24,6 +24,26 @@ public struct Replayer {
     /// Replays every tick (or those up to `task`'s last tick, then compares only its rows)
     /// into `targetPath` (an empty database; by default in memory).
     public func run(task: String? = nil, into targetPath: String = ":memory:") throws(LoomError) -> ReplayReport {
+        var lastTick = Int64.max
+        let report = try replay(task: task, into: targetPath, lastTick: &lastTick)
+        switch report {
+        case .identical, .ruleWouldFire, .otherSemantics: return report
+        case .diverged, .failed:
+            // A journal written by other semantics of the kernel is expected to replay
+            // differently: say so, rather than leave a divergence that reads as tampering.
+            let recorded = try KernelSemantics.recorded(in: source, upToTick: lastTick)
+            guard recorded.contains(where: { $0 != KernelSemantics.version }) else { return report }
+            return .otherSemantics(recorded: recorded, current: KernelSemantics.version, report: report)
+        }
+    }
+
+    private func replay(
+        task: String?,
+        into targetPath: String,
+        lastTick: inout Int64
+    ) throws(LoomError)
+        -> ReplayReport
+    {
         var options = StoreOptions()
         options.durability = .normal
         let target = try Store(path: targetPath, options: options)
@@ -37,7 +57,6 @@ public struct Replayer {
             clock: { clock.timeMs }
         )
         engine.ruleChecking = .enforceAdded
-        var lastTick = Int64.max
         if let task {
             // Not just to the task's last entry: a queued task starts in the tick that ends the
             // one before it, a tick it has no entry in; and a row dated after every entry
@@ -94,6 +113,9 @@ public enum ReplayReport: Sendable, Equatable, CustomStringConvertible {
     case ruleWouldFire(RuleCatch)
     /// A recorded input could not be applied at all (a bundle changed, a damaged journal).
     case failed(tick: Int64, error: LoomError)
+    /// `report` (a divergence or a failure) from a journal some of whose tasks were submitted
+    /// under other kernel semantics than this build's (`KernelSemantics`; 0: unrecorded).
+    indirect case otherSemantics(recorded: [Int], current: Int, report: ReplayReport)
 
     public var description: String {
         switch self {
@@ -101,6 +123,10 @@ public enum ReplayReport: Sendable, Equatable, CustomStringConvertible {
         case .diverged(let difference): return "diverged at \(difference)"
         case .ruleWouldFire(let caught): return caught.description
         case .failed(let tick, let error): return "replay failed at tick \(tick): \(error)"
+        case .otherSemantics(let recorded, let current, let report):
+            let versions = recorded.map(KernelSemantics.describe).joined(separator: ", ")
+            return
+                "recorded by kernel semantics \(versions), this build is \(current): a replay by other semantics is expected to differ, and this is no sign of tampering by itself (the chain and signatures say whether the journal was rewritten); \(report.description)"
         }
     }
 

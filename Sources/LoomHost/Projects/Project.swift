@@ -22,7 +22,7 @@ public final class Project: @unchecked Sendable {
     /// facts (branch, change, checks) for `status` to read.
     package private(set) var handlerBundleDigests: Set<String> = []
     package private(set) var loadedDigests: Set<String> = []
-    private let clock: () -> Int64
+    let clock: () -> Int64
     /// Open only while the project has work: a project whose tasks are parked or finished
     /// keeps just its lock, and its connection (page cache, statements, file handles) is
     /// closed until an answer, a delivery or a read needs it again. Touched only on `queue`.
@@ -47,6 +47,7 @@ public final class Project: @unchecked Sendable {
             }
             closedFingerprint = nil
             let opened = try Engine(store: store, bundles: bundles, clock: clock)
+            opened.refusalAudit = { [weak self] input in self?.auditRefusal(input) ?? .journal(suppressedBefore: nil) }
             openEngine = opened
             Self.openCount.withLock { $0 += 1 }
             return opened
@@ -311,10 +312,11 @@ public final class Project: @unchecked Sendable {
     /// The cache is bounded; past this many tasks it starts over (a miss costs one indexed read).
     package static let executorsCachedMax = 10_000
 
-    /// Whether a host executes `task`'s spawns; unknown (held, never run here) when its
-    /// submission cannot be read.
+    /// Whether a host executes `task`'s spawns. False when its submission cannot be read: a
+    /// host is offered, and may deliver, only what is known to be its own (loomd's scheduling
+    /// looks again on record, see `Daemon.retryExecutorLookup`).
     package func isHostExecuted(_ task: String) -> Bool {
-        executorChoice(task) != .daemon
+        executorChoice(task) == .host
     }
 
     /// Who executes `task`'s spawns, from its journaled submission; `.unknown` when the store
@@ -338,6 +340,13 @@ public final class Project: @unchecked Sendable {
         }
         return host ? .host : .daemon
     }
+
+    /// How many refusals each peer may have journaled one by one (on `queue`); nil journals
+    /// every one (a one-shot run has no peers). See `Project+Refusals.swift`.
+    package var refusalBudget: RefusalBudget?
+    /// Told of each refusal counted instead of journaled (on `queue`): its input's kind, and
+    /// whether it opened its peer's window (the daemon then closes it `windowMs` later).
+    package var onRefusalSuppressed: ((_ kind: String, _ opensWindow: Bool) -> Void)?
 
     /// Tests only: makes the executor lookup of a task fail with the returned error.
     package var executorLookupFault: ((String) -> LoomError?)?

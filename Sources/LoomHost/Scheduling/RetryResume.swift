@@ -1,4 +1,5 @@
 import LoomEngine
+import LoomScheduling
 
 /// Where an effect's retries stand, read back from the journal when loomd (re)starts it: the
 /// attempt to make next, the rate-limit waits that attempt has had, which call of the effect
@@ -19,6 +20,9 @@ package struct RetryResume: Equatable {
     /// `nowMs` is in the time tokens' clock; the delay left is never more than the one
     /// journaled (a clock set back does not stretch it).
     package static func from(_ records: [RetryRecord], nowMs: Int64) -> RetryResume? {
+        // An executor lookup retried before the effect first ran is a wait, not a call: it
+        // neither spends an attempt nor counts as a call of the effect.
+        let records = records.filter { $0.errorClass != ScheduleDecision.lookupErrorClass }
         guard let last = records.last else { return nil }
         let left = Int(max(0, min(Int64(last.delayMs), last.dueMs - nowMs)))
         if last.errorClass == ProviderErrorClass.rateLimited.rawValue {

@@ -2,7 +2,7 @@
 /// rules (`rules`) to see whether they would have fired.
 public enum Replay: IPCMethod {
     public static let name = "replay"
-    /// `outcome` (`identical`, `diverged`, `rule_would_fire`, `failed`), `report`, and the
+    /// `outcome` (`identical`, `diverged`, `rule_would_fire`, `failed`, `other_semantics`), `report`, and the
     /// members that outcome has (`ticks`, `tick`, `table`, `violations`, `input`, `error`).
     public typealias Result = Document
 
