@@ -7,7 +7,7 @@ import LoomViews
 /// `bundles` and `graph`: pictures are drawn where the bundles and the journal are, so a
 /// front-end (the dashboard) draws them without opening a database or loading a bundle.
 extension Daemon {
-    /// The loaded bundles' names, the default one first.
+    /// The loaded bundles' names, sorted, and the one a submission without a bundle runs.
     func bundleNames(_ reply: IPCReply) {
         reply.result(
             Bundles.self,
