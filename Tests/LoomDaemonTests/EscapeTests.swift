@@ -373,19 +373,11 @@ import Testing
         let command =
             "\(DaemonHarness.binaries)/loomctl run 'Make value.txt hold 42' -C \(project) --flow trivial --review-final --state-dir \(state) "
             + "--bundles \(DaemonHarness.repositoryRoot)/bundles --confinement \(confined ? "bwrap" : "none")"
-        let shell = "(sleep \(quietSeconds); printf 'q\\n'; sleep 3) | script -qfec \"\(command)\" /dev/null"
-        let environment = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb",
-        ]
-        let result = ChildProcess.run(
-            .init(
-                argv: ["/bin/sh", "-c", shell],
-                environment: environment,
-                timeoutMs: 60_000,
-                outputLimitBytes: DaemonHarness.ctlOutputLimitBytes
-            )
+        let result = try TerminalRun.run(
+            command,
+            feed: "(sleep \(quietSeconds); printf 'q\\n'; sleep 3)",
+            home: directory
         )
-        if let spawnError = result.spawnError { throw LoomError(.internal, spawnError) }
         let injector = (try? String(contentsOfFile: "\(directory)/injector.log", encoding: .utf8)) ?? ""
         let store = try Store(path: "\(project)/.loom/state.db", options: .readOnlyAccess)
         let journal =

@@ -200,20 +200,6 @@ extension RunCommandTests {
         input: String
     ) throws -> Output {
         let answers = String(repeating: input, count: 8)
-        let quoted = command.replacingOccurrences(of: "\"", with: "\\\"")
-        let shell = "(sleep 1; printf '\(answers)'; sleep 5) | script -qfec \"\(quoted)\" /dev/null"
-        let environment = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory, "LANG": "C.UTF-8", "TERM": "dumb",
-        ]
-        let result = ChildProcess.run(
-            .init(
-                argv: ["/bin/sh", "-c", shell],
-                environment: environment,
-                timeoutMs: 60_000,
-                outputLimitBytes: DaemonHarness.ctlOutputLimitBytes
-            )
-        )
-        if let spawnError = result.spawnError { throw LoomError(.internal, spawnError) }
-        return Output(result)
+        return Output(try TerminalRun.run(command, feed: "(sleep 1; printf '\(answers)'; sleep 5)", home: directory))
     }
 }
