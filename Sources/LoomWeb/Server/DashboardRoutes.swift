@@ -164,13 +164,24 @@ struct DashboardRoutes: Sendable {
                 doing: "opening a live stream"
             )
         }
+        return Self.eventStream(slot) { stop in
+            hub.start(project: project, task: task, after: max(0, after), stop: stop)
+        }
+    }
+
+    /// An event-stream response fed by the stream `start` opens, until the stream ends or the
+    /// browser goes away; then the watch is told to stop (it sees the flag at its next
+    /// wake-up) and the slot is given back.
+    static func eventStream(
+        _ slot: EventStreamHub.Slot,
+        _ start: @escaping @Sendable (EventStreamHub.StopFlag) -> AsyncStream<String>
+    ) -> Response {
         let body = ResponseBody { writer in
             let stop = EventStreamHub.StopFlag()
-            let stream = hub.start(project: project, task: task, after: max(0, after), stop: stop)
             do {
-                for await chunk in stream { try await writer.write(ByteBuffer(string: chunk)) }
+                for await chunk in start(stop) { try await writer.write(ByteBuffer(string: chunk)) }
             } catch {
-                // The browser went away; the watch thread sees the flag at its next wake-up.
+                // The browser went away.
             }
             stop.set()
             slot.release()
@@ -193,22 +204,7 @@ struct DashboardRoutes: Sendable {
                 doing: "opening the fleet's live stream"
             )
         }
-        let body = ResponseBody { writer in
-            let stop = EventStreamHub.StopFlag()
-            do {
-                for await chunk in hub.startFleet(stop: stop) { try await writer.write(ByteBuffer(string: chunk)) }
-            } catch {
-                // The browser went away.
-            }
-            stop.set()
-            slot.release()
-            try? await writer.finish(nil)
-        }
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
-            body: body
-        )
+        return Self.eventStream(slot) { stop in hub.startFleet(stop: stop) }
     }
 
     func submitForm(problem: String?) async throws(DashboardError) -> Response {
