@@ -101,14 +101,7 @@ final class AnthropicStream: StreamDecoder, @unchecked Sendable {
             provider: provider,
             model: model
         )
-        result.costMicroUSD =
-            prices.costMicroUSD(
-                provider: provider,
-                model: model,
-                tokensIn: tokensIn,
-                tokensOut: tokensOut,
-                tokensCached: tokensCached
-            ) ?? 0
+        result.costMicroUSD = prices.costMicroUSD(of: result)
         return result
     }
 }

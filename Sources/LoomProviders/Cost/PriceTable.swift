@@ -46,6 +46,18 @@ public struct PriceTable: Sendable, Equatable {
         return Int(micro.rounded())
     }
 
+    /// The cost of `result`'s own tokens at its provider's and model's price; 0 when the table
+    /// has no price for them.
+    public func costMicroUSD(of result: AgentResult) -> Int {
+        costMicroUSD(
+            provider: result.provider,
+            model: result.model,
+            tokensIn: result.tokensIn,
+            tokensOut: result.tokensOut,
+            tokensCached: result.tokensCached
+        ) ?? 0
+    }
+
     /// A dollar amount an API reported, in micro-dollars.
     public static func microUSD(dollars: Double) -> Int {
         guard dollars.isFinite, dollars >= 0 else { return 0 }

@@ -57,14 +57,7 @@ extension HTTPExchange {
             result.tokensOut = TokenEstimate.usage(result.output ?? "")
             result.tokensEstimated = true
             if result.costMicroUSD == 0 {
-                result.costMicroUSD =
-                    prices.costMicroUSD(
-                        provider: provider,
-                        model: model,
-                        tokensIn: result.tokensIn,
-                        tokensOut: result.tokensOut,
-                        tokensCached: 0
-                    ) ?? 0
+                result.costMicroUSD = prices.costMicroUSD(of: result)
             }
         }
         return result.redacted(context.secrets)

@@ -76,14 +76,7 @@ final class OllamaStream: StreamDecoder, @unchecked Sendable {
             provider: provider,
             model: model
         )
-        result.costMicroUSD =
-            prices.costMicroUSD(
-                provider: provider,
-                model: model,
-                tokensIn: tokensIn,
-                tokensOut: tokensOut,
-                tokensCached: 0
-            ) ?? 0
+        result.costMicroUSD = prices.costMicroUSD(of: result)
         return result
     }
 }
